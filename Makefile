@@ -1,0 +1,28 @@
+.DEFAULT_GOAL := help
+.PHONY: help run test lint format migrations schema clean
+
+help:  ## List the targets
+	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
+
+run:  ## Install, migrate, seed and serve the API on http://localhost:5000
+	scripts/run.sh
+
+test:  ## Run the whole test suite against a throw-away PostgreSQL and Redis
+	scripts/test.sh $(ARGS)
+
+lint:  ## ruff check, ruff format --check and the migrations check
+	scripts/bootstrap.sh requirements-dev.txt
+	.venv/bin/ruff check .
+	.venv/bin/ruff format --check .
+	DEBUG=1 .venv/bin/python manage.py makemigrations --check --dry-run
+
+format:  ## Apply ruff's fixes and formatting
+	.venv/bin/ruff check --fix .
+	.venv/bin/ruff format .
+
+schema:  ## Regenerate the OpenAPI schema into docs/openapi.yaml
+	scripts/bootstrap.sh requirements.txt
+	DEBUG=1 .venv/bin/python manage.py spectacular --file docs/openapi.yaml --validate
+
+clean:  ## Remove the virtualenv, local database and caches
+	rm -rf .venv var staticfiles .pytest_cache .ruff_cache

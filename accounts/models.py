@@ -1,0 +1,110 @@
+import uuid
+
+from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
+from django.db import models
+from django.db.models import Q
+
+from accounts.roles import Permission, Role
+
+
+class UserQuerySet(models.QuerySet):
+    def alive(self):
+        return self.filter(deleted_at__isnull=True)
+
+
+class UserManager(BaseUserManager.from_queryset(UserQuerySet)):
+    use_in_migrations = True
+
+    def create_user(self, *, email=None, phone_number=None, password=None, **fields):
+        email = self.normalize_email(email).lower() if email else None
+        user = self.model(email=email, phone_number=phone_number or None, **fields)
+        if password:
+            user.set_password(password)
+        else:
+            user.set_unusable_password()
+        user.save()
+        return user
+
+    def create_superuser(self, email, password, **fields):
+        fields.setdefault("role", Role.ADMIN)
+        fields.setdefault("is_staff", True)
+        fields.setdefault("is_superuser", True)
+        fields.setdefault("is_verified", True)
+        return self.create_user(email=email, password=password, **fields)
+
+
+class User(AbstractBaseUser):
+    """A person using MANAS360: patient, therapist, staff or an enterprise account.
+
+    Either email or phone number identifies the user (both may be present; a
+    soft-deleted user has both scrubbed).
+    """
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    email = models.EmailField(null=True, blank=True, unique=True, help_text="Stored lower-cased.")
+    phone_number = models.CharField(
+        max_length=20, null=True, blank=True, unique=True, help_text="E.164, e.g. +919876543210"
+    )
+    first_name = models.CharField(max_length=100, blank=True, default="")
+    last_name = models.CharField(max_length=100, blank=True, default="")
+    role = models.CharField(max_length=20, choices=Role.choices, default=Role.PATIENT, db_index=True)
+    is_active = models.BooleanField(default=True, help_text="Unset to suspend: every session stops at once.")
+    is_verified = models.BooleanField(default=False)
+    is_staff = models.BooleanField(default=False, help_text="May sign in to the Django admin site.")
+    is_superuser = models.BooleanField(default=False)
+    bio = models.TextField(blank=True, default="")
+    timezone = models.CharField(max_length=64, blank=True, default="Asia/Kolkata")
+    language = models.CharField(max_length=10, blank=True, default="en")
+    profile_picture_url = models.URLField(max_length=500, blank=True, default="")
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    deleted_at = models.DateTimeField(null=True, blank=True)
+
+    objects = UserManager()
+
+    USERNAME_FIELD = "email"
+    EMAIL_FIELD = "email"
+    REQUIRED_FIELDS: list[str] = []
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(email__isnull=False) | Q(phone_number__isnull=False) | Q(deleted_at__isnull=False),
+                name="user_has_email_or_phone",
+            ),
+        ]
+
+    def __str__(self):
+        return self.email or self.phone_number or str(self.id)
+
+    @property
+    def full_name(self) -> str:
+        return f"{self.first_name} {self.last_name}".strip()
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role == Role.ADMIN
+
+    @property
+    def is_deleted(self) -> bool:
+        return self.deleted_at is not None
+
+    # Django admin site permissions: staff flag gates entry, superuser gets all.
+    def has_perm(self, perm, obj=None):
+        return self.is_active and (self.is_superuser or (self.is_staff and self.role == Role.ADMIN))
+
+    def has_module_perms(self, app_label):
+        return self.has_perm(app_label)
+
+
+class RolePermission(models.Model):
+    """Grant of a named permission to a role (seeded from accounts.roles.ROLE_PERMISSIONS)."""
+
+    role = models.CharField(max_length=20, choices=Role.choices)
+    permission = models.CharField(max_length=50, choices=Permission.choices)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["role", "permission"], name="role_permission_unique")]
+
+    def __str__(self):
+        return f"{self.role}: {self.permission}"

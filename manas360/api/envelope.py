@@ -1,0 +1,22 @@
+"""The response envelope of api.md §1, shared by views, the handler and middleware."""
+
+from django.http import JsonResponse
+
+from manas360.request_context import current_request_id
+
+
+def error_body(*, message: str, code: str, extra: dict | None = None) -> dict:
+    body = {"success": False, "message": message, "error": message, "code": code}
+    body.update(extra or {})
+    body["request_id"] = current_request_id()
+    return body
+
+
+def error_json_response(*, status: int, message: str, code: str, extra: dict | None = None) -> JsonResponse:
+    """An error answer for code that runs outside DRF (middleware, URL resolver).
+
+    Keys are written camelCase directly because no DRF renderer runs here.
+    """
+    body = error_body(message=message, code=code, extra=extra)
+    body["requestId"] = body.pop("request_id")
+    return JsonResponse(body, status=status)

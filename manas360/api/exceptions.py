@@ -1,0 +1,123 @@
+"""One exception handler for the whole API (api.md §1, §11).
+
+DRF errors, Django errors and our ApplicationErrors all leave as the same error
+envelope with a stable `code`. Whenever this handler builds the response it
+marks the transaction for rollback, so a failed request writes nothing.
+"""
+
+import logging
+
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import RequestDataTooBig
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import DatabaseError, InterfaceError, OperationalError
+from django.http import Http404
+from rest_framework import exceptions as drf
+from rest_framework.response import Response
+from rest_framework.views import set_rollback
+
+from manas360.api.envelope import error_body
+from manas360.api.errors import ApplicationError
+
+logger = logging.getLogger("manas360.errors")
+
+# DRF exception class -> (status, stable code) for the generic cases.
+_DRF_CODES = {
+    drf.ParseError: "invalid_json",
+    drf.NotAuthenticated: "not_authenticated",
+    drf.AuthenticationFailed: "token_invalid",
+    drf.PermissionDenied: "permission_denied",
+    drf.NotFound: "not_found",
+    drf.MethodNotAllowed: "method_not_allowed",
+    drf.NotAcceptable: "not_acceptable",
+    drf.UnsupportedMediaType: "unsupported_media_type",
+    drf.Throttled: "throttled",
+}
+
+# Our own codes that a DRF exception may carry in its `detail.code`.
+_PASSTHROUGH_CODES = {
+    "token_expired",
+    "token_invalid",
+    "session_revoked",
+    "account_suspended",
+    "csrf_failed",
+    "origin_not_allowed",
+    "admin_mfa_required",
+    "not_authenticated",
+}
+
+
+def _respond(exc_status: int, *, message: str, code: str, extra=None, headers=None) -> Response:
+    return Response(error_body(message=message, code=code, extra=extra), status=exc_status, headers=headers)
+
+
+def _validation_errors(detail) -> dict:
+    if isinstance(detail, dict):
+        return {
+            field: [str(item) for item in (value if isinstance(value, list) else [value])]
+            for field, value in detail.items()
+        }
+    if isinstance(detail, list):
+        return {"non_field_errors": [str(item) for item in detail]}
+    return {"non_field_errors": [str(detail)]}
+
+
+def _first_message(errors: dict) -> str:
+    for field, messages in errors.items():
+        if messages:
+            return messages[0] if field == "non_field_errors" else f"{field}: {messages[0]}"
+    return "Invalid input."
+
+
+def api_exception_handler(exc, context):
+    set_rollback()
+    if isinstance(exc, ApplicationError):
+        return _respond(exc.status_code, message=exc.message, code=exc.code, extra=exc.extra, headers=exc.headers)
+    if isinstance(exc, drf.ValidationError):
+        errors = _validation_errors(exc.detail)
+        return _respond(400, message=_first_message(errors), code="validation_error", extra={"errors": errors})
+    if isinstance(exc, DjangoValidationError):
+        errors = _validation_errors(exc.message_dict if hasattr(exc, "error_dict") else exc.messages)
+        return _respond(400, message=_first_message(errors), code="validation_error", extra={"errors": errors})
+    if isinstance(exc, Http404):
+        return _respond(404, message="Not found.", code="not_found")
+    if isinstance(exc, DjangoPermissionDenied):
+        return _respond(403, message="You do not have permission to perform this action.", code="permission_denied")
+    if isinstance(exc, RequestDataTooBig):
+        return _respond(413, message="The request body is too large (limit 1 MiB).", code="payload_too_large")
+    if isinstance(exc, (OperationalError, InterfaceError)):
+        logger.error("database unavailable", extra={"error_class": type(exc).__name__})
+        return _respond(
+            503, message="The service is temporarily unavailable. Please retry shortly.", code="service_unavailable"
+        )
+    if isinstance(exc, drf.APIException):
+        return _drf_response(exc)
+    if isinstance(exc, DatabaseError):
+        logger.exception("database error")
+        return _respond(500, message="Internal server error.", code="server_error")
+    return None  # unexpected: let it propagate to ApiBoundaryMiddleware, which logs it and answers 500
+
+
+def _drf_response(exc: drf.APIException) -> Response:
+    detail_code = getattr(exc.detail, "code", None)
+    code = detail_code if detail_code in _PASSTHROUGH_CODES else None
+    for exc_class, mapped in _DRF_CODES.items():
+        if code is None and isinstance(exc, exc_class):
+            code = mapped
+    code = code or "error"
+    message = str(exc.detail) if not isinstance(exc.detail, (dict, list)) else "Request failed."
+    headers = {}
+    extra = {}
+    if isinstance(exc, drf.Throttled) and exc.wait is not None:
+        retry_after = max(int(exc.wait + 0.999), 1)
+        headers["Retry-After"] = str(retry_after)
+        extra["retry_after"] = retry_after
+        message = "Too many requests. Please try again later."
+    if isinstance(exc, drf.ParseError):
+        message = "Malformed JSON body."
+    if isinstance(exc, drf.MethodNotAllowed):
+        message = str(exc.detail)
+    auth_header = getattr(exc, "auth_header", None)
+    if auth_header:
+        headers["WWW-Authenticate"] = auth_header
+    return _respond(exc.status_code, message=message, code=code, extra=extra, headers=headers)

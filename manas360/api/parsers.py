@@ -1,0 +1,37 @@
+import json
+
+from django.conf import settings
+from djangorestframework_camel_case.settings import api_settings as camel_settings
+from djangorestframework_camel_case.util import underscoreize
+from rest_framework.exceptions import ParseError
+from rest_framework.parsers import JSONParser
+
+from manas360.api.errors import ApplicationError
+
+
+class PayloadTooLarge(ApplicationError):
+    status_code = 413
+    code = "payload_too_large"
+    default_message = "The request body is too large (limit 1 MiB)."
+
+
+class LimitedCamelCaseJSONParser(JSONParser):
+    """JSON with camelCase keys, read with a hard size limit.
+
+    DRF reads the WSGI stream itself, so Django's DATA_UPLOAD_MAX_MEMORY_SIZE
+    never applies to JSON bodies; the limit is enforced here instead (and by
+    Content-Length in ApiBoundaryMiddleware before the view runs).
+    """
+
+    def parse(self, stream, media_type=None, parser_context=None):
+        limit = settings.MAX_JSON_BODY_BYTES
+        raw = stream.read(limit + 1) if stream is not None else b""
+        if len(raw) > limit:
+            raise PayloadTooLarge()
+        if not raw.strip():
+            return {}
+        try:
+            data = json.loads(raw.decode("utf-8"))
+        except (ValueError, UnicodeDecodeError) as exc:
+            raise ParseError("Malformed JSON body.", code="invalid_json") from exc
+        return underscoreize(data, **camel_settings.JSON_UNDERSCOREIZE)

@@ -1,0 +1,17 @@
+"""Helpers for views that put keys beside `data` (api.md §1, web-client-contract §3)."""
+
+from rest_framework.response import Response
+
+
+def success_response(data=None, *, message: str | None = None, status: int = 200, headers=None, **top_level):
+    """`{"success": true, "data": ..., "message"?: ..., **top_level}`.
+
+    Views whose answer is just `data` can return `Response(data)`: the renderer
+    wraps it. Use this when the contract asks for extra top-level keys
+    (`user`, `themes`, `subscription`, `csrfToken`, ...).
+    """
+    body = {"success": True, "data": data}
+    if message:
+        body["message"] = message
+    body.update(top_level)
+    return Response(body, status=status, headers=headers)

@@ -1,0 +1,154 @@
+"""Request context, access log, metrics and the JSON boundary of `/api/`."""
+
+import logging
+import re
+import time
+import uuid
+
+from django.conf import settings
+from django.db import InterfaceError, OperationalError, connection
+
+from manas360 import metrics
+from manas360.api.envelope import error_json_response
+from manas360.request_context import reset_request_id, set_request_id, set_user_id
+
+access_logger = logging.getLogger("manas360.access")
+error_logger = logging.getLogger("manas360.errors")
+
+_SANE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
+_UNMATCHED_ROUTE = "unmatched"
+
+
+class _QueryTimer:
+    """connection.execute_wrapper hook counting queries and their time for /metrics."""
+
+    __slots__ = ("count", "seconds")
+
+    def __init__(self):
+        self.count = 0
+        self.seconds = 0.0
+
+    def __call__(self, execute, sql, params, many, context):
+        started = time.perf_counter()
+        try:
+            return execute(sql, params, many, context)
+        finally:
+            self.count += 1
+            self.seconds += time.perf_counter() - started
+
+
+def _route_of(request) -> str:
+    match = getattr(request, "resolver_match", None)
+    return match.route if match is not None and match.route else _UNMATCHED_ROUTE
+
+
+class RequestContextMiddleware:
+    """X-Request-ID in and out, one structured access-log line, and request metrics."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        incoming = request.headers.get("X-Request-ID", "")
+        request_id = incoming if _SANE_REQUEST_ID.match(incoming) else uuid.uuid4().hex
+        request.request_id = request_id
+        token = set_request_id(request_id)
+        set_user_id(None)
+        timer = _QueryTimer()
+        started = time.perf_counter()
+        try:
+            with connection.execute_wrapper(timer):
+                response = self.get_response(request)
+            response["X-Request-ID"] = request_id
+            duration = time.perf_counter() - started
+            self._record(request, response.status_code, duration, timer)
+            return response
+        finally:
+            reset_request_id(token)
+
+    @staticmethod
+    def _record(request, status_code: int, duration: float, timer: _QueryTimer) -> None:
+        route = _route_of(request)
+        metrics.HTTP_REQUESTS.labels(route, request.method, str(status_code)).inc()
+        metrics.HTTP_LATENCY.labels(route, request.method).observe(duration)
+        if timer.count:
+            metrics.DB_QUERIES.labels(route).inc(timer.count)
+            metrics.DB_QUERY_SECONDS.labels(route).inc(timer.seconds)
+        user = getattr(request, "user", None)
+        user_id = str(user.pk) if user is not None and getattr(user, "is_authenticated", False) else None
+        # The path without its query string: query strings can carry tokens or phone numbers.
+        access_logger.info(
+            "request",
+            extra={
+                "method": request.method,
+                "path": request.path,
+                "route": route,
+                "status": status_code,
+                "duration_ms": round(duration * 1000, 2),
+                "user_id": user_id,
+                "db_queries": timer.count,
+            },
+        )
+
+
+def _is_api_path(path: str) -> bool:
+    return path.startswith("/api/") or path == "/api"
+
+
+def _is_current_api_path(path: str) -> bool:
+    return path.startswith(("/api/v1/", "/api/schema/", "/api/docs/")) or path in (
+        "/api/v1",
+        "/api/schema",
+        "/api/docs",
+    )
+
+
+class ApiBoundaryMiddleware:
+    """Everything under /api/ answers JSON (api.md §1).
+
+    Retired paths get 410 before any work, oversized bodies 413 before they are
+    read, and the URL resolver's HTML 404/500 pages are replaced by the envelope.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        path = request.path
+        if not _is_api_path(path):
+            return self.get_response(request)
+        if not _is_current_api_path(path):
+            return error_json_response(
+                status=410,
+                message="This API version is retired. Use /api/v1/.",
+                code="api_version_retired",
+            )
+        content_length = request.META.get("CONTENT_LENGTH") or "0"
+        if content_length.isdigit() and int(content_length) > settings.MAX_JSON_BODY_BYTES:
+            return error_json_response(
+                status=413, message="The request body is too large (limit 1 MiB).", code="payload_too_large"
+            )
+        response = self.get_response(request)
+        if response.status_code == 404 and not _is_json(response):
+            return error_json_response(status=404, message="Not found.", code="not_found")
+        if response.status_code == 405 and not _is_json(response):
+            return error_json_response(status=405, message="Method not allowed.", code="method_not_allowed")
+        return response
+
+    def process_exception(self, request, exception):
+        """Errors that escaped DRF's handler (or came from plain Django views)."""
+        if isinstance(exception, (OperationalError, InterfaceError)):
+            error_logger.error("database unavailable", extra={"error_class": type(exception).__name__})
+            return error_json_response(
+                status=503,
+                message="The service is temporarily unavailable. Please retry shortly.",
+                code="service_unavailable",
+            )
+        if not _is_api_path(request.path):
+            return None
+        error_logger.exception("unhandled error", extra={"route": _route_of(request), "method": request.method})
+        return error_json_response(status=500, message="Internal server error.", code="server_error")
+
+
+def _is_json(response) -> bool:
+    return response.get("Content-Type", "").startswith("application/json")

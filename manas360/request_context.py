@@ -1,0 +1,26 @@
+"""Per-request values that log lines and error bodies need, without passing `request` around."""
+
+from contextvars import ContextVar
+
+_request_id: ContextVar[str] = ContextVar("request_id", default="-")
+_user_id: ContextVar[str | None] = ContextVar("user_id", default=None)
+
+
+def current_request_id() -> str:
+    return _request_id.get()
+
+
+def set_request_id(value: str):
+    return _request_id.set(value)
+
+
+def reset_request_id(token) -> None:
+    _request_id.reset(token)
+
+
+def current_user_id() -> str | None:
+    return _user_id.get()
+
+
+def set_user_id(value: str | None) -> None:
+    _user_id.set(value)

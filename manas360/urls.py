@@ -1,0 +1,24 @@
+from django.contrib import admin
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from manas360 import health
+
+api_v1 = [
+    path("", include("accounts.urls")),
+    path("", include("subscriptions.urls")),
+    path("", include("payments.urls")),
+    path("", include("rooms.urls")),
+    path("", include("analytics.urls")),
+]
+
+urlpatterns = [
+    path("health", health.health, name="health"),
+    path("health/db", health.health_db, name="health-db"),
+    path("health/ready", health.health_ready, name="health-ready"),
+    path("metrics", health.metrics_view, name="metrics"),
+    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
+    path("api/v1/", include(api_v1)),
+    path("admin/", admin.site.urls),
+]

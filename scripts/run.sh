@@ -1,0 +1,11 @@
+#!/usr/bin/env bash
+# Install, migrate, seed and serve the API on http://localhost:${PORT:-5000}.
+# Zero configuration: development mode and an embedded SQLite database unless
+# DATABASE_URL (and friends) are set in the environment or in .env.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/bootstrap.sh requirements.txt
+export DEBUG="${DEBUG:-1}"
+.venv/bin/python manage.py migrate --no-input
+.venv/bin/python manage.py seed
+exec .venv/bin/python manage.py runserver "0.0.0.0:${PORT:-5000}"
