@@ -108,3 +108,44 @@ class RolePermission(models.Model):
 
     def __str__(self):
         return f"{self.role}: {self.permission}"
+
+
+class AuditLogQuerySet(models.QuerySet):
+    def update(self, **kwargs):
+        raise PermissionError("The audit log is append-only.")
+
+    def delete(self):
+        raise PermissionError("The audit log is append-only.")
+
+
+class AuditLog(models.Model):
+    """Who did what to which resource, with before/after values. Append-only."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    timestamp = models.DateTimeField(auto_now_add=True, db_index=True)
+    actor = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    actor_email = models.CharField(max_length=254, blank=True, default="")
+    action = models.CharField(max_length=64, db_index=True)
+    resource_type = models.CharField(max_length=64, blank=True, default="", db_index=True)
+    resource_id = models.CharField(max_length=64, blank=True, default="")
+    changes = models.JSONField(default=dict)
+    ip_address = models.GenericIPAddressField(null=True, blank=True)
+    user_agent = models.CharField(max_length=500, blank=True, default="")
+    request_id = models.CharField(max_length=128, blank=True, default="")
+
+    objects = AuditLogQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-timestamp"]
+        indexes = [models.Index(fields=["resource_type", "resource_id"])]
+
+    def __str__(self):
+        return f"{self.timestamp:%Y-%m-%d %H:%M:%S} {self.action}"
+
+    def save(self, *args, **kwargs):
+        if not self._state.adding:
+            raise PermissionError("The audit log is append-only.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise PermissionError("The audit log is append-only.")
