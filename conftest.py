@@ -1,10 +1,14 @@
-"""Fixtures shared by every app's tests (style.md: api_client, user, auth_client, admin_client)."""
+"""Fixtures shared by every app's tests (style.md: api_client, user, auth_client, admin_client).
+
+Tokens are issued through the real session service (`accounts.sessions.session_start`): every
+authenticated client has a real AuthSession row, so revocation, suspension and MFA state behave
+exactly as in production.
+"""
 
 import pytest
 from rest_framework.test import APIClient
 
 from accounts.tests.factories import AdminFactory, UserFactory
-from accounts.tokens import issue_access_token
 
 
 @pytest.fixture(autouse=True)
@@ -15,6 +19,39 @@ def _isolated_cache():
     cache.clear()
     yield
     cache.clear()
+
+
+@pytest.fixture(autouse=True)
+def _otp_outbox():
+    """The capturing OTP channel's outbox (accounts.otp_delivery.outbox) starts empty in every test."""
+    from accounts import otp_delivery
+
+    otp_delivery.outbox.clear()
+    yield otp_delivery.outbox
+    otp_delivery.outbox.clear()
+
+
+@pytest.fixture(autouse=True)
+def _role_permissions_seeded(request):
+    """Role grants come from a data migration; transactional tests flush them, so put them back."""
+    from accounts.roles import clear_role_permission_cache
+
+    clear_role_permission_cache()
+    names = request.fixturenames
+    marker = request.node.get_closest_marker("django_db")
+    transactional = "transactional_db" in names or (marker is not None and marker.kwargs.get("transaction"))
+    if transactional:
+        request.getfixturevalue("transactional_db")
+    elif "db" in names or marker is not None:
+        request.getfixturevalue("db")
+    else:
+        yield
+        return
+    from accounts.seed import role_permissions_seed
+
+    role_permissions_seed()
+    yield
+    clear_role_permission_cache()
 
 
 @pytest.fixture
@@ -29,12 +66,20 @@ def user(db):
 
 @pytest.fixture
 def make_auth_client():
-    """Build a Bearer-authenticated client for any user: `make_auth_client(user)`."""
+    """Build a Bearer-authenticated client for any user: `make_auth_client(user)`.
+
+    `mfa_verified=True` makes the session's MFA step complete (needed by admins for /admin/*).
+    `client.session_id` is the AuthSession id; `client.tokens` the issued tokens.
+    """
+    from accounts.sessions import session_start
 
     def build(for_user, *, mfa_verified=False):
+        issued = session_start(user=for_user, mfa_completed=mfa_verified)
         client = APIClient()
-        client.credentials(HTTP_AUTHORIZATION=f"Bearer {issue_access_token(user=for_user, mfa_verified=mfa_verified)}")
+        client.credentials(HTTP_AUTHORIZATION=f"Bearer {issued.access_token}")
         client.user = for_user
+        client.session_id = issued.session.pk
+        client.tokens = issued
         return client
 
     return build
@@ -54,3 +99,32 @@ def admin_user(db):
 def admin_client(admin_user, make_auth_client):
     """An admin whose session has completed its MFA step."""
     return make_auth_client(admin_user, mfa_verified=True)
+
+
+@pytest.fixture
+def cookie_client_for(db):
+    """Like the web app: cookies only (access_token, refresh_token, csrf_token) and `X-CSRF-Token`.
+
+    `cookie_client_for(user, mfa_verified=False, csrf_header=True)`. The client sends the CSRF header
+    on every request (as the web app's axios interceptor does); pass `csrf_header=False` to leave it off.
+    """
+    from accounts.cookies import ACCESS_COOKIE_PATH, REFRESH_COOKIE_PATH
+    from accounts.sessions import session_start
+
+    def build(for_user, *, mfa_verified=False, csrf_header=True):
+        issued = session_start(user=for_user, mfa_completed=mfa_verified)
+        client = APIClient()
+        client.cookies["access_token"] = issued.access_token
+        client.cookies["access_token"]["path"] = ACCESS_COOKIE_PATH
+        client.cookies["refresh_token"] = issued.refresh_token
+        client.cookies["refresh_token"]["path"] = REFRESH_COOKIE_PATH
+        client.cookies["csrf_token"] = issued.csrf_token
+        client.cookies["csrf_token"]["path"] = "/"
+        if csrf_header:
+            client.credentials(HTTP_X_CSRF_TOKEN=issued.csrf_token)
+        client.user = for_user
+        client.session_id = issued.session.pk
+        client.tokens = issued
+        return client
+
+    return build

@@ -1,12 +1,60 @@
-"""Authentication for the API: `Authorization: Bearer` or the `access_token` cookie."""
+"""Authentication for the API: `Authorization: Bearer <access>` or the `access_token` cookie (api.md §1).
 
-from django.contrib.auth import get_user_model
+Every request re-checks, with one query joining the session and its user, that the user is active and not
+deleted (401 `account_suspended`) and that the session is not revoked (401 `session_revoked`), so logout,
+suspension and refresh-reuse detection take effect at once. Cookie-authenticated unsafe requests must carry
+`X-CSRF-Token` equal to the `csrf_token` cookie (403 `csrf_failed`); Bearer requests are not CSRF-checked.
+
+An admin session whose MFA step is not complete (password-only sign-in before enrolment) is restricted:
+it reaches only the `/admin/mfa/*` endpoints and `GET /users/me` (so the web app can route the admin to the
+settings screen); everything else is 403 `admin_mfa_required`.
+
+`request.auth` is the decoded AccessToken; `request.auth.session` is the AuthSession row.
+"""
+
+import hmac
+
 from rest_framework import exceptions
 from rest_framework.authentication import BaseAuthentication
-from rest_framework_simplejwt.exceptions import TokenError
+from rest_framework_simplejwt.exceptions import ExpiredTokenError, TokenError
 from rest_framework_simplejwt.tokens import AccessToken
 
+from accounts.models import AuthSession
+from accounts.roles import Role
 from manas360.request_context import set_user_id
+
+ACCESS_COOKIE = "access_token"
+REFRESH_COOKIE = "refresh_token"
+CSRF_COOKIE = "csrf_token"
+CSRF_HEADER = "X-CSRF-Token"
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
+
+# What a restricted (MFA not complete) admin session may reach.
+_RESTRICTED_ADMIN_PREFIXES = ("/api/v1/admin/mfa/",)
+_RESTRICTED_ADMIN_READS = frozenset({"/api/v1/users/me"})
+
+
+def _fail(message: str, code: str):
+    return exceptions.AuthenticationFailed(message, code=code)
+
+
+def csrf_header_matches(request) -> bool:
+    cookie = request.COOKIES.get(CSRF_COOKIE, "")
+    header = request.headers.get(CSRF_HEADER, "")
+    return bool(cookie) and bool(header) and hmac.compare_digest(cookie.encode(), header.encode())
+
+
+def decode_access_token(raw: str) -> AccessToken:
+    """Verify signature, expiry and type; 401 `token_expired` / `token_invalid`."""
+    try:
+        token = AccessToken(raw)
+    except ExpiredTokenError as exc:
+        raise _fail("The access token has expired.", "token_expired") from exc
+    except TokenError as exc:
+        raise _fail("The access token is invalid.", "token_invalid") from exc
+    if not token.get("sid") or not token.get("sub"):
+        raise _fail("The access token is invalid.", "token_invalid")
+    return token
 
 
 class TokenSessionAuthentication(BaseAuthentication):
@@ -15,22 +63,41 @@ class TokenSessionAuthentication(BaseAuthentication):
 
     def authenticate(self, request):
         header = request.headers.get("Authorization", "")
+        from_cookie = False
         if header:
             scheme, _, raw = header.partition(" ")
-            if scheme != "Bearer" or not raw:
-                raise exceptions.AuthenticationFailed("Invalid token.", code="token_invalid")
+            raw = raw.strip()
+            if scheme.lower() != "bearer" or not raw:
+                raise _fail("The access token is invalid.", "token_invalid")
         else:
-            raw = request.COOKIES.get("access_token")
+            raw = request.COOKIES.get(ACCESS_COOKIE)
             if not raw:
                 return None
-        try:
-            token = AccessToken(raw)
-        except TokenError as exc:
-            raise exceptions.AuthenticationFailed("Invalid or expired token.", code="token_invalid") from exc
-        user = get_user_model().objects.filter(pk=token["sub"]).first()
-        if user is None or user.deleted_at is not None:
-            raise exceptions.AuthenticationFailed("Invalid token.", code="token_invalid")
-        if not user.is_active:
-            raise exceptions.AuthenticationFailed("This account is suspended.", code="account_suspended")
+            from_cookie = True
+        token = decode_access_token(raw)
+        session = AuthSession.objects.select_related("user").filter(pk=token["sid"]).first()
+        if session is None or str(session.user_id) != str(token["sub"]):
+            raise _fail("The access token is invalid.", "token_invalid")
+        user = session.user
+        if not user.is_active or user.deleted_at is not None:
+            raise _fail("This account is suspended.", "account_suspended")
+        if session.revoked_at is not None:
+            raise _fail("This session has ended. Please sign in again.", "session_revoked")
+        if from_cookie and request.method not in SAFE_METHODS and not csrf_header_matches(request):
+            raise exceptions.PermissionDenied(
+                "CSRF check failed: send the csrf_token cookie value in the X-CSRF-Token header.", code="csrf_failed"
+            )
+        if user.role == Role.ADMIN and not session.mfa_completed and not _restricted_admin_may_reach(request):
+            raise exceptions.PermissionDenied(
+                "Complete multi-factor authentication to use the admin area.", code="admin_mfa_required"
+            )
+        token.session = session
         set_user_id(str(user.pk))
         return user, token
+
+
+def _restricted_admin_may_reach(request) -> bool:
+    path = request.path
+    if path.startswith(_RESTRICTED_ADMIN_PREFIXES):
+        return True
+    return request.method in SAFE_METHODS and path.rstrip("/") in _RESTRICTED_ADMIN_READS

@@ -59,6 +59,9 @@ class User(AbstractBaseUser):
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     updated_at = models.DateTimeField(auto_now=True)
     deleted_at = models.DateTimeField(null=True, blank=True)
+    locked_until = models.DateTimeField(
+        null=True, blank=True, help_text="Admin sign-in locked after repeated failures (api.md §11)."
+    )
 
     objects = UserManager()
 
@@ -149,3 +152,137 @@ class AuditLog(models.Model):
 
     def delete(self, *args, **kwargs):
         raise PermissionError("The audit log is append-only.")
+
+
+# --- Sessions and refresh tokens (api.md §1, §2, §11 "Refresh") ------------------------------------
+
+
+class AuthSessionQuerySet(models.QuerySet):
+    def live(self):
+        return self.filter(revoked_at__isnull=True)
+
+
+class AuthSession(models.Model):
+    """One sign-in on one device: the family of its rotating refresh tokens.
+
+    Access tokens carry this row's id as `sid`; every authenticated request checks
+    that the session is not revoked, so logout, suspension and reuse detection
+    take effect at once. `mfa_completed` is the session's MFA state (admins).
+    """
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="auth_sessions")
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    revoked_reason = models.CharField(max_length=32, blank=True, default="")
+    mfa_completed = models.BooleanField(default=False)
+    user_agent = models.CharField(max_length=500, blank=True, default="")
+    ip_address = models.GenericIPAddressField(null=True, blank=True)
+
+    objects = AuthSessionQuerySet.as_manager()
+
+    class Meta:
+        indexes = [models.Index(fields=["user", "revoked_at"])]
+
+    def __str__(self):
+        return f"session {self.id} of {self.user_id}"
+
+    @property
+    def is_revoked(self) -> bool:
+        return self.revoked_at is not None
+
+
+class RefreshToken(models.Model):
+    """A single-use refresh token, stored as its SHA-256 (never the token itself)."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    session = models.ForeignKey(AuthSession, on_delete=models.CASCADE, related_name="refresh_tokens")
+    token_hash = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField()
+    rotated_at = models.DateTimeField(null=True, blank=True)
+    replaced_by = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+
+    def __str__(self):
+        return f"refresh token {self.id}"
+
+
+# --- One-time passwords (api.md §2, §11 "OTP") --------------------------------------------------------
+
+
+class OtpChallenge(models.Model):
+    """One OTP sent to one identifier (E.164 phone number or lower-cased email).
+
+    Only an HMAC-SHA256 of the code is stored. The newest challenge of an
+    identifier is the only one that can succeed; sending a new one invalidates it.
+    """
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    identifier = models.CharField(max_length=254, db_index=True)
+    channel = models.CharField(max_length=16)
+    code_hash = models.CharField(max_length=64)
+    created_at = models.DateTimeField(db_index=True)
+    expires_at = models.DateTimeField()
+    attempts = models.PositiveSmallIntegerField(default=0)
+    consumed_at = models.DateTimeField(null=True, blank=True)
+    invalidated_at = models.DateTimeField(null=True, blank=True)
+    ip_address = models.GenericIPAddressField(null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["identifier", "-created_at"])]
+
+    def __str__(self):
+        return f"otp {self.id}"
+
+
+# --- Admin MFA (api.md §2, §7, §11 "Admin MFA") -------------------------------------------------------
+
+
+class MfaDevice(models.Model):
+    """An admin's TOTP authenticator (RFC 6238). Secrets are stored encrypted (Fernet)."""
+
+    user = models.OneToOneField(User, on_delete=models.CASCADE, related_name="mfa_device", primary_key=True)
+    secret_encrypted = models.TextField(blank=True, default="")
+    is_enabled = models.BooleanField(default=False)
+    enabled_at = models.DateTimeField(null=True, blank=True)
+    last_used_step = models.BigIntegerField(null=True, blank=True, help_text="Last accepted TOTP time step.")
+    pending_secret_encrypted = models.TextField(blank=True, default="")
+    pending_backup_code_hashes = models.JSONField(default=list, blank=True)
+    pending_created_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self):
+        return f"MFA device of {self.user_id}"
+
+
+class MfaBackupCode(models.Model):
+    device = models.ForeignKey(MfaDevice, on_delete=models.CASCADE, related_name="backup_codes")
+    code_hash = models.CharField(max_length=64)
+    used_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self):
+        return f"backup code {self.pk}"
+
+
+class MfaChallenge(models.Model):
+    """The server side of an `mfaToken`: 5 minutes, single use."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField()
+    used_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self):
+        return f"mfa challenge {self.id}"
+
+
+class LoginFailure(models.Model):
+    """A failed admin password or MFA attempt; five within 15 minutes lock the account."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="+")
+    created_at = models.DateTimeField(db_index=True)
+    reason = models.CharField(max_length=32)
+
+    def __str__(self):
+        return f"{self.reason} {self.created_at:%Y-%m-%d %H:%M:%S}"

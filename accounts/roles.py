@@ -46,3 +46,34 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
     Role.INSURANCE: _ORGANISATION,
     Role.GOVERNMENT: _ORGANISATION,
 }
+
+
+# Runtime lookups read the RolePermission table. The grants change rarely (staff
+# edit them in the Django admin), so each process keeps them for a short time;
+# the Django admin clears this process's copy on save, other processes pick the
+# change up within ROLE_PERMISSION_CACHE_SECONDS.
+ROLE_PERMISSION_CACHE_SECONDS = 30
+_role_permission_cache: dict[str, tuple[float, tuple[str, ...]]] = {}
+
+
+def permissions_for_role(role: str) -> list[str]:
+    """The permission names granted to `role`, from the RolePermission table."""
+    import time
+
+    from accounts.models import RolePermission
+
+    now = time.monotonic()
+    cached = _role_permission_cache.get(role)
+    if cached is not None and now - cached[0] < ROLE_PERMISSION_CACHE_SECONDS:
+        return list(cached[1])
+    names = tuple(sorted(RolePermission.objects.filter(role=role).values_list("permission", flat=True)))
+    _role_permission_cache[role] = (now, names)
+    return list(names)
+
+
+def role_has_permission(role: str, permission: str) -> bool:
+    return permission in permissions_for_role(role)
+
+
+def clear_role_permission_cache() -> None:
+    _role_permission_cache.clear()

@@ -194,7 +194,11 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "manas360.api.exceptions.api_exception_handler",
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
-    "DEFAULT_THROTTLE_CLASSES": [],
+    # Rate limits (api.md §10): manas360/api/throttling.py; rates in the accounts section below.
+    "DEFAULT_THROTTLE_CLASSES": [
+        "manas360.api.throttling.AnonymousRateThrottle",
+        "manas360.api.throttling.UserRateThrottle",
+    ],
     "DEFAULT_THROTTLE_RATES": {},
 }
 # camelCase JSON in and out (djangorestframework-camel-case). Keys the web client
@@ -237,6 +241,57 @@ SIMPLE_JWT = {
     "AUTH_HEADER_TYPES": ("Bearer",),
     "UPDATE_LAST_LOGIN": False,
 }
+
+# --- Accounts: sessions, OTP, admin MFA, rate limits (issue 4; docs/auth.md) ---------------------
+# Re-presenting a just-rotated refresh token within this many seconds is allowed
+# (two tabs refreshing at once); after it the whole family is revoked.
+REFRESH_REUSE_INTERVAL_SECONDS = env.int("REFRESH_REUSE_INTERVAL_SECONDS", default=10)
+OTP_LENGTH = 6
+OTP_TTL_SECONDS = env.int("OTP_TTL_SECONDS", default=300)
+OTP_MAX_ATTEMPTS = env.int("OTP_MAX_ATTEMPTS", default=5)
+OTP_RESEND_COOLDOWN_SECONDS = env.int("OTP_RESEND_COOLDOWN_SECONDS", default=60)
+OTP_HOURLY_LIMIT = env.int("OTP_HOURLY_LIMIT", default=10)
+# Honoured only while DEBUG is on (accounts/otp.py); production never uses a fixed code.
+OTP_DEV_FIXED_CODE = env.str("OTP_DEV_FIXED_CODE", default="")
+# Delivery channel class: console (development), capture (tests) or the HTTP SMS/WhatsApp provider.
+OTP_DELIVERY_CHANNEL = env.str(
+    "OTP_DELIVERY_CHANNEL",
+    default=(
+        "accounts.otp_delivery.CaptureChannel"
+        if TESTING
+        else "accounts.otp_delivery.ConsoleChannel"
+        if DEBUG
+        else "accounts.otp_delivery.HttpProviderChannel"
+    ),
+)
+OTP_SMS_PROVIDER_URL = env.str("OTP_SMS_PROVIDER_URL", default="")
+OTP_SMS_PROVIDER_TOKEN = env.str("OTP_SMS_PROVIDER_TOKEN", default="")
+OTP_SMS_PROVIDER_CHANNEL = env.str("OTP_SMS_PROVIDER_CHANNEL", default="sms")  # "sms" or "whatsapp"
+OTP_SMS_PROVIDER_TIMEOUT_SECONDS = env.float("OTP_SMS_PROVIDER_TIMEOUT_SECONDS", default=5.0)
+MFA_ISSUER_NAME = env.str("MFA_ISSUER_NAME", default="MANAS360")
+MFA_TOKEN_TTL_SECONDS = 300
+# Fernet key material for MFA secrets at rest; derived from SECRET_KEY unless set.
+MFA_ENCRYPTION_KEY = env.str("MFA_ENCRYPTION_KEY", default="")
+ADMIN_LOCKOUT_THRESHOLD = env.int("ADMIN_LOCKOUT_THRESHOLD", default=5)
+ADMIN_LOCKOUT_WINDOW_SECONDS = env.int("ADMIN_LOCKOUT_WINDOW_SECONDS", default=900)
+ADMIN_LOCKOUT_SECONDS = env.int("ADMIN_LOCKOUT_SECONDS", default=900)
+SUPPORTED_LANGUAGES = env.list("SUPPORTED_LANGUAGES", default=["en", "hi", "kn", "ta", "te", "ml", "mr", "bn", "gu"])
+# Rate limits "<count>/<period>", period s|m|h|d, optionally with a number ("5/15m").
+RATE_LIMITS = {
+    "anon": env.str("RATE_LIMIT_ANON", default="300/m"),
+    "user": env.str("RATE_LIMIT_USER", default="1000/m"),
+    "send_otp_identifier": env.str("RATE_LIMIT_SEND_OTP_IDENTIFIER", default="5/15m"),
+    "send_otp_ip": env.str("RATE_LIMIT_SEND_OTP_IP", default="20/15m"),
+    "verify_otp_identifier": env.str("RATE_LIMIT_VERIFY_OTP_IDENTIFIER", default="10/15m"),
+    "admin_login_ip": env.str("RATE_LIMIT_ADMIN_LOGIN_IP", default="10/15m"),
+    "verify_mfa_ip": env.str("RATE_LIMIT_VERIFY_MFA_IP", default="10/15m"),
+}
+# RateLimit-* headers on throttled endpoints (manas360/api/throttling.py).
+MIDDLEWARE.insert(
+    MIDDLEWARE.index("manas360.middleware.ApiBoundaryMiddleware") + 1,
+    "manas360.api.throttling.RateLimitHeadersMiddleware",
+)
+SEED_ADMIN_PASSWORD = env.str("SEED_ADMIN_PASSWORD", default="Admin-pass-123!")
 
 # --- Metrics ------------------------------------------------------------------
 METRICS_TOKEN = env.str("METRICS_TOKEN", default="")

@@ -1,0 +1,191 @@
+"""Rate limits (api.md §10) as DRF throttles on the Django cache (Redis when REDIS_URL is set).
+
+Fixed windows counted with one atomic INCR per throttle and request (a pipeline INCR + EXPIRE on Redis), so
+the hot path costs one cache round trip, not DRF's read-modify-write of a timestamp list. Limits key on the
+real client IP (`client_ip`, TRUSTED_PROXY_COUNT) or on the user / the OTP identifier. A throttled request
+answers 429 `throttled` with `Retry-After`; every response of a throttled endpoint carries
+`RateLimit-Limit`, `RateLimit-Remaining` and `RateLimit-Reset` for its most restrictive limit
+(RateLimitHeadersMiddleware). If the cache is unreachable the limit fails open with a logged warning: an
+outage of Redis must not take sign-in down.
+
+Rates come from settings.RATE_LIMITS ("<count>/<period>", period like `m`, `15m`, `900s`, `h`), each
+overridable by environment. Health, metrics and the webhook are not limited (plain Django views, or
+`throttle_classes = []`).
+"""
+
+import hashlib
+import logging
+import re
+import time
+
+from django.conf import settings
+from django.core.cache import cache
+from rest_framework.throttling import BaseThrottle
+
+from manas360.api.client_ip import client_ip
+
+logger = logging.getLogger("manas360.throttling")
+
+_UNITS = {"s": 1, "sec": 1, "second": 1, "m": 60, "min": 60, "minute": 60, "h": 3600, "hour": 3600, "d": 86400}
+_RATE = re.compile(r"^\s*(\d+)\s*/\s*(\d*)\s*([a-z]+)\s*$")
+
+
+def parse_rate(rate: str) -> tuple[int, int]:
+    """'300/m' -> (300, 60); '5/15m' -> (5, 900); '10/900s' -> (10, 900)."""
+    match = _RATE.match(rate.lower())
+    if not match or (match.group(3).rstrip("s") not in _UNITS and match.group(3) not in _UNITS):
+        raise ValueError(f"Bad rate {rate!r}: use '<count>/<period>', e.g. '5/15m'.")
+    unit = match.group(3) if match.group(3) in _UNITS else match.group(3).rstrip("s")
+    return int(match.group(1)), int(match.group(2) or 1) * _UNITS[unit]
+
+
+def _cache_errors() -> tuple[type[BaseException], ...]:
+    from redis.exceptions import RedisError
+
+    return (RedisError, OSError)
+
+
+_CACHE_ERRORS = _cache_errors()
+
+
+def _count_hit(key: str, period: int) -> int:
+    """Atomically add one hit to the window's counter and return it."""
+    backend_cache = getattr(cache, "_cache", None)
+    get_client = getattr(backend_cache, "get_client", None)
+    if get_client is not None and hasattr(cache, "make_and_validate_key"):
+        full_key = cache.make_and_validate_key(key)
+        client = get_client(full_key, write=True)
+        pipe = client.pipeline()
+        pipe.incr(full_key)
+        pipe.expire(full_key, period + 1, nx=True)
+        hits, _ = pipe.execute()
+        return int(hits)
+    try:
+        return cache.incr(key)
+    except ValueError:
+        if cache.add(key, 1, timeout=period + 1):
+            return 1
+        return cache.incr(key)
+
+
+def _record_headers(request, *, limit: int, remaining: int, reset: int) -> None:
+    django_request = getattr(request, "_request", request)
+    current = getattr(django_request, "ratelimit", None)
+    if current is None or (remaining, limit) < (current[1], current[0]):
+        django_request.ratelimit = (limit, remaining, reset)
+
+
+class WindowRateThrottle(BaseThrottle):
+    scope = ""
+
+    def __init__(self):
+        self._wait = None
+
+    def get_ident(self, request, view) -> str | None:
+        raise NotImplementedError
+
+    def allow_request(self, request, view):
+        ident = self.get_ident(request, view)
+        if ident is None:
+            return True
+        limit, period = parse_rate(settings.RATE_LIMITS[self.scope])
+        now = time.time()
+        window = int(now // period)
+        digest = hashlib.sha256(ident.encode()).hexdigest()[:32]
+        key = f"throttle:{self.scope}:{digest}:{window}"
+        try:
+            hits = _count_hit(key, period)
+        except _CACHE_ERRORS as exc:
+            logger.warning("rate limit cache unavailable; allowing request", extra={"error_class": type(exc).__name__})
+            return True
+        reset = max(int((window + 1) * period - now + 0.999), 1)
+        _record_headers(request, limit=limit, remaining=max(limit - hits, 0), reset=reset)
+        if hits > limit:
+            self._wait = reset
+            return False
+        return True
+
+    def wait(self):
+        return self._wait
+
+
+class AnonymousRateThrottle(WindowRateThrottle):
+    """Anonymous requests: 300/min per client IP."""
+
+    scope = "anon"
+
+    def get_ident(self, request, view):
+        if request.user and request.user.is_authenticated:
+            return None
+        return client_ip(request)
+
+
+class UserRateThrottle(WindowRateThrottle):
+    """Signed-in requests: 1000/min per user."""
+
+    scope = "user"
+
+    def get_ident(self, request, view):
+        if request.user and request.user.is_authenticated:
+            return str(request.user.pk)
+        return None
+
+
+class _IpThrottle(WindowRateThrottle):
+    def get_ident(self, request, view):
+        return client_ip(request)
+
+
+def _identifier_of(request) -> str | None:
+    from rest_framework.exceptions import APIException
+
+    from accounts.identifiers import throttle_identifier
+    from manas360.api.errors import ApplicationError
+
+    try:
+        data = request.data
+    except (APIException, ApplicationError):  # a bad body is reported by the view, not by the throttle
+        return None
+    return throttle_identifier(data)
+
+
+class _IdentifierThrottle(WindowRateThrottle):
+    def get_ident(self, request, view):
+        return _identifier_of(request)
+
+
+class SendOtpIdentifierThrottle(_IdentifierThrottle):
+    scope = "send_otp_identifier"
+
+
+class SendOtpIpThrottle(_IpThrottle):
+    scope = "send_otp_ip"
+
+
+class VerifyOtpIdentifierThrottle(_IdentifierThrottle):
+    scope = "verify_otp_identifier"
+
+
+class AdminLoginIpThrottle(_IpThrottle):
+    scope = "admin_login_ip"
+
+
+class VerifyMfaIpThrottle(_IpThrottle):
+    scope = "verify_mfa_ip"
+
+
+class RateLimitHeadersMiddleware:
+    """Copies the most restrictive limit seen by the throttles onto the response."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        info = getattr(request, "ratelimit", None)
+        if info is not None:
+            limit, remaining, reset = info
+            response["RateLimit-Limit"] = str(limit)
+            response["RateLimit-Remaining"] = str(remaining)
+            response["RateLimit-Reset"] = str(reset)
+        return response
