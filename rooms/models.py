@@ -3,7 +3,7 @@ import uuid
 from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Q
 
 
 class ThemeTier(models.TextChoices):
@@ -36,7 +36,8 @@ class Theme(models.Model):
     is_real_ar = models.BooleanField(default=False)
     is_active = models.BooleanField(default=True)
     display_order = models.PositiveSmallIntegerField(default=0)
-    # Kept by the session-end service with F() updates; counts rated sessions only.
+    # Kept by the session-end service with F() updates: `session_count` counts sessions ended by their
+    # owner (completed); `rating_count`/`rating_sum` count rated sessions only.
     session_count = models.PositiveIntegerField(default=0)
     rating_count = models.PositiveIntegerField(default=0)
     rating_sum = models.PositiveIntegerField(default=0)
@@ -47,6 +48,16 @@ class Theme(models.Model):
 
     class Meta:
         ordering = ["display_order", "title"]
+        constraints = [
+            models.CheckConstraint(condition=Q(tier__in=ThemeTier.values), name="theme_tier_valid"),
+            models.CheckConstraint(condition=Q(duration_seconds__gte=1), name="theme_duration_positive"),
+            # Every rating is 1-5, so the sum of n ratings lies in [n, 5n].
+            models.CheckConstraint(
+                condition=Q(rating_sum__gte=F("rating_count"), rating_sum__lte=F("rating_count") * 5),
+                name="theme_rating_sum_in_range",
+            ),
+        ]
+        indexes = [models.Index(fields=["is_active", "display_order", "title"], name="theme_list_order_idx")]
 
     def __str__(self):
         return self.slug
@@ -108,6 +119,20 @@ class RoomSession(models.Model):
                 condition=Q(mood_after__isnull=True) | Q(mood_after__gte=1, mood_after__lte=10),
                 name="room_session_mood_after_1_10",
             ),
+            models.CheckConstraint(condition=Q(status__in=RoomSessionStatus.values), name="room_session_status_valid"),
+            # Open sessions have no end; ended (completed or abandoned) ones always have one.
+            models.CheckConstraint(
+                condition=(Q(status="in_progress") & Q(ended_at__isnull=True))
+                | (~Q(status="in_progress") & Q(ended_at__isnull=False)),
+                name="room_session_ended_at_matches_status",
+            ),
+            models.CheckConstraint(
+                condition=Q(ended_at__isnull=True) | Q(ended_at__gte=F("started_at")),
+                name="room_session_ends_after_start",
+            ),
+            models.CheckConstraint(
+                condition=Q(timer_seconds__isnull=True) | Q(timer_seconds__gte=1), name="room_session_timer_positive"
+            ),
             # One open session per user: starting a new one closes the previous (api.md §6).
             models.UniqueConstraint(
                 fields=["user"], condition=Q(status="in_progress"), name="one_open_room_session_per_user"
@@ -117,3 +142,8 @@ class RoomSession(models.Model):
 
     def __str__(self):
         return f"{self.theme_id} by {self.user_id} ({self.status})"
+
+    @property
+    def estimated_duration_seconds(self) -> int:
+        """The caller's timer when set, else the theme's length (needs `theme` loaded)."""
+        return self.timer_seconds or self.theme.duration_seconds
