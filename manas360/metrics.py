@@ -4,10 +4,13 @@ Under gunicorn with several workers set PROMETHEUS_MULTIPROC_DIR so the
 workers share one set of counters; without it each process reports its own.
 """
 
+import contextlib
 import os
 
+import psutil
 from prometheus_client import REGISTRY as DEFAULT_REGISTRY
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest, multiprocess
+from prometheus_client.core import GaugeMetricFamily
 
 HTTP_REQUESTS = Counter(
     "http_requests_total", "HTTP requests by route, method and status.", ["route", "method", "status"]
@@ -24,9 +27,34 @@ DB_QUERY_SECONDS = Counter(
 )
 
 
+class _ServerMemoryCollector:
+    """Resident memory of every process of this gunicorn server (master and workers).
+
+    prometheus_client's process collector describes only the process that
+    answers the scrape, which under several workers is one worker chosen at
+    random; this reports each of them, labelled by pid and role.
+    """
+
+    def collect(self):
+        family = GaugeMetricFamily(
+            "process_resident_memory_bytes", "Resident memory of the server's processes.", labels=["pid", "role"]
+        )
+        me = psutil.Process()
+        processes = [(me, "worker")]
+        with contextlib.suppress(psutil.Error):
+            master = me.parent()
+            if master is not None and "gunicorn" in " ".join(master.cmdline()):
+                processes = [(master, "master")] + [(child, "worker") for child in master.children()]
+        for process, role in processes:
+            with contextlib.suppress(psutil.Error):
+                family.add_metric([str(process.pid), role], process.memory_info().rss)
+        yield family
+
+
 def render_latest() -> bytes:
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         registry = CollectorRegistry()
         multiprocess.MultiProcessCollector(registry)
+        registry.register(_ServerMemoryCollector())
         return generate_latest(registry)
     return generate_latest(DEFAULT_REGISTRY)

@@ -1,0 +1,102 @@
+"""Gunicorn settings for MANAS360 (production server: `gunicorn -c gunicorn.conf.py manas360.wsgi:application`).
+
+Everything is read from the environment so that the container, the tests and the
+benchmarks run the same file:
+
+- GUNICORN_WORKERS (default 2 x cores + 1) and GUNICORN_THREADS (default 1: sync
+  workers; above 1 gunicorn uses its threaded worker). Each worker thread keeps at
+  most one persistent PostgreSQL connection (DB_CONN_MAX_AGE), so one instance
+  opens at most workers x threads connections: size max_connections for that
+  times the number of instances.
+- PORT (default 5000) or GUNICORN_BIND (default 0.0.0.0:$PORT).
+- GUNICORN_TIMEOUT (default 60 s: above the 30 s DB statement timeout, so the
+  database gives up first and the client gets a JSON error, not a killed worker).
+- GUNICORN_GRACEFUL_TIMEOUT (default 30 s): on SIGTERM the master closes its
+  listening sockets, workers finish the requests they are serving and exit;
+  whatever is still running after this many seconds is killed.
+- PROMETHEUS_MULTIPROC_DIR: where the workers write their metric files so that
+  /metrics adds up every worker. When unset and there is more than one worker,
+  a private temporary directory is created for this server.
+"""
+
+import os
+import shutil
+import tempfile
+
+
+def _cores() -> int:
+    try:
+        return len(os.sched_getaffinity(0))  # honours container CPU sets
+    except AttributeError:  # pragma: no cover - not Linux
+        return os.cpu_count() or 1
+
+
+def _int(name: str, default: int) -> int:
+    value = os.environ.get(name, "")
+    return int(value) if value.strip() else default
+
+
+bind = os.environ.get("GUNICORN_BIND") or f"0.0.0.0:{_int('PORT', 5000)}"
+workers = max(_int("GUNICORN_WORKERS", 2 * _cores() + 1), 1)
+threads = max(_int("GUNICORN_THREADS", 1), 1)
+timeout = _int("GUNICORN_TIMEOUT", 60)
+graceful_timeout = _int("GUNICORN_GRACEFUL_TIMEOUT", 30)
+# Behind nginx (or a cloud load balancer) connections are reused: keep them a little longer than the default 2 s.
+keepalive = _int("GUNICORN_KEEPALIVE", 5)
+# Recycling workers is off by default (the load test shows memory stays flat); set it to bound a leak.
+max_requests = _int("GUNICORN_MAX_REQUESTS", 0)
+max_requests_jitter = _int("GUNICORN_MAX_REQUESTS_JITTER", max(max_requests // 10, 0))
+backlog = _int("GUNICORN_BACKLOG", 2048)
+
+# The application writes one JSON access-log line per request itself (manas360.middleware).
+accesslog = None
+errorlog = "-"
+loglevel = os.environ.get("GUNICORN_LOG_LEVEL", "info")
+proc_name = "manas360"
+
+# Heartbeat files in memory, not on a possibly slow container overlay filesystem.
+# gunicorn creates them with mkstemp (private names), so a shared directory is safe.
+_SHM = "/dev/shm"  # noqa: S108
+if os.path.isdir(_SHM) and os.access(_SHM, os.W_OK):
+    worker_tmp_dir = _SHM
+
+# Gunicorn's control socket defaults to one fixed path per user, which several
+# instances on one host would fight over; it is opt-in here.
+_control_socket = os.environ.get("GUNICORN_CONTROL_SOCKET", "")
+if _control_socket:
+    control_socket = _control_socket
+else:
+    control_socket_disable = True
+
+# X-Forwarded-Proto is trusted from these addresses only (the reverse proxy).
+forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1,::1")
+
+# --- Prometheus metrics shared by all workers ------------------------------------
+_owned_metrics_dir = None
+if not os.environ.get("PROMETHEUS_MULTIPROC_DIR") and workers > 1:
+    _owned_metrics_dir = tempfile.mkdtemp(prefix="manas360-metrics-")
+    # Set before the workers are forked: they inherit it, and prometheus_client reads it at import.
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = _owned_metrics_dir
+
+
+def on_starting(server):
+    """Start from an empty metrics directory: files of a previous run's dead workers would be counted."""
+    directory = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    if not directory:
+        return
+    os.makedirs(directory, exist_ok=True)
+    for name in os.listdir(directory):
+        if name.endswith(".db"):
+            os.remove(os.path.join(directory, name))
+
+
+def child_exit(server, worker):
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        from prometheus_client import multiprocess
+
+        multiprocess.mark_process_dead(worker.pid)
+
+
+def on_exit(server):
+    if _owned_metrics_dir:
+        shutil.rmtree(_owned_metrics_dir, ignore_errors=True)

@@ -1,0 +1,45 @@
+"""SIGTERM while requests are in flight: they finish, nothing new is served, the server exits in time."""
+
+import time
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+import requests
+
+from accounts.models import AuditLog
+
+pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
+
+SETTINGS = "tests.faults.server_settings"
+
+
+def test_sigterm_finishes_in_flight_requests_and_stops_accepting(gunicorn_servers):
+    # Production's worker class (sync, one request per worker): three workers, three slow requests.
+    (server,) = gunicorn_servers.start(workers=3, threads=1, settings_module=SETTINGS)
+    markers = [uuid.uuid4().hex for _ in range(3)]
+    with ThreadPoolExecutor(max_workers=3) as pool:
+        in_flight = [
+            pool.submit(requests.get, server.url(f"/api/v1/_test/slow?seconds=3&marker={marker}"), timeout=30)
+            for marker in markers
+        ]
+        time.sleep(1)  # every request is now inside a worker
+        signalled_at = time.monotonic()
+        server.signal(15)  # SIGTERM
+        time.sleep(0.5)
+        # A request arriving after SIGTERM is not served.
+        with pytest.raises(requests.RequestException):
+            requests.get(server.url("/health"), timeout=2)
+        responses = [future.result() for future in in_flight]
+
+    assert [response.status_code for response in responses] == [200, 200, 200]
+    assert sorted(response.json()["data"]["marker"] for response in responses) == sorted(markers)
+    server.process.wait(timeout=30)
+    exited_after = time.monotonic() - signalled_at
+    assert server.process.returncode == 0
+    assert 1.5 < exited_after < 30  # waited for the requests (about 2 s left), well inside graceful_timeout
+    # No data loss: the write at the end of each interrupted-by-shutdown request is committed.
+    assert AuditLog.objects.filter(action="test.slow_done", resource_id__in=markers).count() == 3
+    log = server.log_text()
+    assert "Shutting down: Master" in log
+    assert "Traceback" not in log

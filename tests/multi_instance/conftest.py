@@ -1,0 +1,1 @@
+from tests.servers import gunicorn_servers  # noqa: F401
