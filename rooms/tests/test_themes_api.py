@@ -42,9 +42,12 @@ def test_theme_card_has_every_field_the_web_app_reads_with_the_right_types(api_c
 
     for card in cards.values():
         assert isinstance(card["id"], str)
-        assert isinstance(card["title"], str) and card["title"]
-        assert isinstance(card["thumbnail"], str) and card["thumbnail"].startswith("https://")
-        assert isinstance(card["icon"], str) and card["icon"]
+        assert isinstance(card["title"], str)
+        assert card["title"]
+        assert isinstance(card["thumbnail"], str)
+        assert card["thumbnail"].startswith("https://")
+        assert isinstance(card["icon"], str)
+        assert card["icon"]
         assert card["tier"] in {"free", "premier", "plus"}
         assert isinstance(card["isRealAR"], bool)
         assert isinstance(card["locked"], bool)
@@ -140,10 +143,14 @@ def test_detail_by_slug_has_media_benefits_instructions_and_reviews(api_client, 
     assert data["id"] == "ocean-waves"
     assert data["title"] == "Ocean Waves"
     assert data["uuid"] == str(themes["ocean-waves"].uuid)
-    assert data["videos"] and data["videos"][0]["url"].startswith("https://")
-    assert data["audioTracks"] and data["audioTracks"][0]["url"].startswith("https://")
-    assert isinstance(data["benefits"], list) and data["benefits"]
-    assert isinstance(data["instructions"], str) and data["instructions"]
+    assert data["videos"]
+    assert data["videos"][0]["url"].startswith("https://")
+    assert data["audioTracks"]
+    assert data["audioTracks"][0]["url"].startswith("https://")
+    assert isinstance(data["benefits"], list)
+    assert data["benefits"]
+    assert isinstance(data["instructions"], str)
+    assert data["instructions"]
     assert data["reviews"] == 0
     assert data["rating"] == 0
     assert data["locked"] is False
