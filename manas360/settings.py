@@ -39,7 +39,7 @@ VERSION = env.str("APP_VERSION", default="1.0.0")
 PORT = env.int("PORT", default=5000)
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "staff.apps.StaffAdminConfig",  # the Django admin site, with a TOTP second factor (docs/staff.md)
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -58,6 +58,7 @@ INSTALLED_APPS = [
     "rooms",
     "payments",
     "analytics",
+    "staff",
 ]
 
 MIDDLEWARE = [

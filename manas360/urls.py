@@ -10,6 +10,7 @@ api_v1 = [
     path("", include("payments.urls")),
     path("", include("rooms.urls")),
     path("", include("analytics.urls")),
+    path("", include("staff.urls")),
 ]
 
 urlpatterns = [

@@ -1,0 +1,345 @@
+"""Shapes of the admin API (api.md §7, §11). Output serializers read only prefetched data: no per-row queries.
+
+Keys are snake_case here; the renderer camelizes them, except `created_at`, which the web client reads as is
+(web-client-contract §3 item 15), so the user rows carry both `createdAt` and `created_at`.
+"""
+
+from datetime import UTC, date, datetime, time, timedelta
+
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from accounts.roles import Role
+from payments.models import PaymentStatus
+from subscriptions.models import SubscriptionStatus
+from subscriptions.serializers import SubscriptionSerializer
+
+USER_STATUSES = ("active", "suspended")
+USER_SORTS = ("createdAt", "name", "email")
+
+
+def user_status(user) -> str:
+    return "active" if user.is_active else "suspended"
+
+
+def plan_name(plan) -> str:
+    return plan.name  # as in subscriptions.serializers.SubscriptionSerializer
+
+
+def subscription_summary(subscription) -> dict | None:
+    """The same short summary the subscriptions API gives (plan must be select_related)."""
+    if subscription is None:
+        return None
+    return SubscriptionSerializer(subscription).data
+
+
+def _iso(value: datetime | None) -> str | None:
+    if value is None:
+        return None
+    return serializers.DateTimeField().to_representation(value)
+
+
+def user_brief(user) -> dict | None:
+    """`{id, fullName, email}` for rows that point at a user (never null strings)."""
+    if user is None:
+        return None
+    return {"id": str(user.id), "full_name": user.full_name or "", "email": user.email or ""}
+
+
+class UserBriefSerializer(serializers.Serializer):
+    id = serializers.UUIDField()
+    full_name = serializers.CharField()
+    email = serializers.CharField()
+
+
+# --- users ------------------------------------------------------------------------------------------------------
+
+
+class AdminUserRowSerializer(serializers.Serializer):
+    id = serializers.UUIDField(read_only=True)
+    email = serializers.SerializerMethodField()
+    phone_number = serializers.CharField(allow_null=True, read_only=True)
+    full_name = serializers.SerializerMethodField()
+    first_name = serializers.CharField(read_only=True)
+    last_name = serializers.CharField(read_only=True)
+    role = serializers.ChoiceField(choices=Role.choices, read_only=True)
+    is_active = serializers.BooleanField(read_only=True)
+    is_verified = serializers.BooleanField(read_only=True)
+    status = serializers.SerializerMethodField()
+    createdAt = serializers.DateTimeField(source="created_at", read_only=True)  # the contract key (camelCase already)
+    created_at = serializers.DateTimeField(read_only=True)
+    subscription = serializers.SerializerMethodField()
+
+    def get_email(self, user) -> str:
+        return user.email or ""
+
+    def get_full_name(self, user) -> str:
+        return user.full_name or ""
+
+    def get_status(self, user) -> str:
+        return user_status(user)
+
+    def get_subscription(self, user) -> SubscriptionSerializer(allow_null=True):
+        current = getattr(user, "current_subscriptions", None)
+        return subscription_summary(current[0] if current else None)
+
+
+class AdminUserDetailSerializer(AdminUserRowSerializer):
+    is_staff = serializers.BooleanField(read_only=True)
+    bio = serializers.CharField(read_only=True)
+    timezone = serializers.CharField(read_only=True)
+    language = serializers.CharField(read_only=True)
+    profile_picture_url = serializers.CharField(read_only=True)
+    updated_at = serializers.DateTimeField(read_only=True)
+    last_login = serializers.DateTimeField(read_only=True, allow_null=True)
+    subscriptions = serializers.SerializerMethodField()
+    session_count = serializers.SerializerMethodField()
+    completed_session_count = serializers.SerializerMethodField()
+    total_minutes = serializers.SerializerMethodField()
+    last_active = serializers.SerializerMethodField()
+    active_login_sessions = serializers.SerializerMethodField()
+
+    @extend_schema_field(serializers.ListField(child=serializers.DictField()))
+    def get_subscriptions(self, user) -> list:
+        return AdminSubscriptionRowSerializer(self.context["subscriptions"], many=True).data
+
+    def get_session_count(self, user) -> int:
+        return self.context["activity"].session_count
+
+    def get_completed_session_count(self, user) -> int:
+        return self.context["activity"].completed_session_count
+
+    def get_total_minutes(self, user) -> int:
+        return self.context["activity"].total_minutes
+
+    def get_last_active(self, user) -> serializers.DateTimeField(allow_null=True):
+        return _iso(self.context["activity"].last_active)
+
+    def get_active_login_sessions(self, user) -> int:
+        return self.context["activity"].active_login_sessions
+
+
+# --- inputs -----------------------------------------------------------------------------------------------------
+
+
+class AdminUserListQuerySerializer(serializers.Serializer):
+    role = serializers.ChoiceField(choices=Role.choices, required=False)
+    search = serializers.CharField(required=False, allow_blank=True, max_length=100)
+    status = serializers.ChoiceField(choices=USER_STATUSES, required=False)
+    sort_by = serializers.ChoiceField(choices=USER_SORTS, required=False, default="createdAt")
+    order = serializers.ChoiceField(choices=("asc", "desc"), required=False, default="desc")
+    verified = serializers.BooleanField(required=False, allow_null=True, default=None)
+
+
+class AdminUserUpdateSerializer(serializers.Serializer):
+    first_name = serializers.CharField(max_length=100, required=False, allow_blank=True, trim_whitespace=True)
+    last_name = serializers.CharField(max_length=100, required=False, allow_blank=True, trim_whitespace=True)
+    name = serializers.CharField(max_length=201, required=False, allow_blank=True, trim_whitespace=True)
+    role = serializers.ChoiceField(choices=Role.choices, required=False)
+    status = serializers.ChoiceField(choices=USER_STATUSES, required=False)
+    reason = serializers.CharField(max_length=500, required=False, allow_blank=True)
+
+    def validate(self, attrs):
+        known = {"first_name", "last_name", "name", "role", "status"}
+        unknown = sorted(set(self.initial_data) - known - {"reason"}) if isinstance(self.initial_data, dict) else []
+        if unknown:
+            raise serializers.ValidationError({field: ["This field cannot be changed here."] for field in unknown})
+        if not known & set(attrs):
+            raise serializers.ValidationError("Send at least one of firstName, lastName, name, role, status.")
+        if "name" in attrs:
+            first, _, last = attrs.pop("name").partition(" ")
+            attrs.setdefault("first_name", first.strip())
+            attrs.setdefault("last_name", last.strip())
+        return attrs
+
+
+class ReasonSerializer(serializers.Serializer):
+    reason = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
+
+
+class TherapistVerifySerializer(serializers.Serializer):
+    # The (dead) web client sends no body: no `verified` means "verify".
+    verified = serializers.BooleanField(required=False, default=True)
+    notes = serializers.CharField(max_length=1000, required=False, allow_blank=True, default="")
+
+
+class TherapistListQuerySerializer(serializers.Serializer):
+    verified = serializers.BooleanField(required=False, allow_null=True, default=None)
+    search = serializers.CharField(required=False, allow_blank=True, max_length=100)
+    status = serializers.ChoiceField(choices=USER_STATUSES, required=False)
+
+
+class SubscriptionCancelSerializer(serializers.Serializer):
+    reason = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
+    immediate = serializers.BooleanField(required=False, default=False)
+
+
+class SubscriptionListQuerySerializer(serializers.Serializer):
+    status = serializers.ChoiceField(choices=SubscriptionStatus.choices, required=False)
+    plan = serializers.CharField(required=False, max_length=64)
+
+
+class DateOrDateTimeField(serializers.Field):
+    """`YYYY-MM-DD` (a whole UTC day) or an ISO 8601 date-time. `end=True` makes a date include its whole day."""
+
+    default_error_messages = {"invalid": "Use YYYY-MM-DD or an ISO 8601 date-time."}
+
+    def __init__(self, *, end: bool = False, **kwargs):
+        self.end = end
+        super().__init__(**kwargs)
+
+    def to_internal_value(self, data):
+        text = str(data).strip()
+        try:
+            day = date.fromisoformat(text) if len(text) == 10 else None
+        except ValueError:
+            self.fail("invalid")
+        if day is not None:
+            moment = datetime.combine(day, time.min, tzinfo=UTC)
+            return moment + timedelta(days=1) if self.end else moment
+        try:
+            moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+        except ValueError:
+            self.fail("invalid")
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=UTC)
+        # A date-time bound is inclusive; the selectors compare with `<`, so move it by one microsecond.
+        return moment + timedelta(microseconds=1) if self.end else moment
+
+    def to_representation(self, value):
+        return value.isoformat()
+
+
+class DateRangeQuerySerializer(serializers.Serializer):
+    """`?from=&to=` (both inclusive); validated as `created_from` / `created_to`."""
+
+    def get_fields(self):
+        fields = super().get_fields()
+        fields["from"] = DateOrDateTimeField(required=False, source="created_from")
+        fields["to"] = DateOrDateTimeField(required=False, end=True, source="created_to")
+        return fields
+
+    def validate(self, attrs):
+        start, end = attrs.get("created_from"), attrs.get("created_to")
+        if start and end and end <= start:
+            raise serializers.ValidationError({"to": ["`to` must not be before `from`."]})
+        return attrs
+
+
+class PaymentListQuerySerializer(DateRangeQuerySerializer):
+    status = serializers.ChoiceField(choices=PaymentStatus.choices, required=False)
+
+
+class AuditLogListQuerySerializer(DateRangeQuerySerializer):
+    action = serializers.CharField(required=False, max_length=64)
+    actor = serializers.CharField(required=False, max_length=254)
+    resource = serializers.CharField(required=False, max_length=64)
+    resource_id = serializers.CharField(required=False, max_length=64)
+
+
+# --- subscriptions, payments, audit ---------------------------------------------------------------------------
+
+
+class AdminSubscriptionRowSerializer(serializers.Serializer):
+    id = serializers.UUIDField()
+    plan_id = serializers.CharField(source="plan.code")
+    plan_name = serializers.SerializerMethodField()
+    status = serializers.SerializerMethodField(help_text="The real status: an active row past its end is expired.")
+    amount = serializers.IntegerField(source="plan.amount_paise", help_text="Plan price in paise.")
+    amount_paise = serializers.IntegerField(source="plan.amount_paise")
+    currency = serializers.CharField(source="plan.currency")
+    start_date = serializers.DateTimeField(allow_null=True)
+    end_date = serializers.DateTimeField(allow_null=True)
+    auto_renew = serializers.BooleanField()
+    cancelled_at = serializers.DateTimeField(allow_null=True)
+    cancel_reason = serializers.CharField()
+    created_at = serializers.DateTimeField()
+    user = serializers.SerializerMethodField()
+
+    def get_plan_name(self, subscription) -> str:
+        return plan_name(subscription.plan)
+
+    def get_status(self, subscription) -> str:
+        return SubscriptionSerializer().get_status(subscription)
+
+    def get_user(self, subscription) -> UserBriefSerializer(allow_null=True):
+        return user_brief(subscription.user)
+
+    def to_representation(self, instance):
+        data = super().to_representation(instance)
+        # The web client's (dead) subscriptions screen reads `User.{fullName,email}`.
+        data["User"] = data["user"]
+        return data
+
+
+class AdminPaymentRowSerializer(serializers.Serializer):
+    id = serializers.UUIDField()
+    transaction_id = serializers.CharField(source="merchant_order_id")
+    order_id = serializers.CharField(source="gateway_order_id")
+    status = serializers.ChoiceField(choices=PaymentStatus.choices)
+    amount = serializers.IntegerField(source="amount_paise", help_text="Paise.")
+    amount_paise = serializers.IntegerField()
+    currency = serializers.CharField()
+    plan_id = serializers.CharField(source="plan.code")
+    plan_name = serializers.SerializerMethodField()
+    subscription_id = serializers.UUIDField(allow_null=True)
+    payment_mode = serializers.CharField()
+    failure_reason = serializers.CharField()
+    created_at = serializers.DateTimeField()
+    completed_at = serializers.DateTimeField(allow_null=True)
+    refunded_at = serializers.DateTimeField(allow_null=True)
+    user = serializers.SerializerMethodField()
+
+    def get_plan_name(self, payment) -> str:
+        return plan_name(payment.plan)
+
+    def get_user(self, payment) -> UserBriefSerializer(allow_null=True):
+        return user_brief(payment.user)
+
+
+class AuditChangesSerializer(serializers.Serializer):
+    before = serializers.DictField()
+    after = serializers.DictField()
+
+
+class AuditLogRowSerializer(serializers.Serializer):
+    id = serializers.UUIDField()
+    timestamp = serializers.DateTimeField()
+    actor_id = serializers.UUIDField(allow_null=True)
+    actor_email = serializers.CharField()
+    action = serializers.CharField()
+    resource_type = serializers.CharField()
+    resource_id = serializers.CharField()
+    changes = serializers.SerializerMethodField()
+    ip_address = serializers.IPAddressField(allow_null=True)
+    user_agent = serializers.CharField()
+    request_id = serializers.CharField()
+
+    def get_changes(self, row) -> AuditChangesSerializer:
+        changes = row.changes if isinstance(row.changes, dict) else {}
+        return {"before": changes.get("before") or {}, "after": changes.get("after") or {}}
+
+
+class MetricsUsersSerializer(serializers.Serializer):
+    total = serializers.IntegerField()
+    patients = serializers.IntegerField()
+    therapists = serializers.IntegerField()
+    verified_therapists = serializers.IntegerField()
+
+
+class MetricsSessionsSerializer(serializers.Serializer):
+    total = serializers.IntegerField()
+    completed = serializers.IntegerField()
+    completion_rate = serializers.FloatField(help_text="Per cent, one decimal.")
+
+
+class MetricsSubscriptionsSerializer(serializers.Serializer):
+    active = serializers.IntegerField()
+    revenue = serializers.IntegerField(help_text="Successful payments, paise.")
+    currency = serializers.CharField()
+
+
+class AdminMetricsSerializer(serializers.Serializer):
+    users = MetricsUsersSerializer()
+    sessions = MetricsSessionsSerializer()
+    subscriptions = MetricsSubscriptionsSerializer()

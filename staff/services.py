@@ -1,0 +1,219 @@
+"""Admin writes (api.md §7). Each one runs in one transaction, goes through the domain services and writes an
+audit row with the before/after values of what changed. Used by the admin API and the Django admin alike.
+"""
+
+from django.db import transaction
+from django.utils import timezone
+
+from accounts.audit import audit_log_record
+from accounts.models import User
+from accounts.roles import Role
+from accounts.sessions import sessions_revoke_for_user
+from manas360.api.errors import ApplicationError
+from staff.selectors import admin_subscription_get, admin_user_get_for_update
+from subscriptions.services import subscription_cancel
+
+
+class NotATherapist(ApplicationError):
+    code = "not_a_therapist"
+    default_message = "Only therapists can be verified."
+
+
+class CannotModifyOwnAccount(ApplicationError):
+    code = "cannot_modify_own_account"
+    default_message = "Admins cannot suspend, delete or change the role of their own account."
+
+
+def _status(user: User) -> str:
+    return "active" if user.is_active else "suspended"
+
+
+def _audit(*, action: str, actor, user: User, before: dict, after: dict, ip_address, user_agent) -> None:
+    audit_log_record(
+        action=action,
+        actor=actor,
+        resource_type="user",
+        resource_id=user.pk,
+        before=before,
+        after=after,
+        ip_address=ip_address,
+        user_agent=user_agent,
+    )
+
+
+def _refuse_self(actor, user: User) -> None:
+    if actor is not None and actor.pk == user.pk:
+        raise CannotModifyOwnAccount()
+
+
+def _set_active(*, actor, user: User, active: bool, reason: str, ip_address, user_agent) -> User:
+    """Suspend (revoking every session at once) or reinstate. No change, no audit row."""
+    if active == user.is_active:
+        if not active:
+            sessions_revoke_for_user(user=user, reason="suspended")
+        return user
+    before = {"status": _status(user), "is_active": user.is_active}
+    user.is_active = active
+    user.save(update_fields=["is_active", "updated_at"])
+    revoked = 0 if active else sessions_revoke_for_user(user=user, reason="suspended")
+    after = {"status": _status(user), "is_active": user.is_active}
+    if reason:
+        after["reason"] = reason
+    if not active:
+        after["sessions_revoked"] = revoked
+    _audit(
+        action="user.reinstate" if active else "user.suspend",
+        actor=actor,
+        user=user,
+        before=before,
+        after=after,
+        ip_address=ip_address,
+        user_agent=user_agent,
+    )
+    return user
+
+
+@transaction.atomic
+def admin_user_suspend(*, actor, user_id, reason: str = "", ip_address=None, user_agent: str = "") -> User:
+    user = admin_user_get_for_update(user_id=user_id)
+    _refuse_self(actor, user)
+    return _set_active(
+        actor=actor, user=user, active=False, reason=reason, ip_address=ip_address, user_agent=user_agent
+    )
+
+
+@transaction.atomic
+def admin_user_reinstate(*, actor, user_id, reason: str = "", ip_address=None, user_agent: str = "") -> User:
+    user = admin_user_get_for_update(user_id=user_id)
+    return _set_active(actor=actor, user=user, active=True, reason=reason, ip_address=ip_address, user_agent=user_agent)
+
+
+@transaction.atomic
+def admin_user_update(
+    *,
+    actor,
+    user_id,
+    first_name: str | None = None,
+    last_name: str | None = None,
+    role: str | None = None,
+    status: str | None = None,
+    reason: str = "",
+    ip_address=None,
+    user_agent: str = "",
+) -> User:
+    """Name and role (one `user.update` row); a status change goes through suspend/reinstate (its own row).
+
+    A role change ends the user's sessions: tokens carry the role and its permissions.
+    """
+    user = admin_user_get_for_update(user_id=user_id)
+    wanted = {"first_name": first_name, "last_name": last_name, "role": role}
+    changed = {field: value for field, value in wanted.items() if value is not None and getattr(user, field) != value}
+    if ("role" in changed or status == "suspended") and actor is not None and actor.pk == user.pk:
+        raise CannotModifyOwnAccount()
+    if changed:
+        before = {field: getattr(user, field) for field in changed}
+        for field, value in changed.items():
+            setattr(user, field, value)
+        user.save(update_fields=[*changed, "updated_at"])
+        after = dict(changed)
+        if "role" in changed:
+            after["sessions_revoked"] = sessions_revoke_for_user(user=user, reason="role_changed")
+        _audit(
+            action="user.update",
+            actor=actor,
+            user=user,
+            before=before,
+            after=after,
+            ip_address=ip_address,
+            user_agent=user_agent,
+        )
+    if status is not None:
+        _set_active(
+            actor=actor,
+            user=user,
+            active=status == "active",
+            reason=reason,
+            ip_address=ip_address,
+            user_agent=user_agent,
+        )
+    return user
+
+
+@transaction.atomic
+def admin_user_delete(*, actor, user_id, ip_address=None, user_agent: str = "") -> None:
+    """Soft delete: personal data scrubbed, sessions revoked, payments kept with the user reference removed.
+
+    The audit row records the state change only, not the scrubbed personal data.
+    """
+    from payments.models import Payment
+
+    user = admin_user_get_for_update(user_id=user_id)
+    _refuse_self(actor, user)
+    before = {"status": _status(user), "role": user.role, "deleted": False}
+    now = timezone.now()
+    user.email = None
+    user.phone_number = None
+    user.first_name = ""
+    user.last_name = ""
+    user.bio = ""
+    user.profile_picture_url = ""
+    user.is_active = False
+    user.is_staff = False
+    user.is_superuser = False
+    user.deleted_at = now
+    user.set_unusable_password()
+    user.save()
+    revoked = sessions_revoke_for_user(user=user, reason="deleted")
+    Payment.objects.filter(user=user).update(user=None)
+    _audit(
+        action="user.delete",
+        actor=actor,
+        user=user,
+        before=before,
+        after={"status": "deleted", "deleted": True, "deleted_at": now.isoformat(), "sessions_revoked": revoked},
+        ip_address=ip_address,
+        user_agent=user_agent,
+    )
+
+
+@transaction.atomic
+def admin_therapist_verify(
+    *, actor, user_id, verified: bool = True, notes: str = "", ip_address=None, user_agent: str = ""
+) -> User:
+    """Set a therapist's verification. Every decision is audited (with the notes), even when unchanged."""
+    user = admin_user_get_for_update(user_id=user_id)
+    if user.role != Role.THERAPIST:
+        raise NotATherapist()
+    before = {"is_verified": user.is_verified}
+    if user.is_verified != verified:
+        user.is_verified = verified
+        user.save(update_fields=["is_verified", "updated_at"])
+    after = {"is_verified": user.is_verified}
+    if notes:
+        after["notes"] = notes
+    audit_log_record(
+        action="therapist.verify",
+        actor=actor,
+        resource_type="user",
+        resource_id=user.pk,
+        before=before,
+        after=after,
+        ip_address=ip_address,
+        user_agent=user_agent,
+    )
+    return user
+
+
+def admin_subscription_cancel(
+    *, actor, subscription_id, reason: str = "", immediate: bool = False, ip_address=None, user_agent: str = ""
+):
+    """Through the subscriptions service, which audits `subscription.cancel` itself."""
+    subscription = admin_subscription_get(subscription_id=subscription_id)
+    return subscription_cancel(
+        subscription_id=subscription.pk,
+        actor=actor,
+        reason=reason,
+        immediate=immediate,
+        ip_address=ip_address,
+        user_agent=user_agent,
+    )

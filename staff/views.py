@@ -1,0 +1,218 @@
+"""The admin REST API (api.md §7): role admin and a session whose MFA step is complete.
+
+Thin views: validate the query or body, call one selector or service, serialize. Every write is audited by
+the service it calls. Ids that are not UUIDs are 404, like unknown ids.
+"""
+
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from accounts.audit import audit_context_from_request
+from accounts.permissions import IsAdminWithMfa
+from accounts.roles import Role
+from manas360.api.pagination import PageLimitPagination
+from staff import selectors, services
+from staff.serializers import (
+    AdminMetricsSerializer,
+    AdminPaymentRowSerializer,
+    AdminSubscriptionRowSerializer,
+    AdminUserDetailSerializer,
+    AdminUserListQuerySerializer,
+    AdminUserRowSerializer,
+    AdminUserUpdateSerializer,
+    AuditLogListQuerySerializer,
+    AuditLogRowSerializer,
+    PaymentListQuerySerializer,
+    ReasonSerializer,
+    SubscriptionCancelSerializer,
+    SubscriptionListQuerySerializer,
+    TherapistListQuerySerializer,
+    TherapistVerifySerializer,
+)
+
+# Query parameters arrive as the client writes them (camelCase); serializers use snake_case.
+_QUERY_ALIASES = {"sortBy": "sort_by", "resourceId": "resource_id", "resourceType": "resource"}
+
+
+def _validated_query(serializer_class, request) -> dict:
+    data = {}
+    for key, value in request.query_params.items():
+        data[_QUERY_ALIASES.get(key, key)] = value
+    serializer = serializer_class(data=data)
+    serializer.is_valid(raise_exception=True)
+    return serializer.validated_data
+
+
+def _paginated(request, view, queryset, serializer_class, **context):
+    paginator = PageLimitPagination()
+    page = paginator.paginate_queryset(queryset, request, view=view)
+    return paginator.get_paginated_response(serializer_class(page, many=True, context=context).data)
+
+
+def _user_detail(user) -> dict:
+    context = {
+        "activity": selectors.admin_user_activity(user=user),
+        "subscriptions": selectors.admin_user_subscriptions(user=user),
+    }
+    return AdminUserDetailSerializer(user, context=context).data
+
+
+class StaffAPIView(APIView):
+    permission_classes = [IsAdminWithMfa]
+
+
+def _query_parameters(serializer_class) -> list[OpenApiParameter]:
+    parameters = []
+    for name, field in serializer_class().fields.items():
+        camel = {"sort_by": "sortBy", "resource_id": "resourceId"}.get(name, name)
+        parameters.append(OpenApiParameter(camel, str, required=False, description=str(field.help_text or "")))
+    parameters += [OpenApiParameter("page", int, required=False), OpenApiParameter("limit", int, required=False)]
+    return parameters
+
+
+class AdminUserListView(StaffAPIView):
+    @extend_schema(
+        parameters=_query_parameters(AdminUserListQuerySerializer),
+        responses=AdminUserRowSerializer(many=True),
+        summary="Users (not deleted), filtered, sorted and paginated",
+    )
+    def get(self, request):
+        query = _validated_query(AdminUserListQuerySerializer, request)
+        return _paginated(request, self, selectors.admin_user_list(**query), AdminUserRowSerializer)
+
+
+class AdminUserDetailView(StaffAPIView):
+    @extend_schema(responses=AdminUserDetailSerializer, summary="A user with subscriptions and activity")
+    def get(self, request, user_id):
+        return Response(_user_detail(selectors.admin_user_get(user_id=user_id)))
+
+    @extend_schema(request=AdminUserUpdateSerializer, responses=AdminUserDetailSerializer, summary="Update a user")
+    def patch(self, request, user_id):
+        selectors.admin_user_get(user_id=user_id)  # 404 before 400 for unknown ids
+        serializer = AdminUserUpdateSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        user = services.admin_user_update(
+            actor=request.user, user_id=user_id, **serializer.validated_data, **audit_context_from_request(request)
+        )
+        return Response(_user_detail(selectors.admin_user_get(user_id=user.pk)))
+
+    @extend_schema(request=None, responses={200: None}, summary="Soft-delete a user")
+    def delete(self, request, user_id):
+        services.admin_user_delete(actor=request.user, user_id=user_id, **audit_context_from_request(request))
+        return Response({"id": str(user_id), "deleted": True})
+
+
+class AdminUserSuspendView(StaffAPIView):
+    @extend_schema(request=ReasonSerializer, responses=AdminUserDetailSerializer, summary="Suspend a user")
+    def put(self, request, user_id):
+        reason = _reason(request)
+        user = services.admin_user_suspend(
+            actor=request.user, user_id=user_id, reason=reason, **audit_context_from_request(request)
+        )
+        return Response(_user_detail(selectors.admin_user_get(user_id=user.pk)))
+
+    @extend_schema(request=None, responses=AdminUserDetailSerializer, summary="Reinstate a suspended user")
+    def delete(self, request, user_id):
+        user = services.admin_user_reinstate(actor=request.user, user_id=user_id, **audit_context_from_request(request))
+        return Response(_user_detail(selectors.admin_user_get(user_id=user.pk)))
+
+
+def _reason(request) -> str:
+    serializer = ReasonSerializer(data=request.data if isinstance(request.data, dict) else {})
+    serializer.is_valid(raise_exception=True)
+    return serializer.validated_data["reason"]
+
+
+class AdminTherapistListView(StaffAPIView):
+    @extend_schema(
+        parameters=_query_parameters(TherapistListQuerySerializer),
+        responses=AdminUserRowSerializer(many=True),
+        summary="Therapists, filter `verified`",
+    )
+    def get(self, request):
+        query = _validated_query(TherapistListQuerySerializer, request)
+        queryset = selectors.admin_user_list(role=Role.THERAPIST, **query)
+        return _paginated(request, self, queryset, AdminUserRowSerializer)
+
+
+class AdminTherapistVerifyView(StaffAPIView):
+    @extend_schema(request=TherapistVerifySerializer, responses=AdminUserRowSerializer, summary="Verify a therapist")
+    def patch(self, request, user_id):
+        selectors.admin_user_get(user_id=user_id)
+        serializer = TherapistVerifySerializer(data=request.data if isinstance(request.data, dict) else {})
+        serializer.is_valid(raise_exception=True)
+        user = services.admin_therapist_verify(
+            actor=request.user, user_id=user_id, **serializer.validated_data, **audit_context_from_request(request)
+        )
+        return Response(AdminUserRowSerializer(selectors.admin_user_get(user_id=user.pk)).data)
+
+
+class AdminSubscriptionListView(StaffAPIView):
+    @extend_schema(
+        parameters=_query_parameters(SubscriptionListQuerySerializer),
+        responses=AdminSubscriptionRowSerializer(many=True),
+        summary="Subscriptions, filters `status` and `plan` (code or UUID)",
+    )
+    def get(self, request):
+        query = _validated_query(SubscriptionListQuerySerializer, request)
+        return _paginated(request, self, selectors.admin_subscription_list(**query), AdminSubscriptionRowSerializer)
+
+
+class AdminSubscriptionCancelView(StaffAPIView):
+    @extend_schema(request=SubscriptionCancelSerializer, responses=AdminSubscriptionRowSerializer, summary="Cancel")
+    def patch(self, request, subscription_id):
+        selectors.admin_subscription_get(subscription_id=subscription_id)
+        serializer = SubscriptionCancelSerializer(data=request.data if isinstance(request.data, dict) else {})
+        serializer.is_valid(raise_exception=True)
+        subscription = services.admin_subscription_cancel(
+            actor=request.user,
+            subscription_id=subscription_id,
+            **serializer.validated_data,
+            **audit_context_from_request(request),
+        )
+        subscription = selectors.admin_subscription_get(subscription_id=subscription.pk)
+        return Response(AdminSubscriptionRowSerializer(subscription).data)
+
+
+class AdminPaymentListView(StaffAPIView):
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("status", str, required=False),
+            OpenApiParameter("from", str, required=False, description="YYYY-MM-DD or ISO date-time, inclusive"),
+            OpenApiParameter("to", str, required=False, description="YYYY-MM-DD or ISO date-time, inclusive"),
+            OpenApiParameter("page", int, required=False),
+            OpenApiParameter("limit", int, required=False),
+        ],
+        responses=AdminPaymentRowSerializer(many=True),
+        summary="Payments, filters `status`, `from`, `to`",
+    )
+    def get(self, request):
+        query = _validated_query(PaymentListQuerySerializer, request)
+        return _paginated(request, self, selectors.admin_payment_list(**query), AdminPaymentRowSerializer)
+
+
+class AdminMetricsView(StaffAPIView):
+    @extend_schema(responses=AdminMetricsSerializer, summary="Platform totals")
+    def get(self, request):
+        return Response(AdminMetricsSerializer(selectors.admin_platform_metrics()).data)
+
+
+class AdminAuditLogListView(StaffAPIView):
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("action", str, required=False, description="Exact, or a prefix ending in `.` or `*`"),
+            OpenApiParameter("actor", str, required=False, description="Actor user id or email"),
+            OpenApiParameter("resource", str, required=False, description="Resource type (user, subscription, ...)"),
+            OpenApiParameter("resourceId", str, required=False),
+            OpenApiParameter("from", str, required=False, description="YYYY-MM-DD or ISO date-time, inclusive"),
+            OpenApiParameter("to", str, required=False, description="YYYY-MM-DD or ISO date-time, inclusive"),
+            OpenApiParameter("page", int, required=False),
+            OpenApiParameter("limit", int, required=False),
+        ],
+        responses=AuditLogRowSerializer(many=True),
+        summary="The audit log (read-only)",
+    )
+    def get(self, request):
+        query = _validated_query(AuditLogListQuerySerializer, request)
+        return _paginated(request, self, selectors.admin_audit_log_list(**query), AuditLogRowSerializer)
