@@ -1,0 +1,65 @@
+"""Reads about users (api.md §3)."""
+
+import uuid
+
+from accounts.models import User
+from accounts.roles import Role, permissions_for_role
+from manas360.api.errors import NotFound
+
+
+def user_get_visible(*, user_id, viewer: User) -> User:
+    """A live user the viewer may see: themself, or anyone for an admin. Others and malformed ids: 404."""
+    try:
+        pk = uuid.UUID(str(user_id))
+    except ValueError as exc:
+        raise NotFound("User not found.") from exc
+    if pk != viewer.pk and viewer.role != Role.ADMIN:
+        raise NotFound("User not found.")
+    target = User.objects.alive().filter(pk=pk).first()
+    if target is None:
+        raise NotFound("User not found.")
+    return target
+
+
+def subscription_summary(*, user: User) -> dict | None:
+    from subscriptions.selectors import subscription_get_active
+
+    subscription = subscription_get_active(user=user)
+    if subscription is None:
+        return None
+    plan = subscription.plan
+    return {
+        "id": str(subscription.pk),
+        "plan_id": plan.code,
+        "plan_name": plan.name,
+        "status": subscription.status,
+        "start_date": subscription.start_date,
+        "end_date": subscription.end_date,
+        "auto_renew": subscription.auto_renew,
+        "features": list(plan.features or []),
+    }
+
+
+def user_payload(user: User, *, permissions: list[str] | None = None) -> dict:
+    """The user object of api.md §2/§3 (`created_at` is sent both camelCase and snake_case)."""
+    permissions = permissions if permissions is not None else permissions_for_role(user.role)
+    return {
+        "id": str(user.pk),
+        "email": user.email,
+        "phone_number": user.phone_number,
+        "first_name": user.first_name,
+        "last_name": user.last_name,
+        "full_name": user.full_name,
+        "role": user.role,
+        "permissions": permissions,
+        "admin_metadata": {"permissions": permissions},
+        "profile_picture_url": user.profile_picture_url or None,
+        "bio": user.bio,
+        "timezone": user.timezone,
+        "language": user.language,
+        "is_verified": user.is_verified,
+        "is_active": user.is_active,
+        "createdAt": user.created_at,
+        "created_at": user.created_at,
+        "updated_at": user.updated_at,
+    }
