@@ -1,4 +1,5 @@
 from django.contrib import admin
+from django.db import models
 from django.utils.html import format_html, format_html_join
 
 from rooms.models import RoomSession, Theme
@@ -36,6 +37,7 @@ class ThemeAdmin(admin.ModelAdmin):
     list_editable = ("is_active", "display_order")
     search_fields = ("slug", "title", "description", "category")
     ordering = ("display_order", "title")
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
     readonly_fields = (
         "uuid",
         "thumbnail_preview",
