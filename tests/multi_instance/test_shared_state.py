@@ -1,0 +1,67 @@
+"""Several instances of the service, one truth: what one instance knows, every instance knows."""
+
+import random
+import time
+
+import pytest
+from prometheus_client.parser import text_string_to_metric_families
+
+from accounts.tests.factories import UserFactory
+from accounts.tokens import issue_access_token
+
+pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
+
+THEMES = "/api/v1/themed-rooms/themes"
+
+
+def _client_ip() -> str:
+    """A client address of our own, so that no other test's counters in the shared Redis interfere."""
+    return f"198.51.100.{random.randint(1, 254)}, 10.0.0.{random.randint(1, 254)}"
+
+
+def test_two_instances_serve_the_same_database_and_cache(gunicorn_servers):
+    a, b = gunicorn_servers.start(2)
+    user = UserFactory()
+    bearer = {"Authorization": f"Bearer {issue_access_token(user=user)}"}
+    for server in (a, b):
+        ready = server.get("/health/ready")
+        assert ready.status_code == 200, ready.text
+        assert ready.json()["checks"] == {"database": "ok", "migrations": "ok", "cache": "ok"}
+        # A token issued once is honoured by every instance (same signing key, same session store).
+        assert server.get(THEMES, headers=bearer).status_code == 200
+    assert a.get(THEMES, headers={"Authorization": "Bearer forged"}).status_code == 401
+
+
+def test_anonymous_rate_limit_reached_through_one_instance_applies_on_the_other(gunicorn_servers):
+    # Behind one trusted proxy: the client is the address the proxy appended to X-Forwarded-For.
+    env = {"RATE_LIMIT_ANON": "6/h", "TRUSTED_PROXY_COUNT": "1"}
+    a, b = gunicorn_servers.start(2, env=env)
+    client = {"X-Forwarded-For": _client_ip()}
+    answers = [server.get(THEMES, headers=client).status_code for server in (a, b, a, b, a, b)]
+    assert answers == [200] * 6
+    # The 7th request within the window is refused wherever it lands.
+    for server in (a, b):
+        refused = server.get(THEMES, headers=client)
+        assert refused.status_code == 429
+        assert refused.json()["code"] == "throttled"
+        assert int(refused.headers["Retry-After"]) >= 1
+        assert refused.headers["RateLimit-Remaining"] == "0"
+    # Another client behind the same proxy is not affected.
+    assert b.get(THEMES, headers={"X-Forwarded-For": _client_ip().replace("198.51.100", "203.0.113")}).ok
+
+
+def test_metrics_of_one_instance_add_up_all_its_workers(gunicorn_servers):
+    (server,) = gunicorn_servers.start(workers=3, threads=1)
+    assert len(server.worker_pids()) == 3
+    for _ in range(30):
+        assert server.get("/health/db").status_code == 200
+    time.sleep(0.2)
+    families = {family.name: family for family in text_string_to_metric_families(server.get("/metrics").text)}
+    served = sum(
+        sample.value
+        for sample in families["http_requests"].samples
+        if sample.name == "http_requests_total" and sample.labels["route"] == "health/db"
+    )
+    assert served == 30
+    roles = sorted(sample.labels["role"] for sample in families["process_resident_memory_bytes"].samples)
+    assert roles == ["master", "worker", "worker", "worker"]
