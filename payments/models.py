@@ -44,6 +44,8 @@ class Payment(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
     completed_at = models.DateTimeField(null=True, blank=True, db_index=True)
     refunded_at = models.DateTimeField(null=True, blank=True)
+    expires_at = models.DateTimeField(null=True, blank=True, help_text="When PhonePe expires the order.")
+    last_reconciled_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at"]
@@ -58,3 +60,86 @@ class Payment(models.Model):
 
     def __str__(self):
         return f"{self.merchant_order_id} ({self.status})"
+
+
+class RefundStatus(models.TextChoices):
+    PENDING = "pending", "Pending"
+    CONFIRMED = "confirmed", "Confirmed by the gateway"
+    COMPLETED = "completed", "Completed"
+    FAILED = "failed", "Failed"
+
+
+class Refund(models.Model):
+    """A refund of a successful payment through PhonePe (`POST /payments/v2/refund`)."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    payment = models.ForeignKey(Payment, on_delete=models.PROTECT, related_name="refunds")
+    merchant_refund_id = models.CharField(max_length=63, unique=True)
+    gateway_refund_id = models.CharField(max_length=100, blank=True, default="")
+    amount_paise = models.PositiveIntegerField()
+    status = models.CharField(max_length=10, choices=RefundStatus.choices, default=RefundStatus.PENDING)
+    reason = models.CharField(max_length=500, blank=True, default="")
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    completed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.CheckConstraint(condition=Q(amount_paise__gt=0), name="refund_amount_positive"),
+            # At most one refund in flight or done per payment (full refunds only).
+            models.UniqueConstraint(
+                fields=["payment"],
+                condition=Q(status__in=["pending", "confirmed", "completed"]),
+                name="one_open_refund_per_payment",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.merchant_refund_id} ({self.status})"
+
+
+class WebhookOutcome(models.TextChoices):
+    RECEIVED = "received", "Received, processing"
+    APPLIED = "applied", "Applied"
+    ALREADY_APPLIED = "already_applied", "Already applied"
+    GATEWAY_PENDING = "gateway_pending", "Gateway still reports pending"
+    IGNORED_LATE_FAILURE = "ignored_late_failure", "Failure after success, ignored"
+    REJECTED_AMOUNT_MISMATCH = "rejected_amount_mismatch", "Rejected: amount does not match"
+    REJECTED_ORDER_MISMATCH = "rejected_order_mismatch", "Rejected: order does not match"
+    UNKNOWN_ORDER = "unknown_order", "Unknown order"
+    IGNORED = "ignored", "Event type not handled"
+    STATUS_UNAVAILABLE = "status_unavailable", "Gateway status check failed (retryable)"
+
+
+class WebhookEvent(models.Model):
+    """One verified PhonePe callback, stored once (api.md §5, phonepe.md §11.2).
+
+    `event_key` = event + order/refund id + state: a replay of the same event maps to
+    the same row and does nothing. Only non-sensitive payload fields are kept.
+    """
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    event_key = models.CharField(max_length=255, unique=True)
+    event = models.CharField(max_length=100, blank=True, default="")
+    merchant_order_id = models.CharField(max_length=63, blank=True, default="", db_index=True)
+    merchant_refund_id = models.CharField(max_length=63, blank=True, default="")
+    state = models.CharField(max_length=30, blank=True, default="")
+    amount_paise = models.BigIntegerField(null=True, blank=True)
+    payment = models.ForeignKey(
+        Payment, null=True, blank=True, on_delete=models.SET_NULL, related_name="webhook_events"
+    )
+    payload = models.JSONField(default=dict, blank=True)
+    outcome = models.CharField(max_length=30, choices=WebhookOutcome.choices, default=WebhookOutcome.RECEIVED)
+    detail = models.CharField(max_length=500, blank=True, default="")
+    received_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    processed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-received_at"]
+
+    def __str__(self):
+        return f"{self.event} {self.merchant_order_id or self.merchant_refund_id} ({self.outcome})"

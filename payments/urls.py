@@ -1,5 +1,11 @@
-from rest_framework.routers import SimpleRouter
+from django.urls import path
 
-router = SimpleRouter(trailing_slash=False)
+from payments import views
 
-urlpatterns = [*router.urls]
+urlpatterns = [
+    path("payments/create", views.PaymentCreateView.as_view(), name="payment-create"),
+    path("payments/webhook", views.PaymentWebhookView.as_view(), name="payment-webhook"),
+    path("payments/<str:transaction_id>", views.PaymentDetailView.as_view(), name="payment-detail"),
+    path("payments", views.PaymentListView.as_view(), name="payment-list"),
+    path("admin/payments/<str:payment_id>/refund", views.AdminPaymentRefundView.as_view(), name="admin-payment-refund"),
+]

@@ -1,6 +1,9 @@
 """Reads about what a user's subscription entitles them to."""
 
-from subscriptions.models import Subscription
+import uuid
+
+from subscriptions.errors import SubscriptionNotFound
+from subscriptions.models import Plan, Subscription
 
 
 def subscription_get_active(*, user) -> Subscription | None:
@@ -16,3 +19,34 @@ def user_entitlements(*, user) -> frozenset[str]:
     if subscription is None:
         return frozenset()
     return frozenset(subscription.plan.features or [])
+
+
+def subscription_get_current(*, user) -> Subscription | None:
+    """`/subscriptions/current`: the active subscription, else the most recent one, else None."""
+    active = subscription_get_active(user=user)
+    if active is not None:
+        return active
+    return Subscription.objects.select_related("plan").filter(user=user).order_by("-created_at").first()
+
+
+def subscription_list(*, user):
+    return Subscription.objects.select_related("plan").filter(user=user).order_by("-created_at")
+
+
+def subscription_get(*, subscription_id, user, is_admin: bool = False) -> Subscription:
+    """One subscription scoped to its owner (admins: any). Malformed or foreign ids are 404."""
+    try:
+        subscription_uuid = uuid.UUID(str(subscription_id))
+    except ValueError:
+        raise SubscriptionNotFound() from None
+    queryset = Subscription.objects.select_related("plan")
+    if not is_admin:
+        queryset = queryset.filter(user=user)
+    subscription = queryset.filter(pk=subscription_uuid).first()
+    if subscription is None:
+        raise SubscriptionNotFound()
+    return subscription
+
+
+def plan_list_public():
+    return Plan.objects.active().order_by("display_order", "amount_paise")

@@ -1,0 +1,32 @@
+"""Reads of payments, always scoped by owner (admins: any)."""
+
+import uuid
+
+from payments.errors import PaymentNotFound
+from payments.models import Payment
+
+
+def _base():
+    return Payment.objects.select_related("plan", "subscription__plan")
+
+
+def payment_get(*, transaction_id, user, is_admin: bool = False) -> Payment:
+    """By our merchantOrderId (= transactionId) or the payment UUID. Others' and malformed ids are 404."""
+    identifier = str(transaction_id or "").strip()
+    queryset = _base() if is_admin else _base().filter(user=user)
+    payment = None
+    if identifier and len(identifier) <= 63:
+        payment = queryset.filter(merchant_order_id=identifier).first()
+    if payment is None:
+        try:
+            payment_uuid = uuid.UUID(identifier)
+        except ValueError:
+            raise PaymentNotFound() from None
+        payment = queryset.filter(pk=payment_uuid).first()
+    if payment is None:
+        raise PaymentNotFound()
+    return payment
+
+
+def payment_list(*, user):
+    return _base().filter(user=user).order_by("-created_at")

@@ -1,0 +1,74 @@
+from django.utils import timezone
+from rest_framework import serializers
+
+from payments.models import Payment, PaymentStatus, Refund
+from subscriptions.serializers import SubscriptionSerializer, rupees
+
+
+class PaymentSerializer(serializers.ModelSerializer):
+    """A payment as every payments endpoint shows it (api.md §5, §11)."""
+
+    transaction_id = serializers.CharField(source="merchant_order_id")
+    merchant_transaction_id = serializers.CharField(source="merchant_order_id")
+    order_id = serializers.SerializerMethodField()
+    plan_id = serializers.CharField(source="plan.code")
+    plan_name = serializers.CharField(source="plan.name")
+    amount = serializers.SerializerMethodField(help_text="Rupees (display only; amountPaise is authoritative).")
+    expires_in = serializers.SerializerMethodField(help_text="Seconds until the checkout expires (0 when settled).")
+    payment_gateway = serializers.SerializerMethodField()
+    subscription = SubscriptionSerializer(allow_null=True)
+
+    class Meta:
+        model = Payment
+        fields = [
+            "id",
+            "transaction_id",
+            "merchant_transaction_id",
+            "order_id",
+            "status",
+            "plan_id",
+            "plan_name",
+            "amount_paise",
+            "amount",
+            "currency",
+            "redirect_url",
+            "expires_in",
+            "payment_gateway",
+            "failure_reason",
+            "created_at",
+            "completed_at",
+            "refunded_at",
+            "subscription",
+        ]
+
+    def get_order_id(self, payment) -> str | None:
+        return payment.gateway_order_id or None
+
+    def get_amount(self, payment) -> float:
+        return rupees(payment.amount_paise)
+
+    def get_expires_in(self, payment) -> int:
+        if payment.status != PaymentStatus.PENDING or payment.expires_at is None:
+            return 0
+        return max(int((payment.expires_at - timezone.now()).total_seconds()), 0)
+
+    def get_payment_gateway(self, payment) -> str:
+        return "PhonePe"
+
+
+class PaymentCreateSerializer(serializers.Serializer):
+    plan_id = serializers.CharField(max_length=100)
+    amount = serializers.DecimalField(
+        max_digits=12, decimal_places=2, required=False, allow_null=True, help_text="Rupees; must equal the plan price."
+    )
+    currency = serializers.CharField(max_length=3, required=False, allow_null=True, allow_blank=True)
+
+
+class RefundRequestSerializer(serializers.Serializer):
+    reason = serializers.CharField(max_length=500, required=False, allow_blank=True, allow_null=True)
+
+
+class RefundSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Refund
+        fields = ["id", "merchant_refund_id", "gateway_refund_id", "amount_paise", "status", "reason", "created_at"]

@@ -1,0 +1,107 @@
+"""Payments API (api.md §5). Thin views: validate, call a service or selector, serialize."""
+
+from django.utils.decorators import method_decorator
+from django.views.decorators.csrf import csrf_exempt
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework.permissions import AllowAny
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from accounts.audit import audit_context_from_request
+from manas360.api.pagination import PageLimitPagination
+from manas360.api.responses import success_response
+from payments import selectors, services
+from payments.serializers import PaymentCreateSerializer, PaymentSerializer, RefundRequestSerializer, RefundSerializer
+from subscriptions.permissions import IsAdminWithMfa, is_admin_with_mfa
+
+IDEMPOTENCY_HEADER = OpenApiParameter(
+    "Idempotency-Key", str, OpenApiParameter.HEADER, required=False, description="Same key, same user: same payment."
+)
+
+
+def payment_create_response(request, *, plan_identifier, amount=None, currency=None) -> Response:
+    """Shared by POST /payments/create and POST /subscriptions/upgrade (paid plans)."""
+    creation = services.payment_create(
+        user=request.user,
+        plan_identifier=plan_identifier,
+        amount_rupees=amount,
+        currency=currency,
+        idempotency_key=request.headers.get("Idempotency-Key"),
+    )
+    data = PaymentSerializer(creation.payment).data
+    return success_response(
+        data,
+        message="Payment initiated." if creation.created else "Payment already initiated with this Idempotency-Key.",
+        status=201 if creation.created else 200,
+        # The dead web-client code reads the checkout URL at the top level (web-client-contract §4).
+        redirect_url=data["redirect_url"],
+    )
+
+
+class PaymentCreateView(APIView):
+    @extend_schema(request=PaymentCreateSerializer, responses={201: PaymentSerializer}, parameters=[IDEMPOTENCY_HEADER])
+    def post(self, request):
+        payload = PaymentCreateSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        return payment_create_response(
+            request,
+            plan_identifier=payload.validated_data["plan_id"],
+            amount=payload.validated_data.get("amount"),
+            currency=payload.validated_data.get("currency"),
+        )
+
+
+class PaymentListView(APIView):
+    @extend_schema(responses=PaymentSerializer(many=True), summary="The caller's payments, newest first")
+    def get(self, request):
+        paginator = PageLimitPagination()
+        page = paginator.paginate_queryset(selectors.payment_list(user=request.user), request, view=self)
+        return paginator.get_paginated_response(PaymentSerializer(page, many=True).data)
+
+
+class PaymentDetailView(APIView):
+    @extend_schema(responses=PaymentSerializer, summary="One payment (owner or admin); stale pending ones reconciled")
+    def get(self, request, transaction_id):
+        admin = is_admin_with_mfa(request)
+        payment = selectors.payment_get(transaction_id=transaction_id, user=request.user, is_admin=admin)
+        if services.payment_reconcile_if_stale(payment=payment):
+            payment = selectors.payment_get(transaction_id=payment.merchant_order_id, user=request.user, is_admin=admin)
+        return Response(PaymentSerializer(payment).data)
+
+
+@method_decorator(csrf_exempt, name="dispatch")
+class PaymentWebhookView(APIView):
+    """PhonePe's server-to-server callback. Authenticated by PhonePe's header, not by our auth."""
+
+    authentication_classes = []
+    permission_classes = [AllowAny]
+    throttle_classes = []
+
+    @extend_schema(request=None, responses={200: None}, summary="PhonePe callback (signed header, phonepe.md §7)")
+    def post(self, request):
+        result = services.payment_webhook_process(
+            raw_body=request.body, authorization=request.headers.get("Authorization")
+        )
+        return success_response(
+            {"event_id": str(result.event_id) if result.event_id else None, "outcome": result.outcome},
+            message="Duplicate event acknowledged." if result.duplicate else "Webhook processed.",
+        )
+
+
+class AdminPaymentRefundView(APIView):
+    permission_classes = [IsAdminWithMfa]
+
+    @extend_schema(request=RefundRequestSerializer, responses={202: PaymentSerializer}, summary="Refund (admin)")
+    def post(self, request, payment_id):
+        payload = RefundRequestSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        refund = services.payment_refund(
+            payment_id=payment_id,
+            actor=request.user,
+            reason=payload.validated_data.get("reason") or "",
+            **audit_context_from_request(request),
+        )
+        payment = selectors.payment_get(transaction_id=str(refund.payment_id), user=request.user, is_admin=True)
+        data = PaymentSerializer(payment).data
+        data["refund"] = RefundSerializer(refund).data
+        return success_response(data, message="Refund requested.", status=202)

@@ -1,0 +1,80 @@
+from django.utils import timezone
+from rest_framework import serializers
+
+from subscriptions.models import Plan, Subscription, SubscriptionStatus
+
+
+def rupees(amount_paise: int) -> int | float:
+    """Paise to a rupee number for display fields (whole rupees stay integers)."""
+    return amount_paise // 100 if amount_paise % 100 == 0 else amount_paise / 100
+
+
+class PlanSerializer(serializers.ModelSerializer):
+    id = serializers.CharField(source="code")
+    amount = serializers.SerializerMethodField(help_text="Rupees (display only; amountPaise is authoritative).")
+
+    class Meta:
+        model = Plan
+        fields = [
+            "id",
+            "uuid",
+            "name",
+            "display_name",
+            "description",
+            "amount_paise",
+            "amount",
+            "currency",
+            "period",
+            "duration_days",
+            "type",
+            "features",
+            "is_active",
+            "is_featured",
+        ]
+
+    def get_amount(self, plan) -> float:
+        return rupees(plan.amount_paise)
+
+
+class SubscriptionSerializer(serializers.ModelSerializer):
+    plan_id = serializers.CharField(source="plan.code")
+    plan_name = serializers.CharField(source="plan.name")
+    status = serializers.SerializerMethodField()
+    features = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Subscription
+        fields = [
+            "id",
+            "plan_id",
+            "plan_name",
+            "status",
+            "start_date",
+            "end_date",
+            "auto_renew",
+            "cancelled_at",
+            "cancel_reason",
+            "features",
+        ]
+
+    def get_status(self, subscription) -> str:
+        """The real status: an `active` row past its end date is reported as expired."""
+        if (
+            subscription.status == SubscriptionStatus.ACTIVE
+            and subscription.end_date is not None
+            and subscription.end_date <= timezone.now()
+        ):
+            return SubscriptionStatus.EXPIRED
+        return subscription.status
+
+    def get_features(self, subscription) -> list[str]:
+        return list(subscription.plan.features or [])
+
+
+class CancelSerializer(serializers.Serializer):
+    reason = serializers.CharField(required=False, allow_blank=True, allow_null=True, max_length=500)
+    immediate = serializers.BooleanField(required=False, default=False)
+
+
+class UpgradeSerializer(serializers.Serializer):
+    plan_id = serializers.CharField(max_length=100)

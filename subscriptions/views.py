@@ -1,0 +1,104 @@
+"""Subscriptions API (api.md §4). Thin views: validate, call a service or selector, serialize."""
+
+from drf_spectacular.utils import extend_schema
+from rest_framework.permissions import AllowAny
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from accounts.audit import audit_context_from_request
+from manas360.api.errors import Forbidden
+from manas360.api.pagination import PageLimitPagination
+from manas360.api.responses import success_response
+from subscriptions import selectors, services
+from subscriptions.errors import NoActiveSubscription
+from subscriptions.permissions import is_admin_with_mfa
+from subscriptions.serializers import CancelSerializer, PlanSerializer, SubscriptionSerializer, UpgradeSerializer
+
+
+class PlanListView(APIView):
+    permission_classes = [AllowAny]
+
+    @extend_schema(responses=PlanSerializer(many=True), summary="Active plans (public)")
+    def get(self, request):
+        return Response(PlanSerializer(selectors.plan_list_public(), many=True).data)
+
+
+class CurrentSubscriptionView(APIView):
+    @extend_schema(responses=SubscriptionSerializer, summary="Active subscription, else the latest, else null")
+    def get(self, request):
+        subscription = selectors.subscription_get_current(user=request.user)
+        data = SubscriptionSerializer(subscription).data if subscription is not None else None
+        return success_response(data, subscription=data)
+
+
+class ActiveSubscriptionView(APIView):
+    @extend_schema(responses=SubscriptionSerializer, summary="Active subscription or 404 no_active_subscription")
+    def get(self, request):
+        subscription = selectors.subscription_get_active(user=request.user)
+        if subscription is None:
+            raise NoActiveSubscription()
+        data = SubscriptionSerializer(subscription).data
+        return success_response(data, subscription=data)
+
+
+class SubscriptionHistoryView(APIView):
+    @extend_schema(responses=SubscriptionSerializer(many=True), summary="The caller's subscriptions, newest first")
+    def get(self, request):
+        paginator = PageLimitPagination()
+        page = paginator.paginate_queryset(selectors.subscription_list(user=request.user), request, view=self)
+        return paginator.get_paginated_response(SubscriptionSerializer(page, many=True).data)
+
+
+def _cancel_response(request, *, subscription_id, payload) -> Response:
+    subscription = services.subscription_cancel(
+        subscription_id=subscription_id,
+        actor=request.user,
+        reason=payload.get("reason") or "",
+        immediate=payload.get("immediate", False),
+        **audit_context_from_request(request),
+    )
+    data = SubscriptionSerializer(subscription).data
+    return success_response(data, message="Subscription cancelled.", subscription=data)
+
+
+class SubscriptionCancelByIdView(APIView):
+    @extend_schema(request=CancelSerializer, responses=SubscriptionSerializer, summary="Cancel (owner or admin)")
+    def patch(self, request, subscription_id):
+        payload = CancelSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        admin = is_admin_with_mfa(request)
+        if payload.validated_data.get("immediate") and not admin:
+            raise Forbidden("Only an admin can cancel a subscription immediately.")
+        subscription = selectors.subscription_get(subscription_id=subscription_id, user=request.user, is_admin=admin)
+        return _cancel_response(request, subscription_id=subscription.pk, payload=payload.validated_data)
+
+
+class SubscriptionCancelView(APIView):
+    @extend_schema(request=CancelSerializer, responses=SubscriptionSerializer, summary="Cancel the caller's active")
+    def post(self, request):
+        payload = CancelSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        if payload.validated_data.get("immediate") and not is_admin_with_mfa(request):
+            raise Forbidden("Only an admin can cancel a subscription immediately.")
+        active = selectors.subscription_get_active(user=request.user)
+        if active is None:
+            raise NoActiveSubscription()
+        return _cancel_response(request, subscription_id=active.pk, payload=payload.validated_data)
+
+
+class SubscriptionUpgradeView(APIView):
+    @extend_schema(
+        request=UpgradeSerializer,
+        summary="Free plan: active at once (201 subscription). Paid plan: starts a payment (201 payment).",
+    )
+    def post(self, request):
+        from payments.views import payment_create_response
+
+        payload = UpgradeSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        plan = services.plan_resolve(plan_identifier=payload.validated_data["plan_id"])
+        if not plan.is_free:
+            return payment_create_response(request, plan_identifier=plan.code)
+        subscription = services.subscription_activate_free(user=request.user, plan=plan)
+        data = SubscriptionSerializer(subscription).data
+        return success_response(data, message="Subscription activated.", status=201, subscription=data)
