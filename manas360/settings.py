@@ -314,3 +314,38 @@ LOGGING = {
         "django.server": {"level": "WARNING", "propagate": True},
     },
 }
+
+# --- Payments: PhonePe Standard Checkout v2 (issue 5, docs/payments.md) -----
+# PHONEPE_ENV picks the hosts (phonepe.md §1): PRODUCTION, SANDBOX or SIMULATOR (the
+# local `manage.py phonepe_simulator`, the default in DEBUG). PHONEPE_PG_BASE_URL and
+# PHONEPE_OAUTH_BASE_URL override them. Credentials and webhook credentials must be
+# set when DEBUG is off; in development they match the simulator's defaults.
+PHONEPE_ENV = env.str("PHONEPE_ENV", default="SIMULATOR" if (DEBUG or TESTING) else "PRODUCTION").upper()
+_PHONEPE_HOSTS = {
+    "PRODUCTION": ("https://api.phonepe.com/apis/pg", "https://api.phonepe.com/apis/identity-manager"),
+    "SANDBOX": ("https://api-preprod.phonepe.com/apis/pg-sandbox", "https://api-preprod.phonepe.com/apis/pg-sandbox"),
+    "SIMULATOR": ("http://127.0.0.1:8081/apis/pg-sandbox", "http://127.0.0.1:8081/apis/pg-sandbox"),
+}
+if PHONEPE_ENV not in _PHONEPE_HOSTS:
+    raise ImproperlyConfigured("PHONEPE_ENV must be PRODUCTION, SANDBOX or SIMULATOR.")
+if PHONEPE_ENV == "SIMULATOR" and not (DEBUG or TESTING):
+    raise ImproperlyConfigured("PHONEPE_ENV=SIMULATOR is for development only (DEBUG on).")
+PHONEPE_PG_BASE_URL = env.str("PHONEPE_PG_BASE_URL", default=_PHONEPE_HOSTS[PHONEPE_ENV][0])
+PHONEPE_OAUTH_BASE_URL = env.str("PHONEPE_OAUTH_BASE_URL", default=_PHONEPE_HOSTS[PHONEPE_ENV][1])
+PHONEPE_CLIENT_ID = required_in_production("PHONEPE_CLIENT_ID", development_default="SIMULATOR_CLIENT")
+PHONEPE_CLIENT_SECRET = required_in_production(
+    "PHONEPE_CLIENT_SECRET", development_default="simulator-secret-not-for-production"
+)
+PHONEPE_CLIENT_VERSION = required_in_production("PHONEPE_CLIENT_VERSION", development_default="1")
+PHONEPE_WEBHOOK_USERNAME = required_in_production("PHONEPE_WEBHOOK_USERNAME", development_default="manas360_sim")
+PHONEPE_WEBHOOK_PASSWORD = required_in_production("PHONEPE_WEBHOOK_PASSWORD", development_default="simulator123")
+# Where PhonePe sends the browser after checkout (the web app's payment-result page).
+PHONEPE_REDIRECT_URL = required_in_production(
+    "PHONEPE_REDIRECT_URL", development_default="http://localhost:5173/payment/callback"
+)
+PHONEPE_ORDER_EXPIRE_SECONDS = env.int("PHONEPE_ORDER_EXPIRE_SECONDS", default=1200)  # 300-3600 (phonepe.md §4.1)
+PHONEPE_CONNECT_TIMEOUT_SECONDS = env.float("PHONEPE_CONNECT_TIMEOUT_SECONDS", default=3.0)
+PHONEPE_READ_TIMEOUT_SECONDS = env.float("PHONEPE_READ_TIMEOUT_SECONDS", default=10.0)
+PHONEPE_MAX_RETRIES = env.int("PHONEPE_MAX_RETRIES", default=2)
+# A payment still pending this long is reconciled with the order-status API on read.
+PAYMENT_RECONCILE_AFTER_SECONDS = env.int("PAYMENT_RECONCILE_AFTER_SECONDS", default=30)
