@@ -21,5 +21,6 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
     path("api/v1/", include(api_v1)),
+    path("admin/analytics/", include("analytics.admin_urls")),  # analytics page, before the admin catch-all
     path("admin/", admin.site.urls),
 ]

@@ -1,0 +1,287 @@
+"""File exports of the analytics (api.md §8; layouts from legacy-node-contract.md §5.6).
+
+CSV: one table (the overview as Metric/Value rows, or one report's rows).
+Excel: sheets Overview, Sessions by type, Outcomes, Themes, Daily trend (plus the requested report, if any),
+bold white headers on a blue fill, sized columns.
+PDF: title, date range, overview metrics, outcomes, top themes and the generation time.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import UTC, datetime
+
+from django.utils import timezone
+
+from analytics import selectors
+from analytics.dates import DateRange
+
+CONTENT_TYPES = {
+    "csv": "text/csv; charset=utf-8",
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    "pdf": "application/pdf",
+}
+HEADER_FILL = "1F4E79"
+HEADER_FONT_COLOUR = "FFFFFF"
+
+OVERVIEW_LABELS = [
+    ("total_users", "Total users"),
+    ("new_users", "New users"),
+    ("active_users", "Active users"),
+    ("total_sessions", "Total sessions"),
+    ("completed_sessions", "Completed sessions"),
+    ("completion_rate", "Completion rate (%)"),
+    ("avg_duration", "Average duration (minutes)"),
+    ("avg_duration_seconds", "Average duration (seconds)"),
+    ("unique_patients", "Unique patients"),
+    ("avg_rating", "Average rating (1-5)"),
+    ("avg_phq9_improvement", "Average PHQ-9 improvement"),
+    ("active_subscriptions", "Active subscriptions"),
+    ("revenue", "Revenue (paise)"),
+]
+
+
+def export_filename(date_range: DateRange, extension: str) -> str:
+    return f"MANAS360_Analytics_{date_range.start.isoformat()}_{date_range.end.isoformat()}.{extension}"
+
+
+def collect(date_range: DateRange) -> dict:
+    """Everything the Excel and PDF files show."""
+    dashboard = selectors.analytics_dashboard(date_range=date_range)
+    return {
+        "date_range": date_range,
+        "overview": selectors.analytics_overview(date_range=date_range),
+        "sessions": selectors.analytics_sessions(date_range=date_range),
+        "outcomes": selectors.analytics_outcomes(date_range=date_range),
+        "daily": dashboard["daily"],
+        "top_themes": dashboard["top_themes"],
+        "generated_at": timezone.now().astimezone(UTC),
+    }
+
+
+def _title(key: str) -> str:
+    words = key.split("_")
+    return " ".join([words[0].capitalize(), *words[1:]])
+
+
+# --- CSV -----------------------------------------------------------------------------------------------
+
+
+def build_csv(*, date_range: DateRange, report: dict | None) -> bytes:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    if report is None:
+        overview = selectors.analytics_overview(date_range=date_range)
+        writer.writerow(["Metric", "Value"])
+        writer.writerow(["Start date", date_range.start.isoformat()])
+        writer.writerow(["End date", date_range.end.isoformat()])
+        for key, label in OVERVIEW_LABELS:
+            writer.writerow([label, overview[key]])
+    else:
+        rows = report["rows"]
+        columns = list(rows[0].keys()) if rows else ["period"]
+        writer.writerow(columns)
+        for row in rows:
+            writer.writerow([row[column] for column in columns])
+    # A BOM so that spreadsheet programs read the file as UTF-8 (theme titles may hold any script).
+    return ("\ufeff" + buffer.getvalue()).encode("utf-8")
+
+
+# --- Excel ---------------------------------------------------------------------------------------------
+
+
+def _sheet(workbook, title: str, headers: list[str], rows: list[list], widths: list[int] | None = None):
+    from openpyxl.styles import Alignment, Font, PatternFill
+    from openpyxl.utils import get_column_letter
+
+    sheet = workbook.create_sheet(title)
+    sheet.append(headers)
+    for cell in sheet[1]:
+        cell.font = Font(bold=True, color=HEADER_FONT_COLOUR)
+        cell.fill = PatternFill(start_color=HEADER_FILL, end_color=HEADER_FILL, fill_type="solid")
+        cell.alignment = Alignment(horizontal="center", vertical="center")
+    for row in rows:
+        sheet.append(row)
+    for index, header in enumerate(headers, start=1):
+        longest = max([len(str(header)), *(len(str(row[index - 1])) for row in rows)])
+        width = widths[index - 1] if widths else min(max(longest + 2, 10), 60)
+        sheet.column_dimensions[get_column_letter(index)].width = width
+    sheet.freeze_panes = "A2"
+    return sheet
+
+
+def build_xlsx(*, bundle: dict, report: dict | None = None) -> bytes:
+    from openpyxl import Workbook
+
+    workbook = Workbook()
+    workbook.remove(workbook.active)
+    date_range: DateRange = bundle["date_range"]
+    overview = bundle["overview"]
+    overview_rows = [
+        ["Start date", date_range.start.isoformat()],
+        ["End date", date_range.end.isoformat()],
+        *([label, overview[key]] for key, label in OVERVIEW_LABELS),
+        ["Generated at (UTC)", bundle["generated_at"].strftime("%Y-%m-%d %H:%M:%S")],
+    ]
+    _sheet(workbook, "Overview", ["Metric", "Value"], overview_rows, widths=[34, 22])
+
+    session_columns = ["total", "completed", "completion_rate", "avg_duration", "avg_rating"]
+    _sheet(
+        workbook,
+        "Sessions by type",
+        ["Category", "Total", "Completed", "Completion rate (%)", "Average duration (min)", "Average rating"],
+        [[row["category"], *(row[column] for column in session_columns)] for row in bundle["sessions"]["by_type"]],
+    )
+    outcome_columns = ["type", "count", "avg_pre_score", "avg_post_score", "avg_improvement", "improvement_rate"]
+    _sheet(
+        workbook,
+        "Outcomes",
+        ["Type", "Count", "Average pre score", "Average post score", "Average improvement", "Improvement rate (%)"],
+        [[row[column] for column in outcome_columns] for row in bundle["outcomes"]["by_assessment_type"]],
+    )
+    _sheet(
+        workbook,
+        "Themes",
+        ["Theme", "Title", "Category", "Tier", "Sessions", "Completed", "Completion rate (%)", "Average rating"],
+        [
+            [
+                row["slug"],
+                row["title"],
+                row["category"],
+                row["tier"],
+                row["total"],
+                row["completed"],
+                row["completion_rate"],
+                row["avg_rating"],
+            ]
+            for row in bundle["sessions"]["by_theme"]
+        ],
+    )
+    started = {row["date"]: row for row in bundle["outcomes"]["daily"]}
+    _sheet(
+        workbook,
+        "Daily trend",
+        ["Date", "New users", "Sessions started", "Sessions completed", "Revenue (paise)"],
+        [
+            [row["date"], row["users"], row["sessions"], started[row["date"]]["sessions_completed"], row["revenue"]]
+            for row in bundle["daily"]
+        ],
+    )
+    if report is not None:
+        rows = report["rows"]
+        columns = list(rows[0].keys()) if rows else ["period"]
+        _sheet(
+            workbook,
+            f"Report {report['type']} by {report['group_by']}",
+            [_title(column) for column in columns],
+            [[row[column] for column in columns] for row in rows],
+        )
+    output = io.BytesIO()
+    workbook.save(output)
+    return output.getvalue()
+
+
+# --- PDF -----------------------------------------------------------------------------------------------
+
+
+def build_pdf(*, bundle: dict) -> bytes:
+    from reportlab.lib import colors
+    from reportlab.lib.pagesizes import A4
+    from reportlab.lib.styles import getSampleStyleSheet
+    from reportlab.lib.units import mm
+    from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
+
+    date_range: DateRange = bundle["date_range"]
+    styles = getSampleStyleSheet()
+    output = io.BytesIO()
+    document = SimpleDocTemplate(
+        output,
+        pagesize=A4,
+        title="MANAS360 Analytics Report",
+        author="MANAS360",
+        leftMargin=18 * mm,
+        rightMargin=18 * mm,
+        topMargin=18 * mm,
+        bottomMargin=18 * mm,
+    )
+    table_style = TableStyle(
+        [
+            ("BACKGROUND", (0, 0), (-1, 0), colors.HexColor(f"#{HEADER_FILL}")),
+            ("TEXTCOLOR", (0, 0), (-1, 0), colors.white),
+            ("FONTNAME", (0, 0), (-1, 0), "Helvetica-Bold"),
+            ("GRID", (0, 0), (-1, -1), 0.5, colors.HexColor("#B0B7C3")),
+            ("ROWBACKGROUNDS", (0, 1), (-1, -1), [colors.white, colors.HexColor("#F2F5F9")]),
+            ("FONTSIZE", (0, 0), (-1, -1), 9),
+        ]
+    )
+
+    def table(rows, widths):
+        result = Table(rows, colWidths=widths, hAlign="LEFT")
+        result.setStyle(table_style)
+        return result
+
+    overview = bundle["overview"]
+    story = [
+        Paragraph("MANAS360 Analytics Report", styles["Title"]),
+        Paragraph(f"Date range: {date_range.start.isoformat()} to {date_range.end.isoformat()}", styles["Heading3"]),
+        Spacer(1, 4 * mm),
+        Paragraph("Overview", styles["Heading2"]),
+        table(
+            [["Metric", "Value"], *([label, str(overview[key])] for key, label in OVERVIEW_LABELS)], [95 * mm, 50 * mm]
+        ),
+        Spacer(1, 4 * mm),
+        Paragraph("Outcomes", styles["Heading2"]),
+    ]
+    outcomes = bundle["outcomes"]["by_assessment_type"]
+    if outcomes:
+        story.append(
+            table(
+                [
+                    ["Type", "Count", "Avg pre", "Avg post", "Avg improvement", "Improved (%)"],
+                    *(
+                        [
+                            row["type"],
+                            str(row["count"]),
+                            str(row["avg_pre_score"]),
+                            str(row["avg_post_score"]),
+                            str(row["avg_improvement"]),
+                            str(row["improvement_rate"]),
+                        ]
+                        for row in outcomes
+                    ),
+                ],
+                [25 * mm, 20 * mm, 25 * mm, 25 * mm, 35 * mm, 30 * mm],
+            )
+        )
+    else:
+        story.append(Paragraph("No outcome data in this range.", styles["Normal"]))
+    story += [Spacer(1, 4 * mm), Paragraph("Top themes", styles["Heading2"])]
+    if bundle["top_themes"]:
+        story.append(
+            table(
+                [
+                    ["Theme", "Category", "Sessions", "Completed", "Avg rating"],
+                    *(
+                        [
+                            row["title"],
+                            row["category"],
+                            str(row["sessions"]),
+                            str(row["completed"]),
+                            str(row["avg_rating"]),
+                        ]
+                        for row in bundle["top_themes"]
+                    ),
+                ],
+                [60 * mm, 35 * mm, 25 * mm, 25 * mm, 25 * mm],
+            )
+        )
+    else:
+        story.append(Paragraph("No sessions in this range.", styles["Normal"]))
+    generated_at: datetime = bundle["generated_at"]
+    story += [
+        Spacer(1, 6 * mm),
+        Paragraph(f"Generated at {generated_at.strftime('%Y-%m-%d %H:%M:%S')} UTC", styles["Italic"]),
+    ]
+    document.build(story)
+    return output.getvalue()
