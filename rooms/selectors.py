@@ -34,7 +34,7 @@ def _as_uuid(value) -> uuid.UUID | None:
 
 
 def caller_entitlements(*, user) -> frozenset[str]:
-    """Entitlements of the caller; anonymous callers cost no query."""
+    """Entitlements of the caller (for `locked`); anonymous callers cost no query."""
     if user is None or not getattr(user, "is_authenticated", False):
         return frozenset()
     return user_entitlements(user=user)

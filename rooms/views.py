@@ -12,6 +12,7 @@ from manas360.api.errors import ValidationFailed
 from manas360.api.pagination import PageLimitPagination
 from rooms import selectors, serializers, services
 from rooms.models import ThemeTier
+from rooms.pagination import CountSavingPagination
 
 _ID = r"[^/]+"  # slugs, UUIDs, and anything malformed (which then answers 404, not a routing miss)
 
@@ -32,6 +33,7 @@ class ThemeViewSet(viewsets.ViewSet):
             OpenApiParameter("limit", int),
         ],
         responses=OpenApiTypes.OBJECT,
+        operation_id="themed_rooms_themes_list",
     )
     def list(self, request):
         params = request.query_params
@@ -40,7 +42,7 @@ class ThemeViewSet(viewsets.ViewSet):
             raise ValidationFailed(
                 "`tier` must be one of free, premier, plus.", errors={"tier": ["Must be free, premier or plus."]}
             )
-        paginator = PageLimitPagination()
+        paginator = CountSavingPagination()
         rows = paginator.paginate_queryset(
             selectors.theme_list(category=params.get("category"), tier=tier, search=params.get("search")), request
         )
@@ -61,7 +63,11 @@ class RoomSessionViewSet(viewsets.ViewSet):
     lookup_value_regex = _ID
     filter_backends = []
 
-    @extend_schema(responses=OpenApiTypes.OBJECT)
+    @extend_schema(
+        parameters=[OpenApiParameter("page", int), OpenApiParameter("limit", int)],
+        responses=OpenApiTypes.OBJECT,
+        operation_id="themed_rooms_sessions_list",
+    )
     def list(self, request):
         paginator = PageLimitPagination()
         sessions = paginator.paginate_queryset(selectors.room_session_list(user=request.user), request)

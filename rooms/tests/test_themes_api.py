@@ -193,17 +193,29 @@ def _auth_queries(client) -> int:
 
 
 @pytest.mark.parametrize("theme_count", [3, 9])
-def test_anonymous_list_costs_two_queries(api_client, db, django_assert_num_queries, theme_count):
+def test_anonymous_list_is_one_query_when_the_page_is_not_full(api_client, db, django_assert_num_queries, theme_count):
     ThemeFactory.create_batch(theme_count, tier=ThemeTier.PREMIER)
 
-    with django_assert_num_queries(2):  # count + rows
+    with django_assert_num_queries(1):  # rows; a partial page tells the total without a COUNT
         response = api_client.get(LIST)
 
     assert len(response.json()["themes"]) == theme_count
+    assert response.json()["pagination"]["total"] == theme_count
+
+
+@pytest.mark.parametrize("theme_count", [5, 9])
+def test_anonymous_full_page_adds_only_the_count(api_client, db, django_assert_num_queries, theme_count):
+    ThemeFactory.create_batch(theme_count, tier=ThemeTier.FREE)
+
+    with django_assert_num_queries(2):  # rows + count
+        response = api_client.get(LIST, {"limit": 2, "page": 2})
+
+    assert len(response.json()["themes"]) == 2
+    assert response.json()["pagination"] == {"page": 2, "limit": 2, "total": theme_count, "pages": -(-theme_count // 2)}
 
 
 @pytest.mark.parametrize("theme_count", [3, 9])
-def test_signed_in_list_costs_three_queries_plus_authentication(
+def test_signed_in_list_costs_two_queries_plus_authentication(
     make_auth_client, db, django_assert_num_queries, theme_count
 ):
     subscriber = UserFactory()
@@ -211,7 +223,14 @@ def test_signed_in_list_costs_three_queries_plus_authentication(
     ThemeFactory.create_batch(theme_count, tier=ThemeTier.PREMIER)
     client = make_auth_client(subscriber)
 
-    with django_assert_num_queries(_auth_queries(client) + 3):  # entitlements + count + rows
+    with django_assert_num_queries(_auth_queries(client) + 2):  # rows + the caller's entitlements
         response = client.get(LIST)
 
     assert [theme["locked"] for theme in response.json()["themes"]] == [False] * theme_count
+
+
+def test_page_past_the_end_is_empty_with_the_real_total(api_client, themes):
+    body = api_client.get(LIST, {"page": 5}).json()
+
+    assert body["themes"] == []
+    assert body["pagination"] == {"page": 5, "limit": 20, "total": 9, "pages": 1}

@@ -1,0 +1,21 @@
+from manas360.api.pagination import DEFAULT_LIMIT, MAX_LIMIT, PageLimitPagination, _positive_int
+
+
+class CountSavingPagination(PageLimitPagination):
+    """PageLimitPagination that skips the COUNT query when the page itself tells the total.
+
+    A page that is not full (or an empty first page) is the last one, so total = offset + rows.
+    Only a full page, or an empty page past the end, costs the extra COUNT. The theme catalogue
+    (nine themes, limit 20) is therefore one query for everyone.
+    """
+
+    def paginate_queryset(self, queryset, request, view=None):
+        self.page = _positive_int(request, "page", 1)
+        self.limit = min(_positive_int(request, "limit", DEFAULT_LIMIT), MAX_LIMIT)
+        offset = (self.page - 1) * self.limit
+        rows = list(queryset[offset : offset + self.limit])
+        if 0 < len(rows) < self.limit or (not rows and offset == 0):
+            self.total = offset + len(rows)
+        else:
+            self.total = queryset.count()
+        return rows
