@@ -293,6 +293,8 @@ MIDDLEWARE.insert(
     "manas360.api.throttling.RateLimitHeadersMiddleware",
 )
 SEED_ADMIN_PASSWORD = env.str("SEED_ADMIN_PASSWORD", default="Admin-pass-123!")
+if TESTING:  # fast hashing in the test suite only
+    PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 # --- Metrics ------------------------------------------------------------------
 METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
