@@ -1,5 +1,119 @@
+"""The Django admin site for staff (/admin/): email, password and a TOTP code (docs/staff.md).
+
+Sign-in goes through the same services as the API's admin login (`accounts.mfa.admin_login` then
+`admin_verify_mfa`), so there is one TOTP secret per admin (the one enrolled under Settings in the web admin
+or with `manage.py staff_enroll_totp`), one lockout counter, one replay guard and the same audit rows.
+
+The Django session is anchored to the API session that the sign-in creates (`AuthSession`, MFA complete): the
+site lets a request in only while that session is live, so whatever ends an admin's sessions (suspension,
+deletion, MFA disable, logout everywhere) also ends their Django admin session at once.
+"""
+
+from django import forms
 from django.contrib.admin import AdminSite
+from django.contrib.auth import REDIRECT_FIELD_NAME
+from django.contrib.auth.views import LoginView
+from django.http import HttpResponseRedirect
+from django.urls import reverse
+from django.utils.decorators import method_decorator
+from django.views.decorators.cache import never_cache
+
+from accounts.roles import Role
+
+# The Django session key holding the id of the AuthSession this admin-site sign-in opened.
+STAFF_AUTH_SESSION_KEY = "staff_auth_session_id"
+MODEL_BACKEND = "django.contrib.auth.backends.ModelBackend"
+
+
+class StaffLoginForm(forms.Form):
+    """Stable field names (the browser test and docs/staff.md rely on them): username, password, otp_token."""
+
+    username = forms.EmailField(label="Email", max_length=254, widget=forms.EmailInput(attrs={"autofocus": True}))
+    password = forms.CharField(label="Password", strip=False, widget=forms.PasswordInput)
+    otp_token = forms.CharField(
+        label="Authentication code",
+        max_length=32,
+        help_text="The 6-digit code from your authenticator app, or a backup code.",
+        widget=forms.TextInput(attrs={"autocomplete": "one-time-code", "inputmode": "numeric"}),
+    )
+
+    def __init__(self, request=None, *args, **kwargs):
+        self.request = request
+        self.user_cache = None
+        self.auth_session_id = None
+        super().__init__(*args, **kwargs)
+
+    def clean(self):
+        cleaned = super().clean()
+        if self.errors:
+            return cleaned
+        from staff.second_factor import StaffSignInRefused, staff_sign_in
+
+        try:
+            user, auth_session_id = staff_sign_in(
+                email=cleaned["username"],
+                password=cleaned["password"],
+                code=cleaned["otp_token"],
+                request=self.request,
+            )
+        except StaffSignInRefused as refused:
+            raise forms.ValidationError(refused.message, code=refused.code) from None
+        user.backend = MODEL_BACKEND
+        self.user_cache = user
+        self.auth_session_id = auth_session_id
+        return cleaned
+
+    def get_user(self):
+        return self.user_cache
+
+
+class StaffLoginView(LoginView):
+    def form_valid(self, form):
+        response = super().form_valid(form)  # django.contrib.auth.login: rotates the session key
+        self.request.session[STAFF_AUTH_SESSION_KEY] = str(form.auth_session_id)
+        return response
 
 
 class StaffAdminSite(AdminSite):
     site_header = "MANAS360 staff"
+    site_title = "MANAS360 staff"
+    index_title = "Administration"
+    login_form = StaffLoginForm
+    login_template = "staff/login.html"
+
+    def has_permission(self, request):
+        """Active, not deleted, role admin, is_staff, and a live MFA-complete session from the TOTP sign-in."""
+        user = request.user
+        if not (user.is_authenticated and user.is_active and user.is_staff):
+            return False
+        if user.role != Role.ADMIN or user.deleted_at is not None:
+            return False
+        from staff.second_factor import staff_session_is_live
+
+        return staff_session_is_live(request=request, user=user, session_id=request.session.get(STAFF_AUTH_SESSION_KEY))
+
+    @method_decorator(never_cache)
+    def login(self, request, extra_context=None):
+        """AdminSite.login with our view (it records the anchoring session after django's login)."""
+        if request.method == "GET" and self.has_permission(request):
+            return HttpResponseRedirect(reverse("admin:index", current_app=self.name))
+        context = {
+            **self.each_context(request),
+            "title": "Log in",
+            "subtitle": None,
+            "app_path": request.get_full_path(),
+            "username": request.user.get_username(),
+        }
+        if REDIRECT_FIELD_NAME not in request.GET and REDIRECT_FIELD_NAME not in request.POST:
+            context[REDIRECT_FIELD_NAME] = reverse("admin:index", current_app=self.name)
+        context.update(extra_context or {})
+        request.current_app = self.name
+        return StaffLoginView.as_view(
+            extra_context=context, authentication_form=self.login_form, template_name=self.login_template
+        )(request)
+
+    def logout(self, request, extra_context=None):
+        from staff.second_factor import staff_sign_out
+
+        staff_sign_out(session_id=request.session.get(STAFF_AUTH_SESSION_KEY))
+        return super().logout(request, extra_context)

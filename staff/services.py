@@ -3,11 +3,11 @@ audit row with the before/after values of what changed. Used by the admin API an
 """
 
 from django.db import transaction
-from django.utils import timezone
 
 from accounts.audit import audit_log_record
 from accounts.models import User
 from accounts.roles import Role
+from accounts.services import user_soft_delete
 from accounts.sessions import sessions_revoke_for_user
 from manas360.api.errors import ApplicationError
 from staff.selectors import admin_subscription_get, admin_user_get_for_update
@@ -97,18 +97,20 @@ def admin_user_update(
     last_name: str | None = None,
     role: str | None = None,
     status: str | None = None,
+    is_staff: bool | None = None,
     reason: str = "",
     ip_address=None,
     user_agent: str = "",
 ) -> User:
     """Name and role (one `user.update` row); a status change goes through suspend/reinstate (its own row).
 
-    A role change ends the user's sessions: tokens carry the role and its permissions.
+    A role (or staff flag) change ends the user's sessions: tokens carry the role and its permissions.
+    `is_staff` is changed only from the Django admin site.
     """
     user = admin_user_get_for_update(user_id=user_id)
-    wanted = {"first_name": first_name, "last_name": last_name, "role": role}
+    wanted = {"first_name": first_name, "last_name": last_name, "role": role, "is_staff": is_staff}
     changed = {field: value for field, value in wanted.items() if value is not None and getattr(user, field) != value}
-    if ("role" in changed or status == "suspended") and actor is not None and actor.pk == user.pk:
+    if ({"role", "is_staff"} & set(changed) or status == "suspended") and actor is not None and actor.pk == user.pk:
         raise CannotModifyOwnAccount()
     if changed:
         before = {field: getattr(user, field) for field in changed}
@@ -116,7 +118,7 @@ def admin_user_update(
             setattr(user, field, value)
         user.save(update_fields=[*changed, "updated_at"])
         after = dict(changed)
-        if "role" in changed:
+        if {"role", "is_staff"} & set(changed):
             after["sessions_revoked"] = sessions_revoke_for_user(user=user, reason="role_changed")
         _audit(
             action="user.update",
@@ -141,39 +143,10 @@ def admin_user_update(
 
 @transaction.atomic
 def admin_user_delete(*, actor, user_id, ip_address=None, user_agent: str = "") -> None:
-    """Soft delete: personal data scrubbed, sessions revoked, payments kept with the user reference removed.
-
-    The audit row records the state change only, not the scrubbed personal data.
-    """
-    from payments.models import Payment
-
+    """Soft delete through the accounts service (scrub, revoke every session, audit `user.delete`)."""
     user = admin_user_get_for_update(user_id=user_id)
     _refuse_self(actor, user)
-    before = {"status": _status(user), "role": user.role, "deleted": False}
-    now = timezone.now()
-    user.email = None
-    user.phone_number = None
-    user.first_name = ""
-    user.last_name = ""
-    user.bio = ""
-    user.profile_picture_url = ""
-    user.is_active = False
-    user.is_staff = False
-    user.is_superuser = False
-    user.deleted_at = now
-    user.set_unusable_password()
-    user.save()
-    revoked = sessions_revoke_for_user(user=user, reason="deleted")
-    Payment.objects.filter(user=user).update(user=None)
-    _audit(
-        action="user.delete",
-        actor=actor,
-        user=user,
-        before=before,
-        after={"status": "deleted", "deleted": True, "deleted_at": now.isoformat(), "sessions_revoked": revoked},
-        ip_address=ip_address,
-        user_agent=user_agent,
-    )
+    user_soft_delete(user=user, actor=actor, ip_address=ip_address, user_agent=user_agent)
 
 
 @transaction.atomic

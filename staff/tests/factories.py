@@ -71,5 +71,5 @@ class StaffRoomSessionFactory(factory.django.DjangoModelFactory):
     theme = factory.SubFactory(StaffThemeFactory)
     status = RoomSessionStatus.COMPLETED
     started_at = factory.LazyFunction(lambda: timezone.now() - timedelta(hours=1))
-    ended_at = factory.LazyFunction(lambda: timezone.now() - timedelta(minutes=50))
     duration_seconds = 600
+    ended_at = factory.LazyAttribute(lambda o: o.started_at + timedelta(seconds=o.duration_seconds or 0))

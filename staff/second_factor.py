@@ -1,0 +1,86 @@
+"""Staff sign-in to the Django admin site with the admin's API TOTP secret (accounts.mfa).
+
+Password and code are checked by the API's own services, so the admin site is no way around the API's
+lockout (5 failures in 15 minutes), TOTP replay guard, suspension check or audit rows
+(`auth.admin_login.success|failure`, `auth.mfa.failure`, `auth.lockout`).
+"""
+
+from dataclasses import dataclass
+
+from accounts.audit import audit_context_from_request
+from accounts.errors import (
+    AccountSuspended,
+    InvalidCredentials,
+    MfaCodeReused,
+    MfaInvalidCode,
+    MfaTokenInvalid,
+    TooManyAttempts,
+)
+from accounts.mfa import admin_login, admin_verify_mfa
+from accounts.models import AuthSession
+from accounts.sessions import session_revoke
+from staff.selectors import parse_uuid
+
+GENERIC_ERROR = "Please enter the email, password and authentication code of a staff account."
+NOT_ENROLLED = (
+    "Set up two-factor authentication first: Settings in the web admin, or ask an operator to run "
+    "`manage.py staff_enroll_totp <email>`."
+)
+
+
+@dataclass
+class StaffSignInRefused(Exception):
+    message: str
+    code: str = "invalid_login"
+
+
+def staff_sign_in(*, email: str, password: str, code: str, request) -> tuple:
+    """(user, AuthSession id) for an active admin with is_staff and a correct TOTP or backup code."""
+    context = audit_context_from_request(request) if request is not None else {}
+    try:
+        result = admin_login(email=email, password=password, **context)
+    except TooManyAttempts as locked:
+        minutes = max(1, round(int(locked.extra.get("retry_after", 900)) / 60))
+        raise StaffSignInRefused(
+            f"Too many failed attempts. Try again in about {minutes} minutes.", "too_many_attempts"
+        ) from None
+    except (InvalidCredentials, AccountSuspended):
+        raise StaffSignInRefused(GENERIC_ERROR) from None
+    if result.mfa_token is None:
+        # Password right but no authenticator enrolled: the API gave a restricted session; close it.
+        if result.issued is not None:
+            session_revoke(session_id=result.issued.session.pk, reason="admin_site_mfa_not_enrolled")
+        raise StaffSignInRefused(NOT_ENROLLED, "mfa_not_enrolled")
+    try:
+        issued = admin_verify_mfa(mfa_token=result.mfa_token, mfa_code=(code or "").strip(), **context)
+    except TooManyAttempts as locked:
+        minutes = max(1, round(int(locked.extra.get("retry_after", 900)) / 60))
+        raise StaffSignInRefused(
+            f"Too many failed attempts. Try again in about {minutes} minutes.", "too_many_attempts"
+        ) from None
+    except MfaCodeReused:
+        raise StaffSignInRefused("This code was already used. Wait for the next one.", "mfa_code_reused") from None
+    except (MfaInvalidCode, MfaTokenInvalid):
+        raise StaffSignInRefused(GENERIC_ERROR) from None
+    user = result.user
+    if not user.is_staff:
+        session_revoke(session_id=issued.session.pk, reason="admin_site_not_staff")
+        raise StaffSignInRefused(GENERIC_ERROR)
+    return user, issued.session.pk
+
+
+def staff_session_is_live(*, request, user, session_id) -> bool:
+    """The anchoring AuthSession exists, belongs to `user`, completed MFA and is not revoked (memoised)."""
+    cached = getattr(request, "_staff_session_live", None)
+    if cached is not None:
+        return cached
+    pk = parse_uuid(session_id)
+    live = bool(pk and AuthSession.objects.live().filter(pk=pk, user_id=user.pk, mfa_completed=True).exists())
+    request._staff_session_live = live
+    return live
+
+
+def staff_sign_out(*, session_id) -> None:
+    pk = parse_uuid(session_id)
+    if pk:
+        session_revoke(session_id=pk, reason="admin_site_logout")
