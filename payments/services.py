@@ -230,7 +230,7 @@ def payment_apply_order_status(*, payment_id, status: OrderStatus, claimed_state
     the same transaction.
     """
     with transaction.atomic():
-        payment = Payment.objects.select_for_update().select_related("plan", "user").get(pk=payment_id)
+        payment = Payment.objects.select_for_update(of=("self",)).select_related("plan", "user").get(pk=payment_id)
         payment.last_reconciled_at = timezone.now()
         fields = {"last_reconciled_at", "updated_at"}
         outcome, detail = _decide(payment, status, claimed_state, fields)
@@ -290,7 +290,7 @@ def payment_apply_refund_status(*, refund_id, status: GatewayRefundStatus, event
     """Apply PhonePe's refund status. COMPLETED: payment refunded, its subscription ends."""
     with transaction.atomic():
         payment_id = Refund.objects.values_list("payment_id", flat=True).get(pk=refund_id)
-        payment = Payment.objects.select_for_update().select_related("subscription").get(pk=payment_id)
+        payment = Payment.objects.select_for_update(of=("self",)).select_related("subscription").get(pk=payment_id)
         refund = Refund.objects.select_for_update().get(pk=refund_id)
         outcome, detail = WebhookOutcome.GATEWAY_PENDING, f"gateway refund state {status.state or 'unknown'}"
         if status.original_merchant_order_id and status.original_merchant_order_id != payment.merchant_order_id:
