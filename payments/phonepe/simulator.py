@@ -117,8 +117,11 @@ class SimulatorHandler(BaseHTTPRequestHandler):
         logger.debug("simulator %s", format % args)
 
     def _body(self) -> bytes:
-        length = int(self.headers.get("Content-Length") or 0)
-        return self.rfile.read(length) if length else b""
+        """The request body, read once (always drained, so a keep-alive connection stays in sync)."""
+        if getattr(self, "_raw_body", None) is None:
+            length = int(self.headers.get("Content-Length") or 0)
+            self._raw_body = self.rfile.read(length) if length else b""
+        return self._raw_body
 
     def _json_body(self) -> dict:
         raw = self._body()
@@ -218,6 +221,8 @@ class SimulatorHandler(BaseHTTPRequestHandler):
         return self._error(404, "NOT_FOUND", "No such endpoint")
 
     def do_POST(self):
+        self._raw_body = None
+        self._body()
         path, _ = self._path()
         self._record("POST", path)
         if path == "/v1/oauth/token":
