@@ -162,7 +162,10 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = 1024 * 1024
 MAX_JSON_BODY_BYTES = DATA_UPLOAD_MAX_MEMORY_SIZE
 TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
 SECURE_CONTENT_TYPE_NOSNIFF = True
-SECURE_REFERRER_POLICY = "no-referrer"
+# "same-origin", not "no-referrer": under no-referrer browsers send `Origin: null` on same-origin form posts,
+# and Django's CSRF check then refuses the admin sign-in (found by tests/browser). Cross-origin requests
+# still get no referrer.
+SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 if not DEBUG:
     SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=31536000)
