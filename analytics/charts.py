@@ -46,6 +46,9 @@ def line_chart(
     plot_width = WIDTH - PAD_LEFT - PAD_RIGHT
     plot_height = HEIGHT - PAD_TOP - PAD_BOTTOM
     maximum = _nice_ceiling(max((value for _, value in points), default=0))
+    if all(float(value).is_integer() for _, value in points):
+        # Counts: whole-number grid lines (0, 1, 2, 3, 4 rather than 0, 0.25, ...).
+        maximum = -(-max(maximum, GRID_LINES) // GRID_LINES) * GRID_LINES
     count = len(points)
 
     def x(index: int) -> float:

@@ -35,6 +35,7 @@ from django.db.models import (
     Value,
 )
 from django.db.models.functions import Coalesce, TruncDate, TruncMonth, TruncWeek
+from django.utils import timezone
 
 from analytics.dates import DateRange
 from analytics.models import Assessment, AssessmentPhase, AssessmentType
@@ -174,8 +175,6 @@ def _subscription_counts(date_range: DateRange) -> dict:
     A subscription was active at instant T when it had started by T and its end date (if any) lies after T;
     rows later marked expired still count for past ranges, pending/cancelled/superseded rows never do.
     """
-    from django.utils import timezone
-
     as_of = min(date_range.end_before, timezone.now())
     return Subscription.objects.aggregate(
         total_subscriptions=Count(
