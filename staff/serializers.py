@@ -343,3 +343,26 @@ class AdminMetricsSerializer(serializers.Serializer):
     users = MetricsUsersSerializer()
     sessions = MetricsSessionsSerializer()
     subscriptions = MetricsSubscriptionsSerializer()
+
+
+# --- paginated list bodies (OpenAPI only: the view builds the body with PageLimitPagination) ---------------------
+
+
+class PaginationSerializer(serializers.Serializer):
+    page = serializers.IntegerField()
+    limit = serializers.IntegerField()
+    total = serializers.IntegerField()
+    pages = serializers.IntegerField()
+
+
+def page_of(row_serializer_class, *, name: str):
+    from drf_spectacular.utils import inline_serializer
+
+    return inline_serializer(
+        name=name,
+        fields={
+            "success": serializers.BooleanField(),
+            "data": row_serializer_class(many=True),
+            "pagination": PaginationSerializer(),
+        },
+    )

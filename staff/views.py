@@ -29,6 +29,7 @@ from staff.serializers import (
     SubscriptionListQuerySerializer,
     TherapistListQuerySerializer,
     TherapistVerifySerializer,
+    page_of,
 )
 
 # Query parameters arrive as the client writes them (camelCase); serializers use snake_case.
@@ -73,8 +74,10 @@ def _query_parameters(serializer_class) -> list[OpenApiParameter]:
 
 class AdminUserListView(StaffAPIView):
     @extend_schema(
+        operation_id="admin_users_list",
+        tags=["admin"],
         parameters=_query_parameters(AdminUserListQuerySerializer),
-        responses=AdminUserRowSerializer(many=True),
+        responses=page_of(AdminUserRowSerializer, name="AdminUserPage"),
         summary="Users (not deleted), filtered, sorted and paginated",
     )
     def get(self, request):
@@ -83,11 +86,22 @@ class AdminUserListView(StaffAPIView):
 
 
 class AdminUserDetailView(StaffAPIView):
-    @extend_schema(responses=AdminUserDetailSerializer, summary="A user with subscriptions and activity")
+    @extend_schema(
+        operation_id="admin_users_retrieve",
+        tags=["admin"],
+        responses=AdminUserDetailSerializer,
+        summary="A user with subscriptions and activity",
+    )
     def get(self, request, user_id):
         return Response(_user_detail(selectors.admin_user_get(user_id=user_id)))
 
-    @extend_schema(request=AdminUserUpdateSerializer, responses=AdminUserDetailSerializer, summary="Update a user")
+    @extend_schema(
+        operation_id="admin_users_update",
+        tags=["admin"],
+        request=AdminUserUpdateSerializer,
+        responses=AdminUserDetailSerializer,
+        summary="Update a user",
+    )
     def patch(self, request, user_id):
         selectors.admin_user_get(user_id=user_id)  # 404 before 400 for unknown ids
         serializer = AdminUserUpdateSerializer(data=request.data)
@@ -97,14 +111,26 @@ class AdminUserDetailView(StaffAPIView):
         )
         return Response(_user_detail(selectors.admin_user_get(user_id=user.pk)))
 
-    @extend_schema(request=None, responses={200: None}, summary="Soft-delete a user")
+    @extend_schema(
+        operation_id="admin_users_destroy",
+        tags=["admin"],
+        request=None,
+        responses={200: None},
+        summary="Soft-delete a user",
+    )
     def delete(self, request, user_id):
         services.admin_user_delete(actor=request.user, user_id=user_id, **audit_context_from_request(request))
         return Response({"id": str(user_id), "deleted": True})
 
 
 class AdminUserSuspendView(StaffAPIView):
-    @extend_schema(request=ReasonSerializer, responses=AdminUserDetailSerializer, summary="Suspend a user")
+    @extend_schema(
+        operation_id="admin_users_suspend",
+        tags=["admin"],
+        request=ReasonSerializer,
+        responses=AdminUserDetailSerializer,
+        summary="Suspend a user",
+    )
     def put(self, request, user_id):
         reason = _reason(request)
         user = services.admin_user_suspend(
@@ -112,7 +138,13 @@ class AdminUserSuspendView(StaffAPIView):
         )
         return Response(_user_detail(selectors.admin_user_get(user_id=user.pk)))
 
-    @extend_schema(request=None, responses=AdminUserDetailSerializer, summary="Reinstate a suspended user")
+    @extend_schema(
+        operation_id="admin_users_reinstate",
+        tags=["admin"],
+        request=None,
+        responses=AdminUserDetailSerializer,
+        summary="Reinstate a suspended user",
+    )
     def delete(self, request, user_id):
         user = services.admin_user_reinstate(actor=request.user, user_id=user_id, **audit_context_from_request(request))
         return Response(_user_detail(selectors.admin_user_get(user_id=user.pk)))
@@ -126,8 +158,10 @@ def _reason(request) -> str:
 
 class AdminTherapistListView(StaffAPIView):
     @extend_schema(
+        operation_id="admin_therapists_list",
+        tags=["admin"],
         parameters=_query_parameters(TherapistListQuerySerializer),
-        responses=AdminUserRowSerializer(many=True),
+        responses=page_of(AdminUserRowSerializer, name="AdminTherapistPage"),
         summary="Therapists, filter `verified`",
     )
     def get(self, request):
@@ -137,7 +171,13 @@ class AdminTherapistListView(StaffAPIView):
 
 
 class AdminTherapistVerifyView(StaffAPIView):
-    @extend_schema(request=TherapistVerifySerializer, responses=AdminUserRowSerializer, summary="Verify a therapist")
+    @extend_schema(
+        operation_id="admin_therapists_verify",
+        tags=["admin"],
+        request=TherapistVerifySerializer,
+        responses=AdminUserRowSerializer,
+        summary="Verify a therapist",
+    )
     def patch(self, request, user_id):
         selectors.admin_user_get(user_id=user_id)
         serializer = TherapistVerifySerializer(data=request.data if isinstance(request.data, dict) else {})
@@ -150,8 +190,10 @@ class AdminTherapistVerifyView(StaffAPIView):
 
 class AdminSubscriptionListView(StaffAPIView):
     @extend_schema(
+        operation_id="admin_subscriptions_list",
+        tags=["admin"],
         parameters=_query_parameters(SubscriptionListQuerySerializer),
-        responses=AdminSubscriptionRowSerializer(many=True),
+        responses=page_of(AdminSubscriptionRowSerializer, name="AdminSubscriptionPage"),
         summary="Subscriptions, filters `status` and `plan` (code or UUID)",
     )
     def get(self, request):
@@ -160,7 +202,13 @@ class AdminSubscriptionListView(StaffAPIView):
 
 
 class AdminSubscriptionCancelView(StaffAPIView):
-    @extend_schema(request=SubscriptionCancelSerializer, responses=AdminSubscriptionRowSerializer, summary="Cancel")
+    @extend_schema(
+        operation_id="admin_subscriptions_cancel",
+        tags=["admin"],
+        request=SubscriptionCancelSerializer,
+        responses=AdminSubscriptionRowSerializer,
+        summary="Cancel",
+    )
     def patch(self, request, subscription_id):
         selectors.admin_subscription_get(subscription_id=subscription_id)
         serializer = SubscriptionCancelSerializer(data=request.data if isinstance(request.data, dict) else {})
@@ -177,6 +225,8 @@ class AdminSubscriptionCancelView(StaffAPIView):
 
 class AdminPaymentListView(StaffAPIView):
     @extend_schema(
+        operation_id="admin_payments_list",
+        tags=["admin"],
         parameters=[
             OpenApiParameter("status", str, required=False),
             OpenApiParameter("from", str, required=False, description="YYYY-MM-DD or ISO date-time, inclusive"),
@@ -184,7 +234,7 @@ class AdminPaymentListView(StaffAPIView):
             OpenApiParameter("page", int, required=False),
             OpenApiParameter("limit", int, required=False),
         ],
-        responses=AdminPaymentRowSerializer(many=True),
+        responses=page_of(AdminPaymentRowSerializer, name="AdminPaymentPage"),
         summary="Payments, filters `status`, `from`, `to`",
     )
     def get(self, request):
@@ -193,13 +243,20 @@ class AdminPaymentListView(StaffAPIView):
 
 
 class AdminMetricsView(StaffAPIView):
-    @extend_schema(responses=AdminMetricsSerializer, summary="Platform totals")
+    @extend_schema(
+        operation_id="admin_metrics_retrieve",
+        tags=["admin"],
+        responses=AdminMetricsSerializer,
+        summary="Platform totals",
+    )
     def get(self, request):
         return Response(AdminMetricsSerializer(selectors.admin_platform_metrics()).data)
 
 
 class AdminAuditLogListView(StaffAPIView):
     @extend_schema(
+        operation_id="admin_audit_logs_list",
+        tags=["admin"],
         parameters=[
             OpenApiParameter("action", str, required=False, description="Exact, or a prefix ending in `.` or `*`"),
             OpenApiParameter("actor", str, required=False, description="Actor user id or email"),
@@ -210,7 +267,7 @@ class AdminAuditLogListView(StaffAPIView):
             OpenApiParameter("page", int, required=False),
             OpenApiParameter("limit", int, required=False),
         ],
-        responses=AuditLogRowSerializer(many=True),
+        responses=page_of(AuditLogRowSerializer, name="AuditLogPage"),
         summary="The audit log (read-only)",
     )
     def get(self, request):
