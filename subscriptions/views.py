@@ -89,6 +89,7 @@ class SubscriptionCancelView(APIView):
 class SubscriptionUpgradeView(APIView):
     @extend_schema(
         request=UpgradeSerializer,
+        responses={201: SubscriptionSerializer},
         summary="Free plan: active at once (201 subscription). Paid plan: starts a payment (201 payment).",
     )
     def post(self, request):
