@@ -1,5 +1,5 @@
 .DEFAULT_GOAL := help
-.PHONY: help run test lint format migrations schema clean simulator
+.PHONY: help run test lint format migrations schema clean simulator smoke postman
 
 help:  ## List the targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -12,6 +12,10 @@ simulator:  ## Run the local PhonePe simulator on http://127.0.0.1:8081 (second 
 
 test:  ## Run the whole test suite against a throw-away PostgreSQL and Redis
 	scripts/test.sh $(ARGS)
+
+smoke:  ## Walk through the checklist (health, OTP login, admin with MFA, themes, payment) against BASE_URL
+	scripts/bootstrap.sh requirements.txt
+	.venv/bin/python scripts/smoke.py --base-url "$(or $(BASE_URL),http://localhost:$(or $(PORT),5000))"
 
 lint:  ## ruff check, ruff format --check and the migrations check
 	scripts/bootstrap.sh requirements-dev.txt
