@@ -1,7 +1,7 @@
 """Staff sign-in to the Django admin site with the admin's API TOTP secret (accounts.mfa).
 
 Password and code are checked by the API's own services, so the admin site is no way around the API's
-lockout (5 failures in 15 minutes), TOTP replay guard, suspension check or audit rows
+per-IP admin-login limit, lockout (5 failures in 15 minutes), TOTP replay guard, suspension check or audit rows
 (`auth.admin_login.success|failure`, `auth.mfa.failure`, `auth.lockout`).
 """
 
@@ -19,6 +19,7 @@ from accounts.errors import (
 from accounts.mfa import admin_login, admin_verify_mfa
 from accounts.models import AuthSession
 from accounts.sessions import session_revoke
+from manas360.api.throttling import AdminLoginIpThrottle
 from staff.selectors import parse_uuid
 
 GENERIC_ERROR = "Please enter the email, password and authentication code of a staff account."
@@ -37,6 +38,12 @@ class StaffSignInRefused(Exception):
 def staff_sign_in(*, email: str, password: str, code: str, request) -> tuple:
     """(user, AuthSession id) for an active admin with is_staff and a correct TOTP or backup code."""
     context = audit_context_from_request(request) if request is not None else {}
+    ip_limit = AdminLoginIpThrottle()  # the API's admin-login limit per IP, same counter (api.md §10)
+    if request is not None and not ip_limit.allow_request(request, None):
+        minutes = max(1, round((ip_limit.wait() or 60) / 60))
+        raise StaffSignInRefused(
+            f"Too many sign-in attempts from this network. Try again in about {minutes} minutes.", "throttled"
+        )
     try:
         result = admin_login(email=email, password=password, **context)
     except TooManyAttempts as locked:

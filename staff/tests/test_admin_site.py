@@ -133,6 +133,20 @@ def test_lockout_after_repeated_failures(staff_admin):
     assert "_auth_user_id" not in client.session
 
 
+def test_sign_in_shares_the_apis_per_ip_limit(staff_admin, settings):
+    settings.RATE_LIMITS = {**settings.RATE_LIMITS, "admin_login_ip": "2/15m"}
+    user, password, secret = staff_admin
+    for _ in range(2):
+        _login(Client(), "nobody@example.com", "wrong-password", "123456")
+
+    client = Client()
+    response = _login(client, user.email, password, _code(secret))
+
+    assert response.status_code == 200
+    assert "Too many sign-in attempts" in response.content.decode()
+    assert "_auth_user_id" not in client.session
+
+
 def test_admin_without_enrolled_totp_cannot_sign_in():
     user = User.objects.create_user(
         email="nototp@example.com", password="A-long-password-1", role=Role.ADMIN, is_staff=True
