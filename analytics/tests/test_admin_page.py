@@ -103,3 +103,11 @@ def test_page_export_unknown_format_is_404(staff_client):
 def test_page_export_is_staff_only():
     response = Client().get(PAGE + "export.pdf", RANGE)
     assert response.status_code == 302
+
+
+def test_assessments_are_listed_read_only_in_the_admin(staff_client, dataset):
+    response = staff_client.get("/admin/analytics/assessment/")
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert "p1@example.com" in html
+    assert "/admin/analytics/assessment/add/" not in html
