@@ -398,11 +398,13 @@ def _request_for(user):
     return request
 
 
-def test_totp_device_admin_is_not_on_the_site():
+def test_totp_device_and_group_admins_are_not_on_the_site():
     from django.contrib import admin
+    from django.contrib.auth.models import Group
     from django_otp.plugins.otp_totp.models import TOTPDevice
 
     assert not admin.site.is_registered(TOTPDevice)
+    assert not admin.site.is_registered(Group)
     from staff.admin_site import StaffAdminSite
 
     assert isinstance(admin.site, StaffAdminSite)
