@@ -4,6 +4,7 @@ import json
 import logging
 import re
 from datetime import UTC, datetime
+from functools import lru_cache
 
 from manas360.request_context import current_request_id, current_user_id
 
@@ -20,8 +21,14 @@ def mask_phone(value: str | None) -> str | None:
     return value[:3] + "*" * max(len(value) - 7, 0) + value[-4:]
 
 
+@lru_cache(maxsize=1024)
+def _is_secret_key(key: str) -> bool:
+    """Log records carry the same few keys over and over: decide once per key."""
+    return _SECRET_KEYS.search(key) is not None
+
+
 def _scrub(key: str, value):
-    if _SECRET_KEYS.search(key):
+    if _is_secret_key(key):
         return "[redacted]"
     if isinstance(value, str):
         return _PHONE.sub(lambda match: "[phone]" + match.group(1), value)

@@ -7,10 +7,11 @@ import uuid
 
 from django.conf import settings
 from django.db import InterfaceError, OperationalError, connection
+from django.utils.functional import empty
 
 from manas360 import metrics
 from manas360.api.envelope import error_json_response
-from manas360.request_context import reset_request_id, set_request_id, set_user_id
+from manas360.request_context import current_user_id, reset_request_id, set_request_id, set_user_id
 
 access_logger = logging.getLogger("manas360.access")
 error_logger = logging.getLogger("manas360.errors")
@@ -42,6 +43,46 @@ def _route_of(request) -> str:
     return match.route if match is not None and match.route else _UNMATCHED_ROUTE
 
 
+def _user_id_of(request) -> str | None:
+    """The signed-in user's id, without forcing Django's lazy session user on requests that never used it.
+
+    API authentication records the id in the request context; Django-admin requests have an evaluated
+    `request.user`. An unevaluated lazy user means nobody looked: evaluating it here would cost a session
+    lookup on every anonymous request.
+    """
+    user_id = current_user_id()
+    if user_id:
+        return user_id
+    user = request.__dict__.get("user")
+    if user is None:
+        return None
+    user = vars(user).get("_wrapped", user)  # SimpleLazyObject: look inside without evaluating it
+    if user is empty or not getattr(user, "is_authenticated", False):
+        return None
+    return str(user.pk)
+
+
+# Children of the labelled metrics, looked up once per label set instead of on every request.
+_request_counters: dict = {}
+_latency_histograms: dict = {}
+
+
+def _request_counter(route: str, method: str, status: str):
+    key = (route, method, status)
+    child = _request_counters.get(key)
+    if child is None:
+        child = _request_counters[key] = metrics.HTTP_REQUESTS.labels(route, method, status)
+    return child
+
+
+def _latency_histogram(route: str, method: str):
+    key = (route, method)
+    child = _latency_histograms.get(key)
+    if child is None:
+        child = _latency_histograms[key] = metrics.HTTP_LATENCY.labels(route, method)
+    return child
+
+
 class RequestContextMiddleware:
     """X-Request-ID in and out, one structured access-log line, and request metrics."""
 
@@ -49,7 +90,7 @@ class RequestContextMiddleware:
         self.get_response = get_response
 
     def __call__(self, request):
-        incoming = request.headers.get("X-Request-ID", "")
+        incoming = request.META.get("HTTP_X_REQUEST_ID", "")
         request_id = incoming if _SANE_REQUEST_ID.match(incoming) else uuid.uuid4().hex
         request.request_id = request_id
         token = set_request_id(request_id)
@@ -69,13 +110,12 @@ class RequestContextMiddleware:
     @staticmethod
     def _record(request, status_code: int, duration: float, timer: _QueryTimer) -> None:
         route = _route_of(request)
-        metrics.HTTP_REQUESTS.labels(route, request.method, str(status_code)).inc()
-        metrics.HTTP_LATENCY.labels(route, request.method).observe(duration)
+        _request_counter(route, request.method, str(status_code)).inc()
+        _latency_histogram(route, request.method).observe(duration)
         if timer.count:
             metrics.DB_QUERIES.labels(route).inc(timer.count)
             metrics.DB_QUERY_SECONDS.labels(route).inc(timer.seconds)
-        user = getattr(request, "user", None)
-        user_id = str(user.pk) if user is not None and getattr(user, "is_authenticated", False) else None
+        user_id = _user_id_of(request)
         # The path without its query string: query strings can carry tokens or phone numbers.
         access_logger.info(
             "request",

@@ -77,6 +77,9 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
+# Admin flash messages live in the session: the default cookie-and-session fallback builds a
+# cookie signer on every request, API requests included (docs/performance.md).
+MESSAGE_STORAGE = "django.contrib.messages.storage.session.SessionStorage"
 
 ROOT_URLCONF = "manas360.urls"
 WSGI_APPLICATION = "manas360.wsgi.application"
@@ -229,6 +232,7 @@ SPECTACULAR_SETTINGS = {
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.contrib.djangorestframework_camel_case.camelize_serializer_fields",
         "drf_spectacular.hooks.postprocess_schema_enums",
+        "manas360.api.openapi.error_envelope_hook",  # error envelope + every error code (api.md §11)
     ],
 }
 

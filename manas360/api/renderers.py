@@ -1,6 +1,51 @@
+from functools import lru_cache
+
+from django.utils.encoding import force_str
+from django.utils.functional import Promise
 from djangorestframework_camel_case.settings import api_settings as camel_settings
-from djangorestframework_camel_case.util import camelize
+from djangorestframework_camel_case.util import camelize_re, underscore_to_camel
 from rest_framework.renderers import JSONRenderer
+
+
+@lru_cache(maxsize=4096)
+def _camel_key(key: str) -> str:
+    """`created_at` -> `createdAt`, exactly as djangorestframework-camel-case does it, computed once per key."""
+    return camelize_re.sub(underscore_to_camel, key) if "_" in key else key
+
+
+def camelize(data, *, ignore_fields=(), ignore_keys=(), **_options):
+    """djangorestframework_camel_case.util.camelize with the same output, without its per-key regex work.
+
+    Response keys repeat (every row of a list has the same ones), so each key is converted once and cached.
+    Dicts come back as plain dicts (the renderer only serialises them); any other non-string iterable as a list.
+    """
+    ignore_fields = ignore_fields or ()
+    ignore_keys = ignore_keys or ()
+    return _camelize(data, ignore_fields, ignore_keys)
+
+
+def _camelize(data, ignore_fields, ignore_keys):
+    if isinstance(data, (str, int, float, bool)) or data is None:
+        return data
+    if isinstance(data, Promise):
+        return force_str(data)
+    if isinstance(data, dict):
+        result = {}
+        for key, value in data.items():
+            if isinstance(key, Promise):
+                key = force_str(key)
+            new_key = _camel_key(key) if isinstance(key, str) else key
+            if key not in ignore_fields and new_key not in ignore_fields:
+                value = _camelize(value, ignore_fields, ignore_keys)
+            result[key if (key in ignore_keys or new_key in ignore_keys) else new_key] = value
+        return result
+    if isinstance(data, (list, tuple)):
+        return [_camelize(item, ignore_fields, ignore_keys) for item in data]
+    try:
+        items = iter(data)
+    except TypeError:
+        return data
+    return [_camelize(item, ignore_fields, ignore_keys) for item in items]
 
 
 class EnvelopeJSONRenderer(JSONRenderer):

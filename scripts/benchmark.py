@@ -1,0 +1,347 @@
+# ruff: noqa: S603, T201 - a command-line tool: runs the programs it names and prints its report
+"""Throughput and latency of the service against the framework floor, in one run (docs/performance.md).
+
+    make benchmark                    # scripts/benchmark_env.sh .venv/bin/python scripts/benchmark.py
+    scripts/benchmark_env.sh .venv/bin/python scripts/benchmark.py --duration 10 --connections 16
+
+On one PostgreSQL server (DATABASE_URL) the script
+1. creates the floor's database (a `rooms` table with 20 rows, /work/shared/bench/README.md) next to ours,
+2. migrates and seeds ours and signs a user in (a real session, a real access token),
+3. starts our service and the floor (/work/shared/bench/floorapp.py) under gunicorn with the same worker
+   and thread settings (GUNICORN_WORKERS / GUNICORN_THREADS, default: gunicorn.conf.py's default),
+4. measures each pair with wrk, alternating ours and the floor, `--rounds` times, and reports the median
+   requests/s, p50 and p95 of each side and the ratio ours/floor (target: at least 0.60).
+
+Rate limits stay on (their Redis round trip is part of the real cost) with limits high enough not to trigger.
+"""
+
+import argparse
+import json
+import os
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import psycopg
+import requests
+
+ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_FLOOR_DIR = Path(os.environ.get("FLOOR_DIR", ROOT.parent / "shared" / "bench"))
+FLOOR_DB = "floor"
+PAIRS = [
+    ("GET /health vs /hello", "/health", "/hello", False),
+    ("GET /api/v1/users/me (Bearer) vs /drf", "/api/v1/users/me", "/drf", True),
+    ("GET /api/v1/themed-rooms/themes vs /rows", "/api/v1/themed-rooms/themes", "/rows", False),
+]
+TARGET_RATIO = 0.60
+
+WRK_REPORT = """
+done = function(summary, latency, requests)
+  local errors = summary.errors.connect + summary.errors.read + summary.errors.write
+      + summary.errors.status + summary.errors.timeout
+  io.write(string.format('{"requests": %d, "seconds": %.6f, "errors": %d, "non2xx": %d, '
+      .. '"p50_ms": %.3f, "p95_ms": %.3f, "p99_ms": %.3f}\\n',
+      summary.requests, summary.duration / 1e6, errors, summary.errors.status,
+      latency:percentile(50) / 1000, latency:percentile(95) / 1000, latency:percentile(99) / 1000))
+end
+"""
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def pg_params(database_url: str) -> dict:
+    parts = urlsplit(database_url)
+    return {
+        "host": parts.hostname or "127.0.0.1",
+        "port": str(parts.port or 5432),
+        "user": parts.username or "postgres",
+        "password": parts.password or "",
+        "dbname": parts.path.lstrip("/"),
+    }
+
+
+def setup_floor_database(params: dict) -> None:
+    admin = {**params, "dbname": "postgres"}
+    with psycopg.connect(**admin, autocommit=True) as conn:
+        exists = conn.execute("select 1 from pg_database where datname = %s", [FLOOR_DB]).fetchone()
+        if not exists:
+            conn.execute(f'create database "{FLOOR_DB}"')
+    with psycopg.connect(**{**params, "dbname": FLOOR_DB}, autocommit=True) as conn:
+        conn.execute("drop table if exists rooms")
+        conn.execute("create table rooms (id serial primary key, name text, category text, description text)")
+        for number in range(1, 21):
+            conn.execute(
+                "insert into rooms (name, category, description) values (%s, %s, %s)",
+                [f"Room {number}", ["calm", "focus", "sleep", "nature"][number % 4], f"A themed room number {number}."],
+            )
+
+
+def service_env(args) -> dict:
+    env = {key: value for key, value in os.environ.items() if key not in ("TESTING", "PROMETHEUS_MULTIPROC_DIR")}
+    env.update(
+        {
+            "DEBUG": "0",
+            "SECRET_KEY": "benchmark-only-secret-key-0123456789-abcdefghijklmnopqrstuvwxyz",
+            "ALLOWED_HOSTS": "127.0.0.1,localhost",
+            "PHONEPE_CLIENT_ID": "bench",
+            "PHONEPE_CLIENT_SECRET": "bench",
+            "PHONEPE_CLIENT_VERSION": "1",
+            "PHONEPE_WEBHOOK_USERNAME": "bench",
+            "PHONEPE_WEBHOOK_PASSWORD": "bench",
+            "PHONEPE_REDIRECT_URL": "http://127.0.0.1/payment/callback",
+            "RATE_LIMIT_ANON": "100000000/m",
+            "RATE_LIMIT_USER": "100000000/m",
+            "GUNICORN_LOG_LEVEL": "warning",
+        }
+    )
+    # The JSON access log (one line per request, INFO) is part of the production cost and stays on by default.
+    if args.no_access_log:
+        env["LOG_LEVEL"] = "WARNING"
+    if args.workers:
+        env["GUNICORN_WORKERS"] = str(args.workers)
+    if args.threads:
+        env["GUNICORN_THREADS"] = str(args.threads)
+    return env
+
+
+def manage(env: dict, *command: str) -> str:
+    result = subprocess.run(
+        [sys.executable, "manage.py", *command], cwd=ROOT, env=env, capture_output=True, text=True, check=False
+    )
+    if result.returncode != 0:
+        raise SystemExit(f"manage.py {' '.join(command)} failed:\n{result.stderr[-3000:]}")
+    return result.stdout
+
+
+SIGN_IN = """
+from accounts.models import User
+from accounts.sessions import session_start
+user, _ = User.objects.get_or_create(email="bench@manas360.local", defaults={"phone_number": "+919800000001"})
+print(session_start(user=user).access_token)
+"""
+
+
+def gunicorn_settings(env: dict) -> tuple[int, int]:
+    probe = (
+        "import runpy, json; c = runpy.run_path('gunicorn.conf.py'); print(json.dumps([c['workers'], c['threads']]))"
+    )
+    out = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, env=env, capture_output=True, text=True, check=True)
+    workers, threads = json.loads(out.stdout.strip().splitlines()[-1])
+    return workers, threads
+
+
+def start(command: list[str], *, env: dict, cwd: Path, log: Path, ready: str) -> subprocess.Popen:
+    with log.open("wb") as out:
+        process = subprocess.Popen(
+            command, cwd=cwd, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+        )
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise SystemExit(f"{command} exited:\n{log.read_text()[-3000:]}")
+        try:
+            if requests.get(ready, timeout=2).status_code == 200:
+                return process
+        except requests.RequestException:
+            pass
+        time.sleep(0.2)
+    raise SystemExit(f"{command} did not become ready:\n{log.read_text()[-3000:]}")
+
+
+def stop(process: subprocess.Popen) -> None:
+    if process.poll() is None:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=40)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+
+
+def wrk(url: str, *, duration: int, connections: int, threads: int, headers: list[str], script: Path) -> dict:
+    command = ["wrk", f"-t{threads}", f"-c{connections}", f"-d{duration}s", "--timeout", "5s", "-s", str(script)]
+    for header in headers:
+        command += ["-H", header]
+    out = subprocess.run([*command, url], capture_output=True, text=True, check=True).stdout
+    result = json.loads(out.strip().splitlines()[-1])
+    result["rps"] = result["requests"] / result["seconds"]
+    return result
+
+
+def check_answer(url: str, headers: list[str]) -> None:
+    answer = requests.get(url, headers=dict(h.split(": ", 1) for h in headers), timeout=10)
+    if answer.status_code != 200:
+        raise SystemExit(f"{url} answered {answer.status_code}: {answer.text[:500]}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--duration", type=int, default=10, help="seconds per measurement")
+    parser.add_argument("--warmup", type=int, default=2, help="seconds of warm-up per server and endpoint")
+    parser.add_argument("--rounds", type=int, default=3, help="alternating measurements per side and pair")
+    parser.add_argument("--connections", type=int, default=16)
+    parser.add_argument("--wrk-threads", type=int, default=1)
+    parser.add_argument("--workers", type=int, help="GUNICORN_WORKERS for both (default: gunicorn.conf.py's)")
+    parser.add_argument("--threads", type=int, help="GUNICORN_THREADS for both")
+    parser.add_argument("--floor-dir", type=Path, default=DEFAULT_FLOOR_DIR)
+    parser.add_argument("--no-access-log", action="store_true", help="LOG_LEVEL=WARNING: measure without it")
+    parser.add_argument("--output", type=Path, help="write the results as JSON here")
+    args = parser.parse_args()
+
+    if not shutil.which("wrk"):
+        raise SystemExit("wrk is missing: apt-get install wrk")
+    database_url = os.environ.get("DATABASE_URL", "")
+    if not database_url.startswith("postgres"):
+        raise SystemExit("DATABASE_URL must point at PostgreSQL (run through scripts/benchmark_env.sh).")
+    if not (args.floor_dir / "floorapp.py").is_file():
+        raise SystemExit(f"No floorapp.py in {args.floor_dir} (set --floor-dir or FLOOR_DIR).")
+    params = pg_params(database_url)
+    work = Path(tempfile.mkdtemp(prefix="manas360-benchmark-"))
+
+    env = service_env(args)
+    workers, threads = gunicorn_settings(env)
+    env["GUNICORN_WORKERS"], env["GUNICORN_THREADS"] = str(workers), str(threads)
+    setup_floor_database(params)
+    manage(env, "migrate", "--no-input", "-v0")
+    manage(env, "seed")
+    token = manage(env, "shell", "-c", SIGN_IN).strip().splitlines()[-1]
+
+    ours_port, floor_port = free_port(), free_port()
+    ours_env = {**env, "GUNICORN_BIND": f"127.0.0.1:{ours_port}"}
+    floor_env = {
+        **{k: v for k, v in os.environ.items() if k != "DJANGO_SETTINGS_MODULE"},
+        "FLOOR_DB": FLOOR_DB,
+        "PGHOST": params["host"],
+        "PGPORT": params["port"],
+        "PGUSER": params["user"],
+        "PGPASSWORD": params["password"],
+    }
+    gunicorn = [sys.executable, "-m", "gunicorn"]
+    ours = start(
+        [*gunicorn, "-c", "gunicorn.conf.py", "manas360.wsgi:application"],
+        env=ours_env,
+        cwd=ROOT,
+        log=work / "ours.log",
+        ready=f"http://127.0.0.1:{ours_port}/health",
+    )
+    floor_command = [
+        *gunicorn,
+        "floorapp:application",
+        "--chdir",
+        str(args.floor_dir),
+        "--workers",
+        str(workers),
+        "--threads",
+        str(threads),
+        "--bind",
+        f"127.0.0.1:{floor_port}",
+        "--log-level",
+        "warning",
+        "--no-control-socket",
+    ]
+    try:
+        floor = start(
+            floor_command,
+            env=floor_env,
+            cwd=args.floor_dir,
+            log=work / "floor.log",
+            ready=f"http://127.0.0.1:{floor_port}/hello",
+        )
+    except SystemExit:
+        stop(ours)
+        raise
+    script = work / "report.lua"
+    script.write_text(WRK_REPORT)
+    results = []
+    try:
+        for label, our_path, floor_path, authenticated in PAIRS:
+            headers = [f"Authorization: Bearer {token}"] if authenticated else []
+            our_url, floor_url = f"http://127.0.0.1:{ours_port}{our_path}", f"http://127.0.0.1:{floor_port}{floor_path}"
+            check_answer(our_url, headers)
+            check_answer(floor_url, [])
+            for url, hdrs in ((our_url, headers), (floor_url, [])):
+                wrk(
+                    url,
+                    duration=args.warmup,
+                    connections=args.connections,
+                    threads=args.wrk_threads,
+                    headers=hdrs,
+                    script=script,
+                )
+            runs = {"ours": [], "floor": []}
+            for _ in range(args.rounds):
+                for side, url, hdrs in (("ours", our_url, headers), ("floor", floor_url, [])):
+                    runs[side].append(
+                        wrk(
+                            url,
+                            duration=args.duration,
+                            connections=args.connections,
+                            threads=args.wrk_threads,
+                            headers=hdrs,
+                            script=script,
+                        )
+                    )
+            summary = {"pair": label, "ours_path": our_path, "floor_path": floor_path}
+            for side, side_runs in runs.items():
+                summary[side] = {
+                    "rps": round(statistics.median(r["rps"] for r in side_runs), 1),
+                    "p50_ms": round(statistics.median(r["p50_ms"] for r in side_runs), 2),
+                    "p95_ms": round(statistics.median(r["p95_ms"] for r in side_runs), 2),
+                    "errors": sum(r["errors"] for r in side_runs),
+                    "runs_rps": [round(r["rps"], 1) for r in side_runs],
+                }
+            summary["ratio"] = round(summary["ours"]["rps"] / summary["floor"]["rps"], 3)
+            results.append(summary)
+            print(json.dumps(summary), flush=True)
+    finally:
+        stop(ours)
+        stop(floor)
+
+    report = {
+        "when": datetime.now(UTC).isoformat(timespec="seconds"),
+        "cores": len(os.sched_getaffinity(0)),
+        "gunicorn_workers": workers,
+        "gunicorn_threads": threads,
+        "wrk": {
+            "connections": args.connections,
+            "threads": args.wrk_threads,
+            "duration_s": args.duration,
+            "rounds": args.rounds,
+        },
+        "results": results,
+    }
+    print()
+    print(
+        f"gunicorn {workers} workers x {threads} threads; wrk -c{args.connections} -t{args.wrk_threads}, "
+        f"{args.rounds} x {args.duration} s per side, medians"
+    )
+    print("| pair | ours req/s | floor req/s | ratio | ours p50 / p95 ms | floor p50 / p95 ms |")
+    print("|---|---:|---:|---:|---:|---:|")
+    for r in results:
+        mark = "" if r["ratio"] >= TARGET_RATIO else " (below 0.60)"
+        ours_side, floor_side = r["ours"], r["floor"]
+        print(
+            f"| {r['pair']} | {ours_side['rps']:.0f} | {floor_side['rps']:.0f} | {r['ratio']:.2f}{mark} | "
+            f"{ours_side['p50_ms']:.1f} / {ours_side['p95_ms']:.1f} | "
+            f"{floor_side['p50_ms']:.1f} / {floor_side['p95_ms']:.1f} |"
+        )
+    if args.output:
+        args.output.write_text(json.dumps(report, indent=2))
+    shutil.rmtree(work, ignore_errors=True)
+    if any(r["ours"]["errors"] or r["floor"]["errors"] for r in results):
+        raise SystemExit("Some requests failed (see errors above).")
+
+
+if __name__ == "__main__":
+    main()
