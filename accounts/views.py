@@ -36,7 +36,11 @@ from manas360.api.throttling import (
     VerifyOtpIdentifierThrottle,
 )
 
-_ANY = serializers.JSONField()
+
+def _any():
+    """A fresh field per schema property: one shared instance would be re-bound to each name in turn and
+    collapse an inline serializer's properties into one (the schema showed send-otp with only `email`)."""
+    return serializers.JSONField(required=False)
 
 
 def _body(request) -> dict:
@@ -70,8 +74,8 @@ class SendOtpView(_PublicAuthView):
     throttle_classes = [AnonymousRateThrottle, SendOtpIpThrottle, SendOtpIdentifierThrottle]
 
     @extend_schema(
-        request=inline_serializer("SendOtpRequest", {"phone_number": _ANY, "phone": _ANY, "email": _ANY}),
-        responses=inline_serializer("SendOtpResponse", {"otp_id": _ANY, "channel": _ANY, "expires_in": _ANY}),
+        request=inline_serializer("SendOtpRequest", {"phone_number": _any(), "phone": _any(), "email": _any()}),
+        responses=inline_serializer("SendOtpResponse", {"otp_id": _any(), "channel": _any(), "expires_in": _any()}),
     )
     def post(self, request):
         identifier = identifier_from_data(_body(request))
@@ -92,8 +96,8 @@ class VerifyOtpView(_PublicAuthView):
     throttle_classes = [AnonymousRateThrottle, VerifyOtpIdentifierThrottle]
 
     @extend_schema(
-        request=inline_serializer("VerifyOtpRequest", {"phone_number": _ANY, "email": _ANY, "otp": _ANY}),
-        responses=inline_serializer("VerifyOtpResponse", {"user": _ANY, "tokens": _ANY, "is_new_user": _ANY}),
+        request=inline_serializer("VerifyOtpRequest", {"phone_number": _any(), "email": _any(), "otp": _any()}),
+        responses=inline_serializer("VerifyOtpResponse", {"user": _any(), "tokens": _any(), "is_new_user": _any()}),
     )
     def post(self, request):
         body = _body(request)
@@ -116,8 +120,8 @@ class AdminLoginView(_PublicAuthView):
     throttle_classes = [AnonymousRateThrottle, AdminLoginIpThrottle]
 
     @extend_schema(
-        request=inline_serializer("AdminLoginRequest", {"email": _ANY, "password": _ANY}),
-        responses=inline_serializer("AdminLoginResponse", {"mfa_required": _ANY, "mfa_token": _ANY}),
+        request=inline_serializer("AdminLoginRequest", {"email": _any(), "password": _any()}),
+        responses=inline_serializer("AdminLoginResponse", {"mfa_required": _any(), "mfa_token": _any()}),
     )
     def post(self, request):
         body = _body(request)
@@ -148,8 +152,8 @@ class AdminVerifyMfaView(_PublicAuthView):
     throttle_classes = [AnonymousRateThrottle, VerifyMfaIpThrottle]
 
     @extend_schema(
-        request=inline_serializer("VerifyMfaRequest", {"mfa_token": _ANY, "mfa_code": _ANY}),
-        responses=inline_serializer("VerifyMfaResponse", {"user": _ANY, "tokens": _ANY}),
+        request=inline_serializer("VerifyMfaRequest", {"mfa_token": _any(), "mfa_code": _any()}),
+        responses=inline_serializer("VerifyMfaResponse", {"user": _any(), "tokens": _any()}),
     )
     def post(self, request):
         body = _body(request)
@@ -174,8 +178,8 @@ class RefreshView(_PublicAuthView):
     but a present Origin must be allowed."""
 
     @extend_schema(
-        request=inline_serializer("RefreshRequest", {"refresh_token": _ANY}),
-        responses=inline_serializer("RefreshResponse", {"expires_in": _ANY, "tokens": _ANY}),
+        request=inline_serializer("RefreshRequest", {"refresh_token": _any()}),
+        responses=inline_serializer("RefreshResponse", {"expires_in": _any(), "tokens": _any()}),
     )
     def post(self, request):
         if not _origin_allowed(request):
@@ -214,7 +218,7 @@ class LogoutView(_PublicAuthView):
     """
 
     @extend_schema(
-        request=inline_serializer("LogoutRequest", {"all_devices": _ANY, "refresh_token": _ANY}), responses=None
+        request=inline_serializer("LogoutRequest", {"all_devices": _any(), "refresh_token": _any()}), responses=None
     )
     def post(self, request):
         body = _body(request)
@@ -274,7 +278,7 @@ def _session_of(request):
 class MfaStatusView(APIView):
     permission_classes = [IsAdmin]
 
-    @extend_schema(responses=inline_serializer("MfaStatus", {"mfa_enabled": _ANY}))
+    @extend_schema(responses=inline_serializer("MfaStatus", {"mfa_enabled": _any()}))
     def get(self, request):
         return success_response(mfa.mfa_status(user=request.user))
 
@@ -282,7 +286,7 @@ class MfaStatusView(APIView):
 class MfaGenerateSecretView(APIView):
     permission_classes = [IsAdmin]
 
-    @extend_schema(request=None, responses=inline_serializer("MfaSecret", {"secret": _ANY, "qr_code": _ANY}))
+    @extend_schema(request=None, responses=inline_serializer("MfaSecret", {"secret": _any(), "qr_code": _any()}))
     def post(self, request):
         return success_response(
             mfa.mfa_generate_secret(user=request.user), message="Scan the QR code, then confirm a code."
@@ -292,7 +296,7 @@ class MfaGenerateSecretView(APIView):
 class MfaEnableView(APIView):
     permission_classes = [IsAdmin]
 
-    @extend_schema(request=inline_serializer("MfaEnable", {"secret": _ANY, "mfa_code": _ANY}), responses=None)
+    @extend_schema(request=inline_serializer("MfaEnable", {"secret": _any(), "mfa_code": _any()}), responses=None)
     def post(self, request):
         body = _body(request)
         session = _session_of(request)
@@ -312,7 +316,7 @@ class MfaEnableView(APIView):
 class MfaDisableView(APIView):
     permission_classes = [IsAdmin]
 
-    @extend_schema(request=inline_serializer("MfaDisable", {"mfa_code": _ANY, "password": _ANY}), responses=None)
+    @extend_schema(request=inline_serializer("MfaDisable", {"mfa_code": _any(), "password": _any()}), responses=None)
     def post(self, request):
         body = _body(request)
         mfa.mfa_disable(
@@ -342,13 +346,13 @@ class _UserDetailBase(APIView):
     def get_target(self, request, user_id):
         raise NotImplementedError
 
-    @extend_schema(responses=inline_serializer("UserProfile", {"id": _ANY, "email": _ANY, "subscription": _ANY}))
+    @extend_schema(responses=inline_serializer("UserProfile", {"id": _any(), "email": _any(), "subscription": _any()}))
     def get(self, request, user_id=None):
         return _profile_response(self.get_target(request, user_id))
 
     @extend_schema(
-        request=inline_serializer("UserProfileUpdate", {"first_name": _ANY, "last_name": _ANY, "email": _ANY}),
-        responses=inline_serializer("UserProfileUpdated", {"id": _ANY}),
+        request=inline_serializer("UserProfileUpdate", {"first_name": _any(), "last_name": _any(), "email": _any()}),
+        responses=inline_serializer("UserProfileUpdated", {"id": _any()}),
     )
     def patch(self, request, user_id=None):
         target = self.get_target(request, user_id)
