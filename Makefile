@@ -31,5 +31,9 @@ schema:  ## Regenerate the OpenAPI schema into docs/openapi.yaml
 	scripts/bootstrap.sh requirements.txt
 	DEBUG=1 .venv/bin/python manage.py spectacular --file docs/openapi.yaml --validate
 
+postman:  ## Regenerate the Postman collection docs/manas360.postman_collection.json from the OpenAPI schema
+	scripts/bootstrap.sh requirements.txt
+	DEBUG=1 .venv/bin/python manage.py export_postman --output docs/manas360.postman_collection.json
+
 clean:  ## Remove the virtualenv, local database and caches
 	rm -rf .venv var staticfiles .pytest_cache .ruff_cache
