@@ -12,3 +12,7 @@ class TokenSessionAuthenticationScheme(OpenApiAuthenticationExtension):
             {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"},
             {"type": "apiKey", "in": "cookie", "name": "access_token"},
         ]
+
+    def get_security_requirement(self, auto_schema):
+        # Alternatives (either one authenticates), not one requirement naming both (= both at once).
+        return [{"bearerAuth": []}, {"cookieAuth": []}]

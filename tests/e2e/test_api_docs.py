@@ -131,6 +131,13 @@ def test_every_operation_documents_its_errors(schema):
             assert refs.get("401") == "#/components/responses/Error401", (method, path)
 
 
+def test_bearer_or_cookie_are_alternatives(schema):
+    me = schema["paths"]["/api/v1/users/me"]["get"]
+    assert me["security"] == [{"bearerAuth": []}, {"cookieAuth": []}]
+    themes = schema["paths"]["/api/v1/themed-rooms/themes"]["get"]  # optional auth
+    assert themes["security"] == [{"bearerAuth": []}, {"cookieAuth": []}, {}]
+
+
 def test_request_bodies_list_every_field(schema):
     def fields(path):
         ref = schema["paths"][path]["post"]["requestBody"]["content"]["application/json"]["schema"]["$ref"]
