@@ -1,5 +1,5 @@
 .DEFAULT_GOAL := help
-.PHONY: help run test lint format migrations schema clean simulator smoke postman
+.PHONY: help run test lint format migrations schema clean simulator smoke postman loadtest benchmark
 
 help:  ## List the targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -16,6 +16,13 @@ test:  ## Run the whole test suite against a throw-away PostgreSQL and Redis
 smoke:  ## Walk through the checklist (health, OTP login, admin with MFA, themes, payment) against BASE_URL
 	scripts/bootstrap.sh requirements.txt
 	.venv/bin/python scripts/smoke.py --base-url "$(or $(BASE_URL),http://localhost:$(or $(PORT),5000))"
+
+loadtest:  ## Mixed journey at 100 req/s for 60 s against gunicorn + PostgreSQL (docs/performance.md); ARGS="--rps 50"
+	scripts/benchmark_env.sh .venv/bin/python loadtest/run.py $(ARGS)
+
+benchmark:  ## Our endpoints vs the framework floor, same PostgreSQL and gunicorn settings (docs/performance.md)
+	@command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk >/dev/null; }
+	scripts/benchmark_env.sh .venv/bin/python scripts/benchmark.py $(ARGS)
 
 lint:  ## ruff check, ruff format --check and the migrations check
 	scripts/bootstrap.sh requirements-dev.txt

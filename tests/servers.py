@@ -76,6 +76,7 @@ class Server:
     process: subprocess.Popen
     log_path: Path
     session: requests.Session = field(default_factory=requests.Session)
+    terminated: bool = False
 
     @property
     def base_url(self) -> str:
@@ -113,13 +114,15 @@ class Server:
         return self.process.poll() is None
 
     def signal(self, signum: int) -> None:
+        self.terminated = self.terminated or signum == signal.SIGTERM
         self.process.send_signal(signum)
 
     def stop(self, timeout: float = 40) -> int:
         """SIGTERM (graceful), then SIGKILL of the whole process group if it does not exit in time."""
         self.session.close()  # idle keep-alive connections would hold threaded workers up
         if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
+            if not self.terminated:
+                self.signal(signal.SIGTERM)
             try:
                 self.process.wait(timeout=timeout)
             except subprocess.TimeoutExpired:
