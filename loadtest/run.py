@@ -131,6 +131,31 @@ def server_rss(master_pid: int) -> dict[str, int]:
     return {"master": master.memory_info().rss, "workers": sum(w.memory_info().rss for w in workers), "n": len(workers)}
 
 
+def server_latency(metrics_url: str) -> dict[str, float]:
+    """p50 / p95 over every API request from the http_request_duration_seconds histogram (bucket upper bounds)."""
+    from prometheus_client.parser import text_string_to_metric_families
+
+    buckets: dict[float, float] = {}
+    text = requests.get(metrics_url, timeout=10).text
+    for family in text_string_to_metric_families(text):
+        if family.name != "http_request_duration_seconds":
+            continue
+        for sample in family.samples:
+            if sample.name.endswith("_bucket") and sample.labels["route"].startswith("api/"):
+                bound = float(sample.labels["le"])
+                buckets[bound] = buckets.get(bound, 0) + sample.value
+    bounds = sorted(buckets)
+    total = buckets[bounds[-1]] if bounds else 0
+
+    def quantile(q):
+        for bound in bounds:
+            if buckets[bound] >= q * total:
+                return bound * 1000
+        return float("inf")
+
+    return {"p50_ms": quantile(0.5), "p95_ms": quantile(0.95)}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rps", type=float, default=100)
@@ -255,6 +280,7 @@ def main() -> None:
     started = time.monotonic()
     try:
         result = subprocess.run(locust, cwd=ROOT, env=locust_env, capture_output=True, text=True, check=False)
+        server_side = server_latency(f"http://127.0.0.1:{api_port}/metrics")
     finally:
         stop_sampling.set()
         sampler.join(timeout=5)
@@ -299,6 +325,9 @@ def main() -> None:
         "p95_ms": p95,
         "p99_ms": float(total["99%"]),
         "max_ms": float(total["Max Response Time"]),
+        # From the service's own histogram (/metrics): time inside Django, without the load generator's queueing.
+        "server_side_p50_ms_upper_bound": server_side["p50_ms"],
+        "server_side_p95_ms_upper_bound": server_side["p95_ms"],
         "db_connections_max": max(samples["connections"], default=0),
         "db_connections_limit": workers * threads,
         "pool_errors_in_log": pool_errors,

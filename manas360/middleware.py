@@ -6,6 +6,9 @@ import time
 import uuid
 
 from django.conf import settings
+from django.contrib.auth.middleware import AuthenticationMiddleware
+from django.contrib.messages.middleware import MessageMiddleware
+from django.contrib.sessions.middleware import SessionMiddleware
 from django.db import InterfaceError, OperationalError, connection
 from django.utils.functional import empty
 
@@ -192,3 +195,40 @@ class ApiBoundaryMiddleware:
 
 def _is_json(response) -> bool:
     return response.get("Content-Type", "").startswith("application/json")
+
+
+# --- Browser-only middleware -------------------------------------------------------------------------
+# Django sessions, the session user and flash messages serve the Django admin (a browser with a session
+# cookie). The API authenticates every request itself (Bearer or access_token cookie, no Django session),
+# and health and metrics need no user: for those paths the three middlewares below do nothing, which
+# saves a session object, a lazy user and a message store per request (docs/performance.md). They stay
+# subclasses of Django's own so the admin's system checks still find them.
+
+_SESSIONLESS_PREFIXES = ("/api/", "/health", "/metrics")
+
+
+def _is_sessionless(request) -> bool:
+    return request.path_info.startswith(_SESSIONLESS_PREFIXES)
+
+
+class BrowserSessionMiddleware(SessionMiddleware):
+    def process_request(self, request):
+        if not _is_sessionless(request):
+            super().process_request(request)
+
+    def process_response(self, request, response):
+        if not hasattr(request, "session"):
+            return response
+        return super().process_response(request, response)
+
+
+class BrowserAuthenticationMiddleware(AuthenticationMiddleware):
+    def process_request(self, request):
+        if not _is_sessionless(request):
+            super().process_request(request)
+
+
+class BrowserMessageMiddleware(MessageMiddleware):
+    def process_request(self, request):
+        if not _is_sessionless(request):
+            super().process_request(request)

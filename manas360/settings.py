@@ -69,12 +69,12 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "corsheaders.middleware.CorsMiddleware",
-    "django.contrib.sessions.middleware.SessionMiddleware",
+    "manas360.middleware.BrowserSessionMiddleware",  # Django's, skipped for /api/, /health, /metrics
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
-    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "manas360.middleware.BrowserAuthenticationMiddleware",  # likewise (the API authenticates itself)
     "django_otp.middleware.OTPMiddleware",
-    "django.contrib.messages.middleware.MessageMiddleware",
+    "manas360.middleware.BrowserMessageMiddleware",  # likewise
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
 # Admin flash messages live in the session: the default cookie-and-session fallback builds a
