@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.db import models
 from django.utils.html import format_html, format_html_join
 
+from manas360.admin_audit import AuditedModelAdmin
 from rooms.models import RoomSession, Theme
 
 
@@ -20,7 +21,7 @@ def _media_links(items) -> str:
 
 
 @admin.register(Theme)
-class ThemeAdmin(admin.ModelAdmin):
+class ThemeAdmin(AuditedModelAdmin, admin.ModelAdmin):
     list_display = (
         "slug",
         "title",
@@ -96,4 +97,8 @@ class RoomSessionAdmin(admin.ModelAdmin):
         return False
 
     def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        # Sessions feed analytics and theme counters; removing one would silently change both.
         return False

@@ -1,10 +1,11 @@
 from django.contrib import admin
 
+from manas360.admin_audit import AuditedModelAdmin
 from subscriptions.models import Plan, Subscription
 
 
 @admin.register(Plan)
-class PlanAdmin(admin.ModelAdmin):
+class PlanAdmin(AuditedModelAdmin, admin.ModelAdmin):
     list_display = ["code", "name", "amount_paise", "currency", "period", "duration_days", "is_active", "is_featured"]
     list_filter = ["is_active", "is_featured", "period", "type"]
     search_fields = ["code", "name", "display_name"]
