@@ -223,6 +223,12 @@ SPECTACULAR_SETTINGS = {
     "TITLE": "MANAS360 API",
     "DESCRIPTION": "Unified MANAS360 backend. Envelope, error codes and rules: docs/api-conventions.md.",
     "VERSION": "1.0.0",
+    # Several models have a `status`; name each choice set after its model.
+    "ENUM_NAME_OVERRIDES": {
+        "PaymentStatusEnum": "payments.models.PaymentStatus",
+        "SubscriptionStatusEnum": "subscriptions.models.SubscriptionStatus",
+        "RoomSessionStatusEnum": "rooms.models.RoomSessionStatus",
+    },
     "SERVE_INCLUDE_SCHEMA": False,
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
