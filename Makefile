@@ -8,6 +8,7 @@ run:  ## Install, migrate, seed and serve the API on http://localhost:5000
 	scripts/run.sh
 
 simulator:  ## Run the local PhonePe simulator on http://127.0.0.1:8081 (second terminal, beside `make run`)
+	scripts/bootstrap.sh requirements.txt
 	DEBUG=1 .venv/bin/python manage.py phonepe_simulator --port 8081 --callback-url http://127.0.0.1:$${PORT:-5000}/api/v1/payments/webhook
 
 test:  ## Run the whole test suite against a throw-away PostgreSQL and Redis
