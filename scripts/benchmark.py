@@ -36,11 +36,11 @@ import requests
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_FLOOR_DIR = Path(os.environ.get("FLOOR_DIR", ROOT.parent / "shared" / "bench"))
 FLOOR_DB = "floor"
-PAIRS = [
-    ("GET /health vs /hello", "/health", "/hello", False),
-    ("GET /api/v1/users/me (Bearer) vs /drf", "/api/v1/users/me", "/drf", True),
-    ("GET /api/v1/themed-rooms/themes vs /rows", "/api/v1/themed-rooms/themes", "/rows", False),
-]
+PAIRS = {
+    "health": ("GET /health vs /hello", "/health", "/hello", False),
+    "me": ("GET /api/v1/users/me (Bearer) vs /drf", "/api/v1/users/me", "/drf", True),
+    "themes": ("GET /api/v1/themed-rooms/themes vs /rows", "/api/v1/themed-rooms/themes", "/rows", False),
+}
 TARGET_RATIO = 0.60
 
 WRK_REPORT = """
@@ -197,6 +197,7 @@ def main() -> None:
     parser.add_argument("--floor-dir", type=Path, default=DEFAULT_FLOOR_DIR)
     parser.add_argument("--no-access-log", action="store_true", help="LOG_LEVEL=WARNING: measure without it")
     parser.add_argument("--output", type=Path, help="write the results as JSON here")
+    parser.add_argument("--only", default=",".join(PAIRS), help="comma-separated pairs: health,me,themes")
     args = parser.parse_args()
 
     if not shutil.which("wrk"):
@@ -265,7 +266,7 @@ def main() -> None:
     script.write_text(WRK_REPORT)
     results = []
     try:
-        for label, our_path, floor_path, authenticated in PAIRS:
+        for label, our_path, floor_path, authenticated in (PAIRS[name] for name in args.only.split(",")):
             headers = [f"Authorization: Bearer {token}"] if authenticated else []
             our_url, floor_url = f"http://127.0.0.1:{ours_port}{our_path}", f"http://127.0.0.1:{floor_port}{floor_path}"
             check_answer(our_url, headers)

@@ -17,6 +17,11 @@ so they only see committed rows, and the transactional test flushes them after):
 
 Each server's output goes to a log file; a server that does not become healthy
 fails the test with the end of its log. Teardown sends SIGTERM and waits.
+
+The servers run with DEBUG off and inherit the test run's environment, TESTING=1
+included (`make test` sets it): development defaults for the production-only
+secrets, the capturing OTP channel and the PhonePe simulator hosts stay allowed.
+Tokens issued by the test (accounts.sessions, accounts.tokens) verify on them.
 """
 
 from __future__ import annotations
