@@ -73,17 +73,21 @@ forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1,::1")
 
 # --- Prometheus metrics shared by all workers ------------------------------------
 _owned_metrics_dir = None
-if not os.environ.get("PROMETHEUS_MULTIPROC_DIR") and workers > 1:
-    _owned_metrics_dir = tempfile.mkdtemp(prefix="manas360-metrics-")
-    # Set before the workers are forked: they inherit it, and prometheus_client reads it at import.
-    os.environ["PROMETHEUS_MULTIPROC_DIR"] = _owned_metrics_dir
 
 
 def on_starting(server):
-    """Start from an empty metrics directory: files of a previous run's dead workers would be counted."""
+    """Give the workers one metrics directory, empty: files of a previous run's dead workers would be counted.
+
+    Runs in the master before any worker is forked, so the workers inherit the variable (prometheus_client
+    reads it when the application's metrics are created, in each worker).
+    """
+    global _owned_metrics_dir
     directory = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
     if not directory:
-        return
+        if server.cfg.workers <= 1:
+            return
+        directory = _owned_metrics_dir = tempfile.mkdtemp(prefix="manas360-metrics-")
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = directory
     os.makedirs(directory, exist_ok=True)
     for name in os.listdir(directory):
         if name.endswith(".db"):

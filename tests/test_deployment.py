@@ -54,13 +54,29 @@ def test_gunicorn_gives_several_workers_one_metrics_directory(monkeypatch, tmp_p
     monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", "placeholder")  # restored after the test
     monkeypatch.delenv("PROMETHEUS_MULTIPROC_DIR")
     conf = _load_gunicorn_conf(monkeypatch, GUNICORN_WORKERS="3")
+    assert "PROMETHEUS_MULTIPROC_DIR" not in os.environ  # loading the settings has no side effect
+    conf["on_starting"](SimpleNamespace(cfg=SimpleNamespace(workers=3)))
     directory = Path(os.environ["PROMETHEUS_MULTIPROC_DIR"])
     assert directory.is_dir()
-    (directory / "counter_123.db").write_bytes(b"stale")
-    conf["on_starting"](None)
-    assert not list(directory.glob("*.db"))  # a previous run's dead workers are not counted
     conf["on_exit"](None)
     assert not directory.exists()
+
+
+def test_gunicorn_empties_a_given_metrics_directory_at_start(monkeypatch, tmp_path):
+    conf = _load_gunicorn_conf(monkeypatch, PROMETHEUS_MULTIPROC_DIR=str(tmp_path))
+    (tmp_path / "counter_123.db").write_bytes(b"stale")
+    conf["on_starting"](SimpleNamespace(cfg=SimpleNamespace(workers=3)))
+    assert not list(tmp_path.glob("*.db"))  # a previous run's dead workers are not counted
+    conf["on_exit"](None)
+    assert tmp_path.exists()  # not ours to remove
+
+
+def test_one_worker_needs_no_metrics_directory(monkeypatch):
+    monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", "placeholder")
+    monkeypatch.delenv("PROMETHEUS_MULTIPROC_DIR")
+    conf = _load_gunicorn_conf(monkeypatch, GUNICORN_WORKERS="1")
+    conf["on_starting"](SimpleNamespace(cfg=SimpleNamespace(workers=1)))
+    assert "PROMETHEUS_MULTIPROC_DIR" not in os.environ
 
 
 def test_child_exit_marks_the_worker_dead_for_prometheus(monkeypatch, tmp_path):
