@@ -19,6 +19,23 @@ def _require(*names: str) -> None:
         pytest.fail(f"This test needs the servers started by scripts/test.sh (`make test`); unset: {missing}")
 
 
+def wait_for_sleeping_requests(count: int, timeout: float = 20) -> None:
+    """Wait until `count` server requests are inside their `pg_sleep` (so they are in flight, mid-transaction)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        with connections["default"].cursor() as cursor:
+            cursor.execute(
+                "SELECT count(*) FROM pg_stat_activity"
+                " WHERE state = 'active' AND query LIKE 'SELECT pg_sleep%%' AND pid <> pg_backend_pid()"
+            )
+            (sleeping,) = cursor.fetchone()
+        if sleeping >= count:
+            return
+        if time.monotonic() > deadline:
+            pytest.fail(f"only {sleeping} of {count} requests reached the database in {timeout} s")
+        time.sleep(0.05)
+
+
 class PostgresControl:
     """pg_ctl stop/start of the throw-away cluster; its settings live in its data directory."""
 

@@ -9,6 +9,7 @@ import pytest
 from accounts.models import AuditLog
 from accounts.tests.factories import UserFactory
 from accounts.tokens import issue_access_token
+from tests.faults.controls import wait_for_sleeping_requests
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
@@ -48,8 +49,8 @@ def test_database_outage_is_503_json_writes_nothing_and_recovers_without_a_resta
     # A write is in flight (its first row written, its transaction open) when the database stops.
     marker = uuid.uuid4().hex
     with ThreadPoolExecutor(max_workers=1) as pool:
-        in_flight = pool.submit(server.post, "/api/v1/_test/two-step-write", json={"marker": marker, "pause": 4})
-        time.sleep(1.5)
+        in_flight = pool.submit(server.post, "/api/v1/_test/two-step-write", json={"marker": marker, "pause": 30})
+        wait_for_sleeping_requests(1)  # its first row is written, its transaction open
         postgres_control.stop()
         interrupted = in_flight.result()
     assert interrupted.status_code == 503
