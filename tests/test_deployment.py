@@ -209,7 +209,7 @@ def test_compose_runs_postgres_15_redis_7_and_a_scalable_backend_behind_nginx():
     assert "/health" in " ".join(backend["healthcheck"]["test"])
     assert backend["environment"]["REDIS_URL"].startswith("redis://redis:")  # shared rate limits
     assert backend["environment"]["DATABASE_URL"].startswith("postgres://")
-    assert backend["environment"]["DEBUG"] == "0"
+    assert backend["environment"]["DEBUG"] == "${DEBUG:-0}"  # production behaviour unless asked otherwise
     grace = backend["stop_grace_period"]
     assert grace.endswith("s")
     assert int(grace[:-1]) > 30  # gunicorn's graceful_timeout fits before Docker's SIGKILL
