@@ -9,13 +9,13 @@ from datetime import UTC, datetime
 import pytest
 
 from analytics.tests.factories import (
-    AnalyticsThemeFactory,
     make_assessment,
     make_payment,
     make_session,
     make_subscription,
     make_user,
 )
+from rooms.tests.factories import ThemeFactory
 
 RANGE = {"startDate": "2025-03-01", "endDate": "2025-03-07"}
 EMPTY_RANGE = {"startDate": "2024-01-01", "endDate": "2024-01-07"}
@@ -27,8 +27,8 @@ def at(day: int, hour: int = 12, minute: int = 0, second: int = 0, month: int = 
 
 @pytest.fixture
 def dataset(db):
-    forest = AnalyticsThemeFactory(slug="forest-walk", title="Forest Walk", category="nature", tier="free")
-    ocean = AnalyticsThemeFactory(slug="ocean-calm", title="Ocean Calm", category="water", tier="premier")
+    forest = ThemeFactory(slug="forest-walk", title="Forest Walk", category="nature", tier="free")
+    ocean = ThemeFactory(slug="ocean-calm", title="Ocean Calm", category="water", tier="premier")
 
     p1 = make_user(created_at=at(10, month=2), email="p1@example.com")  # before the range
     p2 = make_user(created_at=at(2), email="p2@example.com")

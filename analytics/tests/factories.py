@@ -2,40 +2,15 @@
 
 from datetime import datetime, timedelta
 
-import factory
 from django.contrib.auth import get_user_model
 
 from analytics.models import Assessment
 from payments.models import Payment
-from rooms.models import RoomSession, Theme
-from subscriptions.models import Plan, Subscription
+from rooms.models import RoomSession
+from subscriptions.models import Subscription
+from subscriptions.tests.factories import PlanFactory
 
 User = get_user_model()
-
-
-class AnalyticsThemeFactory(factory.django.DjangoModelFactory):
-    class Meta:
-        model = Theme
-        django_get_or_create = ("slug",)
-
-    slug = factory.Sequence(lambda n: f"analytics-theme-{n}")
-    title = factory.LazyAttribute(lambda o: o.slug.replace("-", " ").title())
-    category = "nature"
-    tier = "free"
-    duration_seconds = 600
-
-
-class AnalyticsPlanFactory(factory.django.DjangoModelFactory):
-    class Meta:
-        model = Plan
-        django_get_or_create = ("code",)
-
-    code = "analytics_monthly"
-    name = "Analytics Monthly"
-    display_name = "Analytics Monthly"
-    amount_paise = 29900
-    period = "month"
-    duration_days = 30
 
 
 def make_user(*, created_at: datetime, role: str = "patient", deleted: bool = False, **fields):
@@ -70,7 +45,7 @@ _payment_numbers = iter(range(1, 10**6))
 def make_payment(*, amount_paise, status, completed_at=None, created_at=None, user=None, plan=None):
     payment = Payment.objects.create(
         user=user,
-        plan=plan or AnalyticsPlanFactory(),
+        plan=plan or PlanFactory(code="analytics_monthly", features=[]),
         merchant_order_id=f"ANL-{next(_payment_numbers):06d}",
         amount_paise=amount_paise,
         status=status,
@@ -84,7 +59,7 @@ def make_payment(*, amount_paise, status, completed_at=None, created_at=None, us
 def make_subscription(*, user, status, start_date=None, end_date=None, cancelled_at=None, plan=None):
     return Subscription.objects.create(
         user=user,
-        plan=plan or AnalyticsPlanFactory(),
+        plan=plan or PlanFactory(code="analytics_monthly", features=[]),
         status=status,
         start_date=start_date,
         end_date=end_date,

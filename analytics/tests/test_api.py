@@ -3,7 +3,8 @@ import pytest
 from accounts.models import RolePermission
 from accounts.roles import clear_role_permission_cache
 from analytics.tests.conftest import EMPTY_RANGE, RANGE, at
-from analytics.tests.factories import AnalyticsThemeFactory, make_session, make_user
+from analytics.tests.factories import make_session, make_user
+from rooms.tests.factories import ThemeFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -404,7 +405,7 @@ def test_therapist_is_refused(make_auth_client):
 
 
 def test_sessions_endpoint_query_count_does_not_grow_with_rows(admin_client, dataset, django_assert_max_num_queries):
-    theme = AnalyticsThemeFactory(slug="extra", category="extra")
+    theme = ThemeFactory(slug="extra", category="extra")
     for day in range(1, 8):
         make_session(user=dataset["p1"], theme=theme, started_at=at(day, 6), duration_seconds=60)
     with django_assert_max_num_queries(8):

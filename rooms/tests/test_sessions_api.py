@@ -9,7 +9,8 @@ from django.utils import timezone
 
 from accounts.tests.factories import UserFactory
 from rooms.models import RoomSession, RoomSessionStatus, Theme
-from rooms.tests.factories import RoomSessionFactory, subscribe
+from rooms.tests.factories import RoomSessionFactory
+from subscriptions.tests.factories import subscribe
 
 SESSIONS = "/api/v1/themed-rooms/sessions"
 

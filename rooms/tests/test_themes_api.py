@@ -11,7 +11,8 @@ from rest_framework.test import APIRequestFactory
 from accounts.authentication import TokenSessionAuthentication
 from accounts.tests.factories import UserFactory
 from rooms.models import Theme, ThemeTier
-from rooms.tests.factories import ThemeFactory, subscribe
+from rooms.tests.factories import ThemeFactory
+from subscriptions.tests.factories import subscribe
 
 LIST = "/api/v1/themed-rooms/themes"
 FREE = {"boat-ocean", "ocean-waves", "calm-lake"}

@@ -16,7 +16,8 @@ from accounts.sessions import sessions_revoke_for_user
 from accounts.tests.factories import UserFactory
 from staff.admin_site import STAFF_AUTH_SESSION_KEY
 from staff.testing import staff_admin_with_totp
-from staff.tests.factories import StaffPlanFactory, StaffSubscriptionFactory, TherapistFactory
+from staff.tests.factories import TherapistFactory
+from subscriptions.tests.factories import PlanFactory, SubscriptionFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -218,7 +219,7 @@ def test_users_changelist_query_count_does_not_grow_with_rows(signed_in, django_
     def add_rows(count, offset):
         for index in range(count):
             user = UserFactory()
-            StaffSubscriptionFactory(user=user, plan=StaffPlanFactory(code=f"site_plan_{(index + offset) % 3}"))
+            SubscriptionFactory(user=user, plan=PlanFactory(code=f"site_plan_{(index + offset) % 3}"))
 
     add_rows(2, 0)
     with CaptureQueriesContext(connection) as baseline:

@@ -7,7 +7,8 @@ import pytest
 
 from accounts.models import AuditLog, User
 from accounts.tests.factories import UserFactory
-from staff.tests.factories import StaffSubscriptionFactory, TherapistFactory
+from staff.tests.factories import TherapistFactory
+from subscriptions.tests.factories import SubscriptionFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -34,7 +35,7 @@ BODIES = {"patch": {"firstName": "Changed", "verified": True}, "put": {}, "delet
 def targets():
     target = UserFactory(first_name="Target")
     therapist = TherapistFactory()
-    subscription = StaffSubscriptionFactory(user=target)
+    subscription = SubscriptionFactory(user=target)
     return {"target": target.pk, "therapist": therapist.pk, "subscription": subscription.pk}
 
 

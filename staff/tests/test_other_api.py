@@ -12,15 +12,11 @@ from accounts.audit import audit_log_record
 from accounts.models import AuditLog
 from accounts.tests.factories import UserFactory
 from payments.models import Payment, PaymentStatus
+from payments.tests.factories import PaymentFactory
 from rooms.models import RoomSessionStatus
-from staff.tests.factories import (
-    StaffPaymentFactory,
-    StaffPlanFactory,
-    StaffRoomSessionFactory,
-    StaffSubscriptionFactory,
-    TherapistFactory,
-)
+from staff.tests.factories import CompletedRoomSessionFactory, TherapistFactory
 from subscriptions.models import SubscriptionStatus
+from subscriptions.tests.factories import PlanFactory, SubscriptionFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -127,8 +123,8 @@ def test_verify_unknown_is_404(admin_client):
 
 def test_subscription_rows_have_the_contract_keys(admin_client):
     owner = UserFactory(first_name="Asha", last_name="Rao", email="asha-sub@example.com")
-    subscription = StaffSubscriptionFactory(
-        user=owner, plan=StaffPlanFactory(code="premium_yearly", name="Premium Yearly", amount_paise=299900)
+    subscription = SubscriptionFactory(
+        user=owner, plan=PlanFactory(code="premium_yearly", name="Premium Yearly", amount_paise=299900)
     )
 
     response = admin_client.get("/api/v1/admin/subscriptions")
@@ -147,9 +143,9 @@ def test_subscription_rows_have_the_contract_keys(admin_client):
 
 
 def test_subscription_filters(admin_client):
-    monthly = StaffSubscriptionFactory(plan=StaffPlanFactory(code="premium_monthly"))
-    yearly_plan = StaffPlanFactory(code="premium_yearly")
-    cancelled = StaffSubscriptionFactory(plan=yearly_plan, status=SubscriptionStatus.CANCELLED)
+    monthly = SubscriptionFactory(plan=PlanFactory(code="premium_monthly"))
+    yearly_plan = PlanFactory(code="premium_yearly")
+    cancelled = SubscriptionFactory(plan=yearly_plan, status=SubscriptionStatus.CANCELLED)
 
     assert _ids(admin_client.get("/api/v1/admin/subscriptions", {"status": "active"})) == [str(monthly.pk)]
     assert _ids(admin_client.get("/api/v1/admin/subscriptions", {"status": "cancelled"})) == [str(cancelled.pk)]
@@ -167,7 +163,7 @@ def test_subscription_bad_status_is_400(admin_client):
 def test_subscription_list_query_count_is_fixed(admin_client, django_assert_num_queries):
     def add_rows(count):
         for index in range(count):
-            StaffSubscriptionFactory(plan=StaffPlanFactory(code=f"qc_plan_{index % 4}"))
+            SubscriptionFactory(plan=PlanFactory(code=f"qc_plan_{index % 4}"))
 
     _assert_fixed_query_count(
         admin_client, "/api/v1/admin/subscriptions", {"limit": 100}, add_rows, django_assert_num_queries
@@ -175,7 +171,7 @@ def test_subscription_list_query_count_is_fixed(admin_client, django_assert_num_
 
 
 def test_cancel_at_period_end_goes_through_the_service_and_is_audited(admin_client, admin_user):
-    subscription = StaffSubscriptionFactory()
+    subscription = SubscriptionFactory()
 
     response = admin_client.patch(
         f"/api/v1/admin/subscriptions/{subscription.pk}/cancel", {"reason": "requested by phone"}, format="json"
@@ -194,7 +190,7 @@ def test_cancel_at_period_end_goes_through_the_service_and_is_audited(admin_clie
 
 
 def test_admin_may_cancel_immediately(admin_client):
-    subscription = StaffSubscriptionFactory()
+    subscription = SubscriptionFactory()
 
     response = admin_client.patch(
         f"/api/v1/admin/subscriptions/{subscription.pk}/cancel", {"immediate": True}, format="json"
@@ -209,7 +205,7 @@ def test_admin_may_cancel_immediately(admin_client):
 
 
 def test_cancelling_twice_is_409(admin_client):
-    subscription = StaffSubscriptionFactory()
+    subscription = SubscriptionFactory()
     admin_client.patch(f"/api/v1/admin/subscriptions/{subscription.pk}/cancel")
 
     response = admin_client.patch(f"/api/v1/admin/subscriptions/{subscription.pk}/cancel")
@@ -228,14 +224,14 @@ def test_cancel_unknown_is_404(admin_client, bad_id):
 
 
 def _payment_at(moment, **kwargs):
-    payment = StaffPaymentFactory(**kwargs)
+    payment = PaymentFactory(**kwargs)
     Payment.objects.filter(pk=payment.pk).update(created_at=moment)
     return payment
 
 
 def test_payment_rows(admin_client):
     owner = UserFactory(first_name="Ravi", last_name="K", email="ravi@example.com")
-    payment = StaffPaymentFactory(user=owner, plan=StaffPlanFactory(code="premium_monthly", amount_paise=29900))
+    payment = PaymentFactory(user=owner, plan=PlanFactory(code="premium_monthly", amount_paise=29900))
 
     (row,) = admin_client.get("/api/v1/admin/payments").json()["data"]
 
@@ -285,7 +281,7 @@ def test_payment_bad_filters_are_400(admin_client, params):
 
 
 def test_payment_of_deleted_user_has_null_user(admin_client):
-    StaffPaymentFactory(user=None)
+    PaymentFactory(user=None)
     (row,) = admin_client.get("/api/v1/admin/payments").json()["data"]
     assert row["user"] is None
 
@@ -293,7 +289,7 @@ def test_payment_of_deleted_user_has_null_user(admin_client):
 def test_payment_list_query_count_is_fixed(admin_client, django_assert_num_queries):
     def add_rows(count):
         for index in range(count):
-            StaffPaymentFactory(plan=StaffPlanFactory(code=f"pay_plan_{index % 4}"))
+            PaymentFactory(plan=PlanFactory(code=f"pay_plan_{index % 4}"))
 
     _assert_fixed_query_count(
         admin_client, "/api/v1/admin/payments", {"limit": 100}, add_rows, django_assert_num_queries
@@ -309,16 +305,16 @@ def test_metrics(admin_client, admin_user):
     TherapistFactory(is_verified=True)
     TherapistFactory(is_verified=False)
     UserFactory(email=None, phone_number=None, deleted_at=timezone.now())  # not counted
-    StaffRoomSessionFactory(status=RoomSessionStatus.COMPLETED)
-    StaffRoomSessionFactory(status=RoomSessionStatus.COMPLETED)
-    StaffRoomSessionFactory(status=RoomSessionStatus.ABANDONED)
-    StaffSubscriptionFactory()
-    StaffSubscriptionFactory(status=SubscriptionStatus.CANCELLED)
-    StaffSubscriptionFactory(end_date=timezone.now() - timedelta(days=1))  # expired by date
-    StaffPaymentFactory(amount_paise=29900, status=PaymentStatus.SUCCESS)
-    StaffPaymentFactory(amount_paise=3000, status=PaymentStatus.SUCCESS)
-    StaffPaymentFactory(amount_paise=99900, status=PaymentStatus.FAILED)
-    StaffPaymentFactory(amount_paise=99900, status=PaymentStatus.REFUNDED)
+    CompletedRoomSessionFactory(status=RoomSessionStatus.COMPLETED)
+    CompletedRoomSessionFactory(status=RoomSessionStatus.COMPLETED)
+    CompletedRoomSessionFactory(status=RoomSessionStatus.ABANDONED)
+    SubscriptionFactory()
+    SubscriptionFactory(status=SubscriptionStatus.CANCELLED)
+    SubscriptionFactory(end_date=timezone.now() - timedelta(days=1))  # expired by date
+    PaymentFactory(amount_paise=29900, status=PaymentStatus.SUCCESS)
+    PaymentFactory(amount_paise=3000, status=PaymentStatus.SUCCESS)
+    PaymentFactory(amount_paise=99900, status=PaymentStatus.FAILED)
+    PaymentFactory(amount_paise=99900, status=PaymentStatus.REFUNDED)
 
     data = admin_client.get("/api/v1/admin/metrics").json()["data"]
 

@@ -8,14 +8,10 @@ from django.utils import timezone
 from accounts.models import AuditLog, AuthSession, User
 from accounts.roles import Role
 from accounts.tests.factories import AdminFactory, UserFactory
-from staff.tests.factories import (
-    StaffPaymentFactory,
-    StaffPlanFactory,
-    StaffRoomSessionFactory,
-    StaffSubscriptionFactory,
-    TherapistFactory,
-)
+from payments.tests.factories import PaymentFactory
+from staff.tests.factories import CompletedRoomSessionFactory, TherapistFactory
 from subscriptions.models import SubscriptionStatus
+from subscriptions.tests.factories import PlanFactory, SubscriptionFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -31,7 +27,7 @@ def _ids(response):
 
 def test_list_rows_have_the_contract_keys(admin_client):
     patient = UserFactory(first_name="Asha", last_name="Rao", email="asha@example.com", phone_number="+917000000001")
-    StaffSubscriptionFactory(user=patient, plan=StaffPlanFactory(code="premium_monthly"))
+    SubscriptionFactory(user=patient, plan=PlanFactory(code="premium_monthly"))
 
     response = admin_client.get(USERS, {"search": "asha@example.com"})
 
@@ -178,7 +174,7 @@ def test_list_query_count_does_not_grow_with_rows(admin_client, django_assert_nu
     def add_rows(count):
         for index in range(count):
             user = UserFactory()
-            StaffSubscriptionFactory(user=user, plan=StaffPlanFactory(code=f"plan_{index % 3}"))
+            SubscriptionFactory(user=user, plan=PlanFactory(code=f"plan_{index % 3}"))
 
     add_rows(2)
     with CaptureQueriesContext(connection) as baseline:
@@ -195,12 +191,12 @@ def test_list_query_count_does_not_grow_with_rows(admin_client, django_assert_nu
 
 def test_detail_has_subscriptions_sessions_minutes_and_last_active(admin_client):
     patient = UserFactory()
-    old = StaffSubscriptionFactory(
-        user=patient, plan=StaffPlanFactory(code="track_single", amount_paise=3000), status=SubscriptionStatus.EXPIRED
+    old = SubscriptionFactory(
+        user=patient, plan=PlanFactory(code="track_single", amount_paise=3000), status=SubscriptionStatus.EXPIRED
     )
-    current = StaffSubscriptionFactory(user=patient, plan=StaffPlanFactory(code="premium_monthly"))
-    StaffRoomSessionFactory(user=patient, duration_seconds=600)
-    StaffRoomSessionFactory(user=patient, duration_seconds=1260, started_at=timezone.now() - timedelta(minutes=25))
+    current = SubscriptionFactory(user=patient, plan=PlanFactory(code="premium_monthly"))
+    CompletedRoomSessionFactory(user=patient, duration_seconds=600)
+    CompletedRoomSessionFactory(user=patient, duration_seconds=1260, started_at=timezone.now() - timedelta(minutes=25))
 
     response = admin_client.get(f"{USERS}/{patient.pk}")
 
@@ -398,7 +394,7 @@ def test_suspend_unknown_user_is_404(admin_client):
 def test_soft_delete_scrubs_revokes_and_keeps_payments(admin_client, make_auth_client, admin_user):
     patient = UserFactory(first_name="Asha", email="asha@example.com", phone_number="+917000000009")
     patient_client = make_auth_client(patient)
-    payment = StaffPaymentFactory(user=patient)
+    payment = PaymentFactory(user=patient)
 
     response = admin_client.delete(f"{USERS}/{patient.pk}")
 

@@ -16,11 +16,11 @@ import pyotp
 import pytest
 
 from analytics.tests.factories import (
-    AnalyticsThemeFactory,
     make_payment,
     make_session,
     make_user,
 )
+from rooms.tests.factories import ThemeFactory
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
@@ -44,8 +44,8 @@ def _at(day: int, hour: int = 12) -> datetime:
 
 
 def _data_for_the_charts():
-    forest = AnalyticsThemeFactory(slug="browser-forest", title="Browser Forest", category="nature")
-    ocean = AnalyticsThemeFactory(slug="browser-ocean", title="Browser Ocean", category="water")
+    forest = ThemeFactory(slug="browser-forest", title="Browser Forest", category="nature")
+    ocean = ThemeFactory(slug="browser-ocean", title="Browser Ocean", category="water")
     patient = make_user(created_at=_at(2), email="browser-patient@example.com")
     other = make_user(created_at=_at(4), email="browser-other@example.com")
     make_session(user=patient, theme=forest, started_at=_at(1), duration_seconds=600, rating=5)

@@ -1,0 +1,18 @@
+import factory
+
+from accounts.tests.factories import UserFactory
+from payments.models import Payment, PaymentStatus
+from subscriptions.tests.factories import PlanFactory
+
+
+class PaymentFactory(factory.django.DjangoModelFactory):
+    """A payment row as the payment service leaves it; no gateway call is made."""
+
+    class Meta:
+        model = Payment
+
+    user = factory.SubFactory(UserFactory)
+    plan = factory.SubFactory(PlanFactory)
+    merchant_order_id = factory.Sequence(lambda n: f"M360-TEST-{n:06d}")
+    amount_paise = factory.LazyAttribute(lambda o: o.plan.amount_paise)
+    status = PaymentStatus.SUCCESS
