@@ -4,7 +4,7 @@ from django.contrib import admin
 
 from accounts.models import AuthSession, RolePermission, User
 from accounts.roles import clear_role_permission_cache
-from manas360.admin_audit import AuditedModelAdmin
+from manas360.admin_mixins import AuditedModelAdmin, ReadOnlyModelAdmin
 
 
 @admin.register(User)
@@ -66,19 +66,9 @@ class RolePermissionAdmin(AuditedModelAdmin, admin.ModelAdmin):
 
 
 @admin.register(AuthSession)
-class AuthSessionAdmin(admin.ModelAdmin):
+class AuthSessionAdmin(ReadOnlyModelAdmin):
     list_display = ("id", "user", "created_at", "last_used_at", "revoked_at", "revoked_reason", "mfa_completed")
     list_filter = ("mfa_completed",)
     search_fields = ("user__email", "user__phone_number")
     list_select_related = ("user",)
     readonly_fields = [field.name for field in AuthSession._meta.fields]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        # Sessions end by revocation (logout, suspension), which is audited; deleting rows would hide history.
-        return False

@@ -1,10 +1,11 @@
 from django.contrib import admin
 
 from analytics.models import Assessment
+from manas360.admin_mixins import ReadOnlyModelAdmin
 
 
 @admin.register(Assessment)
-class AssessmentAdmin(admin.ModelAdmin):
+class AssessmentAdmin(ReadOnlyModelAdmin):
     """Self-reported scores: staff may look, nobody edits them here (they are the user's own answers)."""
 
     list_display = ("taken_at", "user", "type", "phase", "score")
@@ -13,12 +14,3 @@ class AssessmentAdmin(admin.ModelAdmin):
     date_hierarchy = "taken_at"
     list_select_related = ("user",)
     readonly_fields = ("id", "user", "type", "phase", "score", "taken_at", "created_at")
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False

@@ -2,20 +2,10 @@
 
 from django.contrib import admin, messages
 
+from manas360.admin_mixins import ReadOnlyModelAdmin
 from manas360.api.errors import ApplicationError
 from payments.models import Payment, Refund, WebhookEvent
 from payments.services import payment_refund
-
-
-class _ReadOnlyAdmin(admin.ModelAdmin):
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 class RefundInline(admin.TabularInline):
@@ -30,7 +20,7 @@ class RefundInline(admin.TabularInline):
 
 
 @admin.register(Payment)
-class PaymentAdmin(_ReadOnlyAdmin):
+class PaymentAdmin(ReadOnlyModelAdmin):
     list_display = [
         "merchant_order_id",
         "user",
@@ -73,7 +63,7 @@ class PaymentAdmin(_ReadOnlyAdmin):
 
 
 @admin.register(Refund)
-class RefundAdmin(_ReadOnlyAdmin):
+class RefundAdmin(ReadOnlyModelAdmin):
     list_display = ["merchant_refund_id", "payment", "amount_paise", "status", "requested_by", "created_at"]
     list_filter = ["status", ("created_at", admin.DateFieldListFilter)]
     search_fields = ["merchant_refund_id", "payment__merchant_order_id"]
@@ -81,7 +71,7 @@ class RefundAdmin(_ReadOnlyAdmin):
 
 
 @admin.register(WebhookEvent)
-class WebhookEventAdmin(_ReadOnlyAdmin):
+class WebhookEventAdmin(ReadOnlyModelAdmin):
     list_display = ["received_at", "event", "merchant_order_id", "merchant_refund_id", "state", "outcome"]
     list_filter = ["outcome", "event", ("received_at", admin.DateFieldListFilter)]
     search_fields = ["merchant_order_id", "merchant_refund_id", "event_key"]

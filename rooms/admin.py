@@ -2,7 +2,7 @@ from django.contrib import admin
 from django.db import models
 from django.utils.html import format_html, format_html_join
 
-from manas360.admin_audit import AuditedModelAdmin
+from manas360.admin_mixins import AuditedModelAdmin, ReadOnlyModelAdmin
 from rooms.models import RoomSession, Theme
 
 
@@ -82,7 +82,7 @@ class ThemeAdmin(AuditedModelAdmin, admin.ModelAdmin):
 
 
 @admin.register(RoomSession)
-class RoomSessionAdmin(admin.ModelAdmin):
+class RoomSessionAdmin(ReadOnlyModelAdmin):
     list_display = ("id", "user", "theme", "status", "started_at", "ended_at", "duration_seconds", "rating", "points")
     list_filter = ("status", "theme__tier", "theme")
     list_select_related = ("user", "theme")
@@ -92,13 +92,3 @@ class RoomSessionAdmin(admin.ModelAdmin):
     raw_id_fields = ("user",)
     # Sessions are written by the API's services (counters, points); the admin only reads them.
     readonly_fields = [field.name for field in RoomSession._meta.fields]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        # Sessions feed analytics and theme counters; removing one would silently change both.
-        return False

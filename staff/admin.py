@@ -14,6 +14,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from accounts.audit import audit_context_from_request
 from accounts.models import AuditLog, User
+from manas360.admin_mixins import ReadOnlyModelAdmin
 from manas360.api.errors import ApplicationError
 from staff import services
 from subscriptions.models import Subscription
@@ -166,7 +167,7 @@ class StaffUserAdmin(admin.ModelAdmin):
 
 
 @admin.register(AuditLog)
-class AuditLogAdmin(admin.ModelAdmin):
+class AuditLogAdmin(ReadOnlyModelAdmin):
     """Read-only for everyone, superusers included: the log is append-only (api.md §7)."""
 
     list_display = ("timestamp", "action", "actor_email", "resource_type", "resource_id", "ip_address", "request_id")
@@ -177,12 +178,3 @@ class AuditLogAdmin(admin.ModelAdmin):
     list_per_page = 100
     show_full_result_count = False
     readonly_fields = [field.name for field in AuditLog._meta.fields]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False

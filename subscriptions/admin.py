@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from manas360.admin_audit import AuditedModelAdmin
+from manas360.admin_mixins import AuditedModelAdmin, ReadOnlyModelAdmin
 from subscriptions.models import Plan, Subscription
 
 
@@ -14,7 +14,7 @@ class PlanAdmin(AuditedModelAdmin, admin.ModelAdmin):
 
 
 @admin.register(Subscription)
-class SubscriptionAdmin(admin.ModelAdmin):
+class SubscriptionAdmin(ReadOnlyModelAdmin):
     """Read-only: subscriptions change through payments and the cancel service, which audit every move."""
 
     list_display = ["id", "user", "plan", "status", "start_date", "end_date", "auto_renew", "cancelled_at"]
@@ -22,12 +22,3 @@ class SubscriptionAdmin(admin.ModelAdmin):
     search_fields = ["id", "user__email", "user__phone_number"]
     list_select_related = ["user", "plan"]
     date_hierarchy = "created_at"
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False

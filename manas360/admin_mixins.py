@@ -1,10 +1,13 @@
-"""Audit rows for writes made through the Django admin site (api.md §7: every admin write).
+"""Shared Django admin behaviour: audited writes and read-only records.
+
+Audit rows for writes made through the Django admin site (api.md §7: every admin write).
 
 Model admins whose writes have no domain service (plans, themes, role grants)
 mix this in; admins of rows with rules (users, payments) call services that
 audit by themselves.
 """
 
+from django.contrib import admin
 from django.forms.models import model_to_dict
 
 from accounts.audit import audit_context_from_request, audit_log_record
@@ -68,3 +71,16 @@ class AuditedModelAdmin:
         for pk, snapshot, obj in rows:
             obj.pk = pk
             self._record(request, obj, verb="delete", before=snapshot, after={})
+
+
+class ReadOnlyModelAdmin(admin.ModelAdmin):
+    """Rows that only services write (money, history, security records): staff can look, not touch."""
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
