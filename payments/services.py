@@ -309,26 +309,12 @@ def payment_apply_refund_status(*, refund_id, status: GatewayRefundStatus, event
                     payment.save(update_fields=["status", "refunded_at", "updated_at"])
                 if payment.subscription is not None:
                     subscription_end_for_refund(subscription=payment.subscription)
-                audit_log_record(
-                    action="payment.refund",
-                    actor_email=SYSTEM_ACTOR,
-                    resource_type="payment",
-                    resource_id=payment.pk,
-                    before={"refund_status": "pending"},
-                    after={"refund_status": "completed", "merchant_refund_id": refund.merchant_refund_id},
-                )
+                _audit_refund_outcome(payment=payment, refund=refund, outcome="completed")
                 outcome, detail = WebhookOutcome.APPLIED, ""
         elif status.state == "FAILED":
             refund.status = RefundStatus.FAILED
             refund.save(update_fields=["status", "updated_at"])
-            audit_log_record(
-                action="payment.refund",
-                actor_email=SYSTEM_ACTOR,
-                resource_type="payment",
-                resource_id=payment.pk,
-                before={"refund_status": "pending"},
-                after={"refund_status": "failed", "merchant_refund_id": refund.merchant_refund_id},
-            )
+            _audit_refund_outcome(payment=payment, refund=refund, outcome="failed")
             outcome, detail = WebhookOutcome.APPLIED, ""
         elif status.state == "CONFIRMED" and refund.status == RefundStatus.PENDING:
             refund.status = RefundStatus.CONFIRMED
@@ -341,6 +327,18 @@ def payment_apply_refund_status(*, refund_id, status: GatewayRefundStatus, event
 
 
 # --- webhook (api.md §5 POST /payments/webhook, phonepe.md §7, §11) ----------------
+
+
+def _audit_refund_outcome(*, payment: Payment, refund, outcome: str) -> None:
+    """The gateway's final word on a refund, recorded against the payment."""
+    audit_log_record(
+        action="payment.refund",
+        actor_email=SYSTEM_ACTOR,
+        resource_type="payment",
+        resource_id=payment.pk,
+        before={"refund_status": "pending"},
+        after={"refund_status": outcome, "merchant_refund_id": refund.merchant_refund_id},
+    )
 
 
 def _event_key(event: str, merchant_order_id: str, merchant_refund_id: str, state: str) -> str:
