@@ -164,11 +164,10 @@ def admin_therapist_verify(
     after = {"is_verified": user.is_verified}
     if notes:
         after["notes"] = notes
-    audit_log_record(
+    _audit(
         action="therapist.verify",
         actor=actor,
-        resource_type="user",
-        resource_id=user.pk,
+        user=user,
         before=before,
         after=after,
         ip_address=ip_address,
