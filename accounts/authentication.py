@@ -13,14 +13,16 @@ settings screen); everything else is 403 `admin_mfa_required`.
 """
 
 import hmac
+import uuid
 
 from rest_framework import exceptions
 from rest_framework.authentication import BaseAuthentication
 from rest_framework_simplejwt.exceptions import ExpiredTokenError, TokenError
 from rest_framework_simplejwt.tokens import AccessToken
 
-from accounts.models import AuthSession
+from accounts.models import AuthSession, User
 from accounts.roles import Role
+from manas360.db_rows import JoinedRowQuery
 from manas360.request_context import set_user_id
 
 ACCESS_COOKIE = "access_token"
@@ -32,6 +34,34 @@ SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
 # What a restricted (MFA not complete) admin session may reach.
 _RESTRICTED_ADMIN_PREFIXES = ("/api/v1/admin/mfa/",)
 _RESTRICTED_ADMIN_READS = frozenset({"/api/v1/users/me"})
+
+
+# The session and its user in one statement written once per connection (no ORM compilation per request):
+# the same full rows as `AuthSession.objects.select_related("user").filter(pk=sid).first()`.
+_SESSION_WITH_USER = JoinedRowQuery(
+    [(AuthSession, "s"), (User, "u")],
+    lambda q: (
+        f"FROM {q(AuthSession._meta.db_table)} {q('s')} "
+        f"INNER JOIN {q(User._meta.db_table)} {q('u')} "
+        f"ON {q('u')}.{q(User._meta.pk.column)} = {q('s')}.{q(AuthSession._meta.get_field('user').column)} "
+        f"WHERE {q('s')}.{q(AuthSession._meta.pk.column)} = %s"
+    ),
+)
+_SESSION_USER_FIELD = AuthSession._meta.get_field("user")
+
+
+def session_with_user(session_id) -> AuthSession | None:
+    """The session (its `user` already loaded) whatever its state, or None when there is no such session."""
+    try:
+        pk = session_id if isinstance(session_id, uuid.UUID) else uuid.UUID(str(session_id))
+    except (TypeError, ValueError, AttributeError):
+        return None
+    found = _SESSION_WITH_USER.fetch_one([(AuthSession._meta.pk, pk)])
+    if found is None:
+        return None
+    session, user = found
+    _SESSION_USER_FIELD.set_cached_value(session, user)
+    return session
 
 
 def _fail(message: str, code: str):
@@ -75,7 +105,7 @@ class TokenSessionAuthentication(BaseAuthentication):
                 return None
             from_cookie = True
         token = decode_access_token(raw)
-        session = AuthSession.objects.select_related("user").filter(pk=token["sid"]).first()
+        session = session_with_user(token["sid"])
         if session is None or str(session.user_id) != str(token["sub"]):
             raise _fail("The access token is invalid.", "token_invalid")
         user = session.user

@@ -1,0 +1,84 @@
+"""Model instances from one fixed SQL statement, for the few reads that run on every request.
+
+The ORM compiles a queryset into SQL on every evaluation; for a tiny fixed query (the session check of every
+authenticated request, the active subscription of `/users/me`) that compilation costs several times the query
+itself (docs/performance.md). `JoinedRowQuery` writes the statement once per database connection from the
+models' own metadata (table and column names, every concrete field in model order, names quoted by the
+backend), converts each value with exactly the converters the ORM would apply (the backend's and the field's
+`from_db_value`), and builds the instances with `Model.from_db`, as a queryset does: the instances are full
+rows, indistinguishable from what `.select_related(...).filter(...).first()` returns. Parameters are prepared
+by their model field (`get_db_prep_value`), so the same code runs on PostgreSQL and SQLite.
+"""
+
+import weakref
+from collections.abc import Callable, Sequence
+
+from django.db import connections, router
+from django.db.models import Field, Model
+
+
+class _Prepared:
+    __slots__ = ("converters", "slices", "sql")
+
+    def __init__(self, sql: str, converters: list, slices: list):
+        self.sql = sql
+        self.converters = converters  # (row index, converter functions, column expression)
+        self.slices = slices  # (model, start, stop, attnames)
+
+
+class JoinedRowQuery:
+    """`SELECT <every concrete column of each (model, alias)> <tail>`, returning one instance per model.
+
+    `tail(quote_name)` returns the rest of the statement (`FROM ... JOIN ... WHERE ...`) with `%s` placeholders;
+    build it from `Model._meta.db_table` and `field.column`, never from user input.
+    """
+
+    def __init__(self, models: Sequence[tuple[type[Model], str]], tail: Callable[[Callable[[str], str]], str]):
+        self.models = tuple(models)
+        self.tail = tail
+        self._prepared: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+    def _prepare(self, connection) -> _Prepared:
+        quote = connection.ops.quote_name
+        columns: list[str] = []
+        converters: list = []
+        slices: list = []
+        for model, alias in self.models:
+            start = len(columns)
+            fields = model._meta.concrete_fields
+            for field in fields:
+                columns.append(f"{quote(alias)}.{quote(field.column)}")
+                column = field.get_col(alias)
+                functions = connection.ops.get_db_converters(column) + column.get_db_converters(connection)
+                if functions:
+                    converters.append((len(columns) - 1, tuple(functions), column))
+            slices.append((model, start, len(columns), [field.attname for field in fields]))
+        sql = f"SELECT {', '.join(columns)} {self.tail(quote)}"
+        return _Prepared(sql, converters, slices)
+
+    def prepared_for(self, connection) -> _Prepared:
+        prepared = self._prepared.get(connection)
+        if prepared is None:
+            prepared = self._prepared[connection] = self._prepare(connection)
+        return prepared
+
+    def fetch_one(self, params: Sequence[tuple[Field, object]]) -> tuple[Model, ...] | None:
+        """The first row's instances, or None. Each parameter is prepared by the field it is compared with."""
+        using = router.db_for_read(self.models[0][0])
+        connection = connections[using]
+        prepared = self.prepared_for(connection)
+        values = [field.get_db_prep_value(value, connection, prepared=False) for field, value in params]
+        with connection.cursor() as cursor:
+            cursor.execute(prepared.sql, values)
+            row = cursor.fetchone()
+        if row is None:
+            return None
+        row = list(row)
+        for index, functions, column in prepared.converters:
+            value = row[index]
+            for function in functions:
+                value = function(value, column, connection)
+            row[index] = value
+        return tuple(
+            model.from_db(using, attnames, row[start:stop]) for model, start, stop, attnames in prepared.slices
+        )
