@@ -13,19 +13,29 @@ def _camel_key(key: str) -> str:
     return camelize_re.sub(underscore_to_camel, key) if "_" in key else key
 
 
+@lru_cache(maxsize=4096)
+def _key_plan(key, ignore_fields: tuple, ignore_keys: tuple) -> tuple[object, bool]:
+    """(the key to write, whether to camelize its value): decided once per key and option set."""
+    new_key = _camel_key(key) if isinstance(key, str) else key
+    recurse = key not in ignore_fields and new_key not in ignore_fields
+    return (key if (key in ignore_keys or new_key in ignore_keys) else new_key), recurse
+
+
+# Values returned as they are, checked by exact type before any call (most values of a response are these).
+_PLAIN = frozenset({str, int, float, bool, type(None)})
+
+
 def camelize(data, *, ignore_fields=(), ignore_keys=(), **_options):
     """djangorestframework_camel_case.util.camelize with the same output, without its per-key regex work.
 
     Response keys repeat (every row of a list has the same ones), so each key is converted once and cached.
     Dicts come back as plain dicts (the renderer only serialises them); any other non-string iterable as a list.
     """
-    ignore_fields = ignore_fields or ()
-    ignore_keys = ignore_keys or ()
-    return _camelize(data, ignore_fields, ignore_keys)
+    return _camelize(data, tuple(ignore_fields or ()), tuple(ignore_keys or ()))
 
 
 def _camelize(data, ignore_fields, ignore_keys):
-    if isinstance(data, (str, int, float, bool)) or data is None:
+    if type(data) in _PLAIN or isinstance(data, (str, int, float, bool)):
         return data
     if isinstance(data, Promise):
         return force_str(data)
@@ -34,13 +44,13 @@ def _camelize(data, ignore_fields, ignore_keys):
         for key, value in data.items():
             if isinstance(key, Promise):
                 key = force_str(key)
-            new_key = _camel_key(key) if isinstance(key, str) else key
-            if key not in ignore_fields and new_key not in ignore_fields:
+            out_key, recurse = _key_plan(key, ignore_fields, ignore_keys)
+            if recurse and type(value) not in _PLAIN:
                 value = _camelize(value, ignore_fields, ignore_keys)
-            result[key if (key in ignore_keys or new_key in ignore_keys) else new_key] = value
+            result[out_key] = value
         return result
     if isinstance(data, (list, tuple)):
-        return [_camelize(item, ignore_fields, ignore_keys) for item in data]
+        return [item if type(item) in _PLAIN else _camelize(item, ignore_fields, ignore_keys) for item in data]
     try:
         items = iter(data)
     except TypeError:
