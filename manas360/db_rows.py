@@ -82,3 +82,64 @@ class JoinedRowQuery:
         return tuple(
             model.from_db(using, attnames, row[start:stop]) for model, start, stop, attnames in prepared.slices
         )
+
+
+class FixedValuesQuery:
+    """`SELECT <the named fields of one model> FROM <its table> <tail>` as a list of dicts, like `.values(*names)`.
+
+    The statement is written once per connection; each value goes through the converters the ORM's `.values()`
+    would apply. `tail(quote_name)` has the `WHERE ... ORDER BY ... LIMIT ...` with `%s` placeholders.
+    """
+
+    def __init__(self, model: type[Model], names: Sequence[str], tail: Callable[[Callable[[str], str]], str]):
+        self.model = model
+        self.names = tuple(names)
+        self.tail = tail
+        self._prepared: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+    def _prepare(self, connection) -> _Prepared:
+        quote = connection.ops.quote_name
+        table = self.model._meta.db_table
+        columns: list[str] = []
+        converters: list = []
+        for index, name in enumerate(self.names):
+            field = self.model._meta.get_field(name)
+            columns.append(f"{quote(table)}.{quote(field.column)}")
+            column = field.get_col(table)
+            functions = connection.ops.get_db_converters(column) + column.get_db_converters(connection)
+            if functions:
+                converters.append((index, tuple(functions), column))
+        sql = f"SELECT {', '.join(columns)} FROM {quote(table)} {self.tail(quote)}"  # noqa: S608 - model metadata only
+        return _Prepared(sql, converters, [])
+
+    def prepared_for(self, connection) -> _Prepared:
+        prepared = self._prepared.get(connection)
+        if prepared is None:
+            prepared = self._prepared[connection] = self._prepare(connection)
+        return prepared
+
+    def fetch(self, params: Sequence[tuple[Field | None, object]]) -> list[dict]:
+        """The rows as dicts. A parameter with a field is prepared by it; with None it is passed as it is."""
+        using = router.db_for_read(self.model)
+        connection = connections[using]
+        prepared = self.prepared_for(connection)
+        values = [
+            value if field is None else field.get_db_prep_value(value, connection, prepared=False)
+            for field, value in params
+        ]
+        with connection.cursor() as cursor:
+            cursor.execute(prepared.sql, values)
+            rows = cursor.fetchall()
+        names, converters = self.names, prepared.converters
+        if not converters:
+            return [dict(zip(names, row, strict=True)) for row in rows]
+        result = []
+        for raw in rows:
+            row = list(raw)
+            for index, functions, column in converters:
+                value = row[index]
+                for function in functions:
+                    value = function(value, column, connection)
+                row[index] = value
+            result.append(dict(zip(names, row, strict=True)))
+        return result

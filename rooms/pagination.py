@@ -10,12 +10,18 @@ class CountSavingPagination(PageLimitPagination):
     """
 
     def paginate_queryset(self, queryset, request, view=None):
+        return self.paginate_rows(
+            lambda offset, limit: list(queryset[offset : offset + limit]), queryset.count, request
+        )
+
+    def paginate_rows(self, fetch, count, request):
+        """The same, for any source: `fetch(offset, limit)` returns the page's rows, `count()` the total."""
         self.page = _positive_int(request, "page", 1)
         self.limit = min(_positive_int(request, "limit", DEFAULT_LIMIT), MAX_LIMIT)
         offset = (self.page - 1) * self.limit
-        rows = list(queryset[offset : offset + self.limit])
+        rows = fetch(offset, self.limit)
         if 0 < len(rows) < self.limit or (not rows and offset == 0):
             self.total = offset + len(rows)
         else:
-            self.total = queryset.count()
+            self.total = count()
         return rows

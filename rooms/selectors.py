@@ -5,6 +5,7 @@ import uuid
 from django.db.models import Q, QuerySet
 
 from manas360.api.errors import NotFound
+from manas360.db_rows import FixedValuesQuery
 from rooms.models import RoomSession, Theme
 from subscriptions.selectors import user_entitlements
 
@@ -52,6 +53,33 @@ def theme_list(*, category: str | None = None, tier: str | None = None, search: 
             Q(title__icontains=search) | Q(description__icontains=search) | Q(category__icontains=search)
         )
     return queryset.order_by("display_order", "title", "pk").values(*THEME_LIST_FIELDS)
+
+
+_THEME = Theme._meta
+_THEME_ACTIVE = _THEME.get_field("is_active")
+
+# The unfiltered catalogue page (what every visitor's first screen asks for) as one statement written once per
+# connection: the same rows, order and values as `theme_list()[offset:offset + limit]`, without compiling the
+# queryset on every request. Filtered lists keep the queryset.
+_CATALOGUE_PAGE = FixedValuesQuery(
+    Theme,
+    THEME_LIST_FIELDS,
+    lambda q: (
+        f"WHERE {q(_THEME.db_table)}.{q(_THEME_ACTIVE.column)} = %s "
+        f"ORDER BY {q(_THEME.db_table)}.{q(_THEME.get_field('display_order').column)} ASC, "
+        f"{q(_THEME.db_table)}.{q(_THEME.get_field('title').column)} ASC, "
+        f"{q(_THEME.db_table)}.{q(_THEME.pk.column)} ASC LIMIT %s OFFSET %s"
+    ),
+)
+
+
+def theme_page(
+    *, offset: int, limit: int, category: str | None = None, tier: str | None = None, search: str | None = None
+) -> list[dict]:
+    """One page of `theme_list(...)` (dicts of THEME_LIST_FIELDS)."""
+    if category or tier or search:
+        return list(theme_list(category=category, tier=tier, search=search)[offset : offset + limit])
+    return _CATALOGUE_PAGE.fetch([(_THEME_ACTIVE, True), (None, limit), (None, offset)])
 
 
 def theme_get(*, theme_id) -> Theme:

@@ -42,9 +42,12 @@ class ThemeViewSet(viewsets.ViewSet):
             raise ValidationFailed(
                 "`tier` must be one of free, premier, plus.", errors={"tier": ["Must be free, premier or plus."]}
             )
+        filters = {"category": params.get("category"), "tier": tier, "search": params.get("search")}
         paginator = CountSavingPagination()
-        rows = paginator.paginate_queryset(
-            selectors.theme_list(category=params.get("category"), tier=tier, search=params.get("search")), request
+        rows = paginator.paginate_rows(
+            lambda offset, limit: selectors.theme_page(offset=offset, limit=limit, **filters),
+            lambda: selectors.theme_list(**filters).count(),
+            request,
         )
         entitlements = selectors.caller_entitlements(user=request.user) if rows else frozenset()
         themes = [serializers.theme_card(row, entitlements) for row in rows]
