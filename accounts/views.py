@@ -1,5 +1,6 @@
 """Auth, admin MFA and user profile endpoints (api.md §2, §3, §7 MFA). Thin: validate, call a service, answer."""
 
+import abc
 from urllib.parse import urlsplit
 
 from django.conf import settings
@@ -339,12 +340,13 @@ def _profile_response(user, *, with_subscription: bool = True):
     return success_response(payload, user=payload)
 
 
-class _UserDetailBase(APIView):
+class _UserDetailBase(abc.ABC, APIView):
     permission_classes = [IsAuthenticated]
     throttle_classes = [AnonymousRateThrottle, UserRateThrottle]
 
+    @abc.abstractmethod
     def get_target(self, request, user_id):
-        raise NotImplementedError
+        """The user this request reads, updates or deletes (already permission-checked)."""
 
     @extend_schema(responses=inline_serializer("UserProfile", {"id": _any(), "email": _any(), "subscription": _any()}))
     def get(self, request, user_id=None):

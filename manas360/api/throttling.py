@@ -13,6 +13,7 @@ overridable by environment. Health, metrics and the webhook are not limited (pla
 `throttle_classes = []`).
 """
 
+import abc
 import hashlib
 import logging
 import re
@@ -99,14 +100,15 @@ def _record_headers(request, *, limit: int, remaining: int, reset: int) -> None:
         django_request.ratelimit = (limit, remaining, reset)
 
 
-class WindowRateThrottle(BaseThrottle):
+class WindowRateThrottle(abc.ABC, BaseThrottle):
     scope = ""
 
     def __init__(self):
         self._wait = None
 
+    @abc.abstractmethod
     def get_ident(self, request, view) -> str | None:
-        raise NotImplementedError
+        """What this limit counts on (client IP, user id, OTP identifier); None skips the limit."""
 
     def allow_request(self, request, view):
         ident = self.get_ident(request, view)
@@ -161,16 +163,12 @@ class _IpThrottle(WindowRateThrottle):
 
 
 def _identifier_of(request) -> str | None:
-    from rest_framework.exceptions import APIException
-
     from accounts.identifiers import throttle_identifier
-    from manas360.api.errors import ApplicationError
 
-    try:
-        data = request.data
-    except (APIException, ApplicationError):  # a bad body is reported by the view, not by the throttle
-        return None
-    return throttle_identifier(data)
+    # A malformed or oversized body raises here and is answered as such (400 invalid_json, 413):
+    # DRF keeps an empty body after a parse error, so swallowing it would turn the answer
+    # into a misleading "field required".
+    return throttle_identifier(request.data)
 
 
 class _IdentifierThrottle(WindowRateThrottle):
