@@ -1,6 +1,5 @@
 """Auth, admin MFA and user profile endpoints (api.md §2, §3, §7 MFA). Thin: validate, call a service, answer."""
 
-import abc
 from urllib.parse import urlsplit
 
 from django.conf import settings
@@ -340,13 +339,12 @@ def _profile_response(user, *, with_subscription: bool = True):
     return success_response(payload, user=payload)
 
 
-class _UserDetailBase(abc.ABC, APIView):
+class _UserDetailBase(APIView):
+    # Subclasses define get_target(request, user_id): the user this request reads, updates or
+    # deletes, already permission-checked. (No docstring here: it would become every
+    # subclass's OpenAPI description.)
     permission_classes = [IsAuthenticated]
     throttle_classes = [AnonymousRateThrottle, UserRateThrottle]
-
-    @abc.abstractmethod
-    def get_target(self, request, user_id):
-        """The user this request reads, updates or deletes (already permission-checked)."""
 
     @extend_schema(responses=inline_serializer("UserProfile", {"id": _any(), "email": _any(), "subscription": _any()}))
     def get(self, request, user_id=None):
