@@ -1,5 +1,5 @@
 .DEFAULT_GOAL := help
-.PHONY: help run test lint format migrations schema clean simulator smoke postman loadtest benchmark
+.PHONY: help run test compose-check lint format migrations schema clean simulator smoke postman loadtest benchmark
 
 help:  ## List the targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -24,6 +24,9 @@ loadtest:  ## Mixed journey at 100 req/s for 60 s against gunicorn + PostgreSQL 
 benchmark:  ## Our endpoints vs the framework floor, same PostgreSQL and gunicorn settings (docs/performance.md)
 	@command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk >/dev/null; }
 	scripts/benchmark_env.sh .venv/bin/python scripts/benchmark.py $(ARGS)
+
+compose-check:  ## Validate docker-compose.yml with a real Compose parser
+	scripts/compose-check.sh
 
 lint:  ## ruff check, ruff format --check and the migrations check
 	scripts/bootstrap.sh requirements-dev.txt
