@@ -172,6 +172,16 @@ class ApiBoundaryMiddleware:
                 message="This API version is retired. Use /api/v1/.",
                 code="api_version_retired",
             )
+        # PostgreSQL text cannot hold NUL: an id or filter carrying one can match nothing.
+        if "\x00" in path:
+            return error_json_response(status=404, message="Not found.", code="not_found")
+        if "%00" in request.META.get("QUERY_STRING", ""):
+            return error_json_response(
+                status=400,
+                message="Query parameters must not contain NUL characters.",
+                code="validation_error",
+                extra={"errors": {"query": ["Must not contain NUL characters."]}},
+            )
         content_length = request.META.get("CONTENT_LENGTH") or "0"
         if content_length.isdigit() and int(content_length) > settings.MAX_JSON_BODY_BYTES:
             return error_json_response(

@@ -10,7 +10,7 @@ import logging
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import RequestDataTooBig
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.db import DatabaseError, InterfaceError, OperationalError
+from django.db import DatabaseError, DataError, InterfaceError, OperationalError
 from django.http import Http404
 from rest_framework import exceptions as drf
 from rest_framework.response import Response
@@ -92,6 +92,10 @@ def api_exception_handler(exc, context):
         )
     if isinstance(exc, drf.APIException):
         return _drf_response(exc)
+    if isinstance(exc, DataError):
+        # A value the database cannot store (e.g. "\u0000" inside free-form JSON): the client's data, not our bug.
+        logger.warning("database refused a value", extra={"error_class": type(exc).__name__})
+        return _respond(400, message="The request contains a value that cannot be stored.", code="validation_error")
     if isinstance(exc, DatabaseError):
         logger.exception("database error")
         return _respond(500, message="Internal server error.", code="server_error")
