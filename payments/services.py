@@ -295,7 +295,15 @@ def payment_apply_refund_status(*, refund_id, status: GatewayRefundStatus, event
         outcome, detail = WebhookOutcome.GATEWAY_PENDING, f"gateway refund state {status.state or 'unknown'}"
         if status.original_merchant_order_id and status.original_merchant_order_id != payment.merchant_order_id:
             outcome, detail = WebhookOutcome.REJECTED_ORDER_MISMATCH, "refund belongs to another order"
-        elif refund.status in (RefundStatus.COMPLETED, RefundStatus.FAILED):
+        elif refund.status == RefundStatus.COMPLETED or (
+            # A refund we marked failed because our call to PhonePe failed may still have been taken by
+            # PhonePe (lost response): its status API saying COMPLETED is the final word and is applied.
+            refund.status == RefundStatus.FAILED
+            and (
+                status.state != "COMPLETED"
+                or payment.refunds.filter(status__in=OPEN_REFUND_STATUSES).exclude(pk=refund.pk).exists()
+            )
+        ):
             outcome, detail = WebhookOutcome.ALREADY_APPLIED, ""
         elif status.state == "COMPLETED":
             if status.amount != refund.amount_paise:
