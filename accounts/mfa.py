@@ -81,7 +81,8 @@ def _new_backup_code() -> str:
 
 def totp_match_step(secret: str, code: str, *, now=None) -> int | None:
     """The time step (±1 around now) whose TOTP equals `code`, else None (RFC 6238, constant-time compare)."""
-    if not isinstance(code, str) or not code.isdigit() or len(code) != 6:
+    # isascii: str.isdigit() also accepts other scripts' digits, which hmac.compare_digest refuses (TypeError).
+    if not isinstance(code, str) or not code.isascii() or not code.isdigit() or len(code) != 6:
         return None
     totp = pyotp.TOTP(secret, interval=TOTP_INTERVAL)
     moment = (now or timezone.now()).timestamp()
