@@ -401,6 +401,12 @@ def _mfa_enable(*, user, session, code: str, secret) -> str:
     device.save()
     device.backup_codes.all().delete()
     MfaBackupCode.objects.bulk_create([MfaBackupCode(device=device, code_hash=digest) for digest in hashes])
+    # Other sessions opened with the password alone (before enrolment) end now: otherwise a password holder
+    # who signed in before the owner enrolled keeps a session that can disable MFA with the password.
+    others = AuthSession.objects.filter(user=user, revoked_at__isnull=True, mfa_completed=False)
+    if session is not None:
+        others = others.exclude(pk=session.pk)
+    others.update(revoked_at=now, revoked_reason="mfa_enabled")
     if session is not None:
         AuthSession.objects.filter(pk=session.pk).update(mfa_completed=True)
         session.mfa_completed = True

@@ -51,3 +51,24 @@ def test_enable_with_non_ascii_digits_is_a_wrong_code_not_a_500(code):
     assert response.status_code == 401
     assert response.json()["code"] == "mfa_invalid_code"
     assert MfaDevice.objects.get(user=admin).is_enabled is False
+
+
+def test_enable_ends_the_accounts_other_password_only_sessions():
+    """A session opened with the password before enrolment must not outlive it (it could disable MFA)."""
+    admin = AdminFactory(password=PASSWORD)
+    earlier = APIClient()
+    earlier.post(ADMIN_LOGIN, {"email": admin.email, "password": PASSWORD}, format="json")
+    owner = APIClient()
+    owner.post(ADMIN_LOGIN, {"email": admin.email, "password": PASSWORD}, format="json")
+    secret = owner.post(GENERATE, {}, format="json", **_csrf(owner)).json()["data"]["secret"]
+    enabled = owner.post(ENABLE, {"mfaCode": pyotp.TOTP(secret).now()}, format="json", **_csrf(owner))
+    assert enabled.status_code == 200
+
+    response = earlier.post(DISABLE, {"password": PASSWORD}, format="json", **_csrf(earlier))
+
+    assert response.status_code == 401
+    assert response.json()["code"] == "session_revoked"
+    assert MfaDevice.objects.get(user=admin).is_enabled is True
+    live = AuthSession.objects.filter(user=admin, revoked_at__isnull=True)
+    assert list(live.values_list("mfa_completed", flat=True)) == [True]
+    assert owner.get("/api/v1/admin/mfa/status").status_code == 200
