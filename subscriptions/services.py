@@ -185,6 +185,8 @@ def subscription_cancel(
     if subscription.status != S.ACTIVE:
         raise SubscriptionStateConflict(f"A {subscription.status} subscription cannot be cancelled.")
     now = timezone.now()
+    if subscription.end_date is not None and subscription.end_date <= now:
+        raise SubscriptionStateConflict("An expired subscription cannot be cancelled.")
     before = _audit_view(subscription)
     subscription.auto_renew = False
     subscription.cancelled_at = now
