@@ -10,6 +10,7 @@ deletion, MFA disable, logout everywhere) also ends their Django admin session a
 """
 
 from django import forms
+from django.contrib import messages
 from django.contrib.admin import AdminSite
 from django.contrib.auth import REDIRECT_FIELD_NAME
 from django.contrib.auth.views import LoginView
@@ -111,6 +112,15 @@ class StaffAdminSite(AdminSite):
         return StaffLoginView.as_view(
             extra_context=context, authentication_form=self.login_form, template_name=self.login_template
         )(request)
+
+    def password_change(self, request, extra_context=None):
+        """Not offered here: it would change a credential without audit and leave the admin's API sessions open.
+
+        Staff change passwords with `manage.py changepassword <email>` (an operator task) until a
+        password-change flow with audit and session revocation exists in the accounts services.
+        """
+        messages.error(request, "Passwords are changed by an operator (manage.py changepassword), not here.")
+        return HttpResponseRedirect(reverse("admin:index", current_app=self.name))
 
     def logout(self, request, extra_context=None):
         from staff.second_factor import staff_sign_out

@@ -409,3 +409,20 @@ def test_totp_device_and_group_admins_are_not_on_the_site():
     from staff.admin_site import StaffAdminSite
 
     assert isinstance(admin.site, StaffAdminSite)
+
+
+def test_password_change_is_not_offered_on_the_admin_site(signed_in):
+    user = signed_in.user
+    password_hash = user.password
+
+    page = signed_in.get("/admin/password_change/")
+    assert page.status_code == 302
+    assert page["Location"] == INDEX
+    attempt = signed_in.post(
+        "/admin/password_change/",
+        {"old_password": "x", "new_password1": "Another-pass-123!", "new_password2": "Another-pass-123!"},
+    )
+    assert attempt.status_code == 302
+
+    user.refresh_from_db()
+    assert user.password == password_hash
