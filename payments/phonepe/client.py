@@ -118,10 +118,17 @@ class PhonePeConfig:
 
 
 def _int_or_none(value) -> int | None:
-    try:
-        return int(value) if value is not None else None
-    except (TypeError, ValueError):
+    """An integer from the gateway (paise, epoch ms); anything else, a fractional amount included, is None.
+
+    None never matches our amount, so a malformed amount is treated as a mismatch, never truncated into a match.
+    """
+    if isinstance(value, bool):
         return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str) and value.strip().isascii() and value.strip().isdigit():
+        return int(value.strip())
+    return None
 
 
 class PhonePeClient:
@@ -298,7 +305,8 @@ class PhonePeClient:
             retry_transient=True,
             params={"details": "false"},
         )
-        details = data.get("paymentDetails") or []
+        details = data.get("paymentDetails")
+        details = details if isinstance(details, list) else []
         latest = details[-1] if details and isinstance(details[-1], dict) else {}
         return OrderStatus(
             merchant_order_id=str(data.get("merchantOrderId") or merchant_order_id),

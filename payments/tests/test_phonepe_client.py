@@ -124,3 +124,30 @@ def test_callback_authorization_matches_phonepe():
     assert not callback_is_authentic(value.upper(), username="username", password="password")
     assert not callback_is_authentic("SHA256 " + value, username="username", password="password")
     assert not callback_is_authentic(None, username="username", password="password")
+
+
+@pytest.mark.parametrize(
+    ("raw_amount", "expected"), [(29900, 29900), ("29900", 29900), (29900.9, None), ("299.00", None), (True, None)]
+)
+def test_order_status_never_truncates_a_malformed_amount_into_a_match(monkeypatch, raw_amount, expected):
+    """A fractional or non-integer amount from the gateway must not become our amount by truncation."""
+    client = PhonePeClient(
+        PhonePeConfig(
+            client_id="id",
+            client_secret="secret",
+            client_version="1",
+            pg_base_url="http://127.0.0.1:9",
+            oauth_base_url="http://127.0.0.1:9",
+            connect_timeout=1,
+            read_timeout=1,
+            max_retries=0,
+        )
+    )
+    body = {"orderId": "OMO1", "state": "COMPLETED", "amount": raw_amount, "paymentDetails": {"unexpected": "object"}}
+    monkeypatch.setattr(client, "_api", lambda *args, **kwargs: body)
+
+    status = client.get_order_status(merchant_order_id="M360_malformed")
+
+    assert status.amount == expected
+    assert status.state == "COMPLETED"
+    assert status.payment_mode == ""
