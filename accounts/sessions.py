@@ -173,7 +173,15 @@ def sessions_revoke_for_user(*, user, reason: str, except_session_id=None) -> in
 
 
 def session_for_refresh_token(raw_token: str) -> AuthSession | None:
+    """The session a current refresh token belongs to; a rotated or expired token names none.
+
+    Logout trusts this answer, so an old token copied from somewhere cannot sign the user out.
+    """
     if not raw_token:
         return None
-    token = RefreshToken.objects.select_related("session").filter(token_hash=hash_refresh_token(raw_token)).first()
+    token = (
+        RefreshToken.objects.select_related("session")
+        .filter(token_hash=hash_refresh_token(raw_token), rotated_at__isnull=True, expires_at__gt=timezone.now())
+        .first()
+    )
     return token.session if token else None

@@ -237,7 +237,8 @@ class LogoutView(_PublicAuthView):
         if session is None:
             refresh = body.get("refresh_token") if isinstance(body.get("refresh_token"), str) else None
             session = session_for_refresh_token(refresh or request.COOKIES.get(REFRESH_COOKIE, ""))
-        if session is not None:
+        if session is not None and session.revoked_at is None:
+            # Only a live session may end the others: a token of an ended session signs nobody out.
             if body.get("all_devices") is True:
                 sessions_revoke_for_user(user=session.user, reason="logout_all")
             else:

@@ -310,3 +310,28 @@ def test_concurrent_refreshes_with_the_same_token_both_succeed():
         assert replay.json()["code"] == "refresh_reuse_detected"
         assert client.get(ME).json()["code"] == "session_revoked"
     assert AuthSession.objects.get(pk=issued.session.pk).revoked_reason == "refresh_reuse"
+
+
+def test_a_rotated_refresh_token_cannot_sign_anyone_out(api_client, make_auth_client):
+    tokens = sign_in_by_otp(api_client).json()["data"]["tokens"]
+    old_refresh = tokens["refreshToken"]
+    assert _refresh_body(APIClient(), old_refresh).status_code == 200
+    user = AuthSession.objects.get().user
+    laptop = make_auth_client(user)
+
+    response = APIClient().post(LOGOUT, {"refreshToken": old_refresh, "allDevices": True}, format="json")
+
+    assert response.status_code == 200
+    assert AuthSession.objects.filter(user=user).live().count() == 2
+    assert laptop.get(ME).status_code == 200
+
+
+def test_an_ended_session_cannot_end_the_others(make_auth_client):
+    user = UserFactory()
+    old_phone = make_auth_client(user)
+    laptop = make_auth_client(user)
+    assert old_phone.post(LOGOUT, {}, format="json").status_code == 200
+
+    assert old_phone.post(LOGOUT, {"allDevices": True}, format="json").status_code == 200
+
+    assert laptop.get(ME).status_code == 200
