@@ -22,10 +22,6 @@ def user_status(user) -> str:
     return "active" if user.is_active else "suspended"
 
 
-def plan_name(plan) -> str:
-    return plan.name  # as in subscriptions.serializers.SubscriptionSerializer
-
-
 def subscription_summary(subscription) -> dict | None:
     """The same short summary the subscriptions API gives (plan must be select_related)."""
     if subscription is None:
@@ -243,7 +239,7 @@ class AuditLogListQuerySerializer(DateRangeQuerySerializer):
 class AdminSubscriptionRowSerializer(serializers.Serializer):
     id = serializers.UUIDField()
     plan_id = serializers.CharField(source="plan.code")
-    plan_name = serializers.SerializerMethodField()
+    plan_name = serializers.CharField(source="plan.name")
     status = serializers.SerializerMethodField(help_text="The real status: an active row past its end is expired.")
     amount = serializers.IntegerField(source="plan.amount_paise", help_text="Plan price in paise.")
     amount_paise = serializers.IntegerField(source="plan.amount_paise")
@@ -256,11 +252,8 @@ class AdminSubscriptionRowSerializer(serializers.Serializer):
     created_at = serializers.DateTimeField()
     user = serializers.SerializerMethodField()
 
-    def get_plan_name(self, subscription) -> str:
-        return plan_name(subscription.plan)
-
     def get_status(self, subscription) -> str:
-        return SubscriptionSerializer().get_status(subscription)
+        return subscription.effective_status
 
     def get_user(self, subscription) -> UserBriefSerializer(allow_null=True):
         return user_brief(subscription.user)
@@ -281,7 +274,7 @@ class AdminPaymentRowSerializer(serializers.Serializer):
     amount_paise = serializers.IntegerField()
     currency = serializers.CharField()
     plan_id = serializers.CharField(source="plan.code")
-    plan_name = serializers.SerializerMethodField()
+    plan_name = serializers.CharField(source="plan.name")
     subscription_id = serializers.UUIDField(allow_null=True)
     payment_mode = serializers.CharField()
     failure_reason = serializers.CharField()
@@ -289,9 +282,6 @@ class AdminPaymentRowSerializer(serializers.Serializer):
     completed_at = serializers.DateTimeField(allow_null=True)
     refunded_at = serializers.DateTimeField(allow_null=True)
     user = serializers.SerializerMethodField()
-
-    def get_plan_name(self, payment) -> str:
-        return plan_name(payment.plan)
 
     def get_user(self, payment) -> UserBriefSerializer(allow_null=True):
         return user_brief(payment.user)

@@ -108,3 +108,14 @@ class Subscription(models.Model):
 
     def __str__(self):
         return f"{self.plan_id} for {self.user_id} ({self.status})"
+
+    def has_lapsed(self, now=None) -> bool:
+        """Past its end date: expiry is by date everywhere (api.md §4), whatever the status column says."""
+        return self.end_date is not None and self.end_date <= (now or timezone.now())
+
+    @property
+    def effective_status(self) -> str:
+        """The real status: an `active` row past its end date is expired even before the command marks it."""
+        if self.status == SubscriptionStatus.ACTIVE and self.has_lapsed():
+            return SubscriptionStatus.EXPIRED
+        return self.status

@@ -1,7 +1,6 @@
-from django.utils import timezone
 from rest_framework import serializers
 
-from subscriptions.models import Plan, Subscription, SubscriptionStatus
+from subscriptions.models import Plan, Subscription
 
 
 def rupees(amount_paise: int) -> int | float:
@@ -58,14 +57,7 @@ class SubscriptionSerializer(serializers.ModelSerializer):
         ]
 
     def get_status(self, subscription) -> str:
-        """The real status: an `active` row past its end date is reported as expired."""
-        if (
-            subscription.status == SubscriptionStatus.ACTIVE
-            and subscription.end_date is not None
-            and subscription.end_date <= timezone.now()
-        ):
-            return SubscriptionStatus.EXPIRED
-        return subscription.status
+        return subscription.effective_status
 
     def get_features(self, subscription) -> list[str]:
         return list(subscription.plan.features or [])

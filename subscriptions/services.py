@@ -111,7 +111,7 @@ def subscription_grant(*, user, plan: Plan, now: datetime | None = None) -> Subs
     now = now or timezone.now()
     _lock_user(user)
     current = _locked_active(user)
-    if current is not None and current.end_date is not None and current.end_date <= now:
+    if current is not None and current.has_lapsed(now):
         _transition(current, S.EXPIRED)
         current.auto_renew = False
         current.save(update_fields=["status", "auto_renew", "updated_at"])
@@ -185,7 +185,7 @@ def subscription_cancel(
     if subscription.status != S.ACTIVE:
         raise SubscriptionStateConflict(f"A {subscription.status} subscription cannot be cancelled.")
     now = timezone.now()
-    if subscription.end_date is not None and subscription.end_date <= now:
+    if subscription.has_lapsed(now):
         raise SubscriptionStateConflict("An expired subscription cannot be cancelled.")
     before = _audit_view(subscription)
     subscription.auto_renew = False
