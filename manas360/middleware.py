@@ -19,7 +19,8 @@ from django.urls import Resolver404, resolve
 from django.utils.functional import empty
 
 from manas360 import metrics
-from manas360.api.envelope import error_json_response
+from manas360.api.envelope import application_error_json_response, error_json_response
+from manas360.api.errors import DatabaseUnavailable, PayloadTooLarge
 from manas360.request_context import current_user_id, reset_request_id, set_request_id, set_user_id
 
 access_logger = logging.getLogger("manas360.access")
@@ -184,9 +185,7 @@ class ApiBoundaryMiddleware:
             )
         content_length = request.META.get("CONTENT_LENGTH") or "0"
         if content_length.isdigit() and int(content_length) > settings.MAX_JSON_BODY_BYTES:
-            return error_json_response(
-                status=413, message="The request body is too large (limit 1 MiB).", code="payload_too_large"
-            )
+            return application_error_json_response(PayloadTooLarge())
         response = self.get_response(request)
         if response.status_code == 404 and not _is_json(response):
             return error_json_response(status=404, message="Not found.", code="not_found")
@@ -198,11 +197,7 @@ class ApiBoundaryMiddleware:
         """Errors that escaped DRF's handler (or came from plain Django views)."""
         if isinstance(exception, (OperationalError, InterfaceError)):
             error_logger.error("database unavailable", extra={"error_class": type(exception).__name__})
-            return error_json_response(
-                status=503,
-                message="The service is temporarily unavailable. Please retry shortly.",
-                code="service_unavailable",
-            )
+            return application_error_json_response(DatabaseUnavailable())
         if not _is_api_path(request.path):
             return None
         error_logger.exception("unhandled error", extra={"route": _route_of(request), "method": request.method})

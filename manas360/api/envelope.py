@@ -12,6 +12,11 @@ def error_body(*, message: str, code: str, extra: dict | None = None) -> dict:
     return body
 
 
+def application_error_json_response(error) -> JsonResponse:
+    """`error_json_response` for an ApplicationError, outside DRF."""
+    return error_json_response(status=error.status_code, message=error.message, code=error.code, extra=error.extra)
+
+
 def error_json_response(*, status: int, message: str, code: str, extra: dict | None = None) -> JsonResponse:
     """An error answer for code that runs outside DRF (middleware, URL resolver).
 

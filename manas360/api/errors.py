@@ -77,3 +77,13 @@ class ServiceUnavailable(ApplicationError):
     status_code = status.HTTP_503_SERVICE_UNAVAILABLE
     code = "service_unavailable"
     default_message = "A service this request depends on is unavailable. Please retry shortly."
+
+
+class PayloadTooLarge(ApplicationError):
+    status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
+    code = "payload_too_large"
+    default_message = "The request body is too large (limit 1 MiB)."
+
+
+class DatabaseUnavailable(ServiceUnavailable):
+    default_message = "The service is temporarily unavailable. Please retry shortly."

@@ -17,7 +17,7 @@ from rest_framework.response import Response
 from rest_framework.views import set_rollback
 
 from manas360.api.envelope import error_body
-from manas360.api.errors import ApplicationError
+from manas360.api.errors import ApplicationError, DatabaseUnavailable, PayloadTooLarge
 
 logger = logging.getLogger("manas360.errors")
 
@@ -71,6 +71,11 @@ def _first_message(errors: dict) -> str:
 
 def api_exception_handler(exc, context):
     set_rollback()
+    if isinstance(exc, RequestDataTooBig):
+        exc = PayloadTooLarge()
+    elif isinstance(exc, (OperationalError, InterfaceError)):
+        logger.error("database unavailable", extra={"error_class": type(exc).__name__})
+        exc = DatabaseUnavailable()
     if isinstance(exc, ApplicationError):
         return _respond(exc.status_code, message=exc.message, code=exc.code, extra=exc.extra, headers=exc.headers)
     if isinstance(exc, drf.ValidationError):
@@ -83,13 +88,6 @@ def api_exception_handler(exc, context):
         return _respond(404, message="Not found.", code="not_found")
     if isinstance(exc, DjangoPermissionDenied):
         return _respond(403, message="You do not have permission to perform this action.", code="permission_denied")
-    if isinstance(exc, RequestDataTooBig):
-        return _respond(413, message="The request body is too large (limit 1 MiB).", code="payload_too_large")
-    if isinstance(exc, (OperationalError, InterfaceError)):
-        logger.error("database unavailable", extra={"error_class": type(exc).__name__})
-        return _respond(
-            503, message="The service is temporarily unavailable. Please retry shortly.", code="service_unavailable"
-        )
     if isinstance(exc, drf.APIException):
         return _drf_response(exc)
     if isinstance(exc, DataError):

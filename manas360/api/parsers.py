@@ -6,13 +6,7 @@ from djangorestframework_camel_case.util import underscoreize
 from rest_framework.exceptions import ParseError
 from rest_framework.parsers import JSONParser
 
-from manas360.api.errors import ApplicationError
-
-
-class PayloadTooLarge(ApplicationError):
-    status_code = 413
-    code = "payload_too_large"
-    default_message = "The request body is too large (limit 1 MiB)."
+from manas360.api.errors import PayloadTooLarge
 
 
 class LimitedCamelCaseJSONParser(JSONParser):
