@@ -20,7 +20,7 @@ from django.utils.functional import empty
 
 from manas360 import metrics
 from manas360.api.envelope import application_error_json_response, error_json_response
-from manas360.api.errors import DatabaseUnavailable, PayloadTooLarge
+from manas360.api.errors import DatabaseUnavailable, NotFound, PayloadTooLarge
 from manas360.request_context import current_user_id, reset_request_id, set_request_id, set_user_id
 
 access_logger = logging.getLogger("manas360.access")
@@ -175,7 +175,7 @@ class ApiBoundaryMiddleware:
             )
         # PostgreSQL text cannot hold NUL: an id or filter carrying one can match nothing.
         if "\x00" in path:
-            return error_json_response(status=404, message="Not found.", code="not_found")
+            return application_error_json_response(NotFound())
         if "%00" in request.META.get("QUERY_STRING", ""):
             return error_json_response(
                 status=400,
@@ -188,7 +188,7 @@ class ApiBoundaryMiddleware:
             return application_error_json_response(PayloadTooLarge())
         response = self.get_response(request)
         if response.status_code == 404 and not _is_json(response):
-            return error_json_response(status=404, message="Not found.", code="not_found")
+            return application_error_json_response(NotFound())
         if response.status_code == 405 and not _is_json(response):
             return error_json_response(status=405, message="Method not allowed.", code="method_not_allowed")
         return response

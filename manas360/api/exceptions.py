@@ -17,7 +17,7 @@ from rest_framework.response import Response
 from rest_framework.views import set_rollback
 
 from manas360.api.envelope import error_body
-from manas360.api.errors import ApplicationError, DatabaseUnavailable, PayloadTooLarge
+from manas360.api.errors import ApplicationError, DatabaseUnavailable, NotFound, PayloadTooLarge
 
 logger = logging.getLogger("manas360.errors")
 
@@ -71,7 +71,9 @@ def _first_message(errors: dict) -> str:
 
 def api_exception_handler(exc, context):
     set_rollback()
-    if isinstance(exc, RequestDataTooBig):
+    if isinstance(exc, Http404):
+        exc = NotFound()
+    elif isinstance(exc, RequestDataTooBig):
         exc = PayloadTooLarge()
     elif isinstance(exc, (OperationalError, InterfaceError)):
         logger.error("database unavailable", extra={"error_class": type(exc).__name__})
@@ -84,8 +86,6 @@ def api_exception_handler(exc, context):
     if isinstance(exc, DjangoValidationError):
         errors = _validation_errors(exc.message_dict if hasattr(exc, "error_dict") else exc.messages)
         return _respond(400, message=_first_message(errors), code="validation_error", extra={"errors": errors})
-    if isinstance(exc, Http404):
-        return _respond(404, message="Not found.", code="not_found")
     if isinstance(exc, DjangoPermissionDenied):
         return _respond(403, message="You do not have permission to perform this action.", code="permission_denied")
     if isinstance(exc, drf.APIException):
