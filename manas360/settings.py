@@ -65,8 +65,6 @@ MIDDLEWARE = [
     # Request id, access log and metrics wrap everything else so that every
     # answer, including the security middleware's, is counted and logged.
     "manas360.middleware.RequestContextMiddleware",
-    # GET /health answered here: what the rest of the chain does to it is reproduced (docs/performance.md).
-    "manas360.middleware.HealthProbeMiddleware",
     "manas360.middleware.ApiBoundaryMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",

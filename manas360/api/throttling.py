@@ -18,12 +18,12 @@ import hashlib
 import logging
 import re
 import time
-import weakref
 
 from django.conf import settings
 from django.core.cache import cache
 from rest_framework.throttling import BaseThrottle
 
+from manas360 import shared_redis
 from manas360.api.client_ip import client_ip
 
 logger = logging.getLogger("manas360.throttling")
@@ -50,41 +50,25 @@ def _cache_errors() -> tuple[type[BaseException], ...]:
 _CACHE_ERRORS = _cache_errors()
 
 
-# INCR, and a time to live on a counter that has none yet, as one atomic command: one EVALSHA per hit, on one
-# long-lived client per connection pool. (Django's `get_client()` builds a new `redis.Redis` on every call and
-# a pipeline builds another object: each copies redis-py's ~170 response callbacks, which was most of the
-# throttle's CPU. Same single round trip, same atomicity as the former MULTI/INCR/EXPIRE NX/EXEC.)
+# INCR, and a time to live on a counter that has none yet, as one atomic command: one EVALSHA per hit on the
+# shared long-lived client (manas360.shared_redis). Same single round trip and atomicity as MULTI/INCR/EXPIRE
+# NX/EXEC, without a pipeline object per hit. redis-py reloads the script when the server lost it (restart).
 _INCR_WITH_TTL = """
 local hits = redis.call('INCR', KEYS[1])
 redis.call('EXPIRE', KEYS[1], ARGV[1], 'NX')
 return hits
 """
-_clients: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
-_script = None
-
-
-def _redis_client(backend_cache, full_key: str):
-    """A reusable redis.Redis over the cache's own write pool (thread-safe: the pool hands out connections)."""
-    get_pool = getattr(backend_cache, "_get_connection_pool", None)
-    if get_pool is None:  # another cache client implementation: its own way of making clients
-        return backend_cache.get_client(full_key, write=True)
-    pool = get_pool(True)
-    client = _clients.get(pool)
-    if client is None:
-        client = _clients[pool] = backend_cache._client(connection_pool=pool)
-    return client
+_scripts: dict = {}
 
 
 def _count_hit(key: str, period: int) -> int:
     """Atomically add one hit to the window's counter and return it."""
-    global _script
-    backend_cache = getattr(cache, "_cache", None)
-    if getattr(backend_cache, "get_client", None) is not None and hasattr(cache, "make_and_validate_key"):
-        full_key = cache.make_and_validate_key(key)
-        client = _redis_client(backend_cache, full_key)
-        if _script is None:
-            _script = client.register_script(_INCR_WITH_TTL)  # redis-py loads it on a server that lacks it
-        return int(_script(keys=[full_key], args=[period + 1], client=client))
+    client = shared_redis.client()
+    if client is not None:
+        script = _scripts.get(client)
+        if script is None:
+            script = _scripts[client] = client.register_script(_INCR_WITH_TTL)
+        return int(script(keys=[cache.make_and_validate_key(key)], args=[period + 1]))
     try:
         return cache.incr(key)
     except ValueError:

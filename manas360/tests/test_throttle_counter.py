@@ -1,10 +1,11 @@
-"""The rate-limit counter on real Redis: one EVALSHA per hit (INCR + EXPIRE NX), on a reused client."""
+"""The rate-limit counter on real Redis: one EVALSHA per hit (INCR + EXPIRE NX), on a reused public client."""
 
 import os
 
 import pytest
 from django.core.cache import cache
 
+from manas360 import shared_redis
 from manas360.api import throttling
 
 
@@ -19,7 +20,7 @@ def redis_cache(settings):
 
 
 def _raw(redis_cache):
-    return redis_cache._cache.get_client(write=True)
+    return shared_redis.client()
 
 
 def test_counts_atomically_and_sets_the_window_ttl_once(redis_cache):
@@ -42,8 +43,8 @@ def test_survives_a_server_that_lost_its_scripts(redis_cache):
 
 def test_one_round_trip_per_hit_on_a_reused_client(redis_cache, monkeypatch):
     throttling._count_hit("throttle:test:c:1", 60)
-    client = throttling._redis_client(redis_cache._cache, "x")
-    assert throttling._redis_client(redis_cache._cache, "y") is client  # not a new redis.Redis per request
+    client = shared_redis.client()
+    assert shared_redis.client() is client  # not a new redis.Redis per request
     commands = []
     original = client.execute_command
 
@@ -66,3 +67,14 @@ def test_api_request_is_counted_once_per_request(redis_cache, api_client, settin
     third = api_client.get("/api/v1/themed-rooms/themes")
     assert third.status_code == 429
     assert third.json()["code"] == "throttled"
+
+
+def test_shared_client_follows_the_cache_settings(redis_cache, settings):
+    """The same server and database as the cache, and no client at all without a Redis cache."""
+    client = shared_redis.client()
+    client.set(redis_cache.make_and_validate_key("probe"), 7)
+    assert redis_cache.get("probe") == 7
+    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    assert shared_redis.client() is None
+    assert throttling._count_hit("throttle:test:d:1", 60) == 1  # the cache API's counter instead
+    assert throttling._count_hit("throttle:test:d:1", 60) == 2
