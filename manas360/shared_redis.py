@@ -14,10 +14,14 @@ import threading
 import redis
 from django.conf import settings
 from django.core.cache import DEFAULT_CACHE_ALIAS
+from redis.exceptions import RedisError
 
 _REDIS_BACKEND = "django.core.cache.backends.redis.RedisCache"
 # Options of Django's RedisCache that are not redis-py connection arguments.
 _DJANGO_ONLY_OPTIONS = frozenset({"db", "pool_class", "parser_class", "serializer"})
+
+# What an unreachable or failing Redis raises (callers fail open or skip their cache on these).
+ERRORS: tuple[type[BaseException], ...] = (RedisError, OSError)
 
 _clients: dict[tuple, redis.Redis] = {}
 _lock = threading.Lock()

@@ -87,6 +87,15 @@ class _Camelizer:
         return [self.convert(item) for item in items]
 
 
+class RenderedJSON:
+    """A body this renderer produced earlier (a cached page): written out as it is, through the same response path."""
+
+    __slots__ = ("content",)
+
+    def __init__(self, content: bytes):
+        self.content = content
+
+
 class EnvelopeJSONRenderer(JSONRenderer):
     """camelCase JSON, wrapping bare successful payloads in `{"success": true, "data": ...}`.
 
@@ -95,6 +104,8 @@ class EnvelopeJSONRenderer(JSONRenderer):
     """
 
     def render(self, data, accepted_media_type=None, renderer_context=None):
+        if isinstance(data, RenderedJSON):
+            return data.content
         response = (renderer_context or {}).get("response")
         is_bare_success = response is not None and response.status_code < 400 and response.status_code != 204
         if is_bare_success and not (isinstance(data, dict) and "success" in data):

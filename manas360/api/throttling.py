@@ -41,15 +41,6 @@ def parse_rate(rate: str) -> tuple[int, int]:
     return int(match.group(1)), int(match.group(2) or 1) * _UNITS[unit]
 
 
-def _cache_errors() -> tuple[type[BaseException], ...]:
-    from redis.exceptions import RedisError
-
-    return (RedisError, OSError)
-
-
-_CACHE_ERRORS = _cache_errors()
-
-
 # INCR, and a time to live on a counter that has none yet, as one atomic command: one EVALSHA per hit on the
 # shared long-lived client (manas360.shared_redis). Same single round trip and atomicity as MULTI/INCR/EXPIRE
 # NX/EXEC, without a pipeline object per hit. redis-py reloads the script when the server lost it (restart).
@@ -105,7 +96,7 @@ class WindowRateThrottle(abc.ABC, BaseThrottle):
         key = f"throttle:{self.scope}:{digest}:{window}"
         try:
             hits = _count_hit(key, period)
-        except _CACHE_ERRORS as exc:
+        except shared_redis.ERRORS as exc:
             logger.warning("rate limit cache unavailable; allowing request", extra={"error_class": type(exc).__name__})
             return True
         reset = max(int((window + 1) * period - now + 0.999), 1)
