@@ -25,6 +25,7 @@ from django.core.cache import cache
 from django.db import transaction
 
 from manas360 import shared_redis
+from manas360.api.throttling import shared_read
 
 logger = logging.getLogger("manas360.rooms")
 
@@ -32,7 +33,7 @@ STAMP_KEY = "rooms:catalogue:stamp"
 MAX_PAGES = 512  # per process; filters are free text, so the table is emptied when full
 MAX_AGE_SECONDS = 300
 
-# The stamp, created when missing, in one round trip.
+# The stamp, created when missing, in one round trip (when no rate-limit hit brought it).
 _READ_STAMP = """
 redis.call('SET', KEYS[1], ARGV[1], 'NX')
 return redis.call('GET', KEYS[1])
@@ -41,21 +42,32 @@ _scripts: dict = {}
 _pages: dict[tuple, tuple[str, bytes, float]] = {}
 
 
-def _new_token() -> str:
+def new_token() -> str:
     return uuid.uuid4().hex
 
 
-def current_stamp() -> str | None:
-    """The catalogue's version stamp, or None when the shared cache cannot be reached (then nothing is cached)."""
+# For the list view's `rate_limit_reads`: the stamp comes with the rate-limit hit, in the same round trip.
+STAMP_READ = {STAMP_KEY: new_token}
+
+
+def current_stamp(request=None) -> str | None:
+    """The catalogue's version stamp, or None when the shared cache cannot be reached (then nothing is cached).
+
+    Read with the request's rate-limit hit when there was one, else on its own.
+    """
+    if request is not None:
+        stamp = shared_read(request, STAMP_KEY)
+        if stamp is not None:
+            return stamp
     try:
         client = shared_redis.client()
         if client is None:
-            cache.add(STAMP_KEY, _new_token(), timeout=None)
+            cache.add(STAMP_KEY, new_token(), timeout=None)
             return cache.get(STAMP_KEY)
         script = _scripts.get(client)
         if script is None:
             script = _scripts[client] = client.register_script(_READ_STAMP)
-        value = script(keys=[cache.make_and_validate_key(STAMP_KEY)], args=[_new_token()])
+        value = script(keys=[cache.make_and_validate_key(STAMP_KEY)], args=[new_token()])
     except shared_redis.ERRORS as exc:
         logger.warning("catalogue stamp unavailable; not caching", extra={"error_class": type(exc).__name__})
         return None
@@ -63,7 +75,7 @@ def current_stamp() -> str | None:
 
 
 def _replace_stamp() -> None:
-    token = _new_token()
+    token = new_token()
     try:
         client = shared_redis.client()
         if client is None:

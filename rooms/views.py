@@ -26,6 +26,7 @@ class ThemeViewSet(viewsets.ViewSet):
     permission_classes = [AllowAny]
     lookup_value_regex = _ID
     filter_backends = []
+    rate_limit_reads = catalogue.STAMP_READ
 
     @extend_schema(
         parameters=[
@@ -47,7 +48,7 @@ class ThemeViewSet(viewsets.ViewSet):
             )
         filters = {"category": params.get("category"), "tier": tier, "search": params.get("search")}
         entitlements = selectors.caller_entitlements(user=request.user)
-        stamp = catalogue.current_stamp()
+        stamp = catalogue.current_stamp(request)
         key = (
             stamp,
             request.accepted_media_type,
