@@ -21,10 +21,14 @@ def user_get_visible(*, user_id, viewer: User) -> User:
     return target
 
 
-def subscription_summary(*, user: User) -> dict | None:
-    from subscriptions.selectors import subscription_get_active
+def subscription_summary(*, user: User, request=None) -> dict | None:
+    """The active subscription's summary; with the user's own read-only request, as read at authentication."""
+    from subscriptions.selectors import subscription_get_active, subscription_get_active_for_request
 
-    subscription = subscription_get_active(user=user)
+    if request is not None and request.user.pk == user.pk:
+        subscription = subscription_get_active_for_request(request)
+    else:
+        subscription = subscription_get_active(user=user)
     if subscription is None:
         return None
     plan = subscription.plan

@@ -333,10 +333,11 @@ class MfaDisableView(APIView):
 # --- Users (api.md §3) ------------------------------------------------------------------------------------------
 
 
-def _profile_response(user, *, with_subscription: bool = True):
+def _profile_response(user, *, with_subscription: bool = True, request=None):
+    """`request`: a read-only request, whose subscription read at authentication may be used."""
     payload = user_payload(user)
     if with_subscription:
-        payload["subscription"] = subscription_summary(user=user)
+        payload["subscription"] = subscription_summary(user=user, request=request)
     return success_response(payload, user=payload)
 
 
@@ -349,7 +350,7 @@ class _UserDetailBase(APIView):
 
     @extend_schema(responses=inline_serializer("UserProfile", {"id": _any(), "email": _any(), "subscription": _any()}))
     def get(self, request, user_id=None):
-        return _profile_response(self.get_target(request, user_id))
+        return _profile_response(self.get_target(request, user_id), request=request)
 
     @extend_schema(
         request=inline_serializer("UserProfileUpdate", {"first_name": _any(), "last_name": _any(), "email": _any()}),

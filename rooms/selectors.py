@@ -34,11 +34,12 @@ def _as_uuid(value) -> uuid.UUID | None:
         return None
 
 
-def caller_entitlements(*, user) -> frozenset[str]:
-    """Entitlements of the caller (for `locked`); anonymous callers cost no query."""
+def caller_entitlements(*, user, request=None) -> frozenset[str]:
+    """Entitlements of the caller (for `locked`); anonymous callers cost no query, and a read-only request
+    uses the subscription read at its authentication."""
     if user is None or not getattr(user, "is_authenticated", False):
         return frozenset()
-    return user_entitlements(user=user)
+    return user_entitlements(user=user, request=request)
 
 
 def theme_list(*, category: str | None = None, tier: str | None = None, search: str | None = None) -> QuerySet:

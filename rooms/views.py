@@ -47,7 +47,7 @@ class ThemeViewSet(viewsets.ViewSet):
                 "`tier` must be one of free, premier, plus.", errors={"tier": ["Must be free, premier or plus."]}
             )
         filters = {"category": params.get("category"), "tier": tier, "search": params.get("search")}
-        entitlements = selectors.caller_entitlements(user=request.user)
+        entitlements = selectors.caller_entitlements(user=request.user, request=request)
         stamp = catalogue.current_stamp(request)
         key = (
             stamp,
@@ -87,7 +87,8 @@ class ThemeViewSet(viewsets.ViewSet):
     @extend_schema(responses=OpenApiTypes.OBJECT)
     def retrieve(self, request, pk=None):
         theme = selectors.theme_get(theme_id=pk)
-        return Response(serializers.theme_detail(theme, selectors.caller_entitlements(user=request.user)))
+        entitlements = selectors.caller_entitlements(user=request.user, request=request)
+        return Response(serializers.theme_detail(theme, entitlements))
 
 
 class RoomSessionViewSet(viewsets.ViewSet):

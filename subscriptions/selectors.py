@@ -5,6 +5,7 @@ import uuid
 from django.utils import timezone
 
 from manas360.db_rows import JoinedRowQuery
+from subscriptions.authentication import AUTHENTICATED_WITH
 from subscriptions.errors import SubscriptionNotFound
 from subscriptions.models import Plan, Subscription, SubscriptionStatus
 
@@ -42,9 +43,27 @@ def subscription_get_active(*, user) -> Subscription | None:
     return subscription
 
 
-def user_entitlements(*, user) -> frozenset[str]:
-    """The entitlement names the user's active subscription grants (empty when none)."""
-    subscription = subscription_get_active(user=user)
+def subscription_get_active_for_request(request) -> Subscription | None:
+    """`subscription_get_active` for the signed-in caller of a read-only request.
+
+    Read with the session at authentication when the authentication class did (subscriptions.authentication),
+    else now.
+    """
+    session = getattr(getattr(request, "auth", None), "session", None)
+    if session is not None and hasattr(session, AUTHENTICATED_WITH) and session.user_id == request.user.pk:
+        return getattr(session, AUTHENTICATED_WITH)
+    return subscription_get_active(user=request.user)
+
+
+def user_entitlements(*, user, request=None) -> frozenset[str]:
+    """The entitlement names the user's active subscription grants (empty when none).
+
+    With the (read-only) request of that user, the subscription read at its authentication is used.
+    """
+    if request is not None and request.user.pk == user.pk:
+        subscription = subscription_get_active_for_request(request)
+    else:
+        subscription = subscription_get_active(user=user)
     if subscription is None:
         return frozenset()
     return frozenset(subscription.plan.features or [])
