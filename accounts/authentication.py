@@ -18,7 +18,10 @@ import uuid
 from rest_framework import exceptions
 from rest_framework.authentication import BaseAuthentication
 from rest_framework_simplejwt.exceptions import ExpiredTokenError, TokenError
+from rest_framework_simplejwt.settings import api_settings as jwt_settings
+from rest_framework_simplejwt.state import token_backend
 from rest_framework_simplejwt.tokens import AccessToken
+from rest_framework_simplejwt.utils import aware_utcnow, datetime_from_epoch
 
 from accounts.models import AuthSession, User
 from accounts.roles import Role
@@ -74,8 +77,7 @@ def csrf_header_matches(request) -> bool:
     return bool(cookie) and bool(header) and hmac.compare_digest(cookie.encode(), header.encode())
 
 
-def decode_access_token(raw: str) -> AccessToken:
-    """Verify signature, expiry and type; 401 `token_expired` / `token_invalid`."""
+def _verify_access_token(raw: str) -> AccessToken:
     try:
         token = AccessToken(raw)
     except ExpiredTokenError as exc:
@@ -84,6 +86,41 @@ def decode_access_token(raw: str) -> AccessToken:
         raise _fail("The access token is invalid.", "token_invalid") from exc
     if not token.get("sid") or not token.get("sub"):
         raise _fail("The access token is invalid.", "token_invalid")
+    return token
+
+
+# Payloads of access tokens already verified by this process, by signing key and exact token text. The
+# signature, type and claim checks give the same answer for the same text and key at any later time, except
+# expiry, which is checked again on every use (as PyJWT does: expired when `exp <= now - leeway`); the session,
+# user and revocation checks always run. This spares PyJWT's decode (~100 us: base64, per-character alphabet
+# check, HMAC, JSON) on every request of a signed-in client (docs/performance.md). Bounded; emptied when full.
+_verified: dict[tuple, dict] = {}
+_MAX_VERIFIED = 4096
+
+
+def decode_access_token(raw: str) -> AccessToken:
+    """Verify signature, expiry and type; 401 `token_expired` / `token_invalid`."""
+    key = (jwt_settings.SIGNING_KEY, jwt_settings.ALGORITHM, raw)
+    payload = _verified.get(key)
+    if payload is None:
+        token = _verify_access_token(raw)
+        if len(_verified) >= _MAX_VERIFIED:
+            _verified.clear()
+        _verified[key] = dict(token.payload)
+        return token
+    leeway = token_backend.get_leeway()
+    if datetime_from_epoch(payload["exp"]) <= aware_utcnow() - leeway:
+        _verified.pop(key, None)
+        raise _fail("The access token has expired.", "token_expired")
+    return _token_from_verified(raw, payload)
+
+
+def _token_from_verified(raw: str, payload: dict) -> AccessToken:
+    """An AccessToken for a text verified before, as `AccessToken(raw)` builds it, without decoding it again."""
+    token = AccessToken.__new__(AccessToken)
+    token.token = raw
+    token.current_time = aware_utcnow()
+    token.payload = dict(payload)  # each request its own copy
     return token
 
 
