@@ -1,4 +1,4 @@
-"""The append-only audit log service (api.md §7, §11).
+"""The append-only audit log service (docs/api.md §7, §11).
 
 Every admin write, every security-relevant auth event and every payment state
 change calls `audit_log_record`. Rows are never updated or deleted through the

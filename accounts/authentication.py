@@ -1,4 +1,4 @@
-"""Authentication for the API: `Authorization: Bearer <access>` or the `access_token` cookie (api.md §1).
+"""Authentication for the API: `Authorization: Bearer <access>` or the `access_token` cookie (docs/api.md §1).
 
 Every request re-checks, with one query joining the session and its user, that the user is active and not
 deleted (401 `account_suspended`) and that the session is not revoked (401 `session_revoked`), so logout,

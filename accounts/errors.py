@@ -1,4 +1,4 @@
-"""Auth error codes (api.md §2, §3, §11). Views raise these; the handler renders the envelope."""
+"""Auth error codes (docs/api.md §2, §3, §11). Views raise these; the handler renders the envelope."""
 
 from manas360.api.errors import ApplicationError, Forbidden, TooManyRequests, Unauthorized
 

@@ -1,4 +1,4 @@
-"""DRF permission classes shared by every app (api.md §1 "Roles and permissions", §7, §8, §11).
+"""DRF permission classes shared by every app (docs/api.md §1 "Roles and permissions", §7, §8, §11).
 
 Use them on views of other apps:
 

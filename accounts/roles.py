@@ -1,4 +1,4 @@
-"""Roles and named permissions: the one source of truth (api.md §1).
+"""Roles and named permissions: the one source of truth (docs/api.md §1).
 
 A user's role is the `User.role` column; what a role may do is the
 `RolePermission` table, seeded from ROLE_PERMISSIONS by a data migration and

@@ -1,4 +1,4 @@
-"""Reads about users (api.md §3)."""
+"""Reads about users (docs/api.md §3)."""
 
 import uuid
 
@@ -41,7 +41,7 @@ def subscription_summary(*, user: User) -> dict | None:
 
 
 def user_payload(user: User, *, permissions: list[str] | None = None) -> dict:
-    """The user object of api.md §2/§3 (`created_at` is sent both camelCase and snake_case)."""
+    """The user object of docs/api.md §2/§3 (`created_at` is sent both camelCase and snake_case)."""
     permissions = permissions if permissions is not None else permissions_for_role(user.role)
     return {
         "id": str(user.pk),

@@ -1,4 +1,4 @@
-"""Sign-in sessions and rotating refresh tokens (api.md §2 `refresh`/`logout`, §11 "Refresh").
+"""Sign-in sessions and rotating refresh tokens (docs/api.md §2 `refresh`/`logout`, §11 "Refresh").
 
 A session (AuthSession) is one sign-in on one device; its refresh tokens form one family. Each refresh token
 is single use: refreshing rotates it to a new one of the same family. Re-presenting a rotated token within

@@ -1,4 +1,4 @@
-"""Token formats (api.md §1, §2).
+"""Token formats (docs/api.md §1, §2).
 
 * Access token: simplejwt HS256 JWT, `token_type: "access"`, 15 minutes, claims `sub` (user id), `sid`
   (AuthSession id), `role`, `permissions`, `mfa`. Revocation is checked on every request against the session row.

@@ -1,4 +1,4 @@
-"""Auth, admin MFA and user profile endpoints (api.md §2, §3, §7 MFA). Thin: validate, call a service, answer."""
+"""Auth, admin MFA and user profile endpoints (docs/api.md §2, §3, §7 MFA). Thin: validate, call a service, answer."""
 
 from urllib.parse import urlsplit
 
@@ -48,7 +48,7 @@ def _body(request) -> dict:
 
 
 def _signed_in_response(request, *, user, issued, message: str, status: int = 200, **extra_data):
-    """The verify-otp / verify-mfa answer (api.md §2): top-level `user`, `data.user`, `data.tokens`, `csrfToken`."""
+    """The verify-otp / verify-mfa answer (docs/api.md §2): top `user`, `data.user`, `data.tokens`, `csrfToken`."""
     payload = user_payload(user, permissions=issued.permissions)
     response = success_response(
         {"user": payload, "tokens": issued.as_body(), **extra_data},
@@ -330,7 +330,7 @@ class MfaDisableView(APIView):
         return success_response({"mfa_enabled": False}, message="Multi-factor authentication is off.")
 
 
-# --- Users (api.md §3) ------------------------------------------------------------------------------------------
+# --- Users (docs/api.md §3) ------------------------------------------------------------------------------------------
 
 
 def _profile_response(user, *, with_subscription: bool = True):

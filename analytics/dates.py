@@ -1,4 +1,4 @@
-"""The date range every analytics endpoint takes (api.md §8, §11 "Analytics").
+"""The date range every analytics endpoint takes (docs/api.md §8, §11 "Analytics").
 
 `startDate`/`endDate` are calendar days in UTC, both inclusive: the range runs from
 00:00 UTC on the start day up to (not including) 00:00 UTC on the day after the end.

@@ -1,4 +1,4 @@
-"""File exports of the analytics (api.md §8; layouts from legacy-node-contract.md §5.6).
+"""File exports of the analytics (docs/api.md §8; layouts in docs/analytics.md "Exports").
 
 CSV: one table (the overview as Metric/Value rows, or one report's rows).
 Excel: sheets Overview, Sessions by type, Outcomes, Themes, Daily trend (plus the requested report, if any),

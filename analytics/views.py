@@ -1,4 +1,4 @@
-"""Analytics API (api.md §8): admins with completed MFA whose role holds `view_analytics`."""
+"""Analytics API (docs/api.md §8): admins with completed MFA whose role holds `view_analytics`."""
 
 from __future__ import annotations
 

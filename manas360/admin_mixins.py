@@ -1,6 +1,6 @@
 """Shared Django admin behaviour: audited writes and read-only records.
 
-Audit rows for writes made through the Django admin site (api.md §7: every admin write).
+Audit rows for writes made through the Django admin site (docs/api.md §7: every admin write).
 
 Model admins whose writes have no domain service (plans, themes, role grants)
 mix this in; admins of rows with rules (users, payments) call services that

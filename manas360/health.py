@@ -1,4 +1,4 @@
-"""Liveness, readiness and metrics endpoints (api.md §9): no auth, never rate-limited."""
+"""Liveness, readiness and metrics endpoints (docs/api.md §9): no auth, never rate-limited."""
 
 import contextlib
 import hmac

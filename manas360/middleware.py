@@ -154,7 +154,7 @@ def _is_current_api_path(path: str) -> bool:
 
 
 class ApiBoundaryMiddleware:
-    """Everything under /api/ answers JSON (api.md §1).
+    """Everything under /api/ answers JSON (docs/api.md §1).
 
     Retired paths get 410 before any work, oversized bodies 413 before they are
     read, and the URL resolver's HTML 404/500 pages are replaced by the envelope.

@@ -1,4 +1,4 @@
-"""Money rows are read-only in the Django admin (style.md); refunds go through the same service as the API."""
+"""Money rows are read-only in the Django admin (docs/contributing.md); refunds use the same service as the API."""
 
 from django.contrib import admin, messages
 

@@ -1,4 +1,4 @@
-"""Payments API (api.md §5). Thin views: validate, call a service or selector, serialize."""
+"""Payments API (docs/api.md §5). Thin views: validate, call a service or selector, serialize."""
 
 from django.utils.decorators import method_decorator
 from django.views.decorators.csrf import csrf_exempt
@@ -34,7 +34,7 @@ def payment_create_response(request, *, plan_identifier, amount=None, currency=N
         data,
         message="Payment initiated." if creation.created else "Payment already initiated with this Idempotency-Key.",
         status=201 if creation.created else 200,
-        # The dead web-client code reads the checkout URL at the top level (web-client-contract §4).
+        # The dead web-client code reads the checkout URL at the top level (docs/web-client.md call d4).
         redirect_url=data["redirect_url"],
     )
 
@@ -78,7 +78,7 @@ class PaymentWebhookView(APIView):
     permission_classes = [AllowAny]
     throttle_classes = []
 
-    @extend_schema(request=None, responses={200: None}, summary="PhonePe callback (signed header, phonepe.md §7)")
+    @extend_schema(request=None, responses={200: None}, summary="PhonePe callback (signed header, docs/phonepe.md §7)")
     def post(self, request):
         result = services.payment_webhook_process(
             raw_body=request.body, authorization=request.headers.get("Authorization")

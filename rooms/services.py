@@ -1,6 +1,6 @@
 """Writes for themed rooms: access checks, starting and ending sessions, closing abandoned ones.
 
-Rules (api.md §6, §11; the points formula and the abandonment rule are in docs/rooms.md).
+Rules (docs/api.md §6, §11; the points formula and the abandonment rule are in docs/rooms.md).
 """
 
 from datetime import datetime, timedelta

@@ -1,4 +1,4 @@
-"""Themed rooms API (api.md §6). Thin: validate, call one selector or service, build the answer."""
+"""Themed rooms API (docs/api.md §6). Thin: validate, call one selector or service, build the answer."""
 
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes

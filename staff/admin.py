@@ -168,7 +168,7 @@ class StaffUserAdmin(admin.ModelAdmin):
 
 @admin.register(AuditLog)
 class AuditLogAdmin(ReadOnlyModelAdmin):
-    """Read-only for everyone, superusers included: the log is append-only (api.md §7)."""
+    """Read-only for everyone, superusers included: the log is append-only (docs/api.md §7)."""
 
     list_display = ("timestamp", "action", "actor_email", "resource_type", "resource_id", "ip_address", "request_id")
     list_filter = ("action", "resource_type")

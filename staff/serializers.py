@@ -1,7 +1,7 @@
-"""Shapes of the admin API (api.md §7, §11). Output serializers read only prefetched data: no per-row queries.
+"""Shapes of the admin API (docs/api.md §7, §11). Output serializers read only prefetched data: no per-row queries.
 
 Keys are snake_case here; the renderer camelizes them, except `created_at`, which the web client reads as is
-(web-client-contract §3 item 15), so the user rows carry both `createdAt` and `created_at`.
+(docs/web-client.md call 15), so the user rows carry both `createdAt` and `created_at`.
 """
 
 from datetime import UTC, date, datetime, time, timedelta

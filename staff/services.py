@@ -1,4 +1,4 @@
-"""Admin writes (api.md §7). Each one runs in one transaction, goes through the domain services and writes an
+"""Admin writes (docs/api.md §7). Each one runs in one transaction, goes through the domain services and writes an
 audit row with the before/after values of what changed. Used by the admin API and the Django admin alike.
 """
 

@@ -1,4 +1,4 @@
-"""The admin REST API (api.md §7): role admin and a session whose MFA step is complete.
+"""The admin REST API (docs/api.md §7): role admin and a session whose MFA step is complete.
 
 Thin views: validate the query or body, call one selector or service, serialize. Every write is audited by
 the service it calls. Ids that are not UUIDs are 404, like unknown ids.

@@ -78,7 +78,7 @@ class SubscriptionStatus(models.TextChoices):
 
 class SubscriptionQuerySet(models.QuerySet):
     def current(self):
-        """Active by status and by date: expiry is by date everywhere (api.md §4)."""
+        """Active by status and by date: expiry is by date everywhere (docs/api.md §4)."""
         now = timezone.now()
         return self.filter(status=SubscriptionStatus.ACTIVE).filter(Q(end_date__isnull=True) | Q(end_date__gt=now))
 
@@ -110,7 +110,7 @@ class Subscription(models.Model):
         return f"{self.plan_id} for {self.user_id} ({self.status})"
 
     def has_lapsed(self, now=None) -> bool:
-        """Past its end date: expiry is by date everywhere (api.md §4), whatever the status column says."""
+        """Past its end date: expiry is by date everywhere (docs/api.md §4), whatever the status column says."""
         return self.end_date is not None and self.end_date <= (now or timezone.now())
 
     @property

@@ -1,4 +1,4 @@
-"""Who may act on a subscription or payment that is not their own (api.md §7: role admin + MFA done)."""
+"""Who may act on a subscription or payment that is not their own (docs/api.md §7: role admin + MFA done)."""
 
 from accounts.permissions import IsAdminWithMfa, session_mfa_completed
 from accounts.roles import Role

@@ -1,4 +1,4 @@
-"""Writes and state changes of subscriptions (api.md §4).
+"""Writes and state changes of subscriptions (docs/api.md §4).
 
 Every status change goes through `_transition`, the one place that knows which
 moves are legal. Callers that change a user's subscriptions hold the user's row
@@ -75,7 +75,7 @@ def _locked_active(user) -> Subscription | None:
 def subscription_check_purchasable(*, user, plan: Plan) -> None:
     """Refuse a purchase that would take something away from the user.
 
-    api.md §4 says a different plan replaces the current one from now. Buying a plan
+    docs/api.md §4 says a different plan replaces the current one from now. Buying a plan
     whose entitlements the current one already covers (a ₹30 track while on Premium,
     a monthly plan while on the lifetime plan, the free plan while paying) would only
     shorten what the user has, so it is refused with 409 `plan_not_purchasable`.
@@ -102,7 +102,7 @@ def subscription_check_purchasable(*, user, plan: Plan) -> None:
 
 
 def subscription_grant(*, user, plan: Plan, now: datetime | None = None) -> Subscription:
-    """Activate or extend `plan` for `user` (api.md §4). Caller holds a transaction.
+    """Activate or extend `plan` for `user` (docs/api.md §4). Caller holds a transaction.
 
     Same plan: extended by one period from its current end date. Different plan: the
     old one is superseded and the new one runs from now. Lifetime plans have no end.

@@ -1,4 +1,4 @@
-"""Subscriptions API (api.md §4). Thin views: validate, call a service or selector, serialize."""
+"""Subscriptions API (docs/api.md §4). Thin views: validate, call a service or selector, serialize."""
 
 from drf_spectacular.utils import extend_schema
 from rest_framework.permissions import AllowAny

@@ -4,7 +4,7 @@ from rest_framework import status
 
 
 class ApplicationError(Exception):
-    """An expected failure with a stable snake_case `code` (api.md §11).
+    """An expected failure with a stable snake_case `code` (docs/api.md §11).
 
     `extra` holds machine-readable details (attemptsLeft, retryAfter, ...) that
     are placed at the top level of the error body.

@@ -1,4 +1,4 @@
-"""One exception handler for the whole API (api.md §1, §11).
+"""One exception handler for the whole API (docs/api.md §1, §11).
 
 DRF errors, Django errors and our ApplicationErrors all leave as the same error
 envelope with a stable `code`. Whenever this handler builds the response it

@@ -1,4 +1,4 @@
-"""OpenAPI: the error envelope and every error code (api.md §1, §11), added by a drf-spectacular hook.
+"""OpenAPI: the error envelope and every error code (docs/api.md §1, §11), added by a drf-spectacular hook.
 
 `error_envelope_hook` (SPECTACULAR_SETTINGS["POSTPROCESSING_HOOKS"]) adds:
 
@@ -10,7 +10,7 @@
   415, 429, 500, 503; existing entries are kept) — each referencing the envelope;
 * a table of all codes by status in `info.description`.
 
-The codes come from `error_catalogue()`: the generic codes of api.md §11 plus every `ApplicationError`
+The codes come from `error_catalogue()`: the generic codes of docs/api.md §11 plus every `ApplicationError`
 subclass of the apps (their class-level `status_code` and `code`) and the few codes raised inline.
 """
 
@@ -39,7 +39,7 @@ STATUS_TITLES = {
     503: "Service unavailable",
 }
 
-# api.md §11 "Generic error codes", plus the envelope-level codes the middleware and handler emit.
+# docs/api.md §11 "Generic error codes", plus the envelope-level codes the middleware and handler emit.
 GENERIC_CODES: dict[int, set[str]] = {
     400: {"validation_error", "invalid_json"},
     401: {"not_authenticated", "token_expired", "token_invalid", "session_revoked", "account_suspended"},
@@ -100,7 +100,7 @@ def error_catalogue() -> dict[int, list[str]]:
 def _error_schema(all_codes: list[str]) -> dict:
     return {
         "type": "object",
-        "description": "Every error (api.md §1): `error` repeats `message` as a string (the admin UI shows it).",
+        "description": "Every error (docs/api.md §1): `error` repeats `message` as a string (the admin UI shows it).",
         "properties": {
             "success": {"type": "boolean", "enum": [False]},
             "message": {"type": "string", "description": "Human-readable text."},

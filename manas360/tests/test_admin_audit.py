@@ -1,4 +1,4 @@
-"""Writes through the Django admin site leave audit rows (api.md §7), and history cannot be deleted there."""
+"""Writes through the Django admin site leave audit rows (docs/api.md §7), and history cannot be deleted there."""
 
 import json
 

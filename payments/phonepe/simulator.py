@@ -1,4 +1,4 @@
-"""A local PhonePe Standard Checkout v2 simulator (phonepe.md §12).
+"""A local PhonePe Standard Checkout v2 simulator (docs/phonepe.md §12).
 
 Speaks the same endpoints, token flow and callback signing as PhonePe, on its own
 port, over plain HTTP on loopback:
@@ -254,7 +254,7 @@ class SimulatorHandler(BaseHTTPRequestHandler):
             return self._send_json(200, {"ok": True})
         return self._error(404, "NOT_FOUND", "No such endpoint")
 
-    # --- OAuth (phonepe.md §3) ------------------------------------------------
+    # --- OAuth (docs/phonepe.md §3) ------------------------------------------------
     def _token(self):
         if self._fault("token"):
             return None
@@ -294,7 +294,7 @@ class SimulatorHandler(BaseHTTPRequestHandler):
             },
         )
 
-    # --- orders (phonepe.md §4) ---------------------------------------------
+    # --- orders (docs/phonepe.md §4) ---------------------------------------------
     def _pay(self):
         if not self._authorized() or self._fault("pay"):
             return None
@@ -471,7 +471,7 @@ class SimulatorHandler(BaseHTTPRequestHandler):
             return self._send_html(404, "<h1>Unknown order</h1>")
         if action in ("pay", "fail", "cancel"):
             self._complete(order.merchant_order_id, "COMPLETED" if action == "pay" else "FAILED", None)
-        # The browser returns to the merchant's URL unchanged, with no status in it (phonepe.md §12).
+        # The browser returns to the merchant's URL unchanged, with no status in it (docs/phonepe.md §12).
         return self._redirect(order.redirect_url or "/")
 
     def _control_complete(self, merchant_order_id: str):
@@ -497,7 +497,7 @@ class SimulatorHandler(BaseHTTPRequestHandler):
         delivery = self.server.send_callback(callback, authorization=body.get("authorization"))  # type: ignore[attr-defined]
         return self._send_json(200, {"webhook": delivery})
 
-    # --- refunds (phonepe.md §5) ----------------------------------------------
+    # --- refunds (docs/phonepe.md §5) ----------------------------------------------
     def _refund_view(self, refund: SimRefund) -> dict:
         return {
             "merchantId": self.state.config["merchant_id"],
@@ -589,7 +589,7 @@ class PhonePeSimulator(ThreadingHTTPServer):
         if self._thread is not None:
             self._thread.join(timeout=5)
 
-    # --- callbacks (phonepe.md §7) --------------------------------------------
+    # --- callbacks (docs/phonepe.md §7) --------------------------------------------
     def send_callback(self, body: dict, *, authorization: str | None = None) -> dict:
         if not self.callback_url:
             return {"delivered": False, "reason": "no callback URL configured"}
