@@ -23,18 +23,10 @@ The role and the grants are re-read on every request (the user row comes from th
 the grants from the RolePermission table), not trusted from the token.
 """
 
-from rest_framework.exceptions import PermissionDenied
 from rest_framework.permissions import BasePermission
 
+from accounts.errors import AdminMfaRequired
 from accounts.roles import Role, role_has_permission
-
-
-class AdminMfaRequired(PermissionDenied):
-    default_detail = "Complete multi-factor authentication to use the admin area."
-    default_code = "admin_mfa_required"
-
-    def __init__(self, detail=None):
-        super().__init__(detail or self.default_detail, code="admin_mfa_required")
 
 
 def session_mfa_completed(request) -> bool:

@@ -16,7 +16,7 @@ from django.utils import timezone
 
 from accounts.audit import audit_log_record
 from accounts.errors import (
-    AccountSuspendedUnauthorized,
+    AccountSuspended,
     RefreshReuseDetected,
     SessionRevoked,
     TokenExpired,
@@ -106,7 +106,7 @@ def session_refresh(*, raw_token: str, ip_address: str | None = None, user_agent
         )
         raise RefreshReuseDetected()
     if outcome == "suspended":
-        raise AccountSuspendedUnauthorized()
+        raise AccountSuspended(status_code=401)
     return payload
 
 

@@ -9,19 +9,9 @@ from accounts.models import User
 from accounts.roles import Role
 from accounts.services import user_soft_delete
 from accounts.sessions import sessions_revoke_for_user
-from manas360.api.errors import ApplicationError
+from staff.errors import CannotModifyOwnAccount, NotATherapist
 from staff.selectors import admin_subscription_get, admin_user_get_for_update
 from subscriptions.services import subscription_cancel
-
-
-class NotATherapist(ApplicationError):
-    code = "not_a_therapist"
-    default_message = "Only therapists can be verified."
-
-
-class CannotModifyOwnAccount(ApplicationError):
-    code = "cannot_modify_own_account"
-    default_message = "Admins cannot suspend, delete or change the role of their own account."
 
 
 def _status(user: User) -> str:
