@@ -28,10 +28,11 @@ benchmark:  ## Our endpoints vs the framework floor, same PostgreSQL and gunicor
 compose-check:  ## Validate docker-compose.yml with a real Compose parser
 	scripts/compose-check.sh
 
-lint:  ## ruff check, ruff format --check and the migrations check
+lint:  ## ruff check, ruff format --check, the import-direction contracts and the migrations check
 	scripts/bootstrap.sh requirements-dev.txt
 	.venv/bin/ruff check .
 	.venv/bin/ruff format --check .
+	.venv/bin/lint-imports --no-cache
 	DEBUG=1 .venv/bin/python manage.py makemigrations --check --dry-run
 
 format:  ## Apply ruff's fixes and formatting

@@ -6,9 +6,10 @@ verification) go through the audited staff services; a second, editable registra
 
 from django.contrib import admin
 
+from accounts.admin_mixins import AuditedModelAdmin
 from accounts.models import AuthSession, RolePermission
 from accounts.roles import clear_role_permission_cache
-from manas360.admin_mixins import AuditedModelAdmin, ReadOnlyModelAdmin
+from manas360.admin_mixins import ReadOnlyModelAdmin
 
 
 @admin.register(RolePermission)

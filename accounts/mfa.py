@@ -28,6 +28,7 @@ from rest_framework_simplejwt.exceptions import TokenError
 
 from accounts.audit import audit_log_record
 from accounts.errors import (
+    AccountSuspended,
     InvalidCredentials,
     MfaAlreadyEnabled,
     MfaCodeReused,
@@ -225,8 +226,6 @@ def admin_login(*, email, password, ip_address=None, user_agent="") -> AdminLogi
             ip_address=ip_address,
             user_agent=user_agent,
         )
-        from accounts.errors import AccountSuspended
-
         raise AccountSuspended()
     device = MfaDevice.objects.filter(user=user, is_enabled=True).first()
     if device is not None:

@@ -35,6 +35,17 @@ def session_mfa_completed(request) -> bool:
     return bool(session is not None and session.mfa_completed)
 
 
+def is_admin_with_mfa(request) -> bool:
+    """For views open to owners that also let admins act on anyone's rows (docs/api.md §7: role admin + MFA)."""
+    user = getattr(request, "user", None)
+    return bool(
+        user is not None
+        and getattr(user, "is_authenticated", False)
+        and user.role == Role.ADMIN
+        and session_mfa_completed(request)
+    )
+
+
 def _require_authenticated(request) -> bool:
     return bool(request.user and request.user.is_authenticated)
 

@@ -5,6 +5,9 @@ A user's role is the `User.role` column; what a role may do is the
 editable by staff in the Django admin.
 """
 
+import time
+
+from django.apps import apps
 from django.db import models
 
 
@@ -58,14 +61,13 @@ _role_permission_cache: dict[str, tuple[float, tuple[str, ...]]] = {}
 
 def permissions_for_role(role: str) -> list[str]:
     """The permission names granted to `role`, from the RolePermission table."""
-    import time
-
-    from accounts.models import RolePermission
-
     now = time.monotonic()
     cached = _role_permission_cache.get(role)
     if cached is not None and now - cached[0] < ROLE_PERMISSION_CACHE_SECONDS:
         return list(cached[1])
+    # Looked up through the app registry: accounts.models imports this module (Role), so importing the model
+    # here would be a cycle.
+    RolePermission = apps.get_model("accounts", "RolePermission")
     names = tuple(sorted(RolePermission.objects.filter(role=role).values_list("permission", flat=True)))
     _role_permission_cache[role] = (now, names)
     return list(names)

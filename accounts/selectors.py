@@ -1,6 +1,7 @@
 """Reads about users (docs/api.md §3)."""
 
 import uuid
+from collections.abc import Callable
 
 from accounts.models import User
 from accounts.roles import Role, permissions_for_role
@@ -21,23 +22,18 @@ def user_get_visible(*, user_id, viewer: User) -> User:
     return target
 
 
-def subscription_summary(*, user: User) -> dict | None:
-    from subscriptions.selectors import subscription_get_active
+# Sections that apps built on accounts add to the profile (`GET /users/me`, `/users/:id`), registered from their
+# AppConfig.ready(): accounts does not import them (subscriptions adds `subscription`).
+_profile_sections: dict[str, Callable[..., object]] = {}
 
-    subscription = subscription_get_active(user=user)
-    if subscription is None:
-        return None
-    plan = subscription.plan
-    return {
-        "id": str(subscription.pk),
-        "plan_id": plan.code,
-        "plan_name": plan.name,
-        "status": subscription.status,
-        "start_date": subscription.start_date,
-        "end_date": subscription.end_date,
-        "auto_renew": subscription.auto_renew,
-        "features": list(plan.features or []),
-    }
+
+def profile_section_register(name: str, build: Callable[..., object]) -> None:
+    """Add `name` to every profile, its value `build(user=user)`."""
+    _profile_sections[name] = build
+
+
+def profile_sections(*, user: User) -> dict[str, object]:
+    return {name: build(user=user) for name, build in _profile_sections.items()}
 
 
 def user_payload(user: User, *, permissions: list[str] | None = None) -> dict:

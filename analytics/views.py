@@ -18,6 +18,7 @@ from analytics.errors import UnknownReportType
 from analytics.serializers import AssessmentCreateSerializer, AssessmentSerializer
 from analytics.services import assessment_record
 from manas360.api.errors import ValidationFailed
+from manas360.api.pagination import PageLimitPagination
 
 RANGE_PARAMETERS = [
     OpenApiParameter("startDate", OpenApiTypes.DATE, description="First day, YYYY-MM-DD (UTC), inclusive."),
@@ -208,8 +209,6 @@ class AssessmentView(APIView):
 
     @extend_schema(tags=["analytics"], responses=AssessmentSerializer(many=True))
     def get(self, request):
-        from manas360.api.pagination import PageLimitPagination
-
         paginator = PageLimitPagination()
         queryset = request.user.assessments.order_by("-taken_at", "-id")
         page = paginator.paginate_queryset(queryset, request, view=self)

@@ -6,7 +6,7 @@ Keys are snake_case here; the renderer camelizes them, except `created_at`, whic
 
 from datetime import UTC, date, datetime, time, timedelta
 
-from drf_spectacular.utils import extend_schema_field
+from drf_spectacular.utils import extend_schema_field, inline_serializer
 from rest_framework import serializers
 
 from accounts.roles import Role
@@ -346,8 +346,6 @@ class PaginationSerializer(serializers.Serializer):
 
 
 def page_of(row_serializer_class, *, name: str):
-    from drf_spectacular.utils import inline_serializer
-
     return inline_serializer(
         name=name,
         fields={

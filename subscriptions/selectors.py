@@ -79,3 +79,21 @@ def subscription_get(*, subscription_id, user, is_admin: bool = False) -> Subscr
 
 def plan_list_public():
     return Plan.objects.active().order_by("display_order", "amount_paise")
+
+
+def subscription_summary(*, user) -> dict | None:
+    """The `subscription` section of the user's profile (docs/api.md §3): the active subscription, or None."""
+    subscription = subscription_get_active(user=user)
+    if subscription is None:
+        return None
+    plan = subscription.plan
+    return {
+        "id": str(subscription.pk),
+        "plan_id": plan.code,
+        "plan_name": plan.name,
+        "status": subscription.status,
+        "start_date": subscription.start_date,
+        "end_date": subscription.end_date,
+        "auto_renew": subscription.auto_renew,
+        "features": list(plan.features or []),
+    }

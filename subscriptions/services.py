@@ -24,6 +24,7 @@ from subscriptions.errors import (
     SubscriptionStateConflict,
 )
 from subscriptions.models import Plan, Subscription, SubscriptionStatus
+from subscriptions.selectors import subscription_get_active
 
 logger = logging.getLogger("manas360.subscriptions")
 
@@ -81,8 +82,6 @@ def subscription_check_purchasable(*, user, plan: Plan) -> None:
     shorten what the user has, so it is refused with 409 `plan_not_purchasable`.
     Extending the same plan is always allowed, except a lifetime one.
     """
-    from subscriptions.selectors import subscription_get_active
-
     current = subscription_get_active(user=user)
     if current is None:
         return
@@ -211,8 +210,6 @@ def subscription_cancel(
 
 
 def subscription_cancel_own_active(*, user, reason: str = "", ip_address=None, user_agent: str = "") -> Subscription:
-    from subscriptions.selectors import subscription_get_active
-
     current = subscription_get_active(user=user)
     if current is None:
         raise NoActiveSubscription()

@@ -6,12 +6,13 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.audit import audit_context_from_request
+from accounts.permissions import is_admin_with_mfa
 from manas360.api.errors import Forbidden
 from manas360.api.pagination import PageLimitPagination
 from manas360.api.responses import success_response
+from payments.views import payment_create_response
 from subscriptions import selectors, services
 from subscriptions.errors import NoActiveSubscription
-from subscriptions.permissions import is_admin_with_mfa
 from subscriptions.serializers import CancelSerializer, PlanSerializer, SubscriptionSerializer, UpgradeSerializer
 
 
@@ -93,8 +94,6 @@ class SubscriptionUpgradeView(APIView):
         summary="Free plan: active at once (201 subscription). Paid plan: starts a payment (201 payment).",
     )
     def post(self, request):
-        from payments.views import payment_create_response
-
         payload = UpgradeSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
         plan = services.plan_resolve(plan_identifier=payload.validated_data["plan_id"])

@@ -36,6 +36,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import requests
+from django.template.loader import render_to_string
 
 from payments.phonepe.callback import callback_authorization
 
@@ -441,8 +442,6 @@ class SimulatorHandler(BaseHTTPRequestHandler):
         return 200, {"merchantOrderId": merchant_order_id, "state": state, "webhook": delivery}
 
     def _checkout_page(self, gateway_order_id: str):
-        from django.template.loader import render_to_string
-
         with self.state.lock:
             merchant_order_id = self.state.orders_by_gateway_id.get(gateway_order_id)
             order = self.state.orders.get(merchant_order_id or "")
