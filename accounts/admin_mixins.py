@@ -4,6 +4,7 @@ Model admins whose writes have no domain service (plans, themes, role grants) mi
 of rows with rules (users, payments) call services that audit by themselves.
 """
 
+from django.db.models import Model
 from django.forms.models import model_to_dict
 
 from accounts.audit import audit_context_from_request, audit_log_record
@@ -20,9 +21,10 @@ class AuditedModelAdmin:
     """Writes `<resource>.create|update|delete` with the changed fields' before/after values."""
 
     audit_resource_type = ""
+    model: type[Model]  # set by the ModelAdmin this is mixed into
 
     def _resource_type(self) -> str:
-        return self.audit_resource_type or self.model._meta.model_name
+        return self.audit_resource_type or str(self.model._meta.model_name)
 
     def _record(self, request, obj, *, verb: str, before: dict, after: dict) -> None:
         audit_log_record(

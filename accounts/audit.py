@@ -7,7 +7,7 @@ application: the model refuses it, and the Django admin shows them read-only.
 
 from typing import Any
 
-from accounts.models import AuditLog
+from accounts.models import AuditLog, User
 from manas360.api.client_ip import client_ip
 from manas360.request_context import current_request_id
 
@@ -15,9 +15,9 @@ from manas360.request_context import current_request_id
 def audit_log_record(
     *,
     action: str,
-    actor=None,
+    actor: "User | None" = None,
     resource_type: str = "",
-    resource_id: str | None = None,
+    resource_id: object = None,
     before: dict[str, Any] | None = None,
     after: dict[str, Any] | None = None,
     ip_address: str | None = None,

@@ -6,6 +6,7 @@ editable by staff in the Django admin.
 """
 
 import time
+from collections.abc import Sequence
 
 from django.apps import apps
 from django.db import models
@@ -39,7 +40,7 @@ _MEMBER = [Permission.VIEW_OWN_PROFILE, Permission.USE_THEMED_ROOMS]
 _ORGANISATION = [*_MEMBER, Permission.VIEW_ORGANISATION_REPORTS]
 
 # Seed grants. Runtime checks read the RolePermission table, not this dict.
-ROLE_PERMISSIONS: dict[str, list[str]] = {
+ROLE_PERMISSIONS: dict[str, Sequence[str]] = {
     Role.PATIENT: _MEMBER,
     Role.THERAPIST: [*_MEMBER, Permission.VIEW_PATIENTS],
     Role.ADMIN: [permission.value for permission in Permission],

@@ -2,13 +2,14 @@
 
 import uuid
 from collections.abc import Callable
+from typing import Any
 
 from accounts.models import User
 from accounts.roles import Role, permissions_for_role
 from manas360.api.errors import NotFound
 
 
-def user_get_visible(*, user_id, viewer: User) -> User:
+def user_get_visible(*, user_id: object, viewer: User) -> User:
     """A live user the viewer may see: themself, or anyone for an admin. Others and malformed ids: 404."""
     try:
         pk = uuid.UUID(str(user_id))
@@ -16,7 +17,7 @@ def user_get_visible(*, user_id, viewer: User) -> User:
         raise NotFound("User not found.") from exc
     if pk != viewer.pk and viewer.role != Role.ADMIN:
         raise NotFound("User not found.")
-    target = User.objects.alive().filter(pk=pk).first()
+    target: User | None = User.objects.alive().filter(pk=pk).first()
     if target is None:
         raise NotFound("User not found.")
     return target
@@ -36,7 +37,7 @@ def profile_sections(*, user: User) -> dict[str, object]:
     return {name: build(user=user) for name, build in _profile_sections.items()}
 
 
-def user_payload(user: User, *, permissions: list[str] | None = None) -> dict:
+def user_payload(user: User, *, permissions: list[str] | None = None) -> dict[str, Any]:
     """The user object of docs/api.md §2/§3 (`created_at` is sent both camelCase and snake_case)."""
     permissions = permissions if permissions is not None else permissions_for_role(user.role)
     return {

@@ -86,7 +86,7 @@ def parse_date_range(params, *, today: date | None = None) -> DateRange:
     start = _parse_day(raw_start, "startDate") if raw_start is not None else None
     span = PERIOD_DAYS[raw_period or DEFAULT_PERIOD]
     if end is None:
-        end = max(today, start)
+        end = today if start is None else max(today, start)
     if start is None:
         start = end - timedelta(days=span - 1)
     if end < start:

@@ -12,8 +12,8 @@ class ThemeTier(models.TextChoices):
     PLUS = "plus", "Plus"
 
 
-class ThemeQuerySet(models.QuerySet):
-    def active(self):
+class ThemeQuerySet(models.QuerySet["Theme"]):
+    def active(self) -> "ThemeQuerySet":
         return self.filter(is_active=True)
 
 

@@ -22,7 +22,7 @@ class ThemeViewSet(viewsets.ViewSet):
 
     permission_classes = [AllowAny]
     lookup_value_regex = _ID
-    filter_backends = []
+    filter_backends: list[type] = []
 
     @extend_schema(
         parameters=[
@@ -64,7 +64,7 @@ class RoomSessionViewSet(viewsets.ViewSet):
 
     permission_classes = [IsAuthenticated]
     lookup_value_regex = _ID
-    filter_backends = []
+    filter_backends: list[type] = []
 
     @extend_schema(
         parameters=[OpenApiParameter("page", int), OpenApiParameter("limit", int)],

@@ -30,8 +30,8 @@ class PlanType(models.TextChoices):
     ONE_TIME = "one_time", "One time"
 
 
-class PlanQuerySet(models.QuerySet):
-    def active(self):
+class PlanQuerySet(models.QuerySet["Plan"]):
+    def active(self) -> "PlanQuerySet":
         return self.filter(is_active=True)
 
 
@@ -76,8 +76,8 @@ class SubscriptionStatus(models.TextChoices):
     SUPERSEDED = "superseded", "Superseded"
 
 
-class SubscriptionQuerySet(models.QuerySet):
-    def current(self):
+class SubscriptionQuerySet(models.QuerySet["Subscription"]):
+    def current(self) -> "SubscriptionQuerySet":
         """Active by status and by date: expiry is by date everywhere (docs/api.md §4)."""
         now = timezone.now()
         return self.filter(status=SubscriptionStatus.ACTIVE).filter(Q(end_date__isnull=True) | Q(end_date__gt=now))

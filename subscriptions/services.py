@@ -10,12 +10,14 @@ payment row -> user row -> subscription rows.
 import logging
 import uuid
 from datetime import datetime, timedelta
+from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.utils import timezone
 
 from accounts.audit import audit_log_record
+from accounts.models import User
 from subscriptions.errors import (
     AlreadyCancelled,
     NoActiveSubscription,
@@ -46,7 +48,7 @@ def _transition(subscription: Subscription, to_status: str) -> None:
     subscription.status = to_status
 
 
-def plan_resolve(*, plan_identifier) -> Plan:
+def plan_resolve(*, plan_identifier: object) -> Plan:
     """An active plan by code, alias (`plan_premium`) or UUID; 404 `plan_not_found` otherwise."""
     identifier = str(plan_identifier or "").strip()
     if not identifier:
@@ -65,15 +67,15 @@ def plan_resolve(*, plan_identifier) -> Plan:
     return plan
 
 
-def _lock_user(user) -> None:
+def _lock_user(user: User) -> None:
     get_user_model().objects.select_for_update().filter(pk=user.pk).first()
 
 
-def _locked_active(user) -> Subscription | None:
+def _locked_active(user: User) -> Subscription | None:
     return Subscription.objects.select_for_update().filter(user=user, status=S.ACTIVE).first()
 
 
-def subscription_check_purchasable(*, user, plan: Plan) -> None:
+def subscription_check_purchasable(*, user: User, plan: Plan) -> None:
     """Refuse a purchase that would take something away from the user.
 
     docs/api.md §4 says a different plan replaces the current one from now. Buying a plan
@@ -100,7 +102,7 @@ def subscription_check_purchasable(*, user, plan: Plan) -> None:
         )
 
 
-def subscription_grant(*, user, plan: Plan, now: datetime | None = None) -> Subscription:
+def subscription_grant(*, user: User, plan: Plan, now: datetime | None = None) -> Subscription:
     """Activate or extend `plan` for `user` (docs/api.md §4). Caller holds a transaction.
 
     Same plan: extended by one period from its current end date. Different plan: the
@@ -142,7 +144,7 @@ def subscription_grant(*, user, plan: Plan, now: datetime | None = None) -> Subs
 
 
 @transaction.atomic
-def subscription_activate_free(*, user, plan: Plan) -> Subscription:
+def subscription_activate_free(*, user: User, plan: Plan) -> Subscription:
     """`POST /subscriptions/upgrade` for a zero-price plan: active at once, no payment."""
     if not plan.is_free:
         raise PlanNotPurchasable("Only a free plan can be activated without a payment.")
@@ -167,8 +169,8 @@ def subscription_end_for_refund(*, subscription: Subscription, now: datetime | N
 @transaction.atomic
 def subscription_cancel(
     *,
-    subscription_id,
-    actor,
+    subscription_id: uuid.UUID | str,
+    actor: User,
     reason: str = "",
     immediate: bool = False,
     ip_address: str | None = None,
@@ -209,7 +211,9 @@ def subscription_cancel(
     return subscription
 
 
-def subscription_cancel_own_active(*, user, reason: str = "", ip_address=None, user_agent: str = "") -> Subscription:
+def subscription_cancel_own_active(
+    *, user: User, reason: str = "", ip_address: str | None = None, user_agent: str = ""
+) -> Subscription:
     current = subscription_get_active(user=user)
     if current is None:
         raise NoActiveSubscription()
@@ -238,7 +242,7 @@ def subscriptions_expire(*, now: datetime | None = None, batch_size: int = 500) 
             return expired
 
 
-def _audit_view(subscription: Subscription) -> dict:
+def _audit_view(subscription: Subscription) -> dict[str, Any]:
     return {
         "status": subscription.status,
         "auto_renew": subscription.auto_renew,

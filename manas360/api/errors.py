@@ -8,7 +8,9 @@ one class (a test checks it); a code answered with more than one status lists th
 `other_status_codes`.
 """
 
+from collections.abc import Iterator
 from functools import cache
+from typing import Any
 
 from django.utils.module_loading import autodiscover_modules
 from rest_framework import status
@@ -21,13 +23,21 @@ class ApplicationError(Exception):
     are placed at the top level of the error body.
     """
 
-    status_code = status.HTTP_400_BAD_REQUEST
+    status_code: int = status.HTTP_400_BAD_REQUEST
     code = "bad_request"
     default_message = "The request could not be processed."
     # Other statuses this code is answered with (the class's `status_code` is the usual one).
     other_status_codes: tuple[int, ...] = ()
 
-    def __init__(self, message=None, *, code=None, status_code=None, extra=None, headers=None):
+    def __init__(
+        self,
+        message: str | None = None,
+        *,
+        code: str | None = None,
+        status_code: int | None = None,
+        extra: dict[str, Any] | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
         self.message = message or self.default_message
         if code:
             self.code = code
@@ -67,7 +77,14 @@ class TooManyRequests(ApplicationError):
     code = "throttled"
     default_message = "Too many requests. Please try again later."
 
-    def __init__(self, message=None, *, retry_after: int, code=None, extra=None):
+    def __init__(
+        self,
+        message: str | None = None,
+        *,
+        retry_after: int,
+        code: str | None = None,
+        extra: dict[str, Any] | None = None,
+    ) -> None:
         extra = {"retry_after": retry_after, **(extra or {})}
         super().__init__(message, code=code, extra=extra, headers={"Retry-After": str(retry_after)})
 
@@ -76,7 +93,9 @@ class ValidationFailed(ApplicationError):
     code = "validation_error"
     default_message = "Invalid input."
 
-    def __init__(self, message=None, *, errors=None, code=None):
+    def __init__(
+        self, message: str | None = None, *, errors: dict[str, Any] | None = None, code: str | None = None
+    ) -> None:
         super().__init__(message, code=code, extra={"errors": errors} if errors else None)
 
 
@@ -156,7 +175,7 @@ _PLACEHOLDER_BASES = frozenset({ApplicationError, Conflict, BadGateway})
 # --- The registry ------------------------------------------------------------------------------------------------
 
 
-def _subclasses(cls: type[ApplicationError]):
+def _subclasses(cls: type[ApplicationError]) -> Iterator[type[ApplicationError]]:
     for sub in cls.__subclasses__():
         yield sub
         yield from _subclasses(sub)
@@ -165,7 +184,7 @@ def _subclasses(cls: type[ApplicationError]):
 def registered_errors() -> list[type[ApplicationError]]:
     """Every class that defines a code clients can receive, after each installed app's `errors` module loaded."""
     autodiscover_modules("errors")
-    found = [ApplicationError, *_subclasses(ApplicationError)]
+    found: list[type[ApplicationError]] = [ApplicationError, *_subclasses(ApplicationError)]
     return [cls for cls in found if "code" in vars(cls) and cls not in _PLACEHOLDER_BASES]
 
 

@@ -112,10 +112,11 @@ def _drf_response(exc: drf.APIException) -> Response:
             code = error.code
     code = code or "error"
     message = str(exc.detail) if not isinstance(exc.detail, (dict, list)) else "Request failed."
-    headers = {}
-    extra = {}
-    if isinstance(exc, drf.Throttled) and exc.wait is not None:
-        retry_after = max(int(exc.wait + 0.999), 1)
+    headers: dict[str, str] = {}
+    extra: dict[str, object] = {}
+    wait = getattr(exc, "wait", None) if isinstance(exc, drf.Throttled) else None
+    if wait is not None:
+        retry_after = max(int(wait + 0.999), 1)
         headers["Retry-After"] = str(retry_after)
         extra["retry_after"] = retry_after
         message = TooManyRequests.default_message

@@ -86,7 +86,7 @@ def _codes_text(codes: list[str]) -> str:
 
 
 def _needs_sign_in(operation: dict) -> bool:
-    security = operation.get("security")
+    security = operation.get("security") or []
     return bool(security) and {} not in security
 
 
