@@ -236,11 +236,14 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    # Tags and operation ids from the path after /api/v1 (`auth`, `users`, ...), not "v1".
+    "SCHEMA_PATH_PREFIX": r"/api/v[0-9]+",
     "CAMELIZE_NAMES": False,
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.contrib.djangorestframework_camel_case.camelize_serializer_fields",
         "drf_spectacular.hooks.postprocess_schema_enums",
         "manas360.api.openapi.error_envelope_hook",  # error envelope + every error code (docs/api.md §11)
+        "manas360.api.openapi_operations.operations_hook",  # tags, summaries, working examples
     ],
 }
 
