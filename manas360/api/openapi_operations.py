@@ -128,14 +128,14 @@ OPERATIONS: dict[str, dict[str, Any]] = {
     "POST /payments/webhook": {"summary": "PhonePe's callback (authenticated by its header, docs/phonepe.md §7)"},
     # --- themed rooms -----------------------------------------------------------------------------------------
     "GET /themed-rooms/themes": {"summary": "The theme catalogue (public; `locked` for the caller)"},
-    "GET /themed-rooms/themes/{id}": {"summary": "One theme by slug or UUID, with its media"},
+    "GET /themed-rooms/themes/{theme_id}": {"summary": "One theme by slug or UUID, with its media"},
     "POST /themed-rooms/sessions": {
         "summary": "Start a session in a theme (closes the caller's open one)",
         "request": {"themeId": "calm-lake", "deviceType": "web", "timerSeconds": 600, "moodBefore": 4},
     },
     "GET /themed-rooms/sessions": {"summary": "The caller's sessions, newest first"},
-    "GET /themed-rooms/sessions/{id}": {"summary": "One of the caller's sessions, with its progress"},
-    "PATCH /themed-rooms/sessions/{id}/end": {
+    "GET /themed-rooms/sessions/{session_id}": {"summary": "One of the caller's sessions, with its progress"},
+    "PATCH /themed-rooms/sessions/{session_id}/end": {
         "summary": "End the caller's session once; answers the points earned",
         "request": {"rating": 5, "feedback": "Very calming", "moodAfter": 7, "completedFullTimer": True},
     },
