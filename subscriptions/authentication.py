@@ -11,6 +11,7 @@ subscription reads it again.
 """
 
 import uuid
+from typing import Any, cast
 
 from django.utils import timezone
 
@@ -20,8 +21,13 @@ from manas360.db_rows import JoinedRowQuery
 from subscriptions.models import Plan, Subscription, SubscriptionStatus
 
 _SESSION, _USER, _SUB, _PLAN = AuthSession._meta, User._meta, Subscription._meta, Plan._meta
-_SESSION_USER_FIELD = _SESSION.get_field("user")
-_SUB_STATUS, _SUB_END, _SUB_PLAN = (_SUB.get_field(name) for name in ("status", "end_date", "plan"))
+# Concrete columns (typed Any: Django's `get_field` may also answer a reverse relation).
+_SESSION_USER_FIELD: Any = _SESSION.get_field("user")
+_SUB_USER, _SUB_STATUS, _SUB_END, _SUB_PLAN = (
+    cast(Any, _SUB.get_field(name)) for name in ("user", "status", "end_date", "plan")
+)
+_SESSION_PK, _USER_PK, _PLAN_PK = (cast(Any, meta.pk) for meta in (_SESSION, _USER, _PLAN))
+_SESSION_TABLE, _USER_TABLE, _SUB_TABLE, _PLAN_TABLE = (meta.db_table for meta in (_SESSION, _USER, _SUB, _PLAN))
 
 # AUTHENTICATED_WITH marks a session read by this class: `active_subscription` is then meaningful (None: none).
 AUTHENTICATED_WITH = "active_subscription"
@@ -29,28 +35,28 @@ AUTHENTICATED_WITH = "active_subscription"
 _SESSION_USER_SUBSCRIPTION = JoinedRowQuery(
     [(AuthSession, "s"), (User, "u"), (Subscription, "sub"), (Plan, "p")],
     lambda q: (
-        f"FROM {q(_SESSION.db_table)} {q('s')} "
-        f"INNER JOIN {q(_USER.db_table)} {q('u')} "
-        f"ON {q('u')}.{q(_USER.pk.column)} = {q('s')}.{q(_SESSION_USER_FIELD.column)} "
-        f"LEFT JOIN {q(_SUB.db_table)} {q('sub')} "
-        f"ON {q('sub')}.{q(_SUB.get_field('user').column)} = {q('u')}.{q(_USER.pk.column)} "
+        f"FROM {q(_SESSION_TABLE)} {q('s')} "
+        f"INNER JOIN {q(_USER_TABLE)} {q('u')} "
+        f"ON {q('u')}.{q(_USER_PK.column)} = {q('s')}.{q(_SESSION_USER_FIELD.column)} "
+        f"LEFT JOIN {q(_SUB_TABLE)} {q('sub')} "
+        f"ON {q('sub')}.{q(_SUB_USER.column)} = {q('u')}.{q(_USER_PK.column)} "
         f"AND {q('sub')}.{q(_SUB_STATUS.column)} = %s "
         f"AND ({q('sub')}.{q(_SUB_END.column)} IS NULL OR {q('sub')}.{q(_SUB_END.column)} > %s) "
-        f"LEFT JOIN {q(_PLAN.db_table)} {q('p')} ON {q('p')}.{q(_PLAN.pk.column)} = {q('sub')}.{q(_SUB_PLAN.column)} "
-        f"WHERE {q('s')}.{q(_SESSION.pk.column)} = %s"
+        f"LEFT JOIN {q(_PLAN_TABLE)} {q('p')} ON {q('p')}.{q(_PLAN_PK.column)} = {q('sub')}.{q(_SUB_PLAN.column)} "
+        f"WHERE {q('s')}.{q(_SESSION_PK.column)} = %s"
     ),
     optional=("sub", "p"),
 )
 
 
-def session_with_user_and_subscription(session_id) -> AuthSession | None:
+def session_with_user_and_subscription(session_id: object) -> AuthSession | None:
     """The session, its user and (`session.active_subscription`) the user's active subscription with its plan."""
     try:
         pk = session_id if isinstance(session_id, uuid.UUID) else uuid.UUID(str(session_id))
     except (TypeError, ValueError, AttributeError):
         return None
     found = _SESSION_USER_SUBSCRIPTION.fetch_one(
-        [(_SUB_STATUS, SubscriptionStatus.ACTIVE.value), (_SUB_END, timezone.now()), (_SESSION.pk, pk)]
+        [(_SUB_STATUS, SubscriptionStatus.ACTIVE.value), (_SUB_END, timezone.now()), (_SESSION_PK, pk)]
     )
     if found is None:
         return None
@@ -59,9 +65,9 @@ def session_with_user_and_subscription(session_id) -> AuthSession | None:
     if subscription is not None:
         _SUB_PLAN.set_cached_value(subscription, plan)
     setattr(session, AUTHENTICATED_WITH, subscription)
-    return session
+    return cast(AuthSession, session)
 
 
 class TokenSessionSubscriptionAuthentication(TokenSessionAuthentication):
-    def load_session(self, session_id) -> AuthSession | None:
+    def load_session(self, session_id: object) -> AuthSession | None:
         return session_with_user_and_subscription(session_id)
