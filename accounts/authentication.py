@@ -119,7 +119,7 @@ def decode_access_token(raw: str) -> AccessToken:
     leeway = token_backend.get_leeway()
     if datetime_from_epoch(payload["exp"]) <= aware_utcnow() - leeway:
         _verified.pop(key, None)
-        raise _fail("The access token has expired.", "token_expired")
+        raise _fail(TokenExpired, "The access token has expired.")
     return _token_from_verified(raw, payload)
 
 
