@@ -52,7 +52,8 @@ def test_plan_price_change_in_the_admin_is_audited_with_before_and_after(staff_c
     plan = Plan.objects.create(
         code="audit_plan", name="Audit", display_name="Audit plan", amount_paise=29900, period="month", duration_days=30
     )
-    response = staff_client.post(f"/admin/subscriptions/plan/{plan.pk}/change/", _plan_form(plan, amount_paise="349.00"))
+    form = _plan_form(plan, amount_paise="349.00")
+    response = staff_client.post(f"/admin/subscriptions/plan/{plan.pk}/change/", form)
     assert response.status_code == 302, response.content
 
     plan.refresh_from_db()
