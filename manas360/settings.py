@@ -115,7 +115,13 @@ if env.str("DATABASE_URL", default=""):
     if statement_timeout_ms:
         DATABASES["default"]["OPTIONS"]["options"] = f"-c statement_timeout={statement_timeout_ms}"
 else:
-    VAR_DIR.mkdir(exist_ok=True)
+    try:
+        VAR_DIR.mkdir(exist_ok=True)
+    except OSError as error:
+        raise ImproperlyConfigured(
+            f"No DATABASE_URL and the SQLite fallback directory {VAR_DIR} cannot be created ({error.strerror}): "
+            "set DATABASE_URL, or make that directory writable (a volume in a container)."
+        ) from None
     DATABASES = {
         "default": {
             "ENGINE": "django.db.backends.sqlite3",
