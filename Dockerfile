@@ -16,9 +16,11 @@ RUN apt-get update \
     && rm -rf /var/lib/apt/lists/*
 RUN python -m venv /opt/venv
 ENV PATH=/opt/venv/bin:$PATH
-COPY requirements.txt /tmp/requirements.txt
+COPY requirements.txt requirements-tracing.txt /tmp/
+# Optional extras, e.g. --build-arg EXTRA_REQUIREMENTS=requirements-tracing.txt (OpenTelemetry, docs/deployment.md).
+ARG EXTRA_REQUIREMENTS=""
 # The server never installs anything: pip, setuptools and wheel stay out of the runtime's virtualenv.
-RUN pip install -r /tmp/requirements.txt \
+RUN pip install -r /tmp/requirements.txt ${EXTRA_REQUIREMENTS:+-r /tmp/$EXTRA_REQUIREMENTS} \
     && pip uninstall --yes pip setuptools wheel
 
 # --- Stage 2: runtime ---------------------------------------------------------------------------

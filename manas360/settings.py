@@ -375,3 +375,11 @@ PHONEPE_READ_TIMEOUT_SECONDS = env.float("PHONEPE_READ_TIMEOUT_SECONDS", default
 PHONEPE_MAX_RETRIES = env.int("PHONEPE_MAX_RETRIES", default=2)
 # A payment still pending this long is reconciled with the order-status API on read.
 PAYMENT_RECONCILE_AFTER_SECONDS = env.int("PAYMENT_RECONCILE_AFTER_SECONDS", default=30)
+
+# --- Error tracking and tracing: off unless configured (manas360/observability.py, docs/deployment.md) ----
+# Never from a test run, whatever the shell exports.
+SENTRY_DSN = "" if TESTING else env.str("SENTRY_DSN", default="")
+SENTRY_ENVIRONMENT = env.str("SENTRY_ENVIRONMENT", default="development" if DEBUG else "production")
+SENTRY_TRACES_SAMPLE_RATE = env.float("SENTRY_TRACES_SAMPLE_RATE", default=0.0)
+OTEL_EXPORTER_OTLP_ENDPOINT = "" if TESTING else env.str("OTEL_EXPORTER_OTLP_ENDPOINT", default="")
+OTEL_SERVICE_NAME = env.str("OTEL_SERVICE_NAME", default="manas360-backend")
