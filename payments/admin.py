@@ -51,6 +51,7 @@ class PaymentAdmin(ReadOnlyModelAdmin):
     list_select_related = ["user", "plan"]
     date_hierarchy = "created_at"
     readonly_fields = ["amount"]
+    exclude = ["amount_paise"]  # shown in rupees by `amount`
     inlines = [RefundInline]
     actions = ["refund_selected"]
 
@@ -114,15 +115,20 @@ class PaymentAdmin(ReadOnlyModelAdmin):
 
 @admin.register(Refund)
 class RefundAdmin(ReadOnlyModelAdmin):
-    list_display = ["status", "requested_by", "amount", "created_at", "refund", "payment_order", "completed_at"]
+    list_display = ["status", "user", "amount", "created_at", "refund", "payment_order", "requested_by", "completed_at"]
     list_display_links = ["status", "refund"]
     list_filter = ["status", ("created_at", admin.DateFieldListFilter)]
     search_fields = ["merchant_refund_id", "payment__merchant_order_id"]
-    list_select_related = ["payment", "requested_by"]
+    list_select_related = ["payment__user", "requested_by"]
     readonly_fields = ["amount"]
+    exclude = ["amount_paise"]  # shown in rupees by `amount`
 
     amount = rupees_column("amount_paise")
     refund = short_id_column("merchant_refund_id", description="Refund")
+
+    @admin.display(description="User", ordering="payment__user__email")
+    def user(self, refund):
+        return refund.payment.user or "(deleted account)"
 
     @admin.display(description="Payment", ordering="payment__merchant_order_id")
     def payment_order(self, refund):
@@ -136,6 +142,10 @@ class WebhookEventAdmin(ReadOnlyModelAdmin):
     list_filter = ["outcome", "event", ("received_at", admin.DateFieldListFilter)]
     search_fields = ["merchant_order_id", "merchant_refund_id", "event_key"]
     date_hierarchy = "received_at"
+    readonly_fields = ["amount"]
+    exclude = ["amount_paise"]  # shown in rupees by `amount`
+
+    amount = rupees_column("amount_paise")
 
     order = short_id_column("merchant_order_id", description="Order")
     refund = short_id_column("merchant_refund_id", description="Refund")

@@ -59,6 +59,7 @@ def test_payment_change_page_shows_the_amount_in_rupees(staff_client, plans):
     payment = PaymentFactory(plan=plans["premium_monthly"], amount_paise=129950)
     html = staff_client.get(f"{CHANGELIST}{payment.pk}/change/").content.decode()
     assert "₹1,299.50" in html
+    assert "129950" not in html  # the paise column itself is not shown
 
 
 def _action(client, payments, **extra):
@@ -121,3 +122,15 @@ def test_confirmation_page_skips_payments_that_cannot_be_refunded(staff_client, 
     html = _action(staff_client, [pending]).content.decode()
     assert "Not refundable" in html
     assert 'id="confirm-refund"' not in html
+
+
+def test_refund_list_leads_with_status_the_payer_and_the_amount(staff_client, plans):
+    payment = PaymentFactory(plan=plans["premium_monthly"], amount_paise=29900, status=PaymentStatus.REFUNDED)
+    Refund.objects.create(
+        payment=payment, merchant_refund_id="R360_" + "f" * 32, amount_paise=29900, status="completed"
+    )
+    html = staff_client.get("/admin/payments/refund/").content.decode()
+    assert _columns(html)[:4] == ["status", "user", "amount", "created_at"]
+    assert f'<td class="field-user">{payment.user}</td>' in html
+    assert "₹299.00" in html
+    assert ">R360_ffffffff…<" in html
