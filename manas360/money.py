@@ -60,16 +60,20 @@ def format_rupees(paise: int | None, *, symbol: str = CURRENCY_SYMBOL) -> str:
     return f"{symbol}{paise_to_rupees(paise):,.2f}"
 
 
+# Form validation codes of RupeesField (a form's, never an API error code).
+INVALID, TOO_LARGE = "invalid", "too_large"
+
+
 class RupeesField(forms.Field):
     """A form field for a paise column: shows `299.00`, accepts `299`, `299.5`, `₹1,299.50`; cleans to paise."""
 
     default_error_messages = {
-        "invalid": "Enter an amount in rupees with at most two decimals, e.g. 299.00.",
-        "too_large": "That amount is too large.",
+        INVALID: "Enter an amount in rupees with at most two decimals, e.g. 299.00.",
+        TOO_LARGE: "That amount is too large.",
     }
 
-    def __init__(self, *, min_paise: int = 0, max_paise: int = MAX_PAISE, **kwargs):
-        self.min_paise, self.max_paise = min_paise, max_paise
+    def __init__(self, *, max_paise: int = MAX_PAISE, **kwargs):
+        self.max_paise = max_paise
         kwargs.setdefault("widget", forms.TextInput(attrs={"inputmode": "decimal", "placeholder": "299.00"}))
         kwargs.setdefault("help_text", "In rupees (₹), two decimals: stored exactly as paise.")
         super().__init__(**kwargs)
@@ -86,11 +90,9 @@ class RupeesField(forms.Field):
         try:
             paise = rupees_to_paise(str(value))
         except ValueError:
-            raise ValidationError(self.error_messages["invalid"], code="invalid") from None
+            raise ValidationError(self.error_messages[INVALID], code=INVALID) from None
         if paise > self.max_paise:
-            raise ValidationError(self.error_messages["too_large"], code="too_large")
-        if paise < self.min_paise:
-            raise ValidationError(f"The amount must be at least {format_rupees(self.min_paise)}.", code="min_value")
+            raise ValidationError(self.error_messages[TOO_LARGE], code=TOO_LARGE)
         return paise
 
     def has_changed(self, initial, data):
