@@ -26,11 +26,12 @@ def test_development_redirect_defaults_to_the_backend_result_page(settings):
 
 
 def test_checkout_redirect_lands_on_a_page_that_goes_from_pending_to_success(
-    debug_on, auth_client, plans, simulator, create_payment, post_callback
+    debug_on, settings, auth_client, plans, simulator, create_payment, post_callback
 ):
     created = create_payment(auth_client)
     order = simulator.order(created["transactionId"])
-    assert order.redirect_url.startswith("http://localhost:5000/payments/result?transactionId=")
+    expected = f"http://localhost:{settings.PORT}/payments/result?transactionId={created['transactionId']}"
+    assert order.redirect_url == expected
     page = _result_path(order.redirect_url)
 
     pending = Client().get(page)
