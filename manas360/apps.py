@@ -1,4 +1,7 @@
 from django.apps import AppConfig
+from django.conf import settings
+
+from manas360 import observability
 
 
 class Manas360Config(AppConfig):
@@ -7,10 +10,6 @@ class Manas360Config(AppConfig):
 
     def ready(self):
         """Optional error tracking and tracing, once per process (each gunicorn worker; off unless configured)."""
-        from django.conf import settings
-
-        from manas360 import observability
-
         observability.configure_error_tracking(
             dsn=settings.SENTRY_DSN,
             environment=settings.SENTRY_ENVIRONMENT,

@@ -55,7 +55,7 @@ def _without_query(url: str) -> str:
     return url.split("?", 1)[0]
 
 
-def scrub_event(event: dict, hint: dict | None = None) -> dict:
+def scrub_event(event: Any, hint: Any = None) -> Any:
     """Sentry's before_send / before_send_transaction: the event with personal data taken out."""
     request = event.get("request")
     if isinstance(request, dict):
@@ -103,8 +103,9 @@ def configure_error_tracking(
     """Start Sentry when a DSN is given. Returns whether it was started."""
     if not dsn:
         return False
-    import sentry_sdk
-    from sentry_sdk.integrations.django import DjangoIntegration
+    # Imported only when configured: a process without a DSN never loads the SDK.
+    import sentry_sdk  # noqa: PLC0415
+    from sentry_sdk.integrations.django import DjangoIntegration  # noqa: PLC0415
 
     options = {}
     if transport is not None:
@@ -133,13 +134,13 @@ def configure_tracing(*, endpoint: str, service_name: str, release: str, exporte
     """Export request spans over OTLP/HTTP when an endpoint is given. Returns whether tracing was started."""
     if not endpoint and exporter is None:
         return False
-    try:
-        from opentelemetry import trace
-        from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
-        from opentelemetry.instrumentation.django import DjangoInstrumentor
-        from opentelemetry.sdk.resources import Resource
-        from opentelemetry.sdk.trace import TracerProvider
-        from opentelemetry.sdk.trace.export import BatchSpanProcessor, SimpleSpanProcessor
+    try:  # optional packages (requirements-tracing.txt), imported only when tracing is configured
+        from opentelemetry import trace  # noqa: PLC0415
+        from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter  # noqa: PLC0415
+        from opentelemetry.instrumentation.django import DjangoInstrumentor  # noqa: PLC0415
+        from opentelemetry.sdk.resources import Resource  # noqa: PLC0415
+        from opentelemetry.sdk.trace import TracerProvider  # noqa: PLC0415
+        from opentelemetry.sdk.trace.export import BatchSpanProcessor, SimpleSpanProcessor  # noqa: PLC0415
     except ImportError as error:
         raise ImproperlyConfigured(
             "OTEL_EXPORTER_OTLP_ENDPOINT is set but the OpenTelemetry packages are not installed: install "

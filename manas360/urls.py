@@ -4,7 +4,6 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from manas360 import health
 from manas360.home import home
-from payments.result_page import payment_result
 
 api_v1 = [
     path("", include("accounts.urls")),
@@ -17,7 +16,7 @@ api_v1 = [
 
 urlpatterns = [
     path("", home, name="home"),
-    path("payments/result", payment_result, name="payment-result"),  # development only (DEBUG)
+    path("payments/", include("payments.page_urls")),  # the development payment-result page
     path("health", health.health, name="health"),
     path("health/db", health.health_db, name="health-db"),
     path("health/ready", health.health_ready, name="health-ready"),

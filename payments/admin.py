@@ -1,4 +1,4 @@
-"""Money rows are read-only in the Django admin (style.md); refunds go through the same service as the API.
+"""Money rows are read-only in the Django admin (docs/contributing.md); refunds go through the same service as the API.
 
 Lists lead with what staff scan for (status, user, amount in rupees, date) and shorten the long ids; search
 still finds a row by its full id. A refund is never sent on one click: the action opens a confirmation page
@@ -11,6 +11,7 @@ from django.contrib import admin, messages
 from django.contrib.admin import helpers
 from django.template.response import TemplateResponse
 
+from accounts.audit import audit_context_from_request
 from manas360.admin_display import rupees_column, short_id, short_id_column
 from manas360.admin_mixins import ReadOnlyModelAdmin
 from manas360.api.errors import ApplicationError
@@ -25,7 +26,7 @@ class RefundInline(admin.TabularInline):
     extra = 0
     can_delete = False
     fields = ["merchant_refund_id", "status", "amount", "reason", "requested_by", "created_at", "completed_at"]
-    readonly_fields = fields
+    readonly_fields = ["merchant_refund_id", "status", "amount", "reason", "requested_by", "created_at", "completed_at"]
 
     amount = rupees_column("amount_paise")
 
@@ -90,8 +91,6 @@ class PaymentAdmin(ReadOnlyModelAdmin):
         return TemplateResponse(request, "admin/payments/payment/refund_confirmation.html", context)
 
     def _refund(self, request, queryset, *, reason: str) -> None:
-        from accounts.audit import audit_context_from_request
-
         for payment in queryset:
             try:
                 refund = payment_refund(

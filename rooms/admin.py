@@ -2,8 +2,9 @@ from django.contrib import admin
 from django.db import models
 from django.utils.html import format_html, format_html_join
 
+from accounts.admin_mixins import AuditedModelAdmin
 from manas360.admin_display import short_id_column
-from manas360.admin_mixins import AuditedModelAdmin, ReadOnlyModelAdmin
+from manas360.admin_mixins import ReadOnlyModelAdmin
 from rooms.models import RoomSession, Theme
 
 

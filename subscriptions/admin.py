@@ -1,8 +1,9 @@
 from django import forms
 from django.contrib import admin
 
+from accounts.admin_mixins import AuditedModelAdmin
 from manas360.admin_display import rupees_column, short_id_column
-from manas360.admin_mixins import AuditedModelAdmin, ReadOnlyModelAdmin
+from manas360.admin_mixins import ReadOnlyModelAdmin
 from manas360.money import RupeesField
 from subscriptions.models import Plan, Subscription
 

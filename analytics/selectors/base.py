@@ -3,12 +3,15 @@ range), the aggregates and their rounding, and the time buckets of grouped repor
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import date, datetime, timedelta
+from decimal import Decimal
+from typing import Any
 
-from django.contrib.auth import get_user_model
-from django.db.models import Avg, Count, FloatField, IntegerField, Q, Sum, Value
+from django.db.models import Avg, Count, Expression, FloatField, IntegerField, Q, QuerySet, Sum, Value
 from django.db.models.functions import Coalesce, TruncDate, TruncMonth, TruncWeek
 
+from accounts.models import User
 from analytics.dates import DateRange
 from payments.models import Payment, PaymentStatus
 from rooms.models import RoomSession, RoomSessionStatus
@@ -23,24 +26,24 @@ def rate(part: int, whole: int, digits: int = 2) -> float:
     return round(part * 100 / whole, digits) if whole else 0.0
 
 
-def round_to(value, digits: int) -> float:
+def round_to(value: float | Decimal | None, digits: int) -> float:
     return round(float(value or 0), digits)
 
 
-def float_avg(expression, **extra):
+def float_avg(expression: str | Expression, **extra: Any) -> Coalesce:
     """AVG that answers 0.0 (not NULL) on an empty set."""
     return Coalesce(Avg(expression, output_field=FloatField(), **extra), Value(0.0), output_field=FloatField())
 
 
-def int_sum(expression, **extra):
+def int_sum(expression: str, **extra: Any) -> Coalesce:
     return Coalesce(Sum(expression, **extra), Value(0), output_field=IntegerField())
 
 
-def sessions_in(date_range: DateRange):
+def sessions_in(date_range: DateRange) -> QuerySet[RoomSession]:
     return RoomSession.objects.filter(started_at__gte=date_range.start_at, started_at__lt=date_range.end_before)
 
 
-def paid_in(date_range: DateRange):
+def paid_in(date_range: DateRange) -> QuerySet[Payment]:
     """Successful payments by the moment they succeeded (creation time if the gateway gave none)."""
     return (
         Payment.objects.filter(status=PaymentStatus.SUCCESS)
@@ -49,11 +52,12 @@ def paid_in(date_range: DateRange):
     )
 
 
-def alive_users():
-    return get_user_model().objects.filter(deleted_at__isnull=True)
+def alive_users() -> QuerySet[User]:
+    users: QuerySet[User] = User.objects.filter(deleted_at__isnull=True)  # accounts' manager is not typed yet
+    return users
 
 
-def session_metrics():
+def session_metrics() -> dict[str, Any]:
     """Aggregates shared by the overview, the per-category rows and the reports."""
     return {
         "total": Count("id"),
@@ -63,7 +67,7 @@ def session_metrics():
     }
 
 
-def session_row(row: dict) -> dict:
+def session_row(row: Mapping[str, Any]) -> dict[str, Any]:
     """Round one aggregate row of `session_metrics` into the API's units."""
     seconds = row["avg_duration_seconds"] or 0.0
     return {
@@ -85,19 +89,21 @@ def _bucket_start(day: date, group_by: str) -> date:
 
 
 def buckets(date_range: DateRange, group_by: str) -> list[date]:
-    buckets: list[date] = []
+    starts: list[date] = []
     for day in date_range.days:
-        bucket = _bucket_start(day, group_by)
-        if not buckets or buckets[-1] != bucket:
-            buckets.append(bucket)
-    return buckets
+        start = _bucket_start(day, group_by)
+        if not starts or starts[-1] != start:
+            starts.append(start)
+    return starts
 
 
-def as_date(value) -> date:
+def as_date(value: date | datetime) -> date:
     return value.date() if isinstance(value, datetime) else value
 
 
-def grouped_by_period(queryset, field: str, group_by: str, **aggregates) -> dict[date, dict]:
+def grouped_by_period(
+    queryset: QuerySet[Any], field: str, group_by: str, **aggregates: Any
+) -> dict[date, dict[str, Any]]:
     """`{period start: aggregates}` for rows of `queryset` grouped by `field` truncated to `group_by`."""
     rows = (
         queryset.annotate(bucket=TRUNCATE[group_by](field)).values("bucket").annotate(**aggregates).order_by("bucket")

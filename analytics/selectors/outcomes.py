@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 from django.db.models import Count, ExpressionWrapper, F, IntegerField, OuterRef, Q, Subquery
 
 from analytics.dates import DateRange
@@ -9,7 +12,7 @@ from analytics.models import Assessment, AssessmentPhase, AssessmentType
 from analytics.selectors.base import COMPLETED, float_avg, grouped_by_period, rate, round_to, sessions_in
 
 
-def _outcome_row(kind: str, row: dict) -> dict:
+def _outcome_row(kind: str, row: Mapping[str, Any]) -> dict[str, Any]:
     return {
         "type": kind,
         "count": row["count"],
@@ -20,9 +23,9 @@ def _outcome_row(kind: str, row: dict) -> dict:
     }
 
 
-def _mood_outcome(date_range: DateRange) -> dict:
+def _mood_outcome(date_range: DateRange) -> dict[str, Any]:
     improvement = ExpressionWrapper(F("mood_after") - F("mood_before"), output_field=IntegerField())
-    return (
+    row: dict[str, Any] = (
         sessions_in(date_range)
         .filter(mood_before__isnull=False, mood_after__isnull=False)
         .aggregate(
@@ -33,9 +36,10 @@ def _mood_outcome(date_range: DateRange) -> dict:
             improved=Count("id", filter=Q(mood_after__gt=F("mood_before"))),
         )
     )
+    return row
 
 
-def assessment_outcomes(date_range: DateRange) -> list[dict]:
+def assessment_outcomes(date_range: DateRange) -> list[dict[str, Any]]:
     """Pairs: each `pre` taken in the range with the same user's next `post` of the same type (also in the range)."""
     next_post_score = (
         Assessment.objects.filter(
@@ -69,7 +73,7 @@ def assessment_outcomes(date_range: DateRange) -> list[dict]:
     return [_outcome_row(kind, by_type[kind]) for kind in (AssessmentType.PHQ9, AssessmentType.GAD7) if kind in by_type]
 
 
-def _daily_sessions(date_range: DateRange) -> list[dict]:
+def _daily_sessions(date_range: DateRange) -> list[dict[str, Any]]:
     counts = grouped_by_period(
         sessions_in(date_range),
         "started_at",
@@ -88,7 +92,7 @@ def _daily_sessions(date_range: DateRange) -> list[dict]:
     ]
 
 
-def analytics_outcomes(*, date_range: DateRange) -> dict:
+def analytics_outcomes(*, date_range: DateRange) -> dict[str, Any]:
     mood = _mood_outcome(date_range)
     by_assessment_type = ([_outcome_row("MOOD", mood)] if mood["count"] else []) + assessment_outcomes(date_range)
     return {

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.db.models import Count, Q
 from django.utils import timezone
 
@@ -23,14 +25,15 @@ from subscriptions.models import Subscription, SubscriptionStatus
 TOP_THEMES_LIMIT = 5
 
 
-def _user_counts(date_range: DateRange) -> dict:
-    return alive_users().aggregate(
+def _user_counts(date_range: DateRange) -> dict[str, Any]:
+    counts: dict[str, Any] = alive_users().aggregate(
         total_users=Count("id", filter=Q(created_at__lt=date_range.end_before)),
         new_users=Count("id", filter=Q(created_at__gte=date_range.start_at, created_at__lt=date_range.end_before)),
     )
+    return counts
 
 
-def _session_summary(date_range: DateRange) -> dict:
+def _session_summary(date_range: DateRange) -> dict[str, Any]:
     row = sessions_in(date_range).aggregate(
         **session_metrics(),
         active_users=Count("user", distinct=True),
@@ -39,7 +42,7 @@ def _session_summary(date_range: DateRange) -> dict:
     return {**session_row(row), "active_users": row["active_users"], "unique_patients": row["unique_patients"]}
 
 
-def _revenue_summary(date_range: DateRange) -> dict:
+def _revenue_summary(date_range: DateRange) -> dict[str, Any]:
     row = paid_in(date_range).aggregate(revenue=int_sum("amount_paise"), orders=Count("id"))
     return {
         "revenue": row["revenue"],
@@ -48,7 +51,7 @@ def _revenue_summary(date_range: DateRange) -> dict:
     }
 
 
-def _subscription_counts(date_range: DateRange) -> dict:
+def _subscription_counts(date_range: DateRange) -> dict[str, Any]:
     """Subscriptions started in the range, and those active at its end (or now, if the range reaches today).
 
     A subscription was active at instant T when it had started by T and its end date (if any) lies after T;
@@ -70,7 +73,7 @@ def _subscription_counts(date_range: DateRange) -> dict:
     )
 
 
-def analytics_overview(*, date_range: DateRange) -> dict:
+def analytics_overview(*, date_range: DateRange) -> dict[str, Any]:
     sessions = _session_summary(date_range)
     revenue = _revenue_summary(date_range)
     phq9 = next((row for row in assessment_outcomes(date_range) if row["type"] == AssessmentType.PHQ9), None)
@@ -92,7 +95,7 @@ def analytics_overview(*, date_range: DateRange) -> dict:
     }
 
 
-def _daily_trend(date_range: DateRange) -> list[dict]:
+def _daily_trend(date_range: DateRange) -> list[dict[str, Any]]:
     users = grouped_by_period(
         alive_users().filter(created_at__gte=date_range.start_at, created_at__lt=date_range.end_before),
         "created_at",
@@ -112,7 +115,7 @@ def _daily_trend(date_range: DateRange) -> list[dict]:
     ]
 
 
-def analytics_dashboard(*, date_range: DateRange) -> dict:
+def analytics_dashboard(*, date_range: DateRange) -> dict[str, Any]:
     sessions = _session_summary(date_range)
     revenue = _revenue_summary(date_range)
     users = _user_counts(date_range)

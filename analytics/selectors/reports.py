@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from django.db.models import Count
+from typing import Any
+
+from django.db.models import Count, F
 
 from analytics.dates import DateRange
 from analytics.selectors.base import (
@@ -20,7 +22,7 @@ from analytics.selectors.base import (
 from subscriptions.models import Subscription, SubscriptionStatus
 
 
-def _users_report(date_range: DateRange, group_by: str) -> list[dict]:
+def _users_report(date_range: DateRange, group_by: str) -> list[dict[str, Any]]:
     new = grouped_by_period(
         alive_users().filter(created_at__gte=date_range.start_at, created_at__lt=date_range.end_before),
         "created_at",
@@ -38,7 +40,7 @@ def _users_report(date_range: DateRange, group_by: str) -> list[dict]:
     ]
 
 
-def _sessions_report(date_range: DateRange, group_by: str) -> list[dict]:
+def _sessions_report(date_range: DateRange, group_by: str) -> list[dict[str, Any]]:
     grouped = grouped_by_period(
         sessions_in(date_range),
         "started_at",
@@ -54,7 +56,7 @@ def _sessions_report(date_range: DateRange, group_by: str) -> list[dict]:
     return rows
 
 
-def _subscriptions_report(date_range: DateRange, group_by: str) -> list[dict]:
+def _subscriptions_report(date_range: DateRange, group_by: str) -> list[dict[str, Any]]:
     started = grouped_by_period(
         Subscription.objects.filter(start_date__gte=date_range.start_at, start_date__lt=date_range.end_before).exclude(
             status=SubscriptionStatus.PENDING
@@ -79,7 +81,7 @@ def _subscriptions_report(date_range: DateRange, group_by: str) -> list[dict]:
     ]
 
 
-def _revenue_report(date_range: DateRange, group_by: str) -> list[dict]:
+def _revenue_report(date_range: DateRange, group_by: str) -> list[dict[str, Any]]:
     grouped = grouped_by_period(
         paid_in(date_range), "paid_at", group_by, revenue=int_sum("amount_paise"), orders=Count("id")
     )
@@ -97,13 +99,13 @@ def _revenue_report(date_range: DateRange, group_by: str) -> list[dict]:
     return rows
 
 
-def _themes_report(date_range: DateRange, group_by: str) -> list[dict]:
+def _themes_report(date_range: DateRange, group_by: str) -> list[dict[str, Any]]:
     rows = (
         sessions_in(date_range)
         .annotate(bucket=TRUNCATE[group_by]("started_at"))
         .values("bucket", "theme__slug", "theme__title", "theme__category")
         .annotate(**session_metrics())
-        .order_by("bucket", "-total", "theme__title")
+        .order_by("bucket", F("total").desc(), "theme__title")
     )
     return [
         {
@@ -127,7 +129,7 @@ _REPORTS = {
 REPORT_TYPES = tuple(_REPORTS)
 
 
-def analytics_report(*, report_type: str, group_by: str, date_range: DateRange) -> dict:
+def analytics_report(*, report_type: str, group_by: str, date_range: DateRange) -> dict[str, Any]:
     """`report_type` and `group_by` are validated by the caller (REPORT_TYPES, GROUP_BY_CHOICES)."""
     return {
         "type": report_type,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.db.models import F
 
 from analytics.dates import DateRange
@@ -10,12 +12,12 @@ from analytics.selectors.base import session_metrics, session_row, sessions_in
 UNKNOWN_DEVICE = "unknown"
 
 
-def sessions_by_theme(date_range: DateRange, *, limit: int | None = None) -> list[dict]:
+def sessions_by_theme(date_range: DateRange, *, limit: int | None = None) -> list[dict[str, Any]]:
     rows = (
         sessions_in(date_range)
         .values("theme_id", "theme__slug", "theme__title", "theme__category", "theme__tier")
         .annotate(**session_metrics())
-        .order_by("-total", "theme__title")
+        .order_by(F("total").desc(), "theme__title")
     )
     if limit:
         rows = rows[:limit]
@@ -32,15 +34,18 @@ def sessions_by_theme(date_range: DateRange, *, limit: int | None = None) -> lis
     ]
 
 
-def analytics_sessions(*, date_range: DateRange) -> dict:
+def analytics_sessions(*, date_range: DateRange) -> dict[str, Any]:
     by_type = (
         sessions_in(date_range)
         .values(category=F("theme__category"))
         .annotate(**session_metrics())
-        .order_by("-total", "category")
+        .order_by(F("total").desc(), "category")
     )
     by_mode = (
-        sessions_in(date_range).values("device_type").annotate(**session_metrics()).order_by("-total", "device_type")
+        sessions_in(date_range)
+        .values("device_type")
+        .annotate(**session_metrics())
+        .order_by(F("total").desc(), "device_type")
     )
     return {
         "by_type": [{"category": row["category"], **session_row(row)} for row in by_type],

@@ -3,7 +3,7 @@
 import pytest
 from django.test import Client
 
-from staff.testing import staff_admin_client
+from staff.tests.helpers import staff_admin_client
 
 
 def test_root_links_docs_admin_and_health():

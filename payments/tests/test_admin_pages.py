@@ -7,7 +7,7 @@ import pytest
 from accounts.models import AuditLog
 from payments.models import Payment, PaymentStatus, Refund
 from payments.tests.factories import PaymentFactory
-from staff.testing import staff_admin_client
+from staff.tests.helpers import staff_admin_client
 from subscriptions.models import SubscriptionStatus
 from subscriptions.selectors import subscription_get_active
 

@@ -8,7 +8,7 @@ import pytest
 from accounts.models import AuditLog
 from accounts.tests.factories import UserFactory
 from manas360.admin_display import short_id
-from staff.testing import staff_admin_client
+from staff.tests.helpers import staff_admin_client
 from subscriptions.tests.factories import PlanFactory, SubscriptionFactory
 
 pytestmark = pytest.mark.django_db

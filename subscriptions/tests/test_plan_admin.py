@@ -3,7 +3,7 @@
 import pytest
 
 from accounts.models import AuditLog
-from staff.testing import staff_admin_client
+from staff.tests.helpers import staff_admin_client
 from subscriptions.models import Plan
 
 pytestmark = pytest.mark.django_db

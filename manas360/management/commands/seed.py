@@ -1,8 +1,8 @@
 """`manage.py seed [--demo]`: idempotent reference data, and in development the demo accounts.
 
 Each app contributes a `seed` module with a `run(*, stdout, demo_accounts: bool)` function; running the
-command twice changes nothing. `--demo` (development only) adds 90 days of activity on top
-(manas360/demo_activity.py) so the analytics screens and exports have something to show.
+command twice changes nothing. `--demo` (development only) also calls each seed module's `run_demo(*, stdout)`,
+if it has one: 90 days of activity (analytics/demo_activity.py) so the analytics screens have something to show.
 """
 
 from importlib import import_module
@@ -27,30 +27,20 @@ class Command(BaseCommand):
     def handle(self, *args, **options):
         if options["demo"] and not settings.DEBUG:
             raise CommandError("--demo writes made-up patients and payments: development only (DEBUG=1).")
-        demo_accounts = settings.DEBUG
+        modules = []
         for module_path in SEED_MODULES:
             try:
-                module = import_module(module_path)
+                modules.append(import_module(module_path))
             except ModuleNotFoundError as exc:
                 if exc.name != module_path:
                     raise
-                continue
+        for module in modules:
             with transaction.atomic():
-                module.run(stdout=self.stdout, demo_accounts=demo_accounts)
+                module.run(stdout=self.stdout, demo_accounts=settings.DEBUG)
         if options["demo"]:
-            self._demo_activity()
+            # After every reference row exists (plans, themes): the demo activity uses them.
+            for module in modules:
+                if hasattr(module, "run_demo"):
+                    with transaction.atomic():
+                        module.run_demo(stdout=self.stdout)
         self.stdout.write(self.style.SUCCESS("Seed complete."))
-
-    def _demo_activity(self) -> None:
-        from manas360.demo_activity import DAYS, DEMO_EMAIL_DOMAIN, demo_activity_create
-
-        summary = demo_activity_create()
-        if summary is None:
-            self.stdout.write(f"demo activity: already present (patients @{DEMO_EMAIL_DOMAIN}); nothing added.")
-            return
-        self.stdout.write(
-            f"demo activity over the last {DAYS} days: {summary.patients} patients, {summary.sessions} room sessions "
-            f"({summary.completed_sessions} completed), {summary.assessments} assessments, "
-            f"{summary.successful_payments} successful payments, {summary.failed_payments} failed, "
-            f"{summary.refunds} refunded."
-        )

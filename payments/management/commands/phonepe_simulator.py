@@ -1,4 +1,5 @@
-"""`manage.py phonepe_simulator [--port N] [--public-url URL] [--callback-url URL]`: the local PhonePe.
+"""`manage.py phonepe_simulator [--port N] [--public-url URL] [--callback-url URL]`: the local PhonePe
+(docs/phonepe.md §12).
 
 Defaults come from PHONEPE_SIMULATOR_URL, the variable the API also reads to find the simulator, so one
 value in `.env` moves both. `--public-url` is the address browsers use for the checkout page: it differs from

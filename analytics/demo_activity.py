@@ -115,7 +115,8 @@ def _sessions(rng: random.Random, now: datetime, patients: list[User]) -> list[R
         return []
     free = [theme for theme in themes if theme.tier == ThemeTier.FREE] or themes
     paying = {user.pk for user in patients[: len(PURCHASES)]}
-    rows, counters = [], {}
+    rows: list[RoomSession] = []
+    counters: dict[int, tuple[int, int, int]] = {}  # theme id -> (completed, rated, rating sum)
     for index in range(SESSIONS):
         # Spread over the whole period (every week has sessions), each by a patient who had joined by then.
         started = _at(rng, patients[0].created_at + timedelta(hours=1), now - timedelta(hours=2))
@@ -202,12 +203,11 @@ def _payments(rng: random.Random, now: datetime, patients: list[User]) -> dict:
         if plan is None:
             continue
         paid_at = _at(rng, user.created_at + timedelta(hours=1), now - timedelta(hours=3))
-        end = paid_at + timedelta(days=plan.duration_days) if plan.duration_days else None
         refund_this = code == "premium_monthly" and refunds == 0
         if refund_this:
             # Refund a recent purchase: its subscription would otherwise still be current.
             paid_at = now - timedelta(days=3)
-            end = paid_at + timedelta(days=plan.duration_days)
+        end = paid_at + timedelta(days=plan.duration_days) if plan.duration_days else None
         lapsed = end is not None and end <= now
         subscription = Subscription.objects.create(
             user=user,
