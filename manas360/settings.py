@@ -115,7 +115,13 @@ if env.str("DATABASE_URL", default=""):
     if statement_timeout_ms:
         DATABASES["default"]["OPTIONS"]["options"] = f"-c statement_timeout={statement_timeout_ms}"
 else:
-    VAR_DIR.mkdir(exist_ok=True)
+    try:
+        VAR_DIR.mkdir(exist_ok=True)
+    except OSError as error:
+        raise ImproperlyConfigured(
+            f"No DATABASE_URL and the SQLite fallback directory {VAR_DIR} cannot be created ({error.strerror}): "
+            "set DATABASE_URL, or make that directory writable (a volume in a container)."
+        ) from None
     DATABASES = {
         "default": {
             "ENGINE": "django.db.backends.sqlite3",
@@ -341,10 +347,12 @@ LOGGING = {
 # PHONEPE_OAUTH_BASE_URL override them. Credentials and webhook credentials must be
 # set when DEBUG is off; in development they match the simulator's defaults.
 PHONEPE_ENV = env.str("PHONEPE_ENV", default="SIMULATOR" if (DEBUG or TESTING) else "PRODUCTION").upper()
+# Where the local simulator listens: the one variable both `make simulator` and the API read.
+PHONEPE_SIMULATOR_URL = env.str("PHONEPE_SIMULATOR_URL", default="http://127.0.0.1:8081").rstrip("/")
 _PHONEPE_HOSTS = {
     "PRODUCTION": ("https://api.phonepe.com/apis/pg", "https://api.phonepe.com/apis/identity-manager"),
     "SANDBOX": ("https://api-preprod.phonepe.com/apis/pg-sandbox", "https://api-preprod.phonepe.com/apis/pg-sandbox"),
-    "SIMULATOR": ("http://127.0.0.1:8081/apis/pg-sandbox", "http://127.0.0.1:8081/apis/pg-sandbox"),
+    "SIMULATOR": (f"{PHONEPE_SIMULATOR_URL}/apis/pg-sandbox", f"{PHONEPE_SIMULATOR_URL}/apis/pg-sandbox"),
 }
 if PHONEPE_ENV not in _PHONEPE_HOSTS:
     raise ImproperlyConfigured("PHONEPE_ENV must be PRODUCTION, SANDBOX or SIMULATOR.")
@@ -359,9 +367,10 @@ PHONEPE_CLIENT_SECRET = required_in_production(
 PHONEPE_CLIENT_VERSION = required_in_production("PHONEPE_CLIENT_VERSION", development_default="1")
 PHONEPE_WEBHOOK_USERNAME = required_in_production("PHONEPE_WEBHOOK_USERNAME", development_default="manas360_sim")
 PHONEPE_WEBHOOK_PASSWORD = required_in_production("PHONEPE_WEBHOOK_PASSWORD", development_default="simulator123")
-# Where PhonePe sends the browser after checkout (the web app's payment-result page).
+# Where PhonePe sends the browser after checkout: the web app's payment-result page. In development it
+# defaults to the backend's own result page (payments/result_page.py), so a backend-only setup closes the loop.
 PHONEPE_REDIRECT_URL = required_in_production(
-    "PHONEPE_REDIRECT_URL", development_default="http://localhost:5173/payment/callback"
+    "PHONEPE_REDIRECT_URL", development_default=f"http://localhost:{PORT}/payments/result"
 )
 PHONEPE_ORDER_EXPIRE_SECONDS = env.int("PHONEPE_ORDER_EXPIRE_SECONDS", default=1200)  # 300-3600 (docs/phonepe.md §4.1)
 PHONEPE_CONNECT_TIMEOUT_SECONDS = env.float("PHONEPE_CONNECT_TIMEOUT_SECONDS", default=3.0)
@@ -369,3 +378,11 @@ PHONEPE_READ_TIMEOUT_SECONDS = env.float("PHONEPE_READ_TIMEOUT_SECONDS", default
 PHONEPE_MAX_RETRIES = env.int("PHONEPE_MAX_RETRIES", default=2)
 # A payment still pending this long is reconciled with the order-status API on read.
 PAYMENT_RECONCILE_AFTER_SECONDS = env.int("PAYMENT_RECONCILE_AFTER_SECONDS", default=30)
+
+# --- Error tracking and tracing: off unless configured (manas360/observability.py, docs/deployment.md) ----
+# Never from a test run, whatever the shell exports.
+SENTRY_DSN = "" if TESTING else env.str("SENTRY_DSN", default="")
+SENTRY_ENVIRONMENT = env.str("SENTRY_ENVIRONMENT", default="development" if DEBUG else "production")
+SENTRY_TRACES_SAMPLE_RATE = env.float("SENTRY_TRACES_SAMPLE_RATE", default=0.0)
+OTEL_EXPORTER_OTLP_ENDPOINT = "" if TESTING else env.str("OTEL_EXPORTER_OTLP_ENDPOINT", default="")
+OTEL_SERVICE_NAME = env.str("OTEL_SERVICE_NAME", default="manas360-backend")

@@ -13,6 +13,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from accounts.audit import audit_context_from_request
 from accounts.models import AuditLog, User
+from manas360.admin_display import short_id_column
 from manas360.admin_mixins import ReadOnlyModelAdmin
 from manas360.api.errors import ApplicationError
 from staff import services
@@ -165,7 +166,7 @@ class StaffUserAdmin(admin.ModelAdmin):
 class AuditLogAdmin(ReadOnlyModelAdmin):
     """Read-only for everyone, superusers included: the log is append-only (docs/api.md §7)."""
 
-    list_display = ("timestamp", "action", "actor_email", "resource_type", "resource_id", "ip_address", "request_id")
+    list_display = ("timestamp", "action", "actor_email", "resource_type", "resource_ref", "ip_address", "request_ref")
     list_filter = ("action", "resource_type")
     search_fields = ("actor_email", "resource_id", "request_id", "action")
     date_hierarchy = "timestamp"
@@ -173,3 +174,6 @@ class AuditLogAdmin(ReadOnlyModelAdmin):
     list_per_page = 100
     show_full_result_count = False
     readonly_fields = [field.name for field in AuditLog._meta.fields]
+
+    resource_ref = short_id_column("resource_id", description="Resource")
+    request_ref = short_id_column("request_id", description="Request")
