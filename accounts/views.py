@@ -10,7 +10,7 @@ from rest_framework.views import APIView
 
 from accounts import mfa, otp
 from accounts.audit import audit_context_from_request
-from accounts.authentication import ACCESS_COOKIE, REFRESH_COOKIE, csrf_header_matches
+from accounts.authentication import ACCESS_COOKIE, REFRESH_COOKIE, csrf_matches_session
 from accounts.cookies import clear_auth_cookies, set_access_cookie, set_auth_cookies
 from accounts.errors import CsrfFailed, OriginNotAllowed
 from accounts.identifiers import identifier_from_data
@@ -213,8 +213,10 @@ class RefreshView(_PublicAuthView):
 class LogoutView(_PublicAuthView):
     """Ends the session of the presented access token (even an expired one) or refresh token.
 
-    Cookie requests must pass the CSRF double-submit check. `{"allDevices": true}` ends all of the user's
-    sessions. Always clears the three cookies.
+    A Bearer access token or a refresh token in the body is not something a browser attaches on its own, so
+    those need no CSRF header. Cookies are: a cookie request must carry the CSRF token of the session its
+    cookies name (an unusable `Authorization` header does not exempt it). `{"allDevices": true}` ends all of
+    the user's sessions. Always clears the three cookies.
     """
 
     @extend_schema(
@@ -222,21 +224,7 @@ class LogoutView(_PublicAuthView):
     )
     def post(self, request):
         body = _body(request)
-        session = None
-        header = request.headers.get("Authorization", "")
-        if header:
-            scheme, _, raw_access = header.partition(" ")
-            raw_access = raw_access.strip() if scheme.lower() == "bearer" else ""
-        else:
-            raw_access = request.COOKIES.get(ACCESS_COOKIE, "")
-            cookie_based = bool(raw_access or request.COOKIES.get(REFRESH_COOKIE))
-            if cookie_based and not csrf_header_matches(request):
-                raise CsrfFailed()
-        if raw_access:
-            session = _session_from_access_token(raw_access)
-        if session is None:
-            refresh = body.get("refresh_token") if isinstance(body.get("refresh_token"), str) else None
-            session = session_for_refresh_token(refresh or request.COOKIES.get(REFRESH_COOKIE, ""))
+        session = _session_named_by_credentials(request, body)
         if session is not None and session.revoked_at is None:
             # Only a live session may end the others: a token of an ended session signs nobody out.
             if body.get("all_devices") is True:
@@ -246,6 +234,27 @@ class LogoutView(_PublicAuthView):
         response = success_response(None, message="Signed out.")
         clear_auth_cookies(response)
         return response
+
+
+def _session_named_by_credentials(request, body: dict):
+    """The session a logout ends: Bearer token, else body refresh token, else the cookies (CSRF-checked)."""
+    scheme, _, raw_bearer = request.headers.get("Authorization", "").partition(" ")
+    if scheme.lower() == "bearer" and raw_bearer.strip():
+        session = _session_from_access_token(raw_bearer.strip())
+        if session is not None:
+            return session
+    body_refresh = body.get("refresh_token")
+    if isinstance(body_refresh, str) and body_refresh:
+        return session_for_refresh_token(body_refresh)
+    raw_access = request.COOKIES.get(ACCESS_COOKIE, "")
+    raw_refresh = request.COOKIES.get(REFRESH_COOKIE, "")
+    session = _session_from_access_token(raw_access) if raw_access else None
+    if session is None and raw_refresh:
+        session = session_for_refresh_token(raw_refresh)
+    # Cookies naming no session end nothing (the answer only clears them), so there is nothing to protect.
+    if session is not None and not csrf_matches_session(request, session.pk):
+        raise CsrfFailed()
+    return session
 
 
 def _session_from_access_token(raw: str):
