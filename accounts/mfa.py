@@ -22,6 +22,7 @@ import pyotp
 import qrcode
 from cryptography.fernet import Fernet, InvalidToken
 from django.conf import settings
+from django.core.cache import cache
 from django.db import transaction
 from django.utils import timezone
 from rest_framework_simplejwt.exceptions import TokenError
@@ -39,6 +40,7 @@ from accounts.roles import Role
 from accounts.sessions import IssuedTokens, session_start, sessions_revoke_for_user
 from accounts.tokens import MfaToken, make_mfa_token
 from manas360.api.errors import ApplicationError, Conflict, ValidationFailed
+from manas360.api.throttling import CACHE_ERRORS
 
 TOTP_INTERVAL = 30
 BACKUP_CODE_COUNT = 10
@@ -187,11 +189,50 @@ class AdminLoginResult:
     issued: IssuedTokens | None = None
 
 
+# --- lockout look-alike for addresses that are not admins ------------------------------------------------
+# A real admin's failures lock the account (429 after the threshold); if other addresses kept answering 401,
+# five wrong passwords would tell whether an address belongs to an admin. So failures for unknown, non-admin
+# and deleted addresses are counted too (in the cache, keyed by a digest of the address) and lock the same way.
+
+
+def _lookalike_keys(email_value: str) -> tuple[str, str]:
+    digest = hashlib.sha256(email_value.encode()).hexdigest()[:32]
+    return f"admin-login:nonadmin-failures:{digest}", f"admin-login:nonadmin-locked-until:{digest}"
+
+
+def _ensure_lookalike_not_locked(email_value: str) -> None:
+    _, lock_key = _lookalike_keys(email_value)
+    try:
+        locked_until = cache.get(lock_key)
+    except CACHE_ERRORS:
+        return  # fail open, like the rate limits: a cache outage must not take sign-in down
+    now = timezone.now().timestamp()
+    if locked_until is not None and locked_until > now:
+        raise TooManyAttempts(retry_after=max(int(locked_until - now + 0.999), 1))
+
+
+def _record_lookalike_failure(email_value: str) -> None:
+    """Count a failure; on the threshold lock the address and answer 429, as _record_failure does for admins."""
+    count_key, lock_key = _lookalike_keys(email_value)
+    try:
+        cache.add(count_key, 0, timeout=settings.ADMIN_LOCKOUT_WINDOW_SECONDS)
+        failures = cache.incr(count_key)
+        if failures < settings.ADMIN_LOCKOUT_THRESHOLD:
+            return
+        cache.delete(count_key)
+        locked_until = timezone.now().timestamp() + settings.ADMIN_LOCKOUT_SECONDS
+        cache.set(lock_key, locked_until, timeout=settings.ADMIN_LOCKOUT_SECONDS)
+    except (ValueError, *CACHE_ERRORS):  # ValueError: the counter expired between add and incr
+        return
+    raise TooManyAttempts(retry_after=settings.ADMIN_LOCKOUT_SECONDS)
+
+
 def admin_login(*, email, password, ip_address=None, user_agent="") -> AdminLoginResult:
     email_value = email.strip().lower() if isinstance(email, str) else ""
     user = User.objects.filter(email=email_value).first() if email_value else None
     if user is None or user.role != Role.ADMIN or user.is_deleted:
-        # Same answer (and similar work) as a wrong password: no account enumeration.
+        # Same answers (and similar work) as for an admin: 401 for a wrong password, 429 once "locked".
+        _ensure_lookalike_not_locked(email_value)
         User().set_password(password if isinstance(password, str) else "")
         audit_log_record(
             action="auth.admin_login.failure",
@@ -201,6 +242,7 @@ def admin_login(*, email, password, ip_address=None, user_agent="") -> AdminLogi
             ip_address=ip_address,
             user_agent=user_agent,
         )
+        _record_lookalike_failure(email_value)
         raise InvalidCredentials()
     _ensure_not_locked(user)
     if not isinstance(password, str) or not password or not user.check_password(password):

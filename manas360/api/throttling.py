@@ -47,7 +47,7 @@ def _cache_errors() -> tuple[type[BaseException], ...]:
     return (RedisError, OSError)
 
 
-_CACHE_ERRORS = _cache_errors()
+CACHE_ERRORS = _cache_errors()
 
 
 # INCR, and a time to live on a counter that has none yet, as one atomic command: one EVALSHA per hit, on one
@@ -121,7 +121,7 @@ class WindowRateThrottle(abc.ABC, BaseThrottle):
         key = f"throttle:{self.scope}:{digest}:{window}"
         try:
             hits = _count_hit(key, period)
-        except _CACHE_ERRORS as exc:
+        except CACHE_ERRORS as exc:
             logger.warning("rate limit cache unavailable; allowing request", extra={"error_class": type(exc).__name__})
             return True
         reset = max(int((window + 1) * period - now + 0.999), 1)
