@@ -328,7 +328,9 @@ LOGGING = {
     "loggers": {
         # Our access log replaces Django's, which would log full query strings.
         "django.request": {"level": "CRITICAL", "propagate": True},
-        "django.server": {"level": "WARNING", "propagate": True},
+        # runserver's own request line (plain text, then again as JSON through the root): our access log is
+        # the one line per request, so it is silenced, handler included.
+        "django.server": {"handlers": [], "level": "CRITICAL", "propagate": False},
     },
 }
 
