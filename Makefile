@@ -4,7 +4,7 @@
 help:  ## List the targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
 
-run:  ## Install, migrate, seed and serve the API on http://localhost:5000
+run:  ## Install, migrate, seed and serve the API on http://127.0.0.1:5000 (HOST=0.0.0.0 to expose it)
 	scripts/run.sh
 
 simulator:  ## Run the local PhonePe simulator on http://127.0.0.1:8081 (second terminal, beside `make run`)
