@@ -47,6 +47,9 @@ keepalive = _int("GUNICORN_KEEPALIVE", 5)
 max_requests = _int("GUNICORN_MAX_REQUESTS", 0)
 max_requests_jitter = _int("GUNICORN_MAX_REQUESTS_JITTER", max(max_requests // 10, 0))
 backlog = _int("GUNICORN_BACKLOG", 2048)
+# gunicorn answers an over-long request line with an HTML page; nginx in front refuses lines over 4 KiB in
+# JSON first (deploy/nginx/default.conf), so gunicorn's own limit is set to its maximum, above nginx's.
+limit_request_line = _int("GUNICORN_LIMIT_REQUEST_LINE", 8190)
 
 # The application writes one JSON access-log line per request itself (manas360.middleware).
 accesslog = None
