@@ -8,7 +8,7 @@ from rest_framework import serializers
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.views import APIView
 
-from accounts import mfa, otp
+from accounts import email_change, mfa, otp
 from accounts.audit import audit_context_from_request
 from accounts.authentication import ACCESS_COOKIE, REFRESH_COOKIE, csrf_matches_session
 from accounts.cookies import clear_auth_cookies, set_access_cookie, set_auth_cookies
@@ -24,7 +24,8 @@ from accounts.sessions import (
     session_revoke,
     sessions_revoke_for_user,
 )
-from manas360.api.errors import ApplicationError, Unauthorized
+from accounts.throttling import EmailChangeConfirmThrottle
+from manas360.api.errors import ApplicationError, Unauthorized, ValidationFailed
 from manas360.api.responses import success_response
 from manas360.api.throttling import (
     AdminLoginIpThrottle,
@@ -342,11 +343,29 @@ class MfaDisableView(APIView):
 # --- Users (api.md §3) ------------------------------------------------------------------------------------------
 
 
-def _profile_response(user, *, with_subscription: bool = True):
+def _profile_response(user, *, with_subscription: bool = True, email_change=None):
     payload = user_payload(user)
     if with_subscription:
         payload["subscription"] = subscription_summary(user=user)
-    return success_response(payload, user=payload)
+    if email_change is None:
+        return success_response(payload, user=payload)
+    # The address is not the user's yet: `email` stays the current one; the pending one is reported apart.
+    payload.update(_email_change_data(email_change))
+    return success_response(
+        payload, user=payload, message="We sent a code to the new address. Confirm it to change your email."
+    )
+
+
+def _email_change_data(email_change) -> dict:
+    data = {
+        "pending_email": email_change.email,
+        "email_change_pending": True,
+        "expires_in": email_change.expires_in,
+        "resend_in": email_change.resend_in,
+    }
+    if email_change.dev_code is not None:
+        data["dev_otp"] = email_change.dev_code
+    return data
 
 
 class _UserDetailBase(APIView):
@@ -355,6 +374,13 @@ class _UserDetailBase(APIView):
     # subclass's OpenAPI description.)
     permission_classes = [IsAuthenticated]
     throttle_classes = [AnonymousRateThrottle, UserRateThrottle]
+
+    def get_throttles(self):
+        throttles = super().get_throttles()
+        if self.request.method == "PATCH" and isinstance(self.request.data, dict) and self.request.data.get("email"):
+            # A new email sends a code, as send-otp does: the same per-IP and per-address limits.
+            throttles += [SendOtpIpThrottle(), SendOtpIdentifierThrottle()]
+        return throttles
 
     @extend_schema(responses=inline_serializer("UserProfile", {"id": _any(), "email": _any(), "subscription": _any()}))
     def get(self, request, user_id=None):
@@ -366,8 +392,8 @@ class _UserDetailBase(APIView):
     )
     def patch(self, request, user_id=None):
         target = self.get_target(request, user_id)
-        updated = user_update(user=target, data=request.data, actor=request.user, **audit_context_from_request(request))
-        return _profile_response(updated)
+        result = user_update(user=target, data=request.data, actor=request.user, **audit_context_from_request(request))
+        return _profile_response(result.user, email_change=result.email_change)
 
     @extend_schema(request=None, responses=None)
     def delete(self, request, user_id=None):
@@ -387,3 +413,50 @@ class MeView(_UserDetailBase):
 class UserDetailView(_UserDetailBase):
     def get_target(self, request, user_id):
         return user_get_visible(user_id=user_id, viewer=request.user)
+
+
+# --- Self-service email change (docs/auth.md "Email change") ------------------------------------------------
+
+
+class EmailChangeView(APIView):
+    """Ask for a new email address: a code goes to it; nothing changes until it is confirmed."""
+
+    permission_classes = [IsAuthenticated]
+    throttle_classes = [UserRateThrottle, SendOtpIpThrottle, SendOtpIdentifierThrottle]
+
+    @extend_schema(
+        request=inline_serializer("EmailChangeRequest", {"email": serializers.EmailField()}),
+        responses=inline_serializer(
+            "EmailChangePending", {"pending_email": serializers.EmailField(), "expires_in": serializers.IntegerField()}
+        ),
+    )
+    def post(self, request):
+        new_email = email_change.parse_new_email(_body(request).get("email"))
+        if new_email == request.user.email:
+            raise ValidationFailed(
+                "This is already your email address.", errors={"email": ["This is already your email address."]}
+            )
+        pending = email_change.email_change_request(
+            user=request.user, new_email=new_email, **audit_context_from_request(request)
+        )
+        return success_response(
+            _email_change_data(pending), message="We sent a code to the new address. Confirm it to change your email."
+        )
+
+
+class EmailChangeConfirmView(APIView):
+    """Confirm the code sent to the new address: the address becomes the account's email."""
+
+    permission_classes = [IsAuthenticated]
+    throttle_classes = [UserRateThrottle, EmailChangeConfirmThrottle]
+
+    @extend_schema(
+        request=inline_serializer("EmailChangeConfirm", {"code": serializers.CharField()}),
+        responses=inline_serializer("EmailChanged", {"id": _any(), "email": serializers.EmailField()}),
+    )
+    def post(self, request):
+        updated = email_change.email_change_confirm(
+            user=request.user, code=_body(request).get("code"), **audit_context_from_request(request)
+        )
+        payload = user_payload(updated)
+        return success_response(payload, user=payload, message="Your email address has been changed.")
