@@ -43,20 +43,18 @@ PORT = env.int("PORT", default=5000)
 
 INSTALLED_APPS = [
     "staff.apps.StaffAdminConfig",  # the Django admin site, with a TOTP second factor (docs/staff.md)
+    "accounts",  # before django.contrib.auth: its audited `changepassword` command replaces Django's
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
-    "django_otp",
-    "django_otp.plugins.otp_totp",
     "rest_framework",
     "django_filters",
     "corsheaders",
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "manas360",
-    "accounts",
     "subscriptions",
     "rooms",
     "payments",
@@ -78,7 +76,6 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "manas360.middleware.BrowserAuthenticationMiddleware",  # likewise (the API authenticates itself)
-    "django_otp.middleware.OTPMiddleware",
     "manas360.middleware.BrowserMessageMiddleware",  # likewise
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]

@@ -3,14 +3,12 @@ read-only audit log.
 
 `accounts/admin.py` registers a basic User admin; staff is after accounts in INSTALLED_APPS, so its admin
 module loads later and replaces that registration here (the same for an AuditLog registration, should one
-appear). django-otp's TOTPDevice admin is removed: staff sign in with the TOTP secret of accounts.MfaDevice
-(docs/staff.md), so TOTPDevice rows would mean nothing; so is the auth Group admin (roles are `User.role`).
+appear). The auth Group admin is removed (roles are `User.role`).
 """
 
 from django.contrib import admin, messages
 from django.contrib.auth.models import Group
 from django.db.models import Prefetch
-from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from accounts.audit import audit_context_from_request
 from accounts.models import AuditLog, User
@@ -23,11 +21,9 @@ for model in (User, AuditLog):
     if admin.site.is_registered(model):
         admin.site.unregister(model)
 
-# django_otp.plugins.otp_totp is installed (and registers its admin) but its devices are not used for sign-in;
 # django.contrib.auth's groups mean nothing here (roles and RolePermission are the one source of truth).
-for unused in (TOTPDevice, Group):
-    if admin.site.is_registered(unused):
-        admin.site.unregister(unused)
+if admin.site.is_registered(Group):
+    admin.site.unregister(Group)
 
 
 class StatusFilter(admin.SimpleListFilter):
