@@ -24,18 +24,17 @@ from accounts.sessions import (
     session_revoke,
     sessions_revoke_for_user,
 )
-from accounts.throttling import EmailChangeConfirmThrottle
-from manas360.api.errors import ApplicationError, Unauthorized, ValidationFailed
-from manas360.api.responses import success_response
-from manas360.api.throttling import (
+from accounts.throttling import (
     AdminLoginIpThrottle,
-    AnonymousRateThrottle,
+    EmailChangeConfirmThrottle,
     SendOtpIdentifierThrottle,
     SendOtpIpThrottle,
-    UserRateThrottle,
     VerifyMfaIpThrottle,
     VerifyOtpIdentifierThrottle,
 )
+from manas360.api.errors import ApplicationError, Unauthorized, ValidationFailed
+from manas360.api.responses import success_response
+from manas360.api.throttling import AnonymousRateThrottle, UserRateThrottle
 
 
 def _any():

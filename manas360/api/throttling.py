@@ -9,8 +9,9 @@ limit (RateLimitHeadersMiddleware). If the cache is unreachable the limit fails 
 outage of Redis must not take sign-in down.
 
 Rates come from settings.RATE_LIMITS ("<count>/<period>", period like `m`, `15m`, `900s`, `h`), each
-overridable by environment. Health, metrics and the webhook are not limited (plain Django views, or
-`throttle_classes = []`).
+overridable by environment. The domain limits (sign-in codes, admin sign-in) live with their domain
+(`accounts/throttling.py`); this module is the shared machinery and the two global limits. Health, metrics
+and the webhook are not limited (plain Django views, or `throttle_classes = []`).
 """
 
 import abc
@@ -157,43 +158,11 @@ class UserRateThrottle(WindowRateThrottle):
         return None
 
 
-class _IpThrottle(WindowRateThrottle):
+class ClientIpRateThrottle(WindowRateThrottle):
+    """Base of the limits counted per client IP (subclasses set `scope`)."""
+
     def get_ident(self, request, view):
         return client_ip(request)
-
-
-def _identifier_of(request) -> str | None:
-    from accounts.identifiers import throttle_identifier
-
-    # A malformed or oversized body raises here and is answered as such (400 invalid_json, 413):
-    # DRF keeps an empty body after a parse error, so swallowing it would turn the answer
-    # into a misleading "field required".
-    return throttle_identifier(request.data)
-
-
-class _IdentifierThrottle(WindowRateThrottle):
-    def get_ident(self, request, view):
-        return _identifier_of(request)
-
-
-class SendOtpIdentifierThrottle(_IdentifierThrottle):
-    scope = "send_otp_identifier"
-
-
-class SendOtpIpThrottle(_IpThrottle):
-    scope = "send_otp_ip"
-
-
-class VerifyOtpIdentifierThrottle(_IdentifierThrottle):
-    scope = "verify_otp_identifier"
-
-
-class AdminLoginIpThrottle(_IpThrottle):
-    scope = "admin_login_ip"
-
-
-class VerifyMfaIpThrottle(_IpThrottle):
-    scope = "verify_mfa_ip"
 
 
 class RateLimitHeadersMiddleware:
