@@ -8,7 +8,7 @@ from rest_framework import serializers
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.views import APIView
 
-from accounts import email_change, mfa, otp
+from accounts import mfa, otp
 from accounts.audit import audit_context_from_request
 from accounts.authentication import ACCESS_COOKIE, REFRESH_COOKIE, csrf_matches_session
 from accounts.cookies import clear_auth_cookies, set_access_cookie, set_auth_cookies
@@ -16,7 +16,7 @@ from accounts.errors import CsrfFailed, OriginNotAllowed
 from accounts.identifiers import identifier_from_data
 from accounts.permissions import IsAdmin
 from accounts.selectors import subscription_summary, user_get_visible, user_payload
-from accounts.services import user_soft_delete, user_update
+from accounts.services import email_change, user_soft_delete, user_update
 from accounts.sessions import (
     session_for_refresh_token,
     session_refresh,

@@ -121,7 +121,7 @@ class StaffAdminSite(AdminSite):
         from django.template.response import TemplateResponse
 
         from accounts.audit import audit_context_from_request
-        from accounts.staff_accounts import admin_password_change
+        from accounts.services.staff_credentials import admin_password_change
 
         if not self.has_permission(request):
             return self.login(request)

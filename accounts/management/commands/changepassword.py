@@ -11,7 +11,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from accounts.identifiers import normalise_email
 from accounts.models import User
-from accounts.staff_accounts import admin_password_change
+from accounts.services.staff_credentials import admin_password_change
 from manas360.api.errors import ApplicationError
 
 

@@ -11,11 +11,11 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from accounts.audit import audit_log_record
-from accounts.email_change import PendingEmailChange, email_change_request
 from accounts.errors import EmailTaken, FieldNotAllowed
 from accounts.identifiers import normalise_email
 from accounts.models import MfaDevice, User
 from accounts.roles import Role
+from accounts.services.email_change import PendingEmailChange, email_change_request
 from accounts.sessions import sessions_revoke_for_user
 from manas360.api.errors import ValidationFailed
 
@@ -153,7 +153,7 @@ class ProfileUpdate:
 
 def user_update(*, user: User, data: dict, actor: User, ip_address=None, user_agent="") -> ProfileUpdate:
     """Apply a profile PATCH. A user's own new email is not applied: it becomes a pending change, confirmed
-    by a code sent to the new address (accounts.email_change). An admin editing someone else sets it directly.
+    by a code sent to the new address (accounts.services.email_change). An admin editing someone else sets it directly.
     """
     changes = _changes_from(user=user, data=data)
     new_email = changes.get("email")
