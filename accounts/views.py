@@ -13,15 +13,28 @@ from accounts.audit import audit_context_from_request
 from accounts.authentication import ACCESS_COOKIE, REFRESH_COOKIE, csrf_matches_session
 from accounts.cookies import clear_auth_cookies, set_access_cookie, set_auth_cookies
 from accounts.errors import CsrfFailed, OriginNotAllowed
-from accounts.identifiers import identifier_from_data
 from accounts.permissions import IsAdmin
 from accounts.selectors import subscription_summary, user_get_visible, user_payload
+from accounts.serializers import (
+    AdminLoginSerializer,
+    EmailChangeConfirmSerializer,
+    EmailChangeSerializer,
+    LogoutSerializer,
+    MfaDisableSerializer,
+    MfaEnableSerializer,
+    RefreshSerializer,
+    SendOtpSerializer,
+    VerifyMfaSerializer,
+    VerifyOtpSerializer,
+    validated,
+)
 from accounts.services import email_change, user_soft_delete, user_update
 from accounts.sessions import (
     session_for_refresh_token,
     session_refresh,
     session_reissue_access,
     session_revoke,
+    session_start,
     sessions_revoke_for_user,
 )
 from accounts.throttling import (
@@ -41,10 +54,6 @@ def _any():
     """A fresh field per schema property: one shared instance would be re-bound to each name in turn and
     collapse an inline serializer's properties into one (the schema showed send-otp with only `email`)."""
     return serializers.JSONField(required=False)
-
-
-def _body(request) -> dict:
-    return request.data if isinstance(request.data, dict) else {}
 
 
 def _signed_in_response(request, *, user, issued, message: str, status: int = 200, **extra_data):
@@ -74,11 +83,11 @@ class SendOtpView(_PublicAuthView):
     throttle_classes = [AnonymousRateThrottle, SendOtpIpThrottle, SendOtpIdentifierThrottle]
 
     @extend_schema(
-        request=inline_serializer("SendOtpRequest", {"phone_number": _any(), "phone": _any(), "email": _any()}),
+        request=SendOtpSerializer,
         responses=inline_serializer("SendOtpResponse", {"otp_id": _any(), "channel": _any(), "expires_in": _any()}),
     )
     def post(self, request):
-        identifier = identifier_from_data(_body(request))
+        identifier = validated(SendOtpSerializer, request)["identifier"]
         context = audit_context_from_request(request)
         sent = otp.otp_send(identifier=identifier, ip_address=context["ip_address"])
         data = {
@@ -96,17 +105,13 @@ class VerifyOtpView(_PublicAuthView):
     throttle_classes = [AnonymousRateThrottle, VerifyOtpIdentifierThrottle]
 
     @extend_schema(
-        request=inline_serializer("VerifyOtpRequest", {"phone_number": _any(), "email": _any(), "otp": _any()}),
+        request=VerifyOtpSerializer,
         responses=inline_serializer("VerifyOtpResponse", {"user": _any(), "tokens": _any(), "is_new_user": _any()}),
     )
     def post(self, request):
-        body = _body(request)
-        identifier = identifier_from_data(body)
-        verified = otp.otp_verify(identifier=identifier, code=body.get("otp"))
-        from accounts.sessions import session_start
-
-        context = audit_context_from_request(request)
-        issued = session_start(user=verified.user, **context)
+        body = validated(VerifyOtpSerializer, request)
+        verified = otp.otp_verify(identifier=body["identifier"], code=body.get("otp"))
+        issued = session_start(user=verified.user, **audit_context_from_request(request))
         return _signed_in_response(
             request,
             user=verified.user,
@@ -120,11 +125,11 @@ class AdminLoginView(_PublicAuthView):
     throttle_classes = [AnonymousRateThrottle, AdminLoginIpThrottle]
 
     @extend_schema(
-        request=inline_serializer("AdminLoginRequest", {"email": _any(), "password": _any()}),
+        request=AdminLoginSerializer,
         responses=inline_serializer("AdminLoginResponse", {"mfa_required": _any(), "mfa_token": _any()}),
     )
     def post(self, request):
-        body = _body(request)
+        body = validated(AdminLoginSerializer, request)
         result = mfa.admin_login(
             email=body.get("email"), password=body.get("password"), **audit_context_from_request(request)
         )
@@ -152,11 +157,11 @@ class AdminVerifyMfaView(_PublicAuthView):
     throttle_classes = [AnonymousRateThrottle, VerifyMfaIpThrottle]
 
     @extend_schema(
-        request=inline_serializer("VerifyMfaRequest", {"mfa_token": _any(), "mfa_code": _any()}),
+        request=VerifyMfaSerializer,
         responses=inline_serializer("VerifyMfaResponse", {"user": _any(), "tokens": _any()}),
     )
     def post(self, request):
-        body = _body(request)
+        body = validated(VerifyMfaSerializer, request)
         issued = mfa.admin_verify_mfa(
             mfa_token=body.get("mfa_token"), mfa_code=body.get("mfa_code"), **audit_context_from_request(request)
         )
@@ -178,13 +183,13 @@ class RefreshView(_PublicAuthView):
     but a present Origin must be allowed."""
 
     @extend_schema(
-        request=inline_serializer("RefreshRequest", {"refresh_token": _any()}),
+        request=RefreshSerializer,
         responses=inline_serializer("RefreshResponse", {"expires_in": _any(), "tokens": _any()}),
     )
     def post(self, request):
         if not _origin_allowed(request):
             raise OriginNotAllowed()
-        body_token = _body(request).get("refresh_token")
+        body_token = validated(RefreshSerializer, request).get("refresh_token")
         from_cookie = not body_token
         raw = request.COOKIES.get(REFRESH_COOKIE, "") if from_cookie else body_token
         if not raw or not isinstance(raw, str):
@@ -219,15 +224,13 @@ class LogoutView(_PublicAuthView):
     the user's sessions. Always clears the three cookies.
     """
 
-    @extend_schema(
-        request=inline_serializer("LogoutRequest", {"all_devices": _any(), "refresh_token": _any()}), responses=None
-    )
+    @extend_schema(request=LogoutSerializer, responses=None)
     def post(self, request):
-        body = _body(request)
+        body = validated(LogoutSerializer, request)
         session = _session_named_by_credentials(request, body)
         if session is not None and session.revoked_at is None:
             # Only a live session may end the others: a token of an ended session signs nobody out.
-            if body.get("all_devices") is True:
+            if body["all_devices"]:
                 sessions_revoke_for_user(user=session.user, reason="logout_all")
             else:
                 session_revoke(session_id=session.pk, reason="logout")
@@ -306,9 +309,9 @@ class MfaGenerateSecretView(APIView):
 class MfaEnableView(APIView):
     permission_classes = [IsAdmin]
 
-    @extend_schema(request=inline_serializer("MfaEnable", {"secret": _any(), "mfa_code": _any()}), responses=None)
+    @extend_schema(request=MfaEnableSerializer, responses=None)
     def post(self, request):
-        body = _body(request)
+        body = validated(MfaEnableSerializer, request)
         session = _session_of(request)
         mfa.mfa_enable(
             user=request.user,
@@ -326,9 +329,9 @@ class MfaEnableView(APIView):
 class MfaDisableView(APIView):
     permission_classes = [IsAdmin]
 
-    @extend_schema(request=inline_serializer("MfaDisable", {"mfa_code": _any(), "password": _any()}), responses=None)
+    @extend_schema(request=MfaDisableSerializer, responses=None)
     def post(self, request):
-        body = _body(request)
+        body = validated(MfaDisableSerializer, request)
         mfa.mfa_disable(
             user=request.user,
             session=_session_of(request),
@@ -424,13 +427,13 @@ class EmailChangeView(APIView):
     throttle_classes = [UserRateThrottle, SendOtpIpThrottle, SendOtpIdentifierThrottle]
 
     @extend_schema(
-        request=inline_serializer("EmailChangeRequest", {"email": serializers.EmailField()}),
+        request=EmailChangeSerializer,
         responses=inline_serializer(
             "EmailChangePending", {"pending_email": serializers.EmailField(), "expires_in": serializers.IntegerField()}
         ),
     )
     def post(self, request):
-        new_email = email_change.parse_new_email(_body(request).get("email"))
+        new_email = email_change.parse_new_email(validated(EmailChangeSerializer, request)["email"])
         if new_email == request.user.email:
             raise ValidationFailed(
                 "This is already your email address.", errors={"email": ["This is already your email address."]}
@@ -450,12 +453,14 @@ class EmailChangeConfirmView(APIView):
     throttle_classes = [UserRateThrottle, EmailChangeConfirmThrottle]
 
     @extend_schema(
-        request=inline_serializer("EmailChangeConfirm", {"code": serializers.CharField()}),
+        request=EmailChangeConfirmSerializer,
         responses=inline_serializer("EmailChanged", {"id": _any(), "email": serializers.EmailField()}),
     )
     def post(self, request):
         updated = email_change.email_change_confirm(
-            user=request.user, code=_body(request).get("code"), **audit_context_from_request(request)
+            user=request.user,
+            code=validated(EmailChangeConfirmSerializer, request).get("code"),
+            **audit_context_from_request(request),
         )
         payload = user_payload(updated)
         return success_response(payload, user=payload, message="Your email address has been changed.")
