@@ -1,7 +1,8 @@
-"""Auth, admin MFA and user profile endpoints (api.md §2, §3, §7 MFA). Thin: validate, call a service, answer."""
+"""Auth, admin MFA and user profile endpoints (docs/api.md §2, §3, §7 MFA). Thin: validate, call a service, answer."""
 
 from urllib.parse import urlsplit
 
+import jwt
 from django.conf import settings
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers
@@ -13,8 +14,9 @@ from accounts.audit import audit_context_from_request
 from accounts.authentication import ACCESS_COOKIE, REFRESH_COOKIE, csrf_matches_session
 from accounts.cookies import clear_auth_cookies, set_access_cookie, set_auth_cookies
 from accounts.errors import CsrfFailed, OriginNotAllowed
+from accounts.models import AuthSession
 from accounts.permissions import IsAdmin
-from accounts.selectors import subscription_summary, user_get_visible, user_payload
+from accounts.selectors import profile_sections, user_get_visible, user_payload
 from accounts.serializers import (
     AdminLoginSerializer,
     EmailChangeConfirmSerializer,
@@ -57,7 +59,7 @@ def _any():
 
 
 def _signed_in_response(request, *, user, issued, message: str, status: int = 200, **extra_data):
-    """The verify-otp / verify-mfa answer (api.md §2): top-level `user`, `data.user`, `data.tokens`, `csrfToken`."""
+    """The verify-otp / verify-mfa answer (docs/api.md §2): top `user`, `data.user`, `data.tokens`, `csrfToken`."""
     payload = user_payload(user, permissions=issued.permissions)
     response = success_response(
         {"user": payload, "tokens": issued.as_body(), **extra_data},
@@ -263,10 +265,6 @@ def _session_named_by_credentials(request, body: dict):
 def _session_from_access_token(raw: str):
     """The session an access token names, verifying its signature and type but not its expiry:
     logging out must work after the access token has lapsed."""
-    import jwt
-
-    from accounts.models import AuthSession
-
     try:
         claims = jwt.decode(
             raw,
@@ -342,13 +340,13 @@ class MfaDisableView(APIView):
         return success_response({"mfa_enabled": False}, message="Multi-factor authentication is off.")
 
 
-# --- Users (api.md §3) ------------------------------------------------------------------------------------------
+# --- Users (docs/api.md §3) ------------------------------------------------------------------------------------------
 
 
 def _profile_response(user, *, with_subscription: bool = True, email_change=None):
     payload = user_payload(user)
     if with_subscription:
-        payload["subscription"] = subscription_summary(user=user)
+        payload.update(profile_sections(user=user))
     if email_change is None:
         return success_response(payload, user=payload)
     # The address is not the user's yet: `email` stays the current one; the pending one is reported apart.

@@ -6,13 +6,12 @@ instead of running unsafely (a refused MFA key, metrics open to the internet).
 
 import ipaddress
 
+from cryptography.fernet import Fernet
 from django.core.exceptions import ImproperlyConfigured
 
 
 def fernet_keys(keys: list[str]) -> list[str]:
     """MFA_ENCRYPTION_KEY: one or more Fernet keys, newest first."""
-    from cryptography.fernet import Fernet
-
     keys = [key.strip() for key in keys if key.strip()]
     if not keys:
         raise ImproperlyConfigured("Set MFA_ENCRYPTION_KEY to one or more Fernet keys, newest first.")

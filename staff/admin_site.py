@@ -12,14 +12,19 @@ deletion, MFA disable, logout everywhere) also ends their Django admin session a
 from django import forms
 from django.contrib import messages
 from django.contrib.admin import AdminSite
-from django.contrib.auth import REDIRECT_FIELD_NAME
+from django.contrib.auth import REDIRECT_FIELD_NAME, update_session_auth_hash
+from django.contrib.auth.forms import PasswordChangeForm
 from django.contrib.auth.views import LoginView
 from django.http import HttpResponseRedirect
+from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.decorators import method_decorator
 from django.views.decorators.cache import never_cache
 
+from accounts.audit import audit_context_from_request
 from accounts.roles import Role
+from accounts.services.staff_credentials import admin_password_change
+from staff.second_factor import StaffSignInRefused, staff_session_is_live, staff_sign_in, staff_sign_out
 
 # The Django session key holding the id of the AuthSession this admin-site sign-in opened.
 STAFF_AUTH_SESSION_KEY = "staff_auth_session_id"
@@ -48,8 +53,6 @@ class StaffLoginForm(forms.Form):
         cleaned = super().clean()
         if self.errors:
             return cleaned
-        from staff.second_factor import StaffSignInRefused, staff_sign_in
-
         try:
             user, auth_session_id = staff_sign_in(
                 email=cleaned["username"],
@@ -89,8 +92,6 @@ class StaffAdminSite(AdminSite):
             return False
         if user.role != Role.ADMIN or user.deleted_at is not None:
             return False
-        from staff.second_factor import staff_session_is_live
-
         return staff_session_is_live(request=request, user=user, session_id=request.session.get(STAFF_AUTH_SESSION_KEY))
 
     @method_decorator(never_cache)
@@ -116,13 +117,6 @@ class StaffAdminSite(AdminSite):
     def password_change(self, request, extra_context=None):
         """Django's form (current password, new one twice, validators), saved through the accounts service:
         audited, and every other session of the admin ends; this Django session and its API session stay."""
-        from django.contrib.auth import update_session_auth_hash
-        from django.contrib.auth.forms import PasswordChangeForm
-        from django.template.response import TemplateResponse
-
-        from accounts.audit import audit_context_from_request
-        from accounts.services.staff_credentials import admin_password_change
-
         if not self.has_permission(request):
             return self.login(request)
         form = PasswordChangeForm(request.user, request.POST or None)
@@ -149,7 +143,5 @@ class StaffAdminSite(AdminSite):
         return TemplateResponse(request, "registration/password_change_form.html", context)
 
     def logout(self, request, extra_context=None):
-        from staff.second_factor import staff_sign_out
-
         staff_sign_out(session_id=request.session.get(STAFF_AUTH_SESSION_KEY))
         return super().logout(request, extra_context)

@@ -1,4 +1,4 @@
-"""Admin sign-in and TOTP MFA (api.md §2 `admin-login`, `verify-mfa`; §7 `/admin/mfa/*`; §11 "Admin MFA").
+"""Admin sign-in and TOTP MFA (docs/api.md §2 `admin-login`, `verify-mfa`; §7 `/admin/mfa/*`; §11 "Admin MFA").
 
 * Password step: wrong password, unknown email and non-admin look alike (401 `invalid_credentials`).
   Enrolled admins get a single-use 5-minute `mfaToken`; not-enrolled admins get a restricted session

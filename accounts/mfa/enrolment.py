@@ -12,8 +12,11 @@ from django.utils import timezone
 from accounts.audit import audit_log_record
 from accounts.errors import (
     InvalidCredentials,
+    MfaAlreadyEnabled,
     MfaCodeReused,
     MfaInvalidCode,
+    MfaNotEnabled,
+    MfaSetupRequired,
 )
 from accounts.mfa.at_rest import decrypt_secret, encrypt_secret
 from accounts.mfa.codes import (
@@ -27,18 +30,19 @@ from accounts.mfa.codes import (
 from accounts.mfa.lockout import ensure_not_locked, fail_and_raise
 from accounts.models import AuthSession, MfaBackupCode, MfaDevice, User
 from accounts.sessions import sessions_revoke_for_user
-from manas360.api.errors import ApplicationError, Conflict, ValidationFailed
+from manas360.api.errors import ValidationFailed
 
 
 def mfa_status(*, user: User) -> dict:
     device = MfaDevice.objects.filter(user=user).first()
-    enabled = bool(device and device.is_enabled)
-    remaining = device.backup_codes.filter(used_at__isnull=True).count() if enabled else 0
+    if device is None or not device.is_enabled:
+        pending = bool(device is not None and device.pending_secret_encrypted)
+        return {"mfa_enabled": False, "enabled_at": None, "backup_codes_remaining": 0, "pending_setup": pending}
     return {
-        "mfa_enabled": enabled,
-        "enabled_at": device.enabled_at if enabled else None,
-        "backup_codes_remaining": remaining,
-        "pending_setup": bool(device and not enabled and device.pending_secret_encrypted),
+        "mfa_enabled": True,
+        "enabled_at": device.enabled_at,
+        "backup_codes_remaining": device.backup_codes.filter(used_at__isnull=True).count(),
+        "pending_setup": False,
     }
 
 
@@ -53,9 +57,7 @@ def _qr_data_url(uri: str) -> str:
 def mfa_generate_secret(*, user: User) -> dict:
     device, _ = MfaDevice.objects.select_for_update().get_or_create(user=user)
     if device.is_enabled:
-        raise Conflict(
-            "MFA is already enabled. Disable it first to enrol a new authenticator.", code="mfa_already_enabled"
-        )
+        raise MfaAlreadyEnabled("MFA is already enabled. Disable it first to enrol a new authenticator.")
     secret = pyotp.random_base32()
     backup_codes = [new_backup_code() for _ in range(BACKUP_CODE_COUNT)]
     device.pending_secret_encrypted = encrypt_secret(secret)
@@ -99,10 +101,10 @@ def mfa_enable(*, user: User, session: AuthSession | None, mfa_code, secret=None
 def _mfa_enable(*, user, session, code: str, secret) -> str:
     device = MfaDevice.objects.select_for_update().filter(user=user).first()
     if device is not None and device.is_enabled:
-        raise Conflict("MFA is already enabled.", code="mfa_already_enabled")
+        raise MfaAlreadyEnabled()
     pending = decrypt_secret(device.pending_secret_encrypted) if device else None
-    if not pending:
-        raise ApplicationError("Generate a secret first (POST /admin/mfa/generate-secret).", code="mfa_setup_required")
+    if device is None or not pending:
+        raise MfaSetupRequired()
     if secret not in (None, "") and (not isinstance(secret, str) or secret.strip().upper() != pending):
         raise ValidationFailed(
             "The secret does not match the one generated.", errors={"secret": ["Does not match the generated secret."]}
@@ -147,7 +149,7 @@ def mfa_disable(
     ensure_not_locked(user)
     device = MfaDevice.objects.filter(user=user, is_enabled=True).first()
     if device is None:
-        raise Conflict("MFA is not enabled.", code="mfa_not_enabled")
+        raise MfaNotEnabled()
     if has_code:
         outcome = _check_code_locked(user=user, code=mfa_code.strip())
         if outcome != "ok":

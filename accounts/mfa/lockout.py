@@ -97,6 +97,10 @@ def ensure_lookalike_not_locked(email_value: str) -> None:
         raise TooManyAttempts(retry_after=max(int(locked_until - now + 0.999), 1))
 
 
+# ValueError: the counter expired between add and incr; the others: the cache is down (fail open).
+_LOOKALIKE_FAIL_OPEN: tuple[type[BaseException], ...] = (ValueError, *CACHE_ERRORS)
+
+
 def record_lookalike_failure(email_value: str) -> None:
     """Count a failure; on the threshold lock the address and answer 429, as _record_failure does for admins."""
     count_key, lock_key = _lookalike_keys(email_value)
@@ -108,6 +112,6 @@ def record_lookalike_failure(email_value: str) -> None:
         cache.delete(count_key)
         locked_until = timezone.now().timestamp() + settings.ADMIN_LOCKOUT_SECONDS
         cache.set(lock_key, locked_until, timeout=settings.ADMIN_LOCKOUT_SECONDS)
-    except (ValueError, *CACHE_ERRORS):  # ValueError: the counter expired between add and incr
+    except _LOOKALIKE_FAIL_OPEN:
         return
     raise TooManyAttempts(retry_after=settings.ADMIN_LOCKOUT_SECONDS)

@@ -4,7 +4,7 @@ from djangorestframework_camel_case.util import underscoreize
 from rest_framework.exceptions import ParseError
 from rest_framework.parsers import JSONParser
 
-from manas360.api.errors import PayloadTooLarge
+from manas360.api.errors import InvalidJson, PayloadTooLarge
 from manas360.api.json_input import MalformedJson, loads_strict
 
 
@@ -26,5 +26,5 @@ class LimitedCamelCaseJSONParser(JSONParser):
         try:
             data = loads_strict(raw)
         except MalformedJson as exc:
-            raise ParseError("Malformed JSON body.", code="invalid_json") from exc
+            raise ParseError(InvalidJson.default_message, code=InvalidJson.code) from exc
         return underscoreize(data, **camel_settings.JSON_UNDERSCOREIZE)

@@ -1,4 +1,4 @@
-"""Rate limits (api.md §10) as DRF throttles on the Django cache (Redis when REDIS_URL is set).
+"""Rate limits (docs/api.md §10) as DRF throttles on the Django cache (Redis when REDIS_URL is set).
 
 Fixed windows counted with one atomic INCR per throttle and request (on Redis one server-side script doing
 INCR + EXPIRE NX), so the hot path costs one cache round trip, not DRF's read-modify-write of a timestamp
@@ -23,6 +23,7 @@ import weakref
 
 from django.conf import settings
 from django.core.cache import cache
+from redis.exceptions import RedisError
 from rest_framework.throttling import BaseThrottle
 
 from manas360.api.client_ip import client_ip
@@ -42,13 +43,8 @@ def parse_rate(rate: str) -> tuple[int, int]:
     return int(match.group(1)), int(match.group(2) or 1) * _UNITS[unit]
 
 
-def _cache_errors() -> tuple[type[BaseException], ...]:
-    from redis.exceptions import RedisError
-
-    return (RedisError, OSError)
-
-
-CACHE_ERRORS = _cache_errors()
+# What a failing cache raises (redis-py's errors, socket errors); callers fail open on these.
+CACHE_ERRORS: tuple[type[BaseException], ...] = (RedisError, OSError)
 
 
 # INCR, and a time to live on a counter that has none yet, as one atomic command: one EVALSHA per hit, on one

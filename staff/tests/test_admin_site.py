@@ -15,8 +15,8 @@ from accounts.roles import Role
 from accounts.sessions import sessions_revoke_for_user
 from accounts.tests.factories import UserFactory
 from staff.admin_site import STAFF_AUTH_SESSION_KEY
-from staff.testing import staff_admin_with_totp
 from staff.tests.factories import TherapistFactory
+from staff.tests.helpers import staff_admin_with_totp
 from subscriptions.tests.factories import PlanFactory, SubscriptionFactory
 
 pytestmark = pytest.mark.django_db
@@ -443,3 +443,17 @@ def test_password_change_on_the_admin_site_is_validated_audited_and_ends_other_s
     assert AuditLog.objects.get(action="auth.password_change").changes["after"]["via"] == "admin_site"
     assert AuthSession.objects.get(pk=api_session.session_id).revoked_reason == "password_changed"
     assert signed_in.get(INDEX).status_code == 200  # the admin changing it stays signed in here
+
+
+def test_users_have_one_admin_and_it_cannot_write_superuser_active_or_audit_fields(rf):
+    """No second, editable User admin shadowed by app order: the staff one is registered and writes go through
+    its audited services (suspension by action, never by ticking `is_active`)."""
+    from django.contrib import admin
+
+    from staff.admin import StaffUserAdmin
+
+    registered = admin.site._registry[User]
+    assert type(registered) is StaffUserAdmin
+    readonly = set(registered.get_readonly_fields(rf.get(USERS_CHANGELIST)))
+    assert {"is_superuser", "is_active", "is_verified", "deleted_at", "locked_until"} <= readonly
+    assert not registered.has_delete_permission(rf.get(USERS_CHANGELIST))
