@@ -1,4 +1,4 @@
-"""Rate limits of the accounts endpoints (api.md §10), on the shared window counter of manas360/api/throttling.py.
+"""Rate limits of the accounts endpoints (docs/api.md §10), on the shared window counter of manas360/api/throttling.py.
 
 Sign-in codes are limited per client IP and per identifier (the normalised phone number or email, so
 `98123 45678` and `+919812345678` share a budget); admin sign-in and the MFA step per client IP; email-change

@@ -22,7 +22,7 @@ from manas360 import metrics
 from manas360.api.envelope import application_error_json_response
 from manas360.api.errors import (
     ApiVersionRetired,
-    ApplicationError,
+    BadRequest,
     DatabaseUnavailable,
     MethodNotAllowed,
     NotFound,
@@ -195,10 +195,10 @@ class ApiBoundaryMiddleware:
         try:
             request.get_host()  # checked here: deeper in the chain a DisallowedHost becomes Django's HTML 400
         except DisallowedHost:
-            return application_error_json_response(ApplicationError("This host name is not served here."))
+            return application_error_json_response(BadRequest("This host name is not served here."))
         response = self.get_response(request)
         if response.status_code == 400 and not _is_json(response):  # any other SuspiciousOperation
-            return application_error_json_response(ApplicationError("Bad request."))
+            return application_error_json_response(BadRequest())
         if response.status_code == 404 and not _is_json(response):
             return application_error_json_response(NotFound())
         if response.status_code == 405 and not _is_json(response):

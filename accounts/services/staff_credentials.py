@@ -10,15 +10,11 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from accounts.audit import audit_log_record
+from accounts.errors import NotAnAdmin
 from accounts.models import MfaDevice, User
 from accounts.roles import Role
 from accounts.sessions import sessions_revoke_for_user
-from manas360.api.errors import ApplicationError, ValidationFailed
-
-
-class NotAnAdmin(ApplicationError):
-    code = "not_an_admin"
-    default_message = "This account is not an admin."
+from manas360.api.errors import ValidationFailed
 
 
 def _admin(user_id) -> User:
