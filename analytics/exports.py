@@ -311,3 +311,19 @@ def build_pdf(*, bundle: dict) -> bytes:
     ]
     document.build(story)
     return output.getvalue()
+
+
+# --- One entry point ------------------------------------------------------------------------------------
+
+
+def export_file(*, date_range: DateRange, file_format: str, report_type: str | None, group_by: str | None) -> bytes:
+    """The file for `file_format` (csv, xlsx or pdf); a report type adds its rows to the CSV (as its only table)
+    and to the workbook (as one more sheet). The PDF is always the overview."""
+    report = None
+    if report_type is not None and group_by is not None and file_format != "pdf":
+        report = selectors.analytics_report(report_type=report_type, group_by=group_by, date_range=date_range)
+    if file_format == "csv":
+        return build_csv(date_range=date_range, report=report)
+    if file_format == "xlsx":
+        return build_xlsx(bundle=collect(date_range), report=report)
+    return build_pdf(bundle=collect(date_range))

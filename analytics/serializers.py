@@ -1,12 +1,19 @@
+from typing import Any
+
 from django.utils import timezone
 from rest_framework import serializers
 
+from analytics.dates import parse_date_range
 from analytics.models import SCORE_MAXIMUM, Assessment, AssessmentPhase, AssessmentType
+from analytics.selectors import GROUP_BY_CHOICES, REPORT_TYPES
+from manas360.api.errors import ValidationFailed
 
 # Accept the spellings people write: "PHQ-9", "phq9", "GAD-7".
 _TYPE_ALIASES = {"PHQ9": AssessmentType.PHQ9, "GAD7": AssessmentType.GAD7}
 # A clock a little ahead on the client is not an error.
 FUTURE_TOLERANCE_SECONDS = 300
+EXPORT_FORMATS = ("csv", "xlsx", "pdf")
+EXPORT_TYPES = ("overview", *REPORT_TYPES)
 
 
 class AssessmentCreateSerializer(serializers.Serializer):
@@ -38,3 +45,72 @@ class AssessmentSerializer(serializers.ModelSerializer):
         model = Assessment
         fields = ["id", "type", "phase", "score", "taken_at", "created_at"]
         read_only_fields = fields
+
+
+# --- query parameters ------------------------------------------------------------------------------------------
+# The analytics endpoints take camelCase query parameters (`startDate`), and also the snake_case spellings older
+# clients send (`start_date`); `parse_date_range` prefers the camelCase one. Values are kept as sent (no trimming
+# here: the date parser decides what a blank or padded value means). Each `validate()` checks in the order the
+# endpoints always have, so a request with several mistakes gets the same first error as before, and answers
+# with the domain's own codes (`invalid_date_range`) where the contract names one. Unknown parameters are ignored.
+
+
+def _query_text(help_text: str = "") -> serializers.CharField:
+    return serializers.CharField(required=False, allow_blank=True, trim_whitespace=False, help_text=help_text)
+
+
+class DateRangeQuery(serializers.Serializer):
+    """`startDate`/`endDate`/`period` -> `{"date_range": DateRange}` (400 invalid_date_range otherwise)."""
+
+    startDate = _query_text("First day, YYYY-MM-DD (UTC), inclusive.")  # the contract spells it so
+    endDate = _query_text("Last day, YYYY-MM-DD (UTC), inclusive.")  # the contract spells it so
+    start_date = _query_text()
+    end_date = _query_text()
+    period = _query_text("Last N days (7d, 30d, 90d, 1y); default 30d.")
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        return {"date_range": parse_date_range(attrs)}
+
+
+def _group_by(attrs: dict[str, Any]) -> str:
+    group_by = attrs.get("groupBy") or attrs.get("group_by") or "day"
+    if group_by not in GROUP_BY_CHOICES:
+        raise ValidationFailed(
+            "groupBy must be one of day, week, month.", errors={"group_by": ["Must be one of day, week, month."]}
+        )
+    return group_by
+
+
+class ReportQuery(DateRangeQuery):
+    """The date range and `groupBy` (day, week or month; default day)."""
+
+    groupBy = _query_text("day (default), week or month.")  # the contract spells it so
+    group_by = _query_text()
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        return {**super().validate(attrs), "group_by": _group_by(attrs)}
+
+
+class ExportQuery(ReportQuery):
+    """The date range, `format` (csv, xlsx, pdf; unless the URL fixes it, context `fixed_format`) and `type`
+    (overview or a report type); `groupBy` is read only for a report type."""
+
+    format = _query_text("csv (default), xlsx or pdf: GET /analytics/export only.")
+    type = _query_text("overview (default) or a report type.")
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        date_range = DateRangeQuery.validate(self, attrs)["date_range"]
+        file_format = self.context.get("fixed_format") or (attrs.get("format") or "csv").lower()
+        if file_format not in EXPORT_FORMATS:
+            raise ValidationFailed("format must be one of csv, xlsx, pdf.", errors={"format": ["Unknown format."]})
+        export_type = (attrs.get("type") or "overview").lower()
+        if export_type not in EXPORT_TYPES:
+            raise ValidationFailed(
+                f"type must be one of {', '.join(EXPORT_TYPES)}.", errors={"type": ["Unknown export type."]}
+            )
+        return {
+            "date_range": date_range,
+            "file_format": file_format,
+            "report_type": None if export_type == "overview" else export_type,
+            "group_by": None if export_type == "overview" else _group_by(attrs),
+        }
