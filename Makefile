@@ -4,7 +4,7 @@
 help:  ## List the targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
 
-run:  ## Install, migrate, seed and serve the API on http://localhost:5000 (DEMO=1: 90 days of demo activity)
+run:  ## Install, migrate, seed and serve the API on http://127.0.0.1:5000 (HOST=0.0.0.0 to expose it; DEMO=1: 90 days of demo activity)
 	scripts/run.sh
 
 # PORT given on the command line is the simulator's; one inherited from the shell is the API's (`make run`).

@@ -6,11 +6,14 @@ values; with DEBUG off, a missing secret or host list stops start-up with an
 ImproperlyConfigured error that names the variable.
 """
 
+import sys
 from datetime import timedelta
 from pathlib import Path
 
 import environ
 from django.core.exceptions import ImproperlyConfigured
+
+from manas360 import config_checks
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = BASE_DIR / "var"  # git-ignored: embedded database, local files
@@ -40,20 +43,18 @@ PORT = env.int("PORT", default=5000)
 
 INSTALLED_APPS = [
     "staff.apps.StaffAdminConfig",  # the Django admin site, with a TOTP second factor (docs/staff.md)
+    "accounts",  # before django.contrib.auth: its audited `changepassword` command replaces Django's
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
-    "django_otp",
-    "django_otp.plugins.otp_totp",
     "rest_framework",
     "django_filters",
     "corsheaders",
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "manas360",
-    "accounts",
     "subscriptions",
     "rooms",
     "payments",
@@ -75,7 +76,6 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "manas360.middleware.BrowserAuthenticationMiddleware",  # likewise (the API authenticates itself)
-    "django_otp.middleware.OTPMiddleware",
     "manas360.middleware.BrowserMessageMiddleware",  # likewise
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
@@ -108,6 +108,10 @@ TEMPLATES = [
 if env.str("DATABASE_URL", default=""):
     DATABASES = {"default": env.db("DATABASE_URL")}
     DATABASES["default"]["CONN_MAX_AGE"] = env.int("DB_CONN_MAX_AGE", default=60)
+    if sys.argv[1:2] == ["runserver"]:
+        # runserver serves each request on a new thread and nothing closes a thread's kept connection:
+        # ~100 parallel clients would exhaust PostgreSQL's max_connections. Close each at the request's end.
+        DATABASES["default"]["CONN_MAX_AGE"] = 0
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
     DATABASES["default"].setdefault("OPTIONS", {})
     DATABASES["default"]["OPTIONS"].setdefault("connect_timeout", env.int("DB_CONNECT_TIMEOUT", default=5))
@@ -134,7 +138,10 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "accounts.User"
 
 # --- Cache (shared rate limits, OTP cooldowns) ----------------------------
-REDIS_URL = env.str("REDIS_URL", default="")
+# Required when DEBUG is off: the in-process cache is per worker, so every rate limit (send-otp, verify-otp,
+# admin-login) would be multiplied by the number of workers and instances. gunicorn.conf.py refuses several
+# workers without it in development too.
+REDIS_URL = required_in_production("REDIS_URL", development_default="")
 if REDIS_URL:
     CACHES = {
         "default": {
@@ -295,8 +302,14 @@ OTP_SMS_PROVIDER_CHANNEL = env.str("OTP_SMS_PROVIDER_CHANNEL", default="sms")  #
 OTP_SMS_PROVIDER_TIMEOUT_SECONDS = env.float("OTP_SMS_PROVIDER_TIMEOUT_SECONDS", default=5.0)
 MFA_ISSUER_NAME = env.str("MFA_ISSUER_NAME", default="MANAS360")
 MFA_TOKEN_TTL_SECONDS = 300
-# Fernet key material for MFA secrets at rest; derived from SECRET_KEY unless set.
-MFA_ENCRYPTION_KEY = env.str("MFA_ENCRYPTION_KEY", default="")
+# Fernet keys for the admins' TOTP secrets at rest, comma-separated, newest first (MultiFernet: the first
+# encrypts, all decrypt). Rotation: put a new key in front, then `manage.py rotate_mfa_encryption_key`
+# (docs/auth.md). Required when DEBUG is off; the development default is a fixed, public key.
+MFA_ENCRYPTION_KEYS = config_checks.fernet_keys(
+    required_in_production(
+        "MFA_ENCRYPTION_KEY", development_default=["19IfxQ6jRenaOWaWCEF_xcV04A96KxWb_Gf9CKkfW5c="], cast=list
+    )
+)
 ADMIN_LOCKOUT_THRESHOLD = env.int("ADMIN_LOCKOUT_THRESHOLD", default=5)
 ADMIN_LOCKOUT_WINDOW_SECONDS = env.int("ADMIN_LOCKOUT_WINDOW_SECONDS", default=900)
 ADMIN_LOCKOUT_SECONDS = env.int("ADMIN_LOCKOUT_SECONDS", default=900)
@@ -321,7 +334,14 @@ if TESTING:  # fast hashing in the test suite only
     PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 # --- Metrics ------------------------------------------------------------------
+# /metrics needs `Authorization: Bearer METRICS_TOKEN`, or is served only to clients inside
+# METRICS_ALLOWED_NETWORKS (private CIDRs, e.g. the scraper's subnet). With DEBUG off one of them is required.
 METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
+METRICS_ALLOWED_NETWORKS = config_checks.metrics_access(
+    token=METRICS_TOKEN,
+    networks=env.list("METRICS_ALLOWED_NETWORKS", default=[]),
+    production=not (DEBUG or TESTING),
+)
 
 # --- Logging: one JSON object per line --------------------------------------
 LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")
@@ -337,7 +357,9 @@ LOGGING = {
     "loggers": {
         # Our access log replaces Django's, which would log full query strings.
         "django.request": {"level": "CRITICAL", "propagate": True},
-        "django.server": {"level": "WARNING", "propagate": True},
+        # runserver's own request line (plain text, then again as JSON through the root): our access log is
+        # the one line per request, so it is silenced, handler included.
+        "django.server": {"handlers": [], "level": "CRITICAL", "propagate": False},
     },
 }
 

@@ -1,15 +1,13 @@
 """Staff ModelAdmins on the TOTP-protected site: users (with the API's suspend/reinstate/verify services) and the
 read-only audit log.
 
-This is the only admin of User and AuditLog (accounts registers neither). django-otp's TOTPDevice admin is
-removed: staff sign in with the TOTP secret of accounts.MfaDevice
-(docs/staff.md), so TOTPDevice rows would mean nothing; so is the auth Group admin (roles are `User.role`).
+This is the only admin of User and AuditLog (accounts registers neither). The auth Group admin is removed
+(roles are `User.role`).
 """
 
 from django.contrib import admin, messages
 from django.contrib.auth.models import Group
 from django.db.models import Prefetch
-from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from accounts.audit import audit_context_from_request
 from accounts.models import AuditLog, User
@@ -19,11 +17,9 @@ from manas360.api.errors import ApplicationError
 from staff import services
 from subscriptions.models import Subscription
 
-# django_otp.plugins.otp_totp is installed (and registers its admin) but its devices are not used for sign-in;
 # django.contrib.auth's groups mean nothing here (roles and RolePermission are the one source of truth).
-for unused in (TOTPDevice, Group):
-    if admin.site.is_registered(unused):
-        admin.site.unregister(unused)
+if admin.site.is_registered(Group):
+    admin.site.unregister(Group)
 
 
 class StatusFilter(admin.SimpleListFilter):
