@@ -48,7 +48,7 @@ def test_camel_case_date_wins_over_snake_case(admin_client, dataset):
         {"startDate": "2025-03-01T00:00:00Z"},
         {"period": "7"},
         {"period": "-7d"},
-        {"startDate": "２０２５-０３-０１"},  # full-width digits
+        {"startDate": "\uff12\uff10\uff12\uff15-\uff10\uff13-\uff10\uff11"},  # full-width digits
     ],
 )
 @pytest.mark.parametrize("path", ALL_ENDPOINTS)
