@@ -131,8 +131,8 @@ def session_detail(session: RoomSession, *, now: datetime) -> dict:
         elapsed = max(int((now - session.started_at).total_seconds()), 0)
     elif session.duration_seconds is not None:
         elapsed = session.duration_seconds
-    else:  # abandoned: time until it was closed
-        elapsed = max(int((session.ended_at - session.started_at).total_seconds()), 0)
+    else:  # abandoned: time until it was closed (closing sets ended_at; `now` only stands in for the type)
+        elapsed = max(int(((session.ended_at or now) - session.started_at).total_seconds()), 0)
     return {
         "id": str(session.pk),
         "session_id": str(session.pk),
