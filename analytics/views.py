@@ -6,8 +6,8 @@ from typing import Any
 
 from django.http import HttpResponse
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
-from rest_framework import serializers, status
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import status
 from rest_framework.negotiation import BaseContentNegotiation
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
@@ -15,7 +15,7 @@ from rest_framework.serializers import Serializer
 from rest_framework.views import APIView
 
 from accounts.permissions import HasPermission, IsAdminWithMfa
-from analytics import exports, selectors
+from analytics import exports, output, selectors
 from analytics.errors import UnknownReportType
 from analytics.serializers import (
     AssessmentCreateSerializer,
@@ -48,67 +48,64 @@ class AnalyticsView(APIView):
         return serializer.validated_data
 
 
-def _data_schema(name: str):
-    return inline_serializer(name=name, fields={"success": serializers.BooleanField(), "data": serializers.DictField()})
-
-
 class OverviewView(AnalyticsView):
     @extend_schema(
         parameters=RANGE_PARAMETERS,
-        responses=_data_schema("AnalyticsOverview"),
+        responses=output.OverviewOutput,
         description="totalUsers, newUsers, activeUsers, totalSessions, completedSessions, completionRate, "
         "avgDuration (minutes), avgDurationSeconds, uniquePatients, avgRating, avgPhq9Improvement, "
         f"activeSubscriptions, revenue (paise), dateRange. {ANALYTICS_ERRORS}",
     )
     def get(self, request):
-        return Response(selectors.analytics_overview(**self.query(DateRangeQuery)))
+        return Response(output.OverviewOutput(selectors.analytics_overview(**self.query(DateRangeQuery))).data)
 
 
 class SessionsView(AnalyticsView):
     @extend_schema(
         parameters=RANGE_PARAMETERS,
-        responses=_data_schema("AnalyticsSessions"),
+        responses=output.SessionsOutput,
         description="byType[] (theme category), byMode[] (device type), byTheme[]; arrays are always present. "
         + ANALYTICS_ERRORS,
     )
     def get(self, request):
-        return Response(selectors.analytics_sessions(**self.query(DateRangeQuery)))
+        return Response(output.SessionsOutput(selectors.analytics_sessions(**self.query(DateRangeQuery))).data)
 
 
 class OutcomesView(AnalyticsView):
     @extend_schema(
         parameters=RANGE_PARAMETERS,
-        responses=_data_schema("AnalyticsOutcomes"),
+        responses=output.OutcomesOutput,
         description="byAssessmentType[] {type: MOOD|PHQ9|GAD7, count, avgPreScore, avgPostScore, avgImprovement, "
         "improvementRate}, daily[] {date, sessionsStarted, sessionsCompleted}. " + ANALYTICS_ERRORS,
     )
     def get(self, request):
-        return Response(selectors.analytics_outcomes(**self.query(DateRangeQuery)))
+        return Response(output.OutcomesOutput(selectors.analytics_outcomes(**self.query(DateRangeQuery))).data)
 
 
 class DashboardView(AnalyticsView):
     @extend_schema(
         parameters=RANGE_PARAMETERS,
-        responses=_data_schema("AnalyticsDashboard"),
+        responses=output.DashboardOutput,
         description="period, summary {totalUsers, newUsers, activeUsers, totalSessions, avgSessionDuration, "
         "totalSubscriptions, activeSubscriptions, revenue, avgOrderValue}, daily[] {date, users, sessions, revenue}, "
         "topThemes[]. Also served at GET /admin/analytics/dashboard. " + ANALYTICS_ERRORS,
     )
     def get(self, request):
-        return Response(selectors.analytics_dashboard(**self.query(DateRangeQuery)))
+        return Response(output.DashboardOutput(selectors.analytics_dashboard(**self.query(DateRangeQuery))).data)
 
 
 class ReportView(AnalyticsView):
     @extend_schema(
         parameters=[*RANGE_PARAMETERS, GROUP_BY_PARAMETER],
-        responses=_data_schema("AnalyticsReport"),
+        responses=output.ReportOutput,
         description="type users|sessions|subscriptions|revenue|themes (else 404). data {type, groupBy, startDate, "
         "endDate, rows: [{period, ...}]}; `period` is the first day of the day/ISO week/month. " + ANALYTICS_ERRORS,
     )
     def get(self, request, report_type: str):
         if report_type not in selectors.REPORT_TYPES:
             raise UnknownReportType(f"Unknown report type. Use one of: {', '.join(selectors.REPORT_TYPES)}.")
-        return Response(selectors.analytics_report(report_type=report_type, **self.query(ReportQuery)))
+        report = selectors.analytics_report(report_type=report_type, **self.query(ReportQuery))
+        return Response(output.ReportOutput(report).data)
 
 
 class _FirstRendererNegotiation(BaseContentNegotiation):

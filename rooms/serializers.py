@@ -2,6 +2,8 @@
 
 from datetime import datetime
 
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from rooms.access import tier_is_open
@@ -94,8 +96,13 @@ def _first_url(media: object) -> str | None:
     return None
 
 
-# Session answers. Times are given to the renderer as datetimes (ReadOnlyField) so they are written exactly as
+# Session answers. Times are given to the renderer as datetimes (`_Time`) so they are written exactly as
 # every other time in the API; ids are the session's UUID as a string, themes are named by their slug.
+
+
+@extend_schema_field(OpenApiTypes.DATETIME)
+class _Time(serializers.ReadOnlyField):
+    """A datetime handed to the renderer as it is (the API's one way of writing times)."""
 
 
 class _SessionIds(serializers.Serializer):
@@ -106,7 +113,7 @@ class _SessionIds(serializers.Serializer):
 class SessionStartedSerializer(_SessionIds):
     theme_id = serializers.CharField(source="theme.slug")
     status = serializers.CharField()
-    started_at = serializers.ReadOnlyField()
+    started_at = _Time()
     estimated_duration = serializers.IntegerField(source="estimated_duration_seconds")
     timer_seconds = serializers.IntegerField(allow_null=True)
     mood_before = serializers.IntegerField(allow_null=True)
@@ -122,7 +129,7 @@ class SessionStartedSerializer(_SessionIds):
 
 class SessionEndedSerializer(_SessionIds):
     status = serializers.CharField()
-    completed_at = serializers.ReadOnlyField(source="ended_at")
+    completed_at = _Time(source="ended_at")
     duration = serializers.IntegerField(source="duration_seconds", allow_null=True)
     rating = serializers.IntegerField(allow_null=True)
     feedback = serializers.CharField(allow_null=True)
@@ -137,8 +144,8 @@ class SessionDetailSerializer(_SessionIds):
     theme_id = serializers.CharField(source="theme.slug")
     theme_title = serializers.CharField(source="theme.title")
     status = serializers.CharField()
-    started_at = serializers.ReadOnlyField()
-    ended_at = serializers.ReadOnlyField()
+    started_at = _Time()
+    ended_at = _Time()
     elapsed_time = serializers.SerializerMethodField()
     estimated_duration = serializers.IntegerField(source="estimated_duration_seconds")
     completion_percentage = serializers.SerializerMethodField()
