@@ -15,14 +15,19 @@ from rest_framework.serializers import Serializer
 from rest_framework.views import APIView
 
 from accounts.permissions import HasPermission, IsAdminWithMfa
-from analytics import exports, output, selectors
+from analytics import exports, selectors
 from analytics.errors import UnknownReportType
 from analytics.serializers import (
     AssessmentCreateSerializer,
     AssessmentSerializer,
+    DashboardOutput,
     DateRangeQuery,
     ExportQuery,
+    OutcomesOutput,
+    OverviewOutput,
+    ReportOutput,
     ReportQuery,
+    SessionsOutput,
 )
 from analytics.services import assessment_record
 from manas360.api.pagination import PageLimitPagination
@@ -51,53 +56,53 @@ class AnalyticsView(APIView):
 class OverviewView(AnalyticsView):
     @extend_schema(
         parameters=RANGE_PARAMETERS,
-        responses=output.OverviewOutput,
+        responses=OverviewOutput,
         description="totalUsers, newUsers, activeUsers, totalSessions, completedSessions, completionRate, "
         "avgDuration (minutes), avgDurationSeconds, uniquePatients, avgRating, avgPhq9Improvement, "
         f"activeSubscriptions, revenue (paise), dateRange. {ANALYTICS_ERRORS}",
     )
     def get(self, request):
-        return Response(output.OverviewOutput(selectors.analytics_overview(**self.query(DateRangeQuery))).data)
+        return Response(OverviewOutput(selectors.analytics_overview(**self.query(DateRangeQuery))).data)
 
 
 class SessionsView(AnalyticsView):
     @extend_schema(
         parameters=RANGE_PARAMETERS,
-        responses=output.SessionsOutput,
+        responses=SessionsOutput,
         description="byType[] (theme category), byMode[] (device type), byTheme[]; arrays are always present. "
         + ANALYTICS_ERRORS,
     )
     def get(self, request):
-        return Response(output.SessionsOutput(selectors.analytics_sessions(**self.query(DateRangeQuery))).data)
+        return Response(SessionsOutput(selectors.analytics_sessions(**self.query(DateRangeQuery))).data)
 
 
 class OutcomesView(AnalyticsView):
     @extend_schema(
         parameters=RANGE_PARAMETERS,
-        responses=output.OutcomesOutput,
+        responses=OutcomesOutput,
         description="byAssessmentType[] {type: MOOD|PHQ9|GAD7, count, avgPreScore, avgPostScore, avgImprovement, "
         "improvementRate}, daily[] {date, sessionsStarted, sessionsCompleted}. " + ANALYTICS_ERRORS,
     )
     def get(self, request):
-        return Response(output.OutcomesOutput(selectors.analytics_outcomes(**self.query(DateRangeQuery))).data)
+        return Response(OutcomesOutput(selectors.analytics_outcomes(**self.query(DateRangeQuery))).data)
 
 
 class DashboardView(AnalyticsView):
     @extend_schema(
         parameters=RANGE_PARAMETERS,
-        responses=output.DashboardOutput,
+        responses=DashboardOutput,
         description="period, summary {totalUsers, newUsers, activeUsers, totalSessions, avgSessionDuration, "
         "totalSubscriptions, activeSubscriptions, revenue, avgOrderValue}, daily[] {date, users, sessions, revenue}, "
         "topThemes[]. Also served at GET /admin/analytics/dashboard. " + ANALYTICS_ERRORS,
     )
     def get(self, request):
-        return Response(output.DashboardOutput(selectors.analytics_dashboard(**self.query(DateRangeQuery))).data)
+        return Response(DashboardOutput(selectors.analytics_dashboard(**self.query(DateRangeQuery))).data)
 
 
 class ReportView(AnalyticsView):
     @extend_schema(
         parameters=[*RANGE_PARAMETERS, GROUP_BY_PARAMETER],
-        responses=output.ReportOutput,
+        responses=ReportOutput,
         description="type users|sessions|subscriptions|revenue|themes (else 404). data {type, groupBy, startDate, "
         "endDate, rows: [{period, ...}]}; `period` is the first day of the day/ISO week/month. " + ANALYTICS_ERRORS,
     )
@@ -105,7 +110,7 @@ class ReportView(AnalyticsView):
         if report_type not in selectors.REPORT_TYPES:
             raise UnknownReportType(f"Unknown report type. Use one of: {', '.join(selectors.REPORT_TYPES)}.")
         report = selectors.analytics_report(report_type=report_type, **self.query(ReportQuery))
-        return Response(output.ReportOutput(report).data)
+        return Response(ReportOutput(report).data)
 
 
 class _FirstRendererNegotiation(BaseContentNegotiation):

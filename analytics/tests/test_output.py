@@ -7,7 +7,8 @@ from datetime import date
 import pytest
 from rest_framework.utils.encoders import JSONEncoder
 
-from analytics import output, selectors
+from analytics import selectors
+from analytics import serializers as output
 from analytics.dates import DateRange
 from analytics.tests.conftest import EMPTY_RANGE, RANGE
 
