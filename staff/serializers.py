@@ -129,6 +129,13 @@ class AdminUserListQuerySerializer(serializers.Serializer):
     verified = serializers.BooleanField(required=False, allow_null=True, default=None)
 
 
+class AdminUserDeletedSerializer(serializers.Serializer):
+    """The answer to DELETE /admin/users/:id: the id as the caller wrote it, and `deleted: true`."""
+
+    id = serializers.CharField()
+    deleted = serializers.BooleanField()
+
+
 class AdminUserUpdateSerializer(serializers.Serializer):
     first_name = serializers.CharField(max_length=100, required=False, allow_blank=True, trim_whitespace=True)
     last_name = serializers.CharField(max_length=100, required=False, allow_blank=True, trim_whitespace=True)
