@@ -4,8 +4,6 @@ from datetime import datetime
 
 from django.db.models import Prefetch
 
-from django.db.models import Prefetch
-
 from payments.fulfilment import GRANTED, PLAN_PRODUCT, Fulfilment, Offer
 from subscriptions.entitlements import entitlement_grant, entitlement_revoke
 from subscriptions.errors import FreePlanNeedsNoPayment
