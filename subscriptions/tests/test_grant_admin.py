@@ -92,4 +92,3 @@ def test_grants_cannot_be_added_changed_or_deleted_in_the_admin(staff_client, hi
     assert staff_client.post(f"/admin/subscriptions/grant/{grant.pk}/delete/", {"post": "yes"}).status_code == 403
     grant.refresh_from_db()
     assert (grant.state, grant.starts_at, grant.ends_at) == before
-
