@@ -91,3 +91,14 @@ def HasPermission(permission: str):
     _HasPermission.__name__ = f"HasPermission_{permission}"
     _HasPermission.__qualname__ = _HasPermission.__name__
     return _HasPermission
+
+
+def is_admin_with_mfa(request) -> bool:
+    """For views open to owners that also let admins act on anyone's rows (subscriptions, payments)."""
+    user = getattr(request, "user", None)
+    return bool(
+        user is not None
+        and getattr(user, "is_authenticated", False)
+        and user.role == Role.ADMIN
+        and session_mfa_completed(request)
+    )

@@ -8,12 +8,11 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.audit import audit_context_from_request
-from accounts.permissions import IsAdminWithMfa
+from accounts.permissions import IsAdminWithMfa, is_admin_with_mfa
 from manas360.api.pagination import PageLimitPagination
 from manas360.api.responses import success_response
 from payments import selectors, services
 from payments.serializers import PaymentCreateSerializer, PaymentSerializer, RefundRequestSerializer, RefundSerializer
-from subscriptions.permissions import is_admin_with_mfa
 
 IDEMPOTENCY_HEADER = OpenApiParameter(
     "Idempotency-Key", str, OpenApiParameter.HEADER, required=False, description="Same key, same user: same payment."
