@@ -2,7 +2,8 @@ from django.contrib import admin
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 
-from manas360.admin_mixins import AuditedModelAdmin, ReadOnlyModelAdmin
+from accounts.admin_mixins import AuditedModelAdmin
+from manas360.admin_mixins import ReadOnlyModelAdmin
 from subscriptions.models import Grant, Plan, Subscription
 
 
@@ -59,7 +60,7 @@ class GrantTimelineInline(admin.TabularInline):
     extra = 0
     can_delete = False
     ordering = ["starts_at", "created_at"]
-    fields = ["plan", "period", "state", "paying_payment", "refunds", "note"]
+    fields = ("plan", "period", "state", "paying_payment", "refunds", "note")
     readonly_fields = fields
 
     def get_queryset(self, request):

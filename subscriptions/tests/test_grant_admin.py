@@ -10,7 +10,7 @@ from django.test import Client
 from accounts.tests.factories import UserFactory
 from payments.models import PaymentStatus, Refund, RefundStatus
 from payments.tests.factories import PaymentFactory
-from staff.testing import staff_admin_with_totp
+from staff.tests.helpers import staff_admin_with_totp
 from subscriptions.entitlements import entitlement_revoke
 from subscriptions.models import Grant, GrantState, Subscription
 from subscriptions.tests.factories import grant_plan
