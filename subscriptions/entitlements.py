@@ -353,8 +353,9 @@ def entitlements_end_all(*, user, note: str, now: datetime | None = None) -> Non
 def entitlements_advance(*, now: datetime | None = None, batch_size: int = 500) -> int:
     """Move every chain whose head has run out to its next grant, and expire subscriptions with nothing left.
 
-    Run it every minute or so (management command `expire_subscriptions`): until it runs, a user whose better
-    plan ran out still sees that plan (never less than they paid for). Returns how many users moved on.
+    Run it every minute (management command `expire_subscriptions`): a run of grants with other features than the
+    one that just ended (time resumed after a better plan) gets its Subscription row when this runs; the grants'
+    own schedule is exact, the derived row follows within the interval. Returns how many users moved on.
     """
     now = now or timezone.now()
     due_users = set(
