@@ -133,3 +133,31 @@ def test_registry_fails_loudly_for_unknown_or_doubly_registered_products():
     with pytest.raises(ImproperlyConfigured):
         fulfilment.register(Impostor())
     assert type(fulfilment.product_for(fulfilment.PLAN_PRODUCT)).__name__ == "PlanProduct"
+
+
+def test_a_renewal_charge_is_a_ledger_payment_whose_period_is_appended(user, plans):
+    """The seam Autopay uses: a pending row for the plan's offer, then PhonePe's word on the debit."""
+    from datetime import timedelta
+
+    from django.db import transaction
+
+    from payments.phonepe.client import OrderStatus
+    from payments.services import payment_apply_order_status, payment_open
+
+    grant_plan(user, plans["premium_monthly"])
+    end = subscription_get_active(user=user).end_date
+    offer = fulfilment.product_for(fulfilment.PLAN_PRODUCT).offer(user=None, ref="premium_monthly")
+    with transaction.atomic():
+        renewal = payment_open(user=user, offer=offer, merchant_order_id="M360_renewal_cycle_2")
+    outcome = payment_apply_order_status(
+        payment_id=renewal.pk,
+        status=OrderStatus(
+            merchant_order_id="M360_renewal_cycle_2", order_id="", state="COMPLETED", amount=29900, expire_at_ms=None
+        ),
+    )
+    assert outcome == "applied"
+    renewal.refresh_from_db()
+    assert renewal.status == PaymentStatus.SUCCESS
+    assert renewal.product_ref == "premium_monthly"
+    assert subscription_get_active(user=user).end_date == end + timedelta(days=30)
+    assert Grant.objects.get(payment=renewal).starts_at == end
