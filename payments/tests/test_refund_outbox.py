@@ -161,3 +161,16 @@ def test_a_renewal_charge_is_a_ledger_payment_whose_period_is_appended(user, pla
     assert renewal.product_ref == "premium_monthly"
     assert subscription_get_active(user=user).end_date == end + timedelta(days=30)
     assert Grant.objects.get(payment=renewal).starts_at == end
+
+
+def test_automatic_refunds_that_keep_failing_stop_at_the_cap(refused, simulator):
+    from payments.services.refunds import MAX_AUTOMATIC_REFUND_ATTEMPTS
+
+    simulator.server.state.faults.clear()
+    for _ in range(MAX_AUTOMATIC_REFUND_ATTEMPTS + 2):
+        refunds_retry()  # opens (or sends) one
+        for refund in Refund.objects.filter(payment=refused, status=RefundStatus.PENDING).exclude(sent_at=None):
+            simulator.finish_refund(refund.merchant_refund_id, "FAILED")
+        refunds_retry()  # learns the failure
+    assert Refund.objects.filter(payment=refused).count() == MAX_AUTOMATIC_REFUND_ATTEMPTS
+    assert not Refund.objects.filter(payment=refused).exclude(status=RefundStatus.FAILED).exists()
