@@ -268,8 +268,8 @@ def entitlement_grant(*, user, plan: Plan, payment=None, now: datetime | None = 
     live, finished = _layout(_lock_chain(user, now), now)
     placement = place(live, plan, now)
     if placement.verdict == "refuse":
-        _save(live, finished, now)
         _sync_subscription(user, live, now)
+        _save(live, finished, now)
         return GrantResult(False, placement.reason)
     grant = Grant(user=user, plan=plan, payment=payment, duration=plan_duration(plan), state=G.QUEUED)
     if placement.verdict == "front" and live:
