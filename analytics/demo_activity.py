@@ -24,10 +24,13 @@ from django.utils import timezone
 from accounts.models import User
 from accounts.roles import Role
 from analytics.models import Assessment, AssessmentPhase, AssessmentType
+from payments.fulfilment import PLAN_PRODUCT
 from payments.models import Payment, PaymentStatus, Refund, RefundStatus
 from rooms.models import RoomSession, RoomSessionStatus, Theme, ThemeTier
 from rooms.services import room_session_points
-from subscriptions.models import Plan, Subscription, SubscriptionStatus
+from subscriptions.entitlements import entitlement_grant, entitlement_revoke
+from subscriptions.models import Plan
+from subscriptions.services import subscriptions_expire
 
 DEMO_EMAIL_DOMAIN = "demo.manas360.local"
 DAYS = 90
@@ -73,6 +76,8 @@ def demo_activity_create(*, now: datetime | None = None, seed: int = 360) -> Dem
     sessions = _sessions(rng, now, patients)
     assessments = _assessments(rng, now, patients)
     payments = _payments(rng, now, patients)
+    # Periods bought long ago have run out: move them on as the periodic expiry job would.
+    subscriptions_expire(now=now)
     return DemoSummary(
         patients=len(patients),
         sessions=len(sessions),
@@ -141,38 +146,49 @@ def _sessions(rng: random.Random, now: datetime, patients: list[User]) -> list[R
                 )
             )
             continue
-        duration = max(planned + rng.randint(-120, 60), 60)
-        full_timer = duration >= planned
-        rating = rng.choices([None, 3, 4, 5, 2], weights=[15, 15, 35, 30, 5])[0]
-        rows.append(
-            RoomSession(
-                user=user,
-                theme=theme,
-                status=RoomSessionStatus.COMPLETED,
-                started_at=started,
-                ended_at=started + timedelta(seconds=duration),
-                duration_seconds=duration,
-                mood_before=mood_before,
-                mood_after=min(mood_before + rng.choice([-1, 0, 1, 1, 2, 2, 3]), 10),
-                rating=rating,
-                completed_full_timer=full_timer,
-                points=room_session_points(
-                    duration_seconds=duration, estimated_duration_seconds=planned, completed_full_timer=full_timer
-                ),
-                device_type=rng.choice(["web", "android", "ios"]),
-            )
-        )
+        session = _completed_session(rng, user=user, theme=theme, started=started, mood_before=mood_before)
+        rows.append(session)
         count, rated, total = counters.get(theme.pk, (0, 0, 0))
-        counters[theme.pk] = (count + 1, rated + (rating is not None), total + (rating or 0))
+        counters[theme.pk] = (count + 1, rated + (session.rating is not None), total + (session.rating or 0))
     RoomSession.objects.bulk_create(rows)
-    # The counters the API keeps on each theme (completed sessions and their ratings), kept in step.
+    _add_to_theme_counters(counters)
+    return rows
+
+
+def _completed_session(
+    rng: random.Random, *, user: User, theme: Theme, started: datetime, mood_before: int
+) -> RoomSession:
+    """One finished session (the random draws in the order the seeded data has always used)."""
+    planned = theme.duration_seconds
+    duration = max(planned + rng.randint(-120, 60), 60)
+    full_timer = duration >= planned
+    rating = rng.choices([None, 3, 4, 5, 2], weights=[15, 15, 35, 30, 5])[0]
+    return RoomSession(
+        user=user,
+        theme=theme,
+        status=RoomSessionStatus.COMPLETED,
+        started_at=started,
+        ended_at=started + timedelta(seconds=duration),
+        duration_seconds=duration,
+        mood_before=mood_before,
+        mood_after=min(mood_before + rng.choice([-1, 0, 1, 1, 2, 2, 3]), 10),
+        rating=rating,
+        completed_full_timer=full_timer,
+        points=room_session_points(
+            duration_seconds=duration, estimated_duration_seconds=planned, completed_full_timer=full_timer
+        ),
+        device_type=rng.choice(["web", "android", "ios"]),
+    )
+
+
+def _add_to_theme_counters(counters: dict[int, tuple[int, int, int]]) -> None:
+    """The counters the API keeps on each theme (completed sessions and their ratings), kept in step."""
     for theme_pk, (count, rated, total) in counters.items():
         Theme.objects.filter(pk=theme_pk).update(
             session_count=F("session_count") + count,
             rating_count=F("rating_count") + rated,
             rating_sum=F("rating_sum") + total,
         )
-    return rows
 
 
 def _assessments(rng: random.Random, now: datetime, patients: list[User]) -> list[Assessment]:
@@ -207,20 +223,11 @@ def _payments(rng: random.Random, now: datetime, patients: list[User]) -> dict:
         if refund_this:
             # Refund a recent purchase: its subscription would otherwise still be current.
             paid_at = now - timedelta(days=3)
-        end = paid_at + timedelta(days=plan.duration_days) if plan.duration_days else None
-        lapsed = end is not None and end <= now
-        subscription = Subscription.objects.create(
-            user=user,
-            plan=plan,
-            status=SubscriptionStatus.EXPIRED if lapsed else SubscriptionStatus.ACTIVE,
-            start_date=paid_at,
-            end_date=end,
-            auto_renew=False,
-        )
         payment = Payment.objects.create(
             user=user,
             plan=plan,
-            subscription=subscription,
+            product=PLAN_PRODUCT,
+            product_ref=plan.code,
             merchant_order_id=_order_id(rng),
             gateway_order_id=f"OMO{rng.getrandbits(64):016X}",
             amount_paise=plan.amount_paise,
@@ -231,9 +238,10 @@ def _payments(rng: random.Random, now: datetime, patients: list[User]) -> dict:
             completed_at=paid_at,
         )
         Payment.objects.filter(pk=payment.pk).update(created_at=paid_at - timedelta(minutes=2))
-        Subscription.objects.filter(pk=subscription.pk).update(created_at=paid_at)
+        # Through the ledger, as a real purchase: the grant and the subscription it derives, at the payment's time.
+        entitlement_grant(user=user, plan=plan, payment=payment, now=paid_at)
         if refund_this:
-            _refund(rng, payment, subscription, now=now - timedelta(days=1))
+            _refund(rng, payment, now=now - timedelta(days=1))
             refunds += 1
         else:
             successful += 1
@@ -245,6 +253,8 @@ def _payments(rng: random.Random, now: datetime, patients: list[User]) -> dict:
         payment = Payment.objects.create(
             user=user,
             plan=plan,
+            product=PLAN_PRODUCT,
+            product_ref=plan.code,
             merchant_order_id=_order_id(rng),
             amount_paise=plan.amount_paise,
             status=PaymentStatus.FAILED,
@@ -256,8 +266,8 @@ def _payments(rng: random.Random, now: datetime, patients: list[User]) -> dict:
     return {"successful_payments": successful, "failed_payments": FAILED_PAYMENTS, "refunds": refunds}
 
 
-def _refund(rng: random.Random, payment: Payment, subscription: Subscription, *, now: datetime) -> None:
-    """What a completed refund leaves: refund completed, payment refunded, its subscription ended at once."""
+def _refund(rng: random.Random, payment: Payment, *, now: datetime) -> None:
+    """What a completed refund leaves: refund completed, payment refunded, what it bought taken back (ledger)."""
     Refund.objects.create(
         payment=payment,
         merchant_refund_id=f"R360_{uuid.UUID(int=rng.getrandbits(128)).hex}",
@@ -268,6 +278,4 @@ def _refund(rng: random.Random, payment: Payment, subscription: Subscription, *,
         completed_at=now,
     )
     Payment.objects.filter(pk=payment.pk).update(status=PaymentStatus.REFUNDED, refunded_at=now)
-    Subscription.objects.filter(pk=subscription.pk).update(
-        status=SubscriptionStatus.CANCELLED, cancelled_at=now, cancel_reason="refunded", end_date=now
-    )
+    entitlement_revoke(payment=payment, now=now)
