@@ -3,11 +3,13 @@
 Everything is read from the environment so that the container, the tests and the
 benchmarks run the same file:
 
-- GUNICORN_WORKERS (default 2 x cores + 1) and GUNICORN_THREADS (default 1: sync
-  workers; above 1 gunicorn uses its threaded worker). Each worker thread keeps at
-  most one persistent PostgreSQL connection (DB_CONN_MAX_AGE), so one instance
-  opens at most workers x threads connections: size max_connections for that
-  times the number of instances.
+- GUNICORN_WORKERS (default 2 x cores + 1) and GUNICORN_THREADS (default 4: the
+  threaded worker, which keeps client connections alive between requests, so
+  nginx's upstream keep-alive works; 1 gives sync workers, which close every
+  connection after one request: docs/performance.md measures both). Each worker
+  thread keeps at most one persistent PostgreSQL connection (DB_CONN_MAX_AGE), so
+  one instance opens at most workers x threads connections: size max_connections
+  for that times the number of instances.
 - PORT (default 5000) or GUNICORN_BIND (default 0.0.0.0:$PORT).
 - GUNICORN_TIMEOUT (default 60 s: above the 30 s DB statement timeout, so the
   database gives up first and the client gets a JSON error, not a killed worker).
@@ -38,7 +40,7 @@ def _int(name: str, default: int) -> int:
 
 bind = os.environ.get("GUNICORN_BIND") or f"0.0.0.0:{_int('PORT', 5000)}"
 workers = max(_int("GUNICORN_WORKERS", 2 * _cores() + 1), 1)
-threads = max(_int("GUNICORN_THREADS", 1), 1)
+threads = max(_int("GUNICORN_THREADS", 4), 1)
 timeout = _int("GUNICORN_TIMEOUT", 60)
 graceful_timeout = _int("GUNICORN_GRACEFUL_TIMEOUT", 30)
 # Behind nginx (or a cloud load balancer) connections are reused: keep them a little longer than the default 2 s.

@@ -5,6 +5,7 @@ from drf_spectacular.extensions import OpenApiAuthenticationExtension
 
 class TokenSessionAuthenticationScheme(OpenApiAuthenticationExtension):
     target_class = "accounts.authentication.TokenSessionAuthentication"
+    match_subclasses = True  # subscriptions' subclass, the configured default, authenticates the same way
     name = ["bearerAuth", "cookieAuth"]
 
     def get_security_definition(self, auto_schema):

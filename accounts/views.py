@@ -343,10 +343,11 @@ class MfaDisableView(APIView):
 # --- Users (docs/api.md §3) ------------------------------------------------------------------------------------------
 
 
-def _profile_response(user, *, with_subscription: bool = True, email_change=None):
+def _profile_response(user, *, with_subscription: bool = True, email_change=None, request=None):
+    """`request`: a read-only request of the user, whose subscription read at authentication may be used."""
     payload = user_payload(user)
     if with_subscription:
-        payload.update(profile_sections(user=user))
+        payload.update(profile_sections(user=user, request=request))
     if email_change is None:
         return success_response(payload, user=payload)
     # The address is not the user's yet: `email` stays the current one; the pending one is reported apart.
@@ -384,7 +385,7 @@ class _UserDetailBase(APIView):
 
     @extend_schema(responses=inline_serializer("UserProfile", {"id": _any(), "email": _any(), "subscription": _any()}))
     def get(self, request, user_id=None):
-        return _profile_response(self.get_target(request, user_id))
+        return _profile_response(self.get_target(request, user_id), request=request)
 
     @extend_schema(
         request=inline_serializer("UserProfileUpdate", {"first_name": _any(), "last_name": _any(), "email": _any()}),

@@ -24,18 +24,26 @@ class _Prepared:
     def __init__(self, sql: str, converters: list, slices: list):
         self.sql = sql
         self.converters = converters  # (row index, converter functions, column expression)
-        self.slices = slices  # (model, start, stop, attnames)
+        self.slices = slices  # (model, start, stop, attnames, index of the pk column when the model is optional)
 
 
 class JoinedRowQuery:
     """`SELECT <every concrete column of each (model, alias)> <tail>`, returning one instance per model.
 
     `tail(quote_name)` returns the rest of the statement (`FROM ... JOIN ... WHERE ...`) with `%s` placeholders;
-    build it from `Model._meta.db_table` and `field.column`, never from user input.
+    build it from `Model._meta.db_table` and `field.column`, never from user input. Models named in `optional`
+    (aliases) come from a LEFT JOIN: when their primary key is NULL the result holds None for them.
     """
 
-    def __init__(self, models: Sequence[tuple[type[Model], str]], tail: Callable[[Callable[[str], str]], str]):
+    def __init__(
+        self,
+        models: Sequence[tuple[type[Model], str]],
+        tail: Callable[[Callable[[str], str]], str],
+        *,
+        optional: Sequence[str] = (),
+    ):
         self.models = tuple(models)
+        self.optional = frozenset(optional)
         self.tail = tail
         self._prepared: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
@@ -53,7 +61,8 @@ class JoinedRowQuery:
                 functions = connection.ops.get_db_converters(column) + column.get_db_converters(connection)
                 if functions:
                     converters.append((len(columns) - 1, tuple(functions), column))
-            slices.append((model, start, len(columns), [field.attname for field in fields]))
+            pk_index = start + list(fields).index(model._meta.pk) if alias in self.optional else None
+            slices.append((model, start, len(columns), [field.attname for field in fields], pk_index))
         sql = f"SELECT {', '.join(columns)} {self.tail(quote)}"
         return _Prepared(sql, converters, slices)
 
@@ -81,7 +90,8 @@ class JoinedRowQuery:
                 value = function(value, column, connection)
             row[index] = value
         return tuple(
-            model.from_db(using, attnames, row[start:stop]) for model, start, stop, attnames in prepared.slices
+            None if pk_index is not None and row[pk_index] is None else model.from_db(using, attnames, row[start:stop])
+            for model, start, stop, attnames, pk_index in prepared.slices
         )
 
 

@@ -5,17 +5,12 @@ import re
 import time
 import uuid
 
-from corsheaders.middleware import CorsMiddleware
 from django.conf import settings
 from django.contrib.auth.middleware import AuthenticationMiddleware
 from django.contrib.messages.middleware import MessageMiddleware
 from django.contrib.sessions.middleware import SessionMiddleware
 from django.core.exceptions import DisallowedHost
-from django.core.handlers.exception import response_for_exception
 from django.db import InterfaceError, OperationalError, connection
-from django.middleware.clickjacking import XFrameOptionsMiddleware
-from django.middleware.security import SecurityMiddleware
-from django.urls import Resolver404, resolve
 from django.utils.functional import empty
 
 from manas360 import metrics
@@ -255,59 +250,3 @@ class BrowserMessageMiddleware(MessageMiddleware):
     def process_request(self, request):
         if not _is_sessionless(request):
             super().process_request(request)
-
-
-# --- The liveness probe ------------------------------------------------------------------------------
-
-
-class HealthProbeMiddleware:
-    """Answers `GET /health` right after the request id, access log and metrics (docs/performance.md).
-
-    The liveness probe is the most frequent request and needs none of the chain between: no session, user,
-    CSRF, static files, API boundary or rate limit applies to it. What the chain does to it is kept, by the
-    chain's own middleware classes, in the chain's order: the security middleware's request step (HTTPS
-    redirect) and response headers, the CORS headers (`Vary: origin`, allowed origins), X-Frame-Options, and
-    Host validation (DisallowedHost is a 400, as CommonMiddleware makes it). The route is recorded for the
-    metrics and the access log as usual. Anything the shortcut could not answer exactly as the chain does
-    takes the normal path: another path or method, `DISALLOWED_USER_AGENTS`, or a URLconf that does not route
-    `/health` to the health view. A test compares its status and headers with the full chain's.
-    """
-
-    PATH = "/health"
-
-    def __init__(self, get_response):
-        self.get_response = get_response
-        self.security = SecurityMiddleware(get_response)
-        self.cors = CorsMiddleware(get_response)
-        self.frame_options = XFrameOptionsMiddleware(get_response)
-        self._matches: dict = {}
-
-    def _match_for(self, request):
-        urlconf = getattr(request, "urlconf", None) or settings.ROOT_URLCONF
-        if urlconf not in self._matches:
-            from manas360.health import health
-
-            try:
-                match = resolve(self.PATH, urlconf)
-            except Resolver404:
-                match = None
-            self._matches[urlconf] = match if match is not None and match.func is health else None
-        return self._matches[urlconf]
-
-    def __call__(self, request):
-        if request.path_info != self.PATH or request.method != "GET" or settings.DISALLOWED_USER_AGENTS:
-            return self.get_response(request)
-        match = self._match_for(request)
-        if match is None:
-            return self.get_response(request)
-        response = self.security.process_request(request)
-        if response is None:
-            try:
-                request.get_host()
-            except DisallowedHost as exc:
-                response = response_for_exception(request, exc)
-            else:
-                request.resolver_match = match
-                response = self.frame_options.process_response(request, match.func(request))
-            self.cors.add_response_headers(request, response)
-        return self.security.process_response(request, response)

@@ -66,8 +66,6 @@ MIDDLEWARE = [
     # Request id, access log and metrics wrap everything else so that every
     # answer, including the security middleware's, is counted and logged.
     "manas360.middleware.RequestContextMiddleware",
-    # GET /health answered here: what the rest of the chain does to it is reproduced (docs/performance.md).
-    "manas360.middleware.HealthProbeMiddleware",
     "manas360.middleware.ApiBoundaryMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -113,6 +111,9 @@ if env.str("DATABASE_URL", default=""):
         # ~100 parallel clients would exhaust PostgreSQL's max_connections. Close each at the request's end.
         DATABASES["default"]["CONN_MAX_AGE"] = 0
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+    if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+        # The same backend with a health check that needs no `SELECT 1` round trip (manas360/postgresql).
+        DATABASES["default"]["ENGINE"] = "manas360.postgresql"
     DATABASES["default"].setdefault("OPTIONS", {})
     DATABASES["default"]["OPTIONS"].setdefault("connect_timeout", env.int("DB_CONNECT_TIMEOUT", default=5))
     statement_timeout_ms = env.int("DB_STATEMENT_TIMEOUT_MS", default=30000)
@@ -209,7 +210,8 @@ CORS_EXPOSE_HEADERS = ["x-request-id", "retry-after", "ratelimit-limit", "rateli
 REST_FRAMEWORK = {
     "DEFAULT_RENDERER_CLASSES": ["manas360.api.renderers.EnvelopeJSONRenderer"],
     "DEFAULT_PARSER_CLASSES": ["manas360.api.parsers.LimitedCamelCaseJSONParser"],
-    "DEFAULT_AUTHENTICATION_CLASSES": ["accounts.authentication.TokenSessionAuthentication"],
+    # accounts' session check, reading the active subscription in the same statement (docs/performance.md)
+    "DEFAULT_AUTHENTICATION_CLASSES": ["subscriptions.authentication.TokenSessionSubscriptionAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_PAGINATION_CLASS": "manas360.api.pagination.PageLimitPagination",
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],

@@ -4,6 +4,7 @@ import uuid
 from typing import Any, cast
 
 from django.db.models import Q, QuerySet
+from rest_framework.request import Request
 
 from accounts.models import User
 from manas360.api.errors import NotFound
@@ -36,11 +37,12 @@ def _as_uuid(value: object) -> uuid.UUID | None:
         return None
 
 
-def caller_entitlements(*, user: User | None) -> frozenset[str]:
-    """Entitlements of the caller (for `locked`); anonymous callers cost no query."""
+def caller_entitlements(*, user: User | None, request: Request | None = None) -> frozenset[str]:
+    """Entitlements of the caller (for `locked`); anonymous callers cost no query, and a read-only request
+    uses the subscription read at its authentication."""
     if user is None or not getattr(user, "is_authenticated", False):
         return frozenset()
-    return user_entitlements(user=user)
+    return user_entitlements(user=user, request=request)
 
 
 def theme_list(

@@ -15,6 +15,7 @@ from django.utils import timezone
 from accounts.models import User
 from manas360.api.errors import NotFound
 from rooms.access import tier_is_open, tier_required_feature
+from rooms.catalogue import catalogue_changed
 from rooms.errors import FeatureNotAvailable, SessionAlreadyEnded, SubscriptionRequired
 from rooms.models import RoomSession, RoomSessionStatus, Theme, ThemeTier
 from rooms.selectors import _as_uuid, theme_get
@@ -147,6 +148,7 @@ def room_session_end(
     if rating is not None:
         counters.update(rating_count=F("rating_count") + 1, rating_sum=F("rating_sum") + rating)
     Theme.objects.filter(pk=session.theme_id).update(**counters)
+    catalogue_changed()  # the cards show these counters; update() sends no signal
     return session
 
 

@@ -19,6 +19,7 @@ if [ -z "${DATABASE_URL:-}" ]; then
 fi
 if [ -z "${REDIS_URL:-}" ]; then
   start_redis
+  export REDIS_PID
   export REDIS_URL="$THROWAWAY_REDIS_URL"
 fi
 

@@ -5,9 +5,11 @@ from typing import Any, cast
 
 from django.db.models import QuerySet
 from django.utils import timezone
+from rest_framework.request import Request
 
 from accounts.models import User
 from manas360.db_rows import JoinedRowQuery
+from subscriptions.authentication import AUTHENTICATED_WITH
 from subscriptions.errors import SubscriptionNotFound
 from subscriptions.models import Plan, Subscription, SubscriptionStatus
 
@@ -47,9 +49,27 @@ def subscription_get_active(*, user: User | None) -> Subscription | None:
     return cast(Subscription, subscription)
 
 
-def user_entitlements(*, user: User | None) -> frozenset[str]:
-    """The entitlement names the user's active subscription grants (empty when none)."""
-    subscription = subscription_get_active(user=user)
+def subscription_get_active_for_request(request: Request) -> Subscription | None:
+    """`subscription_get_active` for the signed-in caller of a read-only request.
+
+    Read with the session at authentication when the authentication class did (subscriptions.authentication),
+    else now.
+    """
+    session = getattr(getattr(request, "auth", None), "session", None)
+    if session is not None and hasattr(session, AUTHENTICATED_WITH) and session.user_id == request.user.pk:
+        return cast(Subscription | None, getattr(session, AUTHENTICATED_WITH))
+    return subscription_get_active(user=cast(User, request.user))
+
+
+def user_entitlements(*, user: User | None, request: Request | None = None) -> frozenset[str]:
+    """The entitlement names the user's active subscription grants (empty when none).
+
+    With the (read-only) request of that user, the subscription read at its authentication is used.
+    """
+    if request is not None and user is not None and request.user.pk == user.pk:
+        subscription = subscription_get_active_for_request(request)
+    else:
+        subscription = subscription_get_active(user=user)
     if subscription is None:
         return frozenset()
     return frozenset(subscription.plan.features or [])
@@ -86,9 +106,15 @@ def plan_list_public() -> QuerySet[Plan]:
     return Plan.objects.active().order_by("display_order", "amount_paise")
 
 
-def subscription_summary(*, user: User) -> dict[str, Any] | None:
-    """The `subscription` section of the user's profile (docs/api.md §3): the active subscription, or None."""
-    subscription = subscription_get_active(user=user)
+def subscription_summary(*, user: User, request: Request | None = None) -> dict[str, Any] | None:
+    """The `subscription` section of the user's profile (docs/api.md §3): the active subscription, or None.
+
+    With the user's own read-only request, the subscription read at its authentication.
+    """
+    if request is not None:
+        subscription = subscription_get_active_for_request(request)
+    else:
+        subscription = subscription_get_active(user=user)
     if subscription is None:
         return None
     plan = subscription.plan

@@ -11,8 +11,10 @@ from datetime import timedelta
 import pytest
 from django.db import connection, connections
 from django.utils import timezone
+from rest_framework.exceptions import AuthenticationFailed
 from rest_framework_simplejwt.tokens import AccessToken
 
+from accounts import authentication
 from accounts.authentication import session_with_user
 from accounts.models import AuthSession, User
 from accounts.sessions import session_revoke
@@ -83,9 +85,10 @@ def test_lookup_reports_revoked_sessions_and_inactive_users_as_they_are(make_aut
 
 def test_authenticated_request_checks_the_session_in_one_query(make_auth_client, django_assert_num_queries):
     client = make_auth_client(UserFactory())
-    client.get("/api/v1/themed-rooms/themes")  # warm: connection set-up is not the request's cost
-    with django_assert_num_queries(2):  # the session with its user + the theme rows
-        assert client.get("/api/v1/themed-rooms/themes").status_code == 200
+    client.get(ME)  # warm: connection set-up is not the request's cost
+    # The session with its user (and, in the same statement, the active subscription /users/me shows).
+    with django_assert_num_queries(1):
+        assert client.get(ME).status_code == 200
 
 
 def test_token_for_a_session_that_no_longer_exists_is_token_invalid(make_auth_client):
@@ -182,3 +185,54 @@ def test_expired_session_row_state_does_not_matter_only_revocation_does(make_aut
     client = make_auth_client(UserFactory())
     AuthSession.objects.filter(pk=client.session_id).update(created_at=timezone.now() - timedelta(days=400))
     assert client.get(ME).status_code == 200
+
+
+# --- verified access tokens (accounts.authentication.decode_access_token) --------------------------------------
+
+
+def test_a_token_seen_before_decodes_to_what_a_fresh_verification_gives(make_auth_client):
+
+    client = make_auth_client(UserFactory())
+    raw = client._credentials["HTTP_AUTHORIZATION"].split(" ", 1)[1]
+    authentication._verified.clear()
+    first = authentication.decode_access_token(raw)  # verified by simplejwt/PyJWT
+    again = authentication.decode_access_token(raw)  # from the verified cache
+    fresh = AccessToken(raw)
+    assert again.payload == first.payload == fresh.payload
+    assert again.payload is not first.payload  # each request its own copy
+    assert str(again.token) == raw
+    assert again["sid"] == fresh["sid"]
+    assert client.get(ME).status_code == 200
+
+
+def test_a_cached_token_still_expires(make_auth_client, monkeypatch):
+
+    client = make_auth_client(UserFactory())
+    raw = client._credentials["HTTP_AUTHORIZATION"].split(" ", 1)[1]
+    assert client.get(ME).status_code == 200  # verified and remembered
+    later = authentication.aware_utcnow() + timedelta(days=1)
+    monkeypatch.setattr(authentication, "aware_utcnow", lambda: later)
+    with pytest.raises(AuthenticationFailed) as refused:
+        authentication.decode_access_token(raw)
+    assert refused.value.get_codes() == "token_expired"
+
+
+def test_a_cached_token_is_still_checked_against_its_session(make_auth_client):
+    client = make_auth_client(UserFactory())
+    assert client.get(ME).status_code == 200  # token remembered
+    AuthSession.objects.filter(pk=client.session_id).update(revoked_at=timezone.now())
+    refused = client.get(ME)
+    assert refused.status_code == 401
+    assert refused.json()["code"] == "session_revoked"
+
+
+def test_a_tampered_variant_of_a_cached_token_is_refused(make_auth_client):
+
+    client = make_auth_client(UserFactory())
+    raw = client._credentials["HTTP_AUTHORIZATION"].split(" ", 1)[1]
+    authentication.decode_access_token(raw)
+    head, body, signature = raw.split(".")
+    tampered = f"{head}.{body}.{signature[:-2]}{'A' if signature[-2] != 'A' else 'B'}{signature[-1]}"
+    with pytest.raises(AuthenticationFailed) as refused:
+        authentication.decode_access_token(tampered)
+    assert refused.value.get_codes() == "token_invalid"

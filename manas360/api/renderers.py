@@ -13,17 +13,13 @@ def _camel_key(key: str) -> str:
     return camelize_re.sub(underscore_to_camel, key) if "_" in key else key
 
 
+@lru_cache(maxsize=4096, typed=True)  # typed: True and 1 are different keys
 def _key_plan(key, ignore_fields: tuple, ignore_keys: tuple) -> tuple[object, bool]:
-    """(the key to write, whether to camelize its value)."""
+    """(the key to write, whether to camelize its value): decided once per key and option set."""
     new_key = _camel_key(key) if isinstance(key, str) else key
     recurse = key not in ignore_fields and new_key not in ignore_fields
     return (key if (key in ignore_keys or new_key in ignore_keys) else new_key), recurse
 
-
-# Per option set, each key's plan, decided once (keys repeat across rows and responses). Bounded: past
-# _MAX_PLANS keys (free-form client JSON can carry arbitrary ones) a plan is computed and not stored.
-_plans: dict[tuple, dict] = {}
-_MAX_PLANS = 4096
 
 # Values returned as they are, checked by exact type before any call (most values of a response are these).
 _PLAIN = frozenset({str, int, float, bool, type(None)})
@@ -34,57 +30,41 @@ def camelize(data, *, ignore_fields=(), ignore_keys=(), **_options):
 
     Response keys repeat (every row of a list has the same ones), so each key is converted once and cached.
     Dicts come back as plain dicts (the renderer only serialises them); any other non-string iterable as a list.
-    A list that appears twice in one payload (a paginated list under both `data` and its own key) is converted
-    once.
     """
-    options = (tuple(ignore_fields or ()), tuple(ignore_keys or ()))
-    plans = _plans.get(options)
-    if plans is None:
-        plans = _plans.setdefault(options, {})
-    return _Camelizer(plans, *options).convert(data)
+    return _camelize(data, tuple(ignore_fields or ()), tuple(ignore_keys or ()))
 
 
-class _Camelizer:
-    __slots__ = ("done", "ignore_fields", "ignore_keys", "plans")
+def _camelize(data, ignore_fields, ignore_keys):
+    if type(data) in _PLAIN or isinstance(data, (str, int, float, bool)):
+        return data
+    if isinstance(data, Promise):
+        return force_str(data)
+    if isinstance(data, dict):
+        result = {}
+        for key, value in data.items():
+            if isinstance(key, Promise):
+                key = force_str(key)
+            out_key, recurse = _key_plan(key, ignore_fields, ignore_keys)
+            if recurse and type(value) not in _PLAIN:
+                value = _camelize(value, ignore_fields, ignore_keys)
+            result[out_key] = value
+        return result
+    if isinstance(data, (list, tuple)):
+        return [item if type(item) in _PLAIN else _camelize(item, ignore_fields, ignore_keys) for item in data]
+    try:
+        items = iter(data)
+    except TypeError:
+        return data
+    return [_camelize(item, ignore_fields, ignore_keys) for item in items]
 
-    def __init__(self, plans: dict, ignore_fields: tuple, ignore_keys: tuple):
-        self.plans = plans
-        self.ignore_fields = ignore_fields
-        self.ignore_keys = ignore_keys
-        self.done: dict[int, list] = {}
 
-    def convert(self, data):
-        if type(data) in _PLAIN or isinstance(data, (str, int, float, bool)):
-            return data
-        if isinstance(data, Promise):
-            return force_str(data)
-        if isinstance(data, dict):
-            plans = self.plans
-            result = {}
-            for key, value in data.items():
-                if isinstance(key, Promise):
-                    key = force_str(key)
-                plan = plans.get(key) if type(key) is str else None  # (True == 1: only str keys are cached)
-                if plan is None:
-                    plan = _key_plan(key, self.ignore_fields, self.ignore_keys)
-                    if type(key) is str and len(plans) < _MAX_PLANS:
-                        plans[key] = plan
-                if plan[1] and type(value) not in _PLAIN:
-                    value = self.convert(value)
-                result[plan[0]] = value
-            return result
-        if isinstance(data, (list, tuple)):
-            converted = self.done.get(id(data))
-            if converted is None:
-                converted = self.done[id(data)] = [
-                    item if type(item) in _PLAIN else self.convert(item) for item in data
-                ]
-            return converted
-        try:
-            items = iter(data)
-        except TypeError:
-            return data
-        return [self.convert(item) for item in items]
+class RenderedJSON:
+    """A body this renderer produced earlier (a cached page): written out as it is, through the same response path."""
+
+    __slots__ = ("content",)
+
+    def __init__(self, content: bytes):
+        self.content = content
 
 
 class EnvelopeJSONRenderer(JSONRenderer):
@@ -95,6 +75,8 @@ class EnvelopeJSONRenderer(JSONRenderer):
     """
 
     def render(self, data, accepted_media_type=None, renderer_context=None):
+        if isinstance(data, RenderedJSON):
+            return data.content
         response = (renderer_context or {}).get("response")
         is_bare_success = response is not None and response.status_code < 400 and response.status_code != 204
         if is_bare_success and not (isinstance(data, dict) and "success" in data):

@@ -19,13 +19,12 @@ import hashlib
 import logging
 import re
 import time
-import weakref
 
 from django.conf import settings
 from django.core.cache import cache
-from redis.exceptions import RedisError
 from rest_framework.throttling import BaseThrottle
 
+from manas360 import shared_redis
 from manas360.api.client_ip import client_ip
 
 logger = logging.getLogger("manas360.throttling")
@@ -44,50 +43,53 @@ def parse_rate(rate: str) -> tuple[int, int]:
 
 
 # What a failing cache raises (redis-py's errors, socket errors); callers fail open on these.
-CACHE_ERRORS: tuple[type[BaseException], ...] = (RedisError, OSError)
+CACHE_ERRORS: tuple[type[BaseException], ...] = shared_redis.ERRORS
 
 
-# INCR, and a time to live on a counter that has none yet, as one atomic command: one EVALSHA per hit, on one
-# long-lived client per connection pool. (Django's `get_client()` builds a new `redis.Redis` on every call and
-# a pipeline builds another object: each copies redis-py's ~170 response callbacks, which was most of the
-# throttle's CPU. Same single round trip, same atomicity as the former MULTI/INCR/EXPIRE NX/EXEC.)
+# INCR, and a time to live on a counter that has none yet, as one atomic command: one EVALSHA per hit on the
+# shared long-lived client (manas360.shared_redis). Same single round trip and atomicity as MULTI/INCR/EXPIRE
+# NX/EXEC, without a pipeline object per hit. redis-py reloads the script when the server lost it (restart).
+# The same round trip also reads the keys the view declares in `rate_limit_reads` (each created with its
+# default when missing), so a view that needs a shared value on every request (the catalogue's version stamp)
+# pays no second round trip for it.
 _INCR_WITH_TTL = """
-local hits = redis.call('INCR', KEYS[1])
+local values = {redis.call('INCR', KEYS[1])}
 redis.call('EXPIRE', KEYS[1], ARGV[1], 'NX')
-return hits
+for i = 2, #KEYS do
+  redis.call('SET', KEYS[i], ARGV[i], 'NX')
+  values[i] = redis.call('GET', KEYS[i])
+end
+return values
 """
-_clients: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
-_script = None
+_scripts: dict = {}
 
 
-def _redis_client(backend_cache, full_key: str):
-    """A reusable redis.Redis over the cache's own write pool (thread-safe: the pool hands out connections)."""
-    get_pool = getattr(backend_cache, "_get_connection_pool", None)
-    if get_pool is None:  # another cache client implementation: its own way of making clients
-        return backend_cache.get_client(full_key, write=True)
-    pool = get_pool(True)
-    client = _clients.get(pool)
-    if client is None:
-        client = _clients[pool] = backend_cache._client(connection_pool=pool)
-    return client
-
-
-def _count_hit(key: str, period: int) -> int:
-    """Atomically add one hit to the window's counter and return it."""
-    global _script
-    backend_cache = getattr(cache, "_cache", None)
-    if getattr(backend_cache, "get_client", None) is not None and hasattr(cache, "make_and_validate_key"):
-        full_key = cache.make_and_validate_key(key)
-        client = _redis_client(backend_cache, full_key)
-        if _script is None:
-            _script = client.register_script(_INCR_WITH_TTL)  # redis-py loads it on a server that lacks it
-        return int(_script(keys=[full_key], args=[period + 1], client=client))
+def _count_hit(key: str, period: int, reads: dict | None = None) -> tuple[int, dict[str, str]]:
+    """Atomically add one hit to the window's counter; returns it and the values of `reads` (key: default)."""
+    reads = reads or {}
+    defaults = {name: make_default() for name, make_default in reads.items()}
+    client = shared_redis.client()
+    if client is not None:
+        script = _scripts.get(client)
+        if script is None:
+            script = _scripts[client] = client.register_script(_INCR_WITH_TTL)
+        keys = [cache.make_and_validate_key(name) for name in (key, *defaults)]
+        hits, *values = script(keys=keys, args=[period + 1, *defaults.values()])
+        return int(hits), {name: value.decode() for name, value in zip(defaults, values, strict=True)}
+    for name, default in defaults.items():
+        cache.add(name, default, timeout=None)
+    values = {name: cache.get(name) for name in defaults}
     try:
-        return cache.incr(key)
+        return cache.incr(key), values
     except ValueError:
         if cache.add(key, 1, timeout=period + 1):
-            return 1
-        return cache.incr(key)
+            return 1, values
+        return cache.incr(key), values
+
+
+def shared_read(request, name: str) -> str | None:
+    """A value read with this request's rate-limit hit (`rate_limit_reads`), or None if none was."""
+    return getattr(getattr(request, "_request", request), "rate_limit_reads", {}).get(name)
 
 
 def _record_headers(request, *, limit: int, remaining: int, reset: int) -> None:
@@ -117,10 +119,12 @@ class WindowRateThrottle(abc.ABC, BaseThrottle):
         digest = hashlib.sha256(ident.encode()).hexdigest()[:32]
         key = f"throttle:{self.scope}:{digest}:{window}"
         try:
-            hits = _count_hit(key, period)
+            hits, values = _count_hit(key, period, getattr(view, "rate_limit_reads", None))
         except CACHE_ERRORS as exc:
             logger.warning("rate limit cache unavailable; allowing request", extra={"error_class": type(exc).__name__})
             return True
+        if values:
+            getattr(request, "_request", request).rate_limit_reads = values
         reset = max(int((window + 1) * period - now + 0.999), 1)
         _record_headers(request, limit=limit, remaining=max(limit - hits, 0), reset=reset)
         if hits > limit:

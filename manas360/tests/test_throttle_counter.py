@@ -1,10 +1,11 @@
-"""The rate-limit counter on real Redis: one EVALSHA per hit (INCR + EXPIRE NX), on a reused client."""
+"""The rate-limit counter on real Redis: one EVALSHA per hit (INCR + EXPIRE NX), on a reused public client."""
 
 import os
 
 import pytest
 from django.core.cache import cache
 
+from manas360 import shared_redis
 from manas360.api import throttling
 
 
@@ -19,11 +20,11 @@ def redis_cache(settings):
 
 
 def _raw(redis_cache):
-    return redis_cache._cache.get_client(write=True)
+    return shared_redis.client()
 
 
 def test_counts_atomically_and_sets_the_window_ttl_once(redis_cache):
-    assert [throttling._count_hit("throttle:test:a:1", 60) for _ in range(3)] == [1, 2, 3]
+    assert [throttling._count_hit("throttle:test:a:1", 60)[0] for _ in range(3)] == [1, 2, 3]
     raw = _raw(redis_cache)
     full_key = redis_cache.make_and_validate_key("throttle:test:a:1")
     assert int(raw.get(full_key)) == 3
@@ -37,13 +38,13 @@ def test_counts_atomically_and_sets_the_window_ttl_once(redis_cache):
 def test_survives_a_server_that_lost_its_scripts(redis_cache):
     throttling._count_hit("throttle:test:b:1", 60)
     _raw(redis_cache).script_flush()  # what a Redis restart does to loaded scripts
-    assert throttling._count_hit("throttle:test:b:1", 60) == 2
+    assert throttling._count_hit("throttle:test:b:1", 60)[0] == 2
 
 
 def test_one_round_trip_per_hit_on_a_reused_client(redis_cache, monkeypatch):
     throttling._count_hit("throttle:test:c:1", 60)
-    client = throttling._redis_client(redis_cache._cache, "x")
-    assert throttling._redis_client(redis_cache._cache, "y") is client  # not a new redis.Redis per request
+    client = shared_redis.client()
+    assert shared_redis.client() is client  # not a new redis.Redis per request
     commands = []
     original = client.execute_command
 
@@ -52,7 +53,7 @@ def test_one_round_trip_per_hit_on_a_reused_client(redis_cache, monkeypatch):
         return original(*args, **options)
 
     monkeypatch.setattr(client, "execute_command", spy)
-    assert throttling._count_hit("throttle:test:c:1", 60) == 2
+    assert throttling._count_hit("throttle:test:c:1", 60)[0] == 2
     assert commands == ["EVALSHA"]
 
 
@@ -66,3 +67,40 @@ def test_api_request_is_counted_once_per_request(redis_cache, api_client, settin
     third = api_client.get("/api/v1/themed-rooms/themes")
     assert third.status_code == 429
     assert third.json()["code"] == "throttled"
+
+
+def test_shared_client_follows_the_cache_settings(redis_cache, settings):
+    """The same server and database as the cache, and no client at all without a Redis cache."""
+    client = shared_redis.client()
+    client.set(redis_cache.make_and_validate_key("probe"), 7)
+    assert redis_cache.get("probe") == 7
+    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    assert shared_redis.client() is None
+    assert throttling._count_hit("throttle:test:d:1", 60) == (1, {})  # the cache API's counter instead
+    assert throttling._count_hit("throttle:test:d:1", 60, {"shared": lambda: "first"}) == (2, {"shared": "first"})
+    assert throttling._count_hit("throttle:test:d:1", 60, {"shared": lambda: "second"}) == (3, {"shared": "first"})
+
+
+def test_declared_reads_come_with_the_hit_created_once(redis_cache):
+    hits, values = throttling._count_hit("throttle:test:e:1", 60, {"shared:a": lambda: "one"})
+    assert (hits, values) == (1, {"shared:a": "one"})
+    hits, values = throttling._count_hit("throttle:test:e:1", 60, {"shared:a": lambda: "two"})
+    assert (hits, values) == (2, {"shared:a": "one"})  # an existing value is read, never replaced
+    _raw(redis_cache).set(redis_cache.make_and_validate_key("shared:a"), "three")
+    assert throttling._count_hit("throttle:test:e:1", 60, {"shared:a": lambda: "four"})[1] == {"shared:a": "three"}
+
+
+@pytest.mark.django_db
+def test_the_catalogue_list_reads_its_stamp_in_the_rate_limit_round_trip(redis_cache, api_client, monkeypatch):
+    client = shared_redis.client()
+    api_client.get("/api/v1/themed-rooms/themes")
+    commands = []
+    original = client.execute_command
+
+    def spy(*args, **options):
+        commands.append(args[0])
+        return original(*args, **options)
+
+    monkeypatch.setattr(client, "execute_command", spy)
+    assert api_client.get("/api/v1/themed-rooms/themes").status_code == 200
+    assert commands == ["EVALSHA"]

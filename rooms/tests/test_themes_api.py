@@ -6,9 +6,9 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from rest_framework.request import Request
+from rest_framework.settings import api_settings
 from rest_framework.test import APIRequestFactory
 
-from accounts.authentication import TokenSessionAuthentication
 from accounts.tests.factories import UserFactory
 from rooms.models import Theme, ThemeTier
 from rooms.tests.factories import ThemeFactory
@@ -189,7 +189,7 @@ def _auth_queries(client) -> int:
     """Queries the authentication layer itself costs (owned by accounts; may change independently)."""
     request = Request(APIRequestFactory().get(LIST, HTTP_AUTHORIZATION=client._credentials["HTTP_AUTHORIZATION"]))
     with CaptureQueriesContext(connection) as captured:
-        TokenSessionAuthentication().authenticate(request)
+        api_settings.DEFAULT_AUTHENTICATION_CLASSES[0]().authenticate(request)
     return len(captured)
 
 
@@ -216,7 +216,7 @@ def test_anonymous_full_page_adds_only_the_count(api_client, db, django_assert_n
 
 
 @pytest.mark.parametrize("theme_count", [3, 9])
-def test_signed_in_list_costs_two_queries_plus_authentication(
+def test_signed_in_list_costs_one_query_plus_authentication(
     make_auth_client, db, django_assert_num_queries, theme_count
 ):
     subscriber = UserFactory()
@@ -224,7 +224,8 @@ def test_signed_in_list_costs_two_queries_plus_authentication(
     ThemeFactory.create_batch(theme_count, tier=ThemeTier.PREMIER)
     client = make_auth_client(subscriber)
 
-    with django_assert_num_queries(_auth_queries(client) + 2):  # rows + the caller's entitlements
+    # rows; the caller's entitlements come with the authentication's statement (subscriptions.authentication)
+    with django_assert_num_queries(_auth_queries(client) + 1):
         response = client.get(LIST)
 
     assert [theme["locked"] for theme in response.json()["themes"]] == [False] * theme_count
