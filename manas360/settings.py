@@ -52,6 +52,7 @@ INSTALLED_APPS = [
     "corsheaders",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    "procrastinate.contrib.django",  # the job engine (docs/jobs.md); before the apps whose tasks.py it loads
     "manas360",
     "accounts",
     "subscriptions",
@@ -366,3 +367,8 @@ PHONEPE_READ_TIMEOUT_SECONDS = env.float("PHONEPE_READ_TIMEOUT_SECONDS", default
 PHONEPE_MAX_RETRIES = env.int("PHONEPE_MAX_RETRIES", default=2)
 # A payment still pending this long is reconciled with the order-status API on read.
 PAYMENT_RECONCILE_AFTER_SECONDS = env.int("PAYMENT_RECONCILE_AFTER_SECONDS", default=30)
+
+# --- Background jobs: procrastinate on PostgreSQL (docs/jobs.md) -------------
+from manas360.jobs_settings import *  # noqa: E402, F403
+
+LOGGING["loggers"]["procrastinate.blueprints"] = {"level": "WARNING"}  # task registration, at every start
