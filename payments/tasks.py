@@ -8,6 +8,7 @@ and `queueing_lock`, so a sweep does not queue a second copy of a job still wait
 
 import logging
 
+from django.db import transaction
 from procrastinate import exceptions as procrastinate_exceptions
 from procrastinate.contrib.django import app
 
@@ -18,8 +19,11 @@ logger = logging.getLogger("manas360.payments")
 
 
 def _defer_once(task, *, key: str, **kwargs) -> bool:
+    """Defer unless a job with this queueing lock still waits. Safe inside a caller's transaction:
+    the refused insert is rolled back to a savepoint, not with the caller's rows."""
     try:
-        task.configure(lock=key, queueing_lock=key).defer(**kwargs)
+        with transaction.atomic():
+            task.configure(lock=key, queueing_lock=key).defer(**kwargs)
     except procrastinate_exceptions.AlreadyEnqueued:
         return False
     return True
