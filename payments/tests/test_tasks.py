@@ -1,6 +1,7 @@
 """Payment jobs run through the job engine (a real procrastinate worker on the test database)
 against the PhonePe simulator over HTTP."""
 
+import time
 from datetime import timedelta
 
 import pytest
@@ -10,6 +11,7 @@ from django.utils import timezone
 from accounts.models import AuditLog
 from payments import tasks
 from payments.models import Payment, PaymentStatus, Refund, RefundStatus, WebhookEvent, WebhookOutcome
+from payments.phonepe.client import get_client
 from subscriptions.models import SubscriptionStatus
 from subscriptions.selectors import subscription_get_active
 
@@ -133,9 +135,13 @@ def test_refund_deferred_in_the_decision_transaction_is_sent_once_and_finished(j
 
 
 def test_refund_decision_rolled_back_leaves_no_job(job_engine, paid):
-    with pytest.raises(RuntimeError), transaction.atomic():
-        tasks.defer_refund(_outbox_refund(paid))
-        raise RuntimeError("the payment flow fails after deciding")
+    def decide_then_crash():
+        with transaction.atomic():
+            tasks.defer_refund(_outbox_refund(paid))
+            raise RuntimeError("the payment flow fails after deciding")
+
+    with pytest.raises(RuntimeError):
+        decide_then_crash()
     assert Refund.objects.count() == 0
     assert job_engine.jobs("payments.finish_refund") == []
 
@@ -154,8 +160,6 @@ def test_failed_refund_that_phonepe_took_is_completed_not_sent_again(job_engine,
     refund = _outbox_refund(paid)
     # PhonePe took it, but our call's answer was lost: we marked it failed.
     simulator.server.state.config["refund_auto_complete_seconds"] = 0
-    from payments.phonepe.client import get_client
-
     get_client().refund(
         merchant_refund_id=refund.merchant_refund_id,
         original_merchant_order_id=paid.merchant_order_id,
@@ -165,8 +169,6 @@ def test_failed_refund_that_phonepe_took_is_completed_not_sent_again(job_engine,
         status=RefundStatus.FAILED, updated_at=timezone.now() - timedelta(hours=1)
     )
     posts_before = len([r for r in simulator.server.state.requests if r["path"].endswith("/payments/v2/refund")])
-    import time
-
     time.sleep(0.2)  # the simulator completes it on a timer
     tasks.retry_unfinished_refunds.defer(timestamp=_tick())
     job_engine.run()
@@ -216,9 +218,7 @@ def test_webhook_payloads_are_dropped_after_retention_rows_kept(job_engine, sett
     recent = WebhookEvent.objects.create(
         event_key="new", event="checkout.order.completed", payload={"state": "COMPLETED"}, outcome="applied"
     )
-    WebhookEvent.objects.filter(pk__in=[old.pk, unfinished.pk]).update(
-        received_at=timezone.now() - timedelta(days=31)
-    )
+    WebhookEvent.objects.filter(pk__in=[old.pk, unfinished.pk]).update(received_at=timezone.now() - timedelta(days=31))
     tasks.purge_webhook_payloads.defer(timestamp=_tick())
     job_engine.run()
 
