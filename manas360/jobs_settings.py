@@ -31,6 +31,8 @@ JOBS_STALLED_AFTER_SECONDS = PROCRASTINATE_WORKER_DEFAULTS["stalled_worker_timeo
 # Cron schedule overrides, e.g. JOBS_SCHEDULES='{"rooms.close_abandoned_sessions": "*/5 * * * *"}'.
 # A sixth field is seconds (tests run some jobs every second).
 JOBS_SCHEDULES = env.json("JOBS_SCHEDULES", default={})
+# Retries of a job that talks to PhonePe before it is `failed` (back-off 2, 4, 8 ... s).
+JOBS_GATEWAY_RETRIES = env.int("JOBS_GATEWAY_RETRIES", default=8)
 # Finished jobs (succeeded, failed, cancelled) are kept this long for the admin, then deleted.
 JOBS_KEEP_FINISHED_DAYS = env.int("JOBS_KEEP_FINISHED_DAYS", default=14)
 

@@ -371,4 +371,6 @@ PAYMENT_RECONCILE_AFTER_SECONDS = env.int("PAYMENT_RECONCILE_AFTER_SECONDS", def
 # --- Background jobs: procrastinate on PostgreSQL (docs/jobs.md) -------------
 from manas360.jobs_settings import *  # noqa: E402, F403
 
-LOGGING["loggers"]["procrastinate.blueprints"] = {"level": "WARNING"}  # task registration, at every start
+# Task registration is logged at every start of every command: kept quiet.
+LOGGING["loggers"]["procrastinate.blueprints"] = {"level": "WARNING"}
+LOGGING["loggers"]["procrastinate.periodic"] = {"level": "WARNING"}
