@@ -157,9 +157,11 @@ def test_postgresql_restart_under_a_running_worker(job_workers, postgres_control
     close_abandoned_sessions.defer(timestamp=1)
     wait_for(lambda: RoomSession.objects.get(pk=first.pk).status == "abandoned", timeout=15, workers=[worker])
 
+    assert worker.healthcheck() == 0
     postgres_control.stop()
     time.sleep(3)  # the worker's heartbeat and job fetch fail meanwhile
     assert worker.is_running()
+    assert worker.healthcheck() != 0  # not processing jobs while the database is away
     postgres_control.start()
 
     second = RoomSessionFactory(started_at=timezone.now() - timedelta(days=1))
@@ -172,6 +174,7 @@ def test_postgresql_restart_under_a_running_worker(job_workers, postgres_control
     )
     assert worker.is_running()  # the same process: not restarted
     assert "starting again" in worker.log_tail(400)
+    assert wait_for(lambda: worker.healthcheck() == 0, timeout=10, workers=[worker])
 
 
 def test_failing_job_is_retried_with_back_off_then_failed_and_listed_in_the_admin(job_workers, simulator, plans):

@@ -41,6 +41,7 @@ class WorkerProcess:
     name: str
     process: subprocess.Popen
     log_path: Path
+    env: dict
 
     @property
     def pid(self) -> int:
@@ -64,6 +65,16 @@ class WorkerProcess:
                 self.kill()
         return self.process.returncode
 
+    def healthcheck(self) -> int:
+        """Exit code of the container health check (`manage.py jobs_worker --healthcheck`) for this worker."""
+        return subprocess.run(
+            [sys.executable, "manage.py", "jobs_worker", "--healthcheck"],
+            cwd=ROOT,
+            env=self.env,
+            capture_output=True,
+            timeout=60,
+        ).returncode
+
     def log_tail(self, lines: int = 25) -> str:
         text = self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
         return "\n".join(text.splitlines()[-lines:])
@@ -81,6 +92,7 @@ class WorkerFactory:
             name = f"worker{len(self.workers) + 1}"
             worker_env = {**self.base_env, **FAST_ENGINE, **(env or {})}
             worker_env["JOBS_SCHEDULES"] = json.dumps(schedules or {})
+            worker_env["JOBS_WORKER_ALIVE_FILE"] = str(self.log_dir / f"{name}.alive")
             log_path = self.log_dir / f"{name}.log"
             with log_path.open("wb") as log:
                 process = subprocess.Popen(
@@ -92,7 +104,7 @@ class WorkerFactory:
                     stdin=subprocess.DEVNULL,
                     start_new_session=True,
                 )
-            worker = WorkerProcess(name=name, process=process, log_path=log_path)
+            worker = WorkerProcess(name=name, process=process, log_path=log_path, env=worker_env)
             self.workers.append(worker)
             started.append(worker)
         for worker in started:
