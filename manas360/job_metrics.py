@@ -16,7 +16,7 @@ memory would never reach the web instances' /metrics. The job table is the share
 import logging
 
 from django.conf import settings
-from django.db import DatabaseError, connection
+from django.db import connection
 from prometheus_client.core import GaugeMetricFamily
 
 logger = logging.getLogger("manas360.jobs")
@@ -47,6 +47,10 @@ _EVENT_METRICS = {
 
 
 class JobsCollector:
+    def describe(self):
+        """Nothing to describe up front: without this, registering would query the database at import."""
+        return []
+
     def collect(self):
         up = GaugeMetricFamily("jobs_metrics_up", "1 if the job tables could be read for this scrape.")
         if not settings.JOBS_DATABASE_IS_POSTGRESQL:
@@ -61,7 +65,7 @@ class JobsCollector:
                 failed = cursor.fetchall()
                 cursor.execute(_WAITING)
                 waiting = cursor.fetchall()
-        except DatabaseError as exc:
+        except Exception as exc:  # noqa: BLE001 - /metrics must render whatever happens to the job tables
             logger.warning("job metrics unavailable", extra={"error_class": type(exc).__name__})
             up.add_metric([], 0)
             yield up
