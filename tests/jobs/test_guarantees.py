@@ -56,7 +56,7 @@ def test_two_workers_run_a_periodic_job_once_per_tick(job_workers):
         workers=workers,
     )
     assert all(worker.is_running() for worker in workers)  # both scheduling the whole time
-    job_workers.stop_all()
+    assert [worker.stop() for worker in workers] == [0, 0]  # SIGTERM: a clean stop
 
     rows = job_rows("rooms.close_abandoned_sessions")
     per_tick = Counter(row["args"]["timestamp"] for row in rows)
