@@ -6,7 +6,7 @@ from subscriptions.serializers import SubscriptionSerializer, rupees
 
 
 class PaymentSerializer(serializers.ModelSerializer):
-    """A payment as every payments endpoint shows it (api.md §5, §11)."""
+    """A payment as every payments endpoint shows it (docs/api.md §5, §11)."""
 
     transaction_id = serializers.CharField(source="merchant_order_id")
     merchant_transaction_id = serializers.CharField(source="merchant_order_id")

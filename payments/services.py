@@ -1,13 +1,13 @@
-"""Payments through PhonePe Standard Checkout v2 (api.md §5, phonepe.md).
+"""Payments through PhonePe Standard Checkout v2 (docs/api.md §5, docs/phonepe.md).
 
 Rules that hold everywhere in this module:
 
 * Money is integer paise; the amount always comes from the plan.
 * State moves only through `_move`, which knows the legal transitions and audits each one
   (`payment.state_change`). pending -> success|failed; failed -> success (a late COMPLETED
-  confirmed by the status API is honoured: the user paid, phonepe.md §11.7); success -> refunded.
+  confirmed by the status API is honoured: the user paid, docs/phonepe.md §11.7); success -> refunded.
 * Nothing is granted on the word of a callback or a browser redirect: the order's state and
-  amount come from PhonePe's order-status API (phonepe.md §11.1).
+  amount come from PhonePe's order-status API (docs/phonepe.md §11.1).
 * No outbound HTTP while a row lock is held: gateway calls happen between transactions, and
   state is applied in a short transaction that locks the payment row first
   (lock order: payment -> refund -> user -> subscription).
@@ -66,7 +66,7 @@ SYSTEM_ACTOR = "system:phonepe"
 
 
 def _new_gateway_id(prefix: str) -> str:
-    """≤ 63 chars of [A-Za-z0-9_-], opaque (no personal or health data: phonepe.md §11.9)."""
+    """≤ 63 chars of [A-Za-z0-9_-], opaque (no personal or health data: docs/phonepe.md §11.9)."""
     return f"{prefix}_{uuid.uuid4().hex}"
 
 
@@ -101,7 +101,7 @@ def _move(payment: Payment, to_status: str, *, actor=None, reason: str = "", **a
     return True
 
 
-# --- create (api.md §5 POST /payments/create) -----------------------------------
+# --- create (docs/api.md §5 POST /payments/create) -----------------------------------
 
 
 def _amount_to_paise(amount) -> int:
@@ -334,7 +334,7 @@ def payment_apply_refund_status(*, refund_id, status: GatewayRefundStatus, event
     return outcome
 
 
-# --- webhook (api.md §5 POST /payments/webhook, phonepe.md §7, §11) ----------------
+# --- webhook (docs/api.md §5 POST /payments/webhook, docs/phonepe.md §7, §11) ----------------
 
 
 def _audit_refund_outcome(*, payment: Payment, refund, outcome: str) -> None:
@@ -486,7 +486,7 @@ def _process_refund_event(event_row: WebhookEvent, *, merchant_refund_id: str) -
     return payment_apply_refund_status(refund_id=refund.pk, status=status, event_id=event_row.pk)
 
 
-# --- reconciliation on read (api.md §5 GET /payments/:id) ------------------------
+# --- reconciliation on read (docs/api.md §5 GET /payments/:id) ------------------------
 
 
 def payment_reconcile_if_stale(*, payment: Payment) -> bool:
@@ -518,7 +518,7 @@ def payment_reconcile_if_stale(*, payment: Payment) -> bool:
     return asked
 
 
-# --- refunds (api.md §5 POST /admin/payments/:id/refund) ------------------------
+# --- refunds (docs/api.md §5 POST /admin/payments/:id/refund) ------------------------
 
 
 def payment_refund(

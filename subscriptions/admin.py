@@ -1,6 +1,7 @@
 from django.contrib import admin
 
-from manas360.admin_mixins import AuditedModelAdmin, ReadOnlyModelAdmin
+from accounts.admin_mixins import AuditedModelAdmin
+from manas360.admin_mixins import ReadOnlyModelAdmin
 from subscriptions.models import Plan, Subscription
 
 

@@ -1,4 +1,4 @@
-"""Writes and state changes of subscriptions (api.md §4).
+"""Writes and state changes of subscriptions (docs/api.md §4).
 
 Every status change goes through `_transition`, the one place that knows which
 moves are legal. Callers that change a user's subscriptions hold the user's row
@@ -10,12 +10,14 @@ payment row -> user row -> subscription rows.
 import logging
 import uuid
 from datetime import datetime, timedelta
+from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.utils import timezone
 
 from accounts.audit import audit_log_record
+from accounts.models import User
 from subscriptions.errors import (
     AlreadyCancelled,
     NoActiveSubscription,
@@ -24,6 +26,7 @@ from subscriptions.errors import (
     SubscriptionStateConflict,
 )
 from subscriptions.models import Plan, Subscription, SubscriptionStatus
+from subscriptions.selectors import subscription_get_active
 
 logger = logging.getLogger("manas360.subscriptions")
 
@@ -45,7 +48,7 @@ def _transition(subscription: Subscription, to_status: str) -> None:
     subscription.status = to_status
 
 
-def plan_resolve(*, plan_identifier) -> Plan:
+def plan_resolve(*, plan_identifier: object) -> Plan:
     """An active plan by code, alias (`plan_premium`) or UUID; 404 `plan_not_found` otherwise."""
     identifier = str(plan_identifier or "").strip()
     if not identifier:
@@ -64,25 +67,23 @@ def plan_resolve(*, plan_identifier) -> Plan:
     return plan
 
 
-def _lock_user(user) -> None:
+def _lock_user(user: User) -> None:
     get_user_model().objects.select_for_update().filter(pk=user.pk).first()
 
 
-def _locked_active(user) -> Subscription | None:
+def _locked_active(user: User) -> Subscription | None:
     return Subscription.objects.select_for_update().filter(user=user, status=S.ACTIVE).first()
 
 
-def subscription_check_purchasable(*, user, plan: Plan) -> None:
+def subscription_check_purchasable(*, user: User, plan: Plan) -> None:
     """Refuse a purchase that would take something away from the user.
 
-    api.md §4 says a different plan replaces the current one from now. Buying a plan
+    docs/api.md §4 says a different plan replaces the current one from now. Buying a plan
     whose entitlements the current one already covers (a ₹30 track while on Premium,
     a monthly plan while on the lifetime plan, the free plan while paying) would only
     shorten what the user has, so it is refused with 409 `plan_not_purchasable`.
     Extending the same plan is always allowed, except a lifetime one.
     """
-    from subscriptions.selectors import subscription_get_active
-
     current = subscription_get_active(user=user)
     if current is None:
         return
@@ -101,8 +102,8 @@ def subscription_check_purchasable(*, user, plan: Plan) -> None:
         )
 
 
-def subscription_grant(*, user, plan: Plan, now: datetime | None = None) -> Subscription:
-    """Activate or extend `plan` for `user` (api.md §4). Caller holds a transaction.
+def subscription_grant(*, user: User, plan: Plan, now: datetime | None = None) -> Subscription:
+    """Activate or extend `plan` for `user` (docs/api.md §4). Caller holds a transaction.
 
     Same plan: extended by one period from its current end date. Different plan: the
     old one is superseded and the new one runs from now. Lifetime plans have no end.
@@ -143,7 +144,7 @@ def subscription_grant(*, user, plan: Plan, now: datetime | None = None) -> Subs
 
 
 @transaction.atomic
-def subscription_activate_free(*, user, plan: Plan) -> Subscription:
+def subscription_activate_free(*, user: User, plan: Plan) -> Subscription:
     """`POST /subscriptions/upgrade` for a zero-price plan: active at once, no payment."""
     if not plan.is_free:
         raise PlanNotPurchasable("Only a free plan can be activated without a payment.")
@@ -168,8 +169,8 @@ def subscription_end_for_refund(*, subscription: Subscription, now: datetime | N
 @transaction.atomic
 def subscription_cancel(
     *,
-    subscription_id,
-    actor,
+    subscription_id: uuid.UUID | str,
+    actor: User,
     reason: str = "",
     immediate: bool = False,
     ip_address: str | None = None,
@@ -210,9 +211,9 @@ def subscription_cancel(
     return subscription
 
 
-def subscription_cancel_own_active(*, user, reason: str = "", ip_address=None, user_agent: str = "") -> Subscription:
-    from subscriptions.selectors import subscription_get_active
-
+def subscription_cancel_own_active(
+    *, user: User, reason: str = "", ip_address: str | None = None, user_agent: str = ""
+) -> Subscription:
     current = subscription_get_active(user=user)
     if current is None:
         raise NoActiveSubscription()
@@ -241,7 +242,7 @@ def subscriptions_expire(*, now: datetime | None = None, batch_size: int = 500) 
             return expired
 
 
-def _audit_view(subscription: Subscription) -> dict:
+def _audit_view(subscription: Subscription) -> dict[str, Any]:
     return {
         "status": subscription.status,
         "auto_renew": subscription.auto_renew,

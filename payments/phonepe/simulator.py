@@ -1,4 +1,4 @@
-"""A local PhonePe Standard Checkout v2 simulator (phonepe.md §12).
+"""A local PhonePe Standard Checkout v2 simulator (docs/phonepe.md §12).
 
 Speaks the same endpoints, token flow and callback signing as PhonePe, on its own
 port, over plain HTTP on loopback:
@@ -36,6 +36,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import requests
+from django.template.loader import render_to_string
 
 from payments.phonepe.callback import callback_authorization
 
@@ -254,7 +255,7 @@ class SimulatorHandler(BaseHTTPRequestHandler):
             return self._send_json(200, {"ok": True})
         return self._error(404, "NOT_FOUND", "No such endpoint")
 
-    # --- OAuth (phonepe.md §3) ------------------------------------------------
+    # --- OAuth (docs/phonepe.md §3) ------------------------------------------------
     def _token(self):
         if self._fault("token"):
             return None
@@ -294,7 +295,7 @@ class SimulatorHandler(BaseHTTPRequestHandler):
             },
         )
 
-    # --- orders (phonepe.md §4) ---------------------------------------------
+    # --- orders (docs/phonepe.md §4) ---------------------------------------------
     def _pay(self):
         if not self._authorized() or self._fault("pay"):
             return None
@@ -441,8 +442,6 @@ class SimulatorHandler(BaseHTTPRequestHandler):
         return 200, {"merchantOrderId": merchant_order_id, "state": state, "webhook": delivery}
 
     def _checkout_page(self, gateway_order_id: str):
-        from django.template.loader import render_to_string
-
         with self.state.lock:
             merchant_order_id = self.state.orders_by_gateway_id.get(gateway_order_id)
             order = self.state.orders.get(merchant_order_id or "")
@@ -471,7 +470,7 @@ class SimulatorHandler(BaseHTTPRequestHandler):
             return self._send_html(404, "<h1>Unknown order</h1>")
         if action in ("pay", "fail", "cancel"):
             self._complete(order.merchant_order_id, "COMPLETED" if action == "pay" else "FAILED", None)
-        # The browser returns to the merchant's URL unchanged, with no status in it (phonepe.md §12).
+        # The browser returns to the merchant's URL unchanged, with no status in it (docs/phonepe.md §12).
         return self._redirect(order.redirect_url or "/")
 
     def _control_complete(self, merchant_order_id: str):
@@ -497,7 +496,7 @@ class SimulatorHandler(BaseHTTPRequestHandler):
         delivery = self.server.send_callback(callback, authorization=body.get("authorization"))  # type: ignore[attr-defined]
         return self._send_json(200, {"webhook": delivery})
 
-    # --- refunds (phonepe.md §5) ----------------------------------------------
+    # --- refunds (docs/phonepe.md §5) ----------------------------------------------
     def _refund_view(self, refund: SimRefund) -> dict:
         return {
             "merchantId": self.state.config["merchant_id"],
@@ -589,7 +588,7 @@ class PhonePeSimulator(ThreadingHTTPServer):
         if self._thread is not None:
             self._thread.join(timeout=5)
 
-    # --- callbacks (phonepe.md §7) --------------------------------------------
+    # --- callbacks (docs/phonepe.md §7) --------------------------------------------
     def send_callback(self, body: dict, *, authorization: str | None = None) -> dict:
         if not self.callback_url:
             return {"delivered": False, "reason": "no callback URL configured"}
