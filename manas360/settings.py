@@ -375,5 +375,6 @@ PAYMENT_RECONCILE_AFTER_SECONDS = env.int("PAYMENT_RECONCILE_AFTER_SECONDS", def
 from manas360.jobs_settings import *  # noqa: E402, F403
 
 # Task registration is logged at every start of every command: kept quiet.
-LOGGING["loggers"]["procrastinate.blueprints"] = {"level": "WARNING"}
-LOGGING["loggers"]["procrastinate.periodic"] = {"level": "WARNING"}
+LOGGING["loggers"].update(  # type: ignore[attr-defined]
+    {"procrastinate.blueprints": {"level": "WARNING"}, "procrastinate.periodic": {"level": "WARNING"}}
+)

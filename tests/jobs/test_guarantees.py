@@ -27,7 +27,7 @@ from payments.tests.factories import PaymentFactory
 from rooms.models import RoomSession, RoomSessionStatus
 from rooms.tasks import close_abandoned_sessions
 from rooms.tests.factories import RoomSessionFactory
-from staff.testing import staff_admin_with_totp
+from staff.tests.helpers import staff_admin_with_totp
 from subscriptions.models import SubscriptionStatus
 from subscriptions.services import subscription_grant
 from tests.jobs.workers import job_rows, wait_for
