@@ -17,6 +17,9 @@ class PaymentSerializer(serializers.ModelSerializer):
     expires_in = serializers.SerializerMethodField(help_text="Seconds until the checkout expires (0 when settled).")
     payment_gateway = serializers.SerializerMethodField()
     subscription = SubscriptionSerializer(allow_null=True)
+    # The renderer keeps `created_at` snake_case everywhere (the web client reads it so on user rows); the
+    # payments contract names it `createdAt`, so both are sent.
+    createdAt = serializers.DateTimeField(source="created_at", read_only=True)
 
     class Meta:
         model = Payment
@@ -35,6 +38,7 @@ class PaymentSerializer(serializers.ModelSerializer):
             "expires_in",
             "payment_gateway",
             "failure_reason",
+            "createdAt",
             "created_at",
             "completed_at",
             "refunded_at",

@@ -14,7 +14,6 @@ Rules that hold everywhere in this module:
 """
 
 import hashlib
-import json
 import logging
 import uuid
 from dataclasses import dataclass
@@ -27,6 +26,7 @@ from django.utils import timezone
 
 from accounts.audit import audit_log_record
 from manas360.api.errors import ApplicationError, ServiceUnavailable, ValidationFailed
+from manas360.api.json_input import MalformedJson, loads_strict
 from payments.errors import (
     AmountMismatch,
     CurrencyMismatch,
@@ -388,8 +388,8 @@ def payment_webhook_process(*, raw_body: bytes, authorization: str | None) -> We
         logger.warning("webhook rejected: invalid signature")
         raise InvalidSignature()
     try:
-        body = json.loads(raw_body.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError):
+        body = loads_strict(raw_body)
+    except MalformedJson:
         raise ApplicationError("Malformed JSON body.", code="invalid_json") from None
     if not isinstance(body, dict):
         raise ApplicationError("The callback body must be a JSON object.", code="invalid_json")
