@@ -100,3 +100,12 @@ class RupeesField(forms.Field):
             return self.to_python(data) != initial
         except ValidationError:
             return True
+
+
+def rupees(amount_paise: int) -> int | float:
+    """Paise to the rupee number the API's display fields carry (`amount: 299`, `amount: 299.5`).
+
+    JSON has no decimal type: whole rupees stay integers, anything else is the nearest float. Display only:
+    `amountPaise` beside it is authoritative, and nothing computes with this value.
+    """
+    return amount_paise // PAISE_PER_RUPEE if amount_paise % PAISE_PER_RUPEE == 0 else amount_paise / PAISE_PER_RUPEE

@@ -6,11 +6,12 @@ from django.db.models import QuerySet
 
 from accounts.models import User
 from payments.errors import PaymentNotFound
+from payments.fulfilment import products_prefetch
 from payments.models import Payment
 
 
 def _base() -> QuerySet[Payment]:
-    return Payment.objects.select_related("plan", "subscription__plan")
+    return Payment.objects.select_related("plan").prefetch_related(*products_prefetch())
 
 
 def payment_get(*, transaction_id: object, user: User, is_admin: bool = False) -> Payment:
