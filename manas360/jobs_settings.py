@@ -48,11 +48,6 @@ JOBS_KEEP_FINISHED_DAYS = env.int("JOBS_KEEP_FINISHED_DAYS", default=14)
 # Pending payments: asked about after PAYMENT_RECONCILE_AFTER_SECONDS (settings.py), then again
 # with a back-off: the wait doubles with the payment's age, capped at this many seconds.
 PAYMENT_RECONCILE_MAX_INTERVAL_SECONDS = env.int("PAYMENT_RECONCILE_MAX_INTERVAL_SECONDS", default=600)
-# Refunds still pending (not sent, or sent without a final answer) or failed after this long
-# are checked with PhonePe and finished, or re-sent with the same merchantRefundId.
-REFUND_RETRY_AFTER_SECONDS = env.int("REFUND_RETRY_AFTER_SECONDS", default=120)
-# Refunds are not retried for ever: past this age they are left to staff (listed in the admin).
-REFUND_GIVE_UP_AFTER_DAYS = env.int("REFUND_GIVE_UP_AFTER_DAYS", default=7)
 # Stored webhook events whose outcome is not final are processed again after this long.
 WEBHOOK_REPROCESS_AFTER_SECONDS = env.int("WEBHOOK_REPROCESS_AFTER_SECONDS", default=120)
 WEBHOOK_REPROCESS_GIVE_UP_AFTER_DAYS = env.int("WEBHOOK_REPROCESS_GIVE_UP_AFTER_DAYS", default=3)

@@ -8,10 +8,9 @@ twice, or again after a crash half-way, changes nothing the first run did not.
   age, from PAYMENT_RECONCILE_AFTER_SECONDS up to PAYMENT_RECONCILE_MAX_INTERVAL_SECONDS);
   past the order's expiry with no final answer from PhonePe they are marked failed
   (`expired`). A COMPLETED that arrives later is still honoured (failed -> success).
-* Refunds not finished (written `pending` by a payment flow and never sent, sent without
-  a final answer, or `failed` because our call's outcome was unknown): the refund status
-  API is asked first; a refund PhonePe does not know is sent again with the SAME
-  merchantRefundId (the gateway's retry rule), so it can never be paid twice.
+* Refunds: `refund_finish` sends one refund decided in a payment flow (its Refund row is the
+  outbox) or asks about one in flight, through the refund services; the periodic sweep is the
+  refund services' own `refunds_retry`.
 * Webhook events whose outcome is not final are processed again.
 """
 
@@ -23,10 +22,12 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from payments import services
+from payments.errors import GatewayRejected, GatewayUnavailable
 from payments.models import Payment, PaymentStatus, Refund, RefundStatus, WebhookEvent, WebhookOutcome
-from payments.phonepe.client import PhonePeError, PhonePeNotFound, PhonePeRejected, get_client
-from payments.phonepe.client import RefundStatus as GatewayRefundStatus
+from payments.phonepe.client import PhonePeError, PhonePeNotFound, get_client
+from payments.services import payment_apply_order_status, refund_check, refund_send
+from payments.services import webhook as webhook_services
+from payments.services.transitions import move
 
 logger = logging.getLogger("manas360.payments")
 
@@ -92,7 +93,7 @@ def payment_reconcile(*, payment_id, now=None) -> str:
             raise
         status = None
     if status is not None and status.state not in _STILL_OPEN:
-        return services.payment_apply_order_status(payment_id=payment.pk, status=status)
+        return payment_apply_order_status(payment_id=payment.pk, status=status)
     if expired:
         return payment_mark_expired(payment_id=payment.pk)
     Payment.objects.filter(pk=payment.pk, status=PaymentStatus.PENDING).update(last_reconciled_at=now)
@@ -103,7 +104,7 @@ def payment_reconcile(*, payment_id, now=None) -> str:
 def payment_mark_expired(*, payment_id) -> str:
     """Past the order's expiry, still pending at PhonePe (or unknown to it): failed, reason `expired`."""
     payment = Payment.objects.select_for_update().get(pk=payment_id)
-    if not services._move(payment, PaymentStatus.FAILED, reason="expired"):
+    if not move(payment, PaymentStatus.FAILED, reason="expired"):
         return "not_pending"
     payment.last_reconciled_at = timezone.now()
     payment.save(update_fields=["status", "failure_reason", "last_reconciled_at", "updated_at"])
@@ -113,90 +114,26 @@ def payment_mark_expired(*, payment_id) -> str:
 # --- refunds ------------------------------------------------------------------------------
 
 
-def refunds_due_for_retry(*, now=None, limit: int = 500) -> list:
-    """Ids of refunds to finish: pending/confirmed, or failed with an unknown outcome, idle for a while."""
-    now = now or timezone.now()
-    idle = now - timedelta(seconds=settings.REFUND_RETRY_AFTER_SECONDS)
-    oldest = now - timedelta(days=settings.REFUND_GIVE_UP_AFTER_DAYS)
-    unfinished = Q(status__in=[RefundStatus.PENDING, RefundStatus.CONFIRMED]) | Q(
-        # Failed because our call to PhonePe failed: PhonePe may have taken it, or never seen it.
-        status=RefundStatus.FAILED,
-        gateway_refund_id="",
-    )
-    return list(
-        Refund.objects.filter(unfinished, updated_at__lte=idle, created_at__gte=oldest)
-        .order_by("created_at")
-        .values_list("pk", flat=True)[:limit]
-    )
-
-
-def refund_finish(*, refund_id) -> str:
-    """Bring one refund to PhonePe's final word, sending it (same merchantRefundId) only if PhonePe lacks it."""
-    refund = Refund.objects.select_related("payment").filter(pk=refund_id).first()
-    if refund is None or refund.status == RefundStatus.COMPLETED:
-        return "already_final"
-    payment = refund.payment
-    if refund.status == RefundStatus.FAILED and refund.gateway_refund_id:
-        return "already_final"  # PhonePe itself said FAILED
-    client = get_client()
-    try:
-        status = client.get_refund_status(merchant_refund_id=refund.merchant_refund_id)
-    except PhonePeNotFound:
-        status = None
-    if status is None:
-        if not _refund_reopen_for_sending(refund_id=refund.pk):
-            return "superseded"
+def refund_finish(*, refund_id: str) -> str:
+    """Send a refund decided but not sent (the outbox row), or ask PhonePe about one in flight, and apply
+    the answer. The refund services do the work (payments/services/refunds.py): an unsent row is claimed
+    before the request (one sender of two), a row sent before is asked about first and re-sent with the
+    SAME merchantRefundId only if PhonePe does not have it. Raises GatewayUnavailable when PhonePe cannot
+    be reached (the job retries with back-off)."""
+    refund = Refund.objects.filter(pk=refund_id).first()
+    if refund is None:
+        return "missing"
+    if refund.status == RefundStatus.PENDING:
         try:
-            result = client.refund(
-                merchant_refund_id=refund.merchant_refund_id,
-                original_merchant_order_id=payment.merchant_order_id,
-                amount_paise=refund.amount_paise,
-            )
-        except PhonePeRejected as exc:
-            # A duplicate id means PhonePe has it after all (a concurrent sender): its status decides.
-            try:
-                status = client.get_refund_status(merchant_refund_id=refund.merchant_refund_id)
-            except PhonePeNotFound:
-                Refund.objects.filter(pk=refund.pk, status=RefundStatus.PENDING).update(
-                    status=RefundStatus.FAILED, gateway_refund_id="rejected", updated_at=timezone.now()
-                )
-                logger.error("refund rejected by the gateway", extra={"refund_id": str(refund.pk), "code": exc.code})
-                return "rejected"
-        else:
-            logger.info("refund sent to the gateway", extra={"refund_id": str(refund.pk)})
-            status = GatewayRefundStatus(
-                merchant_refund_id=refund.merchant_refund_id,
-                original_merchant_order_id=payment.merchant_order_id,
-                refund_id=result.refund_id,
-                amount=result.amount,
-                state=result.state,
-            )
-    if status.refund_id:
-        Refund.objects.filter(pk=refund.pk, gateway_refund_id="").update(gateway_refund_id=status.refund_id[:100])
-    outcome = services.payment_apply_refund_status(refund_id=refund.pk, status=status)
-    # Still pending at PhonePe: wait REFUND_RETRY_AFTER_SECONDS before asking again.
-    Refund.objects.filter(pk=refund.pk).update(updated_at=timezone.now())
-    return outcome
-
-
-@transaction.atomic
-def _refund_reopen_for_sending(*, refund_id) -> bool:
-    """A refund about to be (re)sent is `pending`; False if another refund of the payment is open."""
-    payment_id = Refund.objects.values_list("payment_id", flat=True).get(pk=refund_id)
-    Payment.objects.select_for_update().filter(pk=payment_id).first()  # lock order: payment -> refund
-    refund = Refund.objects.select_for_update().get(pk=refund_id)
-    if refund.status in (RefundStatus.PENDING, RefundStatus.CONFIRMED):
-        return True
-    if refund.status != RefundStatus.FAILED:
-        return False
-    others_open = Refund.objects.filter(
-        payment_id=payment_id, status__in=[RefundStatus.PENDING, RefundStatus.CONFIRMED, RefundStatus.COMPLETED]
-    ).exclude(pk=refund_id)
-    if others_open.exists():
-        return False
-    refund.status = RefundStatus.PENDING
-    refund.save(update_fields=["status", "updated_at"])
-    return True
+            return refund_send(refund_id=refund.pk).status
+        except GatewayRejected:
+            return "rejected"  # marked failed and audited by refund_send
+    if refund.status == RefundStatus.CONFIRMED:
+        outcome = refund_check(refund_id=refund.pk)
+        if outcome is None:
+            raise GatewayUnavailable()
+        return outcome
+    return "already_final"
 
 
 # --- webhook events ------------------------------------------------------------------
@@ -221,11 +158,11 @@ def webhook_event_reprocess(*, event_id) -> str:
         return "already_final"
     # Mark it as being handled, so a concurrent replay of the callback is answered as a duplicate.
     WebhookEvent.objects.filter(pk=event_row.pk).update(outcome=WebhookOutcome.RECEIVED, processed_at=timezone.now())
-    if event_row.event in services.ORDER_EVENTS:
-        return services._process_order_event(
+    if event_row.event in webhook_services.ORDER_EVENTS:
+        return webhook_services._process_order_event(
             event_row, merchant_order_id=event_row.merchant_order_id, claimed_state=event_row.state
         )
-    if event_row.event in services.REFUND_EVENTS:
-        return services._process_refund_event(event_row, merchant_refund_id=event_row.merchant_refund_id)
-    services._webhook_event_finish(event_row.pk, WebhookOutcome.IGNORED, f"event {event_row.event} not handled")
+    if event_row.event in webhook_services.REFUND_EVENTS:
+        return webhook_services._process_refund_event(event_row, merchant_refund_id=event_row.merchant_refund_id)
+    webhook_services._webhook_event_finish(event_row.pk, WebhookOutcome.IGNORED, f"event {event_row.event} not handled")
     return WebhookOutcome.IGNORED

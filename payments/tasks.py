@@ -16,6 +16,7 @@ from procrastinate.contrib.django.models import ProcrastinateJob
 from manas360.jobs import DATABASE_RETRY, GATEWAY_RETRY, schedule
 from payments import reconciliation, retention
 from payments.models import Payment
+from payments.services import refunds_retry
 
 logger = logging.getLogger("manas360.payments")
 
@@ -54,10 +55,10 @@ def reconcile_pending_payments(timestamp: int) -> int:
 
 @app.task(name="payments.finish_refund", queue="payments", retry=GATEWAY_RETRY)
 def finish_refund(refund_id: str) -> str:
-    """Send a refund PhonePe does not have yet (same merchantRefundId), or apply its final status.
+    """Send a refund decided in a payment flow, or ask about one in flight, and apply PhonePe's answer.
 
-    A payment flow that decides a refund writes the Refund row (`pending`) and may defer this
-    job in the same transaction (`defer_refund`); if it does not, the sweep below finds the row.
+    A payment flow that decides a refund writes the Refund row (`pending`, the outbox) and may defer
+    this job in the same transaction (`defer_refund`); if it does not, the sweep below finds the row.
     """
     return reconciliation.refund_finish(refund_id=refund_id)
 
@@ -67,12 +68,13 @@ def defer_refund(refund) -> bool:
     return _defer_once(finish_refund, key=f"refund:{refund.pk}", refund_id=str(refund.pk))
 
 
-@app.periodic(cron=schedule("payments.retry_unfinished_refunds", "*/2 * * * *"))
+@app.periodic(cron=schedule("payments.retry_unfinished_refunds", "* * * * *"))
 @app.task(name="payments.retry_unfinished_refunds", queue="payments", lock="payments.retry_refunds")
 def retry_unfinished_refunds(timestamp: int) -> int:
-    """Every 2 minutes: refunds still pending, or failed with an unknown outcome, after REFUND_RETRY_AFTER_SECONDS."""
-    ids = reconciliation.refunds_due_for_retry()
-    return sum(_defer_once(finish_refund, key=f"refund:{pk}", refund_id=str(pk)) for pk in ids)
+    """Every minute: the refund outbox sweep (`refunds_retry`): refunds decided but not sent are sent,
+    refunds in flight are asked about, automatic refunds PhonePe failed are opened again (a bounded number
+    of times). Each row at most once per PAYMENT_RECONCILE_INTERVAL_SECONDS."""
+    return refunds_retry()
 
 
 # --- webhook events ------------------------------------------------------------------------------

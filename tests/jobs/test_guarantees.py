@@ -28,8 +28,8 @@ from rooms.models import RoomSession, RoomSessionStatus
 from rooms.tasks import close_abandoned_sessions
 from rooms.tests.factories import RoomSessionFactory
 from staff.tests.helpers import staff_admin_with_totp
-from subscriptions.models import SubscriptionStatus
-from subscriptions.services import subscription_grant
+from subscriptions.selectors import subscription_get_active
+from subscriptions.tests.factories import grant_plan
 from tests.jobs.workers import job_rows, wait_for
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
@@ -108,9 +108,9 @@ def test_worker_killed_mid_refund_is_finished_elsewhere_without_a_second_refund(
         expire_after_seconds=600,
     )
     simulator.complete(payment.merchant_order_id)
+    assert grant_plan(payment.user, payment.plan, payment=payment) is not None
     with transaction.atomic():
-        subscription = subscription_grant(user=payment.user, plan=payment.plan)
-        Payment.objects.filter(pk=payment.pk).update(status=PaymentStatus.SUCCESS, subscription=subscription)
+        Payment.objects.filter(pk=payment.pk).update(status=PaymentStatus.SUCCESS)
         refund = Refund.objects.create(
             payment=payment, merchant_refund_id="R360_killed_1", amount_paise=payment.amount_paise
         )
@@ -134,10 +134,9 @@ def test_worker_killed_mid_refund_is_finished_elsewhere_without_a_second_refund(
 
     refund.refresh_from_db()
     payment.refresh_from_db()
-    subscription.refresh_from_db()
     assert refund.status == RefundStatus.COMPLETED
     assert payment.status == PaymentStatus.REFUNDED
-    assert subscription.status == SubscriptionStatus.CANCELLED
+    assert subscription_get_active(user=payment.user) is None  # the refunded period is taken back
     # Nothing twice: one refund request reached PhonePe, one completion was recorded.
     posts = [r for r in order.requests if r["method"] == "POST" and r["path"].endswith("/payments/v2/refund")]
     assert len(posts) == 1
