@@ -83,12 +83,7 @@ def analytics_export(request, file_format: str):
         date_range = parse_date_range(request.GET)
     except InvalidDateRange as exc:
         return HttpResponse(exc.message, status=400, content_type="text/plain; charset=utf-8")
-    if file_format == "csv":
-        content = exports.build_csv(date_range=date_range, report=None)
-    elif file_format == "xlsx":
-        content = exports.build_xlsx(bundle=exports.collect(date_range))
-    else:
-        content = exports.build_pdf(bundle=exports.collect(date_range))
+    content = exports.export_file(date_range=date_range, file_format=file_format, report_type=None, group_by=None)
     response = HttpResponse(content, content_type=exports.CONTENT_TYPES[file_format])
     response["Content-Disposition"] = f"attachment; filename={exports.export_filename(date_range, file_format)}"
     response["Cache-Control"] = "no-store"

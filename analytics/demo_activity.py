@@ -146,38 +146,49 @@ def _sessions(rng: random.Random, now: datetime, patients: list[User]) -> list[R
                 )
             )
             continue
-        duration = max(planned + rng.randint(-120, 60), 60)
-        full_timer = duration >= planned
-        rating = rng.choices([None, 3, 4, 5, 2], weights=[15, 15, 35, 30, 5])[0]
-        rows.append(
-            RoomSession(
-                user=user,
-                theme=theme,
-                status=RoomSessionStatus.COMPLETED,
-                started_at=started,
-                ended_at=started + timedelta(seconds=duration),
-                duration_seconds=duration,
-                mood_before=mood_before,
-                mood_after=min(mood_before + rng.choice([-1, 0, 1, 1, 2, 2, 3]), 10),
-                rating=rating,
-                completed_full_timer=full_timer,
-                points=room_session_points(
-                    duration_seconds=duration, estimated_duration_seconds=planned, completed_full_timer=full_timer
-                ),
-                device_type=rng.choice(["web", "android", "ios"]),
-            )
-        )
+        session = _completed_session(rng, user=user, theme=theme, started=started, mood_before=mood_before)
+        rows.append(session)
         count, rated, total = counters.get(theme.pk, (0, 0, 0))
-        counters[theme.pk] = (count + 1, rated + (rating is not None), total + (rating or 0))
+        counters[theme.pk] = (count + 1, rated + (session.rating is not None), total + (session.rating or 0))
     RoomSession.objects.bulk_create(rows)
-    # The counters the API keeps on each theme (completed sessions and their ratings), kept in step.
+    _add_to_theme_counters(counters)
+    return rows
+
+
+def _completed_session(
+    rng: random.Random, *, user: User, theme: Theme, started: datetime, mood_before: int
+) -> RoomSession:
+    """One finished session (the random draws in the order the seeded data has always used)."""
+    planned = theme.duration_seconds
+    duration = max(planned + rng.randint(-120, 60), 60)
+    full_timer = duration >= planned
+    rating = rng.choices([None, 3, 4, 5, 2], weights=[15, 15, 35, 30, 5])[0]
+    return RoomSession(
+        user=user,
+        theme=theme,
+        status=RoomSessionStatus.COMPLETED,
+        started_at=started,
+        ended_at=started + timedelta(seconds=duration),
+        duration_seconds=duration,
+        mood_before=mood_before,
+        mood_after=min(mood_before + rng.choice([-1, 0, 1, 1, 2, 2, 3]), 10),
+        rating=rating,
+        completed_full_timer=full_timer,
+        points=room_session_points(
+            duration_seconds=duration, estimated_duration_seconds=planned, completed_full_timer=full_timer
+        ),
+        device_type=rng.choice(["web", "android", "ios"]),
+    )
+
+
+def _add_to_theme_counters(counters: dict[int, tuple[int, int, int]]) -> None:
+    """The counters the API keeps on each theme (completed sessions and their ratings), kept in step."""
     for theme_pk, (count, rated, total) in counters.items():
         Theme.objects.filter(pk=theme_pk).update(
             session_count=F("session_count") + count,
             rating_count=F("rating_count") + rated,
             rating_sum=F("rating_sum") + total,
         )
-    return rows
 
 
 def _assessments(rng: random.Random, now: datetime, patients: list[User]) -> list[Assessment]:

@@ -129,49 +129,61 @@ def build_xlsx(*, bundle: dict, report: dict | None = None) -> bytes:
 
     workbook = Workbook()
     workbook.remove(workbook.active)
+    _sheet(workbook, "Overview", ["Metric", "Value"], _overview_rows(bundle), widths=[34, 22])
+    _sessions_sheet(workbook, bundle["sessions"]["by_type"])
+    _outcomes_sheet(workbook, bundle["outcomes"]["by_assessment_type"])
+    _themes_sheet(workbook, bundle["sessions"]["by_theme"])
+    _daily_sheet(workbook, daily=bundle["daily"], outcomes_daily=bundle["outcomes"]["daily"])
+    if report is not None:
+        _report_sheet(workbook, report)
+    output = io.BytesIO()
+    workbook.save(output)
+    return output.getvalue()
+
+
+def _overview_rows(bundle: dict) -> list[list]:
     date_range: DateRange = bundle["date_range"]
     overview = bundle["overview"]
-    overview_rows = [
+    return [
         ["Start date", date_range.start.isoformat()],
         ["End date", date_range.end.isoformat()],
         *([label, _for_people(key, overview[key])] for key, label in OVERVIEW_LABELS),
         ["Generated at (UTC)", bundle["generated_at"].strftime("%Y-%m-%d %H:%M:%S")],
     ]
-    _sheet(workbook, "Overview", ["Metric", "Value"], overview_rows, widths=[34, 22])
 
+
+def _sessions_sheet(workbook, by_type: list[dict]) -> None:
     session_columns = ["total", "completed", "completion_rate", "avg_duration", "avg_rating"]
     _sheet(
         workbook,
         "Sessions by type",
         ["Category", "Total", "Completed", "Completion rate (%)", "Average duration (min)", "Average rating"],
-        [[row["category"], *(row[column] for column in session_columns)] for row in bundle["sessions"]["by_type"]],
+        [[row["category"], *(row[column] for column in session_columns)] for row in by_type],
     )
+
+
+def _outcomes_sheet(workbook, by_assessment_type: list[dict]) -> None:
     outcome_columns = ["type", "count", "avg_pre_score", "avg_post_score", "avg_improvement", "improvement_rate"]
     _sheet(
         workbook,
         "Outcomes",
         ["Type", "Count", "Average pre score", "Average post score", "Average improvement", "Improvement rate (%)"],
-        [[row[column] for column in outcome_columns] for row in bundle["outcomes"]["by_assessment_type"]],
+        [[row[column] for column in outcome_columns] for row in by_assessment_type],
     )
+
+
+def _themes_sheet(workbook, by_theme: list[dict]) -> None:
+    theme_columns = ["slug", "title", "category", "tier", "total", "completed", "completion_rate", "avg_rating"]
     _sheet(
         workbook,
         "Themes",
         ["Theme", "Title", "Category", "Tier", "Sessions", "Completed", "Completion rate (%)", "Average rating"],
-        [
-            [
-                row["slug"],
-                row["title"],
-                row["category"],
-                row["tier"],
-                row["total"],
-                row["completed"],
-                row["completion_rate"],
-                row["avg_rating"],
-            ]
-            for row in bundle["sessions"]["by_theme"]
-        ],
+        [[row[column] for column in theme_columns] for row in by_theme],
     )
-    started = {row["date"]: row for row in bundle["outcomes"]["daily"]}
+
+
+def _daily_sheet(workbook, *, daily: list[dict], outcomes_daily: list[dict]) -> None:
+    started = {row["date"]: row for row in outcomes_daily}
     _sheet(
         workbook,
         "Daily trend",
@@ -184,21 +196,20 @@ def build_xlsx(*, bundle: dict, report: dict | None = None) -> bytes:
                 started[row["date"]]["sessions_completed"],
                 paise_to_rupees(row["revenue"]),
             ]
-            for row in bundle["daily"]
+            for row in daily
         ],
     )
-    if report is not None:
-        rows = report["rows"]
-        columns = list(rows[0].keys()) if rows else ["period"]
-        _sheet(
-            workbook,
-            f"Report {report['type']} by {report['group_by']}",
-            [_title(_column_name(column)) for column in columns],
-            [[_for_people(column, row[column]) for column in columns] for row in rows],
-        )
-    output = io.BytesIO()
-    workbook.save(output)
-    return output.getvalue()
+
+
+def _report_sheet(workbook, report: dict) -> None:
+    rows = report["rows"]
+    columns = list(rows[0].keys()) if rows else ["period"]
+    _sheet(
+        workbook,
+        f"Report {report['type']} by {report['group_by']}",
+        [_title(_column_name(column)) for column in columns],
+        [[_for_people(column, row[column]) for column in columns] for row in rows],
+    )
 
 
 # --- PDF -----------------------------------------------------------------------------------------------
@@ -211,11 +222,10 @@ def _pdf_value(key: str, value) -> str:
 
 def build_pdf(*, bundle: dict) -> bytes:
     # Heavy, exports only (see _sheet).
-    from reportlab.lib import colors  # noqa: PLC0415
     from reportlab.lib.pagesizes import A4  # noqa: PLC0415
     from reportlab.lib.styles import getSampleStyleSheet  # noqa: PLC0415
     from reportlab.lib.units import mm  # noqa: PLC0415
-    from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle  # noqa: PLC0415
+    from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer  # noqa: PLC0415
 
     date_range: DateRange = bundle["date_range"]
     styles = getSampleStyleSheet()
@@ -230,80 +240,23 @@ def build_pdf(*, bundle: dict) -> bytes:
         topMargin=18 * mm,
         bottomMargin=18 * mm,
     )
-    table_style = TableStyle(
-        [
-            ("BACKGROUND", (0, 0), (-1, 0), colors.HexColor(f"#{HEADER_FILL}")),
-            ("TEXTCOLOR", (0, 0), (-1, 0), colors.white),
-            ("FONTNAME", (0, 0), (-1, 0), "Helvetica-Bold"),
-            ("GRID", (0, 0), (-1, -1), 0.5, colors.HexColor("#B0B7C3")),
-            ("ROWBACKGROUNDS", (0, 1), (-1, -1), [colors.white, colors.HexColor("#F2F5F9")]),
-            ("FONTSIZE", (0, 0), (-1, -1), 9),
-        ]
-    )
-
-    def table(rows, widths):
-        result = Table(rows, colWidths=widths, hAlign="LEFT")
-        result.setStyle(table_style)
-        return result
-
     overview = bundle["overview"]
     story = [
         Paragraph("MANAS360 Analytics Report", styles["Title"]),
         Paragraph(f"Date range: {date_range.start.isoformat()} to {date_range.end.isoformat()}", styles["Heading3"]),
         Spacer(1, 4 * mm),
         Paragraph("Overview", styles["Heading2"]),
-        table(
+        _pdf_table(
             [["Metric", "Value"], *([label, _pdf_value(key, overview[key])] for key, label in OVERVIEW_LABELS)],
             [95 * mm, 50 * mm],
         ),
         Spacer(1, 4 * mm),
         Paragraph("Outcomes", styles["Heading2"]),
+        _pdf_outcomes(bundle["outcomes"]["by_assessment_type"], styles),
+        Spacer(1, 4 * mm),
+        Paragraph("Top themes", styles["Heading2"]),
+        _pdf_top_themes(bundle["top_themes"], styles),
     ]
-    outcomes = bundle["outcomes"]["by_assessment_type"]
-    if outcomes:
-        story.append(
-            table(
-                [
-                    ["Type", "Count", "Avg pre", "Avg post", "Avg improvement", "Improved (%)"],
-                    *(
-                        [
-                            row["type"],
-                            str(row["count"]),
-                            str(row["avg_pre_score"]),
-                            str(row["avg_post_score"]),
-                            str(row["avg_improvement"]),
-                            str(row["improvement_rate"]),
-                        ]
-                        for row in outcomes
-                    ),
-                ],
-                [25 * mm, 20 * mm, 25 * mm, 25 * mm, 35 * mm, 30 * mm],
-            )
-        )
-    else:
-        story.append(Paragraph("No outcome data in this range.", styles["Normal"]))
-    story += [Spacer(1, 4 * mm), Paragraph("Top themes", styles["Heading2"])]
-    if bundle["top_themes"]:
-        story.append(
-            table(
-                [
-                    ["Theme", "Category", "Sessions", "Completed", "Avg rating"],
-                    *(
-                        [
-                            row["title"],
-                            row["category"],
-                            str(row["sessions"]),
-                            str(row["completed"]),
-                            str(row["avg_rating"]),
-                        ]
-                        for row in bundle["top_themes"]
-                    ),
-                ],
-                [60 * mm, 35 * mm, 25 * mm, 25 * mm, 25 * mm],
-            )
-        )
-    else:
-        story.append(Paragraph("No sessions in this range.", styles["Normal"]))
     generated_at: datetime = bundle["generated_at"]
     story += [
         Spacer(1, 6 * mm),
@@ -311,3 +264,72 @@ def build_pdf(*, bundle: dict) -> bytes:
     ]
     document.build(story)
     return output.getvalue()
+
+
+def _pdf_table(rows: list[list], widths: list[float]):
+    """A table with the workbook's header colours, a light grid and banded rows."""
+    from reportlab.lib import colors  # noqa: PLC0415 - heavy, exports only (see _sheet)
+    from reportlab.platypus import Table, TableStyle  # noqa: PLC0415
+
+    result = Table(rows, colWidths=widths, hAlign="LEFT")
+    result.setStyle(
+        TableStyle(
+            [
+                ("BACKGROUND", (0, 0), (-1, 0), colors.HexColor(f"#{HEADER_FILL}")),
+                ("TEXTCOLOR", (0, 0), (-1, 0), colors.white),
+                ("FONTNAME", (0, 0), (-1, 0), "Helvetica-Bold"),
+                ("GRID", (0, 0), (-1, -1), 0.5, colors.HexColor("#B0B7C3")),
+                ("ROWBACKGROUNDS", (0, 1), (-1, -1), [colors.white, colors.HexColor("#F2F5F9")]),
+                ("FONTSIZE", (0, 0), (-1, -1), 9),
+            ]
+        )
+    )
+    return result
+
+
+def _pdf_outcomes(outcomes: list[dict], styles):
+    from reportlab.lib.units import mm  # noqa: PLC0415 - heavy, exports only (see _sheet)
+    from reportlab.platypus import Paragraph  # noqa: PLC0415
+
+    if not outcomes:
+        return Paragraph("No outcome data in this range.", styles["Normal"])
+    columns = ["type", "count", "avg_pre_score", "avg_post_score", "avg_improvement", "improvement_rate"]
+    return _pdf_table(
+        [
+            ["Type", "Count", "Avg pre", "Avg post", "Avg improvement", "Improved (%)"],
+            *([str(row[column]) for column in columns] for row in outcomes),
+        ],
+        [25 * mm, 20 * mm, 25 * mm, 25 * mm, 35 * mm, 30 * mm],
+    )
+
+
+def _pdf_top_themes(top_themes: list[dict], styles):
+    from reportlab.lib.units import mm  # noqa: PLC0415 - heavy, exports only (see _sheet)
+    from reportlab.platypus import Paragraph  # noqa: PLC0415
+
+    if not top_themes:
+        return Paragraph("No sessions in this range.", styles["Normal"])
+    columns = ["title", "category", "sessions", "completed", "avg_rating"]
+    return _pdf_table(
+        [
+            ["Theme", "Category", "Sessions", "Completed", "Avg rating"],
+            *([str(row[column]) for column in columns] for row in top_themes),
+        ],
+        [60 * mm, 35 * mm, 25 * mm, 25 * mm, 25 * mm],
+    )
+
+
+# --- One entry point ------------------------------------------------------------------------------------
+
+
+def export_file(*, date_range: DateRange, file_format: str, report_type: str | None, group_by: str | None) -> bytes:
+    """The file for `file_format` (csv, xlsx or pdf); a report type adds its rows to the CSV (as its only table)
+    and to the workbook (as one more sheet). The PDF is always the overview."""
+    report = None
+    if report_type is not None and group_by is not None and file_format != "pdf":
+        report = selectors.analytics_report(report_type=report_type, group_by=group_by, date_range=date_range)
+    if file_format == "csv":
+        return build_csv(date_range=date_range, report=report)
+    if file_format == "xlsx":
+        return build_xlsx(bundle=collect(date_range), report=report)
+    return build_pdf(bundle=collect(date_range))

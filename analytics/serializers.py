@@ -1,12 +1,21 @@
+from typing import Any
+
 from django.utils import timezone
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from analytics.dates import parse_date_range
 from analytics.models import SCORE_MAXIMUM, Assessment, AssessmentPhase, AssessmentType
+from analytics.selectors import GROUP_BY_CHOICES, REPORT_TYPES
+from manas360.api.errors import ValidationFailed
 
 # Accept the spellings people write: "PHQ-9", "phq9", "GAD-7".
 _TYPE_ALIASES = {"PHQ9": AssessmentType.PHQ9, "GAD7": AssessmentType.GAD7}
 # A clock a little ahead on the client is not an error.
 FUTURE_TOLERANCE_SECONDS = 300
+EXPORT_FORMATS = ("csv", "xlsx", "pdf")
+EXPORT_TYPES = ("overview", *REPORT_TYPES)
 
 
 class AssessmentCreateSerializer(serializers.Serializer):
@@ -38,3 +47,298 @@ class AssessmentSerializer(serializers.ModelSerializer):
         model = Assessment
         fields = ["id", "type", "phase", "score", "taken_at", "created_at"]
         read_only_fields = fields
+
+
+# --- query parameters ------------------------------------------------------------------------------------------
+# The analytics endpoints take camelCase query parameters (`startDate`), and also the snake_case spellings older
+# clients send (`start_date`); `parse_date_range` prefers the camelCase one. Values are kept as sent (no trimming
+# here: the date parser decides what a blank or padded value means). Each `validate()` checks in the order the
+# endpoints always have, so a request with several mistakes gets the same first error as before, and answers
+# with the domain's own codes (`invalid_date_range`) where the contract names one. Unknown parameters are ignored.
+
+
+def _query_text(help_text: str = "") -> serializers.CharField:
+    return serializers.CharField(required=False, allow_blank=True, trim_whitespace=False, help_text=help_text)
+
+
+class DateRangeQuery(serializers.Serializer):
+    """`startDate`/`endDate`/`period` -> `{"date_range": DateRange}` (400 invalid_date_range otherwise)."""
+
+    startDate = _query_text("First day, YYYY-MM-DD (UTC), inclusive.")  # the contract spells it so
+    endDate = _query_text("Last day, YYYY-MM-DD (UTC), inclusive.")  # the contract spells it so
+    start_date = _query_text()
+    end_date = _query_text()
+    period = _query_text("Last N days (7d, 30d, 90d, 1y); default 30d.")
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        return {"date_range": parse_date_range(attrs)}
+
+
+def _group_by(attrs: dict[str, Any]) -> str:
+    group_by = attrs.get("groupBy") or attrs.get("group_by") or "day"
+    if group_by not in GROUP_BY_CHOICES:
+        raise ValidationFailed(
+            "groupBy must be one of day, week, month.", errors={"group_by": ["Must be one of day, week, month."]}
+        )
+    return group_by
+
+
+class ReportQuery(DateRangeQuery):
+    """The date range and `groupBy` (day, week or month; default day)."""
+
+    groupBy = _query_text("day (default), week or month.")  # the contract spells it so
+    group_by = _query_text()
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        return {**super().validate(attrs), "group_by": _group_by(attrs)}
+
+
+class ExportQuery(ReportQuery):
+    """The date range, `format` (csv, xlsx, pdf; unless the URL fixes it, context `fixed_format`) and `type`
+    (overview or a report type); `groupBy` is read only for a report type."""
+
+    format = _query_text("csv (default), xlsx or pdf: GET /analytics/export only.")
+    type = _query_text("overview (default) or a report type.")
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        date_range = DateRangeQuery.validate(self, attrs)["date_range"]
+        file_format = self.context.get("fixed_format") or (attrs.get("format") or "csv").lower()
+        if file_format not in EXPORT_FORMATS:
+            raise ValidationFailed("format must be one of csv, xlsx, pdf.", errors={"format": ["Unknown format."]})
+        export_type = (attrs.get("type") or "overview").lower()
+        if export_type not in EXPORT_TYPES:
+            raise ValidationFailed(
+                f"type must be one of {', '.join(EXPORT_TYPES)}.", errors={"type": ["Unknown export type."]}
+            )
+        return {
+            "date_range": date_range,
+            "file_format": file_format,
+            "report_type": None if export_type == "overview" else export_type,
+            "group_by": None if export_type == "overview" else _group_by(attrs),
+        }
+
+
+# --- output ----------------------------------------------------------------------------------------------------
+# The shapes the selectors answer, declared field by field. The selectors compute every number (rounded, in the
+# API's units); these fields pass each value through unchanged (so the JSON is exactly the selector's) and give
+# OpenAPI its types. A key a selector adds without a field here is not answered, and
+# `analytics/tests/test_output.py` fails until the field is declared.
+
+
+@extend_schema_field(OpenApiTypes.INT)
+class _Int(serializers.ReadOnlyField):
+    """A count or an amount in integer paise."""
+
+
+@extend_schema_field(OpenApiTypes.NUMBER)
+class _Number(serializers.ReadOnlyField):
+    """A rounded figure (rates in %, averages)."""
+
+
+@extend_schema_field(OpenApiTypes.STR)
+class _Text(serializers.ReadOnlyField):
+    pass
+
+
+@extend_schema_field(OpenApiTypes.DATE)
+class _Day(serializers.ReadOnlyField):
+    """YYYY-MM-DD (UTC)."""
+
+
+class DateRangeOutput(serializers.Serializer):
+    start_date = _Day()
+    end_date = _Day()
+
+
+class OverviewOutput(serializers.Serializer):
+    total_users = _Int()
+    new_users = _Int()
+    active_users = _Int()
+    total_sessions = _Int()
+    completed_sessions = _Int()
+    completion_rate = _Number()
+    avg_duration = _Number(help_text="Minutes, one decimal.")
+    avg_duration_seconds = _Int()
+    unique_patients = _Int()
+    avg_rating = _Number()
+    avg_phq9_improvement = _Number()
+    active_subscriptions = _Int()
+    revenue = _Int(help_text="Paise.")
+    currency = _Text()
+    date_range = DateRangeOutput()
+
+
+class SessionGroupOutput(serializers.Serializer):
+    """`category` is the theme's category (byType) or the device type (byMode)."""
+
+    category = _Text()
+    total = _Int()
+    completed = _Int()
+    completion_rate = _Number()
+    avg_duration = _Number()
+    avg_duration_seconds = _Int()
+    avg_rating = _Number()
+
+
+class ThemeSessionsOutput(serializers.Serializer):
+    theme_id = _Text()
+    slug = _Text()
+    title = _Text()
+    category = _Text()
+    tier = _Text()
+    total = _Int()
+    completed = _Int()
+    completion_rate = _Number()
+    avg_duration = _Number()
+    avg_duration_seconds = _Int()
+    avg_rating = _Number()
+
+
+class SessionsOutput(serializers.Serializer):
+    by_type = SessionGroupOutput(many=True)
+    by_mode = SessionGroupOutput(many=True)
+    by_theme = ThemeSessionsOutput(many=True)
+    date_range = DateRangeOutput()
+
+
+class AssessmentOutcomeOutput(serializers.Serializer):
+    type = _Text()
+    count = _Int()
+    avg_pre_score = _Number()
+    avg_post_score = _Number()
+    avg_improvement = _Number()
+    improvement_rate = _Number()
+
+
+class DailySessionsOutput(serializers.Serializer):
+    date = _Day()
+    sessions_started = _Int()
+    sessions_completed = _Int()
+
+
+class OutcomesOutput(serializers.Serializer):
+    by_assessment_type = AssessmentOutcomeOutput(many=True)
+    daily = DailySessionsOutput(many=True)
+    date_range = DateRangeOutput()
+
+
+class DashboardSummaryOutput(serializers.Serializer):
+    total_users = _Int()
+    new_users = _Int()
+    active_users = _Int()
+    total_sessions = _Int()
+    completed_sessions = _Int()
+    completion_rate = _Number()
+    avg_session_duration = _Number(help_text="Minutes, one decimal.")
+    avg_session_duration_seconds = _Int()
+    total_subscriptions = _Int()
+    active_subscriptions = _Int()
+    revenue = _Int(help_text="Paise.")
+    payments = _Int()
+    avg_order_value = _Int(help_text="Paise.")
+    currency = _Text()
+
+
+class DailyTrendOutput(serializers.Serializer):
+    date = _Day()
+    users = _Int()
+    sessions = _Int()
+    revenue = _Int(help_text="Paise.")
+
+
+class TopThemeOutput(serializers.Serializer):
+    theme_id = _Text()
+    slug = _Text()
+    title = _Text()
+    category = _Text()
+    tier = _Text()
+    completed = _Int()
+    avg_rating = _Number()
+    sessions = _Int()
+
+
+class DashboardOutput(serializers.Serializer):
+    period = _Text()
+    date_range = DateRangeOutput()
+    summary = DashboardSummaryOutput()
+    daily = DailyTrendOutput(many=True)
+    top_themes = TopThemeOutput(many=True)
+
+
+# --- Reports: one row shape per report type ----------------------------------------------------------------
+
+
+class UsersReportRow(serializers.Serializer):
+    period = _Day()
+    new_users = _Int()
+    active_users = _Int()
+
+
+class SessionsReportRow(serializers.Serializer):
+    period = _Day()
+    total = _Int()
+    completed = _Int()
+    completion_rate = _Number()
+    avg_duration = _Number()
+    avg_duration_seconds = _Int()
+    avg_rating = _Number()
+    unique_users = _Int()
+
+
+class SubscriptionsReportRow(serializers.Serializer):
+    period = _Day()
+    started = _Int()
+    cancelled = _Int()
+
+
+class RevenueReportRow(serializers.Serializer):
+    period = _Day()
+    revenue = _Int(help_text="Paise.")
+    payments = _Int()
+    avg_order_value = _Int(help_text="Paise.")
+
+
+class ThemesReportRow(serializers.Serializer):
+    period = _Day()
+    theme_id = _Text()
+    title = _Text()
+    category = _Text()
+    total = _Int()
+    completed = _Int()
+    completion_rate = _Number()
+    avg_duration = _Number()
+    avg_duration_seconds = _Int()
+    avg_rating = _Number()
+
+
+REPORT_ROWS: dict[str, type[serializers.Serializer]] = {
+    "users": UsersReportRow,
+    "sessions": SessionsReportRow,
+    "subscriptions": SubscriptionsReportRow,
+    "revenue": RevenueReportRow,
+    "themes": ThemesReportRow,
+}
+
+
+@extend_schema_field(
+    {
+        "type": "array",
+        "items": {"type": "object", "description": "period (first day of the bucket) and the type's figures"},
+    }
+)
+class _ReportRows(serializers.Field):
+    """The rows of the report, in the row shape of its type (the parent's `type`)."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(source="*", read_only=True, **kwargs)
+
+    def to_representation(self, value: dict[str, Any]) -> list[Any]:
+        return list(REPORT_ROWS[value["type"]](value["rows"], many=True).data)
+
+
+class ReportOutput(serializers.Serializer):
+    type = _Text()
+    group_by = _Text()
+    start_date = _Day()
+    end_date = _Day()
+    rows = _ReportRows()

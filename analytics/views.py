@@ -2,24 +2,38 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.http import HttpResponse
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
-from rest_framework import serializers, status
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import status
 from rest_framework.negotiation import BaseContentNegotiation
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
+from rest_framework.serializers import Serializer
 from rest_framework.views import APIView
 
 from accounts.permissions import HasPermission, IsAdminWithMfa
 from analytics import exports, selectors
-from analytics.dates import parse_date_range
 from analytics.errors import UnknownReportType
-from analytics.serializers import AssessmentCreateSerializer, AssessmentSerializer
+from analytics.serializers import (
+    AssessmentCreateSerializer,
+    AssessmentSerializer,
+    DashboardOutput,
+    DateRangeQuery,
+    ExportQuery,
+    OutcomesOutput,
+    OverviewOutput,
+    ReportOutput,
+    ReportQuery,
+    SessionsOutput,
+)
 from analytics.services import assessment_record
-from manas360.api.errors import ValidationFailed
 from manas360.api.pagination import PageLimitPagination
 
+# The documented parameters (types and enums for the schema); the query serializers validate them and also accept
+# the snake_case spellings older clients send, which the schema does not advertise.
 RANGE_PARAMETERS = [
     OpenApiParameter("startDate", OpenApiTypes.DATE, description="First day, YYYY-MM-DD (UTC), inclusive."),
     OpenApiParameter("endDate", OpenApiTypes.DATE, description="Last day, YYYY-MM-DD (UTC), inclusive."),
@@ -32,82 +46,71 @@ ANALYTICS_ERRORS = "400 invalid_date_range; 401; 403 permission_denied or admin_
 class AnalyticsView(APIView):
     permission_classes = [IsAdminWithMfa, HasPermission("view_analytics")]
 
-    def date_range(self):
-        return parse_date_range(self.request.query_params)
-
-
-def _group_by(request) -> str:
-    group_by = request.query_params.get("groupBy") or request.query_params.get("group_by") or "day"
-    if group_by not in selectors.GROUP_BY_CHOICES:
-        raise ValidationFailed(
-            "groupBy must be one of day, week, month.", errors={"group_by": ["Must be one of day, week, month."]}
-        )
-    return group_by
-
-
-def _data_schema(name: str):
-    return inline_serializer(name=name, fields={"success": serializers.BooleanField(), "data": serializers.DictField()})
+    def query(self, serializer_class: type[Serializer], **context: object) -> dict[str, Any]:
+        """The query parameters, validated by `serializer_class` (analytics.serializers)."""
+        serializer = serializer_class(data=self.request.query_params, context=context)
+        serializer.is_valid(raise_exception=True)
+        return serializer.validated_data
 
 
 class OverviewView(AnalyticsView):
     @extend_schema(
         parameters=RANGE_PARAMETERS,
-        responses=_data_schema("AnalyticsOverview"),
+        responses=OverviewOutput,
         description="totalUsers, newUsers, activeUsers, totalSessions, completedSessions, completionRate, "
         "avgDuration (minutes), avgDurationSeconds, uniquePatients, avgRating, avgPhq9Improvement, "
         f"activeSubscriptions, revenue (paise), dateRange. {ANALYTICS_ERRORS}",
     )
     def get(self, request):
-        return Response(selectors.analytics_overview(date_range=self.date_range()))
+        return Response(OverviewOutput(selectors.analytics_overview(**self.query(DateRangeQuery))).data)
 
 
 class SessionsView(AnalyticsView):
     @extend_schema(
         parameters=RANGE_PARAMETERS,
-        responses=_data_schema("AnalyticsSessions"),
+        responses=SessionsOutput,
         description="byType[] (theme category), byMode[] (device type), byTheme[]; arrays are always present. "
         + ANALYTICS_ERRORS,
     )
     def get(self, request):
-        return Response(selectors.analytics_sessions(date_range=self.date_range()))
+        return Response(SessionsOutput(selectors.analytics_sessions(**self.query(DateRangeQuery))).data)
 
 
 class OutcomesView(AnalyticsView):
     @extend_schema(
         parameters=RANGE_PARAMETERS,
-        responses=_data_schema("AnalyticsOutcomes"),
+        responses=OutcomesOutput,
         description="byAssessmentType[] {type: MOOD|PHQ9|GAD7, count, avgPreScore, avgPostScore, avgImprovement, "
         "improvementRate}, daily[] {date, sessionsStarted, sessionsCompleted}. " + ANALYTICS_ERRORS,
     )
     def get(self, request):
-        return Response(selectors.analytics_outcomes(date_range=self.date_range()))
+        return Response(OutcomesOutput(selectors.analytics_outcomes(**self.query(DateRangeQuery))).data)
 
 
 class DashboardView(AnalyticsView):
     @extend_schema(
         parameters=RANGE_PARAMETERS,
-        responses=_data_schema("AnalyticsDashboard"),
+        responses=DashboardOutput,
         description="period, summary {totalUsers, newUsers, activeUsers, totalSessions, avgSessionDuration, "
         "totalSubscriptions, activeSubscriptions, revenue, avgOrderValue}, daily[] {date, users, sessions, revenue}, "
         "topThemes[]. Also served at GET /admin/analytics/dashboard. " + ANALYTICS_ERRORS,
     )
     def get(self, request):
-        return Response(selectors.analytics_dashboard(date_range=self.date_range()))
+        return Response(DashboardOutput(selectors.analytics_dashboard(**self.query(DateRangeQuery))).data)
 
 
 class ReportView(AnalyticsView):
     @extend_schema(
         parameters=[*RANGE_PARAMETERS, GROUP_BY_PARAMETER],
-        responses=_data_schema("AnalyticsReport"),
+        responses=ReportOutput,
         description="type users|sessions|subscriptions|revenue|themes (else 404). data {type, groupBy, startDate, "
         "endDate, rows: [{period, ...}]}; `period` is the first day of the day/ISO week/month. " + ANALYTICS_ERRORS,
     )
     def get(self, request, report_type: str):
         if report_type not in selectors.REPORT_TYPES:
             raise UnknownReportType(f"Unknown report type. Use one of: {', '.join(selectors.REPORT_TYPES)}.")
-        date_range = self.date_range()
-        group_by = _group_by(request)
-        return Response(selectors.analytics_report(report_type=report_type, group_by=group_by, date_range=date_range))
+        report = selectors.analytics_report(report_type=report_type, **self.query(ReportQuery))
+        return Response(ReportOutput(report).data)
 
 
 class _FirstRendererNegotiation(BaseContentNegotiation):
@@ -129,8 +132,6 @@ class ExportView(AnalyticsView):
 
     content_negotiation_class = _FirstRendererNegotiation
     fixed_format: str | None = None
-    FORMATS = ("csv", "xlsx", "pdf")
-    EXPORT_TYPES = ("overview", *selectors.REPORT_TYPES)
 
     @extend_schema(
         parameters=[
@@ -149,27 +150,9 @@ class ExportView(AnalyticsView):
         " 400 validation_error for an unknown format or type. " + ANALYTICS_ERRORS,
     )
     def get(self, request):
-        date_range = self.date_range()
-        file_format = self.fixed_format or (request.query_params.get("format") or "csv").lower()
-        if file_format not in self.FORMATS:
-            raise ValidationFailed("format must be one of csv, xlsx, pdf.", errors={"format": ["Unknown format."]})
-        export_type = (request.query_params.get("type") or "overview").lower()
-        if export_type not in self.EXPORT_TYPES:
-            raise ValidationFailed(
-                f"type must be one of {', '.join(self.EXPORT_TYPES)}.", errors={"type": ["Unknown export type."]}
-            )
-        report = None
-        if export_type != "overview":
-            report = selectors.analytics_report(
-                report_type=export_type, group_by=_group_by(request), date_range=date_range
-            )
-        if file_format == "csv":
-            content = exports.build_csv(date_range=date_range, report=report)
-        elif file_format == "xlsx":
-            content = exports.build_xlsx(bundle=exports.collect(date_range), report=report)
-        else:
-            content = exports.build_pdf(bundle=exports.collect(date_range))
-        response = HttpResponse(content, content_type=exports.CONTENT_TYPES[file_format])
+        query = self.query(ExportQuery, fixed_format=self.fixed_format)
+        date_range, file_format = query["date_range"], query["file_format"]
+        response = HttpResponse(exports.export_file(**query), content_type=exports.CONTENT_TYPES[file_format])
         response["Content-Disposition"] = f"attachment; filename={exports.export_filename(date_range, file_format)}"
         response["Cache-Control"] = "no-store"
         return response

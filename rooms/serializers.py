@@ -1,7 +1,9 @@
-"""Input validation (DRF serializers) and output builders (plain functions: the theme list is hot)."""
+"""Input and output serializers; theme cards are plain functions: the theme list is hot (docs/performance.md)."""
 
 from datetime import datetime
 
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from rooms.access import tier_is_open
@@ -87,72 +89,92 @@ _DETAIL_FIELDS = (
 )
 
 
-def _first_url(media) -> str | None:
-    for item in media or []:
+def _first_url(media: object) -> str | None:
+    for item in media if isinstance(media, list) else []:
         if isinstance(item, dict) and item.get("url"):
             return item["url"]
     return None
 
 
-def session_started(session: RoomSession) -> dict:
-    theme = session.theme
-    return {
-        "id": str(session.pk),
-        "session_id": str(session.pk),
-        "theme_id": theme.slug,
-        "status": session.status,
-        "started_at": session.started_at,
-        "estimated_duration": session.estimated_duration_seconds,
-        "timer_seconds": session.timer_seconds,
-        "mood_before": session.mood_before,
-        "video_url": _first_url(theme.videos),
-        "audio_url": _first_url(theme.audio_tracks),
-    }
+# Session answers. Times are given to the renderer as datetimes (`_Time`) so they are written exactly as
+# every other time in the API; ids are the session's UUID as a string, themes are named by their slug.
 
 
-def session_ended(session: RoomSession) -> dict:
-    return {
-        "id": str(session.pk),
-        "session_id": str(session.pk),
-        "status": session.status,
-        "completed_at": session.ended_at,
-        "duration": session.duration_seconds,
-        "rating": session.rating,
-        "feedback": session.feedback,
-        "mood_after": session.mood_after,
-        "completed_full_timer": session.completed_full_timer,
-        "points": session.points,
-    }
+@extend_schema_field(OpenApiTypes.DATETIME)
+class _Time(serializers.ReadOnlyField):
+    """A datetime handed to the renderer as it is (the API's one way of writing times)."""
 
 
-def session_detail(session: RoomSession, *, now: datetime) -> dict:
-    estimated = session.estimated_duration_seconds
+class _SessionIds(serializers.Serializer):
+    id = serializers.CharField(source="pk")
+    session_id = serializers.CharField(source="pk")
+
+
+class SessionStartedSerializer(_SessionIds):
+    theme_id = serializers.CharField(source="theme.slug")
+    status = serializers.CharField()
+    started_at = _Time()
+    estimated_duration = serializers.IntegerField(source="estimated_duration_seconds")
+    timer_seconds = serializers.IntegerField(allow_null=True)
+    mood_before = serializers.IntegerField(allow_null=True)
+    video_url = serializers.SerializerMethodField()
+    audio_url = serializers.SerializerMethodField()
+
+    def get_video_url(self, session: RoomSession) -> str | None:
+        return _first_url(session.theme.videos)
+
+    def get_audio_url(self, session: RoomSession) -> str | None:
+        return _first_url(session.theme.audio_tracks)
+
+
+class SessionEndedSerializer(_SessionIds):
+    status = serializers.CharField()
+    completed_at = _Time(source="ended_at")
+    duration = serializers.IntegerField(source="duration_seconds", allow_null=True)
+    rating = serializers.IntegerField(allow_null=True)
+    feedback = serializers.CharField(allow_null=True)
+    mood_after = serializers.IntegerField(allow_null=True)
+    completed_full_timer = serializers.BooleanField(allow_null=True)
+    points = serializers.IntegerField(allow_null=True)
+
+
+class SessionDetailSerializer(_SessionIds):
+    """Context `now`: the instant the elapsed time of a session in progress is measured at."""
+
+    theme_id = serializers.CharField(source="theme.slug")
+    theme_title = serializers.CharField(source="theme.title")
+    status = serializers.CharField()
+    started_at = _Time()
+    ended_at = _Time()
+    elapsed_time = serializers.SerializerMethodField()
+    estimated_duration = serializers.IntegerField(source="estimated_duration_seconds")
+    completion_percentage = serializers.SerializerMethodField()
+    duration_seconds = serializers.IntegerField(allow_null=True)
+    timer_seconds = serializers.IntegerField(allow_null=True)
+    mood_before = serializers.IntegerField(allow_null=True)
+    mood_after = serializers.IntegerField(allow_null=True)
+    rating = serializers.IntegerField(allow_null=True)
+    feedback = serializers.CharField(allow_null=True)
+    completed_full_timer = serializers.BooleanField(allow_null=True)
+    points = serializers.IntegerField(allow_null=True)
+    device_type = serializers.CharField(allow_null=True)
+    device_info = serializers.JSONField(allow_null=True)
+    session_data = serializers.JSONField(allow_null=True)
+
+    def get_elapsed_time(self, session: RoomSession) -> int:
+        return session_elapsed_seconds(session, now=self.context["now"])
+
+    def get_completion_percentage(self, session: RoomSession) -> int:
+        estimated = session.estimated_duration_seconds
+        elapsed = session_elapsed_seconds(session, now=self.context["now"])
+        return min(100, round(100 * elapsed / estimated)) if estimated else 0
+
+
+def session_elapsed_seconds(session: RoomSession, *, now: datetime) -> int:
+    """Seconds so far (in progress), the measured duration (completed), or the time until it was closed."""
     if session.status == RoomSessionStatus.IN_PROGRESS:
-        elapsed = max(int((now - session.started_at).total_seconds()), 0)
-    elif session.duration_seconds is not None:
-        elapsed = session.duration_seconds
-    else:  # abandoned: time until it was closed
-        elapsed = max(int((session.ended_at - session.started_at).total_seconds()), 0)
-    return {
-        "id": str(session.pk),
-        "session_id": str(session.pk),
-        "theme_id": session.theme.slug,
-        "theme_title": session.theme.title,
-        "status": session.status,
-        "started_at": session.started_at,
-        "ended_at": session.ended_at,
-        "elapsed_time": elapsed,
-        "estimated_duration": estimated,
-        "completion_percentage": min(100, round(100 * elapsed / estimated)) if estimated else 0,
-        "duration_seconds": session.duration_seconds,
-        "timer_seconds": session.timer_seconds,
-        "mood_before": session.mood_before,
-        "mood_after": session.mood_after,
-        "rating": session.rating,
-        "feedback": session.feedback,
-        "completed_full_timer": session.completed_full_timer,
-        "points": session.points,
-        "device_type": session.device_type,
-        "device_info": session.device_info,
-        "session_data": session.session_data,
-    }
+        return max(int((now - session.started_at).total_seconds()), 0)
+    if session.duration_seconds is not None:
+        return session.duration_seconds
+    # Abandoned without a measured duration: closing sets ended_at (`now` only stands in for the type).
+    return max(int(((session.ended_at or now) - session.started_at).total_seconds()), 0)

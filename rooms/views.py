@@ -72,34 +72,34 @@ class RoomSessionListView(APIView):
     def get(self, request):
         paginator = PageLimitPagination()
         sessions = paginator.paginate_queryset(selectors.room_session_list(user=request.user), request)
-        now = timezone.now()
-        return paginator.get_paginated_response([serializers.session_detail(item, now=now) for item in sessions])
+        answer = serializers.SessionDetailSerializer(sessions, many=True, context={"now": timezone.now()})
+        return paginator.get_paginated_response(answer.data)
 
-    @extend_schema(request=serializers.SessionStartInput, responses={201: OpenApiTypes.OBJECT})
+    @extend_schema(request=serializers.SessionStartInput, responses={201: serializers.SessionStartedSerializer})
     def post(self, request):
         payload = serializers.SessionStartInput(data=request.data)
         payload.is_valid(raise_exception=True)
         session = services.room_session_start(user=request.user, **payload.validated_data)
-        return Response(serializers.session_started(session), status=status.HTTP_201_CREATED)
+        return Response(serializers.SessionStartedSerializer(session).data, status=status.HTTP_201_CREATED)
 
 
 class RoomSessionDetailView(APIView):
     permission_classes = [IsAuthenticated]
 
-    @extend_schema(responses=OpenApiTypes.OBJECT)
+    @extend_schema(responses=serializers.SessionDetailSerializer)
     def get(self, request, session_id):
         session = selectors.room_session_get(session_id=session_id, user=request.user)
-        return Response(serializers.session_detail(session, now=timezone.now()))
+        return Response(serializers.SessionDetailSerializer(session, context={"now": timezone.now()}).data)
 
 
 class RoomSessionEndView(APIView):
     permission_classes = [IsAuthenticated]
 
-    @extend_schema(request=serializers.SessionEndInput, responses=OpenApiTypes.OBJECT)
+    @extend_schema(request=serializers.SessionEndInput, responses=serializers.SessionEndedSerializer)
     def patch(self, request, session_id):
         payload = serializers.SessionEndInput(data=request.data)
         payload.is_valid(raise_exception=True)
         values = dict(payload.validated_data)
         values.pop("duration_seconds", None)
         session = services.room_session_end(user=request.user, session_id=session_id, **values)
-        return Response(serializers.session_ended(session))
+        return Response(serializers.SessionEndedSerializer(session).data)

@@ -75,7 +75,8 @@ class AdminUserRowSerializer(serializers.Serializer):
     def get_status(self, user) -> str:
         return user_status(user)
 
-    def get_subscription(self, user) -> SubscriptionSerializer(allow_null=True):
+    @extend_schema_field(SubscriptionSerializer(allow_null=True))
+    def get_subscription(self, user) -> dict | None:
         current = getattr(user, "current_subscriptions", None)
         return subscription_summary(current[0] if current else None)
 
@@ -97,7 +98,7 @@ class AdminUserDetailSerializer(AdminUserRowSerializer):
 
     @extend_schema_field(serializers.ListField(child=serializers.DictField()))
     def get_subscriptions(self, user) -> list:
-        return AdminSubscriptionRowSerializer(self.context["subscriptions"], many=True).data
+        return list(AdminSubscriptionRowSerializer(self.context["subscriptions"], many=True).data)
 
     def get_session_count(self, user) -> int:
         return self.context["activity"].session_count
@@ -108,7 +109,8 @@ class AdminUserDetailSerializer(AdminUserRowSerializer):
     def get_total_minutes(self, user) -> int:
         return self.context["activity"].total_minutes
 
-    def get_last_active(self, user) -> serializers.DateTimeField(allow_null=True):
+    @extend_schema_field(serializers.DateTimeField(allow_null=True))
+    def get_last_active(self, user) -> str | None:
         return _iso(self.context["activity"].last_active)
 
     def get_active_login_sessions(self, user) -> int:
@@ -125,6 +127,13 @@ class AdminUserListQuerySerializer(serializers.Serializer):
     sort_by = serializers.ChoiceField(choices=USER_SORTS, required=False, default="createdAt")
     order = serializers.ChoiceField(choices=("asc", "desc"), required=False, default="desc")
     verified = serializers.BooleanField(required=False, allow_null=True, default=None)
+
+
+class AdminUserDeletedSerializer(serializers.Serializer):
+    """The answer to DELETE /admin/users/:id: the id as the caller wrote it, and `deleted: true`."""
+
+    id = serializers.CharField()
+    deleted = serializers.BooleanField()
 
 
 class AdminUserUpdateSerializer(serializers.Serializer):
@@ -255,7 +264,8 @@ class AdminSubscriptionRowSerializer(serializers.Serializer):
     def get_status(self, subscription) -> str:
         return subscription.effective_status
 
-    def get_user(self, subscription) -> UserBriefSerializer(allow_null=True):
+    @extend_schema_field(UserBriefSerializer(allow_null=True))
+    def get_user(self, subscription) -> dict | None:
         return user_brief(subscription.user)
 
     def to_representation(self, instance):
@@ -283,7 +293,8 @@ class AdminPaymentRowSerializer(serializers.Serializer):
     refunded_at = serializers.DateTimeField(allow_null=True)
     user = serializers.SerializerMethodField()
 
-    def get_user(self, payment) -> UserBriefSerializer(allow_null=True):
+    @extend_schema_field(UserBriefSerializer(allow_null=True))
+    def get_user(self, payment) -> dict | None:
         return user_brief(payment.user)
 
 
@@ -305,7 +316,8 @@ class AuditLogRowSerializer(serializers.Serializer):
     user_agent = serializers.CharField()
     request_id = serializers.CharField()
 
-    def get_changes(self, row) -> AuditChangesSerializer:
+    @extend_schema_field(AuditChangesSerializer)
+    def get_changes(self, row) -> dict:
         changes = row.changes if isinstance(row.changes, dict) else {}
         return {"before": changes.get("before") or {}, "after": changes.get("after") or {}}
 

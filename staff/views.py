@@ -17,6 +17,7 @@ from staff.serializers import (
     AdminMetricsSerializer,
     AdminPaymentRowSerializer,
     AdminSubscriptionRowSerializer,
+    AdminUserDeletedSerializer,
     AdminUserDetailSerializer,
     AdminUserListQuerySerializer,
     AdminUserRowSerializer,
@@ -108,11 +109,11 @@ class AdminUserDetailView(StaffAPIView):
     @extend_schema(
         operation_id="admin_users_destroy",
         request=None,
-        responses={200: None},
+        responses=AdminUserDeletedSerializer,
     )
     def delete(self, request, user_id):
         services.admin_user_delete(actor=request.user, user_id=user_id, **audit_context_from_request(request))
-        return Response({"id": str(user_id), "deleted": True})
+        return Response(AdminUserDeletedSerializer({"id": user_id, "deleted": True}).data)
 
 
 class AdminUserSuspendView(StaffAPIView):

@@ -399,6 +399,7 @@ def test_soft_delete_scrubs_revokes_and_keeps_payments(admin_client, make_auth_c
     response = admin_client.delete(f"{USERS}/{patient.pk}")
 
     assert response.status_code == 200
+    assert response.json()["data"] == {"id": str(patient.pk), "deleted": True}
     patient.refresh_from_db()
     assert patient.deleted_at is not None
     assert (patient.email, patient.phone_number, patient.first_name) == (None, None, "")
