@@ -54,6 +54,7 @@ INSTALLED_APPS = [
     "corsheaders",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    "procrastinate.contrib.django",  # the job engine (docs/jobs.md); before the apps whose tasks.py it loads
     "manas360",
     "subscriptions",
     "rooms",
@@ -412,3 +413,11 @@ SENTRY_ENVIRONMENT = env.str("SENTRY_ENVIRONMENT", default="development" if DEBU
 SENTRY_TRACES_SAMPLE_RATE = env.float("SENTRY_TRACES_SAMPLE_RATE", default=0.0)
 OTEL_EXPORTER_OTLP_ENDPOINT = "" if TESTING else env.str("OTEL_EXPORTER_OTLP_ENDPOINT", default="")
 OTEL_SERVICE_NAME = env.str("OTEL_SERVICE_NAME", default="manas360-backend")
+
+# --- Background jobs: procrastinate on PostgreSQL (docs/jobs.md) -------------
+from manas360.jobs_settings import *  # noqa: E402, F403
+
+# Task registration is logged at every start of every command: kept quiet.
+LOGGING["loggers"].update(  # type: ignore[attr-defined]
+    {"procrastinate.blueprints": {"level": "WARNING"}, "procrastinate.periodic": {"level": "WARNING"}}
+)
