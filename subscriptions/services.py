@@ -124,8 +124,8 @@ def subscription_grant(*, user, plan: Plan, now: datetime | None = None) -> Subs
         # Paying again undoes a cancel-at-period-end.
         current.cancelled_at = None
         current.cancel_reason = ""
-        current.auto_renew = plan.type == "recurring"
-        current.save(update_fields=["end_date", "cancelled_at", "cancel_reason", "auto_renew", "updated_at"])
+        # auto_renew is not touched: it says whether an Autopay mandate renews this subscription (autopay app).
+        current.save(update_fields=["end_date", "cancelled_at", "cancel_reason", "updated_at"])
         logger.info("subscription extended", extra={"subscription_id": str(current.pk), "plan": plan.code})
         return current
     if current is not None:
@@ -135,7 +135,7 @@ def subscription_grant(*, user, plan: Plan, now: datetime | None = None) -> Subs
         current.save(update_fields=["status", "auto_renew", "end_date", "updated_at"])
     subscription = Subscription(user=user, plan=plan, start_date=now, status=S.PENDING)
     subscription.end_date = None if plan.duration_days is None else now + timedelta(days=plan.duration_days)
-    subscription.auto_renew = plan.type == "recurring"
+    subscription.auto_renew = False  # true only once an Autopay mandate renews it (autopay app)
     _transition(subscription, S.ACTIVE)
     subscription.save()
     logger.info("subscription activated", extra={"subscription_id": str(subscription.pk), "plan": plan.code})
