@@ -29,11 +29,20 @@ from django.utils import timezone
 
 from autopay import conf
 from autopay.models import OPEN_RENEWAL_STATES, RENEWAL_TRANSITIONS, Mandate, MandateState, Renewal, RenewalState
-from autopay.services import _audit, grace_end, mandate_cancel_at_gateway, mandate_sync, request_turn_off
-from payments.models import Payment, PaymentStatus
+from autopay.services import (
+    _audit,
+    _refresh_auto_renew,
+    granted_subscription_id,
+    mandate_cancel_at_gateway,
+    mandate_sync,
+    request_turn_off,
+)
+from payments.fulfilment import PLAN_PRODUCT
+from payments.models import Payment
 from payments.phonepe.autopay import get_autopay_client
 from payments.phonepe.client import OrderStatus, PhonePeError, PhonePeNotFound, PhonePeRejected
 from payments.services import payment_apply_order_status
+from subscriptions.entitlements import entitlement_grace_end, entitlement_grace_settle, entitlement_grace_start
 from subscriptions.models import Subscription, SubscriptionStatus
 
 logger = logging.getLogger("manas360.autopay")
@@ -212,23 +221,25 @@ def renewal_sync(*, renewal_id) -> bool:
 
 
 def _record_charge(renewal: Renewal, status) -> None:
-    """The debit went through: a payment in our books and its period appended (caller holds the transaction)."""
+    """The debit went through: a payment in our books whose grant is appended (caller holds the transaction).
+
+    The payment goes through payments' one path (`payment_apply_order_status`: state, audit, fulfilment).
+    If the period was in grace, the grace grant becomes this payment's grant, so the paid period starts at
+    the paid end, not at the moment the money arrived.
+    """
     mandate = renewal.mandate
-    subscription = Subscription.objects.select_for_update().get(pk=mandate.subscription_id)
     if renewal.payment_id is None:
         renewal.payment = Payment.objects.create(
             user_id=mandate.user_id,
+            product=PLAN_PRODUCT,
+            product_ref=mandate.plan.code,
             plan_id=mandate.plan_id,
-            subscription=subscription,
             merchant_order_id=renewal.merchant_order_id,
             gateway_order_id=status.order_id[:100],
             amount_paise=renewal.amount_paise,
             currency=mandate.plan.currency,
         )
-    if renewal.payment.status == PaymentStatus.PENDING and subscription.end_date != renewal.period_start:
-        # Grace access was a loan, not a purchase: the new period starts at the paid end.
-        subscription.end_date = renewal.period_start
-        subscription.save(update_fields=["end_date", "updated_at"])
+    entitlement_grace_settle(user=mandate.user, payment=renewal.payment, plan=mandate.plan)
     payment_apply_order_status(
         payment_id=renewal.payment_id,
         status=OrderStatus(
@@ -244,10 +255,10 @@ def _record_charge(renewal: Renewal, status) -> None:
     _move(renewal, R.SUCCEEDED)
     renewal.completed_at = timezone.now()
     renewal.failure_reason = ""
-    renewal.payment.refresh_from_db()
-    granted = renewal.payment.subscription_id
+    granted = granted_subscription_id(renewal.payment)
     if granted and granted != mandate.subscription_id:
         Mandate.objects.filter(pk=mandate.pk).update(subscription_id=granted)
+    _refresh_auto_renew(granted or mandate.subscription_id)
     _audit(
         mandate,
         "autopay.renewal_charged",
@@ -259,24 +270,20 @@ def _record_charge(renewal: Renewal, status) -> None:
 def _grace_start(renewal: Renewal) -> None:
     """A failed debit: access continues to the grace end while the next attempts run."""
     mandate = renewal.mandate
-    if mandate.subscription_id is None:
-        return
-    subscription = Subscription.objects.select_for_update().get(pk=mandate.subscription_id)
     grace_end = renewal.period_start + conf.grace_period()
-    if subscription.end_date is not None and subscription.end_date < grace_end:
-        subscription.end_date = grace_end
-        subscription.save(update_fields=["end_date", "updated_at"])
+    if entitlement_grace_start(user=mandate.user, plan=mandate.plan, until=grace_end):
         _audit(
             mandate,
             "autopay.grace_started",
-            before={"end_date": renewal.period_start.isoformat()},
-            after={"end_date": grace_end.isoformat(), "cycle": renewal.cycle, "attempt": renewal.attempt},
+            before={"paid_end": renewal.period_start.isoformat()},
+            after={"grace_end": grace_end.isoformat(), "cycle": renewal.cycle, "attempt": renewal.attempt},
         )
 
 
 def _lapse(mandate_id, *, period_start: datetime, reason: str) -> None:
     with transaction.atomic():
-        grace_end(mandate_id=mandate_id)
+        if entitlement_grace_end(user=Mandate.objects.get(pk=mandate_id).user):
+            logger.info("grace ended without payment", extra={"mandate_id": str(mandate_id)})
         request_turn_off(mandate_id=mandate_id, reason=reason)
     try:
         mandate_cancel_at_gateway(mandate_id=mandate_id)

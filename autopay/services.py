@@ -32,14 +32,17 @@ from autopay.models import (
     RenewalState,
 )
 from payments.errors import GatewayRejected, GatewayUnavailable
+from payments.fulfilment import PLAN_PRODUCT, product_for
 from payments.models import Payment, PaymentStatus
 from payments.phonepe.autopay import get_autopay_client
 from payments.phonepe.client import PhonePeError, PhonePeNotFound, PhonePeRejected, PhonePeUnavailable
+from payments.services import payment_apply_order_status
 
-# The one payments step autopay needs besides applying the gateway's word: fail a payment whose order was never made.
-from payments.services import _payment_fail_on_create, payment_apply_order_status
-from subscriptions.models import PlanPeriod, PlanType, Subscription, SubscriptionStatus
-from subscriptions.services import plan_resolve, subscription_check_purchasable
+# Besides applying the gateway's word, autopay needs one payments step: fail a payment whose order was never made.
+from payments.services.create import _payment_fail_on_create
+from subscriptions.entitlements import entitlement_grace_end
+from subscriptions.models import Grant, PlanPeriod, PlanType, Subscription, SubscriptionStatus
+from subscriptions.services import plan_resolve
 
 logger = logging.getLogger("manas360.autopay")
 
@@ -91,6 +94,13 @@ def _move(mandate: Mandate, to_state: str, *, reason: str = "", actor=None, **co
         extra={"mandate_id": str(mandate.pk), "from_state": from_state, "to_state": to_state},
     )
     return True
+
+
+def granted_subscription_id(payment: Payment):
+    """The subscription row that shows the period `payment` bought (the ledger's grant of it)."""
+    return (
+        Grant.objects.filter(payment=payment, continues__isnull=True).values_list("subscription_id", flat=True).first()
+    )
 
 
 def _refresh_auto_renew(subscription_id) -> None:
@@ -152,17 +162,19 @@ def mandate_setup(*, user, plan_identifier, ip_address=None, user_agent: str = "
     reusable = _clear_unfinished_setups(user)
     if reusable is not None and reusable.plan_id == plan.pk:
         return reusable
-    subscription_check_purchasable(user=user, plan=plan)
+    offer = product_for(PLAN_PRODUCT).offer(user=user, ref=plan.code)  # refused if it would buy nothing new
 
     now = timezone.now()
     expire_after = min(max(settings.PHONEPE_ORDER_EXPIRE_SECONDS, 300), 3600)
     with transaction.atomic():
         payment = Payment.objects.create(
             user=user,
+            product=offer.product,
+            product_ref=offer.ref,
             plan=plan,
             merchant_order_id=_new_id("M360A"),
-            amount_paise=plan.amount_paise,
-            currency=plan.currency,
+            amount_paise=offer.amount_paise,
+            currency=offer.currency,
             expires_at=now + timedelta(seconds=expire_after),
         )
         mandate = Mandate.objects.create(
@@ -265,8 +277,8 @@ def mandate_sync(*, mandate_id) -> bool:
                         extra={"mandate_id": str(mandate.pk), "state": mandate.state, "gateway": gateway.state},
                     )
         payment = mandate.setup_payment
-        if mandate.subscription_id is None and payment.status == PaymentStatus.SUCCESS and payment.subscription_id:
-            mandate.subscription_id = payment.subscription_id
+        if mandate.subscription_id is None and payment.status == PaymentStatus.SUCCESS:
+            mandate.subscription_id = granted_subscription_id(payment)
             fields.add("subscription")
         mandate.save(update_fields=sorted(fields))
         _refresh_auto_renew(mandate.subscription_id)
@@ -349,27 +361,4 @@ def _renewals_stop(mandate: Mandate) -> None:
         renewal.state = RenewalState.ABANDONED
         renewal.failure_reason = f"mandate {mandate.state}"
         renewal.save(update_fields=["state", "failure_reason", "updated_at"])
-    grace_end(mandate_id=mandate.pk)
-
-
-def grace_end(*, mandate_id, now: datetime | None = None) -> None:
-    """Give back the grace loan: access ends at the paid end (or now, if that has passed). Caller holds a
-    transaction. Used when the attempts run out and when the mandate ends while a period is unpaid."""
-    now = now or timezone.now()
-    mandate = Mandate.objects.get(pk=mandate_id)
-    last = mandate.renewals.order_by("-cycle", "-attempt").first()
-    if last is None or last.state == RenewalState.SUCCEEDED or mandate.subscription_id is None:
-        return
-    subscription = Subscription.objects.select_for_update().get(pk=mandate.subscription_id)
-    paid_end = last.period_start
-    if subscription.end_date is not None and subscription.end_date > paid_end:
-        new_end = max(paid_end, min(subscription.end_date, now))
-        if new_end != subscription.end_date:
-            _audit(
-                mandate,
-                "autopay.grace_ended",
-                before={"end_date": subscription.end_date.isoformat()},
-                after={"end_date": new_end.isoformat()},
-            )
-            subscription.end_date = new_end
-            subscription.save(update_fields=["end_date", "updated_at"])
+    entitlement_grace_end(user=mandate.user)

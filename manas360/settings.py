@@ -367,6 +367,8 @@ PHONEPE_READ_TIMEOUT_SECONDS = env.float("PHONEPE_READ_TIMEOUT_SECONDS", default
 PHONEPE_MAX_RETRIES = env.int("PHONEPE_MAX_RETRIES", default=2)
 # A payment still pending this long is reconciled with the order-status API on read.
 PAYMENT_RECONCILE_AFTER_SECONDS = env.int("PAYMENT_RECONCILE_AFTER_SECONDS", default=30)
+# ...and then at most once per this interval, however often it is read (payments.services.reconcile).
+PAYMENT_RECONCILE_INTERVAL_SECONDS = env.int("PAYMENT_RECONCILE_INTERVAL_SECONDS", default=60)
 
 # UPI Autopay renewals (docs/autopay.md): the pre-debit notice goes out this many hours before
 # the paid end (at least 24 + a margin: the debit may not follow sooner than 24 h); a failed

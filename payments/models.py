@@ -24,9 +24,13 @@ class Payment(models.Model):
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="payments"
     )
-    plan = models.ForeignKey("subscriptions.Plan", on_delete=models.PROTECT, related_name="payments")
-    subscription = models.ForeignKey(
-        "subscriptions.Subscription", null=True, blank=True, on_delete=models.SET_NULL, related_name="payments"
+    # What was bought: a product registered in `payments.fulfilment` and that product's own reference.
+    product = models.CharField(max_length=40)
+    product_ref = models.CharField(max_length=100)
+    # Denormalised for the API's planId/planName and staff reports when the product is a plan; payments'
+    # logic never reads it (see payments/fulfilment.py).
+    plan = models.ForeignKey(
+        "subscriptions.Plan", null=True, blank=True, on_delete=models.PROTECT, related_name="payments"
     )
     merchant_order_id = models.CharField(max_length=63, unique=True)
     gateway_order_id = models.CharField(max_length=100, blank=True, default="", db_index=True)
@@ -40,6 +44,8 @@ class Payment(models.Model):
     gateway_state = models.CharField(max_length=30, blank=True, default="")
     payment_mode = models.CharField(max_length=30, blank=True, default="")
     failure_reason = models.CharField(max_length=255, blank=True, default="")
+    # Why a successful payment was refunded automatically (it bought nothing the user did not already hold).
+    refund_reason = models.CharField(max_length=255, blank=True, default="")
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     updated_at = models.DateTimeField(auto_now=True)
     completed_at = models.DateTimeField(null=True, blank=True, db_index=True)
@@ -56,6 +62,7 @@ class Payment(models.Model):
                 name="payment_idempotency_key_per_user",
             ),
             models.CheckConstraint(condition=Q(amount_paise__gt=0), name="payment_amount_positive"),
+            models.CheckConstraint(condition=~Q(product="") & ~Q(product_ref=""), name="payment_product_set"),
         ]
 
     def __str__(self):
@@ -70,7 +77,12 @@ class RefundStatus(models.TextChoices):
 
 
 class Refund(models.Model):
-    """A refund of a successful payment through PhonePe (`POST /payments/v2/refund`)."""
+    """A refund of a successful payment through PhonePe (`POST /payments/v2/refund`).
+
+    The row is written in the transaction that decides the refund: it is the outbox. `sent_at` is empty
+    until PhonePe has accepted the request; `services.refunds.refund_send` (re)sends it with the same
+    `merchant_refund_id` and is safe to call any number of times.
+    """
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     payment = models.ForeignKey(Payment, on_delete=models.PROTECT, related_name="refunds")
@@ -82,6 +94,10 @@ class Refund(models.Model):
     requested_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
+    automatic = models.BooleanField(default=False, help_text="Decided by the rules, not by an operator.")
+    sent_at = models.DateTimeField(null=True, blank=True)
+    send_attempts = models.PositiveSmallIntegerField(default=0)
+    last_reconciled_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
     completed_at = models.DateTimeField(null=True, blank=True)

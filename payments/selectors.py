@@ -3,11 +3,12 @@
 import uuid
 
 from payments.errors import PaymentNotFound
+from payments.fulfilment import products_prefetch
 from payments.models import Payment
 
 
 def _base():
-    return Payment.objects.select_related("plan", "subscription__plan")
+    return Payment.objects.select_related("plan").prefetch_related(*products_prefetch())
 
 
 def payment_get(*, transaction_id, user, is_admin: bool = False) -> Payment:

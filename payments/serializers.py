@@ -1,8 +1,11 @@
 from django.utils import timezone
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from manas360.money import rupees
+from payments.fulfilment import product_for
 from payments.models import Payment, PaymentStatus, Refund
-from subscriptions.serializers import SubscriptionSerializer, rupees
 
 
 class PaymentSerializer(serializers.ModelSerializer):
@@ -11,12 +14,15 @@ class PaymentSerializer(serializers.ModelSerializer):
     transaction_id = serializers.CharField(source="merchant_order_id")
     merchant_transaction_id = serializers.CharField(source="merchant_order_id")
     order_id = serializers.SerializerMethodField()
-    plan_id = serializers.CharField(source="plan.code")
-    plan_name = serializers.CharField(source="plan.name")
+    plan_id = serializers.CharField(source="plan.code", allow_null=True, default=None)
+    plan_name = serializers.CharField(source="plan.name", allow_null=True, default=None)
     amount = serializers.SerializerMethodField(help_text="Rupees (display only; amountPaise is authoritative).")
     expires_in = serializers.SerializerMethodField(help_text="Seconds until the checkout expires (0 when settled).")
     payment_gateway = serializers.SerializerMethodField()
-    subscription = SubscriptionSerializer(allow_null=True)
+    subscription = serializers.SerializerMethodField(help_text="The subscription this payment paid for, if any.")
+    refund_reason = serializers.SerializerMethodField(
+        help_text="Why this payment was refunded automatically (it bought nothing new); null otherwise."
+    )
 
     class Meta:
         model = Payment
@@ -39,6 +45,8 @@ class PaymentSerializer(serializers.ModelSerializer):
             "completed_at",
             "refunded_at",
             "subscription",
+            "product",
+            "refund_reason",
         ]
 
     def get_order_id(self, payment) -> str | None:
@@ -54,6 +62,14 @@ class PaymentSerializer(serializers.ModelSerializer):
 
     def get_payment_gateway(self, payment) -> str:
         return "PhonePe"
+
+    @extend_schema_field(OpenApiTypes.OBJECT)
+    def get_subscription(self, payment) -> dict | None:
+        # The product that was bought describes it (payments/fulfilment.py); payments does not know plans.
+        return product_for(payment.product).describe(payment=payment).get("subscription")
+
+    def get_refund_reason(self, payment) -> str | None:
+        return payment.refund_reason or None
 
 
 class PaymentCreateSerializer(serializers.Serializer):

@@ -121,3 +121,71 @@ class Subscription(models.Model):
         if self.status == SubscriptionStatus.ACTIVE and self.has_lapsed():
             return SubscriptionStatus.EXPIRED
         return self.status
+
+
+class GrantState(models.TextChoices):
+    CURRENT = "current", "Current"
+    QUEUED = "queued", "Queued"
+    ENDED = "ended", "Ended"
+    REVOKED = "revoked", "Revoked (refunded)"
+
+
+LIVE_GRANT_STATES = (GrantState.CURRENT, GrantState.QUEUED)
+
+
+class Grant(models.Model):
+    """Entitlement: one period of a plan that one payment bought (the billing view is `payments.Payment`).
+
+    A user's live grants (current, queued) form one chain, ordered by `position`: the first is being used
+    now, each next one starts when the one before it ends. `duration` is what was bought (empty = lifetime);
+    `starts_at`/`ends_at` are the schedule, recomputed whenever the chain changes (empty `starts_at` = waits
+    behind a lifetime grant). When a better plan is bought, the running grant stops now and a continuation
+    row (`continues`) carries its unused time after the new one: a payment can own several rows, never
+    overlapping. The `Subscription` the API shows is derived from this chain in the same transaction.
+    """
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="grants")
+    plan = models.ForeignKey(Plan, on_delete=models.PROTECT, related_name="grants")
+    # Empty for a free plan, the only grant that no payment pays for.
+    payment = models.ForeignKey(
+        "payments.Payment", null=True, blank=True, on_delete=models.PROTECT, related_name="grants"
+    )
+    subscription = models.ForeignKey(
+        Subscription, null=True, blank=True, on_delete=models.SET_NULL, related_name="grants"
+    )
+    continues = models.ForeignKey("self", null=True, blank=True, on_delete=models.PROTECT, related_name="continuations")
+    state = models.CharField(max_length=8, choices=GrantState.choices, db_index=True)
+    duration = models.DurationField(null=True, blank=True, help_text="Empty means lifetime.")
+    position = models.PositiveIntegerField(default=0, help_text="Order in the user's chain of live grants.")
+    starts_at = models.DateTimeField(null=True, blank=True)
+    ends_at = models.DateTimeField(null=True, blank=True)
+    note = models.CharField(max_length=255, blank=True, default="")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["user", "created_at"]
+        indexes = [models.Index(fields=["user", "state", "position"], name="grant_user_state_position")]
+        constraints = [
+            # Only the head of a chain is being used: never two current grants for one user.
+            models.UniqueConstraint(fields=["user"], condition=Q(state="current"), name="one_current_grant_per_user"),
+            # A grant per successful payment; only continuations (unused time moved later) share it.
+            models.UniqueConstraint(
+                fields=["payment"], condition=Q(continues__isnull=True), name="one_grant_per_payment"
+            ),
+            models.CheckConstraint(
+                condition=Q(ends_at__isnull=True) | Q(starts_at__isnull=False, ends_at__gte=models.F("starts_at")),
+                name="grant_period_ordered",
+            ),
+            models.CheckConstraint(
+                condition=~Q(state="current") | Q(starts_at__isnull=False), name="grant_current_has_started"
+            ),
+            models.CheckConstraint(
+                condition=~Q(state="revoked") | Q(revoked_at__isnull=False), name="grant_revoked_has_time"
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.plan_id} {self.state} {self.starts_at} to {self.ends_at}"

@@ -1,11 +1,7 @@
 from rest_framework import serializers
 
+from manas360.money import rupees
 from subscriptions.models import Plan, Subscription
-
-
-def rupees(amount_paise: int) -> int | float:
-    """Paise to a rupee number for display fields (whole rupees stay integers)."""
-    return amount_paise // 100 if amount_paise % 100 == 0 else amount_paise / 100
 
 
 class PlanSerializer(serializers.ModelSerializer):

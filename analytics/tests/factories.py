@@ -43,9 +43,12 @@ _payment_numbers = iter(range(1, 10**6))
 
 
 def make_payment(*, amount_paise, status, completed_at=None, created_at=None, user=None, plan=None):
+    plan = plan or PlanFactory(code="analytics_monthly", features=[])
     payment = Payment.objects.create(
         user=user,
-        plan=plan or PlanFactory(code="analytics_monthly", features=[]),
+        plan=plan,
+        product="subscription_plan",
+        product_ref=plan.code,
         merchant_order_id=f"ANL-{next(_payment_numbers):06d}",
         amount_paise=amount_paise,
         status=status,

@@ -1,6 +1,7 @@
 import factory
 
 from accounts.tests.factories import UserFactory
+from payments.fulfilment import PLAN_PRODUCT
 from payments.models import Payment, PaymentStatus
 from subscriptions.tests.factories import PlanFactory
 
@@ -13,6 +14,8 @@ class PaymentFactory(factory.django.DjangoModelFactory):
 
     user = factory.SubFactory(UserFactory)
     plan = factory.SubFactory(PlanFactory)
+    product = PLAN_PRODUCT
+    product_ref = factory.LazyAttribute(lambda o: o.plan.code)
     merchant_order_id = factory.Sequence(lambda n: f"M360-TEST-{n:06d}")
     amount_paise = factory.LazyAttribute(lambda o: o.plan.amount_paise)
     status = PaymentStatus.SUCCESS

@@ -176,7 +176,7 @@ def test_signed_callback_grants_once_and_replay_does_nothing(
     subscription = subscription_get_active(user=user)
     assert subscription.plan.code == "premium_monthly"
     assert subscription.end_date - subscription.start_date == timedelta(days=30)
-    assert stored.subscription_id == subscription.pk
+    assert stored.grants.get().subscription_id == subscription.pk
 
     second = post_callback(body)
     assert second.status_code == 200
@@ -348,8 +348,8 @@ def test_history_is_the_callers_and_query_count_is_pinned(
     create_payment(auth_client)
     create_payment(auth_client, plan_id="premium_yearly")
     create_payment(make_auth_client(UserFactory()))
-    # auth user lookup, count, page (payments with plan and subscription joined)
-    with django_assert_num_queries(3):
+    # auth user lookup, count, page (payments with plan joined), the page's grants with their subscriptions
+    with django_assert_num_queries(4):
         response = auth_client.get("/api/v1/payments?limit=10")
     body = response.json()
     assert [row["planId"] for row in body["data"]] == ["premium_yearly", "premium_monthly"]
@@ -363,9 +363,9 @@ def test_payment_endpoints_need_authentication(api_client, plans):
 
 
 def test_purchase_that_would_shorten_a_lifetime_plan_is_refused(auth_client, user, plans, simulator):
-    from subscriptions.services import subscription_grant
+    from subscriptions.tests.factories import grant_plan
 
-    subscription_grant(user=user, plan=plans["anytimebuddy_lifetime"])
+    grant_plan(user, plans["anytimebuddy_lifetime"])
     response = auth_client.post("/api/v1/payments/create", {"planId": "premium_monthly"}, format="json")
     assert response.status_code == 409
     assert response.json()["code"] == "plan_not_purchasable"

@@ -52,8 +52,9 @@ def test_refund_ends_the_subscription(admin_client, user, paid, simulator, post_
     assert refund.status == RefundStatus.COMPLETED
     assert subscription_get_active(user=user) is None
     assert user_entitlements(user=user) == frozenset()
-    paid.subscription.refresh_from_db()
-    assert paid.subscription.status == SubscriptionStatus.CANCELLED
+    subscription = paid.grants.get().subscription
+    assert subscription.status == SubscriptionStatus.CANCELLED
+    assert subscription.cancel_reason == "refunded"
     assert AuditLog.objects.filter(action="payment.refund", resource_id=str(paid.pk)).count() == 2
     assert AuditLog.objects.filter(
         action="payment.state_change", resource_id=str(paid.pk), changes__after__status="refunded"

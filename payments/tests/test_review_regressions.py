@@ -51,5 +51,6 @@ def test_refund_accepted_by_gateway_despite_lost_response_still_ends_the_subscri
     assert refund.status == RefundStatus.COMPLETED
     assert paid.status == PaymentStatus.REFUNDED
     assert subscription_get_active(user=user) is None
-    paid.subscription.refresh_from_db()
-    assert paid.subscription.status == SubscriptionStatus.CANCELLED
+    subscription = paid.grants.get().subscription
+    assert subscription.status == SubscriptionStatus.CANCELLED
+    assert subscription.cancel_reason == "refunded"

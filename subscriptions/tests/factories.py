@@ -44,3 +44,13 @@ class SubscriptionFactory(factory.django.DjangoModelFactory):
 
 def subscribe(user, plan_code: str, **kwargs) -> Subscription:
     return SubscriptionFactory(user=user, plan=PlanFactory(code=plan_code), **kwargs)
+
+
+def grant_plan(user, plan, *, payment=None, now=None) -> Subscription | None:
+    """One period of `plan` for `user` through the entitlement rules (as a successful payment gives it)."""
+    from django.db import transaction
+
+    from subscriptions.entitlements import entitlement_grant
+
+    with transaction.atomic():
+        return entitlement_grant(user=user, plan=plan, payment=payment, now=now).subscription

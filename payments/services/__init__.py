@@ -1,0 +1,39 @@
+"""Payments services by responsibility (docs/payments.md):
+
+* `create`: POST /payments/create (`payment_create`);
+* `orders`: applying PhonePe's order status, fulfilment or automatic refund (`payment_apply_order_status`);
+* `webhook`: PhonePe's callbacks (`payment_webhook_process`);
+* `refunds`: the refund outbox (`payment_refund`, `refund_send`, `refund_check`, `refunds_retry`,
+  `payment_apply_refund_status`);
+* `reconcile`: throttled status checks (`payment_reconcile_if_stale`, `payments_reconcile_pending`).
+
+Import from here; the modules import one way: transitions <- refunds <- orders <- webhook, reconcile.
+"""
+
+from payments.services.create import PaymentCreation, payment_create
+from payments.services.orders import payment_apply_order_status
+from payments.services.reconcile import payment_reconcile, payment_reconcile_if_stale, payments_reconcile_pending
+from payments.services.refunds import (
+    payment_apply_refund_status,
+    payment_refund,
+    refund_check,
+    refund_send,
+    refunds_retry,
+)
+from payments.services.webhook import WebhookResult, payment_webhook_process
+
+__all__ = [
+    "PaymentCreation",
+    "WebhookResult",
+    "payment_apply_order_status",
+    "payment_apply_refund_status",
+    "payment_create",
+    "payment_reconcile",
+    "payment_reconcile_if_stale",
+    "payment_refund",
+    "payment_webhook_process",
+    "payments_reconcile_pending",
+    "refund_check",
+    "refund_send",
+    "refunds_retry",
+]

@@ -1,0 +1,147 @@
+"""POST /payments/create: a pending payment and its PhonePe order (docs/payments.md)."""
+
+import logging
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal, InvalidOperation
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from manas360.api.errors import ValidationFailed
+from payments.errors import (
+    AmountMismatch,
+    CurrencyMismatch,
+    GatewayRejected,
+    GatewayUnavailable,
+    IdempotencyKeyConflict,
+)
+from payments.fulfilment import PLAN_PRODUCT, product_for
+from payments.models import Payment
+from payments.phonepe.client import PhonePeError, get_client
+from payments.services.transitions import P, move, new_gateway_id
+
+logger = logging.getLogger("manas360.payments")
+
+
+def _amount_to_paise(amount) -> int:
+    try:
+        value = Decimal(str(amount))
+    except (InvalidOperation, ValueError):
+        raise ValidationFailed("`amount` must be a number of rupees.", errors={"amount": ["Invalid amount."]}) from None
+    paise = value * 100
+    if paise != paise.to_integral_value():
+        raise AmountMismatch()
+    return int(paise)
+
+
+def _validate_idempotency_key(key: str | None) -> str | None:
+    if key is None or key == "":
+        return None
+    if len(key) > 128 or not key.isprintable():
+        raise ValidationFailed(
+            "Idempotency-Key must be at most 128 printable characters.",
+            errors={"idempotency_key": ["At most 128 printable characters."]},
+        )
+    return key
+
+
+@dataclass(frozen=True)
+class PaymentCreation:
+    payment: Payment
+    created: bool
+
+
+def _same_request(payment: Payment, *, product: str, ref: str) -> PaymentCreation:
+    if (payment.product, payment.product_ref) != (product, ref):
+        raise IdempotencyKeyConflict()
+    return PaymentCreation(payment, False)
+
+
+def payment_create(
+    *,
+    user,
+    plan_identifier=None,
+    product: str = PLAN_PRODUCT,
+    ref=None,
+    amount_rupees=None,
+    currency: str | None = None,
+    idempotency_key: str | None = None,
+) -> PaymentCreation:
+    """Create a pending payment for `product`/`ref` (by default a plan: `plan_identifier`) and its PhonePe order.
+
+    The product prices it and may refuse it (`offer`). An `Idempotency-Key` already used by this user returns
+    that payment (created=False). Gateway unreachable: the payment is marked failed and 502 raised.
+    """
+    idempotency_key = _validate_idempotency_key(idempotency_key)
+    seller = product_for(product)
+    reference = str(ref if ref is not None else plan_identifier or "")
+    if idempotency_key:
+        existing = Payment.objects.filter(user=user, idempotency_key=idempotency_key).first()
+        if existing is not None:
+            # Resolve aliases (plan_premium, a plan UUID) to the canonical reference the payment stored.
+            return _same_request(existing, product=product, ref=seller.offer(user=None, ref=reference).ref)
+    offer = seller.offer(user=user, ref=reference)
+    if amount_rupees is not None and _amount_to_paise(amount_rupees) != offer.amount_paise:
+        raise AmountMismatch(
+            extra={"expected_amount": offer.amount_paise / 100, "expected_amount_paise": offer.amount_paise}
+        )
+    if currency and currency.strip().upper() != offer.currency:
+        raise CurrencyMismatch()
+
+    expire_after = min(max(settings.PHONEPE_ORDER_EXPIRE_SECONDS, 300), 3600)
+    try:
+        with transaction.atomic():
+            payment = Payment.objects.create(
+                user=user,
+                product=offer.product,
+                product_ref=offer.ref,
+                plan=offer.plan,
+                merchant_order_id=new_gateway_id("M360"),
+                amount_paise=offer.amount_paise,
+                currency=offer.currency,
+                idempotency_key=idempotency_key,
+                expires_at=timezone.now() + timedelta(seconds=expire_after),
+            )
+    except IntegrityError:
+        # A concurrent request with the same key won the insert: answer with its payment.
+        existing = Payment.objects.filter(user=user, idempotency_key=idempotency_key).first()
+        if idempotency_key is None or existing is None:
+            raise
+        return _same_request(existing, product=offer.product, ref=offer.ref)
+
+    separator = "&" if "?" in settings.PHONEPE_REDIRECT_URL else "?"
+    try:
+        order = get_client().create_order(
+            merchant_order_id=payment.merchant_order_id,
+            amount_paise=payment.amount_paise,
+            redirect_url=f"{settings.PHONEPE_REDIRECT_URL}{separator}transactionId={payment.merchant_order_id}",
+            expire_after_seconds=expire_after,
+            meta_info={"udf1": str(payment.pk)},
+        )
+    except PhonePeError as exc:
+        _payment_fail_on_create(
+            payment_id=payment.pk, reason="gateway_unavailable" if exc.transient else "gateway_error"
+        )
+        if exc.transient:
+            raise GatewayUnavailable() from exc
+        raise GatewayRejected() from exc
+
+    payment.gateway_order_id = order.order_id[:100]
+    payment.redirect_url = order.redirect_url[:1000]
+    payment.gateway_state = order.state[:30]
+    fields = ["gateway_order_id", "redirect_url", "gateway_state", "updated_at"]
+    if order.expire_at_ms:
+        payment.expires_at = datetime.fromtimestamp(order.expire_at_ms / 1000, tz=UTC)
+        fields.append("expires_at")
+    payment.save(update_fields=fields)
+    logger.info("payment created", extra={"payment_id": str(payment.pk), "product": offer.product, "ref": offer.ref})
+    return PaymentCreation(payment, True)
+
+
+@transaction.atomic
+def _payment_fail_on_create(*, payment_id, reason: str) -> None:
+    payment = Payment.objects.select_for_update().get(pk=payment_id)
+    if move(payment, P.FAILED, reason=reason):
+        payment.save(update_fields=["status", "failure_reason", "updated_at"])

@@ -1,0 +1,61 @@
+"""The payment state machine: the one guarded place where a payment's status changes.
+
+pending -> success|failed; failed -> success (a late COMPLETED confirmed by the status API is honoured:
+the user paid, phonepe.md §11.7); success -> refunded. Each move is audited as `payment.state_change`.
+"""
+
+import logging
+import uuid
+
+from django.utils import timezone
+
+from accounts.audit import audit_log_record
+from payments.models import Payment, PaymentStatus, RefundStatus
+
+logger = logging.getLogger("manas360.payments")
+
+P = PaymentStatus
+PAYMENT_TRANSITIONS: dict[str, set[str]] = {
+    P.PENDING: {P.SUCCESS, P.FAILED},
+    P.FAILED: {P.SUCCESS},
+    P.SUCCESS: {P.REFUNDED},
+    P.REFUNDED: set(),
+}
+OPEN_REFUND_STATUSES = [RefundStatus.PENDING, RefundStatus.CONFIRMED, RefundStatus.COMPLETED]
+SYSTEM_ACTOR = "system:phonepe"
+
+
+def new_gateway_id(prefix: str) -> str:
+    """≤ 63 chars of [A-Za-z0-9_-], opaque (no personal or health data: phonepe.md §11.9)."""
+    return f"{prefix}_{uuid.uuid4().hex}"
+
+
+def move(payment: Payment, to_status: str, *, actor=None, reason: str = "", **audit_context) -> bool:
+    """Move `payment` to `to_status` (caller saves it). Returns False for an illegal move."""
+    from_status = payment.status
+    if to_status not in PAYMENT_TRANSITIONS[from_status]:
+        return False
+    now = timezone.now()
+    payment.status = to_status
+    if to_status == P.SUCCESS:
+        payment.completed_at = now
+        payment.failure_reason = ""
+    elif to_status == P.FAILED:
+        payment.failure_reason = reason[:255]
+    elif to_status == P.REFUNDED:
+        payment.refunded_at = now
+    audit_log_record(
+        action="payment.state_change",
+        actor=actor,
+        actor_email=None if actor is not None else SYSTEM_ACTOR,
+        resource_type="payment",
+        resource_id=payment.pk,
+        before={"status": from_status},
+        after={"status": to_status, **({"reason": reason} if reason else {})},
+        **audit_context,
+    )
+    logger.info(
+        "payment state change",
+        extra={"payment_id": str(payment.pk), "from_status": from_status, "to_status": to_status, "reason": reason},
+    )
+    return True

@@ -1,0 +1,188 @@
+"""POST /payments/webhook: PhonePe's callbacks (api.md §5, phonepe.md §7, §11).
+
+Verify the sender, store each event once, confirm with PhonePe's status APIs, apply. An event whose earlier
+outcome was not final (the gateway still said pending, or could not be asked) is processed again when PhonePe
+delivers it again; a replay of a final outcome is acknowledged and does nothing.
+"""
+
+import hashlib
+import json
+import logging
+import uuid
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from manas360.api.errors import ApplicationError, ServiceUnavailable
+from payments.errors import InvalidSignature
+from payments.models import Payment, Refund, WebhookEvent, WebhookOutcome
+from payments.phonepe.callback import callback_is_authentic
+from payments.phonepe.client import PhonePeError, PhonePeNotFound, get_client
+from payments.services.orders import payment_apply_order_status
+from payments.services.refunds import payment_apply_refund_status
+from payments.webhook_handlers import webhook_handler_for
+
+logger = logging.getLogger("manas360.payments")
+
+ORDER_EVENTS = {"checkout.order.completed", "checkout.order.failed", "pg.order.completed", "pg.order.failed"}
+REFUND_EVENTS = {"pg.refund.accepted", "pg.refund.completed", "pg.refund.failed"}
+# Outcomes that are not the final word: the same event delivered again is processed again.
+RETRYABLE_OUTCOMES = [WebhookOutcome.GATEWAY_PENDING, WebhookOutcome.STATUS_UNAVAILABLE]
+
+
+def _event_key(event: str, merchant_order_id: str, merchant_refund_id: str, state: str) -> str:
+    raw = f"{event}|{merchant_order_id}|{merchant_refund_id}|{state}"
+    return raw if len(raw) <= 255 else hashlib.sha256(raw.encode()).hexdigest()
+
+
+def _safe_payload(payload: dict) -> dict:
+    """What we keep of a callback: ids, state and amounts; never instrument or payer details."""
+    keep = (
+        "merchantId",
+        "orderId",
+        "merchantOrderId",
+        "originalMerchantOrderId",
+        "refundId",
+        "merchantRefundId",
+        "merchantSubscriptionId",
+        "state",
+        "amount",
+        "expireAt",
+        "timestamp",
+        "errorCode",
+        "detailedErrorCode",
+    )
+    return {key: payload[key] for key in keep if key in payload and not isinstance(payload[key], (dict, list))}
+
+
+@dataclass(frozen=True)
+class WebhookResult:
+    event_id: uuid.UUID | None
+    outcome: str
+    duplicate: bool = False
+
+
+def payment_webhook_process(*, raw_body: bytes, authorization: str | None) -> WebhookResult:
+    """Verify, store once, confirm with the gateway, apply. See the module docstring."""
+    if not callback_is_authentic(
+        authorization, username=settings.PHONEPE_WEBHOOK_USERNAME, password=settings.PHONEPE_WEBHOOK_PASSWORD
+    ):
+        logger.warning("webhook rejected: invalid signature")
+        raise InvalidSignature()
+    try:
+        body = json.loads(raw_body.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError):
+        raise ApplicationError("Malformed JSON body.", code="invalid_json") from None
+    if not isinstance(body, dict):
+        raise ApplicationError("The callback body must be a JSON object.", code="invalid_json")
+    payload = body.get("payload") if isinstance(body.get("payload"), dict) else {}
+    event = str(body.get("event") or body.get("type") or "")[:100]
+    merchant_refund_id = str(payload.get("merchantRefundId") or "")[:63]
+    # The order, refund or (for a mandate's own events) Autopay subscription the event is about.
+    merchant_order_id = str(
+        payload.get("merchantOrderId")
+        or payload.get("originalMerchantOrderId")
+        or payload.get("merchantSubscriptionId")
+        or ""
+    )[:63]
+    state = str(payload.get("state") or "").upper()[:30]
+    amount = payload.get("amount") if isinstance(payload.get("amount"), int) else None
+
+    event_row, created = _webhook_event_store(
+        event_key=_event_key(event, merchant_order_id, merchant_refund_id, state),
+        event=event,
+        merchant_order_id=merchant_order_id,
+        merchant_refund_id=merchant_refund_id,
+        state=state,
+        amount_paise=amount,
+        payload=_safe_payload(payload),
+    )
+    if not created and not _webhook_event_claim_retry(event_row.pk):
+        logger.info("webhook replay ignored", extra={"webhook_event_id": str(event_row.pk), "event": event})
+        return WebhookResult(event_row.pk, event_row.outcome, duplicate=True)
+
+    if event in ORDER_EVENTS:
+        outcome = _process_order_event(event_row, merchant_order_id=merchant_order_id, claimed_state=state)
+    elif event in REFUND_EVENTS:
+        outcome = _process_refund_event(event_row, merchant_refund_id=merchant_refund_id)
+    elif (handler := webhook_handler_for(event)) is not None:
+        outcome = _process_registered_event(event_row, handler, event=event, payload=payload)
+    else:
+        outcome = WebhookOutcome.IGNORED
+        _webhook_event_finish(event_row.pk, outcome, f"event {event or 'missing'} not handled")
+    logger.info("webhook processed", extra={"webhook_event_id": str(event_row.pk), "event": event, "outcome": outcome})
+    return WebhookResult(event_row.pk, outcome)
+
+
+def _webhook_event_store(*, event_key: str, **fields) -> tuple[WebhookEvent, bool]:
+    try:
+        with transaction.atomic():
+            return WebhookEvent.objects.create(event_key=event_key, **fields), True
+    except IntegrityError:
+        return WebhookEvent.objects.get(event_key=event_key), False
+
+
+def _webhook_event_claim_retry(event_id) -> bool:
+    """A redelivered event whose outcome was not final is processed again (one delivery at a time: the claim
+    is a conditional UPDATE, so of two concurrent redeliveries only one wins)."""
+    return bool(
+        WebhookEvent.objects.filter(pk=event_id, outcome__in=RETRYABLE_OUTCOMES).update(outcome=WebhookOutcome.RECEIVED)
+    )
+
+
+def _webhook_event_finish(event_id, outcome: str, detail: str = "", payment=None) -> None:
+    values = {"outcome": outcome, "detail": detail[:500], "processed_at": timezone.now()}
+    if payment is not None:
+        values["payment"] = payment
+    WebhookEvent.objects.filter(pk=event_id).update(**values)
+
+
+def _process_order_event(event_row: WebhookEvent, *, merchant_order_id: str, claimed_state: str) -> str:
+    payment = Payment.objects.filter(merchant_order_id=merchant_order_id).first() if merchant_order_id else None
+    if payment is None:
+        logger.warning("webhook for unknown order", extra={"webhook_event_id": str(event_row.pk)})
+        _webhook_event_finish(event_row.pk, WebhookOutcome.UNKNOWN_ORDER, "no payment with this merchantOrderId")
+        return WebhookOutcome.UNKNOWN_ORDER
+    try:
+        status = get_client().get_order_status(merchant_order_id=merchant_order_id)
+    except PhonePeNotFound:
+        _webhook_event_finish(
+            event_row.pk, WebhookOutcome.REJECTED_ORDER_MISMATCH, "gateway has no such order", payment=payment
+        )
+        return WebhookOutcome.REJECTED_ORDER_MISMATCH
+    except PhonePeError as exc:
+        _webhook_event_finish(event_row.pk, WebhookOutcome.STATUS_UNAVAILABLE, "order status check failed", payment)
+        raise ServiceUnavailable("Could not confirm the order with the gateway; retry later.") from exc
+    return payment_apply_order_status(
+        payment_id=payment.pk, status=status, claimed_state=claimed_state, event_id=event_row.pk
+    )
+
+
+def _process_registered_event(event_row: WebhookEvent, handler, *, event: str, payload: dict) -> str:
+    """An event another app owns (payments.webhook_handlers); it confirms with PhonePe itself."""
+    try:
+        outcome, detail = handler(event=event, payload=payload)
+    except PhonePeError as exc:
+        _webhook_event_finish(event_row.pk, WebhookOutcome.STATUS_UNAVAILABLE, "status check failed")
+        raise ServiceUnavailable("Could not confirm the event with the gateway; retry later.") from exc
+    _webhook_event_finish(event_row.pk, outcome, detail)
+    return outcome
+
+
+def _process_refund_event(event_row: WebhookEvent, *, merchant_refund_id: str) -> str:
+    refund = Refund.objects.filter(merchant_refund_id=merchant_refund_id).first() if merchant_refund_id else None
+    if refund is None:
+        logger.warning("webhook for unknown refund", extra={"webhook_event_id": str(event_row.pk)})
+        _webhook_event_finish(event_row.pk, WebhookOutcome.UNKNOWN_ORDER, "no refund with this merchantRefundId")
+        return WebhookOutcome.UNKNOWN_ORDER
+    try:
+        status = get_client().get_refund_status(merchant_refund_id=merchant_refund_id)
+    except PhonePeNotFound:
+        _webhook_event_finish(event_row.pk, WebhookOutcome.REJECTED_ORDER_MISMATCH, "gateway has no such refund")
+        return WebhookOutcome.REJECTED_ORDER_MISMATCH
+    except PhonePeError as exc:
+        _webhook_event_finish(event_row.pk, WebhookOutcome.STATUS_UNAVAILABLE, "refund status check failed")
+        raise ServiceUnavailable("Could not confirm the refund with the gateway; retry later.") from exc
+    return payment_apply_refund_status(refund_id=refund.pk, status=status, event_id=event_row.pk)

@@ -1,0 +1,63 @@
+"""Plans as a product payments can sell (payments/fulfilment.py), registered in SubscriptionsConfig.ready()."""
+
+from datetime import datetime
+
+from django.db.models import Prefetch
+
+from payments.fulfilment import GRANTED, PLAN_PRODUCT, Fulfilment, Offer
+from subscriptions.entitlements import entitlement_grant, entitlement_revoke
+from subscriptions.errors import FreePlanNeedsNoPayment
+from subscriptions.models import Grant, Plan
+
+
+class PlanProduct:
+    """`product_ref` is the plan's code. A renewal (Autopay) is a payment for the same plan: appended."""
+
+    key = PLAN_PRODUCT
+
+    def offer(self, *, user, ref: str) -> Offer:
+        """The plan's price; refused (409 `plan_not_purchasable`) when it would give `user` nothing new.
+        `user=None` only resolves the reference (an Idempotency-Key replay)."""
+        from subscriptions.services import plan_resolve, subscription_check_purchasable
+
+        plan = plan_resolve(plan_identifier=ref)
+        if user is not None:
+            if plan.is_free:
+                raise FreePlanNeedsNoPayment()
+            subscription_check_purchasable(user=user, plan=plan)
+        return Offer(
+            product=self.key,
+            ref=plan.code,
+            amount_paise=plan.amount_paise,
+            currency=plan.currency,
+            label=plan.name,
+            plan=plan,
+        )
+
+    def fulfil(self, *, payment, now: datetime) -> Fulfilment:
+        if payment.user_id is None:
+            return Fulfilment.refused("The account that made this payment no longer exists.")
+        # A plan withdrawn from sale after the order was created still delivers what was paid for.
+        plan = Plan.objects.get(code=payment.product_ref)
+        result = entitlement_grant(user=payment.user, plan=plan, payment=payment, now=now)
+        return GRANTED if result.granted else Fulfilment.refused(result.reason)
+
+    def revoke(self, *, payment, now: datetime) -> None:
+        entitlement_revoke(payment=payment, now=now)
+
+    def describe(self, *, payment) -> dict:
+        from subscriptions.serializers import SubscriptionSerializer
+
+        if hasattr(payment, "plan_grants"):
+            grant = payment.plan_grants[0] if payment.plan_grants else None
+        else:
+            grant = _root_grants().filter(payment=payment).first()
+        subscription = grant.subscription if grant is not None else None
+        return {"subscription": SubscriptionSerializer(subscription).data if subscription is not None else None}
+
+    def prefetch(self) -> list:
+        return [Prefetch("grants", queryset=_root_grants(), to_attr="plan_grants")]
+
+
+def _root_grants():
+    return Grant.objects.select_related("subscription__plan").filter(continues__isnull=True)
