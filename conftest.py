@@ -10,6 +10,8 @@ from rest_framework.test import APIClient
 
 from accounts.tests.factories import AdminFactory, UserFactory
 
+pytest_plugins = ["tests.jobs.engine"]  # the `job_engine` fixture: run jobs through a real worker
+
 
 @pytest.fixture(autouse=True)
 def _isolated_cache():

@@ -6,6 +6,7 @@ import re
 from datetime import UTC, datetime
 from functools import lru_cache
 
+from manas360.jobs import current_job
 from manas360.request_context import current_request_id, current_user_id
 
 _RESERVED = set(logging.makeLogRecord({}).__dict__) | {"message", "asctime"}
@@ -40,6 +41,9 @@ class RequestContextFilter(logging.Filter):
         record.request_id = current_request_id()
         if not hasattr(record, "user_id"):
             record.user_id = current_user_id()
+        job = current_job()
+        if job is not None:  # written while a background job runs (manas360/jobs.py)
+            record.job_id, record.task_name = job
         return True
 
 

@@ -52,6 +52,7 @@ INSTALLED_APPS = [
     "corsheaders",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    "procrastinate.contrib.django",  # the job engine (docs/jobs.md); before the apps whose tasks.py it loads
     "manas360",
     "accounts",
     "subscriptions",
@@ -381,3 +382,8 @@ AUTOPAY_GRACE_DAYS = env.int("AUTOPAY_GRACE_DAYS", default=4)
 AUTOPAY_MANDATE_VALIDITY_DAYS = env.int("AUTOPAY_MANDATE_VALIDITY_DAYS", default=1825)
 if AUTOPAY_NOTIFY_BEFORE_HOURS < 25:
     raise ImproperlyConfigured("AUTOPAY_NOTIFY_BEFORE_HOURS must leave the 24 h UPI notice plus a margin (>= 25).")
+
+# --- Background jobs: procrastinate on PostgreSQL (docs/jobs.md) -------------
+from manas360.jobs_settings import *  # noqa: E402, F403
+
+LOGGING["loggers"]["procrastinate.blueprints"] = {"level": "WARNING"}  # task registration, at every start

@@ -1,0 +1,71 @@
+"""Plumbing of the job engine (procrastinate, docs/jobs.md) shared by every app's tasks.py.
+
+How an app defines and defers work:
+
+    from procrastinate.contrib.django import app
+    from manas360.jobs import GATEWAY_RETRY, schedule
+
+    @app.periodic(cron=schedule("payments.reconcile_pending_payments", "* * * * *"))
+    @app.task(name="payments.reconcile_pending_payments", queue="payments", retry=GATEWAY_RETRY)
+    def reconcile_pending_payments(timestamp: int) -> None: ...
+
+    # in a service, inside the transaction that makes the decision:
+    send_refund.defer(refund_id=str(refund.pk))
+
+`defer()` writes the job row through Django's own connection, so it commits or rolls
+back with the business rows around it: a crash can never keep one without the other.
+"""
+
+import contextvars
+import logging
+
+import procrastinate
+from django.conf import settings
+
+logger = logging.getLogger("manas360.jobs")
+
+_current_job: contextvars.ContextVar[tuple[int | None, str] | None] = contextvars.ContextVar(
+    "current_job", default=None
+)
+
+# Jobs that talk to PhonePe: a failure (gateway down, database blip) is retried after
+# 2, 4, 8, 16... seconds (exponential back-off), 8 attempts in all (about 8.5 minutes),
+# then the job is `failed` and listed in the admin. The periodic sweeps pick the rows up
+# again on their next tick anyway: the retries only shorten the wait.
+GATEWAY_RETRY = procrastinate.RetryStrategy(max_attempts=8, exponential_wait=2)
+# Local database work: a few quick retries cover a database restart.
+DATABASE_RETRY = procrastinate.RetryStrategy(max_attempts=5, exponential_wait=2)
+
+
+def schedule(task_name: str, default_cron: str) -> str:
+    """The cron of a periodic job: JOBS_SCHEDULES[task_name] if the operator set one."""
+    return settings.JOBS_SCHEDULES.get(task_name, default_cron)
+
+
+def current_job() -> tuple[int | None, str] | None:
+    """(job id, task name) of the job this code runs in, None outside a job (for log lines)."""
+    return _current_job.get()
+
+
+async def job_context_middleware(call_next, context, worker):
+    """Worker middleware: every log line written while a job runs carries its id and task name.
+
+    The context variable set here is copied into the thread that runs a sync task.
+    """
+    token = _current_job.set((context.job.id, context.job.task_name))
+    try:
+        return await call_next()
+    finally:
+        _current_job.reset(token)
+
+
+def on_app_ready(app: procrastinate.App) -> None:
+    """PROCRASTINATE_ON_APP_READY: called once the Django app of procrastinate is built."""
+    middleware = list(app.worker_defaults.get("worker_middleware") or [])
+    app.worker_defaults["worker_middleware"] = [job_context_middleware, *middleware]
+    if not settings.JOBS_DATABASE_IS_POSTGRESQL:
+        # `make run` on SQLite: deferring must not break a request, but nothing will run the job.
+        from procrastinate import testing
+
+        app.connector = app.job_manager.connector = testing.InMemoryConnector()
+        logger.info("background jobs need PostgreSQL (DATABASE_URL): deferred jobs are kept in memory and dropped")

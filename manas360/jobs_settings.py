@@ -1,0 +1,54 @@
+"""Settings of the job engine (procrastinate) and of the jobs themselves; star-imported by settings.py.
+
+Every period is an environment variable so an operator can tune it without a release;
+docs/jobs.md lists them. The engine needs PostgreSQL (its queue is a table there): with
+the default SQLite database of `make run`, deferred jobs go to procrastinate's in-memory
+connector and are dropped, and `make worker` refuses to start (manas360/jobs.py).
+"""
+
+import environ
+
+env = environ.Env()
+
+JOBS_DATABASE_IS_POSTGRESQL = env.str("DATABASE_URL", default="").startswith(("postgres://", "postgresql://"))
+if not JOBS_DATABASE_IS_POSTGRESQL:
+    # procrastinate's schema is PostgreSQL SQL (functions, triggers): not applied on SQLite.
+    MIGRATION_MODULES = {"procrastinate": None}
+
+PROCRASTINATE_ON_APP_READY = "manas360.jobs.on_app_ready"
+# Options of every worker (`manage.py jobs_worker`). A worker writes a heartbeat every
+# JOBS_HEARTBEAT_SECONDS; one silent for JOBS_STALLED_AFTER_SECONDS is dead, and its
+# running jobs are put back in the queue by the `manas360.retry_stalled_jobs` job.
+PROCRASTINATE_WORKER_DEFAULTS = {
+    "concurrency": env.int("JOBS_WORKER_CONCURRENCY", default=4),
+    "update_heartbeat_interval": env.float("JOBS_HEARTBEAT_SECONDS", default=10.0),
+    "stalled_worker_timeout": env.float("JOBS_STALLED_AFTER_SECONDS", default=60.0),
+    # LISTEN/NOTIFY wakes workers at once; polling is the fallback.
+    "fetch_job_polling_interval": env.float("JOBS_POLL_SECONDS", default=5.0),
+    "shutdown_graceful_timeout": env.float("JOBS_SHUTDOWN_GRACE_SECONDS", default=30.0),
+}
+JOBS_STALLED_AFTER_SECONDS = PROCRASTINATE_WORKER_DEFAULTS["stalled_worker_timeout"]
+# Cron schedule overrides, e.g. JOBS_SCHEDULES='{"rooms.close_abandoned_sessions": "*/5 * * * *"}'.
+# A sixth field is seconds (tests run some jobs every second).
+JOBS_SCHEDULES = env.json("JOBS_SCHEDULES", default={})
+# Finished jobs (succeeded, failed, cancelled) are kept this long for the admin, then deleted.
+JOBS_KEEP_FINISHED_DAYS = env.int("JOBS_KEEP_FINISHED_DAYS", default=14)
+
+# --- What the periodic jobs do ------------------------------------------------
+# Pending payments: asked about after PAYMENT_RECONCILE_AFTER_SECONDS (settings.py), then again
+# with a back-off: the wait doubles with the payment's age, capped at this many seconds.
+PAYMENT_RECONCILE_MAX_INTERVAL_SECONDS = env.int("PAYMENT_RECONCILE_MAX_INTERVAL_SECONDS", default=600)
+# Refunds still pending (not sent, or sent without a final answer) or failed after this long
+# are checked with PhonePe and finished, or re-sent with the same merchantRefundId.
+REFUND_RETRY_AFTER_SECONDS = env.int("REFUND_RETRY_AFTER_SECONDS", default=120)
+# Refunds are not retried for ever: past this age they are left to staff (listed in the admin).
+REFUND_GIVE_UP_AFTER_DAYS = env.int("REFUND_GIVE_UP_AFTER_DAYS", default=7)
+# Stored webhook events whose outcome is not final are processed again after this long.
+WEBHOOK_REPROCESS_AFTER_SECONDS = env.int("WEBHOOK_REPROCESS_AFTER_SECONDS", default=120)
+WEBHOOK_REPROCESS_GIVE_UP_AFTER_DAYS = env.int("WEBHOOK_REPROCESS_GIVE_UP_AFTER_DAYS", default=3)
+
+# --- Retention (docs/jobs.md "Retention") --------------------------------------
+RETENTION_OTP_CHALLENGE_DAYS = env.int("RETENTION_OTP_CHALLENGE_DAYS", default=7)
+RETENTION_ENDED_SESSION_DAYS = env.int("RETENTION_ENDED_SESSION_DAYS", default=30)
+RETENTION_EXPIRED_REFRESH_TOKEN_DAYS = env.int("RETENTION_EXPIRED_REFRESH_TOKEN_DAYS", default=7)
+RETENTION_WEBHOOK_PAYLOAD_DAYS = env.int("RETENTION_WEBHOOK_PAYLOAD_DAYS", default=90)

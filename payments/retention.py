@@ -1,0 +1,29 @@
+"""Retention of payment data (docs/jobs.md "Retention")."""
+
+from datetime import timedelta
+
+from django.conf import settings
+from django.utils import timezone
+
+from payments.models import WebhookEvent
+from payments.reconciliation import UNFINISHED_WEBHOOK_OUTCOMES
+
+
+def webhook_payloads_purge(*, now=None, batch_size: int = 1000) -> int:
+    """Drop the stored body of callbacks older than RETENTION_WEBHOOK_PAYLOAD_DAYS.
+
+    The row stays (its key still de-duplicates replays; event, ids, state, amount and
+    outcome stay for accounting); only `payload` is emptied, and only once the outcome is final.
+    """
+    cutoff = (now or timezone.now()) - timedelta(days=settings.RETENTION_WEBHOOK_PAYLOAD_DAYS)
+    stale = (
+        WebhookEvent.objects.filter(received_at__lt=cutoff)
+        .exclude(outcome__in=UNFINISHED_WEBHOOK_OUTCOMES)
+        .exclude(payload={})
+    )
+    purged = 0
+    while True:
+        ids = list(stale.values_list("pk", flat=True)[:batch_size])
+        if not ids:
+            return purged
+        purged += WebhookEvent.objects.filter(pk__in=ids).update(payload={})

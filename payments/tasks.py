@@ -1,0 +1,101 @@
+"""Background jobs of payments (docs/jobs.md). The work itself is in payments/reconciliation.py
+and payments/retention.py; these only schedule it, one job per row.
+
+Per-row jobs carry `lock="<kind>:<id>"`, so two jobs about the same row never run at the same
+time (a periodic sweep and a job deferred by a payment flow, or a job re-run after a crash),
+and `queueing_lock`, so a sweep does not queue a second copy of a job still waiting.
+"""
+
+import logging
+
+from django.db import transaction
+from procrastinate import exceptions as procrastinate_exceptions
+from procrastinate.contrib.django import app
+
+from manas360.jobs import DATABASE_RETRY, GATEWAY_RETRY, schedule
+from payments import reconciliation, retention
+
+logger = logging.getLogger("manas360.payments")
+
+
+def _defer_once(task, *, key: str, **kwargs) -> bool:
+    """Defer unless a job with this queueing lock still waits. Safe inside a caller's transaction:
+    the refused insert is rolled back to a savepoint, not with the caller's rows."""
+    try:
+        with transaction.atomic():
+            task.configure(lock=key, queueing_lock=key).defer(**kwargs)
+    except procrastinate_exceptions.AlreadyEnqueued:
+        return False
+    return True
+
+
+# --- pending payments -----------------------------------------------------------------------
+
+
+@app.task(name="payments.reconcile_payment", queue="payments", retry=GATEWAY_RETRY)
+def reconcile_payment(payment_id: str) -> str:
+    return reconciliation.payment_reconcile(payment_id=payment_id)
+
+
+@app.periodic(cron=schedule("payments.reconcile_pending_payments", "* * * * *"))
+@app.task(name="payments.reconcile_pending_payments", queue="payments", queueing_lock="payments.reconcile_pending")
+def reconcile_pending_payments(timestamp: int) -> int:
+    """Every minute: one `payments.reconcile_payment` job per pending payment whose check is due."""
+    ids = reconciliation.payments_due_for_reconciliation()
+    return sum(_defer_once(reconcile_payment, key=f"payment:{pk}", payment_id=str(pk)) for pk in ids)
+
+
+# --- refunds -----------------------------------------------------------------------------------
+
+
+@app.task(name="payments.finish_refund", queue="payments", retry=GATEWAY_RETRY)
+def finish_refund(refund_id: str) -> str:
+    """Send a refund PhonePe does not have yet (same merchantRefundId), or apply its final status.
+
+    A payment flow that decides a refund writes the Refund row (`pending`) and may defer this
+    job in the same transaction (`defer_refund`); if it does not, the sweep below finds the row.
+    """
+    return reconciliation.refund_finish(refund_id=refund_id)
+
+
+def defer_refund(refund) -> bool:
+    """Queue `payments.finish_refund` for a Refund row; call it inside the transaction that wrote the row."""
+    return _defer_once(finish_refund, key=f"refund:{refund.pk}", refund_id=str(refund.pk))
+
+
+@app.periodic(cron=schedule("payments.retry_unfinished_refunds", "*/2 * * * *"))
+@app.task(name="payments.retry_unfinished_refunds", queue="payments", queueing_lock="payments.retry_refunds")
+def retry_unfinished_refunds(timestamp: int) -> int:
+    """Every 2 minutes: refunds still pending, or failed with an unknown outcome, after REFUND_RETRY_AFTER_SECONDS."""
+    ids = reconciliation.refunds_due_for_retry()
+    return sum(_defer_once(finish_refund, key=f"refund:{pk}", refund_id=str(pk)) for pk in ids)
+
+
+# --- webhook events ------------------------------------------------------------------------------
+
+
+@app.task(name="payments.reprocess_webhook_event", queue="payments", retry=GATEWAY_RETRY)
+def reprocess_webhook_event(event_id: str) -> str:
+    return reconciliation.webhook_event_reprocess(event_id=event_id)
+
+
+@app.periodic(cron=schedule("payments.reprocess_unfinished_webhooks", "*/2 * * * *"))
+@app.task(name="payments.reprocess_unfinished_webhooks", queue="payments", queueing_lock="payments.reprocess_webhooks")
+def reprocess_unfinished_webhooks(timestamp: int) -> int:
+    """Every 2 minutes: stored callbacks whose outcome is not final (received, status unavailable, gateway pending)."""
+    ids = reconciliation.webhook_events_due_for_reprocessing()
+    return sum(_defer_once(reprocess_webhook_event, key=f"webhook:{pk}", event_id=str(pk)) for pk in ids)
+
+
+# --- retention ---------------------------------------------------------------------------------------
+
+
+@app.periodic(cron=schedule("payments.purge_webhook_payloads", "40 2 * * *"))
+@app.task(
+    name="payments.purge_webhook_payloads",
+    queue="maintenance",
+    queueing_lock="payments.purge_webhook_payloads",
+    retry=DATABASE_RETRY,
+)
+def purge_webhook_payloads(timestamp: int) -> int:
+    return retention.webhook_payloads_purge()
