@@ -40,7 +40,7 @@ from autopay.services import (
 from payments.fulfilment import PLAN_PRODUCT
 from payments.models import Payment
 from payments.phonepe.autopay import get_autopay_client
-from payments.phonepe.client import OrderStatus, PhonePeError, PhonePeNotFound, PhonePeRejected
+from payments.phonepe.client import OrderStatus, PhonePeNotFound, PhonePeRejected
 from payments.services import payment_apply_order_status
 from subscriptions.entitlements import entitlement_grace_end, entitlement_grace_settle, entitlement_grace_start
 from subscriptions.models import Subscription, SubscriptionStatus
@@ -147,6 +147,11 @@ def _drive(renewal: Renewal, now: datetime) -> str:
         if renewal.debit_after is None or now < renewal.debit_after:
             renewal_sync(renewal_id=renewal.pk)  # an auto-debit or an expired notice may have settled it
             return "notified"
+        # Just before the debit: is the mandate still ACTIVE at PhonePe? (A revoked one abandons this renewal.)
+        mandate_sync(mandate_id=renewal.mandate_id)
+        renewal.refresh_from_db()
+        if renewal.state != R.NOTIFIED or not Mandate.objects.get(pk=renewal.mandate_id).will_renew:
+            return renewal.state
         with transaction.atomic():
             locked = Renewal.objects.select_for_update().get(pk=renewal.pk)
             if locked.state == R.NOTIFIED and _move(locked, R.DEBITING):
@@ -300,24 +305,15 @@ def mandates_due(*, now: datetime | None = None):
     now = now or timezone.now()
     horizon = now + conf.notify_before()
     live = Mandate.objects.filter(state__in=[M.ACTIVE, M.PAUSED])
+    recent_failure = now - conf.grace_period() - conf.retry_after()
     return list(
         live.filter(subscription__end_date__lte=horizon)
         .values_list("id", flat=True)
         .union(
             live.filter(renewals__state__in=OPEN_RENEWAL_STATES).values_list("id", flat=True),
+            live.filter(renewals__state=R.FAILED, renewals__period_start__gte=recent_failure).values_list(
+                "id", flat=True
+            ),
             live.filter(cancel_requested_at__isnull=False).values_list("id", flat=True),
         )
     )
-
-
-def renewals_run_due(*, now: datetime | None = None) -> dict[str, int]:
-    """Advance every due mandate once. A failure of one mandate (PhonePe down) does not stop the others."""
-    outcomes: dict[str, int] = {}
-    for mandate_id in mandates_due(now=now):
-        try:
-            outcome = renewal_advance(mandate_id=mandate_id, now=now)
-        except PhonePeError:
-            outcome = "gateway_unavailable"
-            logger.warning("renewal step deferred: gateway unavailable", extra={"mandate_id": str(mandate_id)})
-        outcomes[outcome] = outcomes.get(outcome, 0) + 1
-    return outcomes

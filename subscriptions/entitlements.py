@@ -425,7 +425,7 @@ def entitlement_grace_end(*, user, now: datetime | None = None) -> bool:
         return False
     for grant in grace:
         if grant.starts_at is not None and grant.starts_at <= now:
-            grant.ends_at = now
+            grant.ends_at = min(grant.ends_at or now, now)
         else:
             grant.starts_at = grant.ends_at = None
     live, finished = _layout([grant for grant in chain if not _is_grace(grant)], now)
