@@ -39,6 +39,11 @@ OVERVIEW_LABELS = [
     ("avg_phq9_improvement", "Average PHQ-9 improvement"),
     ("active_subscriptions", "Active subscriptions"),
     ("revenue", "Revenue (paise)"),
+    ("first_purchases", "First purchases"),
+    ("renewals", "Autopay renewals"),
+    ("renewal_revenue", "Renewal revenue (paise)"),
+    ("mrr", "Monthly recurring revenue (paise)"),
+    ("mandate_churn_rate", "Autopay churn (%)"),
 ]
 
 

@@ -39,6 +39,7 @@ from django.utils import timezone
 
 from analytics.dates import DateRange
 from analytics.models import Assessment, AssessmentPhase, AssessmentType
+from analytics.recurring import recurring_summary
 from payments.models import Payment, PaymentStatus
 from rooms.models import RoomSession, RoomSessionStatus
 from subscriptions.models import Subscription, SubscriptionStatus
@@ -208,6 +209,7 @@ def analytics_overview(*, date_range: DateRange) -> dict:
         "avg_phq9_improvement": phq9["avg_improvement"] if phq9 else 0.0,
         "active_subscriptions": _subscription_counts(date_range)["active_subscriptions"],
         "revenue": revenue["revenue"],
+        **recurring_summary(date_range=date_range),
         "currency": "INR",
         "date_range": date_range.as_dict(),
     }
@@ -468,15 +470,24 @@ def _subscriptions_report(date_range: DateRange, group_by: str) -> list[dict]:
 
 
 def _revenue_report(date_range: DateRange, group_by: str) -> list[dict]:
-    grouped = _grouped(_paid_in(date_range), "paid_at", group_by, revenue=_int_sum("amount_paise"), orders=Count("id"))
+    grouped = _grouped(
+        _paid_in(date_range),
+        "paid_at",
+        group_by,
+        revenue=_int_sum("amount_paise"),
+        orders=Count("id"),
+        renewals=Count("id", filter=Q(renewal__isnull=False)),
+    )
     rows = []
     for bucket in _buckets(date_range, group_by):
-        row = grouped.get(bucket, {"revenue": 0, "orders": 0})
+        row = grouped.get(bucket, {"revenue": 0, "orders": 0, "renewals": 0})
         rows.append(
             {
                 "period": bucket.isoformat(),
                 "revenue": row["revenue"],
                 "payments": row["orders"],
+                "renewals": row["renewals"],
+                "first_purchases": row["orders"] - row["renewals"],
                 "avg_order_value": round(row["revenue"] / row["orders"]) if row["orders"] else 0,
             }
         )

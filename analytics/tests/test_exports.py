@@ -46,9 +46,9 @@ def test_csv_report_rows_per_group(admin_client, dataset):
     params = {**RANGE, "format": "csv", "type": "revenue", "groupBy": "week"}
     rows = _csv_rows(_download(admin_client, "/analytics/export", params, "text/csv", "csv"))
     assert rows == [
-        ["period", "revenue", "payments", "avg_order_value"],
-        ["2025-02-24", "29900", "1", "29900"],
-        ["2025-03-03", "9900", "1", "9900"],
+        ["period", "revenue", "payments", "renewals", "first_purchases", "avg_order_value"],
+        ["2025-02-24", "29900", "1", "0", "1", "29900"],
+        ["2025-03-03", "9900", "1", "0", "1", "9900"],
     ]
 
 
