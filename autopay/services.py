@@ -280,6 +280,16 @@ def mandate_sync(*, mandate_id) -> bool:
         if mandate.subscription_id is None and payment.status == PaymentStatus.SUCCESS:
             mandate.subscription_id = granted_subscription_id(payment)
             fields.add("subscription")
+        if payment.refund_reason and mandate.state == M.ACTIVE and mandate.cancel_requested_at is None:
+            # The first charge bought nothing (refunded by the ledger's rules): nothing for this mandate to renew.
+            mandate.cancel_requested_at = timezone.now()
+            fields.add("cancel_requested_at")
+            _audit(
+                mandate,
+                "autopay.turn_off",
+                before={"state": mandate.state},
+                after={"state": mandate.state, "reason": "first charge refunded"},
+            )
         mandate.save(update_fields=sorted(fields))
         _refresh_auto_renew(mandate.subscription_id)
     return (mandate.state, mandate.subscription_id) != before
