@@ -1,11 +1,19 @@
 .DEFAULT_GOAL := help
-.PHONY: help run test compose-check lint format migrations schema clean simulator smoke postman loadtest benchmark
+.PHONY: help run worker test compose-check lint format migrations schema clean simulator smoke postman loadtest benchmark
 
 help:  ## List the targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
 
 run:  ## Install, migrate, seed and serve the API on http://localhost:5000
 	scripts/run.sh
+
+worker:  ## Run a background-job worker (needs DATABASE_URL=postgres://...: README "Background jobs")
+	scripts/bootstrap.sh requirements.txt
+	@[ -n "$${DATABASE_URL:-}" ] || grep -qs '^DATABASE_URL=postgres' .env || { \
+	  echo "make worker: background jobs need PostgreSQL. Set DATABASE_URL=postgres://user:pass@host:5432/db" \
+	       "(the same one \`make run\` uses); see README, 'Background jobs'." >&2; exit 2; }
+	DEBUG=$${DEBUG:-1} .venv/bin/python manage.py migrate --no-input
+	DEBUG=$${DEBUG:-1} .venv/bin/python manage.py jobs_worker
 
 simulator:  ## Run the local PhonePe simulator on http://127.0.0.1:8081 (second terminal, beside `make run`)
 	scripts/bootstrap.sh requirements.txt

@@ -10,7 +10,7 @@ from manas360.jobs import DATABASE_RETRY, schedule
 @app.task(
     name="accounts.purge_otp_challenges",
     queue="maintenance",
-    queueing_lock="accounts.purge_otp_challenges",
+    lock="accounts.purge_otp_challenges",
     retry=DATABASE_RETRY,
 )
 def purge_otp_challenges(timestamp: int) -> int:
@@ -21,7 +21,7 @@ def purge_otp_challenges(timestamp: int) -> int:
 @app.task(
     name="accounts.purge_auth_sessions",
     queue="maintenance",
-    queueing_lock="accounts.purge_auth_sessions",
+    lock="accounts.purge_auth_sessions",
     retry=DATABASE_RETRY,
 )
 def purge_auth_sessions(timestamp: int) -> int:
@@ -32,7 +32,7 @@ def purge_auth_sessions(timestamp: int) -> int:
 @app.task(
     name="accounts.purge_django_sessions",
     queue="maintenance",
-    queueing_lock="accounts.purge_django_sessions",
+    lock="accounts.purge_django_sessions",
     retry=DATABASE_RETRY,
 )
 def purge_django_sessions(timestamp: int) -> None:

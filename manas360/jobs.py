@@ -16,23 +16,21 @@ How an app defines and defers work:
 back with the business rows around it: a crash can never keep one without the other.
 """
 
-import contextvars
 import logging
 
 import procrastinate
 from django.conf import settings
 
+from manas360.request_context import reset_job, set_job
+
 logger = logging.getLogger("manas360.jobs")
 
-_current_job: contextvars.ContextVar[tuple[int | None, str] | None] = contextvars.ContextVar(
-    "current_job", default=None
-)
-
 # Jobs that talk to PhonePe: a failure (gateway down, database blip) is retried after
-# 2, 4, 8, 16... seconds (exponential back-off), 8 attempts in all (about 8.5 minutes),
-# then the job is `failed` and listed in the admin. The periodic sweeps pick the rows up
-# again on their next tick anyway: the retries only shorten the wait.
-GATEWAY_RETRY = procrastinate.RetryStrategy(max_attempts=8, exponential_wait=2)
+# 2, 4, 8, 16... seconds (exponential back-off), JOBS_GATEWAY_RETRIES (8) times (about
+# 8.5 minutes in all), then the job is `failed` and listed in the admin. The periodic
+# sweeps pick the rows up again on their next tick anyway: the retries only shorten the wait.
+GATEWAY_RETRY = procrastinate.RetryStrategy(max_attempts=settings.JOBS_GATEWAY_RETRIES, exponential_wait=2)
+# (procrastinate's `max_attempts` counts retries: 8 means 9 runs at most.)
 # Local database work: a few quick retries cover a database restart.
 DATABASE_RETRY = procrastinate.RetryStrategy(max_attempts=5, exponential_wait=2)
 
@@ -42,21 +40,16 @@ def schedule(task_name: str, default_cron: str) -> str:
     return settings.JOBS_SCHEDULES.get(task_name, default_cron)
 
 
-def current_job() -> tuple[int | None, str] | None:
-    """(job id, task name) of the job this code runs in, None outside a job (for log lines)."""
-    return _current_job.get()
-
-
 async def job_context_middleware(call_next, context, worker):
     """Worker middleware: every log line written while a job runs carries its id and task name.
 
     The context variable set here is copied into the thread that runs a sync task.
     """
-    token = _current_job.set((context.job.id, context.job.task_name))
+    token = set_job((context.job.id, context.job.task_name))
     try:
         return await call_next()
     finally:
-        _current_job.reset(token)
+        reset_job(token)
 
 
 def on_app_ready(app: procrastinate.App) -> None:

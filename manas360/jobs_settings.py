@@ -6,6 +6,10 @@ the default SQLite database of `make run`, deferred jobs go to procrastinate's i
 connector and are dropped, and `make worker` refuses to start (manas360/jobs.py).
 """
 
+import os
+import tempfile
+from pathlib import Path
+
 import environ
 
 env = environ.Env()
@@ -28,9 +32,15 @@ PROCRASTINATE_WORKER_DEFAULTS = {
     "shutdown_graceful_timeout": env.float("JOBS_SHUTDOWN_GRACE_SECONDS", default=30.0),
 }
 JOBS_STALLED_AFTER_SECONDS = PROCRASTINATE_WORKER_DEFAULTS["stalled_worker_timeout"]
+# Touched by a running worker at every heartbeat; read by `manage.py jobs_worker --healthcheck`.
+JOBS_WORKER_ALIVE_FILE = env.str(
+    "JOBS_WORKER_ALIVE_FILE", default=str(Path(tempfile.gettempdir()) / f"manas360-worker-{os.getuid()}.alive")
+)
 # Cron schedule overrides, e.g. JOBS_SCHEDULES='{"rooms.close_abandoned_sessions": "*/5 * * * *"}'.
 # A sixth field is seconds (tests run some jobs every second).
 JOBS_SCHEDULES = env.json("JOBS_SCHEDULES", default={})
+# Retries of a job that talks to PhonePe before it is `failed` (back-off 2, 4, 8 ... s).
+JOBS_GATEWAY_RETRIES = env.int("JOBS_GATEWAY_RETRIES", default=8)
 # Finished jobs (succeeded, failed, cancelled) are kept this long for the admin, then deleted.
 JOBS_KEEP_FINISHED_DAYS = env.int("JOBS_KEEP_FINISHED_DAYS", default=14)
 

@@ -6,8 +6,7 @@ import re
 from datetime import UTC, datetime
 from functools import lru_cache
 
-from manas360.jobs import current_job
-from manas360.request_context import current_request_id, current_user_id
+from manas360.request_context import current_job, current_request_id, current_user_id
 
 _RESERVED = set(logging.makeLogRecord({}).__dict__) | {"message", "asctime"}
 # Defence in depth: whatever a caller passes, never emit a token, OTP or full phone number.

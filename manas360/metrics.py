@@ -12,6 +12,8 @@ from prometheus_client import REGISTRY as DEFAULT_REGISTRY
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest, multiprocess
 from prometheus_client.core import GaugeMetricFamily
 
+from manas360.job_metrics import JobsCollector
+
 HTTP_REQUESTS = Counter(
     "http_requests_total", "HTTP requests by route, method and status.", ["route", "method", "status"]
 )
@@ -51,10 +53,15 @@ class _ServerMemoryCollector:
         yield family
 
 
+_JOBS_COLLECTOR = JobsCollector()
+DEFAULT_REGISTRY.register(_JOBS_COLLECTOR)
+
+
 def render_latest() -> bytes:
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         registry = CollectorRegistry()
         multiprocess.MultiProcessCollector(registry)
         registry.register(_ServerMemoryCollector())
+        registry.register(_JOBS_COLLECTOR)
         return generate_latest(registry)
     return generate_latest(DEFAULT_REGISTRY)

@@ -24,3 +24,19 @@ def current_user_id() -> str | None:
 
 def set_user_id(value: str | None) -> None:
     _user_id.set(value)
+
+
+# The background job being run (set by manas360.jobs.job_context_middleware): (job id, task name).
+_job: ContextVar[tuple[int | None, str] | None] = ContextVar("job", default=None)
+
+
+def current_job() -> tuple[int | None, str] | None:
+    return _job.get()
+
+
+def set_job(value: tuple[int | None, str] | None):
+    return _job.set(value)
+
+
+def reset_job(token) -> None:
+    _job.reset(token)

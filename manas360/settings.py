@@ -386,4 +386,6 @@ if AUTOPAY_NOTIFY_BEFORE_HOURS < 25:
 # --- Background jobs: procrastinate on PostgreSQL (docs/jobs.md) -------------
 from manas360.jobs_settings import *  # noqa: E402, F403
 
-LOGGING["loggers"]["procrastinate.blueprints"] = {"level": "WARNING"}  # task registration, at every start
+# Task registration is logged at every start of every command: kept quiet.
+LOGGING["loggers"]["procrastinate.blueprints"] = {"level": "WARNING"}
+LOGGING["loggers"]["procrastinate.periodic"] = {"level": "WARNING"}

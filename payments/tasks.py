@@ -3,29 +3,28 @@ and payments/retention.py; these only schedule it, one job per row.
 
 Per-row jobs carry `lock="<kind>:<id>"`, so two jobs about the same row never run at the same
 time (a periodic sweep and a job deferred by a payment flow, or a job re-run after a crash),
-and `queueing_lock`, so a sweep does not queue a second copy of a job still waiting.
+and a sweep does not queue a job for a row that already has one waiting or running.
+(Not procrastinate's `queueing_lock`: a job waiting for its retry could not go back to the
+queue while another with the same queueing lock waits, and would be stuck.)
 """
 
 import logging
 
-from django.db import transaction
-from procrastinate import exceptions as procrastinate_exceptions
 from procrastinate.contrib.django import app
+from procrastinate.contrib.django.models import ProcrastinateJob
 
 from manas360.jobs import DATABASE_RETRY, GATEWAY_RETRY, schedule
 from payments import reconciliation, retention
+from payments.models import Payment
 
 logger = logging.getLogger("manas360.payments")
 
 
 def _defer_once(task, *, key: str, **kwargs) -> bool:
-    """Defer unless a job with this queueing lock still waits. Safe inside a caller's transaction:
-    the refused insert is rolled back to a savepoint, not with the caller's rows."""
-    try:
-        with transaction.atomic():
-            task.configure(lock=key, queueing_lock=key).defer(**kwargs)
-    except procrastinate_exceptions.AlreadyEnqueued:
+    """Defer with `lock=key`, unless a job with this lock is already waiting or running."""
+    if ProcrastinateJob.objects.filter(lock=key, status__in=["todo", "doing"]).exists():
         return False
+    task.configure(lock=key).defer(**kwargs)
     return True
 
 
@@ -37,12 +36,17 @@ def reconcile_payment(payment_id: str) -> str:
     return reconciliation.payment_reconcile(payment_id=payment_id)
 
 
+def defer_reconcile(payment) -> bool:
+    """Queue `payments.reconcile_payment` for a pending payment (at most one waiting per payment)."""
+    return _defer_once(reconcile_payment, key=f"payment:{payment.pk}", payment_id=str(payment.pk))
+
+
 @app.periodic(cron=schedule("payments.reconcile_pending_payments", "* * * * *"))
-@app.task(name="payments.reconcile_pending_payments", queue="payments", queueing_lock="payments.reconcile_pending")
+@app.task(name="payments.reconcile_pending_payments", queue="payments", lock="payments.reconcile_pending")
 def reconcile_pending_payments(timestamp: int) -> int:
     """Every minute: one `payments.reconcile_payment` job per pending payment whose check is due."""
     ids = reconciliation.payments_due_for_reconciliation()
-    return sum(_defer_once(reconcile_payment, key=f"payment:{pk}", payment_id=str(pk)) for pk in ids)
+    return sum(defer_reconcile(Payment(pk=pk)) for pk in ids)
 
 
 # --- refunds -----------------------------------------------------------------------------------
@@ -64,7 +68,7 @@ def defer_refund(refund) -> bool:
 
 
 @app.periodic(cron=schedule("payments.retry_unfinished_refunds", "*/2 * * * *"))
-@app.task(name="payments.retry_unfinished_refunds", queue="payments", queueing_lock="payments.retry_refunds")
+@app.task(name="payments.retry_unfinished_refunds", queue="payments", lock="payments.retry_refunds")
 def retry_unfinished_refunds(timestamp: int) -> int:
     """Every 2 minutes: refunds still pending, or failed with an unknown outcome, after REFUND_RETRY_AFTER_SECONDS."""
     ids = reconciliation.refunds_due_for_retry()
@@ -80,7 +84,7 @@ def reprocess_webhook_event(event_id: str) -> str:
 
 
 @app.periodic(cron=schedule("payments.reprocess_unfinished_webhooks", "*/2 * * * *"))
-@app.task(name="payments.reprocess_unfinished_webhooks", queue="payments", queueing_lock="payments.reprocess_webhooks")
+@app.task(name="payments.reprocess_unfinished_webhooks", queue="payments", lock="payments.reprocess_webhooks")
 def reprocess_unfinished_webhooks(timestamp: int) -> int:
     """Every 2 minutes: stored callbacks whose outcome is not final (received, status unavailable, gateway pending)."""
     ids = reconciliation.webhook_events_due_for_reprocessing()
@@ -94,7 +98,7 @@ def reprocess_unfinished_webhooks(timestamp: int) -> int:
 @app.task(
     name="payments.purge_webhook_payloads",
     queue="maintenance",
-    queueing_lock="payments.purge_webhook_payloads",
+    lock="payments.purge_webhook_payloads",
     retry=DATABASE_RETRY,
 )
 def purge_webhook_payloads(timestamp: int) -> int:

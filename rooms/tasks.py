@@ -10,7 +10,7 @@ from rooms.services import room_sessions_close_abandoned
 @app.task(
     name="rooms.close_abandoned_sessions",
     queue="default",
-    queueing_lock="rooms.close_abandoned_sessions",
+    lock="rooms.close_abandoned_sessions",
     retry=DATABASE_RETRY,
 )
 def close_abandoned_sessions(timestamp: int) -> int:

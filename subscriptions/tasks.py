@@ -10,7 +10,7 @@ from subscriptions.services import subscriptions_expire
 @app.task(
     name="subscriptions.expire_subscriptions",
     queue="default",
-    queueing_lock="subscriptions.expire_subscriptions",
+    lock="subscriptions.expire_subscriptions",
     retry=DATABASE_RETRY,
 )
 def expire_subscriptions(timestamp: int) -> int:

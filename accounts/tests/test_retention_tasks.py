@@ -53,7 +53,9 @@ def test_ended_sessions_and_expired_refresh_tokens_are_deleted_live_ones_kept(jo
     expired_token = RefreshToken.objects.create(
         session=live, token_hash="e" * 64, expires_at=timezone.now() - timedelta(days=8)
     )
-    live_tokens = set(RefreshToken.objects.filter(session=live).exclude(pk=expired_token.pk).values_list("pk", flat=True))
+    live_tokens = set(
+        RefreshToken.objects.filter(session=live).exclude(pk=expired_token.pk).values_list("pk", flat=True)
+    )
     assert live_tokens
 
     tasks.purge_auth_sessions.defer(timestamp=_tick())

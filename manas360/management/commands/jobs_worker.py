@@ -7,12 +7,19 @@ stops on a database error, starts it again in the same process after a back-off
 no restart of the worker processes. Jobs that were running when the database went
 away are re-queued by `manas360.retry_stalled_jobs` (docs/jobs.md "Crashes").
 SIGTERM/SIGINT stop it gracefully: running jobs get JOBS_SHUTDOWN_GRACE_SECONDS to end.
+
+While the worker is registered, its event loop responsive and its heartbeat reaches the database,
+it touches JOBS_WORKER_ALIVE_FILE every heartbeat; `manage.py jobs_worker --healthcheck` (the
+container health check) fails when that file is older than three heartbeats: a wedged worker,
+or one waiting for the database.
 """
 
 import asyncio
 import logging
 import signal
 import threading
+import time
+from pathlib import Path
 
 import psycopg
 from django.conf import settings
@@ -34,8 +41,14 @@ class Command(BaseCommand):
         )
         parser.add_argument("--name", default=None, help="Worker name shown in logs and in the admin.")
         parser.add_argument("--concurrency", type=int, default=None, help="Jobs run at the same time.")
+        parser.add_argument(
+            "--healthcheck", action="store_true", help="Exit 0 if the worker in this container is alive, else 1."
+        )
 
-    def handle(self, *args, queues: str, name: str | None, concurrency: int | None, **options):
+    def handle(self, *args, queues: str, name: str | None, concurrency: int | None, healthcheck: bool, **options):
+        if healthcheck:
+            self._healthcheck()
+            return
         if not settings.JOBS_DATABASE_IS_POSTGRESQL:
             raise CommandError(
                 "Background jobs need PostgreSQL: set DATABASE_URL=postgres://... (the SQLite default of "
@@ -86,6 +99,35 @@ class Command(BaseCommand):
                 backoff = min(backoff * 2, MAX_BACKOFF_SECONDS)
         logger.info("worker stopped")
 
+    @staticmethod
+    def _alive_interval() -> float:
+        return float(settings.PROCRASTINATE_WORKER_DEFAULTS["update_heartbeat_interval"])
+
+    async def _touch_alive_file(self, worker) -> None:
+        """Touch the alive file after each heartbeat that reached the database within one interval."""
+        path = Path(settings.JOBS_WORKER_ALIVE_FILE)
+        interval = self._alive_interval()
+        while True:
+            await asyncio.sleep(interval)
+            if worker.worker_id is None:
+                continue
+            try:
+                await asyncio.wait_for(app.job_manager.update_heartbeat(worker.worker_id), timeout=interval)
+            except Exception as exc:  # noqa: BLE001 - the database is away: simply not alive now
+                logger.debug("worker heartbeat failed", extra={"error_class": type(exc).__name__})
+                continue
+            path.touch()
+
+    def _healthcheck(self) -> None:
+        path = Path(settings.JOBS_WORKER_ALIVE_FILE)
+        try:
+            age = time.time() - path.stat().st_mtime
+        except FileNotFoundError:
+            raise CommandError(f"no worker has started here ({path} missing)") from None
+        if age > 3 * self._alive_interval():
+            raise CommandError(f"worker not alive: last heartbeat {age:.0f} s ago")
+        self.stdout.write(f"worker alive (heartbeat {age:.0f} s ago)")
+
     def _run_once(self, worker_options: dict, current: dict) -> None:
         async def run():
             loop = asyncio.get_running_loop()
@@ -96,9 +138,11 @@ class Command(BaseCommand):
                 # Signals during the run are handled on the loop, so the worker wakes at once.
                 for signum in (signal.SIGTERM, signal.SIGINT):
                     loop.add_signal_handler(signum, self._request_stop, signum, None)
+                alive = asyncio.create_task(self._touch_alive_file(worker))
                 try:
                     await worker.run()
                 finally:
+                    alive.cancel()
                     for signum in (signal.SIGTERM, signal.SIGINT):
                         loop.remove_signal_handler(signum)
                     current["worker"] = None
