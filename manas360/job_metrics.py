@@ -47,6 +47,10 @@ _EVENT_METRICS = {
 
 
 class JobsCollector:
+    def describe(self):
+        # Registration must not read the database (it happens at import, e.g. during test collection).
+        return []
+
     def collect(self):
         up = GaugeMetricFamily("jobs_metrics_up", "1 if the job tables could be read for this scrape.")
         if not settings.JOBS_DATABASE_IS_POSTGRESQL:
