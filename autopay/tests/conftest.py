@@ -6,6 +6,7 @@ import requests
 from autopay.models import Mandate
 from payments.tests.conftest import (  # noqa: F401 - fixtures shared with the payments tests
     Sim,
+    create_payment,
     live_simulator,
     plans,
     post_callback,

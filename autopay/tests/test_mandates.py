@@ -234,3 +234,30 @@ def test_another_users_mandate_is_invisible(live_simulator, plans, patient, turn
     assert stranger.delete(AUTOPAY).status_code == 404
     mandate.refresh_from_db()
     assert mandate.state == MandateState.ACTIVE
+
+
+def test_a_first_charge_that_buys_nothing_is_refunded_and_autopay_turned_off(
+    live_simulator, plans, patient, turn_on, autopay_sim, create_payment
+):
+    from autopay.renewals import renewal_advance
+
+    user, client = patient
+    mandate = turn_on(client)  # premium monthly, checkout still open
+    lifetime = create_payment(client, "anytimebuddy_lifetime")  # bought in another tab meanwhile
+    live_simulator.complete(lifetime["transactionId"])
+    autopay_sim.approve(mandate)  # the monthly setup completes after the lifetime plan
+
+    payment = Payment.objects.get(pk=mandate.setup_payment_id)
+    assert payment.status == PaymentStatus.SUCCESS
+    assert payment.refund_reason  # the ledger refunds what buys nothing new
+    assert payment.refunds.exists()
+    mandate.refresh_from_db()
+    assert mandate.state == MandateState.ACTIVE
+    assert mandate.cancel_requested_at is not None
+    assert client.get(AUTOPAY).json()["mandate"]["autoRenew"] is False
+
+    assert renewal_advance(mandate_id=mandate.pk) == "cancel_retried"  # what the next job run does
+    mandate.refresh_from_db()
+    assert mandate.state == MandateState.CANCELLED
+    assert autopay_sim.subscription(mandate).state == "CANCELLED"
+    assert subscription_get_active(user=user).plan.code == "anytimebuddy_lifetime"
