@@ -36,10 +36,12 @@ benchmark:  ## Our endpoints vs the framework floor, same PostgreSQL and gunicor
 compose-check:  ## Validate docker-compose.yml with a real Compose parser
 	scripts/compose-check.sh
 
-lint:  ## ruff check, ruff format --check and the migrations check
+lint:  ## ruff, ruff format --check, mypy, the import-direction contracts and the migrations check
 	scripts/bootstrap.sh requirements-dev.txt
 	.venv/bin/ruff check .
 	.venv/bin/ruff format --check .
+	.venv/bin/lint-imports --no-cache
+	DEBUG=1 .venv/bin/mypy .
 	DEBUG=1 .venv/bin/python manage.py makemigrations --check --dry-run
 
 format:  ## Apply ruff's fixes and formatting
@@ -55,4 +57,4 @@ postman:  ## Regenerate the Postman collection docs/manas360.postman_collection.
 	DEBUG=1 .venv/bin/python manage.py export_postman --output docs/manas360.postman_collection.json
 
 clean:  ## Remove the virtualenv, local database and caches
-	rm -rf .venv var staticfiles .pytest_cache .ruff_cache
+	rm -rf .venv var staticfiles .pytest_cache .ruff_cache .mypy_cache

@@ -1,4 +1,4 @@
-"""Fixtures shared by every app's tests (style.md: api_client, user, auth_client, admin_client).
+"""Fixtures shared by every app's tests (docs/contributing.md: api_client, user, auth_client, admin_client).
 
 Tokens are issued through the real session service (`accounts.sessions.session_start`): every
 authenticated client has a real AuthSession row, so revocation, suspension and MFA state behave

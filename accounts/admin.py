@@ -1,50 +1,15 @@
-"""Django admin registrations for accounts (basic; the staff app extends the admin site)."""
+"""Django admin registrations for accounts' own tables.
+
+Users have no admin here: their one admin is `staff.admin.StaffUserAdmin`, whose writes (role, suspension,
+verification) go through the audited staff services; a second, editable registration would be a door around them.
+"""
 
 from django.contrib import admin
 
-from accounts.models import AuthSession, RolePermission, User
+from accounts.admin_mixins import AuditedModelAdmin
+from accounts.models import AuthSession, RolePermission
 from accounts.roles import clear_role_permission_cache
-from manas360.admin_mixins import AuditedModelAdmin, ReadOnlyModelAdmin
-
-
-@admin.register(User)
-class UserAdmin(admin.ModelAdmin):
-    list_display = (
-        "email",
-        "phone_number",
-        "first_name",
-        "last_name",
-        "role",
-        "is_active",
-        "is_verified",
-        "created_at",
-    )
-    list_filter = ("role", "is_active", "is_verified", "is_staff")
-    search_fields = ("email", "phone_number", "first_name", "last_name")
-    ordering = ("-created_at",)
-    readonly_fields = ("id", "password", "last_login", "created_at", "updated_at", "deleted_at", "locked_until")
-    fields = (
-        "id",
-        "email",
-        "phone_number",
-        "first_name",
-        "last_name",
-        "role",
-        "is_active",
-        "is_verified",
-        "is_staff",
-        "is_superuser",
-        "bio",
-        "timezone",
-        "language",
-        "profile_picture_url",
-        "password",
-        "last_login",
-        "locked_until",
-        "created_at",
-        "updated_at",
-        "deleted_at",
-    )
+from manas360.admin_mixins import ReadOnlyModelAdmin
 
 
 @admin.register(RolePermission)

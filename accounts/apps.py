@@ -6,4 +6,5 @@ class AccountsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self):
-        from accounts import schema  # noqa: F401 - registers the OpenAPI authentication extension
+        # In ready(): the extension module imports the authentication class, which needs the models loaded.
+        from accounts import schema  # noqa: F401, PLC0415 - registers the OpenAPI authentication extension

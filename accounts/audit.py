@@ -1,4 +1,4 @@
-"""The append-only audit log service (api.md §7, §11).
+"""The append-only audit log service (docs/api.md §7, §11).
 
 Every admin write, every security-relevant auth event and every payment state
 change calls `audit_log_record`. Rows are never updated or deleted through the
@@ -7,16 +7,17 @@ application: the model refuses it, and the Django admin shows them read-only.
 
 from typing import Any
 
-from accounts.models import AuditLog
+from accounts.models import AuditLog, User
+from manas360.api.client_ip import client_ip
 from manas360.request_context import current_request_id
 
 
 def audit_log_record(
     *,
     action: str,
-    actor=None,
+    actor: "User | None" = None,
     resource_type: str = "",
-    resource_id: str | None = None,
+    resource_id: object = None,
     before: dict[str, Any] | None = None,
     after: dict[str, Any] | None = None,
     ip_address: str | None = None,
@@ -39,6 +40,4 @@ def audit_log_record(
 
 def audit_context_from_request(request) -> dict[str, Any]:
     """The IP and user agent of a request, for views to pass into services."""
-    from manas360.api.client_ip import client_ip
-
     return {"ip_address": client_ip(request), "user_agent": request.headers.get("User-Agent", "")}

@@ -1,4 +1,4 @@
-"""Authentication for the API: `Authorization: Bearer <access>` or the `access_token` cookie (api.md §1).
+"""Authentication for the API: `Authorization: Bearer <access>` or the `access_token` cookie (docs/api.md §1).
 
 Every request re-checks, with one query joining the session and its user, that the user is active and not
 deleted (401 `account_suspended`) and that the session is not revoked (401 `session_revoked`), so logout,
@@ -20,8 +20,10 @@ from rest_framework.authentication import BaseAuthentication
 from rest_framework_simplejwt.exceptions import ExpiredTokenError, TokenError
 from rest_framework_simplejwt.tokens import AccessToken
 
+from accounts.errors import AccountSuspended, AdminMfaRequired, CsrfFailed, SessionRevoked, TokenExpired, TokenInvalid
 from accounts.models import AuthSession, User
 from accounts.roles import Role
+from manas360.api.errors import ApplicationError
 from manas360.db_rows import JoinedRowQuery
 from manas360.request_context import set_user_id
 
@@ -64,8 +66,14 @@ def session_with_user(session_id) -> AuthSession | None:
     return session
 
 
-def _fail(message: str, code: str):
-    return exceptions.AuthenticationFailed(message, code=code)
+def _fail(error: type[ApplicationError], message: str | None = None) -> exceptions.AuthenticationFailed:
+    """DRF's 401 (it adds `WWW-Authenticate`) carrying one of our registered codes, which the handler keeps."""
+    return exceptions.AuthenticationFailed(message or error.default_message, code=error.code)
+
+
+def _deny(error: type[ApplicationError]) -> exceptions.PermissionDenied:
+    """DRF's 403 carrying one of our registered codes."""
+    return exceptions.PermissionDenied(error.default_message, code=error.code)
 
 
 def csrf_header_matches(request) -> bool:
@@ -79,11 +87,11 @@ def decode_access_token(raw: str) -> AccessToken:
     try:
         token = AccessToken(raw)
     except ExpiredTokenError as exc:
-        raise _fail("The access token has expired.", "token_expired") from exc
+        raise _fail(TokenExpired, "The access token has expired.") from exc
     except TokenError as exc:
-        raise _fail("The access token is invalid.", "token_invalid") from exc
+        raise _fail(TokenInvalid, "The access token is invalid.") from exc
     if not token.get("sid") or not token.get("sub"):
-        raise _fail("The access token is invalid.", "token_invalid")
+        raise _fail(TokenInvalid, "The access token is invalid.")
     return token
 
 
@@ -98,7 +106,7 @@ class TokenSessionAuthentication(BaseAuthentication):
             scheme, _, raw = header.partition(" ")
             raw = raw.strip()
             if scheme.lower() != "bearer" or not raw:
-                raise _fail("The access token is invalid.", "token_invalid")
+                raise _fail(TokenInvalid, "The access token is invalid.")
         else:
             raw = request.COOKIES.get(ACCESS_COOKIE)
             if not raw:
@@ -107,20 +115,16 @@ class TokenSessionAuthentication(BaseAuthentication):
         token = decode_access_token(raw)
         session = session_with_user(token["sid"])
         if session is None or str(session.user_id) != str(token["sub"]):
-            raise _fail("The access token is invalid.", "token_invalid")
+            raise _fail(TokenInvalid, "The access token is invalid.")
         user = session.user
         if not user.is_active or user.deleted_at is not None:
-            raise _fail("This account is suspended.", "account_suspended")
+            raise _fail(AccountSuspended)
         if session.revoked_at is not None:
-            raise _fail("This session has ended. Please sign in again.", "session_revoked")
+            raise _fail(SessionRevoked)
         if from_cookie and request.method not in SAFE_METHODS and not csrf_header_matches(request):
-            raise exceptions.PermissionDenied(
-                "CSRF check failed: send the csrf_token cookie value in the X-CSRF-Token header.", code="csrf_failed"
-            )
+            raise _deny(CsrfFailed)
         if user.role == Role.ADMIN and not session.mfa_completed and not _restricted_admin_may_reach(request):
-            raise exceptions.PermissionDenied(
-                "Complete multi-factor authentication to use the admin area.", code="admin_mfa_required"
-            )
+            raise _deny(AdminMfaRequired)
         token.session = session
         set_user_id(str(user.pk))
         return user, token

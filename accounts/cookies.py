@@ -1,4 +1,4 @@
-"""The browser transport (api.md §1 "Authentication transports", web-client-contract §2.3, §2.4).
+"""The browser transport (docs/api.md §1 "Authentication transports", docs/web-client.md "Transport").
 
 `access_token` (HttpOnly, Path /, 15 min), `refresh_token` (HttpOnly, Path /api/v1/auth, 7 days) and the
 readable `csrf_token` (Path /, 7 days, the web app's "am I signed in" signal). Secure + SameSite=Strict

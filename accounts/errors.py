@@ -1,11 +1,8 @@
-"""Auth error codes (api.md §2, §3, §11). Views raise these; the handler renders the envelope."""
+"""Auth error codes (docs/api.md §2, §3, §11). Views raise these; the handler renders the envelope."""
 
-from manas360.api.errors import ApplicationError, Forbidden, TooManyRequests, Unauthorized
+from manas360.api.errors import ApplicationError, Conflict, Forbidden, TokenInvalid, TooManyRequests, Unauthorized
 
-
-class TokenInvalid(Unauthorized):
-    code = "token_invalid"
-    default_message = "The token is invalid."
+__all__ = ["TokenInvalid"]  # generic (docs/api.md §11), defined with the plumbing; re-exported for auth code
 
 
 class TokenExpired(Unauthorized):
@@ -18,18 +15,17 @@ class SessionRevoked(Unauthorized):
     default_message = "This session has ended. Please sign in again."
 
 
-class AccountSuspendedUnauthorized(Unauthorized):
-    code = "account_suspended"
-    default_message = "This account is suspended."
-
-
 class RefreshReuseDetected(Unauthorized):
     code = "refresh_reuse_detected"
     default_message = "This refresh token was already used. The session has been ended for your safety."
 
 
 class AccountSuspended(Forbidden):
+    """403 when a suspended user tries to sign in; 401 (`status_code=401`) when a request or a refresh carries a
+    session of a suspended user, so the web client's refresh-then-sign-out logic runs (docs/api.md §11)."""
+
     code = "account_suspended"
+    other_status_codes = (401,)
     default_message = "This account is suspended."
 
 
@@ -41,6 +37,11 @@ class OriginNotAllowed(Forbidden):
 class CsrfFailed(Forbidden):
     code = "csrf_failed"
     default_message = "CSRF check failed: send the csrf_token cookie value in the X-CSRF-Token header."
+
+
+class AdminMfaRequired(Forbidden):
+    code = "admin_mfa_required"
+    default_message = "Complete multi-factor authentication to use the admin area."
 
 
 class OtpInvalid(ApplicationError):
@@ -120,3 +121,18 @@ class EmailTaken(ApplicationError):
     status_code = 409
     code = "email_taken"
     default_message = "This email address is already in use."
+
+
+class MfaSetupRequired(ApplicationError):
+    code = "mfa_setup_required"
+    default_message = "Generate a secret first (POST /admin/mfa/generate-secret)."
+
+
+class MfaAlreadyEnabled(Conflict):
+    code = "mfa_already_enabled"
+    default_message = "MFA is already enabled."
+
+
+class MfaNotEnabled(Conflict):
+    code = "mfa_not_enabled"
+    default_message = "MFA is not enabled."

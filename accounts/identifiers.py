@@ -1,6 +1,6 @@
 """Sign-in identifiers: phone numbers (E.164 via libphonenumber, default region IN) or emails.
 
-The web app sends whatever the user typed in `email`, phone numbers included (web-client-contract §3), so an
+The web app sends whatever the user typed in `email`, phone numbers included (docs/web-client.md), so an
 `email` value that parses as a phone number is treated as one. `phone` is an alias of `phoneNumber`.
 """
 

@@ -1,4 +1,4 @@
-"""Admin sign-in and TOTP MFA (api.md §2 `admin-login`, `verify-mfa`; §7 `/admin/mfa/*`; §11 "Admin MFA").
+"""Admin sign-in and TOTP MFA (docs/api.md §2 `admin-login`, `verify-mfa`; §7 `/admin/mfa/*`; §11 "Admin MFA").
 
 * Password step: wrong password, unknown email and non-admin look alike (401 `invalid_credentials`).
   Enrolled admins get a single-use 5-minute `mfaToken`; not-enrolled admins get a restricted session
@@ -28,9 +28,13 @@ from rest_framework_simplejwt.exceptions import TokenError
 
 from accounts.audit import audit_log_record
 from accounts.errors import (
+    AccountSuspended,
     InvalidCredentials,
+    MfaAlreadyEnabled,
     MfaCodeReused,
     MfaInvalidCode,
+    MfaNotEnabled,
+    MfaSetupRequired,
     MfaTokenInvalid,
     TooManyAttempts,
 )
@@ -38,7 +42,7 @@ from accounts.models import AuthSession, LoginFailure, MfaBackupCode, MfaChallen
 from accounts.roles import Role
 from accounts.sessions import IssuedTokens, session_start, sessions_revoke_for_user
 from accounts.tokens import MfaToken, make_mfa_token
-from manas360.api.errors import ApplicationError, Conflict, ValidationFailed
+from manas360.api.errors import ApplicationError, ValidationFailed
 
 TOTP_INTERVAL = 30
 BACKUP_CODE_COUNT = 10
@@ -222,8 +226,6 @@ def admin_login(*, email, password, ip_address=None, user_agent="") -> AdminLogi
             ip_address=ip_address,
             user_agent=user_agent,
         )
-        from accounts.errors import AccountSuspended
-
         raise AccountSuspended()
     device = MfaDevice.objects.filter(user=user, is_enabled=True).first()
     if device is not None:
@@ -332,9 +334,7 @@ def _qr_data_url(uri: str) -> str:
 def mfa_generate_secret(*, user: User) -> dict:
     device, _ = MfaDevice.objects.select_for_update().get_or_create(user=user)
     if device.is_enabled:
-        raise Conflict(
-            "MFA is already enabled. Disable it first to enrol a new authenticator.", code="mfa_already_enabled"
-        )
+        raise MfaAlreadyEnabled("MFA is already enabled. Disable it first to enrol a new authenticator.")
     secret = pyotp.random_base32()
     backup_codes = [_new_backup_code() for _ in range(BACKUP_CODE_COUNT)]
     device.pending_secret_encrypted = encrypt_secret(secret)
@@ -378,10 +378,10 @@ def mfa_enable(*, user: User, session: AuthSession | None, mfa_code, secret=None
 def _mfa_enable(*, user, session, code: str, secret) -> str:
     device = MfaDevice.objects.select_for_update().filter(user=user).first()
     if device is not None and device.is_enabled:
-        raise Conflict("MFA is already enabled.", code="mfa_already_enabled")
+        raise MfaAlreadyEnabled()
     pending = decrypt_secret(device.pending_secret_encrypted) if device else None
     if not pending:
-        raise ApplicationError("Generate a secret first (POST /admin/mfa/generate-secret).", code="mfa_setup_required")
+        raise MfaSetupRequired()
     if secret not in (None, "") and (not isinstance(secret, str) or secret.strip().upper() != pending):
         raise ValidationFailed(
             "The secret does not match the one generated.", errors={"secret": ["Does not match the generated secret."]}
@@ -426,7 +426,7 @@ def mfa_disable(
     _ensure_not_locked(user)
     device = MfaDevice.objects.filter(user=user, is_enabled=True).first()
     if device is None:
-        raise Conflict("MFA is not enabled.", code="mfa_not_enabled")
+        raise MfaNotEnabled()
     if has_code:
         outcome = _check_code_locked(user=user, code=mfa_code.strip())
         if outcome != "ok":

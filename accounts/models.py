@@ -60,7 +60,7 @@ class User(AbstractBaseUser):
     updated_at = models.DateTimeField(auto_now=True)
     deleted_at = models.DateTimeField(null=True, blank=True)
     locked_until = models.DateTimeField(
-        null=True, blank=True, help_text="Admin sign-in locked after repeated failures (api.md §11)."
+        null=True, blank=True, help_text="Admin sign-in locked after repeated failures (docs/api.md §11)."
     )
 
     objects = UserManager()
@@ -154,7 +154,7 @@ class AuditLog(models.Model):
         raise PermissionError("The audit log is append-only.")
 
 
-# --- Sessions and refresh tokens (api.md §1, §2, §11 "Refresh") ------------------------------------
+# --- Sessions and refresh tokens (docs/api.md §1, §2, §11 "Refresh") ------------------------------------
 
 
 class AuthSessionQuerySet(models.QuerySet):
@@ -208,7 +208,7 @@ class RefreshToken(models.Model):
         return f"refresh token {self.id}"
 
 
-# --- One-time passwords (api.md §2, §11 "OTP") --------------------------------------------------------
+# --- One-time passwords (docs/api.md §2, §11 "OTP") --------------------------------------------------------
 
 
 class OtpChallenge(models.Model):
@@ -236,7 +236,7 @@ class OtpChallenge(models.Model):
         return f"otp {self.id}"
 
 
-# --- Admin MFA (api.md §2, §7, §11 "Admin MFA") -------------------------------------------------------
+# --- Admin MFA (docs/api.md §2, §7, §11 "Admin MFA") -------------------------------------------------------
 
 
 class MfaDevice(models.Model):

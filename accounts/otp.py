@@ -1,4 +1,4 @@
-"""OTP sign-in (api.md §2 `send-otp`, `verify-otp`; §11 "OTP").
+"""OTP sign-in (docs/api.md §2 `send-otp`, `verify-otp`; §11 "OTP").
 
 Codes are 6 digits from `secrets` (CSPRNG), stored as HMAC-SHA256 keyed with SECRET_KEY, valid 5 minutes.
 Only the newest code of an identifier can succeed (a new send invalidates the old one). Five wrong tries kill

@@ -1,4 +1,4 @@
-"""Pluggable OTP delivery channels (api.md §2 `send-otp`). settings.OTP_DELIVERY_CHANNEL picks one.
+"""Pluggable OTP delivery channels (docs/api.md §2 `send-otp`). settings.OTP_DELIVERY_CHANNEL picks one.
 
 * ConsoleChannel (development): logs that a code was sent; prints the code only while DEBUG is on.
 * CaptureChannel (tests): appends every message to `outbox`; tests read the code from there.

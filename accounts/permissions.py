@@ -1,4 +1,4 @@
-"""DRF permission classes shared by every app (api.md §1 "Roles and permissions", §7, §8, §11).
+"""DRF permission classes shared by every app (docs/api.md §1 "Roles and permissions", §7, §8, §11).
 
 Use them on views of other apps:
 
@@ -23,24 +23,27 @@ The role and the grants are re-read on every request (the user row comes from th
 the grants from the RolePermission table), not trusted from the token.
 """
 
-from rest_framework.exceptions import PermissionDenied
 from rest_framework.permissions import BasePermission
 
+from accounts.errors import AdminMfaRequired
 from accounts.roles import Role, role_has_permission
-
-
-class AdminMfaRequired(PermissionDenied):
-    default_detail = "Complete multi-factor authentication to use the admin area."
-    default_code = "admin_mfa_required"
-
-    def __init__(self, detail=None):
-        super().__init__(detail or self.default_detail, code="admin_mfa_required")
 
 
 def session_mfa_completed(request) -> bool:
     """Whether the request's session has completed its MFA step (False without a session)."""
     session = getattr(request.auth, "session", None)
     return bool(session is not None and session.mfa_completed)
+
+
+def is_admin_with_mfa(request) -> bool:
+    """For views open to owners that also let admins act on anyone's rows (docs/api.md §7: role admin + MFA)."""
+    user = getattr(request, "user", None)
+    return bool(
+        user is not None
+        and getattr(user, "is_authenticated", False)
+        and user.role == Role.ADMIN
+        and session_mfa_completed(request)
+    )
 
 
 def _require_authenticated(request) -> bool:

@@ -1,10 +1,14 @@
-"""Roles and named permissions: the one source of truth (api.md §1).
+"""Roles and named permissions: the one source of truth (docs/api.md §1).
 
 A user's role is the `User.role` column; what a role may do is the
 `RolePermission` table, seeded from ROLE_PERMISSIONS by a data migration and
 editable by staff in the Django admin.
 """
 
+import time
+from collections.abc import Sequence
+
+from django.apps import apps
 from django.db import models
 
 
@@ -36,7 +40,7 @@ _MEMBER = [Permission.VIEW_OWN_PROFILE, Permission.USE_THEMED_ROOMS]
 _ORGANISATION = [*_MEMBER, Permission.VIEW_ORGANISATION_REPORTS]
 
 # Seed grants. Runtime checks read the RolePermission table, not this dict.
-ROLE_PERMISSIONS: dict[str, list[str]] = {
+ROLE_PERMISSIONS: dict[str, Sequence[str]] = {
     Role.PATIENT: _MEMBER,
     Role.THERAPIST: [*_MEMBER, Permission.VIEW_PATIENTS],
     Role.ADMIN: [permission.value for permission in Permission],
@@ -58,14 +62,13 @@ _role_permission_cache: dict[str, tuple[float, tuple[str, ...]]] = {}
 
 def permissions_for_role(role: str) -> list[str]:
     """The permission names granted to `role`, from the RolePermission table."""
-    import time
-
-    from accounts.models import RolePermission
-
     now = time.monotonic()
     cached = _role_permission_cache.get(role)
     if cached is not None and now - cached[0] < ROLE_PERMISSION_CACHE_SECONDS:
         return list(cached[1])
+    # Looked up through the app registry: accounts.models imports this module (Role), so importing the model
+    # here would be a cycle.
+    RolePermission = apps.get_model("accounts", "RolePermission")
     names = tuple(sorted(RolePermission.objects.filter(role=role).values_list("permission", flat=True)))
     _role_permission_cache[role] = (now, names)
     return list(names)

@@ -1,4 +1,4 @@
-"""Accounts seed (`manage.py seed`): role grants always; demo accounts only when DEBUG is on (api.md §11)."""
+"""Accounts seed (`manage.py seed`): role grants always; demo accounts only when DEBUG is on (docs/api.md §11)."""
 
 from django.conf import settings
 

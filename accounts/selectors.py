@@ -1,13 +1,15 @@
-"""Reads about users (api.md §3)."""
+"""Reads about users (docs/api.md §3)."""
 
 import uuid
+from collections.abc import Callable
+from typing import Any
 
 from accounts.models import User
 from accounts.roles import Role, permissions_for_role
 from manas360.api.errors import NotFound
 
 
-def user_get_visible(*, user_id, viewer: User) -> User:
+def user_get_visible(*, user_id: object, viewer: User) -> User:
     """A live user the viewer may see: themself, or anyone for an admin. Others and malformed ids: 404."""
     try:
         pk = uuid.UUID(str(user_id))
@@ -15,33 +17,28 @@ def user_get_visible(*, user_id, viewer: User) -> User:
         raise NotFound("User not found.") from exc
     if pk != viewer.pk and viewer.role != Role.ADMIN:
         raise NotFound("User not found.")
-    target = User.objects.alive().filter(pk=pk).first()
+    target: User | None = User.objects.alive().filter(pk=pk).first()
     if target is None:
         raise NotFound("User not found.")
     return target
 
 
-def subscription_summary(*, user: User) -> dict | None:
-    from subscriptions.selectors import subscription_get_active
-
-    subscription = subscription_get_active(user=user)
-    if subscription is None:
-        return None
-    plan = subscription.plan
-    return {
-        "id": str(subscription.pk),
-        "plan_id": plan.code,
-        "plan_name": plan.name,
-        "status": subscription.status,
-        "start_date": subscription.start_date,
-        "end_date": subscription.end_date,
-        "auto_renew": subscription.auto_renew,
-        "features": list(plan.features or []),
-    }
+# Sections that apps built on accounts add to the profile (`GET /users/me`, `/users/:id`), registered from their
+# AppConfig.ready(): accounts does not import them (subscriptions adds `subscription`).
+_profile_sections: dict[str, Callable[..., object]] = {}
 
 
-def user_payload(user: User, *, permissions: list[str] | None = None) -> dict:
-    """The user object of api.md §2/§3 (`created_at` is sent both camelCase and snake_case)."""
+def profile_section_register(name: str, build: Callable[..., object]) -> None:
+    """Add `name` to every profile, its value `build(user=user)`."""
+    _profile_sections[name] = build
+
+
+def profile_sections(*, user: User) -> dict[str, object]:
+    return {name: build(user=user) for name, build in _profile_sections.items()}
+
+
+def user_payload(user: User, *, permissions: list[str] | None = None) -> dict[str, Any]:
+    """The user object of docs/api.md §2/§3 (`created_at` is sent both camelCase and snake_case)."""
     permissions = permissions if permissions is not None else permissions_for_role(user.role)
     return {
         "id": str(user.pk),

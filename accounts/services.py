@@ -1,4 +1,4 @@
-"""Writes on users (api.md §3): profile updates and soft deletion."""
+"""Writes on users (docs/api.md §3): profile updates and soft deletion."""
 
 import zoneinfo
 from functools import lru_cache

@@ -1,4 +1,4 @@
-"""Sign-in sessions and rotating refresh tokens (api.md §2 `refresh`/`logout`, §11 "Refresh").
+"""Sign-in sessions and rotating refresh tokens (docs/api.md §2 `refresh`/`logout`, §11 "Refresh").
 
 A session (AuthSession) is one sign-in on one device; its refresh tokens form one family. Each refresh token
 is single use: refreshing rotates it to a new one of the same family. Re-presenting a rotated token within
@@ -16,7 +16,7 @@ from django.utils import timezone
 
 from accounts.audit import audit_log_record
 from accounts.errors import (
-    AccountSuspendedUnauthorized,
+    AccountSuspended,
     RefreshReuseDetected,
     SessionRevoked,
     TokenExpired,
@@ -106,7 +106,7 @@ def session_refresh(*, raw_token: str, ip_address: str | None = None, user_agent
         )
         raise RefreshReuseDetected()
     if outcome == "suspended":
-        raise AccountSuspendedUnauthorized()
+        raise AccountSuspended(status_code=401)
     return payload
 
 

@@ -1,4 +1,4 @@
-"""Token formats (api.md §1, §2).
+"""Token formats (docs/api.md §1, §2).
 
 * Access token: simplejwt HS256 JWT, `token_type: "access"`, 15 minutes, claims `sub` (user id), `sid`
   (AuthSession id), `role`, `permissions`, `mfa`. Revocation is checked on every request against the session row.
@@ -55,10 +55,3 @@ def make_mfa_token(*, challenge) -> str:
 
 def csrf_token_for_session(session_id) -> str:
     return hmac.new(settings.SECRET_KEY.encode(), f"csrf:{session_id}".encode(), hashlib.sha256).hexdigest()
-
-
-def issue_access_token(*, user, mfa_verified: bool = False) -> str:
-    """Start a real session for `user` and return its access token (tests and scripts)."""
-    from accounts.sessions import session_start
-
-    return session_start(user=user, mfa_completed=mfa_verified).access_token

@@ -1,7 +1,8 @@
-"""Auth, admin MFA and user profile endpoints (api.md §2, §3, §7 MFA). Thin: validate, call a service, answer."""
+"""Auth, admin MFA and user profile endpoints (docs/api.md §2, §3, §7 MFA). Thin: validate, call a service, answer."""
 
 from urllib.parse import urlsplit
 
+import jwt
 from django.conf import settings
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers
@@ -14,14 +15,16 @@ from accounts.authentication import ACCESS_COOKIE, REFRESH_COOKIE, csrf_header_m
 from accounts.cookies import clear_auth_cookies, set_access_cookie, set_auth_cookies
 from accounts.errors import CsrfFailed, OriginNotAllowed
 from accounts.identifiers import identifier_from_data
+from accounts.models import AuthSession
 from accounts.permissions import IsAdmin
-from accounts.selectors import subscription_summary, user_get_visible, user_payload
+from accounts.selectors import profile_sections, user_get_visible, user_payload
 from accounts.services import user_soft_delete, user_update
 from accounts.sessions import (
     session_for_refresh_token,
     session_refresh,
     session_reissue_access,
     session_revoke,
+    session_start,
     sessions_revoke_for_user,
 )
 from manas360.api.errors import ApplicationError, Unauthorized
@@ -48,7 +51,7 @@ def _body(request) -> dict:
 
 
 def _signed_in_response(request, *, user, issued, message: str, status: int = 200, **extra_data):
-    """The verify-otp / verify-mfa answer (api.md §2): top-level `user`, `data.user`, `data.tokens`, `csrfToken`."""
+    """The verify-otp / verify-mfa answer (docs/api.md §2): top `user`, `data.user`, `data.tokens`, `csrfToken`."""
     payload = user_payload(user, permissions=issued.permissions)
     response = success_response(
         {"user": payload, "tokens": issued.as_body(), **extra_data},
@@ -103,8 +106,6 @@ class VerifyOtpView(_PublicAuthView):
         body = _body(request)
         identifier = identifier_from_data(body)
         verified = otp.otp_verify(identifier=identifier, code=body.get("otp"))
-        from accounts.sessions import session_start
-
         context = audit_context_from_request(request)
         issued = session_start(user=verified.user, **context)
         return _signed_in_response(
@@ -251,10 +252,6 @@ class LogoutView(_PublicAuthView):
 def _session_from_access_token(raw: str):
     """The session an access token names, verifying its signature and type but not its expiry:
     logging out must work after the access token has lapsed."""
-    import jwt
-
-    from accounts.models import AuthSession
-
     try:
         claims = jwt.decode(
             raw,
@@ -330,13 +327,13 @@ class MfaDisableView(APIView):
         return success_response({"mfa_enabled": False}, message="Multi-factor authentication is off.")
 
 
-# --- Users (api.md §3) ------------------------------------------------------------------------------------------
+# --- Users (docs/api.md §3) ------------------------------------------------------------------------------------------
 
 
 def _profile_response(user, *, with_subscription: bool = True):
     payload = user_payload(user)
     if with_subscription:
-        payload["subscription"] = subscription_summary(user=user)
+        payload.update(profile_sections(user=user))
     return success_response(payload, user=payload)
 
 

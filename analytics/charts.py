@@ -18,7 +18,7 @@ def _nice_ceiling(value: float) -> float:
     """A round axis maximum at or above `value` (1, 2 or 5 times a power of ten)."""
     if value <= 0:
         return 1
-    magnitude = 1
+    magnitude: float = 1
     while magnitude * 10 <= value:
         magnitude *= 10
     while magnitude > value and magnitude > 1:

@@ -1,4 +1,4 @@
-"""The date range every analytics endpoint takes (api.md §8, §11 "Analytics").
+"""The date range every analytics endpoint takes (docs/api.md §8, §11 "Analytics").
 
 `startDate`/`endDate` are calendar days in UTC, both inclusive: the range runs from
 00:00 UTC on the start day up to (not including) 00:00 UTC on the day after the end.
@@ -86,7 +86,7 @@ def parse_date_range(params, *, today: date | None = None) -> DateRange:
     start = _parse_day(raw_start, "startDate") if raw_start is not None else None
     span = PERIOD_DAYS[raw_period or DEFAULT_PERIOD]
     if end is None:
-        end = max(today, start)
+        end = today if start is None else max(today, start)
     if start is None:
         start = end - timedelta(days=span - 1)
     if end < start:

@@ -7,5 +7,4 @@ class InvalidDateRange(ApplicationError):
 
 
 class UnknownReportType(NotFound):
-    code = "not_found"
     default_message = "Unknown report type."

@@ -1,4 +1,4 @@
-"""File exports of the analytics (api.md §8; layouts from legacy-node-contract.md §5.6).
+"""File exports of the analytics (docs/api.md §8; layouts in docs/analytics.md "Exports").
 
 CSV: one table (the overview as Metric/Value rows, or one report's rows).
 Excel: sheets Overview, Sessions by type, Outcomes, Themes, Daily trend (plus the requested report, if any),
@@ -97,8 +97,9 @@ def build_csv(*, date_range: DateRange, report: dict | None) -> bytes:
 
 
 def _sheet(workbook, title: str, headers: list[str], rows: list[list], widths: list[int] | None = None):
-    from openpyxl.styles import Alignment, Font, PatternFill
-    from openpyxl.utils import get_column_letter
+    # openpyxl and reportlab are heavy and only exports need them: imported on use, not in every worker at start.
+    from openpyxl.styles import Alignment, Font, PatternFill  # noqa: PLC0415
+    from openpyxl.utils import get_column_letter  # noqa: PLC0415
 
     sheet = workbook.create_sheet(title)
     sheet.append(headers)
@@ -117,7 +118,7 @@ def _sheet(workbook, title: str, headers: list[str], rows: list[list], widths: l
 
 
 def build_xlsx(*, bundle: dict, report: dict | None = None) -> bytes:
-    from openpyxl import Workbook
+    from openpyxl import Workbook  # noqa: PLC0415 - heavy, exports only (see _sheet)
 
     workbook = Workbook()
     workbook.remove(workbook.active)
@@ -191,11 +192,12 @@ def build_xlsx(*, bundle: dict, report: dict | None = None) -> bytes:
 
 
 def build_pdf(*, bundle: dict) -> bytes:
-    from reportlab.lib import colors
-    from reportlab.lib.pagesizes import A4
-    from reportlab.lib.styles import getSampleStyleSheet
-    from reportlab.lib.units import mm
-    from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
+    # Heavy, exports only (see _sheet).
+    from reportlab.lib import colors  # noqa: PLC0415
+    from reportlab.lib.pagesizes import A4  # noqa: PLC0415
+    from reportlab.lib.styles import getSampleStyleSheet  # noqa: PLC0415
+    from reportlab.lib.units import mm  # noqa: PLC0415
+    from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle  # noqa: PLC0415
 
     date_range: DateRange = bundle["date_range"]
     styles = getSampleStyleSheet()

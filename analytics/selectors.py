@@ -1,4 +1,4 @@
-"""Analytics reads (api.md §8). Every number is computed by the database.
+"""Analytics reads (docs/api.md §8). Every number is computed by the database.
 
 Definitions (docs/analytics.md is the reference):
 

@@ -1,4 +1,4 @@
-"""Analytics API (api.md §8): admins with completed MFA whose role holds `view_analytics`."""
+"""Analytics API (docs/api.md §8): admins with completed MFA whose role holds `view_analytics`."""
 
 from __future__ import annotations
 
@@ -18,6 +18,7 @@ from analytics.errors import UnknownReportType
 from analytics.serializers import AssessmentCreateSerializer, AssessmentSerializer
 from analytics.services import assessment_record
 from manas360.api.errors import ValidationFailed
+from manas360.api.pagination import PageLimitPagination
 
 RANGE_PARAMETERS = [
     OpenApiParameter("startDate", OpenApiTypes.DATE, description="First day, YYYY-MM-DD (UTC), inclusive."),
@@ -50,7 +51,6 @@ def _data_schema(name: str):
 
 class OverviewView(AnalyticsView):
     @extend_schema(
-        tags=["analytics"],
         parameters=RANGE_PARAMETERS,
         responses=_data_schema("AnalyticsOverview"),
         description="totalUsers, newUsers, activeUsers, totalSessions, completedSessions, completionRate, "
@@ -63,7 +63,6 @@ class OverviewView(AnalyticsView):
 
 class SessionsView(AnalyticsView):
     @extend_schema(
-        tags=["analytics"],
         parameters=RANGE_PARAMETERS,
         responses=_data_schema("AnalyticsSessions"),
         description="byType[] (theme category), byMode[] (device type), byTheme[]; arrays are always present. "
@@ -75,7 +74,6 @@ class SessionsView(AnalyticsView):
 
 class OutcomesView(AnalyticsView):
     @extend_schema(
-        tags=["analytics"],
         parameters=RANGE_PARAMETERS,
         responses=_data_schema("AnalyticsOutcomes"),
         description="byAssessmentType[] {type: MOOD|PHQ9|GAD7, count, avgPreScore, avgPostScore, avgImprovement, "
@@ -87,7 +85,6 @@ class OutcomesView(AnalyticsView):
 
 class DashboardView(AnalyticsView):
     @extend_schema(
-        tags=["analytics"],
         parameters=RANGE_PARAMETERS,
         responses=_data_schema("AnalyticsDashboard"),
         description="period, summary {totalUsers, newUsers, activeUsers, totalSessions, avgSessionDuration, "
@@ -100,7 +97,6 @@ class DashboardView(AnalyticsView):
 
 class ReportView(AnalyticsView):
     @extend_schema(
-        tags=["analytics"],
         parameters=[*RANGE_PARAMETERS, GROUP_BY_PARAMETER],
         responses=_data_schema("AnalyticsReport"),
         description="type users|sessions|subscriptions|revenue|themes (else 404). data {type, groupBy, startDate, "
@@ -137,7 +133,6 @@ class ExportView(AnalyticsView):
     EXPORT_TYPES = ("overview", *selectors.REPORT_TYPES)
 
     @extend_schema(
-        tags=["analytics"],
         parameters=[
             *RANGE_PARAMETERS,
             GROUP_BY_PARAMETER,
@@ -194,7 +189,6 @@ class AssessmentView(APIView):
     permission_classes = [IsAuthenticated]
 
     @extend_schema(
-        tags=["analytics"],
         request=AssessmentCreateSerializer,
         responses={201: AssessmentSerializer},
         description="Record one score: type PHQ9 (0-27) or GAD7 (0-21), phase pre|post, score, takenAt (optional, "
@@ -206,10 +200,8 @@ class AssessmentView(APIView):
         assessment = assessment_record(user=request.user, **serializer.validated_data)
         return Response(AssessmentSerializer(assessment).data, status=status.HTTP_201_CREATED)
 
-    @extend_schema(tags=["analytics"], responses=AssessmentSerializer(many=True))
+    @extend_schema(responses=AssessmentSerializer(many=True))
     def get(self, request):
-        from manas360.api.pagination import PageLimitPagination
-
         paginator = PageLimitPagination()
         queryset = request.user.assessments.order_by("-taken_at", "-id")
         page = paginator.paginate_queryset(queryset, request, view=self)

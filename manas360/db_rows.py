@@ -12,9 +12,10 @@ by their model field (`get_db_prep_value`), so the same code runs on PostgreSQL 
 
 import weakref
 from collections.abc import Callable, Sequence
+from typing import Any
 
 from django.db import connections, router
-from django.db.models import Field, Model
+from django.db.models import Model
 
 
 class _Prepared:
@@ -62,7 +63,7 @@ class JoinedRowQuery:
             prepared = self._prepared[connection] = self._prepare(connection)
         return prepared
 
-    def fetch_one(self, params: Sequence[tuple[Field, object]]) -> tuple[Model, ...] | None:
+    def fetch_one(self, params: Sequence[tuple[Any, object]]) -> tuple[Any, ...] | None:
         """The first row's instances, or None. Each parameter is prepared by the field it is compared with."""
         using = router.db_for_read(self.models[0][0])
         connection = connections[using]
@@ -118,7 +119,7 @@ class FixedValuesQuery:
             prepared = self._prepared[connection] = self._prepare(connection)
         return prepared
 
-    def fetch(self, params: Sequence[tuple[Field | None, object]]) -> list[dict]:
+    def fetch(self, params: Sequence[tuple[Any, object]]) -> list[dict[str, Any]]:
         """The rows as dicts. A parameter with a field is prepared by it; with None it is passed as it is."""
         using = router.db_for_read(self.model)
         connection = connections[using]

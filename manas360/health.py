@@ -1,4 +1,4 @@
-"""Liveness, readiness and metrics endpoints (api.md §9): no auth, never rate-limited."""
+"""Liveness, readiness and metrics endpoints (docs/api.md §9): no auth, never rate-limited."""
 
 import contextlib
 import hmac
@@ -14,7 +14,8 @@ from django.views.decorators.http import require_GET
 from prometheus_client import CONTENT_TYPE_LATEST
 
 from manas360 import metrics
-from manas360.api.envelope import error_json_response
+from manas360.api.envelope import application_error_json_response
+from manas360.api.errors import Unauthorized
 
 _STARTED_AT = time.monotonic()
 
@@ -104,7 +105,5 @@ def metrics_view(request):
     if expected:
         supplied = request.headers.get("Authorization", "")
         if not hmac.compare_digest(supplied.encode(), f"Bearer {expected}".encode()):
-            return error_json_response(
-                status=401, message="A valid metrics token is required.", code="not_authenticated"
-            )
+            return application_error_json_response(Unauthorized("A valid metrics token is required."))
     return HttpResponse(metrics.render_latest(), content_type=CONTENT_TYPE_LATEST)

@@ -1,4 +1,4 @@
-"""Prometheus metrics (api.md §9).
+"""Prometheus metrics (docs/api.md §9).
 
 Under gunicorn with several workers set PROMETHEUS_MULTIPROC_DIR so the
 workers share one set of counters; without it each process reports its own.

@@ -19,8 +19,16 @@ from django.urls import Resolver404, resolve
 from django.utils.functional import empty
 
 from manas360 import metrics
-from manas360.api.envelope import application_error_json_response, error_json_response
-from manas360.api.errors import DatabaseUnavailable, NotFound, PayloadTooLarge
+from manas360.api.envelope import application_error_json_response
+from manas360.api.errors import (
+    ApiVersionRetired,
+    DatabaseUnavailable,
+    MethodNotAllowed,
+    NotFound,
+    PayloadTooLarge,
+    ServerError,
+    ValidationFailed,
+)
 from manas360.request_context import current_user_id, reset_request_id, set_request_id, set_user_id
 
 access_logger = logging.getLogger("manas360.access")
@@ -154,7 +162,7 @@ def _is_current_api_path(path: str) -> bool:
 
 
 class ApiBoundaryMiddleware:
-    """Everything under /api/ answers JSON (api.md §1).
+    """Everything under /api/ answers JSON (docs/api.md §1).
 
     Retired paths get 410 before any work, oversized bodies 413 before they are
     read, and the URL resolver's HTML 404/500 pages are replaced by the envelope.
@@ -168,20 +176,16 @@ class ApiBoundaryMiddleware:
         if not _is_api_path(path):
             return self.get_response(request)
         if not _is_current_api_path(path):
-            return error_json_response(
-                status=410,
-                message="This API version is retired. Use /api/v1/.",
-                code="api_version_retired",
-            )
+            return application_error_json_response(ApiVersionRetired())
         # PostgreSQL text cannot hold NUL: an id or filter carrying one can match nothing.
         if "\x00" in path:
             return application_error_json_response(NotFound())
         if "%00" in request.META.get("QUERY_STRING", ""):
-            return error_json_response(
-                status=400,
-                message="Query parameters must not contain NUL characters.",
-                code="validation_error",
-                extra={"errors": {"query": ["Must not contain NUL characters."]}},
+            return application_error_json_response(
+                ValidationFailed(
+                    "Query parameters must not contain NUL characters.",
+                    errors={"query": ["Must not contain NUL characters."]},
+                )
             )
         content_length = request.META.get("CONTENT_LENGTH") or "0"
         if content_length.isdigit() and int(content_length) > settings.MAX_JSON_BODY_BYTES:
@@ -190,7 +194,7 @@ class ApiBoundaryMiddleware:
         if response.status_code == 404 and not _is_json(response):
             return application_error_json_response(NotFound())
         if response.status_code == 405 and not _is_json(response):
-            return error_json_response(status=405, message="Method not allowed.", code="method_not_allowed")
+            return application_error_json_response(MethodNotAllowed())
         return response
 
     def process_exception(self, request, exception):
@@ -201,7 +205,7 @@ class ApiBoundaryMiddleware:
         if not _is_api_path(request.path):
             return None
         error_logger.exception("unhandled error", extra={"route": _route_of(request), "method": request.method})
-        return error_json_response(status=500, message="Internal server error.", code="server_error")
+        return application_error_json_response(ServerError())
 
 
 def _is_json(response) -> bool:

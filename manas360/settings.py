@@ -164,7 +164,7 @@ STORAGES = {
 WHITENOISE_USE_FINDERS = DEBUG or TESTING
 
 # --- HTTP security ----------------------------------------------------------
-# JSON bodies over 1 MiB are refused with 413 (api.md §11).
+# JSON bodies over 1 MiB are refused with 413 (docs/api.md §11).
 DATA_UPLOAD_MAX_MEMORY_SIZE = 1024 * 1024
 MAX_JSON_BODY_BYTES = DATA_UPLOAD_MAX_MEMORY_SIZE
 TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
@@ -184,7 +184,7 @@ if not DEBUG:
 if TRUSTED_PROXY_COUNT:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 
-# Cookie attributes of the API's own auth cookies (api.md §1).
+# Cookie attributes of the API's own auth cookies (docs/api.md §1).
 AUTH_COOKIE_SECURE = not DEBUG
 AUTH_COOKIE_SAMESITE = "Lax" if DEBUG else "Strict"
 
@@ -205,7 +205,7 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "manas360.api.exceptions.api_exception_handler",
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
-    # Rate limits (api.md §10): manas360/api/throttling.py; rates in the accounts section below.
+    # Rate limits (docs/api.md §10): manas360/api/throttling.py; rates in the accounts section below.
     "DEFAULT_THROTTLE_CLASSES": [
         "manas360.api.throttling.AnonymousRateThrottle",
         "manas360.api.throttling.UserRateThrottle",
@@ -213,7 +213,7 @@ REST_FRAMEWORK = {
     "DEFAULT_THROTTLE_RATES": {},
 }
 # camelCase JSON in and out (djangorestframework-camel-case). Keys the web client
-# reads in snake_case stay snake_case (web-client-contract §3); the contents of
+# reads in snake_case stay snake_case (docs/web-client.md); the contents of
 # free-form client JSON are passed through untouched.
 JSON_CAMEL_CASE = {
     "JSON_UNDERSCOREIZE": {
@@ -238,11 +238,14 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    # Tags and operation ids from the path after /api/v1 (`auth`, `users`, ...), not "v1".
+    "SCHEMA_PATH_PREFIX": r"/api/v[0-9]+",
     "CAMELIZE_NAMES": False,
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.contrib.djangorestframework_camel_case.camelize_serializer_fields",
         "drf_spectacular.hooks.postprocess_schema_enums",
-        "manas360.api.openapi.error_envelope_hook",  # error envelope + every error code (api.md §11)
+        "manas360.api.openapi.error_envelope_hook",  # error envelope + every error code (docs/api.md §11)
+        "manas360.api.openapi_operations.operations_hook",  # tags, summaries, working examples
     ],
 }
 
@@ -335,7 +338,7 @@ LOGGING = {
 }
 
 # --- Payments: PhonePe Standard Checkout v2 (issue 5, docs/payments.md) -----
-# PHONEPE_ENV picks the hosts (phonepe.md §1): PRODUCTION, SANDBOX or SIMULATOR (the
+# PHONEPE_ENV picks the hosts (docs/phonepe.md §1): PRODUCTION, SANDBOX or SIMULATOR (the
 # local `manage.py phonepe_simulator`, the default in DEBUG). PHONEPE_PG_BASE_URL and
 # PHONEPE_OAUTH_BASE_URL override them. Credentials and webhook credentials must be
 # set when DEBUG is off; in development they match the simulator's defaults.
@@ -362,7 +365,7 @@ PHONEPE_WEBHOOK_PASSWORD = required_in_production("PHONEPE_WEBHOOK_PASSWORD", de
 PHONEPE_REDIRECT_URL = required_in_production(
     "PHONEPE_REDIRECT_URL", development_default="http://localhost:5173/payment/callback"
 )
-PHONEPE_ORDER_EXPIRE_SECONDS = env.int("PHONEPE_ORDER_EXPIRE_SECONDS", default=1200)  # 300-3600 (phonepe.md §4.1)
+PHONEPE_ORDER_EXPIRE_SECONDS = env.int("PHONEPE_ORDER_EXPIRE_SECONDS", default=1200)  # 300-3600 (docs/phonepe.md §4.1)
 PHONEPE_CONNECT_TIMEOUT_SECONDS = env.float("PHONEPE_CONNECT_TIMEOUT_SECONDS", default=3.0)
 PHONEPE_READ_TIMEOUT_SECONDS = env.float("PHONEPE_READ_TIMEOUT_SECONDS", default=10.0)
 PHONEPE_MAX_RETRIES = env.int("PHONEPE_MAX_RETRIES", default=2)

@@ -1,7 +1,8 @@
-"""Money rows are read-only in the Django admin (style.md); refunds go through the same service as the API."""
+"""Money rows are read-only in the Django admin (docs/contributing.md); refunds use the same service as the API."""
 
 from django.contrib import admin, messages
 
+from accounts.audit import audit_context_from_request
 from manas360.admin_mixins import ReadOnlyModelAdmin
 from manas360.api.errors import ApplicationError
 from payments.models import Payment, Refund, WebhookEvent
@@ -40,8 +41,6 @@ class PaymentAdmin(ReadOnlyModelAdmin):
 
     @admin.action(description="Refund the selected successful payments through PhonePe")
     def refund_selected(self, request, queryset):
-        from accounts.audit import audit_context_from_request
-
         for payment in queryset:
             try:
                 refund = payment_refund(

@@ -4,7 +4,6 @@ from manas360.api.errors import ApplicationError, BadGateway, Conflict, NotFound
 
 
 class PaymentNotFound(NotFound):
-    code = "not_found"
     default_message = "Payment not found."
 
 

@@ -132,7 +132,7 @@ class WebhookOutcome(models.TextChoices):
 
 
 class WebhookEvent(models.Model):
-    """One verified PhonePe callback, stored once (api.md §5, phonepe.md §11.2).
+    """One verified PhonePe callback, stored once (docs/api.md §5, docs/phonepe.md §11.2).
 
     `event_key` = event + order/refund id + state: a replay of the same event maps to
     the same row and does nothing. Only non-sensitive payload fields are kept.

@@ -2,20 +2,23 @@
 
 import uuid
 
+from django.db.models import QuerySet
+
+from accounts.models import User
 from payments.errors import PaymentNotFound
 from payments.fulfilment import products_prefetch
 from payments.models import Payment
 
 
-def _base():
+def _base() -> QuerySet[Payment]:
     return Payment.objects.select_related("plan").prefetch_related(*products_prefetch())
 
 
-def payment_get(*, transaction_id, user, is_admin: bool = False) -> Payment:
+def payment_get(*, transaction_id: object, user: User, is_admin: bool = False) -> Payment:
     """By our merchantOrderId (= transactionId) or the payment UUID. Others' and malformed ids are 404."""
     identifier = str(transaction_id or "").strip()
     queryset = _base() if is_admin else _base().filter(user=user)
-    payment = None
+    payment: Payment | None = None
     if identifier and len(identifier) <= 63:
         payment = queryset.filter(merchant_order_id=identifier).first()
     if payment is None:
@@ -29,5 +32,5 @@ def payment_get(*, transaction_id, user, is_admin: bool = False) -> Payment:
     return payment
 
 
-def payment_list(*, user):
+def payment_list(*, user: User) -> QuerySet[Payment]:
     return _base().filter(user=user).order_by("-created_at")

@@ -9,7 +9,7 @@ from payments.models import Payment, PaymentStatus, Refund
 
 
 class PaymentSerializer(serializers.ModelSerializer):
-    """A payment as every payments endpoint shows it (api.md §5, §11)."""
+    """A payment as every payments endpoint shows it (docs/api.md §5, §11)."""
 
     transaction_id = serializers.CharField(source="merchant_order_id")
     merchant_transaction_id = serializers.CharField(source="merchant_order_id")

@@ -1,4 +1,4 @@
-"""Payments API (api.md §5). Thin views: validate, call a service or selector, serialize."""
+"""Payments API (docs/api.md §5). Thin views: validate, call a service or selector, serialize."""
 
 from django.utils.decorators import method_decorator
 from django.views.decorators.csrf import csrf_exempt
@@ -8,12 +8,11 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.audit import audit_context_from_request
-from accounts.permissions import IsAdminWithMfa
+from accounts.permissions import IsAdminWithMfa, is_admin_with_mfa
 from manas360.api.pagination import PageLimitPagination
 from manas360.api.responses import success_response
 from payments import selectors, services
 from payments.serializers import PaymentCreateSerializer, PaymentSerializer, RefundRequestSerializer, RefundSerializer
-from subscriptions.permissions import is_admin_with_mfa
 
 IDEMPOTENCY_HEADER = OpenApiParameter(
     "Idempotency-Key", str, OpenApiParameter.HEADER, required=False, description="Same key, same user: same payment."
@@ -34,7 +33,7 @@ def payment_create_response(request, *, plan_identifier, amount=None, currency=N
         data,
         message="Payment initiated." if creation.created else "Payment already initiated with this Idempotency-Key.",
         status=201 if creation.created else 200,
-        # The dead web-client code reads the checkout URL at the top level (web-client-contract §4).
+        # The dead web-client code reads the checkout URL at the top level (docs/web-client.md call d4).
         redirect_url=data["redirect_url"],
     )
 
@@ -53,7 +52,7 @@ class PaymentCreateView(APIView):
 
 
 class PaymentListView(APIView):
-    @extend_schema(responses=PaymentSerializer(many=True), summary="The caller's payments, newest first")
+    @extend_schema(responses=PaymentSerializer(many=True))
     def get(self, request):
         paginator = PageLimitPagination()
         page = paginator.paginate_queryset(selectors.payment_list(user=request.user), request, view=self)
@@ -61,7 +60,7 @@ class PaymentListView(APIView):
 
 
 class PaymentDetailView(APIView):
-    @extend_schema(responses=PaymentSerializer, summary="One payment (owner or admin); stale pending ones reconciled")
+    @extend_schema(responses=PaymentSerializer)
     def get(self, request, transaction_id):
         admin = is_admin_with_mfa(request)
         payment = selectors.payment_get(transaction_id=transaction_id, user=request.user, is_admin=admin)
@@ -78,7 +77,7 @@ class PaymentWebhookView(APIView):
     permission_classes = [AllowAny]
     throttle_classes = []
 
-    @extend_schema(request=None, responses={200: None}, summary="PhonePe callback (signed header, phonepe.md §7)")
+    @extend_schema(request=None, responses={200: None})
     def post(self, request):
         result = services.payment_webhook_process(
             raw_body=request.body, authorization=request.headers.get("Authorization")
@@ -92,7 +91,7 @@ class PaymentWebhookView(APIView):
 class AdminPaymentRefundView(APIView):
     permission_classes = [IsAdminWithMfa]
 
-    @extend_schema(request=RefundRequestSerializer, responses={202: PaymentSerializer}, summary="Refund (admin)")
+    @extend_schema(request=RefundRequestSerializer, responses={202: PaymentSerializer})
     def post(self, request, payment_id):
         payload = RefundRequestSerializer(data=request.data)
         payload.is_valid(raise_exception=True)

@@ -2,7 +2,8 @@ from django.contrib import admin
 from django.db import models
 from django.utils.html import format_html, format_html_join
 
-from manas360.admin_mixins import AuditedModelAdmin, ReadOnlyModelAdmin
+from accounts.admin_mixins import AuditedModelAdmin
+from manas360.admin_mixins import ReadOnlyModelAdmin
 from rooms.models import RoomSession, Theme
 
 

@@ -1,4 +1,4 @@
-"""Errors of the themed-rooms domain (codes pinned in api.md §6 and §11)."""
+"""Errors of the themed-rooms domain (codes pinned in docs/api.md §6 and §11)."""
 
 from rest_framework import status
 

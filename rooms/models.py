@@ -12,8 +12,8 @@ class ThemeTier(models.TextChoices):
     PLUS = "plus", "Plus"
 
 
-class ThemeQuerySet(models.QuerySet):
-    def active(self):
+class ThemeQuerySet(models.QuerySet["Theme"]):
+    def active(self) -> "ThemeQuerySet":
         return self.filter(is_active=True)
 
 
@@ -133,7 +133,7 @@ class RoomSession(models.Model):
             models.CheckConstraint(
                 condition=Q(timer_seconds__isnull=True) | Q(timer_seconds__gte=1), name="room_session_timer_positive"
             ),
-            # One open session per user: starting a new one closes the previous (api.md §6).
+            # One open session per user: starting a new one closes the previous (docs/api.md §6).
             models.UniqueConstraint(
                 fields=["user"], condition=Q(status="in_progress"), name="one_open_room_session_per_user"
             ),

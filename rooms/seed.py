@@ -1,4 +1,4 @@
-"""Reference themes (api.md §6). Idempotent: `update_or_create` by slug.
+"""Reference themes (docs/api.md §6). Idempotent: `update_or_create` by slug.
 
 Media are public files on Wikimedia Commons addressed through `Special:FilePath`, which keeps
 the URL stable when Commons moves the file; content editors replace them in the Django admin.

@@ -1,9 +1,11 @@
 """Reads for themed rooms. Every session read is scoped by its owner."""
 
 import uuid
+from typing import Any, cast
 
 from django.db.models import Q, QuerySet
 
+from accounts.models import User
 from manas360.api.errors import NotFound
 from manas360.db_rows import FixedValuesQuery
 from rooms.models import RoomSession, Theme
@@ -27,21 +29,23 @@ THEME_LIST_FIELDS = (
 )
 
 
-def _as_uuid(value) -> uuid.UUID | None:
+def _as_uuid(value: object) -> uuid.UUID | None:
     try:
         return uuid.UUID(str(value))
     except (TypeError, ValueError, AttributeError):
         return None
 
 
-def caller_entitlements(*, user) -> frozenset[str]:
+def caller_entitlements(*, user: User | None) -> frozenset[str]:
     """Entitlements of the caller (for `locked`); anonymous callers cost no query."""
     if user is None or not getattr(user, "is_authenticated", False):
         return frozenset()
     return user_entitlements(user=user)
 
 
-def theme_list(*, category: str | None = None, tier: str | None = None, search: str | None = None) -> QuerySet:
+def theme_list(
+    *, category: str | None = None, tier: str | None = None, search: str | None = None
+) -> "QuerySet[Theme, dict[str, Any]]":
     """Active themes in display order, as dicts of THEME_LIST_FIELDS."""
     queryset = Theme.objects.active()
     if category:
@@ -52,11 +56,15 @@ def theme_list(*, category: str | None = None, tier: str | None = None, search: 
         queryset = queryset.filter(
             Q(title__icontains=search) | Q(description__icontains=search) | Q(category__icontains=search)
         )
-    return queryset.order_by("display_order", "title", "pk").values(*THEME_LIST_FIELDS)
+    rows: QuerySet[Theme, dict[str, Any]] = queryset.order_by("display_order", "title", "pk").values(*THEME_LIST_FIELDS)
+    return rows
 
 
 _THEME = Theme._meta
-_THEME_ACTIVE = _THEME.get_field("is_active")
+# Concrete columns (typed Any: Django's `get_field` may also answer a reverse relation).
+_THEME_ACTIVE, _THEME_ORDER, _THEME_TITLE, _THEME_PK = (
+    cast(Any, field) for field in (*map(_THEME.get_field, ("is_active", "display_order", "title")), _THEME.pk)
+)
 
 # The unfiltered catalogue page (what every visitor's first screen asks for) as one statement written once per
 # connection: the same rows, order and values as `theme_list()[offset:offset + limit]`, without compiling the
@@ -66,38 +74,38 @@ _CATALOGUE_PAGE = FixedValuesQuery(
     THEME_LIST_FIELDS,
     lambda q: (
         f"WHERE {q(_THEME.db_table)}.{q(_THEME_ACTIVE.column)} = %s "
-        f"ORDER BY {q(_THEME.db_table)}.{q(_THEME.get_field('display_order').column)} ASC, "
-        f"{q(_THEME.db_table)}.{q(_THEME.get_field('title').column)} ASC, "
-        f"{q(_THEME.db_table)}.{q(_THEME.pk.column)} ASC LIMIT %s OFFSET %s"
+        f"ORDER BY {q(_THEME.db_table)}.{q(_THEME_ORDER.column)} ASC, "
+        f"{q(_THEME.db_table)}.{q(_THEME_TITLE.column)} ASC, "
+        f"{q(_THEME.db_table)}.{q(_THEME_PK.column)} ASC LIMIT %s OFFSET %s"
     ),
 )
 
 
 def theme_page(
     *, offset: int, limit: int, category: str | None = None, tier: str | None = None, search: str | None = None
-) -> list[dict]:
+) -> list[dict[str, Any]]:
     """One page of `theme_list(...)` (dicts of THEME_LIST_FIELDS)."""
     if category or tier or search:
         return list(theme_list(category=category, tier=tier, search=search)[offset : offset + limit])
     return _CATALOGUE_PAGE.fetch([(_THEME_ACTIVE, True), (None, limit), (None, offset)])
 
 
-def theme_get(*, theme_id) -> Theme:
+def theme_get(*, theme_id: object) -> Theme:
     """An active theme by its slug or its UUID; anything else is a 404."""
     reference = str(theme_id or "").strip()
     parsed = _as_uuid(reference)
     lookup = Q(uuid=parsed) if parsed else Q(slug=reference)
-    theme = Theme.objects.active().filter(lookup).first() if reference else None
+    theme: Theme | None = Theme.objects.active().filter(lookup).first() if reference else None
     if theme is None:
         raise NotFound("Theme not found.")
     return theme
 
 
-def room_session_list(*, user) -> QuerySet:
+def room_session_list(*, user: User) -> QuerySet[RoomSession]:
     return RoomSession.objects.filter(user=user).select_related("theme").order_by("-started_at", "-pk")
 
 
-def room_session_get(*, session_id, user) -> RoomSession:
+def room_session_get(*, session_id: object, user: User) -> RoomSession:
     """The caller's own session; another user's or a malformed id is a 404, never a hint."""
     parsed = _as_uuid(session_id)
     session = room_session_list(user=user).filter(pk=parsed).first() if parsed else None

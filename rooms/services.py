@@ -1,9 +1,10 @@
 """Writes for themed rooms: access checks, starting and ending sessions, closing abandoned ones.
 
-Rules (api.md §6, §11; the points formula and the abandonment rule are in docs/rooms.md).
+Rules (docs/api.md §6, §11; the points formula and the abandonment rule are in docs/rooms.md).
 """
 
 from datetime import datetime, timedelta
+from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.db import transaction
@@ -11,6 +12,7 @@ from django.db.models import DateTimeField, DurationField, ExpressionWrapper, F,
 from django.db.models.functions import Coalesce, Greatest
 from django.utils import timezone
 
+from accounts.models import User
 from manas360.api.errors import NotFound
 from rooms.access import tier_is_open, tier_required_feature
 from rooms.errors import FeatureNotAvailable, SessionAlreadyEnded, SubscriptionRequired
@@ -24,7 +26,7 @@ ABANDON_AFTER_AT_LEAST = timedelta(hours=4)
 ABANDON_AFTER_DURATION_MULTIPLIER = 3
 
 
-def theme_access_check(*, user, theme: Theme) -> None:
+def theme_access_check(*, user: User, theme: Theme) -> None:
     """Free themes are open to any signed-in user; paid tiers need an active plan that covers them."""
     if theme.tier == ThemeTier.FREE:
         return
@@ -53,13 +55,13 @@ def room_session_points(*, duration_seconds: int, estimated_duration_seconds: in
 @transaction.atomic
 def room_session_start(
     *,
-    user,
+    user: User,
     theme_id: str,
-    device_info: dict | None = None,
+    device_info: dict[str, Any] | None = None,
     device_type: str | None = None,
     timer_seconds: int | None = None,
     mood_before: int | None = None,
-    session_data: dict | None = None,
+    session_data: dict[str, Any] | None = None,
 ) -> RoomSession:
     """Open a session on a theme the caller may use; their previous open session is closed as abandoned."""
     theme = theme_get(theme_id=theme_id)
@@ -87,14 +89,14 @@ def room_session_start(
 @transaction.atomic
 def room_session_end(
     *,
-    user,
-    session_id,
+    user: User,
+    session_id: object,
     rating: int | None = None,
     feedback: str | None = None,
     notes: str | None = None,
     mood_after: int | None = None,
     completed_full_timer: bool | None = None,
-    session_data: dict | None = None,
+    session_data: dict[str, Any] | None = None,
 ) -> RoomSession:
     """End the caller's open session once: the server measures the duration and awards the points."""
     parsed = _as_uuid(session_id)

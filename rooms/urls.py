@@ -1,9 +1,20 @@
-from rest_framework.routers import SimpleRouter
+from django.urls import path
 
-from rooms.views import RoomSessionViewSet, ThemeViewSet
+from rooms import views
 
-router = SimpleRouter(trailing_slash=False)
-router.register("themed-rooms/themes", ThemeViewSet, basename="themed-room-theme")
-router.register("themed-rooms/sessions", RoomSessionViewSet, basename="themed-room-session")
-
-urlpatterns = [*router.urls]
+# `<str:...>` takes slugs, UUIDs and anything malformed, which the selectors answer with 404 (not a routing miss).
+urlpatterns = [
+    path("themed-rooms/themes", views.ThemeListView.as_view(), name="themed-room-theme-list"),
+    path("themed-rooms/themes/<str:theme_id>", views.ThemeDetailView.as_view(), name="themed-room-theme-detail"),
+    path("themed-rooms/sessions", views.RoomSessionListView.as_view(), name="themed-room-session-list"),
+    path(
+        "themed-rooms/sessions/<str:session_id>",
+        views.RoomSessionDetailView.as_view(),
+        name="themed-room-session-detail",
+    ),
+    path(
+        "themed-rooms/sessions/<str:session_id>/end",
+        views.RoomSessionEndView.as_view(),
+        name="themed-room-session-end",
+    ),
+]

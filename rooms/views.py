@@ -1,12 +1,12 @@
-"""Themed rooms API (api.md §6). Thin: validate, call one selector or service, build the answer."""
+"""Themed rooms API (docs/api.md §6). Thin: validate, call one selector or service, build the answer."""
 
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
-from rest_framework import status, viewsets
-from rest_framework.decorators import action
+from rest_framework import status
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
+from rest_framework.views import APIView
 
 from manas360.api.errors import ValidationFailed
 from manas360.api.pagination import PageLimitPagination
@@ -14,15 +14,11 @@ from rooms import selectors, serializers, services
 from rooms.models import ThemeTier
 from rooms.pagination import CountSavingPagination
 
-_ID = r"[^/]+"  # slugs, UUIDs, and anything malformed (which then answers 404, not a routing miss)
 
-
-class ThemeViewSet(viewsets.ViewSet):
+class ThemeListView(APIView):
     """The catalogue: public, but personalised (`locked`) when the caller is signed in."""
 
     permission_classes = [AllowAny]
-    lookup_value_regex = _ID
-    filter_backends = []
 
     @extend_schema(
         parameters=[
@@ -35,7 +31,7 @@ class ThemeViewSet(viewsets.ViewSet):
         responses=OpenApiTypes.OBJECT,
         operation_id="themed_rooms_themes_list",
     )
-    def list(self, request):
+    def get(self, request):
         params = request.query_params
         tier = params.get("tier") or None
         if tier is not None and tier not in ThemeTier.values:
@@ -53,48 +49,57 @@ class ThemeViewSet(viewsets.ViewSet):
         themes = [serializers.theme_card(row, entitlements) for row in rows]
         return paginator.get_paginated_response(themes, themes=themes)
 
+
+class ThemeDetailView(APIView):
+    permission_classes = [AllowAny]
+
     @extend_schema(responses=OpenApiTypes.OBJECT)
-    def retrieve(self, request, pk=None):
-        theme = selectors.theme_get(theme_id=pk)
+    def get(self, request, theme_id):
+        theme = selectors.theme_get(theme_id=theme_id)
         return Response(serializers.theme_detail(theme, selectors.caller_entitlements(user=request.user)))
 
 
-class RoomSessionViewSet(viewsets.ViewSet):
+class RoomSessionListView(APIView):
     """The caller's guided sessions. Every read and write is scoped to the caller."""
 
     permission_classes = [IsAuthenticated]
-    lookup_value_regex = _ID
-    filter_backends = []
 
     @extend_schema(
         parameters=[OpenApiParameter("page", int), OpenApiParameter("limit", int)],
         responses=OpenApiTypes.OBJECT,
         operation_id="themed_rooms_sessions_list",
     )
-    def list(self, request):
+    def get(self, request):
         paginator = PageLimitPagination()
         sessions = paginator.paginate_queryset(selectors.room_session_list(user=request.user), request)
         now = timezone.now()
         return paginator.get_paginated_response([serializers.session_detail(item, now=now) for item in sessions])
 
     @extend_schema(request=serializers.SessionStartInput, responses={201: OpenApiTypes.OBJECT})
-    def create(self, request):
+    def post(self, request):
         payload = serializers.SessionStartInput(data=request.data)
         payload.is_valid(raise_exception=True)
         session = services.room_session_start(user=request.user, **payload.validated_data)
         return Response(serializers.session_started(session), status=status.HTTP_201_CREATED)
 
+
+class RoomSessionDetailView(APIView):
+    permission_classes = [IsAuthenticated]
+
     @extend_schema(responses=OpenApiTypes.OBJECT)
-    def retrieve(self, request, pk=None):
-        session = selectors.room_session_get(session_id=pk, user=request.user)
+    def get(self, request, session_id):
+        session = selectors.room_session_get(session_id=session_id, user=request.user)
         return Response(serializers.session_detail(session, now=timezone.now()))
 
+
+class RoomSessionEndView(APIView):
+    permission_classes = [IsAuthenticated]
+
     @extend_schema(request=serializers.SessionEndInput, responses=OpenApiTypes.OBJECT)
-    @action(detail=True, methods=["patch"], url_path="end")
-    def end(self, request, pk=None):
+    def patch(self, request, session_id):
         payload = serializers.SessionEndInput(data=request.data)
         payload.is_valid(raise_exception=True)
         values = dict(payload.validated_data)
         values.pop("duration_seconds", None)
-        session = services.room_session_end(user=request.user, session_id=pk, **values)
+        session = services.room_session_end(user=request.user, session_id=session_id, **values)
         return Response(serializers.session_ended(session))

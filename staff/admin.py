@@ -1,9 +1,8 @@
 """Staff ModelAdmins on the TOTP-protected site: users (with the API's suspend/reinstate/verify services) and the
 read-only audit log.
 
-`accounts/admin.py` registers a basic User admin; staff is after accounts in INSTALLED_APPS, so its admin
-module loads later and replaces that registration here (the same for an AuditLog registration, should one
-appear). django-otp's TOTPDevice admin is removed: staff sign in with the TOTP secret of accounts.MfaDevice
+This is the only admin of User and AuditLog (accounts registers neither). django-otp's TOTPDevice admin is
+removed: staff sign in with the TOTP secret of accounts.MfaDevice
 (docs/staff.md), so TOTPDevice rows would mean nothing; so is the auth Group admin (roles are `User.role`).
 """
 
@@ -18,10 +17,6 @@ from manas360.admin_mixins import ReadOnlyModelAdmin
 from manas360.api.errors import ApplicationError
 from staff import services
 from subscriptions.models import Subscription
-
-for model in (User, AuditLog):
-    if admin.site.is_registered(model):
-        admin.site.unregister(model)
 
 # django_otp.plugins.otp_totp is installed (and registers its admin) but its devices are not used for sign-in;
 # django.contrib.auth's groups mean nothing here (roles and RolePermission are the one source of truth).
@@ -168,7 +163,7 @@ class StaffUserAdmin(admin.ModelAdmin):
 
 @admin.register(AuditLog)
 class AuditLogAdmin(ReadOnlyModelAdmin):
-    """Read-only for everyone, superusers included: the log is append-only (api.md §7)."""
+    """Read-only for everyone, superusers included: the log is append-only (docs/api.md §7)."""
 
     list_display = ("timestamp", "action", "actor_email", "resource_type", "resource_id", "ip_address", "request_id")
     list_filter = ("action", "resource_type")

@@ -20,6 +20,7 @@ from django.utils.decorators import method_decorator
 from django.views.decorators.cache import never_cache
 
 from accounts.roles import Role
+from staff.second_factor import StaffSignInRefused, staff_session_is_live, staff_sign_in, staff_sign_out
 
 # The Django session key holding the id of the AuthSession this admin-site sign-in opened.
 STAFF_AUTH_SESSION_KEY = "staff_auth_session_id"
@@ -48,8 +49,6 @@ class StaffLoginForm(forms.Form):
         cleaned = super().clean()
         if self.errors:
             return cleaned
-        from staff.second_factor import StaffSignInRefused, staff_sign_in
-
         try:
             user, auth_session_id = staff_sign_in(
                 email=cleaned["username"],
@@ -89,8 +88,6 @@ class StaffAdminSite(AdminSite):
             return False
         if user.role != Role.ADMIN or user.deleted_at is not None:
             return False
-        from staff.second_factor import staff_session_is_live
-
         return staff_session_is_live(request=request, user=user, session_id=request.session.get(STAFF_AUTH_SESSION_KEY))
 
     @method_decorator(never_cache)
@@ -123,7 +120,5 @@ class StaffAdminSite(AdminSite):
         return HttpResponseRedirect(reverse("admin:index", current_app=self.name))
 
     def logout(self, request, extra_context=None):
-        from staff.second_factor import staff_sign_out
-
         staff_sign_out(session_id=request.session.get(STAFF_AUTH_SESSION_KEY))
         return super().logout(request, extra_context)

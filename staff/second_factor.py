@@ -38,7 +38,7 @@ class StaffSignInRefused(Exception):
 def staff_sign_in(*, email: str, password: str, code: str, request) -> tuple:
     """(user, AuthSession id) for an active admin with is_staff and a correct TOTP or backup code."""
     context = audit_context_from_request(request) if request is not None else {}
-    ip_limit = AdminLoginIpThrottle()  # the API's admin-login limit per IP, same counter (api.md §10)
+    ip_limit = AdminLoginIpThrottle()  # the API's admin-login limit per IP, same counter (docs/api.md §10)
     if request is not None and not ip_limit.allow_request(request, None):
         minutes = max(1, round((ip_limit.wait() or 60) / 60))
         raise StaffSignInRefused(

@@ -4,8 +4,9 @@ import re
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from django.db.models import Count, F, Max, Prefetch, Q, QuerySet, Sum, Value
+from django.db.models import Count, F, Max, OrderBy, Prefetch, Q, QuerySet, Sum, Value
 from django.db.models.functions import Coalesce, Concat, Lower
 
 from accounts.models import AuditLog, AuthSession, User
@@ -18,14 +19,14 @@ from subscriptions.models import Plan, Subscription
 _PHONE_LIKE = re.compile(r"^[+\d\s().-]{4,}$")
 
 
-def parse_uuid(value) -> uuid.UUID | None:
+def parse_uuid(value: object) -> uuid.UUID | None:
     try:
         return uuid.UUID(str(value))
     except (TypeError, ValueError, AttributeError):
         return None
 
 
-def _current_subscriptions_prefetch() -> Prefetch:
+def _current_subscriptions_prefetch() -> "Prefetch[Any]":
     return Prefetch(
         "subscriptions",
         queryset=Subscription.objects.current().select_related("plan"),
@@ -53,12 +54,12 @@ def user_search_filter(search: str) -> Q:
     return condition
 
 
-def users_with_search_name(queryset: QuerySet | None = None) -> QuerySet:
+def users_with_search_name(queryset: QuerySet[User] | None = None) -> QuerySet[User]:
     queryset = queryset if queryset is not None else User.objects.all()
     return queryset.annotate(search_full_name=Concat("first_name", Value(" "), "last_name"))
 
 
-_USER_SORTS = {
+_USER_SORTS: dict[str, tuple[F | Lower, ...]] = {
     "createdAt": (F("created_at"),),
     "name": (Lower("first_name"), Lower("last_name")),
     "email": (Lower("email"),),
@@ -73,7 +74,7 @@ def admin_user_list(
     sort_by: str = "createdAt",
     order: str = "desc",
     verified: bool | None = None,
-) -> QuerySet:
+) -> QuerySet[Any]:
     """Users that are not deleted, with their current subscription prefetched (`current_subscriptions`)."""
     queryset = users_with_search_name(User.objects.alive())
     if role:
@@ -87,7 +88,7 @@ def admin_user_list(
     if search:
         queryset = queryset.filter(user_search_filter(search))
     descending = order == "desc"
-    ordering = [
+    ordering: list[OrderBy | str] = [
         expression.desc(nulls_last=True) if descending else expression.asc(nulls_last=True)
         for expression in _USER_SORTS[sort_by]
     ]
@@ -95,10 +96,10 @@ def admin_user_list(
     return queryset.order_by(*ordering).prefetch_related(_current_subscriptions_prefetch())
 
 
-def admin_user_get(*, user_id) -> User:
+def admin_user_get(*, user_id: object) -> User:
     """A not-deleted user by id; malformed or unknown ids are 404."""
     pk = parse_uuid(user_id)
-    user = (
+    user: User | None = (
         User.objects.alive().filter(pk=pk).prefetch_related(_current_subscriptions_prefetch()).first() if pk else None
     )
     if user is None:
@@ -106,9 +107,9 @@ def admin_user_get(*, user_id) -> User:
     return user
 
 
-def admin_user_get_for_update(*, user_id) -> User:
+def admin_user_get_for_update(*, user_id: object) -> User:
     pk = parse_uuid(user_id)
-    user = User.objects.alive().select_for_update().filter(pk=pk).first() if pk else None
+    user: User | None = User.objects.alive().select_for_update().filter(pk=pk).first() if pk else None
     if user is None:
         raise NotFound("User not found.")
     return user
@@ -146,14 +147,14 @@ def admin_user_activity(*, user: User) -> UserActivity:
     )
 
 
-def admin_user_subscriptions(*, user: User) -> QuerySet:
+def admin_user_subscriptions(*, user: User) -> QuerySet[Any]:
     return Subscription.objects.filter(user=user).select_related("plan").order_by("-created_at")
 
 
 # --- subscriptions and payments ------------------------------------------------------------------------------
 
 
-def admin_subscription_list(*, status: str | None = None, plan: str | None = None) -> QuerySet:
+def admin_subscription_list(*, status: str | None = None, plan: str | None = None) -> QuerySet[Any]:
     queryset = Subscription.objects.select_related("user", "plan").order_by("-created_at", "-id")
     if status:
         queryset = queryset.filter(status=status)
@@ -163,7 +164,7 @@ def admin_subscription_list(*, status: str | None = None, plan: str | None = Non
     return queryset
 
 
-def admin_subscription_get(*, subscription_id) -> Subscription:
+def admin_subscription_get(*, subscription_id: object) -> Subscription:
     pk = parse_uuid(subscription_id)
     subscription = Subscription.objects.select_related("user", "plan").filter(pk=pk).first() if pk else None
     if subscription is None:
@@ -179,7 +180,7 @@ def plan_exists(code_or_uuid: str) -> bool:
 
 def admin_payment_list(
     *, status: str | None = None, created_from: datetime | None = None, created_to: datetime | None = None
-) -> QuerySet:
+) -> QuerySet[Any]:
     queryset = Payment.objects.select_related("user", "plan").order_by("-created_at", "-id")
     if status:
         queryset = queryset.filter(status=status)
@@ -193,7 +194,7 @@ def admin_payment_list(
 # --- metrics ---------------------------------------------------------------------------------------------------
 
 
-def admin_platform_metrics() -> dict:
+def admin_platform_metrics() -> dict[str, Any]:
     """Four aggregate queries, whatever the data size."""
     users = User.objects.alive().aggregate(
         total=Count("id"),
@@ -225,7 +226,7 @@ def admin_audit_log_list(
     resource_id: str | None = None,
     created_from: datetime | None = None,
     created_to: datetime | None = None,
-) -> QuerySet:
+) -> QuerySet[Any]:
     """`action` ending in `.` or `*` is a prefix (`user.`); `actor` is a user id or an email."""
     queryset = AuditLog.objects.all().order_by("-timestamp", "-id")
     if action:

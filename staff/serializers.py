@@ -1,12 +1,12 @@
-"""Shapes of the admin API (api.md §7, §11). Output serializers read only prefetched data: no per-row queries.
+"""Shapes of the admin API (docs/api.md §7, §11). Output serializers read only prefetched data: no per-row queries.
 
 Keys are snake_case here; the renderer camelizes them, except `created_at`, which the web client reads as is
-(web-client-contract §3 item 15), so the user rows carry both `createdAt` and `created_at`.
+(docs/web-client.md call 15), so the user rows carry both `createdAt` and `created_at`.
 """
 
 from datetime import UTC, date, datetime, time, timedelta
 
-from drf_spectacular.utils import extend_schema_field
+from drf_spectacular.utils import extend_schema_field, inline_serializer
 from rest_framework import serializers
 
 from accounts.roles import Role
@@ -346,8 +346,6 @@ class PaginationSerializer(serializers.Serializer):
 
 
 def page_of(row_serializer_class, *, name: str):
-    from drf_spectacular.utils import inline_serializer
-
     return inline_serializer(
         name=name,
         fields={

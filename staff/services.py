@@ -1,6 +1,8 @@
-"""Admin writes (api.md §7). Each one runs in one transaction, goes through the domain services and writes an
+"""Admin writes (docs/api.md §7). Each one runs in one transaction, goes through the domain services and writes an
 audit row with the before/after values of what changed. Used by the admin API and the Django admin alike.
 """
+
+from typing import Any
 
 from django.db import transaction
 
@@ -9,26 +11,26 @@ from accounts.models import User
 from accounts.roles import Role
 from accounts.services import user_soft_delete
 from accounts.sessions import sessions_revoke_for_user
-from manas360.api.errors import ApplicationError
+from staff.errors import CannotModifyOwnAccount, NotATherapist
 from staff.selectors import admin_subscription_get, admin_user_get_for_update
+from subscriptions.models import Subscription
 from subscriptions.services import subscription_cancel
-
-
-class NotATherapist(ApplicationError):
-    code = "not_a_therapist"
-    default_message = "Only therapists can be verified."
-
-
-class CannotModifyOwnAccount(ApplicationError):
-    code = "cannot_modify_own_account"
-    default_message = "Admins cannot suspend, delete or change the role of their own account."
 
 
 def _status(user: User) -> str:
     return "active" if user.is_active else "suspended"
 
 
-def _audit(*, action: str, actor, user: User, before: dict, after: dict, ip_address, user_agent) -> None:
+def _audit(
+    *,
+    action: str,
+    actor: User,
+    user: User,
+    before: dict[str, Any],
+    after: dict[str, Any],
+    ip_address: str | None,
+    user_agent: str,
+) -> None:
     audit_log_record(
         action=action,
         actor=actor,
@@ -41,12 +43,12 @@ def _audit(*, action: str, actor, user: User, before: dict, after: dict, ip_addr
     )
 
 
-def _refuse_self(actor, user: User) -> None:
+def _refuse_self(actor: User, user: User) -> None:
     if actor is not None and actor.pk == user.pk:
         raise CannotModifyOwnAccount()
 
 
-def _set_active(*, actor, user: User, active: bool, reason: str, ip_address, user_agent) -> User:
+def _set_active(*, actor: User, user: User, active: bool, reason: str, ip_address: str | None, user_agent: str) -> User:
     """Suspend (revoking every session at once) or reinstate. No change, no audit row."""
     if active == user.is_active:
         if not active:
@@ -74,7 +76,9 @@ def _set_active(*, actor, user: User, active: bool, reason: str, ip_address, use
 
 
 @transaction.atomic
-def admin_user_suspend(*, actor, user_id, reason: str = "", ip_address=None, user_agent: str = "") -> User:
+def admin_user_suspend(
+    *, actor: User, user_id: object, reason: str = "", ip_address: str | None = None, user_agent: str = ""
+) -> User:
     user = admin_user_get_for_update(user_id=user_id)
     _refuse_self(actor, user)
     return _set_active(
@@ -83,7 +87,9 @@ def admin_user_suspend(*, actor, user_id, reason: str = "", ip_address=None, use
 
 
 @transaction.atomic
-def admin_user_reinstate(*, actor, user_id, reason: str = "", ip_address=None, user_agent: str = "") -> User:
+def admin_user_reinstate(
+    *, actor: User, user_id: object, reason: str = "", ip_address: str | None = None, user_agent: str = ""
+) -> User:
     user = admin_user_get_for_update(user_id=user_id)
     return _set_active(actor=actor, user=user, active=True, reason=reason, ip_address=ip_address, user_agent=user_agent)
 
@@ -91,15 +97,15 @@ def admin_user_reinstate(*, actor, user_id, reason: str = "", ip_address=None, u
 @transaction.atomic
 def admin_user_update(
     *,
-    actor,
-    user_id,
+    actor: User,
+    user_id: object,
     first_name: str | None = None,
     last_name: str | None = None,
     role: str | None = None,
     status: str | None = None,
     is_staff: bool | None = None,
     reason: str = "",
-    ip_address=None,
+    ip_address: str | None = None,
     user_agent: str = "",
 ) -> User:
     """Name and role (one `user.update` row); a status change goes through suspend/reinstate (its own row).
@@ -117,7 +123,7 @@ def admin_user_update(
         for field, value in changed.items():
             setattr(user, field, value)
         user.save(update_fields=[*changed, "updated_at"])
-        after = dict(changed)
+        after: dict[str, Any] = dict(changed)
         if {"role", "is_staff"} & set(changed):
             after["sessions_revoked"] = sessions_revoke_for_user(user=user, reason="role_changed")
         _audit(
@@ -142,7 +148,7 @@ def admin_user_update(
 
 
 @transaction.atomic
-def admin_user_delete(*, actor, user_id, ip_address=None, user_agent: str = "") -> None:
+def admin_user_delete(*, actor: User, user_id: object, ip_address: str | None = None, user_agent: str = "") -> None:
     """Soft delete through the accounts service (scrub, revoke every session, audit `user.delete`)."""
     user = admin_user_get_for_update(user_id=user_id)
     _refuse_self(actor, user)
@@ -151,7 +157,13 @@ def admin_user_delete(*, actor, user_id, ip_address=None, user_agent: str = "") 
 
 @transaction.atomic
 def admin_therapist_verify(
-    *, actor, user_id, verified: bool = True, notes: str = "", ip_address=None, user_agent: str = ""
+    *,
+    actor: User,
+    user_id: object,
+    verified: bool = True,
+    notes: str = "",
+    ip_address: str | None = None,
+    user_agent: str = "",
 ) -> User:
     """Set a therapist's verification. Every decision is audited (with the notes), even when unchanged."""
     user = admin_user_get_for_update(user_id=user_id)
@@ -161,7 +173,7 @@ def admin_therapist_verify(
     if user.is_verified != verified:
         user.is_verified = verified
         user.save(update_fields=["is_verified", "updated_at"])
-    after = {"is_verified": user.is_verified}
+    after: dict[str, Any] = {"is_verified": user.is_verified}
     if notes:
         after["notes"] = notes
     _audit(
@@ -177,8 +189,14 @@ def admin_therapist_verify(
 
 
 def admin_subscription_cancel(
-    *, actor, subscription_id, reason: str = "", immediate: bool = False, ip_address=None, user_agent: str = ""
-):
+    *,
+    actor: User,
+    subscription_id: object,
+    reason: str = "",
+    immediate: bool = False,
+    ip_address: str | None = None,
+    user_agent: str = "",
+) -> Subscription:
     """Through the subscriptions service, which audits `subscription.cancel` itself."""
     subscription = admin_subscription_get(subscription_id=subscription_id)
     return subscription_cancel(

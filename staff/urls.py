@@ -1,4 +1,4 @@
-"""Admin REST API routes (api.md §7). /admin/mfa/* is in accounts, /admin/payments/:id/refund in payments and
+"""Admin REST API routes (docs/api.md §7). /admin/mfa/* is in accounts, /admin/payments/:id/refund in payments and
 /admin/analytics/dashboard in analytics."""
 
 from django.urls import path

@@ -1,4 +1,4 @@
-"""The admin REST API (api.md §7): role admin and a session whose MFA step is complete.
+"""The admin REST API (docs/api.md §7): role admin and a session whose MFA step is complete.
 
 Thin views: validate the query or body, call one selector or service, serialize. Every write is audited by
 the service it calls. Ids that are not UUIDs are 404, like unknown ids.
@@ -75,10 +75,8 @@ def _query_parameters(serializer_class) -> list[OpenApiParameter]:
 class AdminUserListView(StaffAPIView):
     @extend_schema(
         operation_id="admin_users_list",
-        tags=["admin"],
         parameters=_query_parameters(AdminUserListQuerySerializer),
         responses=page_of(AdminUserRowSerializer, name="AdminUserPage"),
-        summary="Users (not deleted), filtered, sorted and paginated",
     )
     def get(self, request):
         query = _validated_query(AdminUserListQuerySerializer, request)
@@ -88,19 +86,15 @@ class AdminUserListView(StaffAPIView):
 class AdminUserDetailView(StaffAPIView):
     @extend_schema(
         operation_id="admin_users_retrieve",
-        tags=["admin"],
         responses=AdminUserDetailSerializer,
-        summary="A user with subscriptions and activity",
     )
     def get(self, request, user_id):
         return Response(_user_detail(selectors.admin_user_get(user_id=user_id)))
 
     @extend_schema(
         operation_id="admin_users_update",
-        tags=["admin"],
         request=AdminUserUpdateSerializer,
         responses=AdminUserDetailSerializer,
-        summary="Update a user",
     )
     def patch(self, request, user_id):
         selectors.admin_user_get(user_id=user_id)  # 404 before 400 for unknown ids
@@ -113,10 +107,8 @@ class AdminUserDetailView(StaffAPIView):
 
     @extend_schema(
         operation_id="admin_users_destroy",
-        tags=["admin"],
         request=None,
         responses={200: None},
-        summary="Soft-delete a user",
     )
     def delete(self, request, user_id):
         services.admin_user_delete(actor=request.user, user_id=user_id, **audit_context_from_request(request))
@@ -126,10 +118,8 @@ class AdminUserDetailView(StaffAPIView):
 class AdminUserSuspendView(StaffAPIView):
     @extend_schema(
         operation_id="admin_users_suspend",
-        tags=["admin"],
         request=ReasonSerializer,
         responses=AdminUserDetailSerializer,
-        summary="Suspend a user",
     )
     def put(self, request, user_id):
         reason = _reason(request)
@@ -140,10 +130,8 @@ class AdminUserSuspendView(StaffAPIView):
 
     @extend_schema(
         operation_id="admin_users_reinstate",
-        tags=["admin"],
         request=None,
         responses=AdminUserDetailSerializer,
-        summary="Reinstate a suspended user",
     )
     def delete(self, request, user_id):
         user = services.admin_user_reinstate(actor=request.user, user_id=user_id, **audit_context_from_request(request))
@@ -159,10 +147,8 @@ def _reason(request) -> str:
 class AdminTherapistListView(StaffAPIView):
     @extend_schema(
         operation_id="admin_therapists_list",
-        tags=["admin"],
         parameters=_query_parameters(TherapistListQuerySerializer),
         responses=page_of(AdminUserRowSerializer, name="AdminTherapistPage"),
-        summary="Therapists, filter `verified`",
     )
     def get(self, request):
         query = _validated_query(TherapistListQuerySerializer, request)
@@ -173,10 +159,8 @@ class AdminTherapistListView(StaffAPIView):
 class AdminTherapistVerifyView(StaffAPIView):
     @extend_schema(
         operation_id="admin_therapists_verify",
-        tags=["admin"],
         request=TherapistVerifySerializer,
         responses=AdminUserRowSerializer,
-        summary="Verify a therapist",
     )
     def patch(self, request, user_id):
         selectors.admin_user_get(user_id=user_id)
@@ -191,10 +175,8 @@ class AdminTherapistVerifyView(StaffAPIView):
 class AdminSubscriptionListView(StaffAPIView):
     @extend_schema(
         operation_id="admin_subscriptions_list",
-        tags=["admin"],
         parameters=_query_parameters(SubscriptionListQuerySerializer),
         responses=page_of(AdminSubscriptionRowSerializer, name="AdminSubscriptionPage"),
-        summary="Subscriptions, filters `status` and `plan` (code or UUID)",
     )
     def get(self, request):
         query = _validated_query(SubscriptionListQuerySerializer, request)
@@ -204,10 +186,8 @@ class AdminSubscriptionListView(StaffAPIView):
 class AdminSubscriptionCancelView(StaffAPIView):
     @extend_schema(
         operation_id="admin_subscriptions_cancel",
-        tags=["admin"],
         request=SubscriptionCancelSerializer,
         responses=AdminSubscriptionRowSerializer,
-        summary="Cancel",
     )
     def patch(self, request, subscription_id):
         selectors.admin_subscription_get(subscription_id=subscription_id)
@@ -226,7 +206,6 @@ class AdminSubscriptionCancelView(StaffAPIView):
 class AdminPaymentListView(StaffAPIView):
     @extend_schema(
         operation_id="admin_payments_list",
-        tags=["admin"],
         parameters=[
             OpenApiParameter("status", str, required=False),
             OpenApiParameter("from", str, required=False, description="YYYY-MM-DD or ISO date-time, inclusive"),
@@ -235,7 +214,6 @@ class AdminPaymentListView(StaffAPIView):
             OpenApiParameter("limit", int, required=False),
         ],
         responses=page_of(AdminPaymentRowSerializer, name="AdminPaymentPage"),
-        summary="Payments, filters `status`, `from`, `to`",
     )
     def get(self, request):
         query = _validated_query(PaymentListQuerySerializer, request)
@@ -245,9 +223,7 @@ class AdminPaymentListView(StaffAPIView):
 class AdminMetricsView(StaffAPIView):
     @extend_schema(
         operation_id="admin_metrics_retrieve",
-        tags=["admin"],
         responses=AdminMetricsSerializer,
-        summary="Platform totals",
     )
     def get(self, request):
         return Response(AdminMetricsSerializer(selectors.admin_platform_metrics()).data)
@@ -256,7 +232,6 @@ class AdminMetricsView(StaffAPIView):
 class AdminAuditLogListView(StaffAPIView):
     @extend_schema(
         operation_id="admin_audit_logs_list",
-        tags=["admin"],
         parameters=[
             OpenApiParameter("action", str, required=False, description="Exact, or a prefix ending in `.` or `*`"),
             OpenApiParameter("actor", str, required=False, description="Actor user id or email"),
@@ -268,7 +243,6 @@ class AdminAuditLogListView(StaffAPIView):
             OpenApiParameter("limit", int, required=False),
         ],
         responses=page_of(AuditLogRowSerializer, name="AuditLogPage"),
-        summary="The audit log (read-only)",
     )
     def get(self, request):
         query = _validated_query(AuditLogListQuerySerializer, request)

@@ -5,9 +5,15 @@ class SubscriptionsConfig(AppConfig):
     name = "subscriptions"
     default_auto_field = "django.db.models.BigAutoField"
 
-    def ready(self):
-        # Payments asks the owning app to fulfil what a payment bought (payments/fulfilment.py); explicit, no signals.
-        from payments.fulfilment import register
-        from subscriptions.fulfilment import PlanProduct
+    def ready(self) -> None:
+        # Imported here, not at the top: models are not ready when this module is imported.
+        from accounts.selectors import profile_section_register  # noqa: PLC0415
+        from payments.fulfilment import register  # noqa: PLC0415
+        from subscriptions.fulfilment import PlanProduct  # noqa: PLC0415
+        from subscriptions.selectors import subscription_summary  # noqa: PLC0415
 
+        # accounts builds the profile and must not import subscriptions: it asks us for our section.
+        profile_section_register("subscription", subscription_summary)
+        # Payments asks the app that sells a product to fulfil what a payment bought (payments/fulfilment.py):
+        # explicit registration, no signals.
         register(PlanProduct())

@@ -24,6 +24,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from subscriptions.models import LIVE_GRANT_STATES, Grant, GrantState, Plan, Subscription, SubscriptionStatus
+from subscriptions.transitions import transition
 
 logger = logging.getLogger("manas360.subscriptions")
 
@@ -69,7 +70,7 @@ def place(chain: list[Grant], plan: Plan, now: datetime) -> Placement:
     if _features(head.plan) == new:
         return Placement("front") if duration is None else Placement("append", index=len(covering))
     covered_until = covering[-1].ends_at
-    if duration is not None and covered_until >= now + duration:
+    if duration is not None and covered_until is not None and covered_until >= now + duration:
         return Placement(
             "refuse",
             reason=f"Your {head.plan.name} plan already includes everything in {plan.name} "
@@ -115,8 +116,9 @@ def _adopt(subscription: Subscription, now: datetime) -> Grant:
 
 def _layout(chain: list[Grant], now: datetime) -> tuple[list[Grant], list[Grant]]:
     """Schedule the chain back to back; returns (live, finished). The head keeps a start already past."""
-    live, finished = [], []
-    previous = None
+    live: list[Grant] = []
+    finished: list[Grant] = []
+    previous: Grant | None = None
     for grant in chain:
         if previous is None:
             if grant.starts_at is None or grant.starts_at > now:
@@ -139,7 +141,8 @@ def _save(live: list[Grant], retired: list[Grant], now: datetime) -> None:
             grant.state = G.ENDED
     for index, grant in enumerate(live):
         grant.position = index
-        grant.state = G.CURRENT if index == 0 and grant.starts_at <= now else G.QUEUED
+        started = grant.starts_at is not None and grant.starts_at <= now
+        grant.state = G.CURRENT if index == 0 and started else G.QUEUED
     current = [grant for grant in live if grant.state == G.CURRENT]
     for grant in [*retired, *[g for g in live if g.state != G.CURRENT], *current]:
         if grant._state.adding:
@@ -163,8 +166,6 @@ def _save(live: list[Grant], retired: list[Grant], now: datetime) -> None:
 def _sync_subscription(user, live: list[Grant], now: datetime, *, end_reason: str = "") -> Subscription | None:
     """Derive the one active Subscription row from the chain: the head's plan, until the end of the run of
     grants with the same features (a different plan after it gets its own row when it starts)."""
-    from subscriptions.services import transition
-
     active = Subscription.objects.select_for_update().filter(user=user, status=S.ACTIVE).first()
     if active is not None and active.has_lapsed(now):
         transition(active, S.EXPIRED)
@@ -267,6 +268,7 @@ def entitlement_grant(*, user, plan: Plan, payment=None, now: datetime | None = 
     grant = Grant(user=user, plan=plan, payment=payment, duration=plan_duration(plan), state=G.QUEUED)
     if placement.verdict == "front" and live:
         head = live[0]
+        assert head.starts_at is not None  # laid out: the head has started
         used = now - head.starts_at
         remaining = None if head.duration is None else head.duration - used
         rest = live[1:]
@@ -350,8 +352,9 @@ def entitlements_end_all(*, user, note: str, now: datetime | None = None) -> Non
 def entitlements_advance(*, now: datetime | None = None, batch_size: int = 500) -> int:
     """Move every chain whose head has run out to its next grant, and expire subscriptions with nothing left.
 
-    Run it every minute or so (management command `expire_subscriptions`): until it runs, a user whose better
-    plan ran out still sees that plan (never less than they paid for). Returns how many users moved on.
+    Run it every minute (management command `expire_subscriptions`): a run of grants with other features than the
+    one that just ended (time resumed after a better plan) gets its Subscription row when this runs; the grants'
+    own schedule is exact, the derived row follows within the interval. Returns how many users moved on.
     """
     now = now or timezone.now()
     due_users = set(

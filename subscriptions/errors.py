@@ -14,7 +14,6 @@ class NoActiveSubscription(NotFound):
 
 
 class SubscriptionNotFound(NotFound):
-    code = "not_found"
     default_message = "Subscription not found."
 
 

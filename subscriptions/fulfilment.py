@@ -8,6 +8,8 @@ from payments.fulfilment import GRANTED, PLAN_PRODUCT, Fulfilment, Offer
 from subscriptions.entitlements import entitlement_grant, entitlement_revoke
 from subscriptions.errors import FreePlanNeedsNoPayment
 from subscriptions.models import Grant, Plan
+from subscriptions.serializers import SubscriptionSerializer
+from subscriptions.services import plan_resolve, subscription_check_purchasable
 
 
 class PlanProduct:
@@ -18,8 +20,6 @@ class PlanProduct:
     def offer(self, *, user, ref: str) -> Offer:
         """The plan's price; refused (409 `plan_not_purchasable`) when it would give `user` nothing new.
         `user=None` only resolves the reference (an Idempotency-Key replay)."""
-        from subscriptions.services import plan_resolve, subscription_check_purchasable
-
         plan = plan_resolve(plan_identifier=ref)
         if user is not None:
             if plan.is_free:
@@ -46,8 +46,6 @@ class PlanProduct:
         entitlement_revoke(payment=payment, now=now)
 
     def describe(self, *, payment) -> dict:
-        from subscriptions.serializers import SubscriptionSerializer
-
         if hasattr(payment, "plan_grants"):
             grant = payment.plan_grants[0] if payment.plan_grants else None
         else:

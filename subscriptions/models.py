@@ -30,8 +30,8 @@ class PlanType(models.TextChoices):
     ONE_TIME = "one_time", "One time"
 
 
-class PlanQuerySet(models.QuerySet):
-    def active(self):
+class PlanQuerySet(models.QuerySet["Plan"]):
+    def active(self) -> "PlanQuerySet":
         return self.filter(is_active=True)
 
 
@@ -76,9 +76,9 @@ class SubscriptionStatus(models.TextChoices):
     SUPERSEDED = "superseded", "Superseded"
 
 
-class SubscriptionQuerySet(models.QuerySet):
-    def current(self):
-        """Active by status and by date: expiry is by date everywhere (api.md §4)."""
+class SubscriptionQuerySet(models.QuerySet["Subscription"]):
+    def current(self) -> "SubscriptionQuerySet":
+        """Active by status and by date: expiry is by date everywhere (docs/api.md §4)."""
         now = timezone.now()
         return self.filter(status=SubscriptionStatus.ACTIVE).filter(Q(end_date__isnull=True) | Q(end_date__gt=now))
 
@@ -112,7 +112,7 @@ class Subscription(models.Model):
         return f"{self.plan_id} for {self.user_id} ({self.status})"
 
     def has_lapsed(self, now=None) -> bool:
-        """Past its end date: expiry is by date everywhere (api.md §4), whatever the status column says."""
+        """Past its end date: expiry is by date everywhere (docs/api.md §4), whatever the status column says."""
         return self.end_date is not None and self.end_date <= (now or timezone.now())
 
     @property

@@ -1,4 +1,4 @@
-"""Reference plans (api.md §4): prices from the web client's pricing, idempotent on `code`."""
+"""Reference plans (docs/api.md §4): prices from the web client's pricing, idempotent on `code`."""
 
 from subscriptions.models import Entitlement, Plan, PlanPeriod, PlanType
 

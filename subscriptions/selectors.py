@@ -1,16 +1,21 @@
 """Reads about what a user's subscription entitles them to."""
 
 import uuid
+from typing import Any, cast
 
+from django.db.models import QuerySet
 from django.utils import timezone
 
+from accounts.models import User
 from manas360.db_rows import JoinedRowQuery
 from subscriptions.errors import SubscriptionNotFound
 from subscriptions.models import Plan, Subscription, SubscriptionStatus
 
 _SUB = Subscription._meta
-_SUB_USER, _SUB_STATUS, _SUB_END = (_SUB.get_field(name) for name in ("user", "status", "end_date"))
-_SUB_PLAN = _SUB.get_field("plan")
+# Concrete columns of Subscription (typed Any: Django's `get_field` may also answer a reverse relation).
+_SUB_USER, _SUB_STATUS, _SUB_END, _SUB_PLAN, _SUB_CREATED = (
+    cast(Any, _SUB.get_field(name)) for name in ("user", "status", "end_date", "plan", "created_at")
+)
 
 # `Subscription.objects.current().select_related("plan").filter(user=user).first()` written once per connection
 # (it runs on every `/users/me` and every signed-in theme list: no ORM compilation per call). The DB constraint
@@ -20,15 +25,15 @@ _ACTIVE_WITH_PLAN = JoinedRowQuery(
     lambda q: (
         f"FROM {q(_SUB.db_table)} {q('s')} "
         f"INNER JOIN {q(Plan._meta.db_table)} {q('p')} "
-        f"ON {q('p')}.{q(Plan._meta.pk.column)} = {q('s')}.{q(_SUB_PLAN.column)} "
+        f"ON {q('p')}.{q(cast(Any, Plan._meta.pk).column)} = {q('s')}.{q(_SUB_PLAN.column)} "
         f"WHERE {q('s')}.{q(_SUB_USER.column)} = %s AND {q('s')}.{q(_SUB_STATUS.column)} = %s "
         f"AND ({q('s')}.{q(_SUB_END.column)} IS NULL OR {q('s')}.{q(_SUB_END.column)} > %s) "
-        f"ORDER BY {q('s')}.{q(_SUB.get_field('created_at').column)} DESC LIMIT 1"
+        f"ORDER BY {q('s')}.{q(_SUB_CREATED.column)} DESC LIMIT 1"
     ),
 )
 
 
-def subscription_get_active(*, user) -> Subscription | None:
+def subscription_get_active(*, user: User | None) -> Subscription | None:
     """The user's active, unexpired subscription with its plan, or None."""
     if user is None or not getattr(user, "is_authenticated", False):
         return None
@@ -39,10 +44,10 @@ def subscription_get_active(*, user) -> Subscription | None:
         return None
     subscription, plan = found
     _SUB_PLAN.set_cached_value(subscription, plan)
-    return subscription
+    return cast(Subscription, subscription)
 
 
-def user_entitlements(*, user) -> frozenset[str]:
+def user_entitlements(*, user: User | None) -> frozenset[str]:
     """The entitlement names the user's active subscription grants (empty when none)."""
     subscription = subscription_get_active(user=user)
     if subscription is None:
@@ -50,7 +55,7 @@ def user_entitlements(*, user) -> frozenset[str]:
     return frozenset(subscription.plan.features or [])
 
 
-def subscription_get_current(*, user) -> Subscription | None:
+def subscription_get_current(*, user: User) -> Subscription | None:
     """`/subscriptions/current`: the active subscription, else the most recent one, else None."""
     active = subscription_get_active(user=user)
     if active is not None:
@@ -58,11 +63,11 @@ def subscription_get_current(*, user) -> Subscription | None:
     return Subscription.objects.select_related("plan").filter(user=user).order_by("-created_at").first()
 
 
-def subscription_list(*, user):
+def subscription_list(*, user: User) -> QuerySet[Subscription]:
     return Subscription.objects.select_related("plan").filter(user=user).order_by("-created_at")
 
 
-def subscription_get(*, subscription_id, user, is_admin: bool = False) -> Subscription:
+def subscription_get(*, subscription_id: object, user: User, is_admin: bool = False) -> Subscription:
     """One subscription scoped to its owner (admins: any). Malformed or foreign ids are 404."""
     try:
         subscription_uuid = uuid.UUID(str(subscription_id))
@@ -77,5 +82,23 @@ def subscription_get(*, subscription_id, user, is_admin: bool = False) -> Subscr
     return subscription
 
 
-def plan_list_public():
+def plan_list_public() -> QuerySet[Plan]:
     return Plan.objects.active().order_by("display_order", "amount_paise")
+
+
+def subscription_summary(*, user: User) -> dict[str, Any] | None:
+    """The `subscription` section of the user's profile (docs/api.md §3): the active subscription, or None."""
+    subscription = subscription_get_active(user=user)
+    if subscription is None:
+        return None
+    plan = subscription.plan
+    return {
+        "id": str(subscription.pk),
+        "plan_id": plan.code,
+        "plan_name": plan.name,
+        "status": subscription.status,
+        "start_date": subscription.start_date,
+        "end_date": subscription.end_date,
+        "auto_renew": subscription.auto_renew,
+        "features": list(plan.features or []),
+    }

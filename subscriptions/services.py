@@ -1,4 +1,4 @@
-"""Writes and state changes of subscriptions (api.md §4).
+"""Writes and state changes of subscriptions (docs/api.md §4).
 
 Every status change goes through `transition`, the one place that knows which
 moves are legal. What a user holds is decided by their grants
@@ -11,12 +11,14 @@ constraint; lock order is always payment row -> user row -> grants -> subscripti
 import logging
 import uuid
 from datetime import datetime
+from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.utils import timezone
 
 from accounts.audit import audit_log_record
+from accounts.models import User
 from subscriptions.entitlements import (
     entitlement_check,
     entitlement_grant,
@@ -31,28 +33,17 @@ from subscriptions.errors import (
     SubscriptionStateConflict,
 )
 from subscriptions.models import Plan, Subscription, SubscriptionStatus
+from subscriptions.selectors import subscription_get_active
+from subscriptions.transitions import transition
 
 logger = logging.getLogger("manas360.subscriptions")
 
 S = SubscriptionStatus
-ALLOWED_TRANSITIONS: dict[str, set[str]] = {
-    S.PENDING: {S.ACTIVE, S.CANCELLED, S.EXPIRED},
-    S.ACTIVE: {S.CANCELLED, S.EXPIRED, S.SUPERSEDED},
-    S.CANCELLED: set(),
-    S.EXPIRED: set(),
-    S.SUPERSEDED: set(),
-}
 
 PLAN_ALIASES = {"plan_premium": "premium_monthly"}
 
 
-def transition(subscription: Subscription, to_status: str) -> None:
-    if to_status not in ALLOWED_TRANSITIONS[subscription.status]:
-        raise SubscriptionStateConflict(f"A {subscription.status} subscription cannot become {to_status}.")
-    subscription.status = to_status
-
-
-def plan_resolve(*, plan_identifier) -> Plan:
+def plan_resolve(*, plan_identifier: object) -> Plan:
     """An active plan by code, alias (`plan_premium`) or UUID; 404 `plan_not_found` otherwise."""
     identifier = str(plan_identifier or "").strip()
     if not identifier:
@@ -71,7 +62,7 @@ def plan_resolve(*, plan_identifier) -> Plan:
     return plan
 
 
-def subscription_check_purchasable(*, user, plan: Plan) -> None:
+def subscription_check_purchasable(*, user: User, plan: Plan) -> None:
     """Refuse at creation a purchase that would give nothing the user does not already hold
     (subscriptions/entitlements.py::place): 409 `plan_not_purchasable` with the reason."""
     placement = entitlement_check(user=user, plan=plan)
@@ -80,15 +71,13 @@ def subscription_check_purchasable(*, user, plan: Plan) -> None:
 
 
 @transaction.atomic
-def subscription_activate_free(*, user, plan: Plan) -> Subscription:
+def subscription_activate_free(*, user: User, plan: Plan) -> Subscription:
     """`POST /subscriptions/upgrade` for a zero-price plan: active at once, no payment.
 
     Only for a user with no plan at all: a free plan would otherwise only queue behind a paid one.
     """
     if not plan.is_free:
         raise PlanNotPurchasable("Only a free plan can be activated without a payment.")
-    from subscriptions.selectors import subscription_get_active
-
     current = subscription_get_active(user=user)
     if current is not None:
         raise PlanNotPurchasable(
@@ -96,7 +85,7 @@ def subscription_activate_free(*, user, plan: Plan) -> Subscription:
             extra={"current_plan": current.plan.code},
         )
     result = entitlement_grant(user=user, plan=plan)
-    if not result.granted:
+    if not result.granted or result.subscription is None:
         raise PlanNotPurchasable(result.reason)
     return result.subscription
 
@@ -104,8 +93,8 @@ def subscription_activate_free(*, user, plan: Plan) -> Subscription:
 @transaction.atomic
 def subscription_cancel(
     *,
-    subscription_id,
-    actor,
+    subscription_id: uuid.UUID | str,
+    actor: User,
     reason: str = "",
     immediate: bool = False,
     ip_address: str | None = None,
@@ -150,9 +139,9 @@ def subscription_cancel(
     return subscription
 
 
-def subscription_cancel_own_active(*, user, reason: str = "", ip_address=None, user_agent: str = "") -> Subscription:
-    from subscriptions.selectors import subscription_get_active
-
+def subscription_cancel_own_active(
+    *, user: User, reason: str = "", ip_address: str | None = None, user_agent: str = ""
+) -> Subscription:
     current = subscription_get_active(user=user)
     if current is None:
         raise NoActiveSubscription()
@@ -167,7 +156,7 @@ def subscriptions_expire(*, now: datetime | None = None, batch_size: int = 500) 
     return entitlements_advance(now=now, batch_size=batch_size)
 
 
-def _audit_view(subscription: Subscription) -> dict:
+def _audit_view(subscription: Subscription) -> dict[str, Any]:
     return {
         "status": subscription.status,
         "auto_renew": subscription.auto_renew,

@@ -1,4 +1,4 @@
-"""Subscriptions API (api.md §4). Thin views: validate, call a service or selector, serialize."""
+"""Subscriptions API (docs/api.md §4). Thin views: validate, call a service or selector, serialize."""
 
 from drf_spectacular.utils import extend_schema
 from rest_framework.permissions import AllowAny
@@ -6,25 +6,26 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.audit import audit_context_from_request
+from accounts.permissions import is_admin_with_mfa
 from manas360.api.errors import Forbidden
 from manas360.api.pagination import PageLimitPagination
 from manas360.api.responses import success_response
+from payments.views import payment_create_response
 from subscriptions import selectors, services
 from subscriptions.errors import NoActiveSubscription
-from subscriptions.permissions import is_admin_with_mfa
 from subscriptions.serializers import CancelSerializer, PlanSerializer, SubscriptionSerializer, UpgradeSerializer
 
 
 class PlanListView(APIView):
     permission_classes = [AllowAny]
 
-    @extend_schema(responses=PlanSerializer(many=True), summary="Active plans (public)")
+    @extend_schema(responses=PlanSerializer(many=True))
     def get(self, request):
         return Response(PlanSerializer(selectors.plan_list_public(), many=True).data)
 
 
 class CurrentSubscriptionView(APIView):
-    @extend_schema(responses=SubscriptionSerializer, summary="Active subscription, else the latest, else null")
+    @extend_schema(responses=SubscriptionSerializer)
     def get(self, request):
         subscription = selectors.subscription_get_current(user=request.user)
         data = SubscriptionSerializer(subscription).data if subscription is not None else None
@@ -32,7 +33,7 @@ class CurrentSubscriptionView(APIView):
 
 
 class ActiveSubscriptionView(APIView):
-    @extend_schema(responses=SubscriptionSerializer, summary="Active subscription or 404 no_active_subscription")
+    @extend_schema(responses=SubscriptionSerializer)
     def get(self, request):
         subscription = selectors.subscription_get_active(user=request.user)
         if subscription is None:
@@ -42,7 +43,7 @@ class ActiveSubscriptionView(APIView):
 
 
 class SubscriptionHistoryView(APIView):
-    @extend_schema(responses=SubscriptionSerializer(many=True), summary="The caller's subscriptions, newest first")
+    @extend_schema(responses=SubscriptionSerializer(many=True))
     def get(self, request):
         paginator = PageLimitPagination()
         page = paginator.paginate_queryset(selectors.subscription_list(user=request.user), request, view=self)
@@ -62,7 +63,7 @@ def _cancel_response(request, *, subscription_id, payload) -> Response:
 
 
 class SubscriptionCancelByIdView(APIView):
-    @extend_schema(request=CancelSerializer, responses=SubscriptionSerializer, summary="Cancel (owner or admin)")
+    @extend_schema(request=CancelSerializer, responses=SubscriptionSerializer)
     def patch(self, request, subscription_id):
         payload = CancelSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
@@ -74,7 +75,7 @@ class SubscriptionCancelByIdView(APIView):
 
 
 class SubscriptionCancelView(APIView):
-    @extend_schema(request=CancelSerializer, responses=SubscriptionSerializer, summary="Cancel the caller's active")
+    @extend_schema(request=CancelSerializer, responses=SubscriptionSerializer)
     def post(self, request):
         payload = CancelSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
@@ -90,11 +91,8 @@ class SubscriptionUpgradeView(APIView):
     @extend_schema(
         request=UpgradeSerializer,
         responses={201: SubscriptionSerializer},
-        summary="Free plan: active at once (201 subscription). Paid plan: starts a payment (201 payment).",
     )
     def post(self, request):
-        from payments.views import payment_create_response
-
         payload = UpgradeSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
         plan = services.plan_resolve(plan_identifier=payload.validated_data["plan_id"])

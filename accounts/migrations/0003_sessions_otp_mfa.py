@@ -29,7 +29,7 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='user',
             name='locked_until',
-            field=models.DateTimeField(blank=True, help_text='Admin sign-in locked after repeated failures (api.md §11).', null=True),
+            field=models.DateTimeField(blank=True, help_text='Admin sign-in locked after repeated failures (docs/api.md §11).', null=True),
         ),
         migrations.CreateModel(
             name='AuthSession',

@@ -1,6 +1,7 @@
 """Shared helpers for the accounts tests."""
 
 from accounts import otp_delivery
+from accounts.sessions import session_start
 
 SEND = "/api/v1/auth/send-otp"
 VERIFY = "/api/v1/auth/verify-otp"
@@ -24,3 +25,8 @@ def sign_in_by_otp(client, phone="+919812345678"):
     """send-otp + verify-otp for a phone number; returns the verify response."""
     assert client.post(SEND, {"phoneNumber": phone}, format="json").status_code == 200
     return client.post(VERIFY, {"phoneNumber": phone, "otp": last_code()}, format="json")
+
+
+def issue_access_token(*, user, mfa_verified: bool = False) -> str:
+    """Start a real session for `user` (an AuthSession row, as a sign-in would) and return its access token."""
+    return session_start(user=user, mfa_completed=mfa_verified).access_token

@@ -1,4 +1,4 @@
-"""Admin sign-in with TOTP MFA, enrolment, lockout (api.md §2, §7, §11 "Admin MFA")."""
+"""Admin sign-in with TOTP MFA, enrolment, lockout (docs/api.md §2, §7, §11 "Admin MFA")."""
 
 import time
 from datetime import timedelta

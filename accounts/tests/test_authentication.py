@@ -1,4 +1,4 @@
-"""TokenSessionAuthentication: revocation, suspension, token types, CSRF (api.md §1, §11)."""
+"""TokenSessionAuthentication: revocation, suspension, token types, CSRF (docs/api.md §1, §11)."""
 
 from datetime import timedelta
 

@@ -1,4 +1,4 @@
-"""Malformed bodies on the sign-in endpoints are reported as such and change nothing (api.md §11).
+"""Malformed bodies on the sign-in endpoints are reported as such and change nothing (docs/api.md §11).
 
 These endpoints have throttles that read the body to find the identifier; the
 throttle must not hide the parse error behind a misleading field error.

@@ -1,4 +1,4 @@
-"""Admin MFA edge cases found in review (api.md §2 `verify-mfa`, §7 `/admin/mfa/*`, §11 "Admin MFA")."""
+"""Admin MFA edge cases found in review (docs/api.md §2 `verify-mfa`, §7 `/admin/mfa/*`, §11 "Admin MFA")."""
 
 import pyotp
 import pytest

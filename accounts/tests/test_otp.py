@@ -1,4 +1,4 @@
-"""OTP sign-in (api.md §2 send-otp / verify-otp, §11 "OTP")."""
+"""OTP sign-in (docs/api.md §2 send-otp / verify-otp, §11 "OTP")."""
 
 from datetime import timedelta
 from unittest import mock

@@ -1,4 +1,4 @@
-"""Refresh rotation, reuse detection, logout, cookies and CSRF (api.md §1, §2, §11 "Refresh")."""
+"""Refresh rotation, reuse detection, logout, cookies and CSRF (docs/api.md §1, §2, §11 "Refresh")."""
 
 import threading
 from datetime import timedelta

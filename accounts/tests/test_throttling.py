@@ -1,4 +1,4 @@
-"""Rate limits (api.md §10) and their failure mode."""
+"""Rate limits (docs/api.md §10) and their failure mode."""
 
 import logging
 import os

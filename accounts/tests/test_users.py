@@ -1,4 +1,4 @@
-"""Users API (api.md §3)."""
+"""Users API (docs/api.md §3)."""
 
 import uuid
 

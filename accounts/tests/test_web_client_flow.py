@@ -1,4 +1,4 @@
-"""Replays the React web app's sign-in sequence (web-client-contract §2.3-§2.7, §3 items 1, 2, 5, 6, 7).
+"""Replays the React web app's sign-in sequence (docs/web-client.md calls 1, 2, 5, 6, 7 and "Transport").
 
 The app is cookie-only: no Authorization header anywhere. It sends the phone number in `email`, reads
 `body.user` (or `body.data.user`), decides "signed in" by the readable `csrf_token` cookie, sends

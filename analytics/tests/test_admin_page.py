@@ -20,7 +20,7 @@ PAGE = "/admin/analytics/"
 
 @pytest.fixture
 def staff_client(db):
-    from staff.testing import staff_admin_with_totp
+    from staff.tests.helpers import staff_admin_with_totp
 
     user, password, secret = staff_admin_with_totp()
     client = Client()

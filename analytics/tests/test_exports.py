@@ -163,7 +163,7 @@ def test_pdf_on_empty_range(admin_client):
 
 def test_export_works_with_the_access_token_cookie_and_no_csrf_header(api_client, admin_user, dataset):
     """The admin UI opens exports with window.open: cookies only, no X-CSRF-Token."""
-    from accounts.tokens import issue_access_token
+    from accounts.tests.helpers import issue_access_token
 
     api_client.cookies["access_token"] = issue_access_token(user=admin_user, mfa_verified=True)
     response = api_client.get(BASE + "/analytics/export/pdf", RANGE, HTTP_ACCEPT="text/html,*/*;q=0.8")

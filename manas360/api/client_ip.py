@@ -1,4 +1,4 @@
-"""The real client IP behind a known number of trusted reverse proxies (api.md §10)."""
+"""The real client IP behind a known number of trusted reverse proxies (docs/api.md §10)."""
 
 from django.conf import settings
 

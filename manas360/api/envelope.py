@@ -1,4 +1,4 @@
-"""The response envelope of api.md §1, shared by views, the handler and middleware."""
+"""The response envelope of docs/api.md §1, shared by views, the handler and middleware."""
 
 from django.http import JsonResponse
 

@@ -1,4 +1,4 @@
-"""One exception handler for the whole API (api.md §1, §11).
+"""One exception handler for the whole API (docs/api.md §1, §11).
 
 DRF errors, Django errors and our ApplicationErrors all leave as the same error
 envelope with a stable `code`. Whenever this handler builds the response it
@@ -17,33 +17,37 @@ from rest_framework.response import Response
 from rest_framework.views import set_rollback
 
 from manas360.api.envelope import error_body
-from manas360.api.errors import ApplicationError, DatabaseUnavailable, NotFound, PayloadTooLarge
+from manas360.api.errors import (
+    ApplicationError,
+    DatabaseUnavailable,
+    Forbidden,
+    InvalidJson,
+    MethodNotAllowed,
+    NotAcceptable,
+    NotFound,
+    PayloadTooLarge,
+    ServerError,
+    TokenInvalid,
+    TooManyRequests,
+    Unauthorized,
+    UnsupportedMediaType,
+    ValidationFailed,
+    registered_codes,
+)
 
 logger = logging.getLogger("manas360.errors")
 
-# DRF exception class -> (status, stable code) for the generic cases.
-_DRF_CODES = {
-    drf.ParseError: "invalid_json",
-    drf.NotAuthenticated: "not_authenticated",
-    drf.AuthenticationFailed: "token_invalid",
-    drf.PermissionDenied: "permission_denied",
-    drf.NotFound: "not_found",
-    drf.MethodNotAllowed: "method_not_allowed",
-    drf.NotAcceptable: "not_acceptable",
-    drf.UnsupportedMediaType: "unsupported_media_type",
-    drf.Throttled: "throttled",
-}
-
-# Our own codes that a DRF exception may carry in its `detail.code`.
-_PASSTHROUGH_CODES = {
-    "token_expired",
-    "token_invalid",
-    "session_revoked",
-    "account_suspended",
-    "csrf_failed",
-    "origin_not_allowed",
-    "admin_mfa_required",
-    "not_authenticated",
+# The registered error whose code a DRF exception answers with when it does not carry one of ours.
+_DRF_ERRORS: dict[type[drf.APIException], type[ApplicationError]] = {
+    drf.ParseError: InvalidJson,
+    drf.NotAuthenticated: Unauthorized,
+    drf.AuthenticationFailed: TokenInvalid,
+    drf.PermissionDenied: Forbidden,
+    drf.NotFound: NotFound,
+    drf.MethodNotAllowed: MethodNotAllowed,
+    drf.NotAcceptable: NotAcceptable,
+    drf.UnsupportedMediaType: UnsupportedMediaType,
+    drf.Throttled: TooManyRequests,
 }
 
 
@@ -82,41 +86,42 @@ def api_exception_handler(exc, context):
         return _respond(exc.status_code, message=exc.message, code=exc.code, extra=exc.extra, headers=exc.headers)
     if isinstance(exc, drf.ValidationError):
         errors = _validation_errors(exc.detail)
-        return _respond(400, message=_first_message(errors), code="validation_error", extra={"errors": errors})
+        return _respond(400, message=_first_message(errors), code=ValidationFailed.code, extra={"errors": errors})
     if isinstance(exc, DjangoValidationError):
         errors = _validation_errors(exc.message_dict if hasattr(exc, "error_dict") else exc.messages)
-        return _respond(400, message=_first_message(errors), code="validation_error", extra={"errors": errors})
+        return _respond(400, message=_first_message(errors), code=ValidationFailed.code, extra={"errors": errors})
     if isinstance(exc, DjangoPermissionDenied):
-        return _respond(403, message="You do not have permission to perform this action.", code="permission_denied")
+        return _respond(403, message=Forbidden.default_message, code=Forbidden.code)
     if isinstance(exc, drf.APIException):
         return _drf_response(exc)
     if isinstance(exc, DataError):
         # A value the database cannot store (e.g. "\u0000" inside free-form JSON): the client's data, not our bug.
         logger.warning("database refused a value", extra={"error_class": type(exc).__name__})
-        return _respond(400, message="The request contains a value that cannot be stored.", code="validation_error")
+        return _respond(400, message="The request contains a value that cannot be stored.", code=ValidationFailed.code)
     if isinstance(exc, DatabaseError):
         logger.exception("database error")
-        return _respond(500, message="Internal server error.", code="server_error")
+        return _respond(500, message=ServerError.default_message, code=ServerError.code)
     return None  # unexpected: let it propagate to ApiBoundaryMiddleware, which logs it and answers 500
 
 
 def _drf_response(exc: drf.APIException) -> Response:
     detail_code = getattr(exc.detail, "code", None)
-    code = detail_code if detail_code in _PASSTHROUGH_CODES else None
-    for exc_class, mapped in _DRF_CODES.items():
+    code = detail_code if detail_code in registered_codes() else None
+    for exc_class, error in _DRF_ERRORS.items():
         if code is None and isinstance(exc, exc_class):
-            code = mapped
+            code = error.code
     code = code or "error"
     message = str(exc.detail) if not isinstance(exc.detail, (dict, list)) else "Request failed."
-    headers = {}
-    extra = {}
-    if isinstance(exc, drf.Throttled) and exc.wait is not None:
-        retry_after = max(int(exc.wait + 0.999), 1)
+    headers: dict[str, str] = {}
+    extra: dict[str, object] = {}
+    wait = getattr(exc, "wait", None) if isinstance(exc, drf.Throttled) else None
+    if wait is not None:
+        retry_after = max(int(wait + 0.999), 1)
         headers["Retry-After"] = str(retry_after)
         extra["retry_after"] = retry_after
-        message = "Too many requests. Please try again later."
+        message = TooManyRequests.default_message
     if isinstance(exc, drf.ParseError):
-        message = "Malformed JSON body."
+        message = InvalidJson.default_message
     if isinstance(exc, drf.MethodNotAllowed):
         message = str(exc.detail)
     auth_header = getattr(exc, "auth_header", None)

@@ -1,4 +1,4 @@
-"""OpenAPI: the error envelope and every error code (api.md §1, §11), added by a drf-spectacular hook.
+"""OpenAPI: the error envelope and every error code (docs/api.md §1, §11), added by a drf-spectacular hook.
 
 `error_envelope_hook` (SPECTACULAR_SETTINGS["POSTPROCESSING_HOOKS"]) adds:
 
@@ -10,17 +10,16 @@
   415, 429, 500, 503; existing entries are kept) — each referencing the envelope;
 * a table of all codes by status in `info.description`.
 
-The codes come from `error_catalogue()`: the generic codes of api.md §11 plus every `ApplicationError`
-subclass of the apps (their class-level `status_code` and `code`) and the few codes raised inline.
+The codes come from `error_catalogue()`, which is the registry of error classes (`manas360.api.errors`): the
+generic codes of docs/api.md §11 and every app's `errors.py`, each with its `status_code` (and
+`other_status_codes`).
 """
 
 from __future__ import annotations
 
-from importlib import import_module
-
 from django.conf import settings
 
-from manas360.api.errors import ApplicationError
+from manas360.api.errors import codes_by_status
 
 STATUS_TITLES = {
     400: "Bad request",
@@ -29,6 +28,7 @@ STATUS_TITLES = {
     403: "Forbidden",
     404: "Not found",
     405: "Method not allowed",
+    406: "Not acceptable",
     409: "Conflict",
     410: "Gone",
     413: "Payload too large",
@@ -39,32 +39,6 @@ STATUS_TITLES = {
     503: "Service unavailable",
 }
 
-# api.md §11 "Generic error codes", plus the envelope-level codes the middleware and handler emit.
-GENERIC_CODES: dict[int, set[str]] = {
-    400: {"validation_error", "invalid_json"},
-    401: {"not_authenticated", "token_expired", "token_invalid", "session_revoked", "account_suspended"},
-    403: {"permission_denied", "csrf_failed", "origin_not_allowed", "admin_mfa_required"},
-    404: {"not_found"},
-    405: {"method_not_allowed"},
-    410: {"api_version_retired"},
-    413: {"payload_too_large"},
-    415: {"unsupported_media_type"},
-    429: {"throttled"},
-    500: {"server_error"},
-    503: {"service_unavailable"},
-}
-
-# Codes raised inline (`SomeError(..., code="...")`) rather than as a class attribute.
-INLINE_CODES: dict[int, set[str]] = {
-    400: {"mfa_setup_required"},
-    409: {"mfa_already_enabled", "mfa_not_enabled"},
-}
-
-# Placeholders of the base classes: never sent as such.
-_BASE_CLASS_CODES = {"bad_request", "conflict", "bad_gateway"}
-
-ERROR_APPS = ("accounts", "subscriptions", "payments", "rooms", "analytics", "staff")
-
 EXTRA_FIELDS = {
     "attemptsLeft": {"type": "integer", "description": "OTP tries left (`otp_invalid`)."},
     "retryAfter": {"type": "integer", "description": "Seconds to wait (429s); also the `Retry-After` header."},
@@ -73,34 +47,15 @@ EXTRA_FIELDS = {
 }
 
 
-def _subclasses(cls):
-    for sub in cls.__subclasses__():
-        yield sub
-        yield from _subclasses(sub)
-
-
 def error_catalogue() -> dict[int, list[str]]:
-    """Every error code the API can answer with, by HTTP status (sorted)."""
-    for app in ERROR_APPS:
-        try:
-            import_module(f"{app}.errors")
-        except ModuleNotFoundError as exc:
-            if exc.name != f"{app}.errors":
-                raise
-    codes: dict[int, set[str]] = {status: set(names) for status, names in GENERIC_CODES.items()}
-    for status, names in INLINE_CODES.items():
-        codes.setdefault(status, set()).update(names)
-    for cls in _subclasses(ApplicationError):
-        code = getattr(cls, "code", None)
-        if code and code not in _BASE_CLASS_CODES:
-            codes.setdefault(int(cls.status_code), set()).add(code)
-    return {status: sorted(names) for status, names in sorted(codes.items())}
+    """Every error code the API can answer with, by HTTP status (sorted): the registry of error classes."""
+    return codes_by_status()
 
 
 def _error_schema(all_codes: list[str]) -> dict:
     return {
         "type": "object",
-        "description": "Every error (api.md §1): `error` repeats `message` as a string (the admin UI shows it).",
+        "description": "Every error (docs/api.md §1): `error` repeats `message` as a string (the admin UI shows it).",
         "properties": {
             "success": {"type": "boolean", "enum": [False]},
             "message": {"type": "string", "description": "Human-readable text."},
@@ -131,7 +86,7 @@ def _codes_text(codes: list[str]) -> str:
 
 
 def _needs_sign_in(operation: dict) -> bool:
-    security = operation.get("security")
+    security = operation.get("security") or []
     return bool(security) and {} not in security
 
 

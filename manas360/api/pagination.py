@@ -23,7 +23,7 @@ def _positive_int(request, name: str, default: int) -> int:
 
 
 class PageLimitPagination(BasePagination):
-    """`?page=` and `?limit=` with `{page, limit, total, pages}` beside `data` (api.md §1).
+    """`?page=` and `?limit=` with `{page, limit, total, pages}` beside `data` (docs/api.md §1).
 
     Bad values are a 400, a page past the end is an empty list, not an error.
     """

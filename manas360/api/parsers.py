@@ -6,7 +6,7 @@ from djangorestframework_camel_case.util import underscoreize
 from rest_framework.exceptions import ParseError
 from rest_framework.parsers import JSONParser
 
-from manas360.api.errors import PayloadTooLarge
+from manas360.api.errors import InvalidJson, PayloadTooLarge
 
 
 class LimitedCamelCaseJSONParser(JSONParser):
@@ -27,5 +27,5 @@ class LimitedCamelCaseJSONParser(JSONParser):
         try:
             data = json.loads(raw.decode("utf-8"))
         except (ValueError, UnicodeDecodeError) as exc:
-            raise ParseError("Malformed JSON body.", code="invalid_json") from exc
+            raise ParseError(InvalidJson.default_message, code=InvalidJson.code) from exc
         return underscoreize(data, **camel_settings.JSON_UNDERSCOREIZE)

@@ -1,4 +1,4 @@
-"""Helpers for views that put keys beside `data` (api.md §1, web-client-contract §3)."""
+"""Helpers for views that put keys beside `data` (docs/api.md §1, docs/web-client.md)."""
 
 from rest_framework.response import Response
 

@@ -1,4 +1,4 @@
-"""Rate limits (api.md §10) as DRF throttles on the Django cache (Redis when REDIS_URL is set).
+"""Rate limits (docs/api.md §10) as DRF throttles on the Django cache (Redis when REDIS_URL is set).
 
 Fixed windows counted with one atomic INCR per throttle and request (on Redis one server-side script doing
 INCR + EXPIRE NX), so the hot path costs one cache round trip, not DRF's read-modify-write of a timestamp

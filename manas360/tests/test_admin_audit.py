@@ -1,4 +1,4 @@
-"""Writes through the Django admin site leave audit rows (api.md §7), and history cannot be deleted there."""
+"""Writes through the Django admin site leave audit rows (docs/api.md §7), and history cannot be deleted there."""
 
 import json
 
@@ -8,7 +8,7 @@ from django.test import Client
 
 from accounts.models import AuditLog, RolePermission
 from accounts.roles import Permission, Role
-from staff.testing import staff_admin_with_totp
+from staff.tests.helpers import staff_admin_with_totp
 from subscriptions.models import Plan
 
 pytestmark = pytest.mark.django_db

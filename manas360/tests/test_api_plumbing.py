@@ -1,4 +1,4 @@
-"""The envelope and status codes of api.md §1 and §11, end to end through the middleware stack."""
+"""The envelope and status codes of docs/api.md §1 and §11, end to end through the middleware stack."""
 
 import json
 import logging

@@ -1,8 +1,8 @@
-"""Webhook authentication as PhonePe does it (phonepe.md §7).
+"""Webhook authentication as PhonePe does it (docs/phonepe.md §7).
 
 The `Authorization` header is the lowercase hex SHA-256 of "username:password", with
 no prefix. It proves only that the sender knows the shared credentials; it does not
-cover the body, so the body is never trusted on its own (phonepe.md §11.1).
+cover the body, so the body is never trusted on its own (docs/phonepe.md §11.1).
 """
 
 import hashlib

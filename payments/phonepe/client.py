@@ -1,7 +1,7 @@
-"""A typed client for PhonePe Standard Checkout v2 on `requests` (phonepe.md §2-§5, §8, §11).
+"""A typed client for PhonePe Standard Checkout v2 on `requests` (docs/phonepe.md §2-§5, §8, §11).
 
 * OAuth client-credentials token, cached in the Django cache (shared by every app
-  instance) until its half-life (phonepe.md §3); on a 401 the token is dropped,
+  instance) until its half-life (docs/phonepe.md §3); on a 401 the token is dropped,
   fetched again and the call retried once (§11.4).
 * Timeouts on every call. Retries only for transient failures, bounded: GETs and the
   token call on connection errors, 5xx and 429; the non-idempotent POSTs (pay, refund)
@@ -140,7 +140,7 @@ class PhonePeClient:
         identity = f"{self.config.client_id}|{self.config.oauth_base_url}"
         self._token_cache_key = "phonepe:token:" + hashlib.sha256(identity.encode()).hexdigest()[:24]
 
-    # --- token (phonepe.md §3) ---------------------------------------------
+    # --- token (docs/phonepe.md §3) ---------------------------------------------
     def _fetch_token(self) -> dict:
         response = self._send(
             "POST",
@@ -218,7 +218,7 @@ class PhonePeClient:
                 method, url, operation=operation, retry_transient=retry_transient, headers=headers, **kwargs
             )
             if response.status_code == 401 and attempt == 0:
-                # phonepe.md §11.4: refresh, then retry once.
+                # docs/phonepe.md §11.4: refresh, then retry once.
                 self.invalidate_token()
                 continue
             break
@@ -257,7 +257,7 @@ class PhonePeClient:
             )
         return body if isinstance(body, dict) else {}
 
-    # --- API (phonepe.md §4, §5) -------------------------------------------
+    # --- API (docs/phonepe.md §4, §5) -------------------------------------------
     def create_order(
         self,
         *,
@@ -366,5 +366,5 @@ class PhonePeClient:
 
 
 def get_client() -> PhonePeClient:
-    """A client built from settings at call time (never at import: phonepe.md §11.4)."""
+    """A client built from settings at call time (never at import: docs/phonepe.md §11.4)."""
     return PhonePeClient()

@@ -1,6 +1,7 @@
 """POST /payments/create: a pending payment and its PhonePe order (docs/payments.md)."""
 
 import logging
+import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal, InvalidOperation
@@ -9,6 +10,7 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from accounts.models import User
 from manas360.api.errors import ValidationFailed
 from payments.errors import (
     AmountMismatch,
@@ -25,7 +27,7 @@ from payments.services.transitions import P, move, new_gateway_id
 logger = logging.getLogger("manas360.payments")
 
 
-def _amount_to_paise(amount) -> int:
+def _amount_to_paise(amount: object) -> int:
     try:
         value = Decimal(str(amount))
     except (InvalidOperation, ValueError):
@@ -61,11 +63,11 @@ def _same_request(payment: Payment, *, product: str, ref: str) -> PaymentCreatio
 
 def payment_create(
     *,
-    user,
-    plan_identifier=None,
+    user: User,
+    plan_identifier: object = None,
     product: str = PLAN_PRODUCT,
-    ref=None,
-    amount_rupees=None,
+    ref: object = None,
+    amount_rupees: object = None,
     currency: str | None = None,
     idempotency_key: str | None = None,
 ) -> PaymentCreation:
@@ -141,7 +143,7 @@ def payment_create(
 
 
 @transaction.atomic
-def _payment_fail_on_create(*, payment_id, reason: str) -> None:
+def _payment_fail_on_create(*, payment_id: uuid.UUID, reason: str) -> None:
     payment = Payment.objects.select_for_update().get(pk=payment_id)
     if move(payment, P.FAILED, reason=reason):
         payment.save(update_fields=["status", "failure_reason", "updated_at"])

@@ -1,12 +1,13 @@
 """Applying PhonePe's word on an order (from a callback, a read or a sweep) to our payment.
 
 Nothing is granted on the word of a callback or a browser redirect: the order's state and amount come from
-PhonePe's order-status API (phonepe.md §11.1). No outbound HTTP while a row lock is held: the gateway is
+PhonePe's order-status API (docs/phonepe.md §11.1). No outbound HTTP while a row lock is held: the gateway is
 asked first, then the state is applied in one short transaction that locks the payment row first
 (lock order: payment -> refund -> user -> grants -> subscription).
 """
 
 import logging
+import uuid
 
 from django.db import transaction
 from django.utils import timezone
@@ -20,7 +21,9 @@ from payments.services.transitions import P, move
 logger = logging.getLogger("manas360.payments")
 
 
-def payment_apply_order_status(*, payment_id, status: OrderStatus, claimed_state: str = "", event_id=None) -> str:
+def payment_apply_order_status(
+    *, payment_id: uuid.UUID, status: OrderStatus, claimed_state: str = "", event_id: uuid.UUID | None = None
+) -> str:
     """Apply PhonePe's order status to our payment in one transaction; returns the outcome.
 
     `claimed_state` is what an (unsigned) callback body said; it never decides anything, it only labels a late
@@ -41,7 +44,7 @@ def payment_apply_order_status(*, payment_id, status: OrderStatus, claimed_state
     return outcome
 
 
-def _decide(payment: Payment, status: OrderStatus, claimed_state: str, fields: set) -> tuple[str, str]:
+def _decide(payment: Payment, status: OrderStatus, claimed_state: str, fields: set[str]) -> tuple[str, str]:
     if status.merchant_order_id != payment.merchant_order_id or (
         payment.gateway_order_id and status.order_id and status.order_id != payment.gateway_order_id
     ):
@@ -85,7 +88,7 @@ def _decide(payment: Payment, status: OrderStatus, claimed_state: str, fields: s
     return WebhookOutcome.GATEWAY_PENDING, f"gateway state {status.state or 'unknown'}"
 
 
-def _fulfil(payment: Payment, fields: set) -> None:
+def _fulfil(payment: Payment, fields: set[str]) -> None:
     """Grant what was bought, or refund in full what buys nothing (docs/payments.md, rules)."""
     result = product_for(payment.product).fulfil(payment=payment, now=timezone.now())
     if result.granted:

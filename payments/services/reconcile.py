@@ -1,4 +1,4 @@
-"""Asking PhonePe about payments we have not heard back about (api.md §5 GET /payments/:id, phonepe.md §4.2).
+"""Asking PhonePe about payments we have not heard back about (docs/api.md §5 GET /payments/:id, docs/phonepe.md §4.2).
 
 A lost callback must not leave a payment pending forever, and a busy reader must not hammer PhonePe: a
 payment is asked about only once it is `PAYMENT_RECONCILE_AFTER_SECONDS` old, and then at most once per
@@ -7,7 +7,8 @@ payment is asked about only once it is `PAYMENT_RECONCILE_AFTER_SECONDS` old, an
 """
 
 import logging
-from datetime import timedelta
+import uuid
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db.models import Q
@@ -22,7 +23,7 @@ from payments.services.transitions import P
 logger = logging.getLogger("manas360.payments")
 
 
-def _claim(model, pk, *, now, extra: Q) -> bool:
+def _claim(model: type[Payment] | type[Refund], pk: uuid.UUID, *, now: datetime, extra: Q) -> bool:
     """Take this interval's one gateway call for the row; False when another reader already took it."""
     due = Q(last_reconciled_at__isnull=True) | Q(
         last_reconciled_at__lte=now - timedelta(seconds=settings.PAYMENT_RECONCILE_INTERVAL_SECONDS)
@@ -30,7 +31,7 @@ def _claim(model, pk, *, now, extra: Q) -> bool:
     return bool(model.objects.filter(due, extra, pk=pk).update(last_reconciled_at=now))
 
 
-def payment_reconcile_if_stale(*, payment: Payment, now=None) -> bool:
+def payment_reconcile_if_stale(*, payment: Payment, now: datetime | None = None) -> bool:
     """Ask the gateway about a stale pending payment (or its refund in flight). Returns True if it asked."""
     now = now or timezone.now()
     old_enough = now - timedelta(seconds=settings.PAYMENT_RECONCILE_AFTER_SECONDS)
@@ -63,7 +64,7 @@ def payment_reconcile(*, payment: Payment) -> str | None:
     return payment_apply_order_status(payment_id=payment.pk, status=status)
 
 
-def payments_reconcile_pending(*, now=None, limit: int = 100) -> int:
+def payments_reconcile_pending(*, now: datetime | None = None, limit: int = 100) -> int:
     """The body of the periodic job: reconcile every stale pending payment once per interval. Returns how many."""
     now = now or timezone.now()
     old_enough = now - timedelta(seconds=settings.PAYMENT_RECONCILE_AFTER_SECONDS)

@@ -11,7 +11,8 @@
 import contextlib
 import logging
 import uuid
-from datetime import timedelta
+from datetime import datetime, timedelta
+from typing import Any
 
 from django.conf import settings
 from django.db import transaction
@@ -19,6 +20,7 @@ from django.db.models import Exists, F, OuterRef, Q
 from django.utils import timezone
 
 from accounts.audit import audit_log_record
+from accounts.models import User
 from payments.errors import GatewayRejected, GatewayUnavailable, PaymentNotFound, PaymentNotRefundable, RefundInProgress
 from payments.fulfilment import product_for
 from payments.models import Payment, Refund, RefundStatus, WebhookEvent, WebhookOutcome
@@ -29,7 +31,9 @@ from payments.services.transitions import OPEN_REFUND_STATUSES, SYSTEM_ACTOR, P,
 logger = logging.getLogger("manas360.payments")
 
 
-def refund_open(*, payment: Payment, reason: str, automatic: bool, actor=None, **audit_context) -> Refund:
+def refund_open(
+    *, payment: Payment, reason: str, automatic: bool, actor: User | None = None, **audit_context: Any
+) -> Refund:
     """Write a full refund of `payment` (pending, not yet sent) and its audit row. Caller holds the payment lock."""
     if payment.status != P.SUCCESS:
         raise PaymentNotRefundable()
@@ -61,10 +65,10 @@ def refund_open(*, payment: Payment, reason: str, automatic: bool, actor=None, *
     return refund
 
 
-def refund_send_after_commit(refund_id) -> None:
+def refund_send_after_commit(refund_id: uuid.UUID) -> None:
     """Try to send the refund as soon as the deciding transaction commits; the sweep retries if this fails."""
 
-    def send():
+    def send() -> None:
         # A failure is recorded on the row; `refunds_retry` picks it up.
         with contextlib.suppress(GatewayUnavailable, GatewayRejected):
             refund_send(refund_id=refund_id)
@@ -72,7 +76,7 @@ def refund_send_after_commit(refund_id) -> None:
     transaction.on_commit(send)
 
 
-def refund_send(*, refund_id) -> Refund:
+def refund_send(*, refund_id: uuid.UUID) -> Refund:
     """Send one pending refund to PhonePe, or find out what became of it. Idempotent.
 
     Raises GatewayUnavailable (will be retried; the row stays pending) or GatewayRejected (PhonePe refused
@@ -83,7 +87,7 @@ def refund_send(*, refund_id) -> Refund:
         return refund
     client = get_client()
     if refund.sent_at is not None or refund.send_attempts:
-        # It may already be at PhonePe (a lost response): ask before sending again (phonepe.md §5, §11.6).
+        # It may already be at PhonePe (a lost response): ask before sending again (docs/phonepe.md §5, §11.6).
         try:
             status = client.get_refund_status(merchant_refund_id=refund.merchant_refund_id)
         except PhonePeNotFound:
@@ -135,7 +139,7 @@ def _mark_sent(refund: Refund, *, gateway_refund_id: str) -> None:
 
 
 @transaction.atomic
-def _refund_rejected(*, refund_id) -> None:
+def _refund_rejected(*, refund_id: uuid.UUID) -> None:
     payment_id = Refund.objects.values_list("payment_id", flat=True).get(pk=refund_id)
     payment = Payment.objects.select_for_update().get(pk=payment_id)
     refund = Refund.objects.select_for_update().get(pk=refund_id)
@@ -147,7 +151,7 @@ def _refund_rejected(*, refund_id) -> None:
 
 
 def payment_refund(
-    *, payment_id, actor, reason: str = "", ip_address: str | None = None, user_agent: str = ""
+    *, payment_id: object, actor: User, reason: str = "", ip_address: str | None = None, user_agent: str = ""
 ) -> Refund:
     """An operator's full refund of a successful payment (POST /admin/payments/:id/refund).
 
@@ -174,7 +178,9 @@ def payment_refund(
     return refund_send(refund_id=refund.pk)
 
 
-def payment_apply_refund_status(*, refund_id, status: GatewayRefundStatus, event_id=None) -> str:
+def payment_apply_refund_status(
+    *, refund_id: uuid.UUID, status: GatewayRefundStatus, event_id: uuid.UUID | None = None
+) -> str:
     """Apply PhonePe's refund status. COMPLETED: payment refunded, what it bought taken back."""
     with transaction.atomic():
         payment_id = Refund.objects.values_list("payment_id", flat=True).get(pk=refund_id)
@@ -238,7 +244,7 @@ def _audit_refund_outcome(*, payment: Payment, refund: Refund, outcome: str) -> 
     )
 
 
-def refunds_retry(*, now=None, limit: int = 100) -> int:
+def refunds_retry(*, now: datetime | None = None, limit: int = 100) -> int:
     """Finish what refunds were decided: the body of the periodic job. Returns how many refunds it touched.
 
     * refunds pending or confirmed for longer than `PAYMENT_RECONCILE_INTERVAL_SECONDS` and not checked within
@@ -286,7 +292,7 @@ def refunds_retry(*, now=None, limit: int = 100) -> int:
     return touched
 
 
-def refund_check(*, refund_id) -> str | None:
+def refund_check(*, refund_id: uuid.UUID) -> str | None:
     """Ask PhonePe about one refund in flight and apply its answer; None when it could not be asked."""
     refund = Refund.objects.select_related("payment").get(pk=refund_id)
     try:

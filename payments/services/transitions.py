@@ -1,15 +1,17 @@
 """The payment state machine: the one guarded place where a payment's status changes.
 
 pending -> success|failed; failed -> success (a late COMPLETED confirmed by the status API is honoured:
-the user paid, phonepe.md §11.7); success -> refunded. Each move is audited as `payment.state_change`.
+the user paid, docs/phonepe.md §11.7); success -> refunded. Each move is audited as `payment.state_change`.
 """
 
 import logging
 import uuid
+from typing import Any
 
 from django.utils import timezone
 
 from accounts.audit import audit_log_record
+from accounts.models import User
 from payments.models import Payment, PaymentStatus, RefundStatus
 
 logger = logging.getLogger("manas360.payments")
@@ -26,11 +28,13 @@ SYSTEM_ACTOR = "system:phonepe"
 
 
 def new_gateway_id(prefix: str) -> str:
-    """≤ 63 chars of [A-Za-z0-9_-], opaque (no personal or health data: phonepe.md §11.9)."""
+    """≤ 63 chars of [A-Za-z0-9_-], opaque (no personal or health data: docs/phonepe.md §11.9)."""
     return f"{prefix}_{uuid.uuid4().hex}"
 
 
-def move(payment: Payment, to_status: str, *, actor=None, reason: str = "", **audit_context) -> bool:
+def move(
+    payment: Payment, to_status: str, *, actor: User | None = None, reason: str = "", **audit_context: Any
+) -> bool:
     """Move `payment` to `to_status` (caller saves it). Returns False for an illegal move."""
     from_status = payment.status
     if to_status not in PAYMENT_TRANSITIONS[from_status]:

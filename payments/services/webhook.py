@@ -1,4 +1,4 @@
-"""POST /payments/webhook: PhonePe's callbacks (api.md §5, phonepe.md §7, §11).
+"""POST /payments/webhook: PhonePe's callbacks (docs/api.md §5, docs/phonepe.md §7, §11).
 
 Verify the sender, store each event once, confirm with PhonePe's status APIs, apply. An event whose earlier
 outcome was not final (the gateway still said pending, or could not be asked) is processed again when PhonePe
@@ -10,6 +10,7 @@ import json
 import logging
 import uuid
 from dataclasses import dataclass
+from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
@@ -37,7 +38,7 @@ def _event_key(event: str, merchant_order_id: str, merchant_refund_id: str, stat
     return raw if len(raw) <= 255 else hashlib.sha256(raw.encode()).hexdigest()
 
 
-def _safe_payload(payload: dict) -> dict:
+def _safe_payload(payload: dict[str, Any]) -> dict[str, Any]:
     """What we keep of a callback: ids, state and amounts; never instrument or payer details."""
     keep = (
         "merchantId",
@@ -77,7 +78,8 @@ def payment_webhook_process(*, raw_body: bytes, authorization: str | None) -> We
         raise ApplicationError("Malformed JSON body.", code="invalid_json") from None
     if not isinstance(body, dict):
         raise ApplicationError("The callback body must be a JSON object.", code="invalid_json")
-    payload = body.get("payload") if isinstance(body.get("payload"), dict) else {}
+    raw_payload = body.get("payload")
+    payload: dict[str, Any] = raw_payload if isinstance(raw_payload, dict) else {}
     event = str(body.get("event") or body.get("type") or "")[:100]
     merchant_refund_id = str(payload.get("merchantRefundId") or "")[:63]
     # The order, refund or (for a mandate's own events) Autopay subscription the event is about.
@@ -116,7 +118,7 @@ def payment_webhook_process(*, raw_body: bytes, authorization: str | None) -> We
     return WebhookResult(event_row.pk, outcome)
 
 
-def _webhook_event_store(*, event_key: str, **fields) -> tuple[WebhookEvent, bool]:
+def _webhook_event_store(*, event_key: str, **fields: Any) -> tuple[WebhookEvent, bool]:
     try:
         with transaction.atomic():
             return WebhookEvent.objects.create(event_key=event_key, **fields), True
@@ -124,7 +126,7 @@ def _webhook_event_store(*, event_key: str, **fields) -> tuple[WebhookEvent, boo
         return WebhookEvent.objects.get(event_key=event_key), False
 
 
-def _webhook_event_claim_retry(event_id) -> bool:
+def _webhook_event_claim_retry(event_id: uuid.UUID) -> bool:
     """A redelivered event whose outcome was not final is processed again (one delivery at a time: the claim
     is a conditional UPDATE, so of two concurrent redeliveries only one wins)."""
     return bool(
@@ -132,7 +134,7 @@ def _webhook_event_claim_retry(event_id) -> bool:
     )
 
 
-def _webhook_event_finish(event_id, outcome: str, detail: str = "", payment=None) -> None:
+def _webhook_event_finish(event_id: uuid.UUID, outcome: str, detail: str = "", payment: Payment | None = None) -> None:
     values = {"outcome": outcome, "detail": detail[:500], "processed_at": timezone.now()}
     if payment is not None:
         values["payment"] = payment

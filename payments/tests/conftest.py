@@ -1,4 +1,4 @@
-"""Payments tests run against the PhonePe simulator over real HTTP on loopback (style.md)."""
+"""Payments tests run against the PhonePe simulator over real HTTP on loopback (docs/contributing.md)."""
 
 import io
 import json

@@ -11,7 +11,7 @@ import requests
 
 from accounts.models import AuditLog
 from accounts.tests.factories import UserFactory
-from accounts.tokens import issue_access_token
+from accounts.tests.helpers import issue_access_token
 from payments.models import Payment, PaymentStatus, WebhookEvent
 from rooms import seed as rooms_seed
 from subscriptions.models import Subscription

@@ -115,7 +115,7 @@ def test_pg_calls_without_a_token_are_401(simulator):
 
 
 def test_callback_authorization_matches_phonepe():
-    # phonepe.md §7: sha256("username:password") = bc842c31…6e0e, lowercase hex, no prefix.
+    # docs/phonepe.md §7: sha256("username:password") = bc842c31…6e0e, lowercase hex, no prefix.
     value = callback_authorization("username", "password")
     assert value == hashlib.sha256(b"username:password").hexdigest()
     assert value.startswith("bc842c31")

@@ -1,4 +1,4 @@
-"""POST/GET /themed-rooms/sessions and PATCH /sessions/:id/end (api.md §6, §11 Rooms)."""
+"""POST/GET /themed-rooms/sessions and PATCH /sessions/:id/end (docs/api.md §6, §11 Rooms)."""
 
 import uuid
 from datetime import timedelta

@@ -1,4 +1,4 @@
-"""GET /themed-rooms/themes and /themes/:id (api.md §6, web-client-contract §3 item 9)."""
+"""GET /themed-rooms/themes and /themes/:id (docs/api.md §6, docs/web-client.md call 9)."""
 
 import uuid
 

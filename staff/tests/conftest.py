@@ -10,7 +10,7 @@ def therapist(db):
 
 @pytest.fixture
 def staff_admin(db):
-    """(user, password, secret) of a staff admin with an enrolled TOTP secret (staff.testing)."""
-    from staff.testing import staff_admin_with_totp
+    """(user, password, secret) of a staff admin with an enrolled TOTP secret (staff.tests.helpers)."""
+    from staff.tests.helpers import staff_admin_with_totp
 
     return staff_admin_with_totp()

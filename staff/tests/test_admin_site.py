@@ -15,8 +15,8 @@ from accounts.roles import Role
 from accounts.sessions import sessions_revoke_for_user
 from accounts.tests.factories import UserFactory
 from staff.admin_site import STAFF_AUTH_SESSION_KEY
-from staff.testing import staff_admin_with_totp
 from staff.tests.factories import TherapistFactory
+from staff.tests.helpers import staff_admin_with_totp
 from subscriptions.tests.factories import PlanFactory, SubscriptionFactory
 
 pytestmark = pytest.mark.django_db
@@ -426,3 +426,17 @@ def test_password_change_is_not_offered_on_the_admin_site(signed_in):
 
     user.refresh_from_db()
     assert user.password == password_hash
+
+
+def test_users_have_one_admin_and_it_cannot_write_superuser_active_or_audit_fields(rf):
+    """No second, editable User admin shadowed by app order: the staff one is registered and writes go through
+    its audited services (suspension by action, never by ticking `is_active`)."""
+    from django.contrib import admin
+
+    from staff.admin import StaffUserAdmin
+
+    registered = admin.site._registry[User]
+    assert type(registered) is StaffUserAdmin
+    readonly = set(registered.get_readonly_fields(rf.get(USERS_CHANGELIST)))
+    assert {"is_superuser", "is_active", "is_verified", "deleted_at", "locked_until"} <= readonly
+    assert not registered.has_delete_permission(rf.get(USERS_CHANGELIST))

@@ -138,7 +138,7 @@ def _run_browser(base_url: str, email: str, password: str, secret: str) -> dict:
 
 
 def test_admin_sign_in_users_and_analytics_charts_offline(live_server):
-    from staff.testing import staff_admin_with_totp
+    from staff.tests.helpers import staff_admin_with_totp
 
     _data_for_the_charts()
     user, password, secret = staff_admin_with_totp(email="browser-staff@manas360.test")

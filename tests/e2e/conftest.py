@@ -38,7 +38,7 @@ def phonepe(settings):
 
 
 def simulator_pay(server, merchant_order_id: str, state: str = "COMPLETED") -> dict:
-    """What pressing Pay on the hosted checkout does (api.md §11), through the simulator's control endpoint."""
+    """What pressing Pay on the hosted checkout does (docs/api.md §11), through the simulator's control endpoint."""
     response = requests.post(
         f"{server.url}/simulator/orders/{merchant_order_id}/complete", json={"state": state}, timeout=30
     )

@@ -34,7 +34,7 @@ def test_smoke_script_passes_against_a_development_server(gunicorn_servers, phon
         "PHONEPE_PG_BASE_URL": phonepe.pg_base_url,
         "PHONEPE_OAUTH_BASE_URL": phonepe.pg_base_url,
     }
-    # `manage.py seed` with DEBUG on creates the demo accounts the walk-through uses (api.md §11).
+    # `manage.py seed` with DEBUG on creates the demo accounts the walk-through uses (docs/api.md §11).
     seeded = subprocess.run(
         [sys.executable, "manage.py", "seed"],
         cwd=ROOT,

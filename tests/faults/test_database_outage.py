@@ -8,7 +8,7 @@ import pytest
 
 from accounts.models import AuditLog
 from accounts.tests.factories import UserFactory
-from accounts.tokens import issue_access_token
+from accounts.tests.helpers import issue_access_token
 from tests.faults.controls import wait_for_sleeping_requests
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]

@@ -7,7 +7,7 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from accounts.tests.factories import UserFactory
-from accounts.tokens import issue_access_token
+from accounts.tests.helpers import issue_access_token
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 

@@ -1,4 +1,4 @@
-"""The React web app as a client (web-client-contract.md §2): cookies only, never an Authorization header.
+"""The React web app as a client (docs/web-client.md "Transport"): cookies only, never an Authorization header.
 
 `WebApp` is the app's axios instance (`frontend/utils/apiClient-unified.ts`): base `/api/v1`, `withCredentials`,
 `Content-Type: application/json` on bodies, and an interceptor that adds `X-CSRF-Token: <csrf_token cookie>` to

@@ -1,4 +1,4 @@
-"""Calls 10-19 of web-client-contract.md §3/§7 and the declared d7-d12 of §4: the admin dashboard."""
+"""Calls 10-19 and the declared d7-d12 of docs/web-client.md: the admin dashboard."""
 
 from datetime import UTC, datetime, timedelta
 

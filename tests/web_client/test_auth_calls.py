@@ -1,4 +1,4 @@
-"""Calls 1-6 of web-client-contract.md §3/§7 (auth), sent exactly as the React app sends them."""
+"""Calls 1-6 of docs/web-client.md (auth), sent exactly as the React app sends them."""
 
 import pytest
 

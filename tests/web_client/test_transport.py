@@ -1,4 +1,4 @@
-"""web-client-contract.md §2: the transport rules every one of the app's calls depends on."""
+"""docs/web-client.md "Transport": the transport rules every one of the app's calls depends on."""
 
 import pytest
 from django.test import Client

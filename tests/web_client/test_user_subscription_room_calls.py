@@ -1,4 +1,4 @@
-"""Calls 7-9 of web-client-contract.md §3/§7 and the declared d1-d6 of §4, sent as the React app sends them."""
+"""Calls 7-9 and the declared d1-d6 of docs/web-client.md, sent as the React app sends them."""
 
 import pytest
 
@@ -38,7 +38,7 @@ def test_7_users_me_anonymous_is_401(web_app):
 # 8. GET /subscriptions/current: reads subscription.status and subscription.features[]; 404 = none
 def test_8_current_subscription_none(patient_app):
     response = patient_app.get("/subscriptions/current")
-    # Deliberate: 200 with `subscription: null` (api.md §4) rather than 404; the app ends up with null either way.
+    # Deliberate: 200 with `subscription: null` (docs/api.md §4) rather than 404; the app ends up with null either way.
     assert response.status_code == 200
     assert response.json()["subscription"] is None
 

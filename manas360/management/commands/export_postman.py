@@ -137,6 +137,16 @@ def _example(schema: dict, components: dict, depth: int = 0):
     return None
 
 
+def _media_example(media: dict, components: dict):
+    """The operation's documented example (manas360/api/openapi_operations.py), else one built from the schema."""
+    examples = media.get("examples") or {}
+    if examples:
+        return next(iter(examples.values())).get("value")
+    if "example" in media:
+        return media["example"]
+    return _example(media.get("schema", {}), components)
+
+
 def _url(path: str, parameters: list[dict]) -> dict:
     postman_path = re.sub(r"\{([^}]+)\}", r":\1", path)
     segments = [segment for segment in postman_path.strip("/").split("/") if segment]
@@ -184,7 +194,7 @@ def build_collection(schema: dict, *, base_url: str = "http://localhost:5000") -
             request_body = operation.get("requestBody", {}).get("content", {})
             if "application/json" in request_body:
                 request["header"].insert(0, {"key": "Content-Type", "value": "application/json"})
-                request["body"] = _body(_example(request_body["application/json"].get("schema", {}), components))
+                request["body"] = _body(_media_example(request_body["application/json"], components))
             security = operation.get("security")
             if security is not None and security and all(entry == {} for entry in security):
                 request["auth"] = {"type": "noauth"}

@@ -1,4 +1,4 @@
-"""`manage.py phonepe_simulator --port 8081 [--callback-url ...]`: the local PhonePe (phonepe.md §12)."""
+"""`manage.py phonepe_simulator --port 8081 [--callback-url ...]`: the local PhonePe (docs/phonepe.md §12)."""
 
 import signal
 import threading

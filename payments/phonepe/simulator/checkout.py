@@ -2,6 +2,8 @@
 attempt status, the hosted checkout page and the controls that settle or re-send an order.
 """
 
+from django.template.loader import render_to_string
+
 from payments.phonepe.simulator import mandates
 from payments.phonepe.simulator.http import Route, SimulatorHTTP
 from payments.phonepe.simulator.orders import expire_if_due, order_callback, order_view, record_attempt
@@ -147,8 +149,6 @@ class CheckoutRoutes(SimulatorHTTP):
         return 200, {"merchantOrderId": merchant_order_id, "state": outcome, "webhook": deliveries[0]}
 
     def _checkout_page(self, gateway_order_id: str, *, query):
-        from django.template.loader import render_to_string  # Django templates only when a page is shown
-
         with self.state.lock:
             order = self.state.orders.get(self.state.orders_by_gateway_id.get(gateway_order_id) or "")
             if order is not None:

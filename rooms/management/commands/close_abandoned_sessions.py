@@ -1,4 +1,4 @@
-"""Close themed-room sessions left open (api.md §6). Run periodically (e.g. every 15 minutes)."""
+"""Close themed-room sessions left open (docs/api.md §6). Run periodically (e.g. every 15 minutes)."""
 
 from datetime import timedelta
 

@@ -1,4 +1,4 @@
-"""Helpers for tests (including the real-browser test): an admin who can sign in to /admin/ with TOTP."""
+"""Test helpers (the real-browser test included): an admin who can sign in to /admin/ with TOTP."""
 
 import secrets
 

@@ -1,0 +1,332 @@
+"""Property-based test of the money rules (docs/payments.md): random sequences of purchases, gateway outcomes
+in any order, early, late and duplicate callbacks, status reads, refunds, cancellations and clock jumps,
+against the PhonePe simulator, with the invariants checked after every step.
+
+Bounded and reproducible: a fixed number of examples, derandomized (a fixed seed), so CI runs the same
+sequences every time. `HYPOTHESIS_EXPLORE=1` (optionally with `HYPOTHESIS_MAX_EXAMPLES=500`) searches
+randomly instead, for local hunting.
+"""
+
+import contextlib
+import itertools
+import json
+import os
+from datetime import UTC, datetime, timedelta
+
+import pytest
+import time_machine
+from django.conf import settings as django_settings
+from django.db.models import Sum
+from hypothesis import HealthCheck, event, example, given
+from hypothesis import settings as hypothesis_settings
+from hypothesis import strategies as st
+
+from accounts.tests.factories import AdminFactory, UserFactory
+from manas360.api.errors import ApplicationError
+from payments.models import Payment, PaymentStatus, Refund, RefundStatus
+from payments.phonepe.callback import callback_authorization
+from payments.services import (
+    payment_create,
+    payment_reconcile,
+    payment_refund,
+    payment_webhook_process,
+    refunds_retry,
+)
+from subscriptions.models import LIVE_GRANT_STATES, Grant, GrantState, Subscription, SubscriptionStatus
+from subscriptions.services import subscription_cancel, subscriptions_expire
+
+pytestmark = [pytest.mark.django_db, pytest.mark.slow]
+
+PLANS = ["premium_monthly", "premium_yearly", "anytimebuddy_lifetime", "track_single", "ar_premier", "ar_plus"]
+FOREVER = datetime.max.replace(tzinfo=UTC)
+EXPLORE = bool(os.environ.get("HYPOTHESIS_EXPLORE"))
+
+index = st.sampled_from([0, 0, 0, 1, 2, 3])  # 0 = the latest payment, 1 the one before, ...
+plan = st.sampled_from(PLANS)
+callback = st.tuples(st.just("callback"), index, st.sampled_from(["COMPLETED", "COMPLETED", "FAILED"]))
+read = st.tuples(st.just("read"), index)
+refund = st.tuples(st.just("refund"), index)
+refund_outcome = st.tuples(st.just("refund_outcome"), index, st.sampled_from(["COMPLETED", "COMPLETED", "FAILED"]))
+buy = st.tuples(st.just("buy"), plan)  # create, then paid at PhonePe; we hear of it later, or never
+# Weighted by repetition: purchases and what we hear of them are most of real traffic.
+step = st.one_of(
+    buy,
+    buy,
+    buy,
+    st.tuples(st.just("create"), plan),
+    st.tuples(st.just("gateway"), index, st.sampled_from(["COMPLETED", "FAILED"])),
+    callback,
+    callback,
+    callback,
+    read,
+    read,
+    read,
+    refund,
+    refund,
+    refund_outcome,
+    refund_outcome,
+    st.tuples(st.just("cancel"), st.booleans()),
+    st.tuples(st.just("jump"), st.sampled_from([timedelta(hours=1), timedelta(days=10), timedelta(days=40)])),
+    st.tuples(st.just("sweep")),
+)
+
+
+class World:
+    """One user's purchases against the simulator; callbacks are delivered by the steps, not by the simulator."""
+
+    def __init__(self, simulator, admin, capture):
+        self.simulator = simulator
+        self.admin = admin
+        self.capture = capture
+        self.user = UserFactory()
+        self.payments: list[Payment] = []
+        self.signature = callback_authorization(
+            django_settings.PHONEPE_WEBHOOK_USERNAME, django_settings.PHONEPE_WEBHOOK_PASSWORD
+        )
+
+    def payment(self, position):
+        if not self.payments:
+            return None
+        return Payment.objects.get(pk=self.payments[-1 - position % len(self.payments)].pk)
+
+    def webhook(self, body):
+        # A 503 when the status API is unreachable: PhonePe would deliver it again.
+        with contextlib.suppress(ApplicationError):
+            payment_webhook_process(raw_body=json.dumps(body).encode(), authorization=self.signature)
+
+    def run(self, action):
+        kind = action[0]
+        with self.capture(execute=True):  # after-commit work (sending refunds) runs as in production
+            getattr(self, f"do_{kind}")(*action[1:])
+
+    def do_create(self, plan_code):
+        try:
+            creation = payment_create(user=self.user, plan_identifier=plan_code)
+        except ApplicationError:
+            return  # refused at creation (409 plan_not_purchasable)
+        self.payments.append(creation.payment)
+
+    def do_buy(self, plan_code):
+        count = len(self.payments)
+        self.do_create(plan_code)
+        if len(self.payments) > count:
+            self.do_gateway(0, "COMPLETED")
+
+    def do_gateway(self, position, state):
+        payment = self.payment(position)
+        if payment is not None:
+            self.simulator.post(f"/simulator/orders/{payment.merchant_order_id}/complete", {"state": state})
+
+    def do_callback(self, position, claimed_state):
+        payment = self.payment(position)
+        order = payment and self.simulator.order(payment.merchant_order_id)
+        if order is None:
+            return
+        event = "checkout.order.completed" if claimed_state == "COMPLETED" else "checkout.order.failed"
+        payload = {"merchantOrderId": payment.merchant_order_id, "orderId": order.order_id, "state": claimed_state}
+        self.webhook({"event": event, "payload": {**payload, "amount": order.amount}})
+
+    def do_read(self, position):
+        payment = self.payment(position)
+        if payment is not None:
+            payment_reconcile(payment=payment)
+
+    def do_refund(self, position):
+        payment = self.payment(position)
+        if payment is None:
+            return
+        # Refused when not refundable, already in progress, or when the gateway says no.
+        with contextlib.suppress(ApplicationError):
+            payment_refund(payment_id=payment.pk, actor=self.admin, reason="property test")
+
+    def do_refund_outcome(self, position, state):
+        payment = self.payment(position)
+        refund = payment and payment.refunds.exclude(sent_at=None).order_by("-created_at").first()
+        if refund is None:
+            return
+        self.simulator.server.finish_refund(refund.merchant_refund_id, state)
+        self.webhook(
+            {
+                "event": "pg.refund.completed" if state == "COMPLETED" else "pg.refund.failed",
+                "payload": {
+                    "merchantRefundId": refund.merchant_refund_id,
+                    "originalMerchantOrderId": payment.merchant_order_id,
+                    "state": state,
+                    "amount": refund.amount_paise,
+                },
+            }
+        )
+
+    def do_cancel(self, immediate):
+        active = Subscription.objects.filter(user=self.user, status=SubscriptionStatus.ACTIVE).first()
+        if active is not None:
+            # Refused when already cancelled, or lapsed.
+            with contextlib.suppress(ApplicationError):
+                subscription_cancel(subscription_id=active.pk, actor=self.admin, immediate=immediate)
+
+    def do_jump(self, delta):
+        self.traveller.shift(delta)
+
+    def do_sweep(self):
+        subscriptions_expire()
+        refunds_retry()
+
+
+def access_end(user, now) -> datetime:
+    """Until when the user's live grants give access (never before now: time passing is not a loss)."""
+    ends = list(Grant.objects.filter(user=user, state__in=LIVE_GRANT_STATES).values_list("ends_at", flat=True))
+    if any(end is None for end in ends):
+        return FOREVER
+    return max([now, *ends])
+
+
+def check_invariants(world: World, before: dict, action, now) -> dict:
+    user = world.user
+    payments = {p.pk: p for p in Payment.objects.filter(user=user)}
+    # One active subscription, one current grant.
+    assert Subscription.objects.filter(user=user, status=SubscriptionStatus.ACTIVE).count() <= 1
+    assert Grant.objects.filter(user=user, state=GrantState.CURRENT).count() <= 1
+    # Live grants are laid back to back, in order.
+    live = list(Grant.objects.filter(user=user, state__in=LIVE_GRANT_STATES).order_by("position"))
+    for previous, following in itertools.pairwise(live):
+        assert following.starts_at == previous.ends_at
+    for payment in payments.values():
+        grants = Grant.objects.filter(payment=payment)
+        open_or_done = payment.refunds.filter(
+            status__in=[RefundStatus.PENDING, RefundStatus.CONFIRMED, RefundStatus.COMPLETED]
+        )
+        # Refunds never exceed the amount paid.
+        assert (open_or_done.aggregate(total=Sum("amount_paise"))["total"] or 0) <= payment.amount_paise
+        # No payment is both refunded and granting.
+        if payment.status == PaymentStatus.REFUNDED:
+            assert not grants.filter(state__in=LIVE_GRANT_STATES).exists()
+            assert payment.refunds.filter(status=RefundStatus.COMPLETED).count() == 1
+        # Every non-refunded success maps to a grant, or is being refunded for a reason the user can read.
+        if payment.status == PaymentStatus.SUCCESS:
+            assert grants.exists() or payment.refund_reason
+            assert not (grants.exists() and payment.refund_reason)
+        if payment.status in (PaymentStatus.PENDING, PaymentStatus.FAILED):
+            assert not grants.exists()
+
+    end = access_end(user, now)
+    newly_succeeded = [
+        pk for pk, p in payments.items() if p.status == "success" and before["status"].get(pk) != "success"
+    ]
+    newly_refunded = [
+        pk for pk, p in payments.items() if p.status == "refunded" and before["status"].get(pk) != "refunded"
+    ]
+    immediate_cancel = action[0] == "cancel" and action[1]
+    if newly_refunded:
+        # A refund of payment X changes access by at most X's period.
+        allowed = timedelta(0)
+        for pk in newly_refunded:
+            days = payments[pk].plan.duration_days
+            allowed = None if days is None or allowed is None else allowed + timedelta(days=days)
+        if allowed is not None and before["end"] != FOREVER:
+            assert before["end"] - end <= allowed
+    elif not immediate_cancel:
+        # A success (or anything else) never moves the access end earlier.
+        assert end >= before["end"], (action, newly_succeeded)
+    # What the sequences reach (see --hypothesis-show-statistics).
+    for label, reached in (
+        ("automatic refund decided", any(p.refund_reason for p in payments.values())),
+        ("refund completed", bool(newly_refunded)),
+        ("unused time resumes after a better plan", Grant.objects.filter(user=user, continues__isnull=False).exists()),
+        ("period queued", Grant.objects.filter(user=user, state=GrantState.QUEUED).exists()),
+    ):
+        if reached:
+            event(label)
+    if action[0] == "sweep":
+        # Once swept, the Subscription the API shows is the head of the grants.
+        head = next((g for g in live if g.state == GrantState.CURRENT), None)
+        active = Subscription.objects.filter(user=user, status=SubscriptionStatus.ACTIVE).first()
+        if head is None or (head.ends_at is not None and head.ends_at <= now):
+            assert active is None or active.has_lapsed(now)
+        else:
+            assert active is not None
+            assert active.plan_id == head.plan_id
+    return {"end": end, "status": {pk: p.status for pk, p in payments.items()}}
+
+
+@hypothesis_settings(
+    max_examples=int(os.environ.get("HYPOTHESIS_MAX_EXAMPLES", "30")),
+    derandomize=not EXPLORE,
+    deadline=None,
+    database=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+# Always-run sequences (the random ones come on top): the paths the rules exist for.
+@example(  # two lifetimes paid in two tabs, callbacks late and twice, the duplicate refunded
+    opening=[("buy", "anytimebuddy_lifetime"), ("buy", "anytimebuddy_lifetime")],
+    later=[
+        ("callback", 1, "COMPLETED"),
+        ("callback", 0, "COMPLETED"),
+        ("callback", 0, "COMPLETED"),
+        ("sweep",),
+        ("refund_outcome", 0, "COMPLETED"),
+        ("jump", timedelta(days=40)),
+        ("sweep",),
+    ],
+)
+@example(  # two months, the second refunded by an operator, the clock running past the first
+    opening=[("buy", "premium_monthly"), ("buy", "premium_monthly")],
+    later=[
+        ("read", 1),
+        ("read", 0),
+        ("refund", 0),
+        ("refund_outcome", 0, "COMPLETED"),
+        ("jump", timedelta(days=10)),
+        ("sweep",),
+        ("jump", timedelta(days=40)),
+        ("sweep",),
+    ],
+)
+@example(  # an upgrade pauses the running plan; refunding the upgrade resumes it
+    opening=[("buy", "ar_premier")],
+    later=[
+        ("read", 0),
+        ("jump", timedelta(days=10)),
+        ("buy", "ar_plus"),
+        ("callback", 0, "COMPLETED"),
+        ("refund", 0),
+        ("refund_outcome", 0, "COMPLETED"),
+        ("sweep",),
+        ("cancel", True),
+        ("sweep",),
+    ],
+)
+@given(opening=st.lists(buy, min_size=1, max_size=3), later=st.lists(step, min_size=3, max_size=24))
+def test_money_rules_hold_over_random_sequences(
+    opening, later, simulator, plans, settings, django_capture_on_commit_callbacks
+):
+    settings.PAYMENT_RECONCILE_AFTER_SECONDS = 0
+    settings.PAYMENT_RECONCILE_INTERVAL_SECONDS = 0
+    admin = AdminFactory()
+    simulator.server.callback_url = None  # the steps deliver callbacks, in any order
+    world = World(simulator, admin, django_capture_on_commit_callbacks)
+    with time_machine.travel(datetime(2031, 1, 1, tzinfo=UTC), tick=True) as traveller:
+        world.traveller = traveller
+        from django.utils import timezone
+
+        state = {"end": timezone.now(), "status": {}}
+        for action in [*opening, *later]:
+            world.run(action)
+            state = check_invariants(world, state, action, timezone.now())
+
+
+def test_the_property_test_sees_a_broken_rule(simulator, plans, settings, django_capture_on_commit_callbacks):
+    """Guard against a vacuous property: revoking a grant without a refund must trip the checks."""
+    from django.utils import timezone
+
+    settings.PAYMENT_RECONCILE_AFTER_SECONDS = 0
+    world = World(simulator, AdminFactory(), django_capture_on_commit_callbacks)
+    world.run(("create", "premium_monthly"))
+    world.run(("gateway", 0, "COMPLETED"))
+    state = check_invariants(world, {"end": timezone.now(), "status": {}}, ("read", 0), timezone.now())
+    world.run(("read", 0))
+    state = check_invariants(world, state, ("read", 0), timezone.now())
+    assert Payment.objects.get().status == PaymentStatus.SUCCESS
+    Grant.objects.filter(user=world.user).update(state=GrantState.REVOKED, revoked_at=timezone.now())
+    with pytest.raises(AssertionError):
+        check_invariants(world, state, ("read", 0), timezone.now())
+    assert Refund.objects.count() == 0

@@ -1,0 +1,135 @@
+"""Refunds decided by the rules are durable: the row is written with the decision and sent idempotently."""
+
+import ast
+import pathlib
+
+import pytest
+from django.core.exceptions import ImproperlyConfigured
+
+from payments import fulfilment
+from payments.models import Payment, PaymentStatus, Refund, RefundStatus
+from payments.phonepe.client import PhonePeClient, PhonePeUnavailable
+from payments.services import refund_send, refunds_retry
+from subscriptions.models import Grant
+from subscriptions.selectors import subscription_get_active
+from subscriptions.tests.factories import grant_plan
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def refused(auth_client, user, plans, simulator, create_payment, post_callback, settings, monkeypatch):
+    """A monthly payment that succeeds while the user holds the lifetime plan; PhonePe's refund API is down
+    when the rules decide to refund it."""
+    settings.PAYMENT_RECONCILE_INTERVAL_SECONDS = 0
+    payment = create_payment(auth_client)
+    grant_plan(user, plans["anytimebuddy_lifetime"])
+    simulator.complete(payment["transactionId"])
+    simulator.post("/simulator/faults", {"operation": "refund", "status": 503, "count": 10})
+    response = post_callback(simulator.order_callback_body(payment["transactionId"], "COMPLETED"))
+    assert response.status_code == 200
+    return Payment.objects.get(pk=payment["id"])
+
+
+def test_refund_row_is_written_with_the_decision_even_when_phonepe_is_down(refused, user, simulator):
+    refund = Refund.objects.get(payment=refused)
+    assert refund.automatic is True
+    assert refund.status == RefundStatus.PENDING
+    assert refund.sent_at is None
+    assert refused.status == PaymentStatus.SUCCESS
+    assert "for life" in refused.refund_reason
+    assert not Grant.objects.filter(payment=refused).exists()
+    assert subscription_get_active(user=user).plan.code == "anytimebuddy_lifetime"
+    assert simulator.server.state.refunds == {}
+
+
+def test_the_sweep_sends_it_with_the_same_id_and_the_callback_completes_it(refused, simulator, post_callback):
+    refund = Refund.objects.get(payment=refused)
+    simulator.server.state.faults.clear()
+    assert refunds_retry() == 1
+    refund.refresh_from_db()
+    assert refund.sent_at is not None
+    assert list(simulator.server.state.refunds) == [refund.merchant_refund_id]
+
+    # Sending again (a second sweep, a retrying job) neither duplicates nor fails it.
+    refund_send(refund_id=refund.pk)
+    refunds_retry()
+    assert list(simulator.server.state.refunds) == [refund.merchant_refund_id]
+    assert Refund.objects.filter(payment=refused).count() == 1
+
+    simulator.finish_refund(refund.merchant_refund_id)
+    body = {
+        "event": "pg.refund.completed",
+        "payload": {
+            "merchantRefundId": refund.merchant_refund_id,
+            "originalMerchantOrderId": refused.merchant_order_id,
+            "state": "COMPLETED",
+            "amount": refund.amount_paise,
+        },
+    }
+    assert post_callback(body).status_code == 200
+    refused.refresh_from_db()
+    assert refused.status == PaymentStatus.REFUNDED
+
+
+def test_a_lost_response_is_not_sent_twice(refused, simulator, monkeypatch):
+    """PhonePe took the refund but our call timed out: the next attempt asks before sending."""
+    simulator.server.state.faults.clear()
+    original = PhonePeClient.refund
+
+    def take_then_time_out(self, **kwargs):
+        original(self, **kwargs)
+        raise PhonePeUnavailable("PhonePe refund unreachable: ReadTimeout")
+
+    monkeypatch.setattr(PhonePeClient, "refund", take_then_time_out)
+    refund = Refund.objects.get(payment=refused)
+    refunds_retry()
+    monkeypatch.setattr(PhonePeClient, "refund", original)
+    refunds_retry()
+    refund.refresh_from_db()
+    assert refund.status == RefundStatus.PENDING
+    assert refund.sent_at is not None
+    assert len(simulator.server.state.refunds) == 1
+
+
+def test_a_failed_automatic_refund_is_opened_again_by_the_sweep(refused, simulator, post_callback):
+    simulator.server.state.faults.clear()
+    refunds_retry()
+    first = Refund.objects.get(payment=refused)
+    simulator.finish_refund(first.merchant_refund_id, "FAILED")
+    refunds_retry()  # learns the failure from the status API ...
+    first.refresh_from_db()
+    assert first.status == RefundStatus.FAILED
+    refunds_retry()  # ... and opens a new refund: the money must go back
+    second = Refund.objects.exclude(pk=first.pk).get(payment=refused)
+    assert second.automatic is True
+    assert second.merchant_refund_id != first.merchant_refund_id
+    assert second.merchant_refund_id in simulator.server.state.refunds
+
+
+def test_payments_imports_nothing_from_subscriptions():
+    root = pathlib.Path(__file__).resolve().parents[1]
+    offenders = []
+    for path in root.rglob("*.py"):
+        if "tests" in path.parts or "migrations" in path.parts:
+            continue
+        for node in ast.walk(ast.parse(path.read_text())):
+            names = []
+            if isinstance(node, ast.Import):
+                names = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom):
+                names = [node.module or ""]
+            offenders += [f"{path.name}: {name}" for name in names if name.split(".")[0] == "subscriptions"]
+    assert offenders == []
+
+
+def test_registry_fails_loudly_for_unknown_or_doubly_registered_products():
+    with pytest.raises(ImproperlyConfigured):
+        fulfilment.product_for("therapist_booking")
+
+    class Impostor:
+        key = fulfilment.PLAN_PRODUCT
+
+    with pytest.raises(ImproperlyConfigured):
+        fulfilment.register(Impostor())
+    assert type(fulfilment.product_for(fulfilment.PLAN_PRODUCT)).__name__ == "PlanProduct"
