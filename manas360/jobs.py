@@ -20,6 +20,7 @@ import logging
 
 import procrastinate
 from django.conf import settings
+from procrastinate import testing
 
 from manas360.request_context import reset_job, set_job
 
@@ -58,7 +59,5 @@ def on_app_ready(app: procrastinate.App) -> None:
     app.worker_defaults["worker_middleware"] = [job_context_middleware, *middleware]
     if not settings.JOBS_DATABASE_IS_POSTGRESQL:
         # `make run` on SQLite: deferring must not break a request, but nothing will run the job.
-        from procrastinate import testing
-
         app.connector = app.job_manager.connector = testing.InMemoryConnector()
         logger.info("background jobs need PostgreSQL (DATABASE_URL): deferred jobs are kept in memory and dropped")

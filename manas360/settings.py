@@ -390,5 +390,6 @@ if AUTOPAY_NOTIFY_BEFORE_HOURS < 25:
 from manas360.jobs_settings import *  # noqa: E402, F403
 
 # Task registration is logged at every start of every command: kept quiet.
-LOGGING["loggers"]["procrastinate.blueprints"] = {"level": "WARNING"}
-LOGGING["loggers"]["procrastinate.periodic"] = {"level": "WARNING"}
+LOGGING["loggers"].update(  # type: ignore[attr-defined]
+    {"procrastinate.blueprints": {"level": "WARNING"}, "procrastinate.periodic": {"level": "WARNING"}}
+)

@@ -22,7 +22,7 @@ async def retry_stalled_jobs(timestamp: int) -> int:
     It takes no lock: a copy of it killed mid-run would hold the lock for ever, since only
     this job frees stalled jobs. Two copies at once are harmless.
     """
-    stalled = await app.job_manager.get_stalled_jobs(seconds_since_heartbeat=settings.JOBS_STALLED_AFTER_SECONDS)
+    stalled = list(await app.job_manager.get_stalled_jobs(seconds_since_heartbeat=settings.JOBS_STALLED_AFTER_SECONDS))
     for job in stalled:
         logger.warning("stalled job re-queued", extra={"stalled_job_id": job.id, "stalled_task": job.task_name})
         await app.job_manager.retry_job(job)

@@ -63,8 +63,8 @@ def payments_due_for_reconciliation(*, now=None, limit: int = 500) -> list:
     due = []
     for payment in candidates:
         expired = payment.expires_at is not None and payment.expires_at <= now
-        never = payment.last_reconciled_at is None
-        if expired or never or payment.last_reconciled_at + _reconcile_interval(payment) <= now:
+        checked = payment.last_reconciled_at
+        if expired or checked is None or checked + _reconcile_interval(payment) <= now:
             due.append(payment.pk)
         if len(due) >= limit:
             break

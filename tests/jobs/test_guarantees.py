@@ -27,7 +27,7 @@ from payments.tests.factories import PaymentFactory
 from rooms.models import RoomSession, RoomSessionStatus
 from rooms.tasks import close_abandoned_sessions
 from rooms.tests.factories import RoomSessionFactory
-from staff.testing import staff_admin_with_totp
+from staff.tests.helpers import staff_admin_with_totp
 from subscriptions.models import SubscriptionStatus
 from subscriptions.services import subscription_grant
 from tests.jobs.workers import job_rows, wait_for
@@ -56,7 +56,7 @@ def test_two_workers_run_a_periodic_job_once_per_tick(job_workers):
         workers=workers,
     )
     assert all(worker.is_running() for worker in workers)  # both scheduling the whole time
-    job_workers.stop_all()
+    assert [worker.stop() for worker in workers] == [0, 0]  # SIGTERM: a clean stop
 
     rows = job_rows("rooms.close_abandoned_sessions")
     per_tick = Counter(row["args"]["timestamp"] for row in rows)

@@ -69,3 +69,13 @@ def test_metrics_count_runs_retries_failures_and_queue_lag(client, job_engine, s
     assert ("jobs_failed", rooms) not in after
     assert after[("jobs_waiting", (("queue", "default"),))] == 1
     assert 59 <= after[("jobs_queue_lag_seconds", (("queue", "default"),))] < 120
+
+
+def test_metrics_still_render_while_the_database_is_stopped(client, job_engine, postgres_control):
+    postgres_control.stop()
+    response = client.get("/metrics")
+    assert response.status_code == 200
+    body = response.content.decode()
+    assert "jobs_metrics_up 0.0" in body
+    assert "jobs_queue_lag_seconds" not in body
+    assert "http_requests_total" in body  # the rest of /metrics is unaffected

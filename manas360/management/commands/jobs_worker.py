@@ -20,12 +20,14 @@ import signal
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
 import psycopg
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from procrastinate import exceptions as procrastinate_exceptions
 from procrastinate.contrib.django import app
+from procrastinate.contrib.django.django_connector import DjangoConnector
 
 logger = logging.getLogger("manas360.jobs")
 
@@ -54,7 +56,7 @@ class Command(BaseCommand):
                 "Background jobs need PostgreSQL: set DATABASE_URL=postgres://... (the SQLite default of "
                 "`make run` has no job queue). See README, 'Background jobs'."
             )
-        worker_options = {"install_signal_handlers": False}
+        worker_options: dict[str, Any] = {"install_signal_handlers": False}
         if queues:
             worker_options["queues"] = [queue.strip() for queue in queues.split(",") if queue.strip()]
         if name:
@@ -63,7 +65,7 @@ class Command(BaseCommand):
             worker_options["concurrency"] = concurrency
 
         stop = threading.Event()
-        current = {"worker": None}
+        current: dict[str, Any] = {"worker": None}
 
         def request_stop(signum, frame):
             logger.info("worker stop requested", extra={"signal": signal.Signals(signum).name})
@@ -76,7 +78,9 @@ class Command(BaseCommand):
         signal.signal(signal.SIGINT, request_stop)
 
         backoff = 1.0
-        with app.replace_connector(app.connector.get_worker_connector()):
+        connector = app.connector
+        assert isinstance(connector, DjangoConnector)  # the Django integration's; SQLite was refused above
+        with app.replace_connector(connector.get_worker_connector()):
             while not stop.is_set():
                 try:
                     self._run_once(worker_options, current)
