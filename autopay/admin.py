@@ -5,25 +5,27 @@ from django.contrib import admin
 from autopay.models import Mandate, Renewal
 from manas360.admin_mixins import ReadOnlyModelAdmin
 
+RENEWAL_COLUMNS = [
+    "cycle",
+    "attempt",
+    "state",
+    "amount_paise",
+    "period_start",
+    "notified_at",
+    "debit_after",
+    "completed_at",
+    "payment",
+    "failure_reason",
+]
+
 
 class RenewalInline(admin.TabularInline):
     model = Renewal
     extra = 0
     can_delete = False
     ordering = ["-cycle", "-attempt"]
-    fields = [
-        "cycle",
-        "attempt",
-        "state",
-        "amount_paise",
-        "period_start",
-        "notified_at",
-        "debit_after",
-        "completed_at",
-        "payment",
-        "failure_reason",
-    ]
-    readonly_fields = fields
+    fields = RENEWAL_COLUMNS  # type: ignore[assignment]  # django-stubs types fields more narrowly than lists
+    readonly_fields = RENEWAL_COLUMNS
 
     def has_add_permission(self, request, obj=None):
         return False

@@ -39,7 +39,7 @@ from autopay.services import (
 )
 from payments.fulfilment import PLAN_PRODUCT
 from payments.models import Payment
-from payments.phonepe.autopay import get_autopay_client
+from payments.phonepe.autopay import SubscriptionOrderStatus, get_autopay_client
 from payments.phonepe.client import OrderStatus, PhonePeNotFound, PhonePeRejected
 from payments.services import payment_apply_order_status
 from subscriptions.entitlements import entitlement_grace_end, entitlement_grace_settle, entitlement_grace_start
@@ -64,7 +64,7 @@ def _move(renewal: Renewal, to_state: str, *, reason: str = "") -> bool:
 # --- the job step ------------------------------------------------------------------------
 
 
-def renewal_advance(*, mandate_id, now: datetime | None = None) -> str:
+def renewal_advance(*, mandate_id: uuid.UUID | str, now: datetime | None = None) -> str:
     """Move one mandate's renewal one or more steps forward. Returns what it did (for logs and tests)."""
     now = now or timezone.now()
     mandate = Mandate.objects.select_related("subscription", "plan").get(pk=mandate_id)
@@ -103,21 +103,21 @@ def _period_start(mandate: Mandate, subscription: Subscription) -> datetime | No
     return subscription.end_date
 
 
-def _start_attempt(mandate: Mandate, subscription: Subscription, now: datetime):
+def _start_attempt(mandate: Mandate, subscription: Subscription, now: datetime) -> Renewal | str:
     period_start = _period_start(mandate, subscription)
     if period_start is None:
         return "lifetime"
     if now < period_start - conf.notify_before():
         return "not_due"
     last = mandate.renewals.order_by("-cycle", "-attempt").first()
-    unpaid = last is not None and last.state != R.SUCCEEDED
-    cycle = last.cycle if unpaid else (last.cycle + 1 if last else 1)
-    attempt = last.attempt + 1 if unpaid else 1
-    if unpaid and (attempt > conf.max_attempts() or now >= period_start + conf.grace_period()):
-        _lapse(mandate.pk, period_start=period_start, reason="renewal failed; grace period over")
-        return "lapsed"
-    if unpaid and last.updated_at + conf.retry_after() > now:
-        return "waiting_to_retry"
+    cycle, attempt = (last.cycle + 1 if last else 1), 1
+    if last is not None and last.state != R.SUCCEEDED:  # the period is still unpaid: a retry
+        cycle, attempt = last.cycle, last.attempt + 1
+        if attempt > conf.max_attempts() or now >= period_start + conf.grace_period():
+            _lapse(mandate.pk, period_start=period_start, reason="renewal failed; grace period over")
+            return "lapsed"
+        if last.updated_at + conf.retry_after() > now:
+            return "waiting_to_retry"
     if mandate.state != M.ACTIVE:
         return "mandate_paused"
     # Before each cycle: is the mandate still ACTIVE at PhonePe?
@@ -197,7 +197,7 @@ def _notify(renewal: Renewal, now: datetime) -> None:
 # --- confirm with PhonePe ------------------------------------------------------------------
 
 
-def renewal_sync(*, renewal_id) -> bool:
+def renewal_sync(*, renewal_id: uuid.UUID | str) -> bool:
     """Apply PhonePe's order status to a renewal. COMPLETED for our amount: a payment is recorded
     and the period appended, all in one transaction. Returns True if the renewal changed."""
     renewal = Renewal.objects.get(pk=renewal_id)
@@ -225,7 +225,7 @@ def renewal_sync(*, renewal_id) -> bool:
     return renewal.state != before
 
 
-def _record_charge(renewal: Renewal, status) -> None:
+def _record_charge(renewal: Renewal, status: SubscriptionOrderStatus) -> None:
     """The debit went through: a payment in our books whose grant is appended (caller holds the transaction).
 
     The payment goes through payments' one path (`payment_apply_order_status`: state, audit, fulfilment).
@@ -244,9 +244,11 @@ def _record_charge(renewal: Renewal, status) -> None:
             amount_paise=renewal.amount_paise,
             currency=mandate.plan.currency,
         )
-    entitlement_grace_settle(user=mandate.user, payment=renewal.payment, plan=mandate.plan)
+    payment = renewal.payment
+    assert payment is not None
+    entitlement_grace_settle(user=mandate.user, payment=payment, plan=mandate.plan)
     payment_apply_order_status(
-        payment_id=renewal.payment_id,
+        payment_id=payment.pk,
         status=OrderStatus(
             merchant_order_id=status.merchant_order_id,
             order_id=status.order_id,
@@ -260,7 +262,7 @@ def _record_charge(renewal: Renewal, status) -> None:
     _move(renewal, R.SUCCEEDED)
     renewal.completed_at = timezone.now()
     renewal.failure_reason = ""
-    granted = granted_subscription_id(renewal.payment)
+    granted = granted_subscription_id(payment)
     if granted and granted != mandate.subscription_id:
         Mandate.objects.filter(pk=mandate.pk).update(subscription_id=granted)
     _refresh_auto_renew(granted or mandate.subscription_id)
@@ -285,7 +287,7 @@ def _grace_start(renewal: Renewal) -> None:
         )
 
 
-def _lapse(mandate_id, *, period_start: datetime, reason: str) -> None:
+def _lapse(mandate_id: uuid.UUID | str, *, period_start: datetime, reason: str) -> None:
     with transaction.atomic():
         if entitlement_grace_end(user=Mandate.objects.get(pk=mandate_id).user):
             logger.info("grace ended without payment", extra={"mandate_id": str(mandate_id)})
@@ -299,7 +301,7 @@ def _lapse(mandate_id, *, period_start: datetime, reason: str) -> None:
 # --- the periodic sweep -------------------------------------------------------------------
 
 
-def mandates_due(*, now: datetime | None = None):
+def mandates_due(*, now: datetime | None = None) -> list[uuid.UUID]:
     """Ids of mandates with something to do: an open renewal, a paid end within the notice window,
     a period in grace, or a cancel PhonePe has not confirmed yet."""
     now = now or timezone.now()

@@ -14,12 +14,14 @@ Rules that hold everywhere in this module:
 import logging
 import uuid
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
 from accounts.audit import audit_log_record
+from accounts.models import User
 from autopay import conf
 from autopay.errors import AutopayAlreadyOn, AutopayCancellationPending, AutopayNotFound, PlanNotRenewable
 from autopay.models import (
@@ -41,14 +43,14 @@ from payments.services import payment_apply_order_status
 # Besides applying the gateway's word, autopay needs one payments step: fail a payment whose order was never made.
 from payments.services.create import _payment_fail_on_create
 from subscriptions.entitlements import entitlement_grace_end
-from subscriptions.models import Grant, PlanPeriod, PlanType, Subscription, SubscriptionStatus
+from subscriptions.models import Grant, Plan, PlanPeriod, PlanType, Subscription, SubscriptionStatus
 from subscriptions.services import plan_resolve
 
 logger = logging.getLogger("manas360.autopay")
 
 M = MandateState
 SYSTEM_ACTOR = "system:autopay"
-FREQUENCY_BY_PERIOD = {PlanPeriod.MONTH: "MONTHLY", PlanPeriod.YEAR: "YEARLY"}
+FREQUENCY_BY_PERIOD: dict[str, str] = {PlanPeriod.MONTH: "MONTHLY", PlanPeriod.YEAR: "YEARLY"}
 
 
 def _new_id(prefix: str) -> str:
@@ -56,7 +58,15 @@ def _new_id(prefix: str) -> str:
     return f"{prefix}_{uuid.uuid4().hex}"
 
 
-def _audit(mandate: Mandate, action: str, *, before: dict, after: dict, actor=None, **context) -> None:
+def _audit(
+    mandate: Mandate,
+    action: str,
+    *,
+    before: dict[str, Any],
+    after: dict[str, Any],
+    actor: User | None = None,
+    **context: Any,
+) -> None:
     audit_log_record(
         action=action,
         actor=actor,
@@ -69,7 +79,7 @@ def _audit(mandate: Mandate, action: str, *, before: dict, after: dict, actor=No
     )
 
 
-def _move(mandate: Mandate, to_state: str, *, reason: str = "", actor=None, **context) -> bool:
+def _move(mandate: Mandate, to_state: str, *, reason: str = "", actor: User | None = None, **context: Any) -> bool:
     """The one place a mandate's state changes. False (and nothing written) for an illegal move."""
     from_state = mandate.state
     if to_state == from_state or to_state not in MANDATE_TRANSITIONS[from_state]:
@@ -96,14 +106,14 @@ def _move(mandate: Mandate, to_state: str, *, reason: str = "", actor=None, **co
     return True
 
 
-def granted_subscription_id(payment: Payment):
+def granted_subscription_id(payment: Payment) -> uuid.UUID | None:
     """The subscription row that shows the period `payment` bought (the ledger's grant of it)."""
     return (
         Grant.objects.filter(payment=payment, continues__isnull=True).values_list("subscription_id", flat=True).first()
     )
 
 
-def _refresh_auto_renew(subscription_id) -> None:
+def _refresh_auto_renew(subscription_id: uuid.UUID | None) -> None:
     """autoRenew = an active mandate that is not being turned off renews this active, uncancelled subscription."""
     if subscription_id is None:
         return
@@ -123,14 +133,14 @@ def _refresh_auto_renew(subscription_id) -> None:
 # --- setup (turn on) ------------------------------------------------------------------
 
 
-def _renewable_plan(plan_identifier):
+def _renewable_plan(plan_identifier: str) -> Plan:
     plan = plan_resolve(plan_identifier=plan_identifier)
     if plan.is_free or plan.type != PlanType.RECURRING or plan.period not in FREQUENCY_BY_PERIOD:
         raise PlanNotRenewable()
     return plan
 
 
-def _clear_unfinished_setups(user) -> Mandate | None:
+def _clear_unfinished_setups(user: User) -> Mandate | None:
     """An unfinished setup still within its checkout window is answered again (a double click
     starts nothing new); older ones are confirmed with PhonePe and, if still unfinished, failed."""
     reusable = None
@@ -149,7 +159,7 @@ def _clear_unfinished_setups(user) -> Mandate | None:
     return reusable
 
 
-def mandate_setup(*, user, plan_identifier, ip_address=None, user_agent: str = "") -> Mandate:
+def mandate_setup(*, user: User, plan_identifier: str, ip_address: str | None = None, user_agent: str = "") -> Mandate:
     """Start Autopay for a plan: a PhonePe checkout whose first charge is the first period."""
     plan = _renewable_plan(plan_identifier)
     for live in Mandate.objects.filter(user=user, state__in=[M.ACTIVE, M.PAUSED]):
@@ -226,7 +236,7 @@ def mandate_setup(*, user, plan_identifier, ip_address=None, user_agent: str = "
     return mandate
 
 
-def _setup_failed(*, mandate_id, reason: str) -> None:
+def _setup_failed(*, mandate_id: uuid.UUID, reason: str) -> None:
     with transaction.atomic():
         mandate = Mandate.objects.select_for_update().get(pk=mandate_id)
         if _move(mandate, M.FAILED, reason=reason):
@@ -237,7 +247,7 @@ def _setup_failed(*, mandate_id, reason: str) -> None:
 # --- confirm with PhonePe -------------------------------------------------------------
 
 
-def mandate_sync(*, mandate_id) -> bool:
+def mandate_sync(*, mandate_id: uuid.UUID | str) -> bool:
     """Read the mandate's (and, while pending, its first charge's) state from PhonePe and apply it.
 
     Idempotent; safe from a callback, a job or a user's request. Returns True if the mandate changed.
@@ -298,7 +308,7 @@ def mandate_sync(*, mandate_id) -> bool:
 # --- turn off -------------------------------------------------------------------------
 
 
-def mandate_turn_off(*, user, ip_address=None, user_agent: str = "") -> Mandate:
+def mandate_turn_off(*, user: User, ip_address: str | None = None, user_agent: str = "") -> Mandate:
     """Cancel the user's mandate at PhonePe. Access to the end of the paid period is untouched.
 
     The request is recorded first (autoRenew off at once, no new debit starts); PhonePe's
@@ -316,7 +326,7 @@ def mandate_turn_off(*, user, ip_address=None, user_agent: str = "") -> Mandate:
     return mandate
 
 
-def request_turn_off(*, mandate_id, reason: str, actor=None, **context) -> None:
+def request_turn_off(*, mandate_id: uuid.UUID | str, reason: str, actor: User | None = None, **context: Any) -> None:
     """Record that Autopay is off for this mandate (no new debit starts; autoRenew false). Idempotent."""
     with transaction.atomic():
         mandate = Mandate.objects.select_for_update().get(pk=mandate_id)
@@ -335,7 +345,7 @@ def request_turn_off(*, mandate_id, reason: str, actor=None, **context) -> None:
         _refresh_auto_renew(mandate.subscription_id)
 
 
-def mandate_cancel_at_gateway(*, mandate_id) -> None:
+def mandate_cancel_at_gateway(*, mandate_id: uuid.UUID | str) -> None:
     """Ask PhonePe to cancel, then read the result back. A mandate PhonePe already ended is just synced."""
     mandate = Mandate.objects.get(pk=mandate_id)
     client = get_autopay_client()

@@ -5,7 +5,10 @@ mandate events (setup order, paused, unpaused, revoked, cancelled) through `mand
 a cycle's notification and redemption events through `renewal_sync`.
 """
 
+from typing import Any
+
 from autopay.models import Mandate, Renewal
+from autopay.renewals import renewal_sync
 from autopay.services import mandate_sync
 from payments.models import WebhookOutcome
 from payments.webhook_handlers import register_webhook_handler
@@ -13,16 +16,18 @@ from payments.webhook_handlers import register_webhook_handler
 CYCLE_EVENTS = ("subscription.notification.", "subscription.redemption.")
 
 
-def _subscription_id(payload: dict) -> str:
-    flow = payload.get("paymentFlow") if isinstance(payload.get("paymentFlow"), dict) else {}
+def as_dict(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+def _subscription_id(payload: dict[str, Any]) -> str:
+    flow = as_dict(payload.get("paymentFlow"))
     return str(payload.get("merchantSubscriptionId") or flow.get("merchantSubscriptionId") or "")[:63]
 
 
-def handle_subscription_event(*, event: str, payload: dict) -> tuple[str, str]:
+def handle_subscription_event(*, event: str, payload: dict[str, Any]) -> tuple[str, str]:
     merchant_order_id = str(payload.get("merchantOrderId") or "")[:63]
     if event.startswith(CYCLE_EVENTS):
-        from autopay.renewals import renewal_sync  # renewals import services; this keeps the graph one-way
-
         renewal = Renewal.objects.filter(merchant_order_id=merchant_order_id).first() if merchant_order_id else None
         if renewal is None:
             return WebhookOutcome.UNKNOWN_ORDER, "no renewal with this merchantOrderId"

@@ -388,10 +388,10 @@ def entitlement_grace_start(*, user, plan: Plan, until: datetime, now: datetime 
     """
     now = now or timezone.now()
     live, finished = _layout(_lock_chain(user, now), now)
-    if any(_is_grace(grant) for grant in live) or (live and live[-1].ends_at is None):
+    if any(_is_grace(grant) for grant in live):
         return False
     paid_end = live[-1].ends_at if live else now
-    if until <= paid_end:
+    if paid_end is None or until <= paid_end:  # lifetime: nothing to lend
         return False
     live.append(Grant(user=user, plan=plan, duration=until - paid_end, state=G.QUEUED, note=GRACE_NOTE))
     live, more_finished = _layout(live, now)

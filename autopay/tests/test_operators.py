@@ -14,7 +14,7 @@ from analytics.recurring import recurring_summary
 from analytics.selectors import analytics_report
 from autopay.models import Mandate, Renewal
 from autopay.tests.test_renewals import _renew_once
-from staff.testing import staff_admin_with_totp
+from staff.tests.helpers import staff_admin_with_totp
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
 

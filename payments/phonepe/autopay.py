@@ -30,6 +30,10 @@ SUBSCRIPTION_ORDER_STATUS_PATH = "/subscriptions/v2/order/{merchant_order_id}/st
 CANCEL_PATH = "/subscriptions/v2/{merchant_subscription_id}/cancel"
 
 
+def as_dict(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
 @dataclass(frozen=True)
 class SubscriptionStatus:
     merchant_subscription_id: str
@@ -239,7 +243,7 @@ class AutopayClient(PhonePeClient):
             retry_transient=True,
             params={"details": "false"},
         )
-        flow = data.get("paymentFlow") if isinstance(data.get("paymentFlow"), dict) else {}
+        flow = as_dict(data.get("paymentFlow"))
         details = data.get("paymentDetails") if isinstance(data.get("paymentDetails"), list) else []
         latest = details[-1] if details and isinstance(details[-1], dict) else {}
         return SubscriptionOrderStatus(

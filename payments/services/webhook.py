@@ -23,7 +23,7 @@ from payments.phonepe.callback import callback_is_authentic
 from payments.phonepe.client import PhonePeError, PhonePeNotFound, get_client
 from payments.services.orders import payment_apply_order_status
 from payments.services.refunds import payment_apply_refund_status
-from payments.webhook_handlers import webhook_handler_for
+from payments.webhook_handlers import WebhookHandler, webhook_handler_for
 
 logger = logging.getLogger("manas360.payments")
 
@@ -162,7 +162,9 @@ def _process_order_event(event_row: WebhookEvent, *, merchant_order_id: str, cla
     )
 
 
-def _process_registered_event(event_row: WebhookEvent, handler, *, event: str, payload: dict) -> str:
+def _process_registered_event(
+    event_row: WebhookEvent, handler: WebhookHandler, *, event: str, payload: dict[str, Any]
+) -> str:
     """An event another app owns (payments.webhook_handlers); it confirms with PhonePe itself."""
     try:
         outcome, detail = handler(event=event, payload=payload)
@@ -170,7 +172,7 @@ def _process_registered_event(event_row: WebhookEvent, handler, *, event: str, p
         _webhook_event_finish(event_row.pk, WebhookOutcome.STATUS_UNAVAILABLE, "status check failed")
         raise ServiceUnavailable("Could not confirm the event with the gateway; retry later.") from exc
     _webhook_event_finish(event_row.pk, outcome, detail)
-    return outcome
+    return str(outcome)
 
 
 def _process_refund_event(event_row: WebhookEvent, *, merchant_refund_id: str) -> str:

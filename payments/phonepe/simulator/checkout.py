@@ -14,6 +14,7 @@ from payments.phonepe.simulator.state import (
     REDEMPTION_FLOWS,
     SETUP_FLOWS,
     SimOrder,
+    as_dict,
     gateway_id,
 )
 
@@ -51,7 +52,7 @@ class CheckoutRoutes(SimulatorHTTP):
         if not self._guarded("pay"):
             return None
         body = self._json_body()
-        flow = body.get("paymentFlow") if isinstance(body.get("paymentFlow"), dict) else {}
+        flow = as_dict(body.get("paymentFlow"))
         expire_after = body.get("expireAfter")
         problems = order_problems(body)
         if expire_after is not None and (not isinstance(expire_after, int) or not 300 <= expire_after <= 3600):
@@ -89,14 +90,14 @@ class CheckoutRoutes(SimulatorHTTP):
         if merchant_order_id in self.state.orders:
             conflict = {"code": "DUPLICATE_ORDER", "message": "merchantOrderId already used", "data": {}}
             return None, (self.state.config["duplicate_order_status"], conflict)  # type: ignore[return-value]
-        details = flow.get("subscriptionDetails") if isinstance(flow.get("subscriptionDetails"), dict) else flow
+        details = as_dict(flow.get("subscriptionDetails")) or flow  # checkout setup nests them; API setup does not
         meta_info = body.get("metaInfo")
         order = SimOrder(
             merchant_order_id=merchant_order_id,
             order_id=gateway_id("OMO"),
             amount=body["amount"],
             expire_at_ms=self.state.now_ms() + expire_after_ms,
-            redirect_url=str((flow.get("merchantUrls") or {}).get("redirectUrl") or ""),
+            redirect_url=str(as_dict(flow.get("merchantUrls")).get("redirectUrl") or ""),
             meta_info=meta_info if isinstance(meta_info, dict) else None,
             flow_type=str(flow.get("type")),
             merchant_subscription_id=str(details.get("merchantSubscriptionId") or "")

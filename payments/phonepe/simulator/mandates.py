@@ -25,6 +25,7 @@ from payments.phonepe.simulator.state import (
     SimOrder,
     SimSubscription,
     SimulatorState,
+    as_dict,
     gateway_id,
 )
 
@@ -140,7 +141,7 @@ def subscription_change(state: SimulatorState, subscription: SimSubscription, ac
 
 def notify(state: SimulatorState, body: dict) -> Result:
     """`POST /subscriptions/v2/notify` (or the checkout variant): the pre-debit notification."""
-    flow = body.get("paymentFlow") if isinstance(body.get("paymentFlow"), dict) else {}
+    flow = as_dict(body.get("paymentFlow"))
     merchant_order_id = body.get("merchantOrderId")
     amount = _int(body.get("amount"))
     problems = []
@@ -157,7 +158,7 @@ def notify(state: SimulatorState, body: dict) -> Result:
         problems.append("amount must be an integer between 100 and maxAmount (paise)")
     elif subscription.amount_type == "FIXED" and amount != subscription.max_amount:
         problems.append("a FIXED subscription is debited exactly maxAmount")
-    if problems:
+    if problems or not isinstance(merchant_order_id, str) or amount is None:
         return 400, {"code": "BAD_REQUEST", "message": "; ".join(problems), "data": {}}, []
     if merchant_order_id in state.orders:
         return state.config["duplicate_order_status"], {"code": "DUPLICATE_ORDER", "message": "already used"}, []

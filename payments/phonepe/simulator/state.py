@@ -61,6 +61,11 @@ NOTIFY_TO_DEBIT_MS = 24 * 3600 * 1000  # UPI rule: the debit waits at least 24 h
 NOTIFY_DEFAULT_VALIDITY_MS = 48 * 3600 * 1000
 
 
+def as_dict(value: Any) -> dict[str, Any]:
+    """A JSON object from a request body, or an empty one for anything else (tolerant parsing)."""
+    return value if isinstance(value, dict) else {}
+
+
 def gateway_id(prefix: str) -> str:
     return prefix + secrets.token_hex(10).upper()
 

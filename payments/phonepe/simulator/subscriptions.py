@@ -15,7 +15,7 @@ from payments.phonepe.simulator import mandates
 from payments.phonepe.simulator.checkout import order_problems
 from payments.phonepe.simulator.http import Route, SimulatorHTTP
 from payments.phonepe.simulator.orders import expire_if_due, order_view
-from payments.phonepe.simulator.state import FLOW_API_SETUP
+from payments.phonepe.simulator.state import FLOW_API_SETUP, as_dict
 
 SUBSCRIPTION = r"/simulator/subscriptions/([^/]+)"
 
@@ -41,11 +41,11 @@ class SubscriptionRoutes(SimulatorHTTP):
         if not self._guarded("subscription_setup"):
             return None
         body = self._json_body()
-        flow = body.get("paymentFlow") if isinstance(body.get("paymentFlow"), dict) else {}
+        flow = as_dict(body.get("paymentFlow"))
         problems = order_problems(body)
         if flow.get("type") != FLOW_API_SETUP:
             problems.append("paymentFlow.type must be SUBSCRIPTION_SETUP")
-        mode = flow.get("paymentMode") if isinstance(flow.get("paymentMode"), dict) else {}
+        mode = as_dict(flow.get("paymentMode"))
         if mode.get("type") not in ("UPI_INTENT", "UPI_COLLECT"):
             problems.append("paymentFlow.paymentMode.type must be UPI_INTENT or UPI_COLLECT")
         with self.state.lock:
