@@ -10,18 +10,13 @@ from manas360.api.responses import success_response
 
 
 class AutopayView(APIView):
-    @extend_schema(tags=["subscriptions"], responses=MandateSerializer, summary="The caller's Autopay mandate, or null")
+    @extend_schema(responses=MandateSerializer)
     def get(self, request):
         mandate = selectors.mandate_get_current(user=request.user)
         data = MandateSerializer(mandate).data if mandate is not None else None
         return success_response(data, mandate=data)
 
-    @extend_schema(
-        tags=["subscriptions"],
-        request=AutopaySetupSerializer,
-        responses={201: MandateSerializer},
-        summary="Turn Autopay on: answers PhonePe's checkout URL (the first charge is part of the setup)",
-    )
+    @extend_schema(request=AutopaySetupSerializer, responses={201: MandateSerializer})
     def post(self, request):
         payload = AutopaySetupSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
@@ -31,11 +26,7 @@ class AutopayView(APIView):
         data = MandateSerializer(mandate).data
         return success_response(data, status=201, mandate=data, redirect_url=data["redirect_url"])
 
-    @extend_schema(
-        tags=["subscriptions"],
-        responses=MandateSerializer,
-        summary="Turn Autopay off: cancels the mandate at PhonePe; access runs to the paid end",
-    )
+    @extend_schema(responses=MandateSerializer)
     def delete(self, request):
         mandate = services.mandate_turn_off(user=request.user, **audit_context_from_request(request))
         data = MandateSerializer(mandate).data
