@@ -22,7 +22,7 @@ subscription ends at its paid end and the mandate is cancelled at PhonePe.
 
 import logging
 import uuid
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -49,6 +49,8 @@ logger = logging.getLogger("manas360.autopay")
 
 R = RenewalState
 M = MandateState
+# A setup whose callbacks have not arrived this long after it started is checked with PhonePe by the job.
+SETUP_CHECK_AFTER_MINUTES = 5
 
 
 def _move(renewal: Renewal, to_state: str, *, reason: str = "") -> bool:
@@ -68,6 +70,10 @@ def renewal_advance(*, mandate_id: uuid.UUID | str, now: datetime | None = None)
     """Move one mandate's renewal one or more steps forward. Returns what it did (for logs and tests)."""
     now = now or timezone.now()
     mandate = Mandate.objects.select_related("subscription", "plan").get(pk=mandate_id)
+    if mandate.state == M.ACTIVATION_IN_PROGRESS:
+        # Its callbacks may have been lost: PhonePe's word on the setup is read here.
+        mandate_sync(mandate_id=mandate.pk)
+        return "setup_checked"
     if mandate.state not in (M.ACTIVE, M.PAUSED):
         return "mandate_not_live"
     if mandate.cancel_requested_at is not None:
@@ -307,6 +313,9 @@ def mandates_due(*, now: datetime | None = None) -> list[uuid.UUID]:
     now = now or timezone.now()
     horizon = now + conf.notify_before()
     live = Mandate.objects.filter(state__in=[M.ACTIVE, M.PAUSED])
+    unconfirmed_setups = Mandate.objects.filter(
+        state=M.ACTIVATION_IN_PROGRESS, created_at__lte=now - timedelta(minutes=SETUP_CHECK_AFTER_MINUTES)
+    )
     recent_failure = now - conf.grace_period() - conf.retry_after()
     return list(
         live.filter(subscription__end_date__lte=horizon)
@@ -317,5 +326,6 @@ def mandates_due(*, now: datetime | None = None) -> list[uuid.UUID]:
                 "id", flat=True
             ),
             live.filter(cancel_requested_at__isnull=False).values_list("id", flat=True),
+            unconfirmed_setups.values_list("id", flat=True),
         )
     )

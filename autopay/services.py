@@ -161,6 +161,13 @@ def _clear_unfinished_setups(user: User) -> Mandate | None:
 
 def mandate_setup(*, user: User, plan_identifier: str, ip_address: str | None = None, user_agent: str = "") -> Mandate:
     """Start Autopay for a plan: a PhonePe checkout whose first charge is the first period."""
+    try:
+        return _mandate_setup(user=user, plan_identifier=plan_identifier, ip_address=ip_address, user_agent=user_agent)
+    except PhonePeError as exc:  # PhonePe could not be asked about an earlier mandate: nothing new was started
+        raise GatewayUnavailable() from exc
+
+
+def _mandate_setup(*, user: User, plan_identifier: str, ip_address: str | None, user_agent: str) -> Mandate:
     plan = _renewable_plan(plan_identifier)
     for live in Mandate.objects.filter(user=user, state__in=[M.ACTIVE, M.PAUSED]):
         if live.cancel_requested_at is None:
@@ -321,7 +328,10 @@ def mandate_turn_off(*, user: User, ip_address: str | None = None, user_agent: s
     request_turn_off(
         mandate_id=mandate.pk, reason="turned off by the user", actor=user, ip_address=ip_address, user_agent=user_agent
     )
-    mandate_cancel_at_gateway(mandate_id=mandate.pk)
+    try:
+        mandate_cancel_at_gateway(mandate_id=mandate.pk)
+    except PhonePeError as exc:  # recorded as off already; the renewal job finishes the cancel
+        raise GatewayUnavailable() from exc
     mandate.refresh_from_db()
     return mandate
 

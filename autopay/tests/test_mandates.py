@@ -261,3 +261,50 @@ def test_a_first_charge_that_buys_nothing_is_refunded_and_autopay_turned_off(
     assert mandate.state == MandateState.CANCELLED
     assert autopay_sim.subscription(mandate).state == "CANCELLED"
     assert subscription_get_active(user=user).plan.code == "anytimebuddy_lifetime"
+
+
+def test_lost_setup_callbacks_are_made_up_for_by_the_job(simulator, plans, patient, turn_on, autopay_sim):
+    from autopay.renewals import mandates_due, renewal_advance
+
+    user, client = patient
+    mandate = turn_on(client)
+    autopay_sim.approve(mandate)  # no callback URL: PhonePe's callbacks never arrive
+    mandate.refresh_from_db()
+    assert mandate.state == MandateState.ACTIVATION_IN_PROGRESS
+    assert mandate.pk not in mandates_due()  # too early to ask
+    Mandate.objects.filter(pk=mandate.pk).update(created_at=mandate.created_at - timedelta(minutes=6))
+    assert mandate.pk in mandates_due()
+
+    assert renewal_advance(mandate_id=mandate.pk) == "setup_checked"
+
+    mandate.refresh_from_db()
+    assert mandate.state == MandateState.ACTIVE
+    assert Payment.objects.get(pk=mandate.setup_payment_id).status == PaymentStatus.SUCCESS
+    assert subscription_get_active(user=user).auto_renew is True
+    assert mandate.pk not in mandates_due()
+
+
+def test_turn_off_while_phonepe_is_down_is_502_but_nothing_renews(simulator, plans, patient, turn_on, autopay_sim):
+    from autopay.renewals import mandates_due, renewal_advance
+    from autopay.services import mandate_sync
+
+    user, client = patient
+    mandate = turn_on(client)
+    autopay_sim.approve(mandate)
+    mandate_sync(mandate_id=mandate.pk)
+    simulator.post("/simulator/faults", {"operation": "subscription_cancel", "status": 503, "count": 1})
+
+    response = client.delete(AUTOPAY)
+
+    assert response.status_code == 502
+    assert response.json()["code"] == "gateway_unavailable"
+    mandate.refresh_from_db()
+    assert mandate.cancel_requested_at is not None
+    assert mandate.will_renew is False
+    assert subscription_get_active(user=user).auto_renew is False
+    assert autopay_sim.subscription(mandate).state == "ACTIVE"
+    assert mandate.pk in mandates_due()
+    assert renewal_advance(mandate_id=mandate.pk) == "cancel_retried"  # the job finishes it
+    mandate.refresh_from_db()
+    assert mandate.state == MandateState.CANCELLED
+    assert autopay_sim.subscription(mandate).state == "CANCELLED"
