@@ -167,6 +167,7 @@ def _sync_subscription(user, live: list[Grant], now: datetime, *, end_reason: st
     """Derive the one active Subscription row from the chain: the head's plan, until the end of the run of
     grants with the same features (a different plan after it gets its own row when it starts)."""
     active = Subscription.objects.select_for_update().filter(user=user, status=S.ACTIVE).first()
+    previous = active
     if active is not None and active.has_lapsed(now):
         transition(active, S.EXPIRED)
         active.auto_renew = False
@@ -209,6 +210,11 @@ def _sync_subscription(user, live: list[Grant], now: datetime, *, end_reason: st
             end_date=end,
             auto_renew=False,  # true only while an Autopay mandate renews it (autopay app)
         )
+        if previous is not None and previous.cancelled_at is not None and previous.cancel_reason != REFUNDED:
+            # A cancel-at-period-end carries over to the plan that follows (a new payment undoes it, not time).
+            row.auto_renew = False
+            row.cancelled_at = previous.cancelled_at
+            row.cancel_reason = previous.cancel_reason
         transition(row, S.ACTIVE)
         row.save()
         logger.info("subscription activated", extra={"subscription_id": str(row.pk), "plan": head.plan.code})
@@ -262,8 +268,8 @@ def entitlement_grant(*, user, plan: Plan, payment=None, now: datetime | None = 
     live, finished = _layout(_lock_chain(user, now), now)
     placement = place(live, plan, now)
     if placement.verdict == "refuse":
-        _save(live, finished, now)
         _sync_subscription(user, live, now)
+        _save(live, finished, now)
         return GrantResult(False, placement.reason)
     grant = Grant(user=user, plan=plan, payment=payment, duration=plan_duration(plan), state=G.QUEUED)
     if placement.verdict == "front" and live:

@@ -1,6 +1,6 @@
 """Payments services by responsibility (docs/payments.md):
 
-* `create`: POST /payments/create (`payment_create`);
+* `create`: POST /payments/create (`payment_create`), and the bare pending row for other flows (`payment_open`);
 * `orders`: applying PhonePe's order status, fulfilment or automatic refund (`payment_apply_order_status`);
 * `webhook`: PhonePe's callbacks (`payment_webhook_process`);
 * `refunds`: the refund outbox (`payment_refund`, `refund_send`, `refund_check`, `refunds_retry`,
@@ -10,7 +10,7 @@
 Import from here; the modules import one way: transitions <- refunds <- orders <- webhook, reconcile.
 """
 
-from payments.services.create import PaymentCreation, payment_create
+from payments.services.create import PaymentCreation, payment_create, payment_open
 from payments.services.orders import payment_apply_order_status
 from payments.services.reconcile import payment_reconcile, payment_reconcile_if_stale, payments_reconcile_pending
 from payments.services.refunds import (
@@ -28,6 +28,7 @@ __all__ = [
     "payment_apply_order_status",
     "payment_apply_refund_status",
     "payment_create",
+    "payment_open",
     "payment_reconcile",
     "payment_reconcile_if_stale",
     "payment_refund",

@@ -19,7 +19,7 @@ from payments.errors import (
     GatewayUnavailable,
     IdempotencyKeyConflict,
 )
-from payments.fulfilment import PLAN_PRODUCT, product_for
+from payments.fulfilment import PLAN_PRODUCT, Offer, product_for
 from payments.models import Payment
 from payments.phonepe.client import PhonePeError, get_client
 from payments.services.transitions import P, move, new_gateway_id
@@ -61,6 +61,34 @@ def _same_request(payment: Payment, *, product: str, ref: str) -> PaymentCreatio
     return PaymentCreation(payment, False)
 
 
+def payment_open(
+    *,
+    user: User,
+    offer: Offer,
+    merchant_order_id: str | None = None,
+    idempotency_key: str | None = None,
+    expires_at: datetime | None = None,
+) -> Payment:
+    """Write the pending payment row for a priced offer; no gateway call. Caller holds a transaction.
+
+    `payment_create` uses it before creating the checkout order; a payment that PhonePe starts by other means
+    (an Autopay renewal debit) uses it with its own `merchant_order_id`, then hands PhonePe's order status to
+    `payment_apply_order_status`, which fulfils it (a renewal of the same plan is appended to the current
+    period) or refunds it when it buys nothing new.
+    """
+    return Payment.objects.create(
+        user=user,
+        product=offer.product,
+        product_ref=offer.ref,
+        plan=offer.plan,
+        merchant_order_id=merchant_order_id or new_gateway_id("M360"),
+        amount_paise=offer.amount_paise,
+        currency=offer.currency,
+        idempotency_key=idempotency_key,
+        expires_at=expires_at,
+    )
+
+
 def payment_create(
     *,
     user: User,
@@ -95,14 +123,9 @@ def payment_create(
     expire_after = min(max(settings.PHONEPE_ORDER_EXPIRE_SECONDS, 300), 3600)
     try:
         with transaction.atomic():
-            payment = Payment.objects.create(
+            payment = payment_open(
                 user=user,
-                product=offer.product,
-                product_ref=offer.ref,
-                plan=offer.plan,
-                merchant_order_id=new_gateway_id("M360"),
-                amount_paise=offer.amount_paise,
-                currency=offer.currency,
+                offer=offer,
                 idempotency_key=idempotency_key,
                 expires_at=timezone.now() + timedelta(seconds=expire_after),
             )

@@ -16,7 +16,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Exists, F, OuterRef, Q
+from django.db.models import Count, Exists, F, OuterRef, Q
 from django.utils import timezone
 
 from accounts.audit import audit_log_record
@@ -29,6 +29,10 @@ from payments.phonepe.client import RefundStatus as GatewayRefundStatus
 from payments.services.transitions import OPEN_REFUND_STATUSES, SYSTEM_ACTOR, P, move, new_gateway_id
 
 logger = logging.getLogger("manas360.payments")
+
+# A payment whose automatic refund PhonePe failed this many times is left to an operator (logged at error level)
+# rather than retried forever.
+MAX_AUTOMATIC_REFUND_ATTEMPTS = 3
 
 
 def refund_open(
@@ -250,7 +254,8 @@ def refunds_retry(*, now: datetime | None = None, limit: int = 100) -> int:
     * refunds pending or confirmed for longer than `PAYMENT_RECONCILE_INTERVAL_SECONDS` and not checked within
       it: unsent ones are sent (`refund_send`), sent ones asked about (`refund_check`);
     * payments refused by their product whose automatic refund FAILED at PhonePe: a new full refund is opened
-      (a new `merchant_refund_id`: PhonePe does not reuse a failed one) and sent.
+      (a new `merchant_refund_id`: PhonePe does not reuse a failed one) and sent, up to
+      `MAX_AUTOMATIC_REFUND_ATTEMPTS` in all; after that an operator decides (logged at error level).
     """
     now = now or timezone.now()
     stale = now - timedelta(seconds=settings.PAYMENT_RECONCILE_INTERVAL_SECONDS)
@@ -276,6 +281,8 @@ def refunds_retry(*, now: datetime | None = None, limit: int = 100) -> int:
         Payment.objects.filter(status=P.SUCCESS)
         .exclude(refund_reason="")
         .filter(~Exists(open_refund))
+        .annotate(failed_refunds=Count("refunds", filter=Q(refunds__status=RefundStatus.FAILED)))
+        .filter(failed_refunds__lt=MAX_AUTOMATIC_REFUND_ATTEMPTS)
         .values_list("pk", flat=True)[:limit]
     )
     for payment_id in refused:
@@ -284,6 +291,8 @@ def refunds_retry(*, now: datetime | None = None, limit: int = 100) -> int:
             if payment.status != P.SUCCESS or payment.refunds.filter(status__in=OPEN_REFUND_STATUSES).exists():
                 continue
             refund = refund_open(payment=payment, reason=payment.refund_reason, automatic=True)
+            if payment.refunds.filter(status=RefundStatus.FAILED).count() + 1 >= MAX_AUTOMATIC_REFUND_ATTEMPTS:
+                logger.error("last automatic refund attempt for payment", extra={"payment_id": str(payment.pk)})
         touched += 1
         try:
             refund_send(refund_id=refund.pk)

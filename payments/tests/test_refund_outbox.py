@@ -133,3 +133,44 @@ def test_registry_fails_loudly_for_unknown_or_doubly_registered_products():
     with pytest.raises(ImproperlyConfigured):
         fulfilment.register(Impostor())
     assert type(fulfilment.product_for(fulfilment.PLAN_PRODUCT)).__name__ == "PlanProduct"
+
+
+def test_a_renewal_charge_is_a_ledger_payment_whose_period_is_appended(user, plans):
+    """The seam Autopay uses: a pending row for the plan's offer, then PhonePe's word on the debit."""
+    from datetime import timedelta
+
+    from django.db import transaction
+
+    from payments.phonepe.client import OrderStatus
+    from payments.services import payment_apply_order_status, payment_open
+
+    grant_plan(user, plans["premium_monthly"])
+    end = subscription_get_active(user=user).end_date
+    offer = fulfilment.product_for(fulfilment.PLAN_PRODUCT).offer(user=None, ref="premium_monthly")
+    with transaction.atomic():
+        renewal = payment_open(user=user, offer=offer, merchant_order_id="M360_renewal_cycle_2")
+    outcome = payment_apply_order_status(
+        payment_id=renewal.pk,
+        status=OrderStatus(
+            merchant_order_id="M360_renewal_cycle_2", order_id="", state="COMPLETED", amount=29900, expire_at_ms=None
+        ),
+    )
+    assert outcome == "applied"
+    renewal.refresh_from_db()
+    assert renewal.status == PaymentStatus.SUCCESS
+    assert renewal.product_ref == "premium_monthly"
+    assert subscription_get_active(user=user).end_date == end + timedelta(days=30)
+    assert Grant.objects.get(payment=renewal).starts_at == end
+
+
+def test_automatic_refunds_that_keep_failing_stop_at_the_cap(refused, simulator):
+    from payments.services.refunds import MAX_AUTOMATIC_REFUND_ATTEMPTS
+
+    simulator.server.state.faults.clear()
+    for _ in range(MAX_AUTOMATIC_REFUND_ATTEMPTS + 2):
+        refunds_retry()  # opens (or sends) one
+        for refund in Refund.objects.filter(payment=refused, status=RefundStatus.PENDING).exclude(sent_at=None):
+            simulator.finish_refund(refund.merchant_refund_id, "FAILED")
+        refunds_retry()  # learns the failure
+    assert Refund.objects.filter(payment=refused).count() == MAX_AUTOMATIC_REFUND_ATTEMPTS
+    assert not Refund.objects.filter(payment=refused).exclude(status=RefundStatus.FAILED).exists()

@@ -174,3 +174,17 @@ def test_someone_elses_grants_do_not_count(plans):
     owner, other = UserFactory(), UserFactory()
     grant_plan(owner, plans["anytimebuddy_lifetime"])
     assert entitlement_check(user=other, plan=plans["anytimebuddy_lifetime"]).verdict == "front"
+
+
+def test_a_cancel_at_period_end_carries_over_to_the_plan_that_follows(auth_client, user, plans):
+    paid(user, plans["premium_monthly"])
+    paid(user, plans["premium_yearly"])  # appended: same features
+    assert auth_client.post("/api/v1/subscriptions/cancel", {"reason": "moving"}, format="json").status_code == 200
+    monthly_end = Grant.objects.get(plan__code="premium_monthly").ends_at
+    with time_machine.travel(monthly_end + timedelta(seconds=1)):
+        subscriptions_expire()
+        active = subscription_get_active(user=user)
+        assert active.plan.code == "premium_yearly"
+        assert active.auto_renew is False
+        assert active.cancel_reason == "moving"
+        assert active.cancelled_at is not None
