@@ -37,11 +37,10 @@ from autopay.services import (
     mandate_sync,
     request_turn_off,
 )
-from payments.fulfilment import PLAN_PRODUCT
-from payments.models import Payment
+from payments.fulfilment import PLAN_PRODUCT, Offer
 from payments.phonepe.autopay import SubscriptionOrderStatus, get_autopay_client
 from payments.phonepe.client import OrderStatus, PhonePeNotFound, PhonePeRejected
-from payments.services import payment_apply_order_status
+from payments.services import payment_apply_order_status, payment_open
 from subscriptions.entitlements import entitlement_grace_end, entitlement_grace_settle, entitlement_grace_start
 from subscriptions.models import Subscription, SubscriptionStatus
 
@@ -240,16 +239,18 @@ def _record_charge(renewal: Renewal, status: SubscriptionOrderStatus) -> None:
     """
     mandate = renewal.mandate
     if renewal.payment_id is None:
-        renewal.payment = Payment.objects.create(
-            user_id=mandate.user_id,
+        plan = mandate.plan
+        offer = Offer(
             product=PLAN_PRODUCT,
-            product_ref=mandate.plan.code,
-            plan_id=mandate.plan_id,
-            merchant_order_id=renewal.merchant_order_id,
-            gateway_order_id=status.order_id[:100],
-            amount_paise=renewal.amount_paise,
-            currency=mandate.plan.currency,
+            ref=plan.code,
+            amount_paise=renewal.amount_paise,  # what the mandate charges, even if the plan's price changed since
+            currency=plan.currency,
+            label=plan.name,
+            plan=plan,
         )
+        renewal.payment = payment_open(user=mandate.user, offer=offer, merchant_order_id=renewal.merchant_order_id)
+        renewal.payment.gateway_order_id = status.order_id[:100]
+        renewal.payment.save(update_fields=["gateway_order_id", "updated_at"])
     payment = renewal.payment
     assert payment is not None
     entitlement_grace_settle(user=mandate.user, payment=payment, plan=mandate.plan)

@@ -38,7 +38,7 @@ from payments.fulfilment import PLAN_PRODUCT, product_for
 from payments.models import Payment, PaymentStatus
 from payments.phonepe.autopay import get_autopay_client
 from payments.phonepe.client import PhonePeError, PhonePeNotFound, PhonePeRejected, PhonePeUnavailable
-from payments.services import payment_apply_order_status
+from payments.services import payment_apply_order_status, payment_open
 
 # Besides applying the gateway's word, autopay needs one payments step: fail a payment whose order was never made.
 from payments.services.create import _payment_fail_on_create
@@ -184,15 +184,8 @@ def _mandate_setup(*, user: User, plan_identifier: str, ip_address: str | None, 
     now = timezone.now()
     expire_after = min(max(settings.PHONEPE_ORDER_EXPIRE_SECONDS, 300), 3600)
     with transaction.atomic():
-        payment = Payment.objects.create(
-            user=user,
-            product=offer.product,
-            product_ref=offer.ref,
-            plan=plan,
-            merchant_order_id=_new_id("M360A"),
-            amount_paise=offer.amount_paise,
-            currency=offer.currency,
-            expires_at=now + timedelta(seconds=expire_after),
+        payment = payment_open(
+            user=user, offer=offer, merchant_order_id=_new_id("M360A"), expires_at=now + timedelta(seconds=expire_after)
         )
         mandate = Mandate.objects.create(
             user=user,
