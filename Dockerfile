@@ -2,6 +2,8 @@
 # MANAS360 API image. Build: docker build -t manas360-backend .
 # Run the server:   docker run --env-file .env -p 5000:5000 manas360-backend
 # Run migrations:   docker run --env-file .env manas360-backend python manage.py migrate --no-input
+# Without DATABASE_URL (a copy of .env.example) both use the SQLite file in /app/var: give them the same
+# volume, e.g. `-v manas360-var:/app/var`, so the server sees what migrate created.
 # (migrations are a separate one-shot command, never part of the server's start-up: docs/deployment.md)
 
 # --- Stage 1: build the virtualenv (compilers stay out of the final image) -------------------
@@ -14,8 +16,12 @@ RUN apt-get update \
     && rm -rf /var/lib/apt/lists/*
 RUN python -m venv /opt/venv
 ENV PATH=/opt/venv/bin:$PATH
-COPY requirements.txt /tmp/requirements.txt
-RUN pip install -r /tmp/requirements.txt
+COPY requirements.txt requirements-tracing.txt /tmp/
+# Optional extras, e.g. --build-arg EXTRA_REQUIREMENTS=requirements-tracing.txt (OpenTelemetry, docs/deployment.md).
+ARG EXTRA_REQUIREMENTS=""
+# The server never installs anything: pip, setuptools and wheel stay out of the runtime's virtualenv.
+RUN pip install -r /tmp/requirements.txt ${EXTRA_REQUIREMENTS:+-r /tmp/$EXTRA_REQUIREMENTS} \
+    && pip uninstall --yes pip setuptools wheel
 
 # --- Stage 2: runtime ---------------------------------------------------------------------------
 FROM python:3.11-slim AS runtime
@@ -24,12 +30,18 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     PATH=/opt/venv/bin:$PATH \
     PORT=5000 \
     PROMETHEUS_MULTIPROC_DIR=/tmp/manas360-metrics
+# No package installer at run time (the virtualenv is complete; nothing is built or installed in the container).
+RUN python -m pip uninstall --yes pip setuptools wheel
 RUN groupadd --system --gid 10001 app \
     && useradd --system --uid 10001 --gid app --home-dir /app --no-create-home --shell /usr/sbin/nologin app
 COPY --from=builder /opt/venv /opt/venv
 WORKDIR /app
-# Code and collected static files belong to root and are read-only for the server's user.
+# Code and collected static files belong to root and are read-only for the server's user. Tests, docs and
+# development tooling are left out by .dockerignore.
 COPY . /app
+# var/ is the one writable directory: the SQLite fallback when DATABASE_URL is unset (`docker run --env-file
+# .env` with a copy of .env.example). Mount a volume there to keep that database; production sets DATABASE_URL.
+RUN mkdir -p /app/var && chown app:app /app/var
 # Static files are collected once, at build time. DEBUG=1 only lets the settings load without the
 # production secrets (none of which exist at build time or end up in the image); collectstatic
 # serves no request and its output does not depend on DEBUG.

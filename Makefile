@@ -4,7 +4,7 @@
 help:  ## List the targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
 
-run:  ## Install, migrate, seed and serve the API on http://localhost:5000
+run:  ## Install, migrate, seed and serve the API on http://127.0.0.1:5000 (HOST=0.0.0.0 to expose it; DEMO=1: 90 days of demo activity)
 	scripts/run.sh
 
 worker:  ## Run a background-job worker (needs DATABASE_URL=postgres://...: README "Background jobs")
@@ -15,9 +15,11 @@ worker:  ## Run a background-job worker (needs DATABASE_URL=postgres://...: READ
 	DEBUG=$${DEBUG:-1} .venv/bin/python manage.py migrate --no-input
 	DEBUG=$${DEBUG:-1} .venv/bin/python manage.py jobs_worker
 
-simulator:  ## Run the local PhonePe simulator on http://127.0.0.1:8081 (second terminal, beside `make run`)
+# PORT given on the command line is the simulator's; one inherited from the shell is the API's (`make run`).
+simulator:  ## Run the local PhonePe simulator beside `make run` (PHONEPE_SIMULATOR_URL, or PORT=8090 API_PORT=5000)
 	scripts/bootstrap.sh requirements.txt
-	DEBUG=1 .venv/bin/python manage.py phonepe_simulator --port 8081 --callback-url http://127.0.0.1:$${PORT:-5000}/api/v1/payments/webhook
+	DEBUG=1 .venv/bin/python manage.py phonepe_simulator $(if $(filter command line,$(origin PORT)),--port $(PORT)) \
+		--callback-url http://127.0.0.1:$(or $(API_PORT),$(if $(filter environment,$(origin PORT)),$(PORT)),5000)/api/v1/payments/webhook
 
 test:  ## Run the whole test suite against a throw-away PostgreSQL and Redis
 	scripts/test.sh $(ARGS)

@@ -47,6 +47,9 @@ keepalive = _int("GUNICORN_KEEPALIVE", 5)
 max_requests = _int("GUNICORN_MAX_REQUESTS", 0)
 max_requests_jitter = _int("GUNICORN_MAX_REQUESTS_JITTER", max(max_requests // 10, 0))
 backlog = _int("GUNICORN_BACKLOG", 2048)
+# gunicorn answers an over-long request line with an HTML page; nginx in front refuses lines over 4 KiB in
+# JSON first (deploy/nginx/default.conf), so gunicorn's own limit is set to its maximum, above nginx's.
+limit_request_line = _int("GUNICORN_LIMIT_REQUEST_LINE", 8190)
 
 # The application writes one JSON access-log line per request itself (manas360.middleware).
 accesslog = None
@@ -75,13 +78,21 @@ forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1,::1")
 _owned_metrics_dir = None
 
 
+def _require_shared_cache(workers: int) -> None:
+    """Rate limits live in the cache: per-process caches would multiply every limit by the worker count."""
+    if workers > 1 and not os.environ.get("REDIS_URL", "").strip():
+        raise RuntimeError(f"Set REDIS_URL: {workers} workers cannot share rate limits through in-process caches.")
+
+
 def on_starting(server):
     """Give the workers one metrics directory, empty: files of a previous run's dead workers would be counted.
 
     Runs in the master before any worker is forked, so the workers inherit the variable (prometheus_client
-    reads it when the application's metrics are created, in each worker).
+    reads it when the application's metrics are created, in each worker). Refuses to start several workers
+    without a shared cache (REDIS_URL), in development too.
     """
     global _owned_metrics_dir
+    _require_shared_cache(server.cfg.workers)
     directory = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
     if not directory:
         if server.cfg.workers <= 1:

@@ -3,7 +3,9 @@
 Every request re-checks, with one query joining the session and its user, that the user is active and not
 deleted (401 `account_suspended`) and that the session is not revoked (401 `session_revoked`), so logout,
 suspension and refresh-reuse detection take effect at once. Cookie-authenticated unsafe requests must carry
-`X-CSRF-Token` equal to the `csrf_token` cookie (403 `csrf_failed`); Bearer requests are not CSRF-checked.
+`X-CSRF-Token` equal to the `csrf_token` cookie, and that value must be the CSRF token of the very session the
+access cookie names (403 `csrf_failed`): a token issued to one session never passes on another's cookies.
+Bearer requests are not CSRF-checked (a browser never attaches a Bearer header on its own).
 
 An admin session whose MFA step is not complete (password-only sign-in before enrolment) is restricted:
 it reaches only the `/admin/mfa/*` endpoints and `GET /users/me` (so the web app can route the admin to the
@@ -23,6 +25,7 @@ from rest_framework_simplejwt.tokens import AccessToken
 from accounts.errors import AccountSuspended, AdminMfaRequired, CsrfFailed, SessionRevoked, TokenExpired, TokenInvalid
 from accounts.models import AuthSession, User
 from accounts.roles import Role
+from accounts.tokens import csrf_token_for_session
 from manas360.api.errors import ApplicationError
 from manas360.db_rows import JoinedRowQuery
 from manas360.request_context import set_user_id
@@ -76,10 +79,24 @@ def _deny(error: type[ApplicationError]) -> exceptions.PermissionDenied:
     return exceptions.PermissionDenied(error.default_message, code=error.code)
 
 
-def csrf_header_matches(request) -> bool:
+def csrf_matches_session(request, session_id) -> bool:
+    """Double submit bound to the session: the header equals the cookie and is the token of `session_id`.
+
+    Comparing header and cookie alone would let one user's (or a planted) csrf_token pass on another user's
+    cookie session; the token is an HMAC of the session id (accounts.tokens), so it is checked against it.
+    """
     cookie = request.COOKIES.get(CSRF_COOKIE, "")
     header = request.headers.get(CSRF_HEADER, "")
-    return bool(cookie) and bool(header) and hmac.compare_digest(cookie.encode(), header.encode())
+    if not cookie or not header or session_id is None:
+        return False
+    expected = csrf_token_for_session(session_id).encode()
+    # Both comparisons always run (constant time); non-ASCII input cannot be a token and is refused as such.
+    try:
+        same_as_cookie = hmac.compare_digest(cookie.encode(), header.encode())
+        of_this_session = hmac.compare_digest(header.encode(), expected)
+    except UnicodeEncodeError:
+        return False
+    return same_as_cookie and of_this_session
 
 
 def decode_access_token(raw: str) -> AccessToken:
@@ -121,7 +138,7 @@ class TokenSessionAuthentication(BaseAuthentication):
             raise _fail(AccountSuspended)
         if session.revoked_at is not None:
             raise _fail(SessionRevoked)
-        if from_cookie and request.method not in SAFE_METHODS and not csrf_header_matches(request):
+        if from_cookie and request.method not in SAFE_METHODS and not csrf_matches_session(request, session.pk):
             raise _deny(CsrfFailed)
         if user.role == Role.ADMIN and not session.mfa_completed and not _restricted_admin_may_reach(request):
             raise _deny(AdminMfaRequired)

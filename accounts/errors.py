@@ -136,3 +136,8 @@ class MfaAlreadyEnabled(Conflict):
 class MfaNotEnabled(Conflict):
     code = "mfa_not_enabled"
     default_message = "MFA is not enabled."
+
+
+class NotAnAdmin(ApplicationError):
+    code = "not_an_admin"
+    default_message = "This account is not an admin."

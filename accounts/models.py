@@ -286,3 +286,33 @@ class LoginFailure(models.Model):
 
     def __str__(self):
         return f"{self.reason} {self.created_at:%Y-%m-%d %H:%M:%S}"
+
+
+# --- Self-service email change (docs/auth.md "Email change") --------------------------------------------
+
+
+class EmailChangeRequest(models.Model):
+    """A user's request to use `new_email`, pending until they confirm the code sent to that address.
+
+    The address is not the user's until then: sign-in by email code, the profile and uniqueness all keep
+    using `User.email`. There is deliberately no unique constraint on `new_email` (two people may ask for the
+    same address; only one can prove it), so a request says nothing about who is registered. Only an
+    HMAC-SHA256 of the code is stored; the newest request of a user is the only one that can succeed.
+    """
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="email_change_requests")
+    new_email = models.EmailField()
+    code_hash = models.CharField(max_length=64)
+    created_at = models.DateTimeField(db_index=True)
+    expires_at = models.DateTimeField()
+    attempts = models.PositiveSmallIntegerField(default=0)
+    confirmed_at = models.DateTimeField(null=True, blank=True)
+    invalidated_at = models.DateTimeField(null=True, blank=True)
+    ip_address = models.GenericIPAddressField(null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["user", "-created_at"])]
+
+    def __str__(self):
+        return f"email change {self.id}"

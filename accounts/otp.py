@@ -40,7 +40,7 @@ def _hash_code(*, challenge_id, code: str) -> str:
     return hmac.new(settings.SECRET_KEY.encode(), message, hashlib.sha256).hexdigest()
 
 
-def _new_code() -> str:
+def new_otp_code() -> str:
     fixed = settings.OTP_DEV_FIXED_CODE
     if settings.DEBUG and fixed and fixed.isdigit() and len(fixed) == settings.OTP_LENGTH:
         return fixed
@@ -103,7 +103,7 @@ def _otp_create(*, identifier: Identifier, ip_address: str | None) -> tuple[OtpC
     OtpChallenge.objects.filter(
         identifier=identifier.value, consumed_at__isnull=True, invalidated_at__isnull=True
     ).update(invalidated_at=now)
-    code = _new_code()
+    code = new_otp_code()
     challenge = OtpChallenge(
         identifier=identifier.value,
         channel=_delivery_channel_name(identifier),

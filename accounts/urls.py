@@ -15,5 +15,7 @@ urlpatterns = [
     path("admin/mfa/enable", views.MfaEnableView.as_view(), name="admin-mfa-enable"),
     path("admin/mfa/disable", views.MfaDisableView.as_view(), name="admin-mfa-disable"),
     path("users/me", views.MeView.as_view(), name="users-me"),
+    path("users/me/email-change", views.EmailChangeView.as_view(), name="users-me-email-change"),
+    path("users/me/email-change/confirm", views.EmailChangeConfirmView.as_view(), name="users-me-email-change-confirm"),
     path("users/<str:user_id>", views.UserDetailView.as_view(), name="users-detail"),
 ]

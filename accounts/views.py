@@ -11,14 +11,26 @@ from rest_framework.views import APIView
 
 from accounts import mfa, otp
 from accounts.audit import audit_context_from_request
-from accounts.authentication import ACCESS_COOKIE, REFRESH_COOKIE, csrf_header_matches
+from accounts.authentication import ACCESS_COOKIE, REFRESH_COOKIE, csrf_matches_session
 from accounts.cookies import clear_auth_cookies, set_access_cookie, set_auth_cookies
 from accounts.errors import CsrfFailed, OriginNotAllowed
-from accounts.identifiers import identifier_from_data
 from accounts.models import AuthSession
 from accounts.permissions import IsAdmin
 from accounts.selectors import profile_sections, user_get_visible, user_payload
-from accounts.services import user_soft_delete, user_update
+from accounts.serializers import (
+    AdminLoginSerializer,
+    EmailChangeConfirmSerializer,
+    EmailChangeSerializer,
+    LogoutSerializer,
+    MfaDisableSerializer,
+    MfaEnableSerializer,
+    RefreshSerializer,
+    SendOtpSerializer,
+    VerifyMfaSerializer,
+    VerifyOtpSerializer,
+    validated,
+)
+from accounts.services import email_change, user_soft_delete, user_update
 from accounts.sessions import (
     session_for_refresh_token,
     session_refresh,
@@ -27,27 +39,23 @@ from accounts.sessions import (
     session_start,
     sessions_revoke_for_user,
 )
-from manas360.api.errors import ApplicationError, Unauthorized
-from manas360.api.responses import success_response
-from manas360.api.throttling import (
+from accounts.throttling import (
     AdminLoginIpThrottle,
-    AnonymousRateThrottle,
+    EmailChangeConfirmThrottle,
     SendOtpIdentifierThrottle,
     SendOtpIpThrottle,
-    UserRateThrottle,
     VerifyMfaIpThrottle,
     VerifyOtpIdentifierThrottle,
 )
+from manas360.api.errors import ApplicationError, Unauthorized, ValidationFailed
+from manas360.api.responses import success_response
+from manas360.api.throttling import AnonymousRateThrottle, UserRateThrottle
 
 
 def _any():
     """A fresh field per schema property: one shared instance would be re-bound to each name in turn and
     collapse an inline serializer's properties into one (the schema showed send-otp with only `email`)."""
     return serializers.JSONField(required=False)
-
-
-def _body(request) -> dict:
-    return request.data if isinstance(request.data, dict) else {}
 
 
 def _signed_in_response(request, *, user, issued, message: str, status: int = 200, **extra_data):
@@ -77,11 +85,11 @@ class SendOtpView(_PublicAuthView):
     throttle_classes = [AnonymousRateThrottle, SendOtpIpThrottle, SendOtpIdentifierThrottle]
 
     @extend_schema(
-        request=inline_serializer("SendOtpRequest", {"phone_number": _any(), "phone": _any(), "email": _any()}),
+        request=SendOtpSerializer,
         responses=inline_serializer("SendOtpResponse", {"otp_id": _any(), "channel": _any(), "expires_in": _any()}),
     )
     def post(self, request):
-        identifier = identifier_from_data(_body(request))
+        identifier = validated(SendOtpSerializer, request)["identifier"]
         context = audit_context_from_request(request)
         sent = otp.otp_send(identifier=identifier, ip_address=context["ip_address"])
         data = {
@@ -99,15 +107,13 @@ class VerifyOtpView(_PublicAuthView):
     throttle_classes = [AnonymousRateThrottle, VerifyOtpIdentifierThrottle]
 
     @extend_schema(
-        request=inline_serializer("VerifyOtpRequest", {"phone_number": _any(), "email": _any(), "otp": _any()}),
+        request=VerifyOtpSerializer,
         responses=inline_serializer("VerifyOtpResponse", {"user": _any(), "tokens": _any(), "is_new_user": _any()}),
     )
     def post(self, request):
-        body = _body(request)
-        identifier = identifier_from_data(body)
-        verified = otp.otp_verify(identifier=identifier, code=body.get("otp"))
-        context = audit_context_from_request(request)
-        issued = session_start(user=verified.user, **context)
+        body = validated(VerifyOtpSerializer, request)
+        verified = otp.otp_verify(identifier=body["identifier"], code=body.get("otp"))
+        issued = session_start(user=verified.user, **audit_context_from_request(request))
         return _signed_in_response(
             request,
             user=verified.user,
@@ -121,11 +127,11 @@ class AdminLoginView(_PublicAuthView):
     throttle_classes = [AnonymousRateThrottle, AdminLoginIpThrottle]
 
     @extend_schema(
-        request=inline_serializer("AdminLoginRequest", {"email": _any(), "password": _any()}),
+        request=AdminLoginSerializer,
         responses=inline_serializer("AdminLoginResponse", {"mfa_required": _any(), "mfa_token": _any()}),
     )
     def post(self, request):
-        body = _body(request)
+        body = validated(AdminLoginSerializer, request)
         result = mfa.admin_login(
             email=body.get("email"), password=body.get("password"), **audit_context_from_request(request)
         )
@@ -153,11 +159,11 @@ class AdminVerifyMfaView(_PublicAuthView):
     throttle_classes = [AnonymousRateThrottle, VerifyMfaIpThrottle]
 
     @extend_schema(
-        request=inline_serializer("VerifyMfaRequest", {"mfa_token": _any(), "mfa_code": _any()}),
+        request=VerifyMfaSerializer,
         responses=inline_serializer("VerifyMfaResponse", {"user": _any(), "tokens": _any()}),
     )
     def post(self, request):
-        body = _body(request)
+        body = validated(VerifyMfaSerializer, request)
         issued = mfa.admin_verify_mfa(
             mfa_token=body.get("mfa_token"), mfa_code=body.get("mfa_code"), **audit_context_from_request(request)
         )
@@ -179,13 +185,13 @@ class RefreshView(_PublicAuthView):
     but a present Origin must be allowed."""
 
     @extend_schema(
-        request=inline_serializer("RefreshRequest", {"refresh_token": _any()}),
+        request=RefreshSerializer,
         responses=inline_serializer("RefreshResponse", {"expires_in": _any(), "tokens": _any()}),
     )
     def post(self, request):
         if not _origin_allowed(request):
             raise OriginNotAllowed()
-        body_token = _body(request).get("refresh_token")
+        body_token = validated(RefreshSerializer, request).get("refresh_token")
         from_cookie = not body_token
         raw = request.COOKIES.get(REFRESH_COOKIE, "") if from_cookie else body_token
         if not raw or not isinstance(raw, str):
@@ -214,39 +220,46 @@ class RefreshView(_PublicAuthView):
 class LogoutView(_PublicAuthView):
     """Ends the session of the presented access token (even an expired one) or refresh token.
 
-    Cookie requests must pass the CSRF double-submit check. `{"allDevices": true}` ends all of the user's
-    sessions. Always clears the three cookies.
+    A Bearer access token or a refresh token in the body is not something a browser attaches on its own, so
+    those need no CSRF header. Cookies are: a cookie request must carry the CSRF token of the session its
+    cookies name (an unusable `Authorization` header does not exempt it). `{"allDevices": true}` ends all of
+    the user's sessions. Always clears the three cookies.
     """
 
-    @extend_schema(
-        request=inline_serializer("LogoutRequest", {"all_devices": _any(), "refresh_token": _any()}), responses=None
-    )
+    @extend_schema(request=LogoutSerializer, responses=None)
     def post(self, request):
-        body = _body(request)
-        session = None
-        header = request.headers.get("Authorization", "")
-        if header:
-            scheme, _, raw_access = header.partition(" ")
-            raw_access = raw_access.strip() if scheme.lower() == "bearer" else ""
-        else:
-            raw_access = request.COOKIES.get(ACCESS_COOKIE, "")
-            cookie_based = bool(raw_access or request.COOKIES.get(REFRESH_COOKIE))
-            if cookie_based and not csrf_header_matches(request):
-                raise CsrfFailed()
-        if raw_access:
-            session = _session_from_access_token(raw_access)
-        if session is None:
-            refresh = body.get("refresh_token") if isinstance(body.get("refresh_token"), str) else None
-            session = session_for_refresh_token(refresh or request.COOKIES.get(REFRESH_COOKIE, ""))
+        body = validated(LogoutSerializer, request)
+        session = _session_named_by_credentials(request, body)
         if session is not None and session.revoked_at is None:
             # Only a live session may end the others: a token of an ended session signs nobody out.
-            if body.get("all_devices") is True:
+            if body["all_devices"]:
                 sessions_revoke_for_user(user=session.user, reason="logout_all")
             else:
                 session_revoke(session_id=session.pk, reason="logout")
         response = success_response(None, message="Signed out.")
         clear_auth_cookies(response)
         return response
+
+
+def _session_named_by_credentials(request, body: dict):
+    """The session a logout ends: Bearer token, else body refresh token, else the cookies (CSRF-checked)."""
+    scheme, _, raw_bearer = request.headers.get("Authorization", "").partition(" ")
+    if scheme.lower() == "bearer" and raw_bearer.strip():
+        session = _session_from_access_token(raw_bearer.strip())
+        if session is not None:
+            return session
+    body_refresh = body.get("refresh_token")
+    if isinstance(body_refresh, str) and body_refresh:
+        return session_for_refresh_token(body_refresh)
+    raw_access = request.COOKIES.get(ACCESS_COOKIE, "")
+    raw_refresh = request.COOKIES.get(REFRESH_COOKIE, "")
+    session = _session_from_access_token(raw_access) if raw_access else None
+    if session is None and raw_refresh:
+        session = session_for_refresh_token(raw_refresh)
+    # Cookies naming no session end nothing (the answer only clears them), so there is nothing to protect.
+    if session is not None and not csrf_matches_session(request, session.pk):
+        raise CsrfFailed()
+    return session
 
 
 def _session_from_access_token(raw: str):
@@ -294,9 +307,9 @@ class MfaGenerateSecretView(APIView):
 class MfaEnableView(APIView):
     permission_classes = [IsAdmin]
 
-    @extend_schema(request=inline_serializer("MfaEnable", {"secret": _any(), "mfa_code": _any()}), responses=None)
+    @extend_schema(request=MfaEnableSerializer, responses=None)
     def post(self, request):
-        body = _body(request)
+        body = validated(MfaEnableSerializer, request)
         session = _session_of(request)
         mfa.mfa_enable(
             user=request.user,
@@ -314,9 +327,9 @@ class MfaEnableView(APIView):
 class MfaDisableView(APIView):
     permission_classes = [IsAdmin]
 
-    @extend_schema(request=inline_serializer("MfaDisable", {"mfa_code": _any(), "password": _any()}), responses=None)
+    @extend_schema(request=MfaDisableSerializer, responses=None)
     def post(self, request):
-        body = _body(request)
+        body = validated(MfaDisableSerializer, request)
         mfa.mfa_disable(
             user=request.user,
             session=_session_of(request),
@@ -330,11 +343,29 @@ class MfaDisableView(APIView):
 # --- Users (docs/api.md §3) ------------------------------------------------------------------------------------------
 
 
-def _profile_response(user, *, with_subscription: bool = True):
+def _profile_response(user, *, with_subscription: bool = True, email_change=None):
     payload = user_payload(user)
     if with_subscription:
         payload.update(profile_sections(user=user))
-    return success_response(payload, user=payload)
+    if email_change is None:
+        return success_response(payload, user=payload)
+    # The address is not the user's yet: `email` stays the current one; the pending one is reported apart.
+    payload.update(_email_change_data(email_change))
+    return success_response(
+        payload, user=payload, message="We sent a code to the new address. Confirm it to change your email."
+    )
+
+
+def _email_change_data(email_change) -> dict:
+    data = {
+        "pending_email": email_change.email,
+        "email_change_pending": True,
+        "expires_in": email_change.expires_in,
+        "resend_in": email_change.resend_in,
+    }
+    if email_change.dev_code is not None:
+        data["dev_otp"] = email_change.dev_code
+    return data
 
 
 class _UserDetailBase(APIView):
@@ -343,6 +374,13 @@ class _UserDetailBase(APIView):
     # subclass's OpenAPI description.)
     permission_classes = [IsAuthenticated]
     throttle_classes = [AnonymousRateThrottle, UserRateThrottle]
+
+    def get_throttles(self):
+        throttles = super().get_throttles()
+        if self.request.method == "PATCH" and isinstance(self.request.data, dict) and self.request.data.get("email"):
+            # A new email sends a code, as send-otp does: the same per-IP and per-address limits.
+            throttles += [SendOtpIpThrottle(), SendOtpIdentifierThrottle()]
+        return throttles
 
     @extend_schema(responses=inline_serializer("UserProfile", {"id": _any(), "email": _any(), "subscription": _any()}))
     def get(self, request, user_id=None):
@@ -354,8 +392,8 @@ class _UserDetailBase(APIView):
     )
     def patch(self, request, user_id=None):
         target = self.get_target(request, user_id)
-        updated = user_update(user=target, data=request.data, actor=request.user, **audit_context_from_request(request))
-        return _profile_response(updated)
+        result = user_update(user=target, data=request.data, actor=request.user, **audit_context_from_request(request))
+        return _profile_response(result.user, email_change=result.email_change)
 
     @extend_schema(request=None, responses=None)
     def delete(self, request, user_id=None):
@@ -375,3 +413,52 @@ class MeView(_UserDetailBase):
 class UserDetailView(_UserDetailBase):
     def get_target(self, request, user_id):
         return user_get_visible(user_id=user_id, viewer=request.user)
+
+
+# --- Self-service email change (docs/auth.md "Email change") ------------------------------------------------
+
+
+class EmailChangeView(APIView):
+    """Ask for a new email address: a code goes to it; nothing changes until it is confirmed."""
+
+    permission_classes = [IsAuthenticated]
+    throttle_classes = [UserRateThrottle, SendOtpIpThrottle, SendOtpIdentifierThrottle]
+
+    @extend_schema(
+        request=EmailChangeSerializer,
+        responses=inline_serializer(
+            "EmailChangePending", {"pending_email": serializers.EmailField(), "expires_in": serializers.IntegerField()}
+        ),
+    )
+    def post(self, request):
+        new_email = email_change.parse_new_email(validated(EmailChangeSerializer, request)["email"])
+        if new_email == request.user.email:
+            raise ValidationFailed(
+                "This is already your email address.", errors={"email": ["This is already your email address."]}
+            )
+        pending = email_change.email_change_request(
+            user=request.user, new_email=new_email, **audit_context_from_request(request)
+        )
+        return success_response(
+            _email_change_data(pending), message="We sent a code to the new address. Confirm it to change your email."
+        )
+
+
+class EmailChangeConfirmView(APIView):
+    """Confirm the code sent to the new address: the address becomes the account's email."""
+
+    permission_classes = [IsAuthenticated]
+    throttle_classes = [UserRateThrottle, EmailChangeConfirmThrottle]
+
+    @extend_schema(
+        request=EmailChangeConfirmSerializer,
+        responses=inline_serializer("EmailChanged", {"id": _any(), "email": serializers.EmailField()}),
+    )
+    def post(self, request):
+        updated = email_change.email_change_confirm(
+            user=request.user,
+            code=validated(EmailChangeConfirmSerializer, request).get("code"),
+            **audit_context_from_request(request),
+        )
+        payload = user_payload(updated)
+        return success_response(payload, user=payload, message="Your email address has been changed.")

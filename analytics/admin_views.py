@@ -12,6 +12,7 @@ from accounts.roles import Permission, role_has_permission
 from analytics import charts, exports, selectors
 from analytics.dates import PERIOD_DAYS, parse_date_range
 from analytics.errors import InvalidDateRange
+from manas360.money import format_rupees
 
 
 def _require_view_analytics(request) -> None:
@@ -39,7 +40,7 @@ def analytics_page(request):
         "periods": list(PERIOD_DAYS),
         "summary": dashboard["summary"],
         "overview": overview,
-        "revenue_rupees": dashboard["summary"]["revenue"] / 100,
+        "revenue": format_rupees(dashboard["summary"]["revenue"]),  # exact, from integer paise
         "top_themes": dashboard["top_themes"],
         "query": request.GET.urlencode(),
         "charts": {

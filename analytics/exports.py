@@ -16,6 +16,7 @@ from django.utils import timezone
 
 from analytics import selectors
 from analytics.dates import DateRange
+from manas360.money import CURRENCY_CODE, format_rupees, paise_to_rupees
 
 CONTENT_TYPES = {
     "csv": "text/csv; charset=utf-8",
@@ -38,13 +39,24 @@ OVERVIEW_LABELS = [
     ("avg_rating", "Average rating (1-5)"),
     ("avg_phq9_improvement", "Average PHQ-9 improvement"),
     ("active_subscriptions", "Active subscriptions"),
-    ("revenue", "Revenue (paise)"),
+    ("revenue", f"Revenue ({CURRENCY_CODE})"),
     ("first_purchases", "First purchases"),
     ("renewals", "Autopay renewals"),
-    ("renewal_revenue", "Renewal revenue (paise)"),
-    ("mrr", "Monthly recurring revenue (paise)"),
+    ("renewal_revenue", f"Renewal revenue ({CURRENCY_CODE})"),
+    ("mrr", f"Monthly recurring revenue ({CURRENCY_CODE})"),
     ("mandate_churn_rate", "Autopay churn (%)"),
 ]
+# Amounts the selectors give in integer paise; files for people show them in rupees (exact Decimals, two
+# decimals) with the currency in the column name.
+MONEY_KEYS = frozenset({"revenue", "avg_order_value", "renewal_revenue", "mrr"})
+
+
+def _for_people(key: str, value):
+    return paise_to_rupees(value) if key in MONEY_KEYS else value
+
+
+def _column_name(key: str) -> str:
+    return f"{key}_{CURRENCY_CODE.lower()}" if key in MONEY_KEYS else key
 
 
 def export_filename(date_range: DateRange, extension: str) -> str:
@@ -82,13 +94,13 @@ def build_csv(*, date_range: DateRange, report: dict | None) -> bytes:
         writer.writerow(["Start date", date_range.start.isoformat()])
         writer.writerow(["End date", date_range.end.isoformat()])
         for key, label in OVERVIEW_LABELS:
-            writer.writerow([label, overview[key]])
+            writer.writerow([label, _for_people(key, overview[key])])
     else:
         rows = report["rows"]
         columns = list(rows[0].keys()) if rows else ["period"]
-        writer.writerow(columns)
+        writer.writerow([_column_name(column) for column in columns])
         for row in rows:
-            writer.writerow([row[column] for column in columns])
+            writer.writerow([_for_people(column, row[column]) for column in columns])
     # A BOM so that spreadsheet programs read the file as UTF-8 (theme titles may hold any script).
     return ("\ufeff" + buffer.getvalue()).encode("utf-8")
 
@@ -127,7 +139,7 @@ def build_xlsx(*, bundle: dict, report: dict | None = None) -> bytes:
     overview_rows = [
         ["Start date", date_range.start.isoformat()],
         ["End date", date_range.end.isoformat()],
-        *([label, overview[key]] for key, label in OVERVIEW_LABELS),
+        *([label, _for_people(key, overview[key])] for key, label in OVERVIEW_LABELS),
         ["Generated at (UTC)", bundle["generated_at"].strftime("%Y-%m-%d %H:%M:%S")],
     ]
     _sheet(workbook, "Overview", ["Metric", "Value"], overview_rows, widths=[34, 22])
@@ -168,9 +180,15 @@ def build_xlsx(*, bundle: dict, report: dict | None = None) -> bytes:
     _sheet(
         workbook,
         "Daily trend",
-        ["Date", "New users", "Sessions started", "Sessions completed", "Revenue (paise)"],
+        ["Date", "New users", "Sessions started", "Sessions completed", f"Revenue ({CURRENCY_CODE})"],
         [
-            [row["date"], row["users"], row["sessions"], started[row["date"]]["sessions_completed"], row["revenue"]]
+            [
+                row["date"],
+                row["users"],
+                row["sessions"],
+                started[row["date"]]["sessions_completed"],
+                paise_to_rupees(row["revenue"]),
+            ]
             for row in bundle["daily"]
         ],
     )
@@ -180,8 +198,8 @@ def build_xlsx(*, bundle: dict, report: dict | None = None) -> bytes:
         _sheet(
             workbook,
             f"Report {report['type']} by {report['group_by']}",
-            [_title(column) for column in columns],
-            [[row[column] for column in columns] for row in rows],
+            [_title(_column_name(column)) for column in columns],
+            [[_for_people(column, row[column]) for column in columns] for row in rows],
         )
     output = io.BytesIO()
     workbook.save(output)
@@ -189,6 +207,11 @@ def build_xlsx(*, bundle: dict, report: dict | None = None) -> bytes:
 
 
 # --- PDF -----------------------------------------------------------------------------------------------
+
+
+def _pdf_value(key: str, value) -> str:
+    # The PDF's built-in fonts have no ₹ glyph: the ISO code stands in for it.
+    return format_rupees(value, symbol=f"{CURRENCY_CODE} ") if key in MONEY_KEYS else str(value)
 
 
 def build_pdf(*, bundle: dict) -> bytes:
@@ -235,7 +258,8 @@ def build_pdf(*, bundle: dict) -> bytes:
         Spacer(1, 4 * mm),
         Paragraph("Overview", styles["Heading2"]),
         table(
-            [["Metric", "Value"], *([label, str(overview[key])] for key, label in OVERVIEW_LABELS)], [95 * mm, 50 * mm]
+            [["Metric", "Value"], *([label, _pdf_value(key, overview[key])] for key, label in OVERVIEW_LABELS)],
+            [95 * mm, 50 * mm],
         ),
         Spacer(1, 4 * mm),
         Paragraph("Outcomes", styles["Heading2"]),

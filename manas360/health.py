@@ -2,6 +2,7 @@
 
 import contextlib
 import hmac
+import ipaddress
 import time
 from datetime import UTC, datetime
 
@@ -14,8 +15,9 @@ from django.views.decorators.http import require_GET
 from prometheus_client import CONTENT_TYPE_LATEST
 
 from manas360 import metrics
+from manas360.api.client_ip import client_ip
 from manas360.api.envelope import application_error_json_response
-from manas360.api.errors import Unauthorized
+from manas360.api.errors import NotFound, Unauthorized
 
 _STARTED_AT = time.monotonic()
 
@@ -99,8 +101,18 @@ def health_ready(request):
     )
 
 
+def _from_allowed_network(request) -> bool:
+    try:
+        address = ipaddress.ip_address(client_ip(request))
+    except ValueError:
+        return False
+    return any(address in network for network in settings.METRICS_ALLOWED_NETWORKS)
+
+
 @require_GET
 def metrics_view(request):
+    if settings.METRICS_ALLOWED_NETWORKS and not _from_allowed_network(request):
+        return application_error_json_response(NotFound())  # not published outside the internal network
     expected = settings.METRICS_TOKEN
     if expected:
         supplied = request.headers.get("Authorization", "")

@@ -22,6 +22,7 @@ from manas360 import metrics
 from manas360.api.envelope import application_error_json_response
 from manas360.api.errors import (
     ApiVersionRetired,
+    BadRequest,
     DatabaseUnavailable,
     MethodNotAllowed,
     NotFound,
@@ -165,7 +166,8 @@ class ApiBoundaryMiddleware:
     """Everything under /api/ answers JSON (docs/api.md §1).
 
     Retired paths get 410 before any work, oversized bodies 413 before they are
-    read, and the URL resolver's HTML 404/500 pages are replaced by the envelope.
+    read, a Host outside ALLOWED_HOSTS 400, and Django's HTML 400/404/405/500 pages are replaced by the
+    envelope. (Over-long request lines never reach Django: nginx answers them in JSON, docs/deployment.md.)
     """
 
     def __init__(self, get_response):
@@ -190,7 +192,13 @@ class ApiBoundaryMiddleware:
         content_length = request.META.get("CONTENT_LENGTH") or "0"
         if content_length.isdigit() and int(content_length) > settings.MAX_JSON_BODY_BYTES:
             return application_error_json_response(PayloadTooLarge())
+        try:
+            request.get_host()  # checked here: deeper in the chain a DisallowedHost becomes Django's HTML 400
+        except DisallowedHost:
+            return application_error_json_response(BadRequest("This host name is not served here."))
         response = self.get_response(request)
+        if response.status_code == 400 and not _is_json(response):  # any other SuspiciousOperation
+            return application_error_json_response(BadRequest())
         if response.status_code == 404 and not _is_json(response):
             return application_error_json_response(NotFound())
         if response.status_code == 405 and not _is_json(response):

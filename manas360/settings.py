@@ -6,11 +6,14 @@ values; with DEBUG off, a missing secret or host list stops start-up with an
 ImproperlyConfigured error that names the variable.
 """
 
+import sys
 from datetime import timedelta
 from pathlib import Path
 
 import environ
 from django.core.exceptions import ImproperlyConfigured
+
+from manas360 import config_checks
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = BASE_DIR / "var"  # git-ignored: embedded database, local files
@@ -40,13 +43,12 @@ PORT = env.int("PORT", default=5000)
 
 INSTALLED_APPS = [
     "staff.apps.StaffAdminConfig",  # the Django admin site, with a TOTP second factor (docs/staff.md)
+    "accounts",  # before django.contrib.auth: its audited `changepassword` command replaces Django's
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
-    "django_otp",
-    "django_otp.plugins.otp_totp",
     "rest_framework",
     "django_filters",
     "corsheaders",
@@ -54,7 +56,6 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "procrastinate.contrib.django",  # the job engine (docs/jobs.md); before the apps whose tasks.py it loads
     "manas360",
-    "accounts",
     "subscriptions",
     "rooms",
     "payments",
@@ -77,7 +78,6 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "manas360.middleware.BrowserAuthenticationMiddleware",  # likewise (the API authenticates itself)
-    "django_otp.middleware.OTPMiddleware",
     "manas360.middleware.BrowserMessageMiddleware",  # likewise
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
@@ -110,6 +110,10 @@ TEMPLATES = [
 if env.str("DATABASE_URL", default=""):
     DATABASES = {"default": env.db("DATABASE_URL")}
     DATABASES["default"]["CONN_MAX_AGE"] = env.int("DB_CONN_MAX_AGE", default=60)
+    if sys.argv[1:2] == ["runserver"]:
+        # runserver serves each request on a new thread and nothing closes a thread's kept connection:
+        # ~100 parallel clients would exhaust PostgreSQL's max_connections. Close each at the request's end.
+        DATABASES["default"]["CONN_MAX_AGE"] = 0
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
     DATABASES["default"].setdefault("OPTIONS", {})
     DATABASES["default"]["OPTIONS"].setdefault("connect_timeout", env.int("DB_CONNECT_TIMEOUT", default=5))
@@ -117,7 +121,13 @@ if env.str("DATABASE_URL", default=""):
     if statement_timeout_ms:
         DATABASES["default"]["OPTIONS"]["options"] = f"-c statement_timeout={statement_timeout_ms}"
 else:
-    VAR_DIR.mkdir(exist_ok=True)
+    try:
+        VAR_DIR.mkdir(exist_ok=True)
+    except OSError as error:
+        raise ImproperlyConfigured(
+            f"No DATABASE_URL and the SQLite fallback directory {VAR_DIR} cannot be created ({error.strerror}): "
+            "set DATABASE_URL, or make that directory writable (a volume in a container)."
+        ) from None
     DATABASES = {
         "default": {
             "ENGINE": "django.db.backends.sqlite3",
@@ -130,7 +140,10 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "accounts.User"
 
 # --- Cache (shared rate limits, OTP cooldowns) ----------------------------
-REDIS_URL = env.str("REDIS_URL", default="")
+# Required when DEBUG is off: the in-process cache is per worker, so every rate limit (send-otp, verify-otp,
+# admin-login) would be multiplied by the number of workers and instances. gunicorn.conf.py refuses several
+# workers without it in development too.
+REDIS_URL = required_in_production("REDIS_URL", development_default="")
 if REDIS_URL:
     CACHES = {
         "default": {
@@ -291,8 +304,14 @@ OTP_SMS_PROVIDER_CHANNEL = env.str("OTP_SMS_PROVIDER_CHANNEL", default="sms")  #
 OTP_SMS_PROVIDER_TIMEOUT_SECONDS = env.float("OTP_SMS_PROVIDER_TIMEOUT_SECONDS", default=5.0)
 MFA_ISSUER_NAME = env.str("MFA_ISSUER_NAME", default="MANAS360")
 MFA_TOKEN_TTL_SECONDS = 300
-# Fernet key material for MFA secrets at rest; derived from SECRET_KEY unless set.
-MFA_ENCRYPTION_KEY = env.str("MFA_ENCRYPTION_KEY", default="")
+# Fernet keys for the admins' TOTP secrets at rest, comma-separated, newest first (MultiFernet: the first
+# encrypts, all decrypt). Rotation: put a new key in front, then `manage.py rotate_mfa_encryption_key`
+# (docs/auth.md). Required when DEBUG is off; the development default is a fixed, public key.
+MFA_ENCRYPTION_KEYS = config_checks.fernet_keys(
+    required_in_production(
+        "MFA_ENCRYPTION_KEY", development_default=["19IfxQ6jRenaOWaWCEF_xcV04A96KxWb_Gf9CKkfW5c="], cast=list
+    )
+)
 ADMIN_LOCKOUT_THRESHOLD = env.int("ADMIN_LOCKOUT_THRESHOLD", default=5)
 ADMIN_LOCKOUT_WINDOW_SECONDS = env.int("ADMIN_LOCKOUT_WINDOW_SECONDS", default=900)
 ADMIN_LOCKOUT_SECONDS = env.int("ADMIN_LOCKOUT_SECONDS", default=900)
@@ -317,7 +336,14 @@ if TESTING:  # fast hashing in the test suite only
     PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 # --- Metrics ------------------------------------------------------------------
+# /metrics needs `Authorization: Bearer METRICS_TOKEN`, or is served only to clients inside
+# METRICS_ALLOWED_NETWORKS (private CIDRs, e.g. the scraper's subnet). With DEBUG off one of them is required.
 METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
+METRICS_ALLOWED_NETWORKS = config_checks.metrics_access(
+    token=METRICS_TOKEN,
+    networks=env.list("METRICS_ALLOWED_NETWORKS", default=[]),
+    production=not (DEBUG or TESTING),
+)
 
 # --- Logging: one JSON object per line --------------------------------------
 LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")
@@ -333,7 +359,9 @@ LOGGING = {
     "loggers": {
         # Our access log replaces Django's, which would log full query strings.
         "django.request": {"level": "CRITICAL", "propagate": True},
-        "django.server": {"level": "WARNING", "propagate": True},
+        # runserver's own request line (plain text, then again as JSON through the root): our access log is
+        # the one line per request, so it is silenced, handler included.
+        "django.server": {"handlers": [], "level": "CRITICAL", "propagate": False},
     },
 }
 
@@ -343,10 +371,12 @@ LOGGING = {
 # PHONEPE_OAUTH_BASE_URL override them. Credentials and webhook credentials must be
 # set when DEBUG is off; in development they match the simulator's defaults.
 PHONEPE_ENV = env.str("PHONEPE_ENV", default="SIMULATOR" if (DEBUG or TESTING) else "PRODUCTION").upper()
+# Where the local simulator listens: the one variable both `make simulator` and the API read.
+PHONEPE_SIMULATOR_URL = env.str("PHONEPE_SIMULATOR_URL", default="http://127.0.0.1:8081").rstrip("/")
 _PHONEPE_HOSTS = {
     "PRODUCTION": ("https://api.phonepe.com/apis/pg", "https://api.phonepe.com/apis/identity-manager"),
     "SANDBOX": ("https://api-preprod.phonepe.com/apis/pg-sandbox", "https://api-preprod.phonepe.com/apis/pg-sandbox"),
-    "SIMULATOR": ("http://127.0.0.1:8081/apis/pg-sandbox", "http://127.0.0.1:8081/apis/pg-sandbox"),
+    "SIMULATOR": (f"{PHONEPE_SIMULATOR_URL}/apis/pg-sandbox", f"{PHONEPE_SIMULATOR_URL}/apis/pg-sandbox"),
 }
 if PHONEPE_ENV not in _PHONEPE_HOSTS:
     raise ImproperlyConfigured("PHONEPE_ENV must be PRODUCTION, SANDBOX or SIMULATOR.")
@@ -361,9 +391,10 @@ PHONEPE_CLIENT_SECRET = required_in_production(
 PHONEPE_CLIENT_VERSION = required_in_production("PHONEPE_CLIENT_VERSION", development_default="1")
 PHONEPE_WEBHOOK_USERNAME = required_in_production("PHONEPE_WEBHOOK_USERNAME", development_default="manas360_sim")
 PHONEPE_WEBHOOK_PASSWORD = required_in_production("PHONEPE_WEBHOOK_PASSWORD", development_default="simulator123")
-# Where PhonePe sends the browser after checkout (the web app's payment-result page).
+# Where PhonePe sends the browser after checkout: the web app's payment-result page. In development it
+# defaults to the backend's own result page (payments/result_page.py), so a backend-only setup closes the loop.
 PHONEPE_REDIRECT_URL = required_in_production(
-    "PHONEPE_REDIRECT_URL", development_default="http://localhost:5173/payment/callback"
+    "PHONEPE_REDIRECT_URL", development_default=f"http://localhost:{PORT}/payments/result"
 )
 PHONEPE_ORDER_EXPIRE_SECONDS = env.int("PHONEPE_ORDER_EXPIRE_SECONDS", default=1200)  # 300-3600 (docs/phonepe.md §4.1)
 PHONEPE_CONNECT_TIMEOUT_SECONDS = env.float("PHONEPE_CONNECT_TIMEOUT_SECONDS", default=3.0)
@@ -385,6 +416,14 @@ AUTOPAY_GRACE_DAYS = env.int("AUTOPAY_GRACE_DAYS", default=4)
 AUTOPAY_MANDATE_VALIDITY_DAYS = env.int("AUTOPAY_MANDATE_VALIDITY_DAYS", default=1825)
 if AUTOPAY_NOTIFY_BEFORE_HOURS < 25:
     raise ImproperlyConfigured("AUTOPAY_NOTIFY_BEFORE_HOURS must leave the 24 h UPI notice plus a margin (>= 25).")
+
+# --- Error tracking and tracing: off unless configured (manas360/observability.py, docs/deployment.md) ----
+# Never from a test run, whatever the shell exports.
+SENTRY_DSN = "" if TESTING else env.str("SENTRY_DSN", default="")
+SENTRY_ENVIRONMENT = env.str("SENTRY_ENVIRONMENT", default="development" if DEBUG else "production")
+SENTRY_TRACES_SAMPLE_RATE = env.float("SENTRY_TRACES_SAMPLE_RATE", default=0.0)
+OTEL_EXPORTER_OTLP_ENDPOINT = "" if TESTING else env.str("OTEL_EXPORTER_OTLP_ENDPOINT", default="")
+OTEL_SERVICE_NAME = env.str("OTEL_SERVICE_NAME", default="manas360-backend")
 
 # --- Background jobs: procrastinate on PostgreSQL (docs/jobs.md) -------------
 from manas360.jobs_settings import *  # noqa: E402, F403

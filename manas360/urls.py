@@ -3,6 +3,7 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from manas360 import health
+from manas360.home import home
 
 api_v1 = [
     path("", include("accounts.urls")),
@@ -15,6 +16,8 @@ api_v1 = [
 ]
 
 urlpatterns = [
+    path("", home, name="home"),
+    path("payments/", include("payments.page_urls")),  # the development payment-result page
     path("health", health.health, name="health"),
     path("health/db", health.health_db, name="health-db"),
     path("health/ready", health.health_ready, name="health-ready"),

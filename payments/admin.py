@@ -1,11 +1,23 @@
-"""Money rows are read-only in the Django admin (docs/contributing.md); refunds use the same service as the API."""
+"""Money rows are read-only in the Django admin (docs/contributing.md); refunds go through the same service as the API.
 
+Lists lead with what staff scan for (status, user, amount in rupees, date) and shorten the long ids; search
+still finds a row by its full id. A refund is never sent on one click: the action opens a confirmation page
+(who, which plan, how much, what access the refund takes back, a required reason) and only its confirmed
+POST calls the refund service.
+"""
+
+from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin import helpers
+from django.template.response import TemplateResponse
 
 from accounts.audit import audit_context_from_request
+from manas360.admin_display import rupees_column, short_id, short_id_column
 from manas360.admin_mixins import ReadOnlyModelAdmin
 from manas360.api.errors import ApplicationError
-from payments.models import Payment, Refund, WebhookEvent
+from manas360.money import format_rupees
+from payments.models import Payment, PaymentStatus, Refund, WebhookEvent
+from payments.refund_preview import refund_access_taken_back
 from payments.services import payment_refund
 
 
@@ -13,46 +25,85 @@ class RefundInline(admin.TabularInline):
     model = Refund
     extra = 0
     can_delete = False
-    fields = ["merchant_refund_id", "status", "amount_paise", "requested_by", "created_at", "completed_at"]
-    readonly_fields = fields
+    fields = ["merchant_refund_id", "status", "amount", "reason", "requested_by", "created_at", "completed_at"]
+    readonly_fields = ["merchant_refund_id", "status", "amount", "reason", "requested_by", "created_at", "completed_at"]
+
+    amount = rupees_column("amount_paise")
 
     def has_add_permission(self, request, obj=None):
         return False
 
 
+class RefundConfirmationForm(forms.Form):
+    reason = forms.CharField(
+        max_length=500,
+        strip=True,
+        widget=forms.Textarea(attrs={"rows": 3, "cols": 60}),
+        help_text="Recorded on the refund and in the audit log.",
+    )
+
+
 @admin.register(Payment)
 class PaymentAdmin(ReadOnlyModelAdmin):
-    list_display = [
-        "merchant_order_id",
-        "user",
-        "plan",
-        "amount_paise",
-        "currency",
-        "status",
-        "created_at",
-        "completed_at",
-    ]
+    list_display = ["status", "user", "amount", "created_at", "plan", "order", "completed_at"]
+    list_display_links = ["status", "order"]
     list_filter = ["status", "plan", "currency", ("created_at", admin.DateFieldListFilter)]
     search_fields = ["merchant_order_id", "gateway_order_id", "id", "user__email"]
     list_select_related = ["user", "plan"]
     date_hierarchy = "created_at"
+    readonly_fields = ["amount"]
+    exclude = ["amount_paise"]  # shown in rupees by `amount`
     inlines = [RefundInline]
     actions = ["refund_selected"]
 
-    @admin.action(description="Refund the selected successful payments through PhonePe")
+    amount = rupees_column("amount_paise")
+    order = short_id_column("merchant_order_id", description="Order")
+
+    @admin.action(description="Refund the selected successful payments through PhonePe…")
     def refund_selected(self, request, queryset):
+        """First POST (from the list): the confirmation page. Second POST (`confirm`): the refunds."""
+        form = RefundConfirmationForm(request.POST if "confirm" in request.POST else None)
+        if "confirm" in request.POST and form.is_valid():
+            self._refund(request, queryset, reason=form.cleaned_data["reason"])
+            return None  # back to the list, with one message per payment
+        payments = list(queryset.select_related("user", "plan", "subscription__plan"))
+        rows = [
+            {
+                "payment": payment,
+                "amount": format_rupees(payment.amount_paise),
+                "refundable": payment.status == PaymentStatus.SUCCESS,
+                "access": refund_access_taken_back(payment),
+            }
+            for payment in payments
+        ]
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "Confirm refund",
+            "opts": self.model._meta,
+            "rows": rows,
+            "refundable_count": sum(row["refundable"] for row in rows),
+            "total": format_rupees(sum(row["payment"].amount_paise for row in rows if row["refundable"])),
+            "form": form,
+            "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
+            "selected_ids": [str(payment.pk) for payment in payments],
+        }
+        request.current_app = self.admin_site.name
+        return TemplateResponse(request, "admin/payments/payment/refund_confirmation.html", context)
+
+    def _refund(self, request, queryset, *, reason: str) -> None:
         for payment in queryset:
             try:
                 refund = payment_refund(
-                    payment_id=payment.pk,
-                    actor=request.user,
-                    reason="Refunded from the Django admin",
-                    **audit_context_from_request(request),
+                    payment_id=payment.pk, actor=request.user, reason=reason, **audit_context_from_request(request)
                 )
             except ApplicationError as exc:
                 self.message_user(request, f"{payment.merchant_order_id}: {exc.message}", level=messages.ERROR)
                 continue
-            self.message_user(request, f"{payment.merchant_order_id}: refund {refund.status}.", level=messages.SUCCESS)
+            self.message_user(
+                request,
+                f"{payment.merchant_order_id}: refund of {format_rupees(refund.amount_paise)} {refund.status}.",
+                level=messages.SUCCESS,
+            )
 
     def get_actions(self, request):
         actions = super().get_actions(request)
@@ -63,15 +114,37 @@ class PaymentAdmin(ReadOnlyModelAdmin):
 
 @admin.register(Refund)
 class RefundAdmin(ReadOnlyModelAdmin):
-    list_display = ["merchant_refund_id", "payment", "amount_paise", "status", "requested_by", "created_at"]
+    list_display = ["status", "user", "amount", "created_at", "refund", "payment_order", "requested_by", "completed_at"]
+    list_display_links = ["status", "refund"]
     list_filter = ["status", ("created_at", admin.DateFieldListFilter)]
     search_fields = ["merchant_refund_id", "payment__merchant_order_id"]
-    list_select_related = ["payment", "requested_by"]
+    list_select_related = ["payment__user", "requested_by"]
+    readonly_fields = ["amount"]
+    exclude = ["amount_paise"]  # shown in rupees by `amount`
+
+    amount = rupees_column("amount_paise")
+    refund = short_id_column("merchant_refund_id", description="Refund")
+
+    @admin.display(description="User", ordering="payment__user__email")
+    def user(self, refund):
+        return refund.payment.user or "(deleted account)"
+
+    @admin.display(description="Payment", ordering="payment__merchant_order_id")
+    def payment_order(self, refund):
+        return short_id(refund.payment.merchant_order_id)
 
 
 @admin.register(WebhookEvent)
 class WebhookEventAdmin(ReadOnlyModelAdmin):
-    list_display = ["received_at", "event", "merchant_order_id", "merchant_refund_id", "state", "outcome"]
+    list_display = ["outcome", "event", "state", "received_at", "order", "refund"]
+    list_display_links = ["outcome", "event"]
     list_filter = ["outcome", "event", ("received_at", admin.DateFieldListFilter)]
     search_fields = ["merchant_order_id", "merchant_refund_id", "event_key"]
     date_hierarchy = "received_at"
+    readonly_fields = ["amount"]
+    exclude = ["amount_paise"]  # shown in rupees by `amount`
+
+    amount = rupees_column("amount_paise")
+
+    order = short_id_column("merchant_order_id", description="Order")
+    refund = short_id_column("merchant_refund_id", description="Refund")

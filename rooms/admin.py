@@ -3,6 +3,7 @@ from django.db import models
 from django.utils.html import format_html, format_html_join
 
 from accounts.admin_mixins import AuditedModelAdmin
+from manas360.admin_display import short_id_column
 from manas360.admin_mixins import ReadOnlyModelAdmin
 from rooms.models import RoomSession, Theme
 
@@ -84,7 +85,8 @@ class ThemeAdmin(AuditedModelAdmin, admin.ModelAdmin):
 
 @admin.register(RoomSession)
 class RoomSessionAdmin(ReadOnlyModelAdmin):
-    list_display = ("id", "user", "theme", "status", "started_at", "ended_at", "duration_seconds", "rating", "points")
+    list_display = ("status", "user", "theme", "started_at", "duration_seconds", "rating", "points", "short_id")
+    list_display_links = ("status", "short_id")
     list_filter = ("status", "theme__tier", "theme")
     list_select_related = ("user", "theme")
     search_fields = ("id", "user__email", "user__phone_number", "theme__slug")
@@ -93,3 +95,5 @@ class RoomSessionAdmin(ReadOnlyModelAdmin):
     raw_id_fields = ("user",)
     # Sessions are written by the API's services (counters, points); the admin only reads them.
     readonly_fields = [field.name for field in RoomSession._meta.fields]
+
+    short_id = short_id_column("pk")

@@ -1,28 +1,25 @@
 """Staff ModelAdmins on the TOTP-protected site: users (with the API's suspend/reinstate/verify services) and the
 read-only audit log.
 
-This is the only admin of User and AuditLog (accounts registers neither). django-otp's TOTPDevice admin is
-removed: staff sign in with the TOTP secret of accounts.MfaDevice
-(docs/staff.md), so TOTPDevice rows would mean nothing; so is the auth Group admin (roles are `User.role`).
+This is the only admin of User and AuditLog (accounts registers neither). The auth Group admin is removed
+(roles are `User.role`).
 """
 
 from django.contrib import admin, messages
 from django.contrib.auth.models import Group
 from django.db.models import Prefetch
-from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from accounts.audit import audit_context_from_request
 from accounts.models import AuditLog, User
+from manas360.admin_display import short_id_column
 from manas360.admin_mixins import ReadOnlyModelAdmin
 from manas360.api.errors import ApplicationError
 from staff import services
 from subscriptions.models import Subscription
 
-# django_otp.plugins.otp_totp is installed (and registers its admin) but its devices are not used for sign-in;
 # django.contrib.auth's groups mean nothing here (roles and RolePermission are the one source of truth).
-for unused in (TOTPDevice, Group):
-    if admin.site.is_registered(unused):
-        admin.site.unregister(unused)
+if admin.site.is_registered(Group):
+    admin.site.unregister(Group)
 
 
 class StatusFilter(admin.SimpleListFilter):
@@ -165,7 +162,7 @@ class StaffUserAdmin(admin.ModelAdmin):
 class AuditLogAdmin(ReadOnlyModelAdmin):
     """Read-only for everyone, superusers included: the log is append-only (docs/api.md §7)."""
 
-    list_display = ("timestamp", "action", "actor_email", "resource_type", "resource_id", "ip_address", "request_id")
+    list_display = ("timestamp", "action", "actor_email", "resource_type", "resource_ref", "ip_address", "request_ref")
     list_filter = ("action", "resource_type")
     search_fields = ("actor_email", "resource_id", "request_id", "action")
     date_hierarchy = "timestamp"
@@ -173,3 +170,6 @@ class AuditLogAdmin(ReadOnlyModelAdmin):
     list_per_page = 100
     show_full_result_count = False
     readonly_fields = [field.name for field in AuditLog._meta.fields]
+
+    resource_ref = short_id_column("resource_id", description="Resource")
+    request_ref = short_id_column("request_id", description="Request")

@@ -12,14 +12,18 @@ deletion, MFA disable, logout everywhere) also ends their Django admin session a
 from django import forms
 from django.contrib import messages
 from django.contrib.admin import AdminSite
-from django.contrib.auth import REDIRECT_FIELD_NAME
+from django.contrib.auth import REDIRECT_FIELD_NAME, update_session_auth_hash
+from django.contrib.auth.forms import PasswordChangeForm
 from django.contrib.auth.views import LoginView
 from django.http import HttpResponseRedirect
+from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.decorators import method_decorator
 from django.views.decorators.cache import never_cache
 
+from accounts.audit import audit_context_from_request
 from accounts.roles import Role
+from accounts.services.staff_credentials import admin_password_change
 from staff.second_factor import StaffSignInRefused, staff_session_is_live, staff_sign_in, staff_sign_out
 
 # The Django session key holding the id of the AuthSession this admin-site sign-in opened.
@@ -111,13 +115,32 @@ class StaffAdminSite(AdminSite):
         )(request)
 
     def password_change(self, request, extra_context=None):
-        """Not offered here: it would change a credential without audit and leave the admin's API sessions open.
-
-        Staff change passwords with `manage.py changepassword <email>` (an operator task) until a
-        password-change flow with audit and session revocation exists in the accounts services.
-        """
-        messages.error(request, "Passwords are changed by an operator (manage.py changepassword), not here.")
-        return HttpResponseRedirect(reverse("admin:index", current_app=self.name))
+        """Django's form (current password, new one twice, validators), saved through the accounts service:
+        audited, and every other session of the admin ends; this Django session and its API session stay."""
+        if not self.has_permission(request):
+            return self.login(request)
+        form = PasswordChangeForm(request.user, request.POST or None)
+        if request.method == "POST" and form.is_valid():
+            admin_password_change(
+                user=request.user,
+                new_password=form.cleaned_data["new_password1"],
+                actor=request.user,
+                via="admin_site",
+                keep_session_id=request.session.get(STAFF_AUTH_SESSION_KEY),
+                **audit_context_from_request(request),
+            )
+            update_session_auth_hash(request, request.user)  # keeps this Django session valid
+            messages.success(request, "Your password was changed. Your other sessions have been signed out.")
+            return HttpResponseRedirect(reverse("admin:index", current_app=self.name))
+        context = {
+            **self.each_context(request),
+            "form": form,
+            "title": "Password change",
+            "subtitle": None,
+            **(extra_context or {}),
+        }
+        request.current_app = self.name
+        return TemplateResponse(request, "registration/password_change_form.html", context)
 
     def logout(self, request, extra_context=None):
         staff_sign_out(session_id=request.session.get(STAFF_AUTH_SESSION_KEY))

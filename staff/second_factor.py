@@ -19,7 +19,7 @@ from accounts.errors import (
 from accounts.mfa import admin_login, admin_verify_mfa
 from accounts.models import AuthSession
 from accounts.sessions import session_revoke
-from manas360.api.throttling import AdminLoginIpThrottle
+from accounts.throttling import AdminLoginIpThrottle
 from staff.selectors import parse_uuid
 
 GENERIC_ERROR = "Please enter the email, password and authentication code of a staff account."

@@ -1,19 +1,49 @@
+from django import forms
 from django.contrib import admin
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 
 from accounts.admin_mixins import AuditedModelAdmin
+from manas360.admin_display import rupees_column, short_id_column
 from manas360.admin_mixins import ReadOnlyModelAdmin
+from manas360.money import RupeesField, format_rupees
 from subscriptions.models import Grant, Plan, Subscription
+
+
+class PlanAdminForm(forms.ModelForm):
+    """The price is typed and shown in rupees (`299.00`); the form hands the model exact paise."""
+
+    amount_paise = RupeesField(label="Price (₹)")
+
+    class Meta:
+        model = Plan
+        fields = [
+            "code",
+            "name",
+            "display_name",
+            "description",
+            "amount_paise",
+            "currency",
+            "period",
+            "duration_days",
+            "type",
+            "features",
+            "is_active",
+            "is_featured",
+            "display_order",
+        ]
 
 
 @admin.register(Plan)
 class PlanAdmin(AuditedModelAdmin, admin.ModelAdmin):
-    list_display = ["code", "name", "amount_paise", "currency", "period", "duration_days", "is_active", "is_featured"]
+    form = PlanAdminForm
+    list_display = ["code", "is_active", "price", "period", "duration_days", "name", "is_featured"]
     list_filter = ["is_active", "is_featured", "period", "type"]
     search_fields = ["code", "name", "display_name"]
     readonly_fields = ["uuid", "created_at", "updated_at"]
     ordering = ["display_order", "amount_paise"]
+
+    price = rupees_column("amount_paise", description="Price")
 
 
 @admin.display(description="Period")
@@ -39,11 +69,11 @@ def _refunds(grant: Grant):
         return "-"
     return format_html_join(
         ", ",
-        "{} ₹{} {}{}",
+        "{} {} {}{}",
         (
             (
                 refund.merchant_refund_id,
-                f"{refund.amount_paise / 100:.2f}",
+                format_rupees(refund.amount_paise),
                 refund.status,
                 " (automatic)" if refund.automatic else "",
             )
@@ -81,11 +111,25 @@ class GrantTimelineInline(admin.TabularInline):
 class SubscriptionAdmin(ReadOnlyModelAdmin):
     """Read-only: subscriptions are derived from the grants (payments, the cancel service), which audit every move."""
 
-    list_display = ["id", "user", "plan", "status", "start_date", "end_date", "auto_renew", "cancelled_at", "timeline"]
+    list_display = [
+        "status",
+        "user",
+        "plan",
+        "start_date",
+        "end_date",
+        "auto_renew",
+        "cancelled_at",
+        "short_id",
+        "timeline",
+    ]
+    list_display_links = ["status", "short_id"]
     list_filter = ["status", "plan", "auto_renew"]
     search_fields = ["id", "user__email", "user__phone_number"]
     list_select_related = ["user", "plan"]
     date_hierarchy = "created_at"
+
+    short_id = short_id_column("pk")
+
     inlines = [GrantTimelineInline]
 
     @admin.display(description="Grants")

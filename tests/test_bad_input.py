@@ -21,6 +21,8 @@ WRITE_ENDPOINTS = [
     ("post", "/api/v1/admin/mfa/enable"),
     ("post", "/api/v1/admin/mfa/disable"),
     ("patch", "/api/v1/users/me"),
+    ("post", "/api/v1/users/me/email-change"),
+    ("post", "/api/v1/users/me/email-change/confirm"),
     ("post", "/api/v1/subscriptions/cancel"),
     ("post", "/api/v1/subscriptions/upgrade"),
     ("post", "/api/v1/payments/create"),

@@ -27,6 +27,7 @@ NGINX_CONF = (ROOT / "deploy/nginx/default.conf").read_text()
 def _load_gunicorn_conf(monkeypatch, **env) -> dict:
     for name in ("GUNICORN_WORKERS", "GUNICORN_THREADS", "GUNICORN_BIND", "PORT", "GUNICORN_CONTROL_SOCKET"):
         monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("REDIS_URL", "redis://cache.internal:6379/0")  # several workers need a shared cache
     for name, value in env.items():
         monkeypatch.setenv(name, value)
     return runpy.run_path(str(ROOT / "gunicorn.conf.py"))

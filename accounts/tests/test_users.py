@@ -74,8 +74,11 @@ def test_patch_me_updates_profile_fields(auth_client, user):
     assert data["firstName"] == "Meera"
     assert data["lastName"] == "Devi Kumar"
     assert data["profilePictureUrl"] == "https://cdn.example.com/a.png"
+    # A new email is pending until the code sent to it is confirmed (test_email_change.py).
+    assert data["pendingEmail"] == "new@example.com"
+    old_email = user.email
     user.refresh_from_db()
-    assert (user.bio, user.timezone, user.language, user.email) == ("Hello", "Europe/London", "hi", "new@example.com")
+    assert (user.bio, user.timezone, user.language, user.email) == ("Hello", "Europe/London", "hi", old_email)
 
 
 def test_null_clears_a_field(auth_client, user):
@@ -119,9 +122,9 @@ def test_invalid_values_are_400_validation_error(auth_client, user, body, field)
     assert before.timezone == "Asia/Kolkata"
 
 
-def test_email_taken_is_409(auth_client, user):
+def test_admin_setting_a_taken_email_is_409(admin_client, user):
     UserFactory(email="taken@example.com")
-    response = auth_client.patch(ME, {"email": "TAKEN@example.com"}, format="json")
+    response = admin_client.patch(f"/api/v1/users/{user.pk}", {"email": "TAKEN@example.com"}, format="json")
     assert response.status_code == 409
     assert response.json()["code"] == "email_taken"
     user.refresh_from_db()

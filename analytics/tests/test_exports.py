@@ -38,7 +38,8 @@ def test_csv_overview(admin_client, dataset):
     assert rows["End date"] == "2025-03-07"
     assert rows["Total sessions"] == "3"
     assert rows["Completion rate (%)"] == "66.67"
-    assert rows["Revenue (paise)"] == "39800"
+    assert rows["Revenue (INR)"] == "398.00"  # rupees for people: 29900 + 9900 paise
+    assert "Revenue (paise)" not in rows
     assert rows["Average PHQ-9 improvement"] == "3.0"
 
 
@@ -46,9 +47,9 @@ def test_csv_report_rows_per_group(admin_client, dataset):
     params = {**RANGE, "format": "csv", "type": "revenue", "groupBy": "week"}
     rows = _csv_rows(_download(admin_client, "/analytics/export", params, "text/csv", "csv"))
     assert rows == [
-        ["period", "revenue", "payments", "renewals", "first_purchases", "avg_order_value"],
-        ["2025-02-24", "29900", "1", "0", "1", "29900"],
-        ["2025-03-03", "9900", "1", "0", "1", "9900"],
+        ["period", "revenue_inr", "payments", "renewals", "first_purchases", "avg_order_value_inr"],
+        ["2025-02-24", "299.00", "1", "0", "1", "299.00"],
+        ["2025-03-03", "99.00", "1", "0", "1", "99.00"],
     ]
 
 
@@ -95,7 +96,7 @@ def test_excel_workbook(admin_client, dataset, path, extra):
     assert values["End date"] == "2025-03-07"
     assert values["Total sessions"] == 3
     assert values["Completion rate (%)"] == 66.67
-    assert values["Revenue (paise)"] == 39800
+    assert values["Revenue (INR)"] == 398
 
     by_type = list(workbook["Sessions by type"].iter_rows(values_only=True))
     assert by_type[0][0] == "Category"
@@ -109,9 +110,9 @@ def test_excel_workbook(admin_client, dataset, path, extra):
     assert [row[0] for row in themes[1:]] == ["forest-walk", "ocean-calm"]
 
     daily = list(workbook["Daily trend"].iter_rows(values_only=True))
-    assert daily[0] == ("Date", "New users", "Sessions started", "Sessions completed", "Revenue (paise)")
-    assert daily[1] == ("2025-03-01", 0, 1, 1, 29900)
-    assert daily[-1] == ("2025-03-07", 1, 1, 1, 9900)
+    assert daily[0] == ("Date", "New users", "Sessions started", "Sessions completed", "Revenue (INR)")
+    assert daily[1] == ("2025-03-01", 0, 1, 1, 299)
+    assert daily[-1] == ("2025-03-07", 1, 1, 1, 99)
     assert len(daily) == 8
 
 
@@ -144,7 +145,7 @@ def test_pdf_report(admin_client, dataset, path, extra):
     assert "MANAS360 Analytics Report" in text
     assert "2025-03-01 to 2025-03-07" in text
     assert "Completion rate (%) 66.67" in text
-    assert "Revenue (paise) 39800" in text
+    assert "Revenue (INR) INR 398.00" in text
     assert "Forest Walk" in text
     assert "Ocean Calm" in text
     assert "Generated at" in text

@@ -10,8 +10,8 @@ from django.utils import timezone
 
 from accounts.tests.factories import UserFactory
 from analytics.dates import DateRange
-from analytics.recurring import recurring_summary
 from analytics.selectors import analytics_report
+from analytics.selectors.recurring import recurring_summary
 from autopay.models import Mandate, Renewal
 from autopay.tests.test_renewals import _renew_once
 from staff.tests.helpers import staff_admin_with_totp

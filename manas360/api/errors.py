@@ -48,6 +48,13 @@ class ApplicationError(Exception):
         super().__init__(self.message)
 
 
+class BadRequest(ApplicationError):
+    """A request the HTTP layer refuses (a Host outside ALLOWED_HOSTS, other suspicious requests)."""
+
+    code = "bad_request"
+    default_message = "Bad request."
+
+
 class NotFound(ApplicationError):
     status_code = status.HTTP_404_NOT_FOUND
     code = "not_found"

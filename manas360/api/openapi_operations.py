@@ -79,6 +79,14 @@ OPERATIONS: dict[str, dict[str, Any]] = {
         "request": {"firstName": "Asha", "lastName": "Rao"},
     },
     "DELETE /users/me": {"summary": "Delete the signed-in user's account (soft delete, data scrubbed)"},
+    "POST /users/me/email-change": {
+        "summary": "Ask for a new email address: a code is sent to it, the change waits for it",
+        "request": {"email": "new.address@example.com"},
+    },
+    "POST /users/me/email-change/confirm": {
+        "summary": "Confirm the code sent to the new address: it becomes the account's email",
+        "request": {"code": _CODE},
+    },
     "GET /users/{user_id}": {"summary": "A user's profile (self or admin)"},
     "PATCH /users/{user_id}": {
         "summary": "Update a user's profile (self or admin)",

@@ -1,5 +1,3 @@
-import json
-
 from django.conf import settings
 from djangorestframework_camel_case.settings import api_settings as camel_settings
 from djangorestframework_camel_case.util import underscoreize
@@ -7,6 +5,7 @@ from rest_framework.exceptions import ParseError
 from rest_framework.parsers import JSONParser
 
 from manas360.api.errors import InvalidJson, PayloadTooLarge
+from manas360.api.json_input import MalformedJson, loads_strict
 
 
 class LimitedCamelCaseJSONParser(JSONParser):
@@ -25,7 +24,7 @@ class LimitedCamelCaseJSONParser(JSONParser):
         if not raw.strip():
             return {}
         try:
-            data = json.loads(raw.decode("utf-8"))
-        except (ValueError, UnicodeDecodeError) as exc:
+            data = loads_strict(raw)
+        except MalformedJson as exc:
             raise ParseError(InvalidJson.default_message, code=InvalidJson.code) from exc
         return underscoreize(data, **camel_settings.JSON_UNDERSCOREIZE)

@@ -9,8 +9,9 @@ limit (RateLimitHeadersMiddleware). If the cache is unreachable the limit fails 
 outage of Redis must not take sign-in down.
 
 Rates come from settings.RATE_LIMITS ("<count>/<period>", period like `m`, `15m`, `900s`, `h`), each
-overridable by environment. Health, metrics and the webhook are not limited (plain Django views, or
-`throttle_classes = []`).
+overridable by environment. The domain limits (sign-in codes, admin sign-in) live with their domain
+(`accounts/throttling.py`); this module is the shared machinery and the two global limits. Health, metrics
+and the webhook are not limited (plain Django views, or `throttle_classes = []`).
 """
 
 import abc
@@ -22,6 +23,7 @@ import weakref
 
 from django.conf import settings
 from django.core.cache import cache
+from redis.exceptions import RedisError
 from rest_framework.throttling import BaseThrottle
 
 from manas360.api.client_ip import client_ip
@@ -41,13 +43,8 @@ def parse_rate(rate: str) -> tuple[int, int]:
     return int(match.group(1)), int(match.group(2) or 1) * _UNITS[unit]
 
 
-def _cache_errors() -> tuple[type[BaseException], ...]:
-    from redis.exceptions import RedisError
-
-    return (RedisError, OSError)
-
-
-_CACHE_ERRORS = _cache_errors()
+# What a failing cache raises (redis-py's errors, socket errors); callers fail open on these.
+CACHE_ERRORS: tuple[type[BaseException], ...] = (RedisError, OSError)
 
 
 # INCR, and a time to live on a counter that has none yet, as one atomic command: one EVALSHA per hit, on one
@@ -121,7 +118,7 @@ class WindowRateThrottle(abc.ABC, BaseThrottle):
         key = f"throttle:{self.scope}:{digest}:{window}"
         try:
             hits = _count_hit(key, period)
-        except _CACHE_ERRORS as exc:
+        except CACHE_ERRORS as exc:
             logger.warning("rate limit cache unavailable; allowing request", extra={"error_class": type(exc).__name__})
             return True
         reset = max(int((window + 1) * period - now + 0.999), 1)
@@ -157,43 +154,11 @@ class UserRateThrottle(WindowRateThrottle):
         return None
 
 
-class _IpThrottle(WindowRateThrottle):
+class ClientIpRateThrottle(WindowRateThrottle):
+    """Base of the limits counted per client IP (subclasses set `scope`)."""
+
     def get_ident(self, request, view):
         return client_ip(request)
-
-
-def _identifier_of(request) -> str | None:
-    from accounts.identifiers import throttle_identifier
-
-    # A malformed or oversized body raises here and is answered as such (400 invalid_json, 413):
-    # DRF keeps an empty body after a parse error, so swallowing it would turn the answer
-    # into a misleading "field required".
-    return throttle_identifier(request.data)
-
-
-class _IdentifierThrottle(WindowRateThrottle):
-    def get_ident(self, request, view):
-        return _identifier_of(request)
-
-
-class SendOtpIdentifierThrottle(_IdentifierThrottle):
-    scope = "send_otp_identifier"
-
-
-class SendOtpIpThrottle(_IpThrottle):
-    scope = "send_otp_ip"
-
-
-class VerifyOtpIdentifierThrottle(_IdentifierThrottle):
-    scope = "verify_otp_identifier"
-
-
-class AdminLoginIpThrottle(_IpThrottle):
-    scope = "admin_login_ip"
-
-
-class VerifyMfaIpThrottle(_IpThrottle):
-    scope = "verify_mfa_ip"
 
 
 class RateLimitHeadersMiddleware:

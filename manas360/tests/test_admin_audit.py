@@ -8,6 +8,7 @@ from django.test import Client
 
 from accounts.models import AuditLog, RolePermission
 from accounts.roles import Permission, Role
+from manas360.money import paise_to_rupees
 from staff.tests.helpers import staff_admin_with_totp
 from subscriptions.models import Plan
 
@@ -33,7 +34,7 @@ def _plan_form(plan: Plan, **changes) -> dict:
         "name": plan.name,
         "display_name": plan.display_name,
         "description": plan.description,
-        "amount_paise": plan.amount_paise,
+        "amount_paise": f"{paise_to_rupees(plan.amount_paise)}",  # the form takes rupees
         "currency": plan.currency,
         "period": plan.period,
         "duration_days": plan.duration_days or "",
@@ -51,7 +52,8 @@ def test_plan_price_change_in_the_admin_is_audited_with_before_and_after(staff_c
     plan = Plan.objects.create(
         code="audit_plan", name="Audit", display_name="Audit plan", amount_paise=29900, period="month", duration_days=30
     )
-    response = staff_client.post(f"/admin/subscriptions/plan/{plan.pk}/change/", _plan_form(plan, amount_paise=34900))
+    form = _plan_form(plan, amount_paise="349.00")
+    response = staff_client.post(f"/admin/subscriptions/plan/{plan.pk}/change/", form)
     assert response.status_code == 302, response.content
 
     plan.refresh_from_db()

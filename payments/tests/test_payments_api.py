@@ -324,6 +324,8 @@ def test_payment_detail_shape_and_ids(auth_client, plans, simulator, create_paym
     assert by_uuid == by_transaction
     for key in ("status", "planId", "planName", "amount", "currency", "created_at", "completedAt", "subscription"):
         assert key in by_uuid
+    listed = auth_client.get("/api/v1/payments").json()["data"][0]
+    assert by_uuid["createdAt"] == by_uuid["created_at"] == listed["createdAt"]
     assert by_uuid["planName"] == "Premium Monthly"
     assert by_uuid["subscription"] is None
 

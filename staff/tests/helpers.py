@@ -32,3 +32,19 @@ def staff_admin_with_totp(*, email: str | None = None, password: str | None = No
         user=user, secret_encrypted=encrypt_secret(secret), is_enabled=True, enabled_at=timezone.now()
     )
     return user, password, secret
+
+
+def staff_admin_client():
+    """A django.test.Client signed in to /admin/ as a new staff admin (`client.user` is that admin)."""
+    import pyotp
+    from django.test import Client
+
+    user, password, secret = staff_admin_with_totp()
+    client = Client()
+    response = client.post(
+        "/admin/login/",
+        {"username": user.email, "password": password, "otp_token": pyotp.TOTP(secret).now(), "next": "/admin/"},
+    )
+    assert response.status_code == 302, response.content
+    client.user = user
+    return client

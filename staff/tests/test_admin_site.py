@@ -399,33 +399,50 @@ def _request_for(user):
     return request
 
 
-def test_totp_device_and_group_admins_are_not_on_the_site():
+def test_group_admin_is_not_on_the_site_and_django_otp_is_gone():
+    from django.apps import apps
     from django.contrib import admin
     from django.contrib.auth.models import Group
-    from django_otp.plugins.otp_totp.models import TOTPDevice
 
-    assert not admin.site.is_registered(TOTPDevice)
     assert not admin.site.is_registered(Group)
+    assert not any(config.name.startswith("django_otp") for config in apps.get_app_configs())
     from staff.admin_site import StaffAdminSite
 
     assert isinstance(admin.site, StaffAdminSite)
 
 
-def test_password_change_is_not_offered_on_the_admin_site(signed_in):
-    user = signed_in.user
-    password_hash = user.password
-
+def test_password_change_on_the_admin_site_is_validated_audited_and_ends_other_sessions(
+    signed_in, staff_admin, make_auth_client
+):
+    user, password, _ = staff_admin
+    api_session = make_auth_client(user, mfa_verified=True)
     page = signed_in.get("/admin/password_change/")
-    assert page.status_code == 302
-    assert page["Location"] == INDEX
-    attempt = signed_in.post(
+    assert page.status_code == 200
+    assert b'name="new_password1"' in page.content
+
+    wrong_old = signed_in.post(
         "/admin/password_change/",
         {"old_password": "x", "new_password1": "Another-pass-123!", "new_password2": "Another-pass-123!"},
     )
-    assert attempt.status_code == 302
-
+    assert wrong_old.status_code == 200  # the form again, with its error
+    weak = signed_in.post(
+        "/admin/password_change/", {"old_password": password, "new_password1": "123", "new_password2": "123"}
+    )
+    assert weak.status_code == 200
     user.refresh_from_db()
-    assert user.password == password_hash
+    assert user.check_password(password)
+    assert not AuditLog.objects.filter(action="auth.password_change").exists()
+
+    changed = signed_in.post(
+        "/admin/password_change/",
+        {"old_password": password, "new_password1": "Another-pass-123!", "new_password2": "Another-pass-123!"},
+    )
+    assert changed.status_code == 302
+    user.refresh_from_db()
+    assert user.check_password("Another-pass-123!")
+    assert AuditLog.objects.get(action="auth.password_change").changes["after"]["via"] == "admin_site"
+    assert AuthSession.objects.get(pk=api_session.session_id).revoked_reason == "password_changed"
+    assert signed_in.get(INDEX).status_code == 200  # the admin changing it stays signed in here
 
 
 def test_users_have_one_admin_and_it_cannot_write_superuser_active_or_audit_fields(rf):

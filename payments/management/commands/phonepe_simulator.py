@@ -1,20 +1,54 @@
-"""`manage.py phonepe_simulator --port 8081 [--callback-url ...]`: the local PhonePe (docs/phonepe.md §12)."""
+"""`manage.py phonepe_simulator [--port N] [--public-url URL] [--callback-url URL]`: the local PhonePe
+(docs/phonepe.md §12).
+
+Defaults come from PHONEPE_SIMULATOR_URL, the variable the API also reads to find the simulator, so one
+value in `.env` moves both. `--public-url` is the address browsers use for the checkout page: it differs from
+the listening address behind a container's port mapping (`--host 0.0.0.0` is not an address a browser opens).
+"""
 
 import signal
 import threading
+from urllib.parse import urlsplit
 
 from django.conf import settings
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 
 from payments.phonepe.simulator import start_simulator
+
+WILDCARD_HOSTS = {"0.0.0.0", "::", ""}  # noqa: S104 (recognised, not bound)
+
+
+def _port_of(url: str) -> int:
+    parts = urlsplit(url)
+    return parts.port or (443 if parts.scheme == "https" else 80)
+
+
+def _public_url(*, option: str | None, host: str, port: int, port_given: bool) -> str:
+    if option:
+        parts = urlsplit(option)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise CommandError(f"--public-url must be an http(s) URL such as http://localhost:{port}.")
+        return option.rstrip("/")
+    if not port_given:
+        return settings.PHONEPE_SIMULATOR_URL
+    shown_host = "127.0.0.1" if host in WILDCARD_HOSTS else host
+    return f"http://{shown_host}:{port}"
 
 
 class Command(BaseCommand):
     help = "Run the local PhonePe Standard Checkout v2 simulator (its own process and port, loopback only)."
 
     def add_arguments(self, parser):
-        parser.add_argument("--port", type=int, default=8081)
+        parser.add_argument(
+            "--port", type=int, default=None, help="Listening port (default: the port of PHONEPE_SIMULATOR_URL)."
+        )
         parser.add_argument("--host", default="127.0.0.1", help="Loopback by default; never expose it.")
+        parser.add_argument(
+            "--public-url",
+            default=None,
+            help="Base URL of the checkout links browsers open (default: PHONEPE_SIMULATOR_URL, or "
+            "http://127.0.0.1:<port> when --port is given).",
+        )
         parser.add_argument(
             "--callback-url",
             default="http://127.0.0.1:5000/api/v1/payments/webhook",
@@ -29,9 +63,12 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, **options):
+        port_given = options["port"] is not None
+        port = options["port"] if port_given else _port_of(settings.PHONEPE_SIMULATOR_URL)
+        public_url = _public_url(option=options["public_url"], host=options["host"], port=port, port_given=port_given)
         refund_delay = options["refund_delay"] if options["refund_delay"] >= 0 else None
         server = start_simulator(
-            port=options["port"],
+            port=port,
             host=options["host"],
             callback_url=options["callback_url"],
             client_id=settings.PHONEPE_CLIENT_ID,
@@ -42,8 +79,15 @@ class Command(BaseCommand):
             token_ttl_seconds=options["token_ttl"],
             refund_auto_complete_seconds=refund_delay,
         )
-        self.stdout.write(f"PhonePe simulator on {server.url} (PG base {server.pg_base_url})")
+        # The checkout links PhonePe would host: what the browser can open (not the bind address).
+        server.public_url = public_url
+        self.stdout.write(f"PhonePe simulator listening on {options['host']}:{port}; checkout pages at {public_url}")
         self.stdout.write(f"Callbacks go to {options['callback_url']}. Ctrl-C to stop.")
+        if public_url != settings.PHONEPE_SIMULATOR_URL:
+            self.stdout.write(
+                f"The API looks for the simulator at {settings.PHONEPE_SIMULATOR_URL}: start it with "
+                f"PHONEPE_SIMULATOR_URL={public_url} (or put that line in .env)."
+            )
         stopped = threading.Event()
         signal.signal(signal.SIGTERM, lambda *_: stopped.set())
         try:

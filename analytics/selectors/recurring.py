@@ -5,26 +5,20 @@ A payment is a renewal when an Autopay renewal recorded it (`Payment.renewal`); 
 payment, the charge that set a mandate up included, is a first purchase.
 """
 
+from typing import Any
+
 from django.db.models import Count, Q, Sum
 from django.db.models.functions import Coalesce
 
 from analytics.dates import DateRange
+from analytics.selectors.base import paid_in
 from autopay.models import ENDED_STATES, Mandate, MandateState
-from payments.models import Payment, PaymentStatus
 
 MONTHS_PER_PERIOD = {"MONTHLY": 1, "YEARLY": 12}
 
 
-def _paid_in(date_range: DateRange):
-    return (
-        Payment.objects.filter(status=PaymentStatus.SUCCESS)
-        .annotate(paid_at=Coalesce("completed_at", "created_at"))
-        .filter(paid_at__gte=date_range.start_at, paid_at__lt=date_range.end_before)
-    )
-
-
-def renewal_split(date_range: DateRange) -> dict:
-    return _paid_in(date_range).aggregate(
+def renewal_split(date_range: DateRange) -> dict[str, Any]:
+    return paid_in(date_range).aggregate(
         renewals=Count("id", filter=Q(renewal__isnull=False)),
         renewal_revenue=Coalesce(Sum("amount_paise", filter=Q(renewal__isnull=False)), 0),
         first_purchases=Count("id", filter=Q(renewal__isnull=True)),
@@ -40,7 +34,7 @@ def monthly_recurring_revenue() -> int:
     return total
 
 
-def mandate_churn(date_range: DateRange) -> dict:
+def mandate_churn(date_range: DateRange) -> dict[str, Any]:
     """Mandates live at the start of the range, and how many of them ended (turned off, revoked, expired,
     lapsed) within it."""
     start, end = date_range.start_at, date_range.end_before
@@ -56,5 +50,5 @@ def mandate_churn(date_range: DateRange) -> dict:
     }
 
 
-def recurring_summary(*, date_range: DateRange) -> dict:
+def recurring_summary(*, date_range: DateRange) -> dict[str, Any]:
     return {**renewal_split(date_range), "mrr": monthly_recurring_revenue(), **mandate_churn(date_range)}

@@ -1,6 +1,7 @@
 """Writes on users (docs/api.md §3): profile updates and soft deletion."""
 
 import zoneinfo
+from dataclasses import dataclass
 from functools import lru_cache
 
 from django.conf import settings
@@ -14,6 +15,7 @@ from accounts.errors import EmailTaken, FieldNotAllowed
 from accounts.identifiers import normalise_email
 from accounts.models import MfaDevice, User
 from accounts.roles import Role
+from accounts.services.email_change import PendingEmailChange, email_change_request
 from accounts.sessions import sessions_revoke_for_user
 from manas360.api.errors import ValidationFailed
 
@@ -143,9 +145,31 @@ def _changes_from(*, user: User, data: dict) -> dict:
     return changes
 
 
-@transaction.atomic
-def user_update(*, user: User, data: dict, actor: User, ip_address=None, user_agent="") -> User:
+@dataclass(frozen=True)
+class ProfileUpdate:
+    user: User
+    email_change: PendingEmailChange | None = None
+
+
+def user_update(*, user: User, data: dict, actor: User, ip_address=None, user_agent="") -> ProfileUpdate:
+    """Apply a profile PATCH. A user's own new email is not applied: it becomes a pending change, confirmed
+    by a code sent to the new address (accounts.services.email_change). An admin editing someone else sets it directly.
+    """
     changes = _changes_from(user=user, data=data)
+    new_email = changes.get("email")
+    needs_proof = actor.pk == user.pk and new_email is not None and new_email != user.email
+    pending = None
+    if needs_proof:
+        del changes["email"]
+        # First, outside any transaction (the code is delivered): a refusal (cooldown, hourly cap, delivery
+        # failure) then leaves the rest of the profile unchanged too.
+        pending = email_change_request(user=user, new_email=new_email, ip_address=ip_address, user_agent=user_agent)
+    updated = _apply_changes(user=user, changes=changes, actor=actor, ip_address=ip_address, user_agent=user_agent)
+    return ProfileUpdate(user=updated, email_change=pending)
+
+
+@transaction.atomic
+def _apply_changes(*, user: User, changes: dict, actor: User, ip_address, user_agent) -> User:
     target = User.objects.select_for_update().get(pk=user.pk)
     email = changes.get("email")
     if email and email != target.email and User.objects.filter(email__iexact=email).exclude(pk=target.pk).exists():

@@ -1,0 +1,115 @@
+"""Logs show what operators need and hide what they must not see (issue: "Logs show what operators need").
+
+Redaction goes by an explicit list of secret keys: before, any key ending in `code` was hidden, so
+`status_code` and PhonePe's `code` / `errorCode` read `[redacted]` in the payment error logs. And under
+`runserver` a request is logged once (our JSON access line), not three times.
+"""
+
+import json
+import logging
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from manas360.logging import JsonFormatter
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _format(**fields) -> dict:
+    record = logging.makeLogRecord({"msg": "phonepe call failed", "levelname": "ERROR", "name": "x", **fields})
+    return json.loads(JsonFormatter().format(record))
+
+
+def test_operator_fields_ending_in_code_are_shown():
+    line = _format(
+        status_code=502,
+        code="PAYMENT_ERROR",
+        errorCode="TXN_AUTO_FAILED",
+        error_code="INTERNAL_SERVER_ERROR",
+        response={"code": "BAD_REQUEST", "errorCode": "AUTHORIZATION_FAILED", "status_code": 401},
+    )
+    assert line["status_code"] == 502
+    assert line["code"] == "PAYMENT_ERROR"
+    assert line["errorCode"] == "TXN_AUTO_FAILED"
+    assert line["error_code"] == "INTERNAL_SERVER_ERROR"
+    assert line["response"] == {"code": "BAD_REQUEST", "errorCode": "AUTHORIZATION_FAILED", "status_code": 401}
+
+
+@pytest.mark.parametrize(
+    "key",
+    [
+        "password",
+        "token",
+        "access_token",
+        "accessToken",
+        "refresh_token",
+        "refreshToken",
+        "mfaToken",
+        "csrf_token",
+        "X-CSRF-Token",
+        "Authorization",
+        "HTTP_AUTHORIZATION",
+        "cookie",
+        "client_secret",
+        "otp",
+        "devOtp",
+        "mfa_code",
+        "mfaCode",
+        "backup_code",
+        "secret",
+        "signature",
+        "X-VERIFY",
+    ],
+)
+def test_secret_keys_are_redacted_at_top_level_and_nested(key):
+    line = _format(**{key: "s3cr3t-value", "details": {key: "s3cr3t-value", "items": [{key: "s3cr3t-value"}]}})
+    assert line[key] == "[redacted]"
+    assert line["details"][key] == "[redacted]"
+    assert line["details"]["items"][0][key] == "[redacted]"
+    assert "s3cr3t-value" not in json.dumps(line)
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def test_runserver_logs_each_request_once():
+    port = _free_port()
+    env = {**os.environ, "DEBUG": "1", "PYTHONUNBUFFERED": "1"}
+    server = subprocess.Popen(
+        [sys.executable, "manage.py", "runserver", f"127.0.0.1:{port}", "--noreload", "--skip-checks"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        status = None
+        while status is None:
+            try:
+                urllib.request.urlopen(f"http://127.0.0.1:{port}/api/v1/users/me", timeout=2)
+            except urllib.error.HTTPError as answer:
+                status = answer.code
+            except OSError:
+                assert time.monotonic() < deadline, "runserver did not start"
+                time.sleep(0.3)
+        assert status == 401
+        time.sleep(0.5)
+    finally:
+        server.terminate()
+        output, _ = server.communicate(timeout=10)
+    lines = [line for line in output.splitlines() if "/api/v1/users/me" in line]
+    assert len(lines) == 1, output
+    assert json.loads(lines[0])["logger"] == "manas360.access"

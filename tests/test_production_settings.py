@@ -1,0 +1,88 @@
+"""Production refuses unsafe shapes at start (issue: "Production refuses unsafe shapes at start").
+
+The settings are loaded in a subprocess with DEBUG off and the variables of deploy/production.env.example,
+one variable removed or spoiled at a time; each refusal must name the variable.
+"""
+
+import ipaddress
+import subprocess
+import sys
+from types import SimpleNamespace
+
+import pytest
+
+from tests.test_deployment import ROOT, _load_gunicorn_conf, _production_env
+
+LOAD_SETTINGS = "import django; django.setup(); from django.conf import settings; print(settings.CACHES['default'])"
+
+
+def _start(**changes):
+    env = {**_production_env(), "DJANGO_SETTINGS_MODULE": "manas360.settings"}
+    for name, value in changes.items():
+        if value is None:
+            env.pop(name, None)
+        else:
+            env[name] = value
+    return subprocess.run(
+        [sys.executable, "-c", LOAD_SETTINGS], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120
+    )
+
+
+def test_the_production_example_starts_with_redis():
+    result = _start()
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "RedisCache" in result.stdout
+
+
+@pytest.mark.parametrize("name", ["REDIS_URL", "MFA_ENCRYPTION_KEY"])
+def test_a_missing_variable_stops_start_up_and_is_named(name):
+    result = _start(**{name: None})
+    assert result.returncode != 0
+    assert "ImproperlyConfigured" in result.stderr
+    assert name in result.stderr.splitlines()[-1]
+
+
+@pytest.mark.parametrize("value", ["not-a-fernet-key", "Yx1b3u0tpJ5bQ1vU2TQ3n0dC8E4gS7Wq9xZr2Lm6NkA=,short"])
+def test_a_malformed_mfa_key_stops_start_up(value):
+    result = _start(MFA_ENCRYPTION_KEY=value)
+    assert result.returncode != 0
+    assert "MFA_ENCRYPTION_KEY" in result.stderr.splitlines()[-1]
+
+
+def test_metrics_need_a_token_or_internal_networks():
+    no_token = _start(METRICS_TOKEN=None)
+    assert no_token.returncode != 0
+    assert "METRICS_TOKEN" in no_token.stderr.splitlines()[-1]
+
+    internal_only = _start(METRICS_TOKEN=None, METRICS_ALLOWED_NETWORKS="10.0.0.0/8,fd00::/8")
+    assert internal_only.returncode == 0, internal_only.stderr[-2000:]
+
+    public = _start(METRICS_TOKEN=None, METRICS_ALLOWED_NETWORKS="10.0.0.0/8,0.0.0.0/0")
+    assert public.returncode != 0
+    assert "METRICS_ALLOWED_NETWORKS" in public.stderr.splitlines()[-1]
+
+
+def test_gunicorn_refuses_several_workers_without_a_shared_cache(monkeypatch):
+    conf = _load_gunicorn_conf(monkeypatch, GUNICORN_WORKERS="3", DEBUG="1")
+    monkeypatch.delenv("REDIS_URL")
+    with pytest.raises(RuntimeError, match="REDIS_URL"):
+        conf["on_starting"](SimpleNamespace(cfg=SimpleNamespace(workers=3)))
+
+
+def test_gunicorn_allows_one_worker_without_redis(monkeypatch):
+    conf = _load_gunicorn_conf(monkeypatch, GUNICORN_WORKERS="1", DEBUG="1")
+    monkeypatch.delenv("REDIS_URL")
+    monkeypatch.delenv("PROMETHEUS_MULTIPROC_DIR", raising=False)
+    conf["on_starting"](SimpleNamespace(cfg=SimpleNamespace(workers=1)))
+
+
+@pytest.mark.django_db
+def test_metrics_bound_to_internal_networks_answer_only_there(client, settings):
+    settings.METRICS_TOKEN = ""
+    settings.METRICS_ALLOWED_NETWORKS = [ipaddress.ip_network("10.0.0.0/8")]
+    outside = client.get("/metrics", REMOTE_ADDR="203.0.113.9")
+    assert outside.status_code == 404
+    assert outside.json()["code"] == "not_found"
+    inside = client.get("/metrics", REMOTE_ADDR="10.20.30.40")
+    assert inside.status_code == 200
+    assert b"http_requests_total" in inside.content
