@@ -24,10 +24,13 @@ from django.utils import timezone
 from accounts.models import User
 from accounts.roles import Role
 from analytics.models import Assessment, AssessmentPhase, AssessmentType
+from payments.fulfilment import PLAN_PRODUCT
 from payments.models import Payment, PaymentStatus, Refund, RefundStatus
 from rooms.models import RoomSession, RoomSessionStatus, Theme, ThemeTier
 from rooms.services import room_session_points
-from subscriptions.models import Plan, Subscription, SubscriptionStatus
+from subscriptions.entitlements import entitlement_grant, entitlement_revoke
+from subscriptions.models import Plan
+from subscriptions.services import subscriptions_expire
 
 DEMO_EMAIL_DOMAIN = "demo.manas360.local"
 DAYS = 90
@@ -73,6 +76,8 @@ def demo_activity_create(*, now: datetime | None = None, seed: int = 360) -> Dem
     sessions = _sessions(rng, now, patients)
     assessments = _assessments(rng, now, patients)
     payments = _payments(rng, now, patients)
+    # Periods bought long ago have run out: move them on as the periodic expiry job would.
+    subscriptions_expire(now=now)
     return DemoSummary(
         patients=len(patients),
         sessions=len(sessions),
@@ -207,20 +212,11 @@ def _payments(rng: random.Random, now: datetime, patients: list[User]) -> dict:
         if refund_this:
             # Refund a recent purchase: its subscription would otherwise still be current.
             paid_at = now - timedelta(days=3)
-        end = paid_at + timedelta(days=plan.duration_days) if plan.duration_days else None
-        lapsed = end is not None and end <= now
-        subscription = Subscription.objects.create(
-            user=user,
-            plan=plan,
-            status=SubscriptionStatus.EXPIRED if lapsed else SubscriptionStatus.ACTIVE,
-            start_date=paid_at,
-            end_date=end,
-            auto_renew=False,
-        )
         payment = Payment.objects.create(
             user=user,
             plan=plan,
-            subscription=subscription,
+            product=PLAN_PRODUCT,
+            product_ref=plan.code,
             merchant_order_id=_order_id(rng),
             gateway_order_id=f"OMO{rng.getrandbits(64):016X}",
             amount_paise=plan.amount_paise,
@@ -231,9 +227,10 @@ def _payments(rng: random.Random, now: datetime, patients: list[User]) -> dict:
             completed_at=paid_at,
         )
         Payment.objects.filter(pk=payment.pk).update(created_at=paid_at - timedelta(minutes=2))
-        Subscription.objects.filter(pk=subscription.pk).update(created_at=paid_at)
+        # Through the ledger, as a real purchase: the grant and the subscription it derives, at the payment's time.
+        entitlement_grant(user=user, plan=plan, payment=payment, now=paid_at)
         if refund_this:
-            _refund(rng, payment, subscription, now=now - timedelta(days=1))
+            _refund(rng, payment, now=now - timedelta(days=1))
             refunds += 1
         else:
             successful += 1
@@ -245,6 +242,8 @@ def _payments(rng: random.Random, now: datetime, patients: list[User]) -> dict:
         payment = Payment.objects.create(
             user=user,
             plan=plan,
+            product=PLAN_PRODUCT,
+            product_ref=plan.code,
             merchant_order_id=_order_id(rng),
             amount_paise=plan.amount_paise,
             status=PaymentStatus.FAILED,
@@ -256,8 +255,8 @@ def _payments(rng: random.Random, now: datetime, patients: list[User]) -> dict:
     return {"successful_payments": successful, "failed_payments": FAILED_PAYMENTS, "refunds": refunds}
 
 
-def _refund(rng: random.Random, payment: Payment, subscription: Subscription, *, now: datetime) -> None:
-    """What a completed refund leaves: refund completed, payment refunded, its subscription ended at once."""
+def _refund(rng: random.Random, payment: Payment, *, now: datetime) -> None:
+    """What a completed refund leaves: refund completed, payment refunded, what it bought taken back (ledger)."""
     Refund.objects.create(
         payment=payment,
         merchant_refund_id=f"R360_{uuid.UUID(int=rng.getrandbits(128)).hex}",
@@ -268,6 +267,4 @@ def _refund(rng: random.Random, payment: Payment, subscription: Subscription, *,
         completed_at=now,
     )
     Payment.objects.filter(pk=payment.pk).update(status=PaymentStatus.REFUNDED, refunded_at=now)
-    Subscription.objects.filter(pk=subscription.pk).update(
-        status=SubscriptionStatus.CANCELLED, cancelled_at=now, cancel_reason="refunded", end_date=now
-    )
+    entitlement_revoke(payment=payment, now=now)

@@ -66,7 +66,7 @@ class PaymentAdmin(ReadOnlyModelAdmin):
         if "confirm" in request.POST and form.is_valid():
             self._refund(request, queryset, reason=form.cleaned_data["reason"])
             return None  # back to the list, with one message per payment
-        payments = list(queryset.select_related("user", "plan", "subscription__plan"))
+        payments = list(queryset.select_related("user", "plan"))
         rows = [
             {
                 "payment": payment,

@@ -13,6 +13,7 @@ code or, later, a booking id). Payments then asks the product, never the other w
 * `fulfil(payment, now)` inside the transaction that marks the payment successful: grant or extend what
   was bought, or refuse with a reason the user can read (payments then refunds the payment in full);
 * `revoke(payment, now)` inside the transaction that completes a refund: take back what that payment bought;
+* `refund_preview(payment, now)`: what `revoke` would take back, in words, for staff before they confirm a refund;
 * `describe(payment)`: extra read-only fields of the payment API (e.g. `subscription`), helped by
   `prefetch()`: lookups payments' list queries apply so that describing a page costs one query, not one a row.
 
@@ -55,6 +56,14 @@ class Fulfilment:
 GRANTED = Fulfilment(granted=True)
 
 
+@dataclass(frozen=True)
+class RefundPreview:
+    """What refunding a payment takes back, for people (the admin's refund confirmation page)."""
+
+    summary: str
+    entitlements: tuple[str, ...] = ()
+
+
 class Product(Protocol):
     key: str
 
@@ -64,6 +73,7 @@ class Product(Protocol):
 
     def revoke(self, *, payment, now: datetime) -> None: ...
 
+    def refund_preview(self, *, payment, now: datetime) -> RefundPreview: ...
     def describe(self, *, payment) -> dict: ...
 
     def prefetch(self) -> list: ...

@@ -15,6 +15,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_safe
 
 from manas360.money import format_rupees
+from payments.fulfilment import product_for
 from payments.models import Payment, PaymentStatus
 from payments.services import payment_reconcile_if_stale
 
@@ -34,7 +35,7 @@ def payment_result(request):
         raise Http404()
     merchant_order_id = request.GET.get("transactionId", "")[:63]
     payment = (
-        Payment.objects.select_related("plan", "subscription").filter(merchant_order_id=merchant_order_id).first()
+        Payment.objects.select_related("plan").filter(merchant_order_id=merchant_order_id).first()
         if merchant_order_id
         else None
     )
@@ -49,6 +50,10 @@ def payment_result(request):
         "headline": _HEADLINES[payment.status],
         "amount": format_rupees(payment.amount_paise),
         "pending": pending,
+        # What the payment bought, as its product describes it (payments does not know plans).
+        "access": product_for(payment.product).describe(payment=payment).get("subscription")
+        if payment.product
+        else None,
         "refresh_seconds": REFRESH_SECONDS,
     }
     return render(request, "payments/result.html", context)

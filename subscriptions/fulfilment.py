@@ -1,13 +1,14 @@
 """Plans as a product payments can sell (payments/fulfilment.py), registered in SubscriptionsConfig.ready()."""
 
-from datetime import datetime
+import math
+from datetime import datetime, timedelta
 
 from django.db.models import Prefetch
 
-from payments.fulfilment import GRANTED, PLAN_PRODUCT, Fulfilment, Offer
+from payments.fulfilment import GRANTED, PLAN_PRODUCT, Fulfilment, Offer, RefundPreview
 from subscriptions.entitlements import entitlement_grant, entitlement_revoke
 from subscriptions.errors import FreePlanNeedsNoPayment
-from subscriptions.models import Grant, Plan
+from subscriptions.models import LIVE_GRANT_STATES, Entitlement, Grant, GrantState, Plan
 from subscriptions.serializers import SubscriptionSerializer
 from subscriptions.services import plan_resolve, subscription_check_purchasable
 
@@ -44,6 +45,30 @@ class PlanProduct:
 
     def revoke(self, *, payment, now: datetime) -> None:
         entitlement_revoke(payment=payment, now=now)
+
+    def refund_preview(self, *, payment, now: datetime) -> RefundPreview:
+        """What `revoke` would take back now: this payment's live periods; access only if nothing else is paid."""
+        own = list(Grant.objects.filter(payment=payment, state__in=LIVE_GRANT_STATES).select_related("plan"))
+        if not own:
+            return RefundPreview("Nothing: no period this payment bought is still held (used up, refunded or refused).")
+        remaining = timedelta(0)
+        for grant in own:
+            if grant.duration is None:
+                removed = "the lifetime access this payment bought"
+                break
+            running = grant.state == GrantState.CURRENT and grant.ends_at is not None
+            remaining += grant.ends_at - now if running and grant.ends_at else grant.duration
+        else:
+            days = math.ceil(max(remaining.total_seconds(), 0) / 86400)  # a period bought a second ago: 30 days
+            removed = f"{days} days of {own[0].plan.code} that this payment bought"
+        others = Grant.objects.filter(user_id=payment.user_id, state__in=LIVE_GRANT_STATES).exclude(payment=payment)
+        if others.exists():
+            return RefundPreview(f"Removes {removed}; the access end moves back by that much, other paid periods stay.")
+        labels = dict(Entitlement.choices)
+        return RefundPreview(
+            f"Removes {removed}; no other paid period remains, so access ends at once when the refund completes.",
+            entitlements=tuple(labels.get(name, name) for name in own[0].plan.features or []),
+        )
 
     def describe(self, *, payment) -> dict:
         if hasattr(payment, "plan_grants"):

@@ -15,7 +15,7 @@ from analytics.exports import build_csv
 from analytics.models import Assessment
 from payments.models import Payment, PaymentStatus, Refund, RefundStatus
 from rooms.models import RoomSession, RoomSessionStatus, Theme
-from subscriptions.models import Subscription, SubscriptionStatus
+from subscriptions.models import Grant, GrantState, Subscription, SubscriptionStatus
 
 pytestmark = pytest.mark.django_db
 
@@ -70,17 +70,21 @@ def test_demo_activity_lies_in_the_last_90_days(development):
 
 def test_demo_money_maps_to_access_and_theme_counters_match_sessions(development):
     _seed("--demo")
-    for payment in Payment.objects.filter(status=PaymentStatus.SUCCESS).select_related("subscription"):
-        subscription = payment.subscription
-        assert (subscription.user_id, subscription.plan_id) == (payment.user_id, payment.plan_id)
-        assert subscription.start_date == payment.completed_at
-        assert subscription.status in (SubscriptionStatus.ACTIVE, SubscriptionStatus.EXPIRED)
-        assert (subscription.status == SubscriptionStatus.EXPIRED) == subscription.has_lapsed()
+    now = timezone.now()
+    # Every rupee kept maps to access through the ledger: one grant per successful payment, from its completion.
+    for payment in Payment.objects.filter(status=PaymentStatus.SUCCESS):
+        grant = Grant.objects.select_related("subscription").get(payment=payment, continues__isnull=True)
+        assert (grant.user_id, grant.plan_id) == (payment.user_id, payment.plan_id)
+        assert grant.starts_at == payment.completed_at
+        running = grant.ends_at is None or grant.ends_at > now
+        assert grant.state == (GrantState.CURRENT if running else GrantState.ENDED)
+        subscription = grant.subscription
+        assert subscription.status == (SubscriptionStatus.ACTIVE if running else SubscriptionStatus.EXPIRED)
     refunded = Payment.objects.get(status=PaymentStatus.REFUNDED)
-    assert refunded.subscription.status == SubscriptionStatus.CANCELLED
-    assert refunded.subscription.cancel_reason == "refunded"
+    assert Grant.objects.get(payment=refunded).state == GrantState.REVOKED
+    assert not Subscription.objects.filter(user=refunded.user, status=SubscriptionStatus.ACTIVE).exists()
     assert refunded.refunds.get().amount_paise == refunded.amount_paise
-    assert not Payment.objects.filter(status=PaymentStatus.FAILED, subscription__isnull=False).exists()
+    assert not Grant.objects.filter(payment__status=PaymentStatus.FAILED).exists()
     completed = (
         RoomSession.objects.filter(status=RoomSessionStatus.COMPLETED)
         .values("theme")

@@ -6,7 +6,6 @@ delivers it again; a replay of a final outcome is acknowledged and does nothing.
 """
 
 import hashlib
-import json
 import logging
 import uuid
 from dataclasses import dataclass
@@ -16,7 +15,8 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from manas360.api.errors import ApplicationError, ServiceUnavailable
+from manas360.api.errors import InvalidJson, ServiceUnavailable
+from manas360.api.json_input import MalformedJson, loads_strict
 from payments.errors import InvalidSignature
 from payments.models import Payment, Refund, WebhookEvent, WebhookOutcome
 from payments.phonepe.callback import callback_is_authentic
@@ -73,11 +73,11 @@ def payment_webhook_process(*, raw_body: bytes, authorization: str | None) -> We
         logger.warning("webhook rejected: invalid signature")
         raise InvalidSignature()
     try:
-        body = json.loads(raw_body.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError):
-        raise ApplicationError("Malformed JSON body.", code="invalid_json") from None
+        body = loads_strict(raw_body)
+    except MalformedJson:
+        raise InvalidJson("Malformed JSON body.") from None
     if not isinstance(body, dict):
-        raise ApplicationError("The callback body must be a JSON object.", code="invalid_json")
+        raise InvalidJson("The callback body must be a JSON object.")
     raw_payload = body.get("payload")
     payload: dict[str, Any] = raw_payload if isinstance(raw_payload, dict) else {}
     event = str(body.get("event") or body.get("type") or "")[:100]

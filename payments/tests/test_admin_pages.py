@@ -8,7 +8,7 @@ from accounts.models import AuditLog
 from payments.models import Payment, PaymentStatus, Refund
 from payments.tests.factories import PaymentFactory
 from staff.tests.helpers import staff_admin_client
-from subscriptions.models import SubscriptionStatus
+from subscriptions.models import Grant, GrantState
 from subscriptions.selectors import subscription_get_active
 
 pytestmark = pytest.mark.django_db
@@ -26,7 +26,7 @@ def paid(auth_client, user, plans, simulator, create_payment, post_callback):
     payment = create_payment(auth_client)
     simulator.complete(payment["transactionId"])
     post_callback(simulator.order_callback_body(payment["transactionId"], "COMPLETED"))
-    return Payment.objects.select_related("plan", "subscription").get(pk=payment["id"])
+    return Payment.objects.select_related("plan").get(pk=payment["id"])
 
 
 def _columns(html: str) -> list[str]:
@@ -78,8 +78,9 @@ def test_refund_action_opens_a_confirmation_page_and_sends_nothing(staff_client,
     assert paid.user.email in html
     assert paid.plan.code in html
     assert "₹299.00" in html
-    # What the refund takes back: the subscription this payment bought and its plan's entitlements.
-    assert f"The {paid.plan.code} subscription" in html
+    # What the refund takes back (ledger rules): this payment's period, and access since nothing else is paid.
+    assert f"Removes 30 days of {paid.plan.code} that this payment bought" in html
+    assert "access ends at once" in html
     assert "All premium themed rooms" in html
     assert 'name="reason"' in html
     # Nothing happened yet: no refund row, no gateway refund, no audit row, access unchanged.
@@ -109,12 +110,27 @@ def test_confirmed_refund_goes_to_phonepe_with_the_reason(staff_client, paid, si
     assert audit.changes["after"]["reason"] == "Charged twice"
 
 
-def test_confirmation_page_says_a_payment_that_bought_nothing_current_takes_nothing_back(staff_client, paid):
-    subscription = paid.subscription
-    subscription.status = SubscriptionStatus.EXPIRED
-    subscription.save(update_fields=["status"])
+def test_confirmation_page_says_a_payment_whose_period_is_over_takes_nothing_back(staff_client, paid):
+    Grant.objects.filter(payment=paid).update(state=GrantState.ENDED)
     html = _action(staff_client, [paid]).content.decode()
-    assert "Nothing: the premium_monthly subscription this payment bought is already expired." in html
+    assert "Nothing: no period this payment bought is still held" in html
+    assert "access ends at once" not in html
+
+
+def test_confirmation_page_says_other_paid_periods_stay(
+    staff_client, paid, auth_client, simulator, create_payment, post_callback
+):
+    second = create_payment(auth_client)
+    simulator.complete(second["transactionId"])
+    post_callback(simulator.order_callback_body(second["transactionId"], "COMPLETED"))
+    second_payment = Payment.objects.get(pk=second["id"])
+
+    html = _action(staff_client, [second_payment]).content.decode()
+
+    # The second month is queued behind the first: refunding it removes its 30 days, access stays.
+    assert "Removes 30 days of premium_monthly that this payment bought" in html
+    assert "other paid periods stay" in html
+    assert "access ends at once" not in html
 
 
 def test_confirmation_page_skips_payments_that_cannot_be_refunded(staff_client, plans):
