@@ -40,10 +40,15 @@ OVERVIEW_LABELS = [
     ("avg_phq9_improvement", "Average PHQ-9 improvement"),
     ("active_subscriptions", "Active subscriptions"),
     ("revenue", f"Revenue ({CURRENCY_CODE})"),
+    ("first_purchases", "First purchases"),
+    ("renewals", "Autopay renewals"),
+    ("renewal_revenue", f"Renewal revenue ({CURRENCY_CODE})"),
+    ("mrr", f"Monthly recurring revenue ({CURRENCY_CODE})"),
+    ("mandate_churn_rate", "Autopay churn (%)"),
 ]
 # Amounts the selectors give in integer paise; files for people show them in rupees (exact Decimals, two
 # decimals) with the currency in the column name.
-MONEY_KEYS = frozenset({"revenue", "avg_order_value"})
+MONEY_KEYS = frozenset({"revenue", "avg_order_value", "renewal_revenue", "mrr"})
 
 
 def _for_people(key: str, value):

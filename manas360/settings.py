@@ -59,6 +59,7 @@ INSTALLED_APPS = [
     "subscriptions",
     "rooms",
     "payments",
+    "autopay",
     "analytics",
     "staff",
 ]
@@ -405,6 +406,18 @@ PHONEPE_MAX_RETRIES = env.int("PHONEPE_MAX_RETRIES", default=2)
 PAYMENT_RECONCILE_AFTER_SECONDS = env.int("PAYMENT_RECONCILE_AFTER_SECONDS", default=30)
 # ...and then at most once per this interval, however often it is read (payments.services.reconcile).
 PAYMENT_RECONCILE_INTERVAL_SECONDS = env.int("PAYMENT_RECONCILE_INTERVAL_SECONDS", default=60)
+
+# UPI Autopay renewals (docs/autopay.md): the pre-debit notice goes out this many hours before
+# the paid end (at least 24 + a margin: the debit may not follow sooner than 24 h); a failed
+# debit is retried after AUTOPAY_RETRY_AFTER_HOURS, at most AUTOPAY_MAX_ATTEMPTS per period,
+# with access kept for AUTOPAY_GRACE_DAYS after the paid end while that happens.
+AUTOPAY_NOTIFY_BEFORE_HOURS = env.int("AUTOPAY_NOTIFY_BEFORE_HOURS", default=48)
+AUTOPAY_RETRY_AFTER_HOURS = env.int("AUTOPAY_RETRY_AFTER_HOURS", default=24)
+AUTOPAY_MAX_ATTEMPTS = env.int("AUTOPAY_MAX_ATTEMPTS", default=3)
+AUTOPAY_GRACE_DAYS = env.int("AUTOPAY_GRACE_DAYS", default=4)
+AUTOPAY_MANDATE_VALIDITY_DAYS = env.int("AUTOPAY_MANDATE_VALIDITY_DAYS", default=1825)
+if AUTOPAY_NOTIFY_BEFORE_HOURS < 25:
+    raise ImproperlyConfigured("AUTOPAY_NOTIFY_BEFORE_HOURS must leave the 24 h UPI notice plus a margin (>= 25).")
 
 # --- Error tracking and tracing: off unless configured (manas360/observability.py, docs/deployment.md) ----
 # Never from a test run, whatever the shell exports.

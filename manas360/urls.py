@@ -9,6 +9,7 @@ api_v1 = [
     path("", include("accounts.urls")),
     path("", include("subscriptions.urls")),
     path("", include("payments.urls")),
+    path("", include("autopay.urls")),
     path("", include("rooms.urls")),
     path("", include("analytics.urls")),
     path("", include("staff.urls")),

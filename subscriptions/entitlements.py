@@ -208,7 +208,7 @@ def _sync_subscription(user, live: list[Grant], now: datetime, *, end_reason: st
             status=S.PENDING,
             start_date=head.starts_at,
             end_date=end,
-            auto_renew=head.plan.type == "recurring",
+            auto_renew=False,  # true only while an Autopay mandate renews it (autopay app)
         )
         if previous is not None and previous.cancelled_at is not None and previous.cancel_reason != REFUNDED:
             # A cancel-at-period-end carries over to the plan that follows (a new payment undoes it, not time).
@@ -306,8 +306,7 @@ def entitlement_grant(*, user, plan: Plan, payment=None, now: datetime | None = 
     if subscription is not None and subscription.cancelled_at is not None:
         subscription.cancelled_at = None
         subscription.cancel_reason = ""
-        subscription.auto_renew = subscription.plan.type == "recurring"
-        subscription.save(update_fields=["cancelled_at", "cancel_reason", "auto_renew", "updated_at"])
+        subscription.save(update_fields=["cancelled_at", "cancel_reason", "updated_at"])
     _save(live, [*finished, *more_finished], now)
     logger.info("grant added", extra={"grant_id": str(grant.pk), "plan": plan.code, "placement": placement.verdict})
     return GrantResult(True, subscription=subscription)
@@ -377,3 +376,68 @@ def entitlements_advance(*, now: datetime | None = None, batch_size: int = 500) 
             _sync_subscription(user, live, now)
             _save(live, finished, now)
     return len(due_users)
+
+
+# --- Autopay grace (autopay app, docs/autopay.md) -------------------------------------------------
+
+GRACE_NOTE = "autopay grace: renewal being retried"
+
+
+def _is_grace(grant: Grant) -> bool:
+    return grant.payment_id is None and grant.note == GRACE_NOTE
+
+
+def entitlement_grace_start(*, user, plan: Plan, until: datetime, now: datetime | None = None) -> bool:
+    """Lend `plan` until `until`, after the user's paid chain, while a failed renewal is retried.
+
+    An unpaid grant at the end of the chain; at most one. Returns True if it was added. Caller holds a transaction.
+    """
+    now = now or timezone.now()
+    live, finished = _layout(_lock_chain(user, now), now)
+    if any(_is_grace(grant) for grant in live):
+        return False
+    paid_end = live[-1].ends_at if live else now
+    if paid_end is None or until <= paid_end:  # lifetime: nothing to lend
+        return False
+    live.append(Grant(user=user, plan=plan, duration=until - paid_end, state=G.QUEUED, note=GRACE_NOTE))
+    live, more_finished = _layout(live, now)
+    _sync_subscription(user, live, now)
+    _save(live, [*finished, *more_finished], now)
+    return True
+
+
+def entitlement_grace_settle(*, user, payment, plan: Plan, now: datetime | None = None) -> bool:
+    """The retried renewal was paid: the grace grant becomes that payment's grant (its period starts at the
+    paid end, where the grace started). Returns True if there was one. Caller holds a transaction."""
+    now = now or timezone.now()
+    live, finished = _layout(_lock_chain(user, now), now)
+    grace = next((grant for grant in live if _is_grace(grant)), None)
+    if grace is None:
+        return False
+    grace.payment = payment
+    grace.plan = plan
+    grace.duration = plan_duration(plan)
+    grace.note = ""
+    live, more_finished = _layout(live, now)
+    _sync_subscription(user, live, now)
+    _save(live, [*finished, *more_finished], now)
+    Grant.objects.filter(pk=grace.pk).update(payment=payment, plan=plan)
+    return True
+
+
+def entitlement_grace_end(*, user, now: datetime | None = None) -> bool:
+    """No renewal came: the loan ends now (what was paid has already run out). Caller holds a transaction."""
+    now = now or timezone.now()
+    chain = _lock_chain(user, now)
+    grace = [grant for grant in chain if _is_grace(grant)]
+    if not grace:
+        return False
+    for grant in grace:
+        if grant.starts_at is not None and grant.starts_at <= now:
+            grant.ends_at = min(grant.ends_at or now, now)
+        else:
+            grant.starts_at = grant.ends_at = None
+    live, finished = _layout([grant for grant in chain if not _is_grace(grant)], now)
+    _sync_subscription(user, live, now)
+    _save(live, [*grace, *finished], now)
+    return True

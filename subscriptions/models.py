@@ -90,7 +90,9 @@ class Subscription(models.Model):
     status = models.CharField(max_length=12, choices=SubscriptionStatus.choices, default=SubscriptionStatus.PENDING)
     start_date = models.DateTimeField(null=True, blank=True)
     end_date = models.DateTimeField(null=True, blank=True, help_text="Empty means lifetime.")
-    auto_renew = models.BooleanField(default=True)
+    auto_renew = models.BooleanField(
+        default=False, help_text="True exactly when an active Autopay mandate will renew this subscription."
+    )
     cancelled_at = models.DateTimeField(null=True, blank=True)
     cancel_reason = models.CharField(max_length=500, blank=True, default="")
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)

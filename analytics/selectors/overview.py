@@ -19,6 +19,7 @@ from analytics.selectors.base import (
     sessions_in,
 )
 from analytics.selectors.outcomes import assessment_outcomes
+from analytics.selectors.recurring import recurring_summary
 from analytics.selectors.sessions import sessions_by_theme
 from subscriptions.models import Subscription, SubscriptionStatus
 
@@ -90,6 +91,7 @@ def analytics_overview(*, date_range: DateRange) -> dict[str, Any]:
         "avg_phq9_improvement": phq9["avg_improvement"] if phq9 else 0.0,
         "active_subscriptions": _subscription_counts(date_range)["active_subscriptions"],
         "revenue": revenue["revenue"],
+        **recurring_summary(date_range=date_range),
         "currency": "INR",
         "date_range": date_range.as_dict(),
     }

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db.models import Count, F
+from django.db.models import Count, F, Q
 
 from analytics.dates import DateRange
 from analytics.selectors.base import (
@@ -83,16 +83,23 @@ def _subscriptions_report(date_range: DateRange, group_by: str) -> list[dict[str
 
 def _revenue_report(date_range: DateRange, group_by: str) -> list[dict[str, Any]]:
     grouped = grouped_by_period(
-        paid_in(date_range), "paid_at", group_by, revenue=int_sum("amount_paise"), orders=Count("id")
+        paid_in(date_range),
+        "paid_at",
+        group_by,
+        revenue=int_sum("amount_paise"),
+        orders=Count("id"),
+        renewals=Count("id", filter=Q(renewal__isnull=False)),  # charged by an Autopay renewal
     )
     rows = []
     for bucket in buckets(date_range, group_by):
-        row = grouped.get(bucket, {"revenue": 0, "orders": 0})
+        row = grouped.get(bucket, {"revenue": 0, "orders": 0, "renewals": 0})
         rows.append(
             {
                 "period": bucket.isoformat(),
                 "revenue": row["revenue"],
                 "payments": row["orders"],
+                "renewals": row["renewals"],
+                "first_purchases": row["orders"] - row["renewals"],
                 "avg_order_value": round(row["revenue"] / row["orders"]) if row["orders"] else 0,
             }
         )

@@ -60,6 +60,13 @@ def test_overview_matches_hand_computed_figures(admin_client, dataset):
         "avgPhq9Improvement": 3.0,  # (8 + -2) / 2
         "activeSubscriptions": 3,
         "revenue": 39800,
+        "renewals": 0,  # no Autopay renewal in the data set: both payments are first purchases
+        "renewalRevenue": 0,
+        "firstPurchases": 2,
+        "mrr": 0,
+        "mandatesAtStart": 0,
+        "mandatesChurned": 0,
+        "mandateChurnRate": 0.0,
         "currency": "INR",
         "dateRange": {"startDate": "2025-03-01", "endDate": "2025-03-07"},
     }
@@ -285,8 +292,22 @@ def test_report_users(admin_client, dataset):
 def test_report_revenue(admin_client, dataset):
     data = get_data(admin_client, "/analytics/reports/revenue", {**RANGE, "groupBy": "week"})
     assert data["rows"] == [
-        {"period": "2025-02-24", "revenue": 29900, "payments": 1, "avgOrderValue": 29900},
-        {"period": "2025-03-03", "revenue": 9900, "payments": 1, "avgOrderValue": 9900},
+        {
+            "period": "2025-02-24",
+            "revenue": 29900,
+            "payments": 1,
+            "renewals": 0,
+            "firstPurchases": 1,
+            "avgOrderValue": 29900,
+        },
+        {
+            "period": "2025-03-03",
+            "revenue": 9900,
+            "payments": 1,
+            "renewals": 0,
+            "firstPurchases": 1,
+            "avgOrderValue": 9900,
+        },
     ]
 
 

@@ -47,9 +47,9 @@ def test_csv_report_rows_per_group(admin_client, dataset):
     params = {**RANGE, "format": "csv", "type": "revenue", "groupBy": "week"}
     rows = _csv_rows(_download(admin_client, "/analytics/export", params, "text/csv", "csv"))
     assert rows == [
-        ["period", "revenue_inr", "payments", "avg_order_value_inr"],
-        ["2025-02-24", "299.00", "1", "299.00"],
-        ["2025-03-03", "99.00", "1", "99.00"],
+        ["period", "revenue_inr", "payments", "renewals", "first_purchases", "avg_order_value_inr"],
+        ["2025-02-24", "299.00", "1", "0", "1", "299.00"],
+        ["2025-03-03", "99.00", "1", "0", "1", "99.00"],
     ]
 
 

@@ -110,6 +110,14 @@ OPERATIONS: dict[str, dict[str, Any]] = {
         "summary": "Move to another plan: a free plan at once, a paid plan through a payment",
         "request": {"planId": "premium_monthly"},
     },
+    "GET /subscriptions/autopay": {"summary": "The caller's Autopay mandate (state, next debit), or null"},
+    "POST /subscriptions/autopay": {
+        "summary": "Turn Autopay on for a monthly or yearly plan: answers PhonePe's mandate checkout URL",
+        "request": {"planId": "premium_monthly"},
+    },
+    "DELETE /subscriptions/autopay": {
+        "summary": "Turn Autopay off: cancels the mandate at PhonePe; access runs to the paid end"
+    },
     # --- payments ---------------------------------------------------------------------------------------------
     "POST /payments/create": {
         "summary": "Start paying for a plan: answers PhonePe's checkout URL",

@@ -241,6 +241,8 @@ class PhonePeClient:
 
     @staticmethod
     def _json(response: requests.Response) -> dict:
+        if response.status_code < 300 and not response.content:
+            return {}  # an empty 2xx is a valid answer (subscription cancel)
         try:
             body = response.json()
         except ValueError as exc:

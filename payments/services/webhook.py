@@ -23,6 +23,7 @@ from payments.phonepe.callback import callback_is_authentic
 from payments.phonepe.client import PhonePeError, PhonePeNotFound, get_client
 from payments.services.orders import payment_apply_order_status
 from payments.services.refunds import payment_apply_refund_status
+from payments.webhook_handlers import WebhookHandler, webhook_handler_for
 
 logger = logging.getLogger("manas360.payments")
 
@@ -46,6 +47,7 @@ def _safe_payload(payload: dict[str, Any]) -> dict[str, Any]:
         "originalMerchantOrderId",
         "refundId",
         "merchantRefundId",
+        "merchantSubscriptionId",
         "state",
         "amount",
         "expireAt",
@@ -80,7 +82,13 @@ def payment_webhook_process(*, raw_body: bytes, authorization: str | None) -> We
     payload: dict[str, Any] = raw_payload if isinstance(raw_payload, dict) else {}
     event = str(body.get("event") or body.get("type") or "")[:100]
     merchant_refund_id = str(payload.get("merchantRefundId") or "")[:63]
-    merchant_order_id = str(payload.get("merchantOrderId") or payload.get("originalMerchantOrderId") or "")[:63]
+    # The order, refund or (for a mandate's own events) Autopay subscription the event is about.
+    merchant_order_id = str(
+        payload.get("merchantOrderId")
+        or payload.get("originalMerchantOrderId")
+        or payload.get("merchantSubscriptionId")
+        or ""
+    )[:63]
     state = str(payload.get("state") or "").upper()[:30]
     amount = payload.get("amount") if isinstance(payload.get("amount"), int) else None
 
@@ -101,6 +109,8 @@ def payment_webhook_process(*, raw_body: bytes, authorization: str | None) -> We
         outcome = _process_order_event(event_row, merchant_order_id=merchant_order_id, claimed_state=state)
     elif event in REFUND_EVENTS:
         outcome = _process_refund_event(event_row, merchant_refund_id=merchant_refund_id)
+    elif (handler := webhook_handler_for(event)) is not None:
+        outcome = _process_registered_event(event_row, handler, event=event, payload=payload)
     else:
         outcome = WebhookOutcome.IGNORED
         _webhook_event_finish(event_row.pk, outcome, f"event {event or 'missing'} not handled")
@@ -150,6 +160,19 @@ def _process_order_event(event_row: WebhookEvent, *, merchant_order_id: str, cla
     return payment_apply_order_status(
         payment_id=payment.pk, status=status, claimed_state=claimed_state, event_id=event_row.pk
     )
+
+
+def _process_registered_event(
+    event_row: WebhookEvent, handler: WebhookHandler, *, event: str, payload: dict[str, Any]
+) -> str:
+    """An event another app owns (payments.webhook_handlers); it confirms with PhonePe itself."""
+    try:
+        outcome, detail = handler(event=event, payload=payload)
+    except PhonePeError as exc:
+        _webhook_event_finish(event_row.pk, WebhookOutcome.STATUS_UNAVAILABLE, "status check failed")
+        raise ServiceUnavailable("Could not confirm the event with the gateway; retry later.") from exc
+    _webhook_event_finish(event_row.pk, outcome, detail)
+    return str(outcome)
 
 
 def _process_refund_event(event_row: WebhookEvent, *, merchant_refund_id: str) -> str:

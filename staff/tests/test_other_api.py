@@ -171,7 +171,7 @@ def test_subscription_list_query_count_is_fixed(admin_client, django_assert_num_
 
 
 def test_cancel_at_period_end_goes_through_the_service_and_is_audited(admin_client, admin_user):
-    subscription = SubscriptionFactory()
+    subscription = SubscriptionFactory(auto_renew=True)  # as if an Autopay mandate renewed it
 
     response = admin_client.patch(
         f"/api/v1/admin/subscriptions/{subscription.pk}/cancel", {"reason": "requested by phone"}, format="json"

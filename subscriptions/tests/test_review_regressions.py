@@ -17,6 +17,7 @@ def test_cancel_of_a_subscription_past_its_end_date_is_409_and_changes_nothing(a
         "premium_monthly",
         start_date=timezone.now() - timedelta(days=31),
         end_date=timezone.now() - timedelta(days=1),
+        auto_renew=True,
     )
     response = auth_client.patch(f"/api/v1/subscriptions/{subscription.pk}/cancel", {}, format="json")
     assert response.status_code == 409

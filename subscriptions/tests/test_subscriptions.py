@@ -79,7 +79,7 @@ def test_current_and_active_shapes(auth_client, user, plans):
         assert data["planId"] == "premium_monthly"
         assert data["planName"] == "Premium Monthly"
         assert data["status"] == "active"
-        assert data["autoRenew"] is True
+        assert data["autoRenew"] is False  # no Autopay mandate: nothing will renew it
         assert data["cancelledAt"] is None
         assert data["startDate"].endswith("Z")
         assert data["endDate"].endswith("Z")
@@ -175,6 +175,7 @@ def test_cancel_without_active_subscription_is_404(auth_client, plans):
 def test_cancel_of_another_users_subscription_is_404_and_changes_nothing(auth_client, plans):
     other = UserFactory()
     subscription = grant_plan(other, plans["premium_monthly"])
+    Subscription.objects.filter(pk=subscription.pk).update(auto_renew=True)  # as if a mandate renewed it
     for subscription_id in (subscription.pk, "not-a-uuid"):
         response = auth_client.patch(f"/api/v1/subscriptions/{subscription_id}/cancel", {}, format="json")
         assert response.status_code == 404

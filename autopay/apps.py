@@ -1,0 +1,15 @@
+from django.apps import AppConfig
+
+
+class AutopayConfig(AppConfig):
+    name = "autopay"
+    verbose_name = "Autopay (UPI mandates)"
+    default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        # Imported here, not at the top: models are not ready when this module is imported.
+        from autopay.webhooks import register  # noqa: PLC0415
+
+        # Payments hands us PhonePe's subscription.* callbacks (payments/webhook_handlers.py): explicit, no signals.
+
+        register()

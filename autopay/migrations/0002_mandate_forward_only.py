@@ -1,0 +1,87 @@
+"""The database refuses a mandate state change that `MANDATE_TRANSITIONS` does not allow.
+
+A trigger rather than application code alone: an ended mandate (cancelled, revoked,
+expired, failed) never comes back, whatever path writes the row (a bulk update, a shell,
+a future bug). Same for renewals: a final renewal (succeeded, failed, abandoned) stays so.
+"""
+
+from django.db import migrations
+
+MANDATE_EDGES = [
+    ("activation_in_progress", "active"),
+    ("activation_in_progress", "failed"),
+    ("activation_in_progress", "cancelled"),
+    ("activation_in_progress", "expired"),
+    ("active", "paused"),
+    ("active", "cancelled"),
+    ("active", "revoked"),
+    ("active", "expired"),
+    ("paused", "active"),
+    ("paused", "cancelled"),
+    ("paused", "revoked"),
+    ("paused", "expired"),
+]
+RENEWAL_EDGES = [
+    ("scheduled", "notified"),
+    ("scheduled", "failed"),
+    ("scheduled", "abandoned"),
+    ("notified", "debiting"),
+    ("notified", "succeeded"),
+    ("notified", "failed"),
+    ("notified", "abandoned"),
+    ("debiting", "succeeded"),
+    ("debiting", "failed"),
+]
+
+
+def _postgresql(table: str, edges: list[tuple[str, str]]) -> list[str]:
+    allowed = ", ".join(f"('{a}', '{b}')" for a, b in edges)
+    return [
+        f"""
+CREATE OR REPLACE FUNCTION {table}_forward_only() RETURNS trigger AS $$
+BEGIN
+    IF NEW.state IS DISTINCT FROM OLD.state AND (OLD.state, NEW.state) NOT IN ({allowed}) THEN
+        RAISE EXCEPTION '{table} % cannot move from % to %', OLD.id, OLD.state, NEW.state
+            USING ERRCODE = 'check_violation';
+    END IF;
+    RETURN NEW;
+END;
+$$ LANGUAGE plpgsql""",
+        f"""CREATE TRIGGER {table}_forward_only BEFORE UPDATE OF state ON {table}
+    FOR EACH ROW EXECUTE FUNCTION {table}_forward_only()""",
+    ]
+
+
+def _sqlite(table: str, edges: list[tuple[str, str]]) -> list[str]:
+    """The same rule for the zero-configuration SQLite of `make run`."""
+    allowed = ", ".join(f"'{a}>{b}'" for a, b in edges)
+    return [
+        f"""CREATE TRIGGER {table}_forward_only BEFORE UPDATE OF state ON {table}
+    FOR EACH ROW WHEN NEW.state <> OLD.state AND (OLD.state || '>' || NEW.state) NOT IN ({allowed})
+    BEGIN SELECT RAISE(ABORT, '{table}: state may only move forward'); END""",
+    ]
+
+
+TABLES = {"autopay_mandate": MANDATE_EDGES, "autopay_renewal": RENEWAL_EDGES}
+
+
+def install(apps, schema_editor):
+    build = _postgresql if schema_editor.connection.vendor == "postgresql" else _sqlite
+    for table, edges in TABLES.items():
+        for statement in build(table, edges):
+            schema_editor.execute(statement, params=None)  # no interpolation: the SQL has literal %
+
+
+def uninstall(apps, schema_editor):
+    for table in TABLES:
+        schema_editor.execute(f"DROP TRIGGER IF EXISTS {table}_forward_only" + (
+            f" ON {table}" if schema_editor.connection.vendor == "postgresql" else ""
+        ))
+        if schema_editor.connection.vendor == "postgresql":
+            schema_editor.execute(f"DROP FUNCTION IF EXISTS {table}_forward_only()")
+
+
+class Migration(migrations.Migration):
+    dependencies = [("autopay", "0001_initial")]
+
+    operations = [migrations.RunPython(install, uninstall)]

@@ -1,0 +1,332 @@
+"""Renewals: charge each period through the mandate (docs/autopay.md).
+
+One renewal attempt walks `scheduled -> notified -> debiting -> succeeded | failed`:
+
+1. scheduled: created `AUTOPAY_NOTIFY_BEFORE_HOURS` before the paid end, after PhonePe
+   confirmed the mandate is ACTIVE;
+2. notified: PhonePe accepted the pre-debit notification (same merchantOrderId on a re-run);
+3. debiting: written *before* asking PhonePe to debit, so a crash after the debit request
+   is followed by a status read, never by a second debit;
+4. succeeded: PhonePe's order status says COMPLETED for our amount; a payment is recorded
+   and its period appended to the paid end, in one transaction.
+
+The database keeps it honest: one open attempt per mandate, one success per (mandate,
+cycle), one payment per merchantOrderId. `renewal_advance` is the job step: idempotent,
+safe to run twice at once or again after a crash at any line.
+
+A failed debit is retried `AUTOPAY_RETRY_AFTER_HOURS` later with a new notification, up to
+`AUTOPAY_MAX_ATTEMPTS` per period; meanwhile access continues up to the grace end
+(`AUTOPAY_GRACE_DAYS` after the paid end). When the attempts or the grace run out, the
+subscription ends at its paid end and the mandate is cancelled at PhonePe.
+"""
+
+import logging
+import uuid
+from datetime import datetime, timedelta
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from autopay import conf
+from autopay.models import OPEN_RENEWAL_STATES, RENEWAL_TRANSITIONS, Mandate, MandateState, Renewal, RenewalState
+from autopay.services import (
+    _audit,
+    _refresh_auto_renew,
+    granted_subscription_id,
+    mandate_cancel_at_gateway,
+    mandate_sync,
+    request_turn_off,
+)
+from payments.fulfilment import PLAN_PRODUCT, Offer
+from payments.phonepe.autopay import SubscriptionOrderStatus, get_autopay_client
+from payments.phonepe.client import OrderStatus, PhonePeNotFound, PhonePeRejected
+from payments.services import payment_apply_order_status, payment_open
+from subscriptions.entitlements import entitlement_grace_end, entitlement_grace_settle, entitlement_grace_start
+from subscriptions.models import Subscription, SubscriptionStatus
+
+logger = logging.getLogger("manas360.autopay")
+
+R = RenewalState
+M = MandateState
+# A setup whose callbacks have not arrived this long after it started is checked with PhonePe by the job.
+SETUP_CHECK_AFTER_MINUTES = 5
+
+
+def _move(renewal: Renewal, to_state: str, *, reason: str = "") -> bool:
+    if to_state not in RENEWAL_TRANSITIONS[renewal.state]:
+        return False
+    renewal.state = to_state
+    if reason:
+        renewal.failure_reason = reason[:200]
+    logger.info("renewal state change", extra={"renewal_id": str(renewal.pk), "to_state": to_state})
+    return True
+
+
+# --- the job step ------------------------------------------------------------------------
+
+
+def renewal_advance(*, mandate_id: uuid.UUID | str, now: datetime | None = None) -> str:
+    """Move one mandate's renewal one or more steps forward. Returns what it did (for logs and tests)."""
+    now = now or timezone.now()
+    mandate = Mandate.objects.select_related("subscription", "plan").get(pk=mandate_id)
+    if mandate.state == M.ACTIVATION_IN_PROGRESS:
+        # Its callbacks may have been lost: PhonePe's word on the setup is read here.
+        mandate_sync(mandate_id=mandate.pk)
+        return "setup_checked"
+    if mandate.state not in (M.ACTIVE, M.PAUSED):
+        return "mandate_not_live"
+    if mandate.cancel_requested_at is not None:
+        mandate_cancel_at_gateway(mandate_id=mandate.pk)
+        return "cancel_retried"
+    subscription = mandate.subscription
+    if subscription is None:
+        return "no_subscription"
+    if subscription.status != SubscriptionStatus.ACTIVE:
+        # Replaced by another plan, refunded or expired: nothing left for this mandate to renew.
+        request_turn_off(mandate_id=mandate.pk, reason=f"subscription {subscription.status}")
+        mandate_cancel_at_gateway(mandate_id=mandate.pk)
+        return "turned_off_subscription_ended"
+    if subscription.cancelled_at is not None:
+        # The user cancelled the subscription itself: Autopay goes off with it.
+        request_turn_off(mandate_id=mandate.pk, reason="subscription cancelled")
+        mandate_cancel_at_gateway(mandate_id=mandate.pk)
+        return "turned_off_with_subscription"
+    renewal = mandate.renewals.filter(state__in=OPEN_RENEWAL_STATES).first()
+    if renewal is None:
+        renewal_or_outcome = _start_attempt(mandate, subscription, now)
+        if isinstance(renewal_or_outcome, str):
+            return renewal_or_outcome
+        renewal = renewal_or_outcome
+    return _drive(renewal, now)
+
+
+def _period_start(mandate: Mandate, subscription: Subscription) -> datetime | None:
+    """The paid end the next charge extends: the last failed attempt's, while its period is unpaid."""
+    last = mandate.renewals.order_by("-cycle", "-attempt").first()
+    if last is not None and last.state != R.SUCCEEDED:
+        return last.period_start
+    return subscription.end_date
+
+
+def _start_attempt(mandate: Mandate, subscription: Subscription, now: datetime) -> Renewal | str:
+    period_start = _period_start(mandate, subscription)
+    if period_start is None:
+        return "lifetime"
+    if now < period_start - conf.notify_before():
+        return "not_due"
+    last = mandate.renewals.order_by("-cycle", "-attempt").first()
+    cycle, attempt = (last.cycle + 1 if last else 1), 1
+    if last is not None and last.state != R.SUCCEEDED:  # the period is still unpaid: a retry
+        cycle, attempt = last.cycle, last.attempt + 1
+        if attempt > conf.max_attempts() or now >= period_start + conf.grace_period():
+            _lapse(mandate.pk, period_start=period_start, reason="renewal failed; grace period over")
+            return "lapsed"
+        if last.updated_at + conf.retry_after() > now:
+            return "waiting_to_retry"
+    if mandate.state != M.ACTIVE:
+        return "mandate_paused"
+    # Before each cycle: is the mandate still ACTIVE at PhonePe?
+    mandate_sync(mandate_id=mandate.pk)
+    mandate.refresh_from_db()
+    if not mandate.will_renew:
+        return "mandate_not_live"
+    try:
+        with transaction.atomic():
+            return Renewal.objects.create(
+                mandate=mandate,
+                cycle=cycle,
+                attempt=attempt,
+                merchant_order_id=f"M360R_{uuid.uuid4().hex}",
+                amount_paise=mandate.amount_paise,
+                period_start=period_start,
+            )
+    except IntegrityError:
+        return "already_started"  # another worker created this attempt
+
+
+def _drive(renewal: Renewal, now: datetime) -> str:
+    if renewal.state == R.SCHEDULED:
+        _notify(renewal, now)
+        renewal.refresh_from_db()
+    if renewal.state == R.NOTIFIED:
+        if renewal.debit_after is None or now < renewal.debit_after:
+            renewal_sync(renewal_id=renewal.pk)  # an auto-debit or an expired notice may have settled it
+            return "notified"
+        # Just before the debit: is the mandate still ACTIVE at PhonePe? (A revoked one abandons this renewal.)
+        mandate_sync(mandate_id=renewal.mandate_id)
+        renewal.refresh_from_db()
+        if renewal.state != R.NOTIFIED or not Mandate.objects.get(pk=renewal.mandate_id).will_renew:
+            return renewal.state
+        with transaction.atomic():
+            locked = Renewal.objects.select_for_update().get(pk=renewal.pk)
+            if locked.state == R.NOTIFIED and _move(locked, R.DEBITING):
+                locked.debited_at = now
+                locked.save(update_fields=["state", "debited_at", "updated_at"])
+        renewal.refresh_from_db()
+        if renewal.state == R.DEBITING:
+            try:
+                get_autopay_client().redeem(merchant_order_id=renewal.merchant_order_id)
+            except PhonePeRejected as exc:
+                logger.warning("redeem refused", extra={"renewal_id": str(renewal.pk), "code": exc.code})
+    renewal_sync(renewal_id=renewal.pk)
+    renewal.refresh_from_db()
+    return renewal.state
+
+
+def _notify(renewal: Renewal, now: datetime) -> None:
+    mandate = renewal.mandate
+    try:
+        result = get_autopay_client().notify_redemption(
+            merchant_order_id=renewal.merchant_order_id,
+            merchant_subscription_id=mandate.merchant_subscription_id,
+            amount_paise=renewal.amount_paise,
+        )
+    except PhonePeRejected as exc:
+        with transaction.atomic():
+            locked = Renewal.objects.select_for_update().get(pk=renewal.pk)
+            if _move(locked, R.FAILED, reason=f"notify refused: {exc.code or exc.status_code}"):
+                locked.save(update_fields=["state", "failure_reason", "updated_at"])
+        return
+    with transaction.atomic():
+        locked = Renewal.objects.select_for_update().get(pk=renewal.pk)
+        if locked.state == R.SCHEDULED and _move(locked, R.NOTIFIED):
+            locked.gateway_order_id = result.order_id[:100]
+            locked.gateway_state = result.state[:30]
+            locked.notified_at = now
+            locked.debit_after = now + conf.debit_gap()
+            locked.save(
+                update_fields=["state", "gateway_order_id", "gateway_state", "notified_at", "debit_after", "updated_at"]
+            )
+
+
+# --- confirm with PhonePe ------------------------------------------------------------------
+
+
+def renewal_sync(*, renewal_id: uuid.UUID | str) -> bool:
+    """Apply PhonePe's order status to a renewal. COMPLETED for our amount: a payment is recorded
+    and the period appended, all in one transaction. Returns True if the renewal changed."""
+    renewal = Renewal.objects.get(pk=renewal_id)
+    if renewal.state not in OPEN_RENEWAL_STATES:
+        return False  # final here and at PhonePe (a FAILED order never completes later)
+    try:
+        status = get_autopay_client().get_subscription_order_status(merchant_order_id=renewal.merchant_order_id)
+    except PhonePeNotFound:
+        return False
+    with transaction.atomic():
+        renewal = Renewal.objects.select_for_update().select_related("mandate").get(pk=renewal_id)
+        before = renewal.state
+        renewal.gateway_state = status.state[:30]
+        if status.state == "COMPLETED" and status.amount == renewal.amount_paise:
+            if renewal.state != R.SUCCEEDED:
+                _record_charge(renewal, status)
+        elif status.state == "COMPLETED":
+            logger.error("renewal amount differs", extra={"renewal_id": str(renewal.pk), "amount": status.amount})
+            _move(renewal, R.FAILED, reason="gateway amount differs")
+        elif status.state == "FAILED" and renewal.state in OPEN_RENEWAL_STATES:
+            _move(renewal, R.FAILED, reason=status.error_code or "debit failed")
+            if renewal.state == R.FAILED:
+                _grace_start(renewal)
+        renewal.save()
+    return renewal.state != before
+
+
+def _record_charge(renewal: Renewal, status: SubscriptionOrderStatus) -> None:
+    """The debit went through: a payment in our books whose grant is appended (caller holds the transaction).
+
+    The payment goes through payments' one path (`payment_apply_order_status`: state, audit, fulfilment).
+    If the period was in grace, the grace grant becomes this payment's grant, so the paid period starts at
+    the paid end, not at the moment the money arrived.
+    """
+    mandate = renewal.mandate
+    if renewal.payment_id is None:
+        plan = mandate.plan
+        offer = Offer(
+            product=PLAN_PRODUCT,
+            ref=plan.code,
+            amount_paise=renewal.amount_paise,  # what the mandate charges, even if the plan's price changed since
+            currency=plan.currency,
+            label=plan.name,
+            plan=plan,
+        )
+        renewal.payment = payment_open(user=mandate.user, offer=offer, merchant_order_id=renewal.merchant_order_id)
+        renewal.payment.gateway_order_id = status.order_id[:100]
+        renewal.payment.save(update_fields=["gateway_order_id", "updated_at"])
+    payment = renewal.payment
+    assert payment is not None
+    entitlement_grace_settle(user=mandate.user, payment=payment, plan=mandate.plan)
+    payment_apply_order_status(
+        payment_id=payment.pk,
+        status=OrderStatus(
+            merchant_order_id=status.merchant_order_id,
+            order_id=status.order_id,
+            state=status.state,
+            amount=status.amount,
+            expire_at_ms=status.valid_upto_ms,
+            payment_mode="UPI_AUTO_PAY",
+            transaction_id=status.transaction_id,
+        ),
+    )
+    _move(renewal, R.SUCCEEDED)
+    renewal.completed_at = timezone.now()
+    renewal.failure_reason = ""
+    granted = granted_subscription_id(payment)
+    if granted and granted != mandate.subscription_id:
+        Mandate.objects.filter(pk=mandate.pk).update(subscription_id=granted)
+    _refresh_auto_renew(granted or mandate.subscription_id)
+    _audit(
+        mandate,
+        "autopay.renewal_charged",
+        before={"period_start": renewal.period_start.isoformat()},
+        after={"cycle": renewal.cycle, "amount_paise": renewal.amount_paise, "payment_id": str(renewal.payment_id)},
+    )
+
+
+def _grace_start(renewal: Renewal) -> None:
+    """A failed debit: access continues to the grace end while the next attempts run."""
+    mandate = renewal.mandate
+    grace_end = renewal.period_start + conf.grace_period()
+    if entitlement_grace_start(user=mandate.user, plan=mandate.plan, until=grace_end):
+        _audit(
+            mandate,
+            "autopay.grace_started",
+            before={"paid_end": renewal.period_start.isoformat()},
+            after={"grace_end": grace_end.isoformat(), "cycle": renewal.cycle, "attempt": renewal.attempt},
+        )
+
+
+def _lapse(mandate_id: uuid.UUID | str, *, period_start: datetime, reason: str) -> None:
+    with transaction.atomic():
+        if entitlement_grace_end(user=Mandate.objects.get(pk=mandate_id).user):
+            logger.info("grace ended without payment", extra={"mandate_id": str(mandate_id)})
+        request_turn_off(mandate_id=mandate_id, reason=reason)
+    try:
+        mandate_cancel_at_gateway(mandate_id=mandate_id)
+    except Exception:  # noqa: BLE001 - the next run retries the cancel (cancel_requested_at is set)
+        logger.warning("cancel after lapse not confirmed", extra={"mandate_id": str(mandate_id)})
+
+
+# --- the periodic sweep -------------------------------------------------------------------
+
+
+def mandates_due(*, now: datetime | None = None) -> list[uuid.UUID]:
+    """Ids of mandates with something to do: an open renewal, a paid end within the notice window,
+    a period in grace, or a cancel PhonePe has not confirmed yet."""
+    now = now or timezone.now()
+    horizon = now + conf.notify_before()
+    live = Mandate.objects.filter(state__in=[M.ACTIVE, M.PAUSED])
+    unconfirmed_setups = Mandate.objects.filter(
+        state=M.ACTIVATION_IN_PROGRESS, created_at__lte=now - timedelta(minutes=SETUP_CHECK_AFTER_MINUTES)
+    )
+    recent_failure = now - conf.grace_period() - conf.retry_after()
+    return list(
+        live.filter(subscription__end_date__lte=horizon)
+        .values_list("id", flat=True)
+        .union(
+            live.filter(renewals__state__in=OPEN_RENEWAL_STATES).values_list("id", flat=True),
+            live.filter(renewals__state=R.FAILED, renewals__period_start__gte=recent_failure).values_list(
+                "id", flat=True
+            ),
+            live.filter(cancel_requested_at__isnull=False).values_list("id", flat=True),
+            unconfirmed_setups.values_list("id", flat=True),
+        )
+    )

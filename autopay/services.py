@@ -1,0 +1,387 @@
+"""Mandates: set up, confirm with PhonePe, turn off (docs/autopay.md).
+
+Rules that hold everywhere in this module:
+
+* A mandate's state changes only in `_move`, along `MANDATE_TRANSITIONS` (the database
+  trigger refuses anything else), and each change writes an audit row.
+* Nothing changes on the word of a callback: `mandate_sync` reads PhonePe's subscription
+  status API (and, while the first charge is pending, its order status) and applies that.
+* No outbound HTTP while a row lock is held: PhonePe is asked between transactions.
+* `Subscription.auto_renew` is true exactly when an active mandate, not being turned off,
+  will renew that subscription; it is recomputed in the transaction that moves the mandate.
+"""
+
+import logging
+import uuid
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from accounts.audit import audit_log_record
+from accounts.models import User
+from autopay import conf
+from autopay.errors import AutopayAlreadyOn, AutopayCancellationPending, AutopayNotFound, PlanNotRenewable
+from autopay.models import (
+    GATEWAY_STATES,
+    LIVE_STATES,
+    MANDATE_TRANSITIONS,
+    Mandate,
+    MandateState,
+    Renewal,
+    RenewalState,
+)
+from payments.errors import GatewayRejected, GatewayUnavailable
+from payments.fulfilment import PLAN_PRODUCT, product_for
+from payments.models import Payment, PaymentStatus
+from payments.phonepe.autopay import get_autopay_client
+from payments.phonepe.client import PhonePeError, PhonePeNotFound, PhonePeRejected, PhonePeUnavailable
+from payments.services import payment_apply_order_status, payment_open
+
+# Besides applying the gateway's word, autopay needs one payments step: fail a payment whose order was never made.
+from payments.services.create import _payment_fail_on_create
+from subscriptions.entitlements import entitlement_grace_end
+from subscriptions.models import Grant, Plan, PlanPeriod, PlanType, Subscription, SubscriptionStatus
+from subscriptions.services import plan_resolve
+
+logger = logging.getLogger("manas360.autopay")
+
+M = MandateState
+SYSTEM_ACTOR = "system:autopay"
+FREQUENCY_BY_PERIOD: dict[str, str] = {PlanPeriod.MONTH: "MONTHLY", PlanPeriod.YEAR: "YEARLY"}
+
+
+def _new_id(prefix: str) -> str:
+    """≤ 63 chars of [A-Za-z0-9_-], opaque: nothing personal or clinical reaches PhonePe."""
+    return f"{prefix}_{uuid.uuid4().hex}"
+
+
+def _audit(
+    mandate: Mandate,
+    action: str,
+    *,
+    before: dict[str, Any],
+    after: dict[str, Any],
+    actor: User | None = None,
+    **context: Any,
+) -> None:
+    audit_log_record(
+        action=action,
+        actor=actor,
+        actor_email=None if actor is not None else SYSTEM_ACTOR,
+        resource_type="mandate",
+        resource_id=mandate.pk,
+        before=before,
+        after=after,
+        **context,
+    )
+
+
+def _move(mandate: Mandate, to_state: str, *, reason: str = "", actor: User | None = None, **context: Any) -> bool:
+    """The one place a mandate's state changes. False (and nothing written) for an illegal move."""
+    from_state = mandate.state
+    if to_state == from_state or to_state not in MANDATE_TRANSITIONS[from_state]:
+        return False
+    now = timezone.now()
+    mandate.state = to_state
+    if to_state == M.ACTIVE and mandate.activated_at is None:
+        mandate.activated_at = now
+    if to_state not in LIVE_STATES:
+        mandate.ended_at = now
+        mandate.end_reason = (reason or to_state)[:200]
+    _audit(
+        mandate,
+        "autopay.mandate_state",
+        before={"state": from_state},
+        after={"state": to_state, **({"reason": reason} if reason else {})},
+        actor=actor,
+        **context,
+    )
+    logger.info(
+        "mandate state change",
+        extra={"mandate_id": str(mandate.pk), "from_state": from_state, "to_state": to_state},
+    )
+    return True
+
+
+def granted_subscription_id(payment: Payment) -> uuid.UUID | None:
+    """The subscription row that shows the period `payment` bought (the ledger's grant of it)."""
+    return (
+        Grant.objects.filter(payment=payment, continues__isnull=True).values_list("subscription_id", flat=True).first()
+    )
+
+
+def _refresh_auto_renew(subscription_id: uuid.UUID | None) -> None:
+    """autoRenew = an active mandate that is not being turned off renews this active, uncancelled subscription."""
+    if subscription_id is None:
+        return
+    subscription = Subscription.objects.select_for_update().get(pk=subscription_id)
+    renews = (
+        subscription.status == SubscriptionStatus.ACTIVE
+        and subscription.cancelled_at is None
+        and Mandate.objects.filter(
+            subscription_id=subscription_id, state=M.ACTIVE, cancel_requested_at__isnull=True
+        ).exists()
+    )
+    if subscription.auto_renew != renews:
+        subscription.auto_renew = renews
+        subscription.save(update_fields=["auto_renew", "updated_at"])
+
+
+# --- setup (turn on) ------------------------------------------------------------------
+
+
+def _renewable_plan(plan_identifier: str) -> Plan:
+    plan = plan_resolve(plan_identifier=plan_identifier)
+    if plan.is_free or plan.type != PlanType.RECURRING or plan.period not in FREQUENCY_BY_PERIOD:
+        raise PlanNotRenewable()
+    return plan
+
+
+def _clear_unfinished_setups(user: User) -> Mandate | None:
+    """An unfinished setup still within its checkout window is answered again (a double click
+    starts nothing new); older ones are confirmed with PhonePe and, if still unfinished, failed."""
+    reusable = None
+    for mandate in Mandate.objects.select_related("setup_payment", "plan").filter(
+        user=user, state=M.ACTIVATION_IN_PROGRESS
+    ):
+        payment = mandate.setup_payment
+        if payment.status == PaymentStatus.PENDING and payment.expires_at and payment.expires_at > timezone.now():
+            reusable = reusable or mandate
+            continue
+        mandate_sync(mandate_id=mandate.pk)
+        with transaction.atomic():
+            locked = Mandate.objects.select_for_update().get(pk=mandate.pk)
+            if locked.state == M.ACTIVATION_IN_PROGRESS and _move(locked, M.FAILED, reason="setup abandoned"):
+                locked.save(update_fields=["state", "ended_at", "end_reason", "updated_at"])
+    return reusable
+
+
+def mandate_setup(*, user: User, plan_identifier: str, ip_address: str | None = None, user_agent: str = "") -> Mandate:
+    """Start Autopay for a plan: a PhonePe checkout whose first charge is the first period."""
+    try:
+        return _mandate_setup(user=user, plan_identifier=plan_identifier, ip_address=ip_address, user_agent=user_agent)
+    except PhonePeError as exc:  # PhonePe could not be asked about an earlier mandate: nothing new was started
+        raise GatewayUnavailable() from exc
+
+
+def _mandate_setup(*, user: User, plan_identifier: str, ip_address: str | None, user_agent: str) -> Mandate:
+    plan = _renewable_plan(plan_identifier)
+    for live in Mandate.objects.filter(user=user, state__in=[M.ACTIVE, M.PAUSED]):
+        if live.cancel_requested_at is None:
+            raise AutopayAlreadyOn()
+        mandate_sync(mandate_id=live.pk)  # turned off a moment ago: has PhonePe confirmed?
+        live.refresh_from_db()
+        if live.state in (M.ACTIVE, M.PAUSED):
+            raise AutopayCancellationPending()
+    reusable = _clear_unfinished_setups(user)
+    if reusable is not None and reusable.plan_id == plan.pk:
+        return reusable
+    offer = product_for(PLAN_PRODUCT).offer(user=user, ref=plan.code)  # refused if it would buy nothing new
+
+    now = timezone.now()
+    expire_after = min(max(settings.PHONEPE_ORDER_EXPIRE_SECONDS, 300), 3600)
+    with transaction.atomic():
+        payment = payment_open(
+            user=user, offer=offer, merchant_order_id=_new_id("M360A"), expires_at=now + timedelta(seconds=expire_after)
+        )
+        mandate = Mandate.objects.create(
+            user=user,
+            plan=plan,
+            setup_payment=payment,
+            merchant_subscription_id=_new_id("MS360"),
+            frequency=FREQUENCY_BY_PERIOD[plan.period],
+            amount_paise=plan.amount_paise,
+            max_amount_paise=plan.amount_paise,
+            expires_at=now + conf.mandate_validity(),
+        )
+        _audit(
+            mandate,
+            "autopay.turn_on",
+            before={},
+            after={"state": mandate.state, "plan": plan.code, "amount_paise": plan.amount_paise},
+            actor=user,
+            ip_address=ip_address,
+            user_agent=user_agent,
+        )
+    separator = "&" if "?" in settings.PHONEPE_REDIRECT_URL else "?"
+    try:
+        order = get_autopay_client().create_subscription_checkout(
+            merchant_order_id=payment.merchant_order_id,
+            merchant_subscription_id=mandate.merchant_subscription_id,
+            amount_paise=payment.amount_paise,
+            max_amount_paise=mandate.max_amount_paise,
+            frequency=mandate.frequency,
+            subscription_expire_at_ms=int(mandate.expires_at.timestamp() * 1000),
+            redirect_url=f"{settings.PHONEPE_REDIRECT_URL}{separator}transactionId={payment.merchant_order_id}",
+            expire_after_seconds=expire_after,
+            meta_info={"udf1": str(payment.pk)},
+        )
+    except PhonePeError as exc:
+        _setup_failed(mandate_id=mandate.pk, reason="gateway_unavailable" if exc.transient else "gateway_error")
+        raise (GatewayUnavailable() if exc.transient else GatewayRejected()) from exc
+    payment.gateway_order_id = order.order_id[:100]
+    payment.redirect_url = order.redirect_url[:1000]
+    payment.gateway_state = order.state[:30]
+    fields = ["gateway_order_id", "redirect_url", "gateway_state", "updated_at"]
+    if order.expire_at_ms:
+        payment.expires_at = datetime.fromtimestamp(order.expire_at_ms / 1000, tz=UTC)
+        fields.append("expires_at")
+    payment.save(update_fields=fields)
+    mandate.redirect_url = order.redirect_url[:1000]
+    mandate.save(update_fields=["redirect_url", "updated_at"])
+    logger.info("autopay setup started", extra={"mandate_id": str(mandate.pk), "plan": plan.code})
+    return mandate
+
+
+def _setup_failed(*, mandate_id: uuid.UUID, reason: str) -> None:
+    with transaction.atomic():
+        mandate = Mandate.objects.select_for_update().get(pk=mandate_id)
+        if _move(mandate, M.FAILED, reason=reason):
+            mandate.save(update_fields=["state", "ended_at", "end_reason", "updated_at"])
+    _payment_fail_on_create(payment_id=Mandate.objects.get(pk=mandate_id).setup_payment_id, reason=reason)
+
+
+# --- confirm with PhonePe -------------------------------------------------------------
+
+
+def mandate_sync(*, mandate_id: uuid.UUID | str) -> bool:
+    """Read the mandate's (and, while pending, its first charge's) state from PhonePe and apply it.
+
+    Idempotent; safe from a callback, a job or a user's request. Returns True if the mandate changed.
+    Raises `PhonePeError` when PhonePe cannot be asked (the caller decides whether to retry).
+    """
+    mandate = Mandate.objects.select_related("setup_payment").get(pk=mandate_id)
+    client = get_autopay_client()
+    if mandate.setup_payment.status == PaymentStatus.PENDING:
+        try:
+            order = client.get_order_status(merchant_order_id=mandate.setup_payment.merchant_order_id)
+        except PhonePeNotFound:
+            order = None
+        if order is not None:
+            payment_apply_order_status(payment_id=mandate.setup_payment_id, status=order)
+    try:
+        gateway = client.get_subscription_status(merchant_subscription_id=mandate.merchant_subscription_id)
+    except PhonePeNotFound:
+        gateway = None
+    with transaction.atomic():
+        mandate = Mandate.objects.select_for_update().select_related("setup_payment").get(pk=mandate_id)
+        before = (mandate.state, mandate.subscription_id)
+        fields = {"last_synced_at", "updated_at"}
+        mandate.last_synced_at = timezone.now()
+        if gateway is not None:
+            mandate.gateway_state = gateway.state[:30]
+            mandate.gateway_subscription_id = mandate.gateway_subscription_id or gateway.subscription_id[:100]
+            fields |= {"gateway_state", "gateway_subscription_id"}
+            target = GATEWAY_STATES.get(gateway.state)
+            if target is not None and target != mandate.state:
+                if _move(mandate, target, reason=f"PhonePe reports {gateway.state}"):
+                    fields |= {"state", "activated_at", "ended_at", "end_reason"}
+                    if target not in LIVE_STATES:
+                        _renewals_stop(mandate)
+                else:
+                    logger.warning(
+                        "gateway state not applicable",
+                        extra={"mandate_id": str(mandate.pk), "state": mandate.state, "gateway": gateway.state},
+                    )
+        payment = mandate.setup_payment
+        if mandate.subscription_id is None and payment.status == PaymentStatus.SUCCESS:
+            mandate.subscription_id = granted_subscription_id(payment)
+            fields.add("subscription")
+        if payment.refund_reason and mandate.state == M.ACTIVE and mandate.cancel_requested_at is None:
+            # The first charge bought nothing (refunded by the ledger's rules): nothing for this mandate to renew.
+            mandate.cancel_requested_at = timezone.now()
+            fields.add("cancel_requested_at")
+            _audit(
+                mandate,
+                "autopay.turn_off",
+                before={"state": mandate.state},
+                after={"state": mandate.state, "reason": "first charge refunded"},
+            )
+        mandate.save(update_fields=sorted(fields))
+        _refresh_auto_renew(mandate.subscription_id)
+    return (mandate.state, mandate.subscription_id) != before
+
+
+# --- turn off -------------------------------------------------------------------------
+
+
+def mandate_turn_off(*, user: User, ip_address: str | None = None, user_agent: str = "") -> Mandate:
+    """Cancel the user's mandate at PhonePe. Access to the end of the paid period is untouched.
+
+    The request is recorded first (autoRenew off at once, no new debit starts); PhonePe's
+    cancel follows. If PhonePe cannot be reached, 502 is raised and the renewal job retries
+    the cancel (so does the next turn-off).
+    """
+    mandate = Mandate.objects.filter(user=user, state__in=LIVE_STATES).order_by("-created_at").first()
+    if mandate is None:
+        raise AutopayNotFound()
+    request_turn_off(
+        mandate_id=mandate.pk, reason="turned off by the user", actor=user, ip_address=ip_address, user_agent=user_agent
+    )
+    try:
+        mandate_cancel_at_gateway(mandate_id=mandate.pk)
+    except PhonePeError as exc:  # recorded as off already; the renewal job finishes the cancel
+        raise GatewayUnavailable() from exc
+    mandate.refresh_from_db()
+    return mandate
+
+
+def request_turn_off(*, mandate_id: uuid.UUID | str, reason: str, actor: User | None = None, **context: Any) -> None:
+    """Record that Autopay is off for this mandate (no new debit starts; autoRenew false). Idempotent."""
+    with transaction.atomic():
+        mandate = Mandate.objects.select_for_update().get(pk=mandate_id)
+        if mandate.state not in LIVE_STATES or mandate.cancel_requested_at is not None:
+            return
+        mandate.cancel_requested_at = timezone.now()
+        mandate.save(update_fields=["cancel_requested_at", "updated_at"])
+        _audit(
+            mandate,
+            "autopay.turn_off",
+            before={"state": mandate.state, "auto_renew": mandate.state == M.ACTIVE},
+            after={"state": mandate.state, "auto_renew": False, "reason": reason},
+            actor=actor,
+            **context,
+        )
+        _refresh_auto_renew(mandate.subscription_id)
+
+
+def mandate_cancel_at_gateway(*, mandate_id: uuid.UUID | str) -> None:
+    """Ask PhonePe to cancel, then read the result back. A mandate PhonePe already ended is just synced."""
+    mandate = Mandate.objects.get(pk=mandate_id)
+    client = get_autopay_client()
+    if mandate.state == M.ACTIVATION_IN_PROGRESS and mandate.gateway_state == "":
+        # The checkout may never have been opened: PhonePe may not know the subscription yet.
+        try:
+            client.get_subscription_status(merchant_subscription_id=mandate.merchant_subscription_id)
+        except PhonePeNotFound:
+            with transaction.atomic():
+                locked = Mandate.objects.select_for_update().get(pk=mandate_id)
+                if _move(locked, M.CANCELLED, reason="turned off before setup finished"):
+                    locked.save(update_fields=["state", "ended_at", "end_reason", "updated_at"])
+            return
+    try:
+        client.cancel_subscription(merchant_subscription_id=mandate.merchant_subscription_id)
+    except PhonePeUnavailable as exc:
+        logger.warning("mandate cancel not confirmed", extra={"mandate_id": str(mandate_id)})
+        raise GatewayUnavailable() from exc
+    except PhonePeRejected:
+        pass  # already cancelled, revoked or expired at PhonePe: the status read below says which
+    mandate_sync(mandate_id=mandate_id)
+
+
+# --- when a mandate ends ------------------------------------------------------------------
+
+
+def _renewals_stop(mandate: Mandate) -> None:
+    """The mandate ended (revoked, cancelled, expired): no new debit, and a period that was
+    never paid stops its grace. What was paid stays: access runs to the paid end."""
+    for renewal in Renewal.objects.select_for_update().filter(
+        mandate=mandate, state__in=[RenewalState.SCHEDULED, RenewalState.NOTIFIED]
+    ):
+        renewal.state = RenewalState.ABANDONED
+        renewal.failure_reason = f"mandate {mandate.state}"
+        renewal.save(update_fields=["state", "failure_reason", "updated_at"])
+    entitlement_grace_end(user=mandate.user)
