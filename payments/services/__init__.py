@@ -2,17 +2,23 @@
 
 * `create`: POST /payments/create (`payment_create`), and the bare pending row for other flows (`payment_open`);
 * `orders`: applying PhonePe's order status, fulfilment or automatic refund (`payment_apply_order_status`);
-* `webhook`: PhonePe's callbacks (`payment_webhook_process`);
+* `webhook`: PhonePe's callbacks (`payment_webhook_process`), and processing one stored event again
+  (`webhook_order_event_process`, `webhook_refund_event_process`, `webhook_event_finish`);
 * `refunds`: the refund outbox (`payment_refund`, `refund_send`, `refund_check`, `refunds_retry`,
   `payment_apply_refund_status`);
-* `reconcile`: throttled status checks (`payment_reconcile_if_stale`, `payments_reconcile_pending`).
+* `reconcile`: asking PhonePe about one pending payment, expiry included (`payment_reconcile`), on read
+  (throttled: `payment_reconcile_if_stale`) and for the periodic job (back-off: `payments_due_for_reconciliation`).
 
 Import from here; the modules import one way: transitions <- refunds <- orders <- webhook, reconcile.
 """
 
 from payments.services.create import PaymentCreation, payment_create, payment_open
 from payments.services.orders import payment_apply_order_status
-from payments.services.reconcile import payment_reconcile, payment_reconcile_if_stale, payments_reconcile_pending
+from payments.services.reconcile import (
+    payment_reconcile,
+    payment_reconcile_if_stale,
+    payments_due_for_reconciliation,
+)
 from payments.services.refunds import (
     payment_apply_refund_status,
     payment_refund,
@@ -20,9 +26,19 @@ from payments.services.refunds import (
     refund_send,
     refunds_retry,
 )
-from payments.services.webhook import WebhookResult, payment_webhook_process
+from payments.services.webhook import (
+    ORDER_EVENTS,
+    REFUND_EVENTS,
+    WebhookResult,
+    payment_webhook_process,
+    webhook_event_finish,
+    webhook_order_event_process,
+    webhook_refund_event_process,
+)
 
 __all__ = [
+    "ORDER_EVENTS",
+    "REFUND_EVENTS",
     "PaymentCreation",
     "WebhookResult",
     "payment_apply_order_status",
@@ -33,8 +49,11 @@ __all__ = [
     "payment_reconcile_if_stale",
     "payment_refund",
     "payment_webhook_process",
-    "payments_reconcile_pending",
+    "payments_due_for_reconciliation",
     "refund_check",
     "refund_send",
     "refunds_retry",
+    "webhook_event_finish",
+    "webhook_order_event_process",
+    "webhook_refund_event_process",
 ]
