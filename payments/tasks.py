@@ -14,7 +14,7 @@ import logging
 from procrastinate.contrib.django import app
 from procrastinate.contrib.django.models import ProcrastinateJob
 
-from manas360.jobs import DATABASE_RETRY, GATEWAY_RETRY, schedule
+from manas360.jobs import GATEWAY_RETRY, periodic_database_job, schedule
 from payments import reconciliation, retention
 from payments.models import Payment
 from payments.services import payment_reconcile, payments_due_for_reconciliation, refunds_retry
@@ -97,12 +97,6 @@ def reprocess_unfinished_webhooks(timestamp: int) -> int:
 # --- retention ---------------------------------------------------------------------------------------
 
 
-@app.periodic(cron=schedule("payments.purge_webhook_payloads", "40 2 * * *"))
-@app.task(
-    name="payments.purge_webhook_payloads",
-    queue="maintenance",
-    lock="payments.purge_webhook_payloads",
-    retry=DATABASE_RETRY,
-)
+@periodic_database_job("payments.purge_webhook_payloads", "40 2 * * *")
 def purge_webhook_payloads(timestamp: int) -> int:
     return retention.webhook_payloads_purge()
