@@ -8,8 +8,9 @@ delivers it again; a replay of a final outcome is acknowledged and does nothing.
 import hashlib
 import logging
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
@@ -26,6 +27,7 @@ from payments.services.refunds import payment_apply_refund_status
 from payments.webhook_handlers import WebhookHandler, webhook_handler_for
 
 logger = logging.getLogger("manas360.payments")
+StatusT = TypeVar("StatusT")
 
 ORDER_EVENTS = {"checkout.order.completed", "checkout.order.failed", "pg.order.completed", "pg.order.failed"}
 REFUND_EVENTS = {"pg.refund.accepted", "pg.refund.completed", "pg.refund.failed"}
@@ -147,16 +149,14 @@ def webhook_order_event_process(event_row: WebhookEvent, *, merchant_order_id: s
         logger.warning("webhook for unknown order", extra={"webhook_event_id": str(event_row.pk)})
         webhook_event_finish(event_row.pk, WebhookOutcome.UNKNOWN_ORDER, "no payment with this merchantOrderId")
         return WebhookOutcome.UNKNOWN_ORDER
-    try:
-        status = get_client().get_order_status(merchant_order_id=merchant_order_id)
-    except PhonePeNotFound:
-        webhook_event_finish(
-            event_row.pk, WebhookOutcome.REJECTED_ORDER_MISMATCH, "gateway has no such order", payment=payment
-        )
+    status = _gateway_status(
+        event_row,
+        lambda: get_client().get_order_status(merchant_order_id=merchant_order_id),
+        what="order",
+        payment=payment,
+    )
+    if status is None:
         return WebhookOutcome.REJECTED_ORDER_MISMATCH
-    except PhonePeError as exc:
-        webhook_event_finish(event_row.pk, WebhookOutcome.STATUS_UNAVAILABLE, "order status check failed", payment)
-        raise ServiceUnavailable("Could not confirm the order with the gateway; retry later.") from exc
     return payment_apply_order_status(
         payment_id=payment.pk, status=status, claimed_state=claimed_state, event_id=event_row.pk
     )
@@ -181,12 +181,26 @@ def webhook_refund_event_process(event_row: WebhookEvent, *, merchant_refund_id:
         logger.warning("webhook for unknown refund", extra={"webhook_event_id": str(event_row.pk)})
         webhook_event_finish(event_row.pk, WebhookOutcome.UNKNOWN_ORDER, "no refund with this merchantRefundId")
         return WebhookOutcome.UNKNOWN_ORDER
-    try:
-        status = get_client().get_refund_status(merchant_refund_id=merchant_refund_id)
-    except PhonePeNotFound:
-        webhook_event_finish(event_row.pk, WebhookOutcome.REJECTED_ORDER_MISMATCH, "gateway has no such refund")
+    status = _gateway_status(
+        event_row, lambda: get_client().get_refund_status(merchant_refund_id=merchant_refund_id), what="refund"
+    )
+    if status is None:
         return WebhookOutcome.REJECTED_ORDER_MISMATCH
-    except PhonePeError as exc:
-        webhook_event_finish(event_row.pk, WebhookOutcome.STATUS_UNAVAILABLE, "refund status check failed")
-        raise ServiceUnavailable("Could not confirm the refund with the gateway; retry later.") from exc
     return payment_apply_refund_status(refund_id=refund.pk, status=status, event_id=event_row.pk)
+
+
+def _gateway_status(
+    event_row: WebhookEvent, ask: Callable[[], StatusT], *, what: str, payment: Payment | None = None
+) -> StatusT | None:
+    """PhonePe's word on the event's order or refund (`what`). None when PhonePe has no such thing (the event is
+    finished as a mismatch); ServiceUnavailable when PhonePe cannot be asked (the event is left
+    `status_unavailable`, so a redelivery or the reprocessing job tries again)."""
+    try:
+        return ask()
+    except PhonePeNotFound:
+        detail = f"gateway has no such {what}"
+        webhook_event_finish(event_row.pk, WebhookOutcome.REJECTED_ORDER_MISMATCH, detail, payment)
+        return None
+    except PhonePeError as exc:
+        webhook_event_finish(event_row.pk, WebhookOutcome.STATUS_UNAVAILABLE, f"{what} status check failed", payment)
+        raise ServiceUnavailable(f"Could not confirm the {what} with the gateway; retry later.") from exc
