@@ -1,6 +1,8 @@
 """Payments services by responsibility (docs/payments.md):
 
-* `create`: POST /payments/create (`payment_create`), and the bare pending row for other flows (`payment_open`);
+* `create`: POST /payments/create (`payment_create`), and for other flows the bare pending row (`payment_open`)
+  and the steps around asking PhonePe for its order (`payment_redirect_url`, `payment_record_gateway_order`,
+  `payment_fail_on_create`, `gateway_failure_reason`, `gateway_error`);
 * `orders`: applying PhonePe's order status, fulfilment or automatic refund (`payment_apply_order_status`);
 * `webhook`: PhonePe's callbacks (`payment_webhook_process`), and processing one stored event again
   (`webhook_order_event_process`, `webhook_refund_event_process`, `webhook_event_finish`);
@@ -12,7 +14,16 @@
 Import from here; the modules import one way: transitions <- refunds <- orders <- webhook, reconcile.
 """
 
-from payments.services.create import PaymentCreation, payment_create, payment_open
+from payments.services.create import (
+    PaymentCreation,
+    gateway_error,
+    gateway_failure_reason,
+    payment_create,
+    payment_fail_on_create,
+    payment_open,
+    payment_record_gateway_order,
+    payment_redirect_url,
+)
 from payments.services.orders import payment_apply_order_status
 from payments.services.reconcile import (
     payment_reconcile,
@@ -41,12 +52,17 @@ __all__ = [
     "REFUND_EVENTS",
     "PaymentCreation",
     "WebhookResult",
+    "gateway_error",
+    "gateway_failure_reason",
     "payment_apply_order_status",
     "payment_apply_refund_status",
     "payment_create",
+    "payment_fail_on_create",
     "payment_open",
     "payment_reconcile",
     "payment_reconcile_if_stale",
+    "payment_record_gateway_order",
+    "payment_redirect_url",
     "payment_refund",
     "payment_webhook_process",
     "payments_due_for_reconciliation",
