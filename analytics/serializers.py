@@ -202,6 +202,14 @@ class OverviewOutput(_Totals):
     avg_phq9_improvement = _Number()
     active_subscriptions = _Int()
     revenue = _Int(help_text="Paise.")
+    # Recurring revenue (analytics/selectors/recurring.py): Autopay renewals apart from first purchases.
+    renewals = _Int()
+    renewal_revenue = _Int(help_text="Paise.")
+    first_purchases = _Int()
+    mrr = _Int(help_text="Monthly recurring revenue of the mandates that will renew, paise.")
+    mandates_at_start = _Int()
+    mandates_churned = _Int()
+    mandate_churn_rate = _Number()
     currency = _Text()
     date_range = DateRangeOutput()
 
@@ -294,6 +302,8 @@ class SubscriptionsReportRow(_Period):
 class RevenueReportRow(_Period):
     revenue = _Int(help_text="Paise.")
     payments = _Int()
+    renewals = _Int()
+    first_purchases = _Int()
     avg_order_value = _Int(help_text="Paise.")
 
 
