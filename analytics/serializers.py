@@ -202,14 +202,13 @@ class OverviewOutput(_Totals):
     avg_phq9_improvement = _Number()
     active_subscriptions = _Int()
     revenue = _Int(help_text="Paise.")
-    # Recurring revenue (analytics/selectors/recurring.py): Autopay renewals apart from first purchases.
-    renewals = _Int()
-    renewal_revenue = _Int(help_text="Paise.")
-    first_purchases = _Int()
-    mrr = _Int(help_text="Monthly recurring revenue of the mandates that will renew, paise.")
+    renewals = _Int(help_text="Payments charged by an Autopay renewal.")
+    renewal_revenue = _Int(help_text="Paise charged by Autopay renewals.")
+    first_purchases = _Int(help_text="Every other successful payment (a mandate's setup charge included).")
+    mrr = _Int(help_text="Paise per month that the mandates which will renew bring.")
     mandates_at_start = _Int()
     mandates_churned = _Int()
-    mandate_churn_rate = _Number()
+    mandate_churn_rate = _Number(help_text="Percent of the mandates live at the start that ended in the range.")
     currency = _Text()
     date_range = DateRangeOutput()
 
@@ -257,6 +256,8 @@ class DashboardSummaryOutput(_Totals):
     active_subscriptions = _Int()
     revenue = _Int(help_text="Paise.")
     payments = _Int()
+    renewals = _Int(help_text="Of those, charged by an Autopay renewal.")
+    first_purchases = _Int()
     avg_order_value = _Int(help_text="Paise.")
     currency = _Text()
 
@@ -302,7 +303,7 @@ class SubscriptionsReportRow(_Period):
 class RevenueReportRow(_Period):
     revenue = _Int(help_text="Paise.")
     payments = _Int()
-    renewals = _Int()
+    renewals = _Int(help_text="Of those, charged by an Autopay renewal.")
     first_purchases = _Int()
     avg_order_value = _Int(help_text="Paise.")
 
