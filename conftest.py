@@ -5,6 +5,8 @@ authenticated client has a real AuthSession row, so revocation, suspension and M
 exactly as in production.
 """
 
+import os
+
 import pytest
 from rest_framework.test import APIClient
 
@@ -20,6 +22,19 @@ def _isolated_cache():
 
     cache.clear()
     yield
+    cache.clear()
+
+
+@pytest.fixture
+def redis_cache(settings):
+    """The cache on the test run's real Redis (TEST_REDIS_URL), for what behaves differently there."""
+    from django.core.cache import cache
+
+    settings.CACHES = {
+        "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": os.environ["TEST_REDIS_URL"]}
+    }
+    cache.clear()
+    yield cache
     cache.clear()
 
 

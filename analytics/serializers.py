@@ -150,13 +150,51 @@ class DateRangeOutput(serializers.Serializer):
     end_date = _Day()
 
 
-class OverviewOutput(serializers.Serializer):
+# Field groups several shapes share. A shape lists its groups as bases in the order its keys are answered
+# (DRF puts the bases' fields first, base by base, then the shape's own).
+
+
+class _Totals(serializers.Serializer):
+    """Users and sessions in the range: the overview's and the dashboard summary's first figures."""
+
     total_users = _Int()
     new_users = _Int()
     active_users = _Int()
     total_sessions = _Int()
     completed_sessions = _Int()
     completion_rate = _Number()
+
+
+class _SessionFigures(serializers.Serializer):
+    """How a group of sessions went."""
+
+    total = _Int()
+    completed = _Int()
+    completion_rate = _Number()
+    avg_duration = _Number()
+    avg_duration_seconds = _Int()
+    avg_rating = _Number()
+
+
+class _Theme(serializers.Serializer):
+    theme_id = _Text()
+    slug = _Text()
+    title = _Text()
+    category = _Text()
+    tier = _Text()
+
+
+class _Category(serializers.Serializer):
+    category = _Text()
+
+
+class _Period(serializers.Serializer):
+    """A report row's bucket: its first day."""
+
+    period = _Day()
+
+
+class OverviewOutput(_Totals):
     avg_duration = _Number(help_text="Minutes, one decimal.")
     avg_duration_seconds = _Int()
     unique_patients = _Int()
@@ -175,30 +213,12 @@ class OverviewOutput(serializers.Serializer):
     date_range = DateRangeOutput()
 
 
-class SessionGroupOutput(serializers.Serializer):
+class SessionGroupOutput(_Category, _SessionFigures):
     """`category` is the theme's category (byType) or the device type (byMode)."""
 
-    category = _Text()
-    total = _Int()
-    completed = _Int()
-    completion_rate = _Number()
-    avg_duration = _Number()
-    avg_duration_seconds = _Int()
-    avg_rating = _Number()
 
-
-class ThemeSessionsOutput(serializers.Serializer):
-    theme_id = _Text()
-    slug = _Text()
-    title = _Text()
-    category = _Text()
-    tier = _Text()
-    total = _Int()
-    completed = _Int()
-    completion_rate = _Number()
-    avg_duration = _Number()
-    avg_duration_seconds = _Int()
-    avg_rating = _Number()
+class ThemeSessionsOutput(_Theme, _SessionFigures):
+    pass
 
 
 class SessionsOutput(serializers.Serializer):
@@ -229,13 +249,7 @@ class OutcomesOutput(serializers.Serializer):
     date_range = DateRangeOutput()
 
 
-class DashboardSummaryOutput(serializers.Serializer):
-    total_users = _Int()
-    new_users = _Int()
-    active_users = _Int()
-    total_sessions = _Int()
-    completed_sessions = _Int()
-    completion_rate = _Number()
+class DashboardSummaryOutput(_Totals):
     avg_session_duration = _Number(help_text="Minutes, one decimal.")
     avg_session_duration_seconds = _Int()
     total_subscriptions = _Int()
@@ -255,12 +269,7 @@ class DailyTrendOutput(serializers.Serializer):
     revenue = _Int(help_text="Paise.")
 
 
-class TopThemeOutput(serializers.Serializer):
-    theme_id = _Text()
-    slug = _Text()
-    title = _Text()
-    category = _Text()
-    tier = _Text()
+class TopThemeOutput(_Theme):
     completed = _Int()
     avg_rating = _Number()
     sessions = _Int()
@@ -277,31 +286,21 @@ class DashboardOutput(serializers.Serializer):
 # --- Reports: one row shape per report type ----------------------------------------------------------------
 
 
-class UsersReportRow(serializers.Serializer):
-    period = _Day()
+class UsersReportRow(_Period):
     new_users = _Int()
     active_users = _Int()
 
 
-class SessionsReportRow(serializers.Serializer):
-    period = _Day()
-    total = _Int()
-    completed = _Int()
-    completion_rate = _Number()
-    avg_duration = _Number()
-    avg_duration_seconds = _Int()
-    avg_rating = _Number()
+class SessionsReportRow(_Period, _SessionFigures):
     unique_users = _Int()
 
 
-class SubscriptionsReportRow(serializers.Serializer):
-    period = _Day()
+class SubscriptionsReportRow(_Period):
     started = _Int()
     cancelled = _Int()
 
 
-class RevenueReportRow(serializers.Serializer):
-    period = _Day()
+class RevenueReportRow(_Period):
     revenue = _Int(help_text="Paise.")
     payments = _Int()
     renewals = _Int(help_text="Of those, charged by an Autopay renewal.")
@@ -309,17 +308,14 @@ class RevenueReportRow(serializers.Serializer):
     avg_order_value = _Int(help_text="Paise.")
 
 
-class ThemesReportRow(serializers.Serializer):
-    period = _Day()
+class _ThemeRow(serializers.Serializer):
     theme_id = _Text()
     title = _Text()
     category = _Text()
-    total = _Int()
-    completed = _Int()
-    completion_rate = _Number()
-    avg_duration = _Number()
-    avg_duration_seconds = _Int()
-    avg_rating = _Number()
+
+
+class ThemesReportRow(_Period, _ThemeRow, _SessionFigures):
+    pass
 
 
 REPORT_ROWS: dict[str, type[serializers.Serializer]] = {

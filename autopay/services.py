@@ -13,7 +13,7 @@ Rules that hold everywhere in this module:
 
 import logging
 import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
@@ -33,15 +33,20 @@ from autopay.models import (
     Renewal,
     RenewalState,
 )
-from payments.errors import GatewayRejected, GatewayUnavailable
+from payments.errors import GatewayUnavailable
 from payments.fulfilment import PLAN_PRODUCT, product_for
 from payments.models import Payment, PaymentStatus
 from payments.phonepe.autopay import get_autopay_client
 from payments.phonepe.client import PhonePeError, PhonePeNotFound, PhonePeRejected, PhonePeUnavailable
-from payments.services import payment_apply_order_status, payment_open
-
-# Besides applying the gateway's word, autopay needs one payments step: fail a payment whose order was never made.
-from payments.services.create import _payment_fail_on_create
+from payments.services import (
+    gateway_error,
+    gateway_failure_reason,
+    payment_apply_order_status,
+    payment_fail_on_create,
+    payment_open,
+    payment_record_gateway_order,
+    payment_redirect_url,
+)
 from subscriptions.entitlements import entitlement_grace_end
 from subscriptions.models import Grant, Plan, PlanPeriod, PlanType, Subscription, SubscriptionStatus
 from subscriptions.services import plan_resolve
@@ -206,7 +211,6 @@ def _mandate_setup(*, user: User, plan_identifier: str, ip_address: str | None, 
             ip_address=ip_address,
             user_agent=user_agent,
         )
-    separator = "&" if "?" in settings.PHONEPE_REDIRECT_URL else "?"
     try:
         order = get_autopay_client().create_subscription_checkout(
             merchant_order_id=payment.merchant_order_id,
@@ -215,21 +219,14 @@ def _mandate_setup(*, user: User, plan_identifier: str, ip_address: str | None, 
             max_amount_paise=mandate.max_amount_paise,
             frequency=mandate.frequency,
             subscription_expire_at_ms=int(mandate.expires_at.timestamp() * 1000),
-            redirect_url=f"{settings.PHONEPE_REDIRECT_URL}{separator}transactionId={payment.merchant_order_id}",
+            redirect_url=payment_redirect_url(payment),
             expire_after_seconds=expire_after,
             meta_info={"udf1": str(payment.pk)},
         )
     except PhonePeError as exc:
-        _setup_failed(mandate_id=mandate.pk, reason="gateway_unavailable" if exc.transient else "gateway_error")
-        raise (GatewayUnavailable() if exc.transient else GatewayRejected()) from exc
-    payment.gateway_order_id = order.order_id[:100]
-    payment.redirect_url = order.redirect_url[:1000]
-    payment.gateway_state = order.state[:30]
-    fields = ["gateway_order_id", "redirect_url", "gateway_state", "updated_at"]
-    if order.expire_at_ms:
-        payment.expires_at = datetime.fromtimestamp(order.expire_at_ms / 1000, tz=UTC)
-        fields.append("expires_at")
-    payment.save(update_fields=fields)
+        _setup_failed(mandate_id=mandate.pk, reason=gateway_failure_reason(exc))
+        raise gateway_error(exc) from exc
+    payment_record_gateway_order(payment=payment, order=order)
     mandate.redirect_url = order.redirect_url[:1000]
     mandate.save(update_fields=["redirect_url", "updated_at"])
     logger.info("autopay setup started", extra={"mandate_id": str(mandate.pk), "plan": plan.code})
@@ -241,7 +238,7 @@ def _setup_failed(*, mandate_id: uuid.UUID, reason: str) -> None:
         mandate = Mandate.objects.select_for_update().get(pk=mandate_id)
         if _move(mandate, M.FAILED, reason=reason):
             mandate.save(update_fields=["state", "ended_at", "end_reason", "updated_at"])
-    _payment_fail_on_create(payment_id=Mandate.objects.get(pk=mandate_id).setup_payment_id, reason=reason)
+    payment_fail_on_create(payment_id=Mandate.objects.get(pk=mandate_id).setup_payment_id, reason=reason)
 
 
 # --- confirm with PhonePe -------------------------------------------------------------

@@ -17,10 +17,13 @@ back with the business rows around it: a crash can never keep one without the ot
 """
 
 import logging
+from collections.abc import Callable
+from typing import Any
 
 import procrastinate
 from django.conf import settings
 from procrastinate import testing
+from procrastinate.contrib.django import app as django_app
 
 from manas360.request_context import reset_job, set_job
 
@@ -39,6 +42,17 @@ DATABASE_RETRY = procrastinate.RetryStrategy(max_attempts=5, exponential_wait=2)
 def schedule(task_name: str, default_cron: str) -> str:
     """The cron of a periodic job: JOBS_SCHEDULES[task_name] if the operator set one."""
     return settings.JOBS_SCHEDULES.get(task_name, default_cron)
+
+
+def periodic_database_job(name: str, cron: str, *, queue: str = "maintenance") -> Callable[[Callable[..., Any]], Any]:
+    """Declare a periodic job that only works the database (purges, expiries): it runs on `cron` (unless
+    JOBS_SCHEDULES says otherwise), one run at a time (locked by its own name), retried on a database blip."""
+
+    def declare(function: Callable[..., Any]) -> Any:
+        task = django_app.task(name=name, queue=queue, lock=name, retry=DATABASE_RETRY)(function)
+        return django_app.periodic(cron=schedule(name, cron))(task)
+
+    return declare
 
 
 async def job_context_middleware(call_next, context, worker):

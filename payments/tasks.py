@@ -1,5 +1,6 @@
-"""Background jobs of payments (docs/jobs.md). The work itself is in payments/reconciliation.py
-and payments/retention.py; these only schedule it, one job per row.
+"""Background jobs of payments (docs/jobs.md). The work itself is in the payments services
+(payments/services/reconcile.py), payments/reconciliation.py and payments/retention.py; these only
+schedule it, one job per row.
 
 Per-row jobs carry `lock="<kind>:<id>"`, so two jobs about the same row never run at the same
 time (a periodic sweep and a job deferred by a payment flow, or a job re-run after a crash),
@@ -13,10 +14,10 @@ import logging
 from procrastinate.contrib.django import app
 from procrastinate.contrib.django.models import ProcrastinateJob
 
-from manas360.jobs import DATABASE_RETRY, GATEWAY_RETRY, schedule
+from manas360.jobs import GATEWAY_RETRY, periodic_database_job, schedule
 from payments import reconciliation, retention
 from payments.models import Payment
-from payments.services import refunds_retry
+from payments.services import payment_reconcile, payments_due_for_reconciliation, refunds_retry
 
 logger = logging.getLogger("manas360.payments")
 
@@ -34,7 +35,7 @@ def _defer_once(task, *, key: str, **kwargs) -> bool:
 
 @app.task(name="payments.reconcile_payment", queue="payments", retry=GATEWAY_RETRY)
 def reconcile_payment(payment_id: str) -> str:
-    return reconciliation.payment_reconcile(payment_id=payment_id)
+    return payment_reconcile(payment_id=payment_id)
 
 
 def defer_reconcile(payment) -> bool:
@@ -46,7 +47,7 @@ def defer_reconcile(payment) -> bool:
 @app.task(name="payments.reconcile_pending_payments", queue="payments", lock="payments.reconcile_pending")
 def reconcile_pending_payments(timestamp: int) -> int:
     """Every minute: one `payments.reconcile_payment` job per pending payment whose check is due."""
-    ids = reconciliation.payments_due_for_reconciliation()
+    ids = payments_due_for_reconciliation()
     return sum(defer_reconcile(Payment(pk=pk)) for pk in ids)
 
 
@@ -96,12 +97,6 @@ def reprocess_unfinished_webhooks(timestamp: int) -> int:
 # --- retention ---------------------------------------------------------------------------------------
 
 
-@app.periodic(cron=schedule("payments.purge_webhook_payloads", "40 2 * * *"))
-@app.task(
-    name="payments.purge_webhook_payloads",
-    queue="maintenance",
-    lock="payments.purge_webhook_payloads",
-    retry=DATABASE_RETRY,
-)
+@periodic_database_job("payments.purge_webhook_payloads", "40 2 * * *")
 def purge_webhook_payloads(timestamp: int) -> int:
     return retention.webhook_payloads_purge()

@@ -1,18 +1,10 @@
 """Background jobs of subscriptions (docs/jobs.md)."""
 
-from procrastinate.contrib.django import app
-
-from manas360.jobs import DATABASE_RETRY, schedule
+from manas360.jobs import periodic_database_job
 from subscriptions.services import subscriptions_expire
 
 
-@app.periodic(cron=schedule("subscriptions.expire_subscriptions", "*/5 * * * *"))
-@app.task(
-    name="subscriptions.expire_subscriptions",
-    queue="default",
-    lock="subscriptions.expire_subscriptions",
-    retry=DATABASE_RETRY,
-)
+@periodic_database_job("subscriptions.expire_subscriptions", "*/5 * * * *", queue="default")
 def expire_subscriptions(timestamp: int) -> int:
     """Active rows past their end date become `expired` (a cancel-at-period-end ends here, not renewed).
 

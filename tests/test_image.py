@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from payments.phonepe.simulator import start_simulator
+from payments.tests.simulator import start_test_simulator
 
 ROOT = Path(__file__).resolve().parent.parent
 DOCKERFILE = (ROOT / "Dockerfile").read_text()
@@ -178,14 +178,7 @@ def _free_port() -> int:
 def test_the_simulator_health_check_passes_when_it_listens_and_fails_when_it_does_not(settings):
     probe = _simulator_health_probe()
     assert probe[:2] == ["python", "-c"]
-    server = start_simulator(
-        port=0,
-        client_id=settings.PHONEPE_CLIENT_ID,
-        client_secret=settings.PHONEPE_CLIENT_SECRET,
-        client_version=settings.PHONEPE_CLIENT_VERSION,
-        webhook_username=settings.PHONEPE_WEBHOOK_USERNAME,
-        webhook_password=settings.PHONEPE_WEBHOOK_PASSWORD,
-    )
+    server = start_test_simulator(settings)
     try:
         code = probe[2].replace("8081", str(server.server_address[1]))
         assert subprocess.run([sys.executable, "-c", code], timeout=30).returncode == 0

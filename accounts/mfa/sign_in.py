@@ -80,17 +80,23 @@ def admin_login(*, email, password, ip_address=None, user_agent="") -> AdminLogi
             user=user, expires_at=timezone.now() + timedelta(seconds=settings.MFA_TOKEN_TTL_SECONDS)
         )
         return AdminLoginResult(user=user, mfa_token=make_mfa_token(challenge=challenge))
-    issued = session_start(user=user, mfa_completed=False, ip_address=ip_address, user_agent=user_agent)
+    issued = _signed_in(user, mfa="enrollment_required", ip_address=ip_address, user_agent=user_agent)
+    return AdminLoginResult(user=user, issued=issued)
+
+
+def _signed_in(user: User, *, mfa: str, ip_address, user_agent) -> IssuedTokens:
+    """Start the admin's session and audit the sign-in; `mfa` is "verified" or "enrollment_required"."""
+    issued = session_start(user=user, mfa_completed=mfa == "verified", ip_address=ip_address, user_agent=user_agent)
     audit_log_record(
         action="auth.admin_login.success",
         actor=user,
         resource_type="session",
         resource_id=issued.session.pk,
-        after={"mfa": "enrollment_required"},
+        after={"mfa": mfa},
         ip_address=ip_address,
         user_agent=user_agent,
     )
-    return AdminLoginResult(user=user, issued=issued)
+    return issued
 
 
 def _challenge_from_token(raw) -> MfaChallenge:
@@ -127,17 +133,7 @@ def admin_verify_mfa(*, mfa_token, mfa_code, ip_address=None, user_agent="") -> 
             user_agent=user_agent,
             audit_action="auth.mfa.failure",
         )
-    issued = session_start(user=user, mfa_completed=True, ip_address=ip_address, user_agent=user_agent)
-    audit_log_record(
-        action="auth.admin_login.success",
-        actor=user,
-        resource_type="session",
-        resource_id=issued.session.pk,
-        after={"mfa": "verified"},
-        ip_address=ip_address,
-        user_agent=user_agent,
-    )
-    return issued
+    return _signed_in(user, mfa="verified", ip_address=ip_address, user_agent=user_agent)
 
 
 @transaction.atomic

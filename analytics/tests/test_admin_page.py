@@ -3,7 +3,6 @@
 import io
 import re
 
-import pyotp
 import pytest
 from django.test import Client
 from openpyxl import load_workbook
@@ -20,16 +19,9 @@ PAGE = "/admin/analytics/"
 
 @pytest.fixture
 def staff_client(db):
-    from staff.tests.helpers import staff_admin_with_totp
+    from staff.tests.helpers import staff_admin_client
 
-    user, password, secret = staff_admin_with_totp()
-    client = Client()
-    response = client.post(
-        "/admin/login/",
-        {"username": user.email, "password": password, "otp_token": pyotp.TOTP(secret).now(), "next": "/admin/"},
-    )
-    assert response.status_code == 302, response.content
-    return client
+    return staff_admin_client()
 
 
 def test_page_shows_figures_and_svg_charts(staff_client, dataset):

@@ -3,9 +3,7 @@ renewals apart from first purchases (MRR and churn from real rows)."""
 
 from datetime import timedelta
 
-import pyotp
 import pytest
-from django.test import Client
 from django.utils import timezone
 
 from accounts.tests.factories import UserFactory
@@ -14,7 +12,7 @@ from analytics.selectors import analytics_report
 from analytics.selectors.recurring import recurring_summary
 from autopay.models import Mandate, Renewal
 from autopay.tests.test_renewals import _renew_once
-from staff.tests.helpers import staff_admin_with_totp
+from staff.tests.helpers import staff_admin_client
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
 
@@ -66,13 +64,7 @@ def test_churn_counts_mandates_that_ended_in_the_range(renewed_twice):
 
 def test_admin_shows_mandates_and_renewal_history_read_only(renewed_twice):
     _user, _, mandate = renewed_twice
-    staff, password, secret = staff_admin_with_totp()
-    client = Client()
-    response = client.post(
-        "/admin/login/",
-        {"username": staff.email, "password": password, "otp_token": pyotp.TOTP(secret).now(), "next": "/admin/"},
-    )
-    assert response.status_code == 302
+    client = staff_admin_client()
     listing = client.get("/admin/autopay/mandate/")
     assert listing.status_code == 200
     assert mandate.merchant_subscription_id in listing.content.decode()

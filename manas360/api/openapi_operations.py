@@ -17,6 +17,7 @@ Keys are "METHOD /path" with the path as the schema shows it, without the `/api/
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 # Ids that exist only at run time: the reader replaces them (Swagger shows the parameter box next to the path).
@@ -227,6 +228,15 @@ API_PREFIX = "/api/v1"
 METHODS = ("get", "post", "put", "patch", "delete")
 
 
+def schema_operations(schema: dict) -> Iterator[tuple[str, str, dict]]:
+    """(path, method, operation) for every operation of an OpenAPI schema, in path order, then METHODS order."""
+    for path, item in schema.get("paths", {}).items():
+        for method in METHODS:
+            operation = item.get(method)
+            if isinstance(operation, dict):
+                yield path, method, operation
+
+
 def operation_key(method: str, path: str) -> str:
     return f"{method.upper()} {path.removeprefix(API_PREFIX)}"
 
@@ -238,22 +248,19 @@ def _area(path: str) -> str:
 def operations_hook(result: dict, generator: object, request: object, public: bool) -> dict:
     """Tags by area, the summaries and the examples of OPERATIONS, applied to every operation of the schema."""
     known_tags = {tag["name"] for tag in TAGS}
-    for path, item in result.get("paths", {}).items():
-        for method, operation in item.items():
-            if method not in METHODS or not isinstance(operation, dict):
-                continue
-            area = _area(path)
-            operation["tags"] = [area if area in known_tags else "other"]
-            documented = OPERATIONS.get(operation_key(method, path), {})
-            if "summary" in documented:
-                operation["summary"] = documented["summary"]
-            content = operation.get("requestBody", {}).get("content", {})
-            if "request" in documented and "application/json" in content:
-                content["application/json"]["examples"] = {"working": {"value": documented["request"]}}
-            if "response" in documented:
-                for status in ("200", "201"):
-                    answer = operation.get("responses", {}).get(status, {}).get("content", {})
-                    if "application/json" in answer:
-                        answer["application/json"]["examples"] = {"success": {"value": documented["response"]}}
+    for path, method, operation in schema_operations(result):
+        area = _area(path)
+        operation["tags"] = [area if area in known_tags else "other"]
+        documented = OPERATIONS.get(operation_key(method, path), {})
+        if "summary" in documented:
+            operation["summary"] = documented["summary"]
+        content = operation.get("requestBody", {}).get("content", {})
+        if "request" in documented and "application/json" in content:
+            content["application/json"]["examples"] = {"working": {"value": documented["request"]}}
+        if "response" in documented:
+            for status in ("200", "201"):
+                answer = operation.get("responses", {}).get(status, {}).get("content", {})
+                if "application/json" in answer:
+                    answer["application/json"]["examples"] = {"success": {"value": documented["response"]}}
     result["tags"] = TAGS
     return result

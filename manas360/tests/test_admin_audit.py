@@ -2,14 +2,12 @@
 
 import json
 
-import pyotp
 import pytest
-from django.test import Client
 
 from accounts.models import AuditLog, RolePermission
 from accounts.roles import Permission, Role
 from manas360.money import paise_to_rupees
-from staff.tests.helpers import staff_admin_with_totp
+from staff.tests.helpers import staff_admin_client
 from subscriptions.models import Plan
 
 pytestmark = pytest.mark.django_db
@@ -17,15 +15,7 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def staff_client():
-    user, password, secret = staff_admin_with_totp()
-    client = Client()
-    response = client.post(
-        "/admin/login/",
-        {"username": user.email, "password": password, "otp_token": pyotp.TOTP(secret).now(), "next": "/admin/"},
-    )
-    assert response.status_code == 302, response.content
-    client.user = user
-    return client
+    return staff_admin_client()
 
 
 def _plan_form(plan: Plan, **changes) -> dict:

@@ -5,10 +5,8 @@ import io
 
 import pytest
 
-from manas360.api.openapi_operations import OPERATIONS, TAGS, operation_key
+from manas360.api.openapi_operations import OPERATIONS, TAGS, operation_key, schema_operations
 from manas360.management.commands.export_postman import build_collection, generate_schema
-
-METHODS = ("get", "post", "put", "patch", "delete")
 
 
 @pytest.fixture(scope="module")
@@ -16,16 +14,9 @@ def schema():
     return generate_schema()
 
 
-def _operations(schema):
-    for path, item in schema["paths"].items():
-        for method in METHODS:
-            if method in item:
-                yield path, method, item[method]
-
-
 def test_every_operation_has_an_area_tag_and_a_one_line_summary(schema):
     areas = {tag["name"] for tag in TAGS}
-    for path, method, operation in _operations(schema):
+    for path, method, operation in schema_operations(schema):
         assert operation["tags"] == [path.removeprefix("/api/v1/").split("/")[0]], (method, path)
         assert operation["tags"][0] in areas
         summary = operation.get("summary", "")
@@ -35,13 +26,13 @@ def test_every_operation_has_an_area_tag_and_a_one_line_summary(schema):
 
 
 def test_the_table_names_only_operations_that_exist(schema):
-    existing = {operation_key(method, path) for path, method, _ in _operations(schema)}
+    existing = {operation_key(method, path) for path, method, _ in schema_operations(schema)}
     assert set(OPERATIONS) - existing == set()
 
 
 def test_every_json_body_has_a_working_example_that_fits_its_schema(schema):
     components = schema["components"]["schemas"]
-    for path, method, operation in _operations(schema):
+    for path, method, operation in schema_operations(schema):
         media = operation.get("requestBody", {}).get("content", {}).get("application/json")
         if media is None or path.endswith("/webhook"):  # the webhook's body is PhonePe's, not the reader's
             continue

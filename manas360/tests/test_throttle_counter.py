@@ -1,22 +1,9 @@
 """The rate-limit counter on real Redis: one EVALSHA per hit (INCR + EXPIRE NX), on a reused public client."""
 
-import os
-
 import pytest
-from django.core.cache import cache
 
 from manas360 import shared_redis
 from manas360.api import throttling
-
-
-@pytest.fixture
-def redis_cache(settings):
-    settings.CACHES = {
-        "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": os.environ["TEST_REDIS_URL"]}
-    }
-    cache.clear()
-    yield cache
-    cache.clear()
 
 
 def _raw(redis_cache):

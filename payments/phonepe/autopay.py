@@ -285,9 +285,7 @@ class AutopayClient(PhonePeClient):
         try:
             data = self._api("POST", NOTIFY_PATH, operation="notify", retry_transient=False, json=body)
         except (PhonePeUnavailable, PhonePeRejected) as exc:
-            if isinstance(exc, PhonePeRejected) and exc.status_code != 409:
-                raise
-            existing = self._existing_order(merchant_order_id)
+            existing = self._order_after_failed_post(exc, merchant_order_id)
             if existing is None:
                 if isinstance(exc, PhonePeUnavailable):
                     data = self._api("POST", NOTIFY_PATH, operation="notify", retry_transient=False, json=body)
@@ -304,7 +302,13 @@ class AutopayClient(PhonePeClient):
             expire_at_ms=_int_or_none(data.get("expireAt")),
         )
 
-    def _existing_order(self, merchant_order_id: str) -> SubscriptionOrderStatus | None:
+    def _order_after_failed_post(
+        self, exc: PhonePeUnavailable | PhonePeRejected, merchant_order_id: str
+    ) -> SubscriptionOrderStatus | None:
+        """After a notify or redeem that timed out or was refused as a duplicate (409): the order PhonePe
+        holds, None if it holds none. Any other refusal is raised again."""
+        if isinstance(exc, PhonePeRejected) and exc.status_code != 409:
+            raise exc
         try:
             return self.get_subscription_order_status(merchant_order_id=merchant_order_id)
         except PhonePeNotFound:
@@ -321,9 +325,7 @@ class AutopayClient(PhonePeClient):
                 json={"merchantOrderId": merchant_order_id},
             )
         except (PhonePeUnavailable, PhonePeRejected) as exc:
-            if isinstance(exc, PhonePeRejected) and exc.status_code != 409:
-                raise
-            existing = self._existing_order(merchant_order_id)
+            existing = self._order_after_failed_post(exc, merchant_order_id)
             if existing is None or existing.state == "NOTIFIED":
                 raise
             return RedeemResult(transaction_id=existing.transaction_id, state=existing.state)

@@ -21,7 +21,7 @@ from payments.errors import (
 )
 from payments.fulfilment import PLAN_PRODUCT, Offer, product_for
 from payments.models import Payment
-from payments.phonepe.client import PhonePeError, get_client
+from payments.phonepe.client import CreatedOrder, PhonePeError, get_client
 from payments.services.transitions import P, move, new_gateway_id
 
 logger = logging.getLogger("manas360.payments")
@@ -136,23 +136,34 @@ def payment_create(
             raise
         return _same_request(existing, product=offer.product, ref=offer.ref)
 
-    separator = "&" if "?" in settings.PHONEPE_REDIRECT_URL else "?"
     try:
         order = get_client().create_order(
             merchant_order_id=payment.merchant_order_id,
             amount_paise=payment.amount_paise,
-            redirect_url=f"{settings.PHONEPE_REDIRECT_URL}{separator}transactionId={payment.merchant_order_id}",
+            redirect_url=payment_redirect_url(payment),
             expire_after_seconds=expire_after,
             meta_info={"udf1": str(payment.pk)},
         )
     except PhonePeError as exc:
-        _payment_fail_on_create(
-            payment_id=payment.pk, reason="gateway_unavailable" if exc.transient else "gateway_error"
-        )
-        if exc.transient:
-            raise GatewayUnavailable() from exc
-        raise GatewayRejected() from exc
+        payment_fail_on_create(payment_id=payment.pk, reason=gateway_failure_reason(exc))
+        raise gateway_error(exc) from exc
 
+    payment_record_gateway_order(payment=payment, order=order)
+    logger.info("payment created", extra={"payment_id": str(payment.pk), "product": offer.product, "ref": offer.ref})
+    return PaymentCreation(payment, True)
+
+
+# --- the steps of opening a PhonePe order for a pending payment, shared with other flows (autopay's setup) ---
+
+
+def payment_redirect_url(payment: Payment) -> str:
+    """Where PhonePe sends the browser back after its payment page."""
+    separator = "&" if "?" in settings.PHONEPE_REDIRECT_URL else "?"
+    return f"{settings.PHONEPE_REDIRECT_URL}{separator}transactionId={payment.merchant_order_id}"
+
+
+def payment_record_gateway_order(*, payment: Payment, order: CreatedOrder) -> None:
+    """Keep PhonePe's answer to the order's creation on the pending payment."""
     payment.gateway_order_id = order.order_id[:100]
     payment.redirect_url = order.redirect_url[:1000]
     payment.gateway_state = order.state[:30]
@@ -161,12 +172,20 @@ def payment_create(
         payment.expires_at = datetime.fromtimestamp(order.expire_at_ms / 1000, tz=UTC)
         fields.append("expires_at")
     payment.save(update_fields=fields)
-    logger.info("payment created", extra={"payment_id": str(payment.pk), "product": offer.product, "ref": offer.ref})
-    return PaymentCreation(payment, True)
+
+
+def gateway_failure_reason(exc: PhonePeError) -> str:
+    """The failure reason of a payment whose order PhonePe did not create."""
+    return "gateway_unavailable" if exc.transient else "gateway_error"
+
+
+def gateway_error(exc: PhonePeError) -> GatewayUnavailable | GatewayRejected:
+    """What the client is answered when PhonePe did not create the order: retry later (503) or refused (502)."""
+    return GatewayUnavailable() if exc.transient else GatewayRejected()
 
 
 @transaction.atomic
-def _payment_fail_on_create(*, payment_id: uuid.UUID, reason: str) -> None:
+def payment_fail_on_create(*, payment_id: uuid.UUID, reason: str) -> None:
     payment = Payment.objects.select_for_update().get(pk=payment_id)
     if move(payment, P.FAILED, reason=reason):
         payment.save(update_fields=["status", "failure_reason", "updated_at"])

@@ -1,9 +1,18 @@
-"""Asking PhonePe about payments we have not heard back about (docs/api.md §5 GET /payments/:id, docs/phonepe.md §4.2).
+"""Asking PhonePe about payments we have not heard back about (docs/payments.md "Reconciliation").
 
-A lost callback must not leave a payment pending forever, and a busy reader must not hammer PhonePe: a
-payment is asked about only once it is `PAYMENT_RECONCILE_AFTER_SECONDS` old, and then at most once per
-`PAYMENT_RECONCILE_INTERVAL_SECONDS`, whoever reads it and however many read it at once
-(`last_reconciled_at` is claimed with a conditional UPDATE before the call).
+One place asks about one pending payment and applies the answer, expiring it past its order's expiry:
+`payment_reconcile`. Two callers decide when:
+
+* a read (GET /payments/:id, the development result page) through `payment_reconcile_if_stale`: only once
+  the payment is `PAYMENT_RECONCILE_AFTER_SECONDS` old, then at most once per
+  `PAYMENT_RECONCILE_INTERVAL_SECONDS` however many read it at once (`last_reconciled_at` is claimed with a
+  conditional UPDATE before the call), and a gateway outage only means the reader sees the row as it is;
+* the periodic job (payments/tasks.py) through `payments_due_for_reconciliation`: with a back-off (the wait
+  doubles with the payment's age, from PAYMENT_RECONCILE_AFTER_SECONDS up to
+  PAYMENT_RECONCILE_MAX_INTERVAL_SECONDS); a gateway outage raises, so the job retries.
+
+Past the order's expiry with no final answer from PhonePe a payment is marked failed (`expired`); a COMPLETED
+that arrives later is still honoured (failed -> success).
 """
 
 import logging
@@ -11,16 +20,68 @@ import uuid
 from datetime import datetime, timedelta
 
 from django.conf import settings
+from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from payments.models import Payment, Refund, RefundStatus
-from payments.phonepe.client import PhonePeError, PhonePeNotFound, get_client
+from payments.models import Payment, Refund, RefundStatus, WebhookOutcome
+from payments.phonepe.client import OrderStatus, PhonePeError, PhonePeNotFound, get_client
 from payments.services.orders import payment_apply_order_status
 from payments.services.refunds import refund_check
-from payments.services.transitions import P
+from payments.services.transitions import P, move
 
 logger = logging.getLogger("manas360.payments")
+
+# Gateway states that leave a payment pending.
+_STILL_OPEN = {"PENDING", ""}
+
+
+def payment_reconcile(*, payment_id: uuid.UUID | str, now: datetime | None = None) -> str:
+    """Ask PhonePe about one pending payment and apply the answer; expire it past its expiry.
+
+    Unthrottled: callers decide when. Returns what happened. A gateway outage raises PhonePeError
+    (after noting the check) unless the order has expired, in which case the payment is marked failed anyway.
+    """
+    now = now or timezone.now()
+    payment = Payment.objects.filter(pk=payment_id).first()
+    if payment is None or payment.status != P.PENDING:
+        return "not_pending"
+    expired = payment.expires_at is not None and payment.expires_at <= now
+    status: OrderStatus | None
+    try:
+        status = get_client().get_order_status(merchant_order_id=payment.merchant_order_id)
+    except PhonePeNotFound:
+        logger.warning("pending payment unknown to the gateway", extra={"payment_id": str(payment.pk)})
+        status = None
+    except PhonePeError:
+        _note_checked(payment, now)
+        if not expired:
+            raise
+        status = None
+    if status is not None and status.state not in _STILL_OPEN:
+        return payment_apply_order_status(payment_id=payment.pk, status=status)
+    if expired:
+        return payment_mark_expired(payment_id=payment.pk)
+    _note_checked(payment, now)
+    return WebhookOutcome.GATEWAY_PENDING
+
+
+def _note_checked(payment: Payment, now: datetime) -> None:
+    Payment.objects.filter(pk=payment.pk, status=P.PENDING).update(last_reconciled_at=now)
+
+
+@transaction.atomic
+def payment_mark_expired(*, payment_id: uuid.UUID) -> str:
+    """Past the order's expiry, still pending at PhonePe (or unknown to it): failed, reason `expired`."""
+    payment = Payment.objects.select_for_update().get(pk=payment_id)
+    if not move(payment, P.FAILED, reason="expired"):
+        return "not_pending"
+    payment.last_reconciled_at = timezone.now()
+    payment.save(update_fields=["status", "failure_reason", "last_reconciled_at", "updated_at"])
+    return "expired"
+
+
+# --- the read path: throttled ---------------------------------------------------------------
 
 
 def _claim(model: type[Payment] | type[Refund], pk: uuid.UUID, *, now: datetime, extra: Q) -> bool:
@@ -39,7 +100,10 @@ def payment_reconcile_if_stale(*, payment: Payment, now: datetime | None = None)
     stale_pending = payment.status == P.PENDING and payment.created_at <= old_enough
     if stale_pending and _claim(Payment, payment.pk, now=now, extra=Q(status=P.PENDING)):
         asked = True
-        payment_reconcile(payment=payment)
+        try:
+            payment_reconcile(payment_id=payment.pk, now=now)
+        except PhonePeError:
+            logger.warning("reconciliation skipped: gateway unavailable", extra={"payment_id": str(payment.pk)})
     if payment.status == P.SUCCESS:
         in_flight = payment.refunds.filter(
             status__in=[RefundStatus.PENDING, RefundStatus.CONFIRMED], created_at__lte=old_enough
@@ -51,26 +115,33 @@ def payment_reconcile_if_stale(*, payment: Payment, now: datetime | None = None)
     return asked
 
 
-def payment_reconcile(*, payment: Payment) -> str | None:
-    """Ask PhonePe about one order and apply its answer (unthrottled: callers throttle). None if not asked."""
-    try:
-        status = get_client().get_order_status(merchant_order_id=payment.merchant_order_id)
-    except PhonePeNotFound:
-        logger.warning("pending payment unknown to the gateway", extra={"payment_id": str(payment.pk)})
-        return None
-    except PhonePeError:
-        logger.warning("reconciliation skipped: gateway unavailable", extra={"payment_id": str(payment.pk)})
-        return None
-    return payment_apply_order_status(payment_id=payment.pk, status=status)
+# --- the periodic job: back-off -------------------------------------------------------------
 
 
-def payments_reconcile_pending(*, now: datetime | None = None, limit: int = 100) -> int:
-    """The body of the periodic job: reconcile every stale pending payment once per interval. Returns how many."""
+def _reconcile_interval(payment: Payment) -> timedelta:
+    """Back-off: ask again after as long as the payment had waited at the previous check."""
+    first = timedelta(seconds=settings.PAYMENT_RECONCILE_AFTER_SECONDS)
+    cap = timedelta(seconds=settings.PAYMENT_RECONCILE_MAX_INTERVAL_SECONDS)
+    if payment.last_reconciled_at is None:
+        return first
+    return min(max(payment.last_reconciled_at - payment.created_at, first), cap)
+
+
+def payments_due_for_reconciliation(*, now: datetime | None = None, limit: int = 500) -> list[uuid.UUID]:
+    """Ids of pending payments whose next check is due (or whose order has expired)."""
     now = now or timezone.now()
-    old_enough = now - timedelta(seconds=settings.PAYMENT_RECONCILE_AFTER_SECONDS)
-    asked = 0
-    for payment in Payment.objects.filter(status=P.PENDING, created_at__lte=old_enough).order_by("created_at")[:limit]:
-        if _claim(Payment, payment.pk, now=now, extra=Q(status=P.PENDING)):
-            asked += 1
-            payment_reconcile(payment=payment)
-    return asked
+    first = now - timedelta(seconds=settings.PAYMENT_RECONCILE_AFTER_SECONDS)
+    candidates = (
+        Payment.objects.filter(status=P.PENDING, created_at__lte=first)
+        .only("pk", "created_at", "last_reconciled_at", "expires_at")
+        .order_by("created_at")[: limit * 4]
+    )
+    due = []
+    for payment in candidates:
+        expired = payment.expires_at is not None and payment.expires_at <= now
+        checked = payment.last_reconciled_at
+        if expired or checked is None or checked + _reconcile_interval(payment) <= now:
+            due.append(payment.pk)
+        if len(due) >= limit:
+            break
+    return due

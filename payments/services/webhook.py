@@ -8,8 +8,9 @@ delivers it again; a replay of a final outcome is acknowledged and does nothing.
 import hashlib
 import logging
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
@@ -26,6 +27,7 @@ from payments.services.refunds import payment_apply_refund_status
 from payments.webhook_handlers import WebhookHandler, webhook_handler_for
 
 logger = logging.getLogger("manas360.payments")
+StatusT = TypeVar("StatusT")
 
 ORDER_EVENTS = {"checkout.order.completed", "checkout.order.failed", "pg.order.completed", "pg.order.failed"}
 REFUND_EVENTS = {"pg.refund.accepted", "pg.refund.completed", "pg.refund.failed"}
@@ -106,14 +108,14 @@ def payment_webhook_process(*, raw_body: bytes, authorization: str | None) -> We
         return WebhookResult(event_row.pk, event_row.outcome, duplicate=True)
 
     if event in ORDER_EVENTS:
-        outcome = _process_order_event(event_row, merchant_order_id=merchant_order_id, claimed_state=state)
+        outcome = webhook_order_event_process(event_row, merchant_order_id=merchant_order_id, claimed_state=state)
     elif event in REFUND_EVENTS:
-        outcome = _process_refund_event(event_row, merchant_refund_id=merchant_refund_id)
+        outcome = webhook_refund_event_process(event_row, merchant_refund_id=merchant_refund_id)
     elif (handler := webhook_handler_for(event)) is not None:
         outcome = _process_registered_event(event_row, handler, event=event, payload=payload)
     else:
         outcome = WebhookOutcome.IGNORED
-        _webhook_event_finish(event_row.pk, outcome, f"event {event or 'missing'} not handled")
+        webhook_event_finish(event_row.pk, outcome, f"event {event or 'missing'} not handled")
     logger.info("webhook processed", extra={"webhook_event_id": str(event_row.pk), "event": event, "outcome": outcome})
     return WebhookResult(event_row.pk, outcome)
 
@@ -134,29 +136,27 @@ def _webhook_event_claim_retry(event_id: uuid.UUID) -> bool:
     )
 
 
-def _webhook_event_finish(event_id: uuid.UUID, outcome: str, detail: str = "", payment: Payment | None = None) -> None:
+def webhook_event_finish(event_id: uuid.UUID, outcome: str, detail: str = "", payment: Payment | None = None) -> None:
     values = {"outcome": outcome, "detail": detail[:500], "processed_at": timezone.now()}
     if payment is not None:
         values["payment"] = payment
     WebhookEvent.objects.filter(pk=event_id).update(**values)
 
 
-def _process_order_event(event_row: WebhookEvent, *, merchant_order_id: str, claimed_state: str) -> str:
+def webhook_order_event_process(event_row: WebhookEvent, *, merchant_order_id: str, claimed_state: str) -> str:
     payment = Payment.objects.filter(merchant_order_id=merchant_order_id).first() if merchant_order_id else None
     if payment is None:
         logger.warning("webhook for unknown order", extra={"webhook_event_id": str(event_row.pk)})
-        _webhook_event_finish(event_row.pk, WebhookOutcome.UNKNOWN_ORDER, "no payment with this merchantOrderId")
+        webhook_event_finish(event_row.pk, WebhookOutcome.UNKNOWN_ORDER, "no payment with this merchantOrderId")
         return WebhookOutcome.UNKNOWN_ORDER
-    try:
-        status = get_client().get_order_status(merchant_order_id=merchant_order_id)
-    except PhonePeNotFound:
-        _webhook_event_finish(
-            event_row.pk, WebhookOutcome.REJECTED_ORDER_MISMATCH, "gateway has no such order", payment=payment
-        )
+    status = _gateway_status(
+        event_row,
+        lambda: get_client().get_order_status(merchant_order_id=merchant_order_id),
+        what="order",
+        payment=payment,
+    )
+    if status is None:
         return WebhookOutcome.REJECTED_ORDER_MISMATCH
-    except PhonePeError as exc:
-        _webhook_event_finish(event_row.pk, WebhookOutcome.STATUS_UNAVAILABLE, "order status check failed", payment)
-        raise ServiceUnavailable("Could not confirm the order with the gateway; retry later.") from exc
     return payment_apply_order_status(
         payment_id=payment.pk, status=status, claimed_state=claimed_state, event_id=event_row.pk
     )
@@ -169,24 +169,38 @@ def _process_registered_event(
     try:
         outcome, detail = handler(event=event, payload=payload)
     except PhonePeError as exc:
-        _webhook_event_finish(event_row.pk, WebhookOutcome.STATUS_UNAVAILABLE, "status check failed")
+        webhook_event_finish(event_row.pk, WebhookOutcome.STATUS_UNAVAILABLE, "status check failed")
         raise ServiceUnavailable("Could not confirm the event with the gateway; retry later.") from exc
-    _webhook_event_finish(event_row.pk, outcome, detail)
+    webhook_event_finish(event_row.pk, outcome, detail)
     return str(outcome)
 
 
-def _process_refund_event(event_row: WebhookEvent, *, merchant_refund_id: str) -> str:
+def webhook_refund_event_process(event_row: WebhookEvent, *, merchant_refund_id: str) -> str:
     refund = Refund.objects.filter(merchant_refund_id=merchant_refund_id).first() if merchant_refund_id else None
     if refund is None:
         logger.warning("webhook for unknown refund", extra={"webhook_event_id": str(event_row.pk)})
-        _webhook_event_finish(event_row.pk, WebhookOutcome.UNKNOWN_ORDER, "no refund with this merchantRefundId")
+        webhook_event_finish(event_row.pk, WebhookOutcome.UNKNOWN_ORDER, "no refund with this merchantRefundId")
         return WebhookOutcome.UNKNOWN_ORDER
-    try:
-        status = get_client().get_refund_status(merchant_refund_id=merchant_refund_id)
-    except PhonePeNotFound:
-        _webhook_event_finish(event_row.pk, WebhookOutcome.REJECTED_ORDER_MISMATCH, "gateway has no such refund")
+    status = _gateway_status(
+        event_row, lambda: get_client().get_refund_status(merchant_refund_id=merchant_refund_id), what="refund"
+    )
+    if status is None:
         return WebhookOutcome.REJECTED_ORDER_MISMATCH
-    except PhonePeError as exc:
-        _webhook_event_finish(event_row.pk, WebhookOutcome.STATUS_UNAVAILABLE, "refund status check failed")
-        raise ServiceUnavailable("Could not confirm the refund with the gateway; retry later.") from exc
     return payment_apply_refund_status(refund_id=refund.pk, status=status, event_id=event_row.pk)
+
+
+def _gateway_status(
+    event_row: WebhookEvent, ask: Callable[[], StatusT], *, what: str, payment: Payment | None = None
+) -> StatusT | None:
+    """PhonePe's word on the event's order or refund (`what`). None when PhonePe has no such thing (the event is
+    finished as a mismatch); ServiceUnavailable when PhonePe cannot be asked (the event is left
+    `status_unavailable`, so a redelivery or the reprocessing job tries again)."""
+    try:
+        return ask()
+    except PhonePeNotFound:
+        detail = f"gateway has no such {what}"
+        webhook_event_finish(event_row.pk, WebhookOutcome.REJECTED_ORDER_MISMATCH, detail, payment)
+        return None
+    except PhonePeError as exc:
+        webhook_event_finish(event_row.pk, WebhookOutcome.STATUS_UNAVAILABLE, f"{what} status check failed", payment)
+        raise ServiceUnavailable(f"Could not confirm the {what} with the gateway; retry later.") from exc

@@ -7,7 +7,7 @@ import pytest
 import requests
 
 from payments.phonepe.callback import callback_authorization
-from payments.phonepe.simulator import start_simulator
+from payments.tests.simulator import start_test_simulator
 from subscriptions import seed
 from subscriptions.models import Plan
 
@@ -69,14 +69,7 @@ def plans(db):
 @pytest.fixture
 def simulator(settings):
     """A simulator on a free port; settings point the PhonePe client at it."""
-    server = start_simulator(
-        port=0,
-        client_id=settings.PHONEPE_CLIENT_ID,
-        client_secret=settings.PHONEPE_CLIENT_SECRET,
-        client_version=settings.PHONEPE_CLIENT_VERSION,
-        webhook_username=settings.PHONEPE_WEBHOOK_USERNAME,
-        webhook_password=settings.PHONEPE_WEBHOOK_PASSWORD,
-    )
+    server = start_test_simulator(settings)
     settings.PHONEPE_PG_BASE_URL = server.pg_base_url
     settings.PHONEPE_OAUTH_BASE_URL = server.pg_base_url
     settings.PHONEPE_MAX_RETRIES = 1

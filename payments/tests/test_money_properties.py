@@ -129,7 +129,7 @@ class World:
     def do_read(self, position):
         payment = self.payment(position)
         if payment is not None:
-            payment_reconcile(payment=payment)
+            payment_reconcile(payment_id=payment.pk)
 
     def do_refund(self, position):
         payment = self.payment(position)

@@ -4,8 +4,6 @@ Every test starts with an empty cache (root conftest), hence a new version stamp
 test is never reachable.
 """
 
-import os
-
 import pytest
 from django.core.cache import cache
 from django.db import connection
@@ -142,16 +140,6 @@ def test_without_the_shared_cache_pages_are_built_and_not_kept(api_client, theme
     second, queries = _get(api_client)
     assert queries >= 1  # built again
     assert second.content == first.content
-
-
-@pytest.fixture
-def redis_cache(settings):
-    settings.CACHES = {
-        "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": os.environ["TEST_REDIS_URL"]}
-    }
-    cache.clear()
-    yield cache
-    cache.clear()
 
 
 def test_on_redis_the_stamp_is_shared_created_once_and_replaced_on_change(redis_cache, api_client, themes):

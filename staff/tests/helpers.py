@@ -3,6 +3,7 @@
 import secrets
 
 import pyotp
+from django.test import Client
 from django.utils import timezone
 
 from accounts.mfa import encrypt_secret
@@ -36,9 +37,6 @@ def staff_admin_with_totp(*, email: str | None = None, password: str | None = No
 
 def staff_admin_client():
     """A django.test.Client signed in to /admin/ as a new staff admin (`client.user` is that admin)."""
-    import pyotp
-    from django.test import Client
-
     user, password, secret = staff_admin_with_totp()
     client = Client()
     response = client.post(

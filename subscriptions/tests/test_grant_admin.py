@@ -2,15 +2,13 @@
 
 import re
 
-import pyotp
 import pytest
 from django.db import transaction
-from django.test import Client
 
 from accounts.tests.factories import UserFactory
 from payments.models import PaymentStatus, Refund, RefundStatus
 from payments.tests.factories import PaymentFactory
-from staff.tests.helpers import staff_admin_with_totp
+from staff.tests.helpers import staff_admin_client
 from subscriptions.entitlements import entitlement_revoke
 from subscriptions.models import Grant, GrantState, Subscription
 from subscriptions.tests.factories import grant_plan
@@ -20,14 +18,7 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def staff_client():
-    user, password, secret = staff_admin_with_totp()
-    client = Client()
-    response = client.post(
-        "/admin/login/",
-        {"username": user.email, "password": password, "otp_token": pyotp.TOTP(secret).now(), "next": "/admin/"},
-    )
-    assert response.status_code == 302
-    return client
+    return staff_admin_client()
 
 
 @pytest.fixture

@@ -6,7 +6,7 @@ import pytest
 import requests
 from django.core.management import call_command
 
-from payments.phonepe.simulator import start_simulator
+from payments.tests.simulator import start_test_simulator
 from tests.servers import gunicorn_servers  # noqa: F401  (the smoke test starts a real server)
 
 WEBHOOK_PATH = "/api/v1/payments/webhook"
@@ -21,14 +21,7 @@ def reference_data(transactional_db):
 @pytest.fixture
 def phonepe(settings):
     """A PhonePe simulator; the app's PhonePe client points at it. Set `.callback_url` to receive callbacks."""
-    server = start_simulator(
-        port=0,
-        client_id=settings.PHONEPE_CLIENT_ID,
-        client_secret=settings.PHONEPE_CLIENT_SECRET,
-        client_version=str(settings.PHONEPE_CLIENT_VERSION),
-        webhook_username=settings.PHONEPE_WEBHOOK_USERNAME,
-        webhook_password=settings.PHONEPE_WEBHOOK_PASSWORD,
-    )
+    server = start_test_simulator(settings)
     settings.PHONEPE_PG_BASE_URL = server.pg_base_url
     settings.PHONEPE_OAUTH_BASE_URL = server.pg_base_url
     try:

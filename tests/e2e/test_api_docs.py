@@ -11,11 +11,11 @@ from django.core.management import call_command
 from drf_spectacular.validation import validate_schema
 
 from manas360.api.openapi import error_catalogue
+from manas360.api.openapi_operations import schema_operations
 from manas360.management.commands.export_postman import generate_schema
 
 ROOT = Path(__file__).resolve().parents[2]
 APPS = ("accounts", "subscriptions", "payments", "rooms", "analytics", "staff", "manas360")
-METHODS = ("get", "post", "put", "patch", "delete")
 COMMITTED_COLLECTION = ROOT / "docs" / "manas360.postman_collection.json"
 
 # docs/api.md §11, "Generic error codes", verbatim.
@@ -74,13 +74,6 @@ def schema():
     return generate_schema()
 
 
-def _operations(schema):
-    for path, item in schema["paths"].items():
-        for method in METHODS:
-            if method in item:
-                yield path, method, item[method]
-
-
 def _codes_in_source() -> set[str]:
     found = set()
     for app in APPS:
@@ -120,7 +113,7 @@ def test_every_error_code_is_documented(schema):
 
 
 def test_every_operation_documents_its_errors(schema):
-    for path, method, operation in _operations(schema):
+    for path, method, operation in schema_operations(schema):
         responses = operation["responses"]
         refs = {status: value.get("$ref") for status, value in responses.items() if status.startswith(("4", "5"))}
         assert "400" in refs, (method, path)
@@ -188,7 +181,7 @@ def test_export_postman_covers_every_endpoint_with_the_sign_in_flow(schema, tmp_
         "type": "bearer",
         "bearer": [{"key": "token", "value": "{{accessToken}}", "type": "string"}],
     }
-    wanted = {(method, path) for path, method, _ in _operations(schema)}
+    wanted = {(method, path) for path, method, _ in schema_operations(schema)}
     assert wanted - _endpoints(collection) == set()
 
     sign_in = collection["item"][0]
@@ -214,6 +207,6 @@ def test_export_postman_covers_every_endpoint_with_the_sign_in_flow(schema, tmp_
 def test_committed_collection_is_current(schema):
     """docs/manas360.postman_collection.json has every endpoint of the schema (else: `make postman`)."""
     committed = json.loads(COMMITTED_COLLECTION.read_text())
-    wanted = {(method, path) for path, method, _ in _operations(schema)}
+    wanted = {(method, path) for path, method, _ in schema_operations(schema)}
     missing = wanted - _endpoints(committed)
     assert not missing, f"run `make postman`; missing: {sorted(missing)}"

@@ -12,10 +12,8 @@ import time
 from collections import Counter
 from datetime import timedelta
 
-import pyotp
 import pytest
 from django.db import connection, transaction
-from django.test import Client
 from django.utils import timezone
 
 from accounts.models import AuditLog
@@ -27,7 +25,7 @@ from payments.tests.factories import PaymentFactory
 from rooms.models import RoomSession, RoomSessionStatus
 from rooms.tasks import close_abandoned_sessions
 from rooms.tests.factories import RoomSessionFactory
-from staff.tests.helpers import staff_admin_with_totp
+from staff.tests.helpers import staff_admin_client
 from subscriptions.selectors import subscription_get_active
 from subscriptions.tests.factories import grant_plan
 from tests.jobs.workers import job_rows, wait_for
@@ -209,13 +207,7 @@ def test_failing_job_is_retried_with_back_off_then_failed_and_listed_in_the_admi
     payment.refresh_from_db()
     assert payment.status == PaymentStatus.PENDING  # nothing applied by the failed attempts
 
-    user, password, secret = staff_admin_with_totp()
-    client = Client()
-    login = client.post(
-        "/admin/login/",
-        {"username": user.email, "password": password, "otp_token": pyotp.TOTP(secret).now(), "next": "/admin/"},
-    )
-    assert login.status_code == 302
+    client = staff_admin_client()
     page = client.get("/admin/procrastinate/procrastinatejob/?status__exact=failed")
     assert page.status_code == 200
     assert "payments.reconcile_payment" in page.content.decode()

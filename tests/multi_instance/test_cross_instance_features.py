@@ -14,7 +14,7 @@ from accounts.sessions import session_start
 from accounts.tests.factories import UserFactory
 from payments.models import Payment, PaymentStatus, WebhookEvent
 from payments.phonepe.callback import callback_authorization
-from payments.phonepe.simulator import start_simulator
+from payments.tests.simulator import start_test_simulator
 from subscriptions import seed as subscriptions_seed
 from subscriptions.models import Subscription
 
@@ -77,14 +77,7 @@ def test_the_resend_cooldown_started_on_one_instance_holds_on_the_other(gunicorn
 @pytest.fixture
 def phonepe(settings):
     """The PhonePe simulator on a free port, with the credentials the servers use (their TESTING defaults)."""
-    simulator = start_simulator(
-        port=0,
-        client_id=settings.PHONEPE_CLIENT_ID,
-        client_secret=settings.PHONEPE_CLIENT_SECRET,
-        client_version=settings.PHONEPE_CLIENT_VERSION,
-        webhook_username=settings.PHONEPE_WEBHOOK_USERNAME,
-        webhook_password=settings.PHONEPE_WEBHOOK_PASSWORD,
-    )
+    simulator = start_test_simulator(settings)
     yield simulator
     simulator.stop()
 

@@ -25,9 +25,10 @@ from django.core.management.base import BaseCommand
 from drf_spectacular.generators import SchemaGenerator
 from drf_spectacular.renderers import OpenApiJsonRenderer
 
+from manas360.api.openapi_operations import METHODS
+
 SCHEMA_URL = "https://schema.getpostman.com/json/collection/v2.1.0/collection.json"
 NAMESPACE = uuid.UUID("3d6f1c1e-7a0b-4c55-9a1e-5a3e0c0d3600")
-METHODS = ("get", "post", "put", "patch", "delete")
 FOLDER_TITLES = {
     "auth": "Auth",
     "users": "Users",

@@ -6,7 +6,7 @@ from django.template.loader import render_to_string
 
 from payments.phonepe.simulator import mandates
 from payments.phonepe.simulator.http import Route, SimulatorHTTP
-from payments.phonepe.simulator.orders import expire_if_due, order_callback, order_view, record_attempt
+from payments.phonepe.simulator.orders import expire_if_due, order_callback, order_status, order_view, record_attempt
 from payments.phonepe.simulator.state import (
     FLOW_CHECKOUT_SETUP,
     FLOW_PG,
@@ -110,13 +110,8 @@ class CheckoutRoutes(SimulatorHTTP):
     def _order_status(self, merchant_order_id: str, *, query):
         if not self._guarded("order_status"):
             return None
-        details = (query.get("details") or ["false"])[0].lower() == "true"
         with self.state.lock:
-            order = self.state.orders.get(merchant_order_id)
-            if order is None:
-                return self._error(404, "ORDER_NOT_FOUND", "No order with this merchantOrderId")
-            expire_if_due(self.state, order)
-            return self._send_json(200, order_view(self.state, order, details=details))
+            return self._answer(order_status(self.state, merchant_order_id, query=query))
 
     def _transaction_status(self, transaction_id: str, *, query):
         if not self._guarded("order_status"):

@@ -85,6 +85,17 @@ def expire_if_due(state: SimulatorState, order: SimOrder) -> list[dict]:
     return []
 
 
+def order_status(state: SimulatorState, merchant_order_id: str, *, query: dict[str, list[str]]) -> tuple[int, dict]:
+    """The order-status answer (`?details=true` lists every attempt), for the checkout and Autopay routes alike.
+    The caller holds the state lock."""
+    order = state.orders.get(merchant_order_id)
+    if order is None:
+        return 404, {"code": "ORDER_NOT_FOUND", "message": "No order with this merchantOrderId", "data": {}}
+    expire_if_due(state, order)
+    details = (query.get("details") or ["false"])[0].lower() == "true"
+    return 200, order_view(state, order, details=details)
+
+
 def record_attempt(state: SimulatorState, order: SimOrder, outcome: str, amount: int | None = None) -> None:
     """Record an attempt and move the order to `outcome` (COMPLETED or FAILED)."""
     attempt_amount = amount if amount is not None else order.amount

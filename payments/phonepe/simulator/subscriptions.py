@@ -14,7 +14,7 @@ or move the clock (moving it runs what falls due: auto-debits, lapsed notificati
 from payments.phonepe.simulator import mandates
 from payments.phonepe.simulator.checkout import order_problems
 from payments.phonepe.simulator.http import Route, SimulatorHTTP
-from payments.phonepe.simulator.orders import expire_if_due, order_view
+from payments.phonepe.simulator.orders import order_status
 from payments.phonepe.simulator.state import FLOW_API_SETUP, as_dict
 
 SUBSCRIPTION = r"/simulator/subscriptions/([^/]+)"
@@ -100,13 +100,8 @@ class SubscriptionRoutes(SimulatorHTTP):
     def _subscription_order_status(self, merchant_order_id: str, *, query):
         if not self._guarded("subscription_order_status"):
             return None
-        details = (query.get("details") or ["false"])[0].lower() == "true"
         with self.state.lock:
-            order = self.state.orders.get(merchant_order_id)
-            if order is None:
-                return self._error(404, "ORDER_NOT_FOUND", "No order with this merchantOrderId")
-            expire_if_due(self.state, order)
-            return self._send_json(200, order_view(self.state, order, details=details))
+            return self._answer(order_status(self.state, merchant_order_id, query=query))
 
     def _cancel(self, merchant_subscription_id: str, *, query):
         """Answers an empty 200, as PhonePe does; the state change shows in status and the callback."""
