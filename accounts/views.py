@@ -24,6 +24,7 @@ from accounts.serializers import (
     LogoutSerializer,
     MfaDisableSerializer,
     MfaEnableSerializer,
+    ProfileUpdateSerializer,
     RefreshSerializer,
     SendOtpSerializer,
     VerifyMfaSerializer,
@@ -388,12 +389,13 @@ class _UserDetailBase(APIView):
         return _profile_response(self.get_target(request, user_id), request=request)
 
     @extend_schema(
-        request=inline_serializer("UserProfileUpdate", {"first_name": _any(), "last_name": _any(), "email": _any()}),
+        request=ProfileUpdateSerializer,
         responses=inline_serializer("UserProfileUpdated", {"id": _any()}),
     )
     def patch(self, request, user_id=None):
         target = self.get_target(request, user_id)
-        result = user_update(user=target, data=request.data, actor=request.user, **audit_context_from_request(request))
+        changes = validated(ProfileUpdateSerializer, request)
+        result = user_update(user=target, actor=request.user, **changes, **audit_context_from_request(request))
         return _profile_response(result.user, email_change=result.email_change)
 
     @extend_schema(request=None, responses=None)
