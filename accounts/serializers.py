@@ -258,7 +258,7 @@ class ProfileUpdateSerializer(serializers.Serializer):
                 raise ValidationFailed(
                     f"Unknown fields: {', '.join(unknown)}.", errors={key: ["Unknown field."] for key in unknown}
                 )
-        return super().to_internal_value(data)  # type: ignore[no-any-return]
+        return super().to_internal_value(data)
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         changes: dict[str, str] = {}
@@ -285,4 +285,4 @@ def validated(serializer_class: type[serializers.Serializer], request: Request) 
     """The validated body of `request` (400 `validation_error` otherwise)."""
     serializer = serializer_class(data=request.data)
     serializer.is_valid(raise_exception=True)
-    return serializer.validated_data  # type: ignore[no-any-return]
+    return serializer.validated_data
