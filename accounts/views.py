@@ -1,6 +1,5 @@
 """Auth, admin MFA and user profile endpoints (docs/api.md §2, §3, §7 MFA). Thin: validate, call a service, answer."""
 
-import uuid
 from typing import Any, cast
 from urllib.parse import urlsplit
 
@@ -398,7 +397,7 @@ class _UserDetailBase(APIView):
     permission_classes = [IsAuthenticated]
     throttle_classes = [AnonymousRateThrottle, UserRateThrottle]
 
-    def get_target(self, request: Request, user_id: uuid.UUID | None) -> User:
+    def get_target(self, request: Request, user_id: str | None) -> User:
         raise NotImplementedError
 
     def get_throttles(self) -> list[BaseThrottle]:
@@ -409,21 +408,21 @@ class _UserDetailBase(APIView):
         return throttles
 
     @extend_schema(responses=inline_serializer("UserProfile", {"id": _any(), "email": _any(), "subscription": _any()}))
-    def get(self, request: Request, user_id: uuid.UUID | None = None) -> Response:
+    def get(self, request: Request, user_id: str | None = None) -> Response:
         return _profile_response(self.get_target(request, user_id), request=request)
 
     @extend_schema(
         request=ProfileUpdateSerializer,
         responses=inline_serializer("UserProfileUpdated", {"id": _any()}),
     )
-    def patch(self, request: Request, user_id: uuid.UUID | None = None) -> Response:
+    def patch(self, request: Request, user_id: str | None = None) -> Response:
         target = self.get_target(request, user_id)
         changes = validated(ProfileUpdateSerializer, request)
         result = user_update(user=target, actor=_user_of(request), **changes, **audit_context_from_request(request))
         return _profile_response(result.user, email_change=result.email_change)
 
     @extend_schema(request=None, responses=None)
-    def delete(self, request: Request, user_id: uuid.UUID | None = None) -> Response:
+    def delete(self, request: Request, user_id: str | None = None) -> Response:
         target = self.get_target(request, user_id)
         user_soft_delete(user=target, actor=_user_of(request), **audit_context_from_request(request))
         response = success_response(None, message="The account has been deleted.")
@@ -433,12 +432,12 @@ class _UserDetailBase(APIView):
 
 
 class MeView(_UserDetailBase):
-    def get_target(self, request: Request, user_id: uuid.UUID | None) -> User:
+    def get_target(self, request: Request, user_id: str | None) -> User:
         return _user_of(request)
 
 
 class UserDetailView(_UserDetailBase):
-    def get_target(self, request: Request, user_id: uuid.UUID | None) -> User:
+    def get_target(self, request: Request, user_id: str | None) -> User:
         return user_get_visible(user_id=user_id, viewer=_user_of(request))
 
 
