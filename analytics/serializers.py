@@ -164,6 +164,13 @@ class OverviewOutput(serializers.Serializer):
     avg_phq9_improvement = _Number()
     active_subscriptions = _Int()
     revenue = _Int(help_text="Paise.")
+    renewals = _Int(help_text="Payments charged by an Autopay renewal.")
+    renewal_revenue = _Int(help_text="Paise charged by Autopay renewals.")
+    first_purchases = _Int(help_text="Every other successful payment (a mandate's setup charge included).")
+    mrr = _Int(help_text="Paise per month that the mandates which will renew bring.")
+    mandates_at_start = _Int()
+    mandates_churned = _Int()
+    mandate_churn_rate = _Number(help_text="Percent of the mandates live at the start that ended in the range.")
     currency = _Text()
     date_range = DateRangeOutput()
 
@@ -235,6 +242,8 @@ class DashboardSummaryOutput(serializers.Serializer):
     active_subscriptions = _Int()
     revenue = _Int(help_text="Paise.")
     payments = _Int()
+    renewals = _Int(help_text="Of those, charged by an Autopay renewal.")
+    first_purchases = _Int()
     avg_order_value = _Int(help_text="Paise.")
     currency = _Text()
 
@@ -295,6 +304,8 @@ class RevenueReportRow(serializers.Serializer):
     period = _Day()
     revenue = _Int(help_text="Paise.")
     payments = _Int()
+    renewals = _Int(help_text="Of those, charged by an Autopay renewal.")
+    first_purchases = _Int()
     avg_order_value = _Int(help_text="Paise.")
 
 

@@ -21,8 +21,8 @@ from django.utils import timezone
 from accounts.models import AuditLog
 from payments import tasks as payment_tasks
 from payments.models import Payment, PaymentStatus, Refund, RefundStatus
-from payments.phonepe import simulator as simulator_module
 from payments.phonepe.client import get_client
+from payments.phonepe.simulator.handler import SimulatorHandler
 from payments.tests.factories import PaymentFactory
 from rooms.models import RoomSession, RoomSessionStatus
 from rooms.tasks import close_abandoned_sessions
@@ -70,20 +70,20 @@ def test_two_workers_run_a_periodic_job_once_per_tick(job_workers):
 def held_refunds(monkeypatch):
     """The simulator takes the first refund request, then holds its answer until released."""
     arrived, release = threading.Event(), threading.Event()
-    original = simulator_module.SimulatorHandler._refund
+    original = SimulatorHandler._refund
 
-    def refund(handler):
+    def refund(handler, *, query):
         if arrived.is_set():
-            return original(handler)
+            return original(handler, query=query)
 
         def send_after_release(status, body, headers=None):
             arrived.set()
             release.wait(30)  # the worker is killed meanwhile: nobody reads this answer
 
         handler._send_json = send_after_release
-        return original(handler)
+        return original(handler, query=query)
 
-    monkeypatch.setattr(simulator_module.SimulatorHandler, "_refund", refund)
+    monkeypatch.setattr(SimulatorHandler, "_refund", refund)
     yield arrived, release
     release.set()
 
