@@ -16,9 +16,12 @@ settings screen); everything else is 403 `admin_mfa_required`.
 
 import hmac
 import uuid
+from typing import Any
 
+from django.http import HttpRequest
 from rest_framework import exceptions
 from rest_framework.authentication import BaseAuthentication
+from rest_framework.request import Request
 from rest_framework_simplejwt.exceptions import ExpiredTokenError, TokenError
 from rest_framework_simplejwt.settings import api_settings as jwt_settings
 from rest_framework_simplejwt.state import token_backend
@@ -44,6 +47,11 @@ _RESTRICTED_ADMIN_PREFIXES = ("/api/v1/admin/mfa/",)
 _RESTRICTED_ADMIN_READS = frozenset({"/api/v1/users/me"})
 
 
+# Concrete columns (typed Any: Django's `get_field` may also answer a reverse relation, `pk` may be None).
+_SESSION_PK: Any = AuthSession._meta.pk
+_SESSION_USER_FIELD: Any = AuthSession._meta.get_field("user")
+_USER_PK: Any = User._meta.pk
+
 # The session and its user in one statement written once per connection (no ORM compilation per request):
 # the same full rows as `AuthSession.objects.select_related("user").filter(pk=sid).first()`.
 _SESSION_WITH_USER = JoinedRowQuery(
@@ -51,20 +59,19 @@ _SESSION_WITH_USER = JoinedRowQuery(
     lambda q: (
         f"FROM {q(AuthSession._meta.db_table)} {q('s')} "
         f"INNER JOIN {q(User._meta.db_table)} {q('u')} "
-        f"ON {q('u')}.{q(User._meta.pk.column)} = {q('s')}.{q(AuthSession._meta.get_field('user').column)} "
-        f"WHERE {q('s')}.{q(AuthSession._meta.pk.column)} = %s"
+        f"ON {q('u')}.{q(_USER_PK.column)} = {q('s')}.{q(_SESSION_USER_FIELD.column)} "
+        f"WHERE {q('s')}.{q(_SESSION_PK.column)} = %s"
     ),
 )
-_SESSION_USER_FIELD = AuthSession._meta.get_field("user")
 
 
-def session_with_user(session_id) -> AuthSession | None:
+def session_with_user(session_id: object) -> AuthSession | None:
     """The session (its `user` already loaded) whatever its state, or None when there is no such session."""
     try:
         pk = session_id if isinstance(session_id, uuid.UUID) else uuid.UUID(str(session_id))
     except (TypeError, ValueError, AttributeError):
         return None
-    found = _SESSION_WITH_USER.fetch_one([(AuthSession._meta.pk, pk)])
+    found = _SESSION_WITH_USER.fetch_one([(_SESSION_PK, pk)])
     if found is None:
         return None
     session, user = found
@@ -82,7 +89,7 @@ def _deny(error: type[ApplicationError]) -> exceptions.PermissionDenied:
     return exceptions.PermissionDenied(error.default_message, code=error.code)
 
 
-def csrf_matches_session(request, session_id) -> bool:
+def csrf_matches_session(request: Request | HttpRequest, session_id: uuid.UUID | None) -> bool:
     """Double submit bound to the session: the header equals the cookie and is the token of `session_id`.
 
     Comparing header and cookie alone would let one user's (or a planted) csrf_token pass on another user's
@@ -104,7 +111,7 @@ def csrf_matches_session(request, session_id) -> bool:
 
 def _verify_access_token(raw: str) -> AccessToken:
     try:
-        token = AccessToken(raw)
+        token = AccessToken(raw)  # type: ignore[arg-type]  # simplejwt annotates the encoded text as a Token
     except ExpiredTokenError as exc:
         raise _fail(TokenExpired, "The access token has expired.") from exc
     except TokenError as exc:
@@ -119,7 +126,7 @@ def _verify_access_token(raw: str) -> AccessToken:
 # expiry, which is checked again on every use (as PyJWT does: expired when `exp <= now - leeway`); the session,
 # user and revocation checks always run. This spares PyJWT's decode (~100 us: base64, per-character alphabet
 # check, HMAC, JSON) on every request of a signed-in client (docs/performance.md). Bounded; emptied when full.
-_verified: dict[tuple, dict] = {}
+_verified: dict[tuple[str, str, str], dict[str, Any]] = {}
 _MAX_VERIFIED = 4096
 
 
@@ -140,24 +147,24 @@ def decode_access_token(raw: str) -> AccessToken:
     return _token_from_verified(raw, payload)
 
 
-def _token_from_verified(raw: str, payload: dict) -> AccessToken:
+def _token_from_verified(raw: str, payload: dict[str, Any]) -> AccessToken:
     """An AccessToken for a text verified before, as `AccessToken(raw)` builds it, without decoding it again."""
     token = AccessToken.__new__(AccessToken)
-    token.token = raw
+    token.token = raw  # type: ignore[assignment]  # as in Token.__init__: the encoded text
     token.current_time = aware_utcnow()
     token.payload = dict(payload)  # each request its own copy
     return token
 
 
 class TokenSessionAuthentication(BaseAuthentication):
-    def load_session(self, session_id) -> AuthSession | None:
+    def load_session(self, session_id: object) -> AuthSession | None:
         """The session with its user loaded (subclasses may read more in the same statement)."""
         return session_with_user(session_id)
 
-    def authenticate_header(self, request):
+    def authenticate_header(self, request: Request) -> str:
         return "Bearer"
 
-    def authenticate(self, request):
+    def authenticate(self, request: Request) -> tuple[User, AccessToken] | None:
         header = request.headers.get("Authorization", "")
         from_cookie = False
         if header:
@@ -166,7 +173,7 @@ class TokenSessionAuthentication(BaseAuthentication):
             if scheme.lower() != "bearer" or not raw:
                 raise _fail(TokenInvalid, "The access token is invalid.")
         else:
-            raw = request.COOKIES.get(ACCESS_COOKIE)
+            raw = request.COOKIES.get(ACCESS_COOKIE, "")
             if not raw:
                 return None
             from_cookie = True
@@ -183,12 +190,12 @@ class TokenSessionAuthentication(BaseAuthentication):
             raise _deny(CsrfFailed)
         if user.role == Role.ADMIN and not session.mfa_completed and not _restricted_admin_may_reach(request):
             raise _deny(AdminMfaRequired)
-        token.session = session
+        token.session = session  # type: ignore[attr-defined]  # request.auth.session: see the module docstring
         set_user_id(str(user.pk))
         return user, token
 
 
-def _restricted_admin_may_reach(request) -> bool:
+def _restricted_admin_may_reach(request: Request) -> bool:
     path = request.path
     if path.startswith(_RESTRICTED_ADMIN_PREFIXES):
         return True

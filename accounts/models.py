@@ -1,4 +1,5 @@
 import uuid
+from typing import Any, ClassVar, NoReturn
 
 from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
 from django.db import models
@@ -7,15 +8,17 @@ from django.db.models import Q
 from accounts.roles import Permission, Role
 
 
-class UserQuerySet(models.QuerySet):
-    def alive(self):
+class UserQuerySet(models.QuerySet["User"]):
+    def alive(self) -> "UserQuerySet":
         return self.filter(deleted_at__isnull=True)
 
 
-class UserManager(BaseUserManager.from_queryset(UserQuerySet)):
+class UserManager(BaseUserManager["User"]):
     use_in_migrations = True
 
-    def create_user(self, *, email=None, phone_number=None, password=None, **fields):
+    def create_user(
+        self, *, email: str | None = None, phone_number: str | None = None, password: str | None = None, **fields: Any
+    ) -> "User":
         email = self.normalize_email(email).lower() if email else None
         user = self.model(email=email, phone_number=phone_number or None, **fields)
         if password:
@@ -25,7 +28,14 @@ class UserManager(BaseUserManager.from_queryset(UserQuerySet)):
         user.save()
         return user
 
-    def create_superuser(self, email, password, **fields):
+    # The queryset's methods, spelled out rather than through from_queryset(), which the type checker cannot follow.
+    def get_queryset(self) -> UserQuerySet:
+        return UserQuerySet(self.model, using=self._db)
+
+    def alive(self) -> UserQuerySet:
+        return self.get_queryset().alive()
+
+    def create_superuser(self, email: str, password: str | None, **fields: Any) -> "User":
         fields.setdefault("role", Role.ADMIN)
         fields.setdefault("is_staff", True)
         fields.setdefault("is_superuser", True)
@@ -63,11 +73,11 @@ class User(AbstractBaseUser):
         null=True, blank=True, help_text="Admin sign-in locked after repeated failures (docs/api.md §11)."
     )
 
-    objects = UserManager()
+    objects: ClassVar[UserManager] = UserManager()
 
     USERNAME_FIELD = "email"
     EMAIL_FIELD = "email"
-    REQUIRED_FIELDS: list[str] = []
+    REQUIRED_FIELDS: ClassVar[list[str]] = []
 
     class Meta:
         constraints = [
@@ -77,7 +87,7 @@ class User(AbstractBaseUser):
             ),
         ]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return self.email or self.phone_number or str(self.id)
 
     @property
@@ -93,10 +103,10 @@ class User(AbstractBaseUser):
         return self.deleted_at is not None
 
     # Django admin site permissions: staff flag gates entry, superuser gets all.
-    def has_perm(self, perm, obj=None):
+    def has_perm(self, perm: str, obj: object = None) -> bool:
         return self.is_active and (self.is_superuser or (self.is_staff and self.role == Role.ADMIN))
 
-    def has_module_perms(self, app_label):
+    def has_module_perms(self, app_label: str) -> bool:
         return self.has_perm(app_label)
 
 
@@ -109,15 +119,15 @@ class RolePermission(models.Model):
     class Meta:
         constraints = [models.UniqueConstraint(fields=["role", "permission"], name="role_permission_unique")]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"{self.role}: {self.permission}"
 
 
-class AuditLogQuerySet(models.QuerySet):
-    def update(self, **kwargs):
+class AuditLogQuerySet(models.QuerySet["AuditLog"]):
+    def update(self, **kwargs: Any) -> NoReturn:
         raise PermissionError("The audit log is append-only.")
 
-    def delete(self):
+    def delete(self) -> NoReturn:
         raise PermissionError("The audit log is append-only.")
 
 
@@ -142,23 +152,23 @@ class AuditLog(models.Model):
         ordering = ["-timestamp"]
         indexes = [models.Index(fields=["resource_type", "resource_id"])]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"{self.timestamp:%Y-%m-%d %H:%M:%S} {self.action}"
 
-    def save(self, *args, **kwargs):
+    def save(self, *args: Any, **kwargs: Any) -> None:
         if not self._state.adding:
             raise PermissionError("The audit log is append-only.")
         super().save(*args, **kwargs)
 
-    def delete(self, *args, **kwargs):
+    def delete(self, *args: Any, **kwargs: Any) -> NoReturn:
         raise PermissionError("The audit log is append-only.")
 
 
 # --- Sessions and refresh tokens (docs/api.md §1, §2, §11 "Refresh") ------------------------------------
 
 
-class AuthSessionQuerySet(models.QuerySet):
-    def live(self):
+class AuthSessionQuerySet(models.QuerySet["AuthSession"]):
+    def live(self) -> "AuthSessionQuerySet":
         return self.filter(revoked_at__isnull=True)
 
 
@@ -185,7 +195,7 @@ class AuthSession(models.Model):
     class Meta:
         indexes = [models.Index(fields=["user", "revoked_at"])]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"session {self.id} of {self.user_id}"
 
     @property
@@ -204,7 +214,7 @@ class RefreshToken(models.Model):
     rotated_at = models.DateTimeField(null=True, blank=True)
     replaced_by = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"refresh token {self.id}"
 
 
@@ -232,7 +242,7 @@ class OtpChallenge(models.Model):
     class Meta:
         indexes = [models.Index(fields=["identifier", "-created_at"])]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"otp {self.id}"
 
 
@@ -251,7 +261,7 @@ class MfaDevice(models.Model):
     pending_backup_code_hashes = models.JSONField(default=list, blank=True)
     pending_created_at = models.DateTimeField(null=True, blank=True)
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"MFA device of {self.user_id}"
 
 
@@ -260,7 +270,7 @@ class MfaBackupCode(models.Model):
     code_hash = models.CharField(max_length=64)
     used_at = models.DateTimeField(null=True, blank=True)
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"backup code {self.pk}"
 
 
@@ -273,7 +283,7 @@ class MfaChallenge(models.Model):
     expires_at = models.DateTimeField()
     used_at = models.DateTimeField(null=True, blank=True)
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"mfa challenge {self.id}"
 
 
@@ -284,7 +294,7 @@ class LoginFailure(models.Model):
     created_at = models.DateTimeField(db_index=True)
     reason = models.CharField(max_length=32)
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"{self.reason} {self.created_at:%Y-%m-%d %H:%M:%S}"
 
 
@@ -314,5 +324,5 @@ class EmailChangeRequest(models.Model):
     class Meta:
         indexes = [models.Index(fields=["user", "-created_at"])]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"email change {self.id}"

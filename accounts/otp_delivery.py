@@ -10,6 +10,7 @@
 import logging
 import smtplib
 from dataclasses import dataclass
+from typing import Protocol
 
 import requests
 from django.conf import settings
@@ -27,6 +28,10 @@ class OtpMessage:
     channel: str  # "sms", "whatsapp" or "email"
     code: str
     ttl_seconds: int
+
+
+class OtpChannel(Protocol):
+    def send(self, message: OtpMessage) -> None: ...
 
 
 outbox: list[OtpMessage] = []
@@ -96,5 +101,6 @@ class HttpProviderChannel:
             raise OtpDeliveryFailed() from exc
 
 
-def get_channel():
-    return import_string(settings.OTP_DELIVERY_CHANNEL)()
+def get_channel() -> OtpChannel:
+    channel: OtpChannel = import_string(settings.OTP_DELIVERY_CHANNEL)()
+    return channel

@@ -28,10 +28,8 @@ DEMO_THERAPIST_EMAIL = "therapist@manas360.local"
 
 def _upsert(*, email: str, defaults: dict, password: str | None = None) -> tuple[User, bool]:
     user = User.objects.filter(email=email).first()
-    created = user is None
-    if created:
-        user = User.objects.create_user(email=email, password=password, **defaults)
-        return user, True
+    if user is None:
+        return User.objects.create_user(email=email, password=password, **defaults), True
     changed = [field for field, value in defaults.items() if getattr(user, field) != value]
     for field in changed:
         setattr(user, field, defaults[field])
@@ -40,7 +38,7 @@ def _upsert(*, email: str, defaults: dict, password: str | None = None) -> tuple
         changed.append("password")
     if changed:
         user.save(update_fields=changed)
-    return user, created
+    return user, False
 
 
 def run(*, stdout, demo_accounts: bool) -> None:

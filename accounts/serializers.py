@@ -5,9 +5,23 @@ Fields are lenient where the services give the contract's own answer: a missing 
 OTP service's 400. Identifiers are parsed into `identifier` (accounts.identifiers) by the serializer.
 """
 
-from rest_framework import serializers
+import zoneinfo
+from collections.abc import Mapping
+from functools import lru_cache
+from typing import Any
 
-from accounts.identifiers import identifier_from_data
+from django.conf import settings
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.core.validators import URLValidator
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+from rest_framework.request import Request
+from rest_framework.settings import api_settings
+
+from accounts.errors import FieldNotAllowed
+from accounts.identifiers import identifier_from_data, normalise_email
+from manas360.api.errors import ValidationFailed
 
 
 class StrictCharField(serializers.CharField):
@@ -83,7 +97,191 @@ class EmailChangeConfirmSerializer(serializers.Serializer):
     code = _text(max_length=32, help_text="The 6-digit code sent to the new address.")
 
 
-def validated(serializer_class, request) -> dict:
+# --- Profile update (PATCH /users/me, /users/{id}) -------------------------------------------------------------
+
+# Not writable through the profile API: answered 403 field_not_allowed (never silently ignored).
+PROTECTED_PROFILE_FIELDS = frozenset(
+    {
+        "id",
+        "role",
+        "status",
+        "permissions",
+        "admin_metadata",
+        "is_active",
+        "is_verified",
+        "is_staff",
+        "is_superuser",
+        "phone_number",
+        "phone",
+        "password",
+        "deleted_at",
+        "created_at",
+        "updated_at",
+        "locked_until",
+        "last_login",
+        "subscription",
+    }
+)
+DEFAULT_TIMEZONE = "Asia/Kolkata"
+DEFAULT_LANGUAGE = "en"
+_SEND_AN_OBJECT = "Send a JSON object."
+_http_url = URLValidator(schemes=["http", "https"])
+
+
+@lru_cache(maxsize=1)
+def _timezones() -> frozenset[str]:
+    return frozenset(zoneinfo.available_timezones())
+
+
+def _profile_text(max_length: int, **kwargs: Any) -> StrictCharField:
+    """Free text: trimmed, `null` clears it (read as "")."""
+    return StrictCharField(
+        required=False,
+        allow_blank=True,
+        allow_null=True,
+        max_length=max_length,
+        error_messages={"max_length": "At most {max_length} characters."},
+        **kwargs,
+    )
+
+
+class _OneMessageField(StrictCharField):
+    """A string checked as a whole, with one message for every way to get it wrong (wrong type, blank, invalid).
+    Not trimmed: a value with spaces around it is not the value."""
+
+    message = "Invalid value."
+
+    allow_blank_values = False
+    help = ""
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs = {
+            "required": False,
+            "trim_whitespace": False,
+            "allow_null": True,
+            "allow_blank": self.allow_blank_values,
+            "help_text": self.help,
+            **kwargs,
+        }
+        super().__init__(**kwargs)
+        self.error_messages.update(invalid=self.message, blank=self.message)
+
+
+class TimezoneField(_OneMessageField):
+    message = "Use an IANA time zone name, e.g. Asia/Kolkata."
+
+    help = "An IANA name; null resets it to Asia/Kolkata."
+
+    def to_internal_value(self, data: object) -> str:
+        if not isinstance(data, str) or data not in _timezones():
+            self.fail("invalid")
+        return data
+
+
+class LanguageField(_OneMessageField):
+    message = f"Supported languages: {', '.join(settings.SUPPORTED_LANGUAGES)}."
+
+    help = f"One of {', '.join(settings.SUPPORTED_LANGUAGES)}; null resets it to en."
+
+    def to_internal_value(self, data: object) -> str:
+        if not isinstance(data, str) or data.lower() not in settings.SUPPORTED_LANGUAGES:
+            self.fail("invalid")
+        return data.lower()
+
+
+@extend_schema_field(OpenApiTypes.URI)
+class HttpUrlField(_OneMessageField):
+    message = "Use an http or https URL (at most 500 characters)."
+
+    allow_blank_values = True
+    help = 'An http(s) URL; null or "" removes it.'
+
+    def to_internal_value(self, data: object) -> str:
+        if not isinstance(data, str) or len(data) > 500:
+            self.fail("invalid")
+        try:
+            _http_url(data)
+        except DjangoValidationError:
+            self.fail("invalid")
+        return data
+
+
+@extend_schema_field(OpenApiTypes.EMAIL)
+class ProfileEmailField(_OneMessageField):
+    message = "Enter a valid email address."
+
+    allow_blank_values = True
+    help = 'Your own new address waits for the code sent to it; null or "" removes it (needs a phone number).'
+
+    def to_internal_value(self, data: object) -> str:
+        email = normalise_email(data) if isinstance(data, str) else None
+        if email is None:
+            self.fail("invalid")
+        return email
+
+
+class ProfileUpdateSerializer(serializers.Serializer):
+    """Send only the fields to change; `null` clears a text field or resets a setting. A field the profile API
+    never writes (role, status, phoneNumber, ...) is 403 `field_not_allowed`; any other unknown field is 400."""
+
+    # `validated_data` is the keyword arguments of accounts.services.user_update: only the fields sent, aliases
+    # resolved (name/full_name split into first and last name, avatar is profile_picture_url), null read as ""
+    # or the default, and email "" meaning "remove it".
+
+    default_error_messages = {"invalid": _SEND_AN_OBJECT}
+
+    first_name = _profile_text(100)
+    last_name = _profile_text(100)
+    name = _profile_text(201, help_text="First name, a space, last name; firstName/lastName win when also sent.")
+    full_name = _profile_text(201, help_text="Alias of name.")
+    bio = _profile_text(2000)
+    timezone = TimezoneField()
+    language = LanguageField()
+    profile_picture_url = HttpUrlField()
+    avatar = HttpUrlField(help_text="Alias of profilePictureUrl (wins when both are sent).")
+    email = ProfileEmailField()
+
+    def run_validation(self, data: Any = serializers.empty) -> Any:
+        if data is None:  # a `null` body: DRF would answer "No data provided"
+            raise serializers.ValidationError({api_settings.NON_FIELD_ERRORS_KEY: [_SEND_AN_OBJECT]})
+        return super().run_validation(data)
+
+    def to_internal_value(self, data: Any) -> dict[str, Any]:
+        if isinstance(data, Mapping):
+            protected = sorted(key for key in data if key in PROTECTED_PROFILE_FIELDS)
+            if protected:
+                raise FieldNotAllowed(
+                    f"These fields cannot be changed here: {', '.join(protected)}.", extra={"fields": protected}
+                )
+            unknown = sorted(key for key in data if key not in self.fields)
+            if unknown:
+                raise ValidationFailed(
+                    f"Unknown fields: {', '.join(unknown)}.", errors={key: ["Unknown field."] for key in unknown}
+                )
+        return super().to_internal_value(data)
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        changes: dict[str, str] = {}
+        for alias in ("name", "full_name"):
+            if alias in attrs:
+                first, _, last = (attrs[alias] or "").partition(" ")
+                changes["first_name"], changes["last_name"] = first[:100], last.strip()[:100]
+        for field in ("first_name", "last_name", "bio"):
+            if field in attrs:
+                changes[field] = attrs[field] or ""
+        if "timezone" in attrs:
+            changes["timezone"] = attrs["timezone"] or DEFAULT_TIMEZONE
+        if "language" in attrs:
+            changes["language"] = attrs["language"] or DEFAULT_LANGUAGE
+        for alias in ("profile_picture_url", "avatar"):
+            if alias in attrs:
+                changes["profile_picture_url"] = attrs[alias] or ""
+        if "email" in attrs:
+            changes["email"] = attrs["email"] or ""
+        return changes
+
+
+def validated(serializer_class: type[serializers.Serializer], request: Request) -> dict[str, Any]:
     """The validated body of `request` (400 `validation_error` otherwise)."""
     serializer = serializer_class(data=request.data)
     serializer.is_valid(raise_exception=True)

@@ -5,12 +5,22 @@ Sign-in codes are limited per client IP and per identifier (the normalised phone
 confirmations per user. Rates: settings.RATE_LIMITS.
 """
 
+from typing import TYPE_CHECKING
+
+from django.http import HttpRequest
+from rest_framework.request import Request
+
 from accounts.identifiers import throttle_identifier
 from manas360.api.throttling import ClientIpRateThrottle, WindowRateThrottle
 
+if TYPE_CHECKING:  # rest_framework.views reads the throttle settings on import, which name this module
+    from rest_framework.views import APIView
+
 
 class _IdentifierThrottle(WindowRateThrottle):
-    def get_ident(self, request, view):
+    def limit_key(self, request: Request | HttpRequest, view: "APIView | None") -> str | None:
+        if not isinstance(request, Request):  # a plain Django request (the admin site) sends no identifier
+            return None
         # A malformed or oversized body raises here and is answered as such (400 invalid_json, 413):
         # DRF keeps an empty body after a parse error, so swallowing it would turn the answer
         # into a misleading "field required".
@@ -42,7 +52,7 @@ class EmailChangeConfirmThrottle(WindowRateThrottle):
 
     scope = "verify_otp_identifier"
 
-    def get_ident(self, request, view):
+    def limit_key(self, request: Request | HttpRequest, view: "APIView | None") -> str | None:
         if request.user and request.user.is_authenticated:
             return f"email-change:{request.user.pk}"
         return None

@@ -1,5 +1,6 @@
 """Auth, admin MFA and user profile endpoints (docs/api.md §2, §3, §7 MFA). Thin: validate, call a service, answer."""
 
+from typing import Any, cast
 from urllib.parse import urlsplit
 
 import jwt
@@ -7,6 +8,9 @@ from django.conf import settings
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers
 from rest_framework.permissions import AllowAny, IsAuthenticated
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.throttling import BaseThrottle
 from rest_framework.views import APIView
 
 from accounts import mfa, otp
@@ -14,7 +18,7 @@ from accounts.audit import audit_context_from_request
 from accounts.authentication import ACCESS_COOKIE, REFRESH_COOKIE, csrf_matches_session
 from accounts.cookies import clear_auth_cookies, set_access_cookie, set_auth_cookies
 from accounts.errors import CsrfFailed, OriginNotAllowed
-from accounts.models import AuthSession
+from accounts.models import AuthSession, User
 from accounts.permissions import IsAdmin
 from accounts.selectors import profile_sections, user_get_visible, user_payload
 from accounts.serializers import (
@@ -24,6 +28,7 @@ from accounts.serializers import (
     LogoutSerializer,
     MfaDisableSerializer,
     MfaEnableSerializer,
+    ProfileUpdateSerializer,
     RefreshSerializer,
     SendOtpSerializer,
     VerifyMfaSerializer,
@@ -31,7 +36,9 @@ from accounts.serializers import (
     validated,
 )
 from accounts.services import email_change, user_soft_delete, user_update
+from accounts.services.email_change import PendingEmailChange
 from accounts.sessions import (
+    IssuedTokens,
     session_for_refresh_token,
     session_refresh,
     session_reissue_access,
@@ -52,13 +59,20 @@ from manas360.api.responses import success_response
 from manas360.api.throttling import AnonymousRateThrottle, UserRateThrottle
 
 
-def _any():
+def _user_of(request: Request) -> User:
+    """The signed-in user of a request that passed IsAuthenticated or IsAdmin (always a `User` then)."""
+    return cast(User, request.user)
+
+
+def _any() -> serializers.JSONField:
     """A fresh field per schema property: one shared instance would be re-bound to each name in turn and
     collapse an inline serializer's properties into one (the schema showed send-otp with only `email`)."""
     return serializers.JSONField(required=False)
 
 
-def _signed_in_response(request, *, user, issued, message: str, status: int = 200, **extra_data):
+def _signed_in_response(
+    request: Request, *, user: User, issued: IssuedTokens, message: str, status: int = 200, **extra_data: Any
+) -> Response:
     """The verify-otp / verify-mfa answer (docs/api.md §2): top `user`, `data.user`, `data.tokens`, `csrfToken`."""
     payload = user_payload(user, permissions=issued.permissions)
     response = success_response(
@@ -88,7 +102,7 @@ class SendOtpView(_PublicAuthView):
         request=SendOtpSerializer,
         responses=inline_serializer("SendOtpResponse", {"otp_id": _any(), "channel": _any(), "expires_in": _any()}),
     )
-    def post(self, request):
+    def post(self, request: Request) -> Response:
         identifier = validated(SendOtpSerializer, request)["identifier"]
         context = audit_context_from_request(request)
         sent = otp.otp_send(identifier=identifier, ip_address=context["ip_address"])
@@ -110,9 +124,9 @@ class VerifyOtpView(_PublicAuthView):
         request=VerifyOtpSerializer,
         responses=inline_serializer("VerifyOtpResponse", {"user": _any(), "tokens": _any(), "is_new_user": _any()}),
     )
-    def post(self, request):
+    def post(self, request: Request) -> Response:
         body = validated(VerifyOtpSerializer, request)
-        verified = otp.otp_verify(identifier=body["identifier"], code=body.get("otp"))
+        verified = otp.otp_verify(identifier=body["identifier"], code=body.get("otp") or "")
         issued = session_start(user=verified.user, **audit_context_from_request(request))
         return _signed_in_response(
             request,
@@ -130,7 +144,7 @@ class AdminLoginView(_PublicAuthView):
         request=AdminLoginSerializer,
         responses=inline_serializer("AdminLoginResponse", {"mfa_required": _any(), "mfa_token": _any()}),
     )
-    def post(self, request):
+    def post(self, request: Request) -> Response:
         body = validated(AdminLoginSerializer, request)
         result = mfa.admin_login(
             email=body.get("email"), password=body.get("password"), **audit_context_from_request(request)
@@ -143,6 +157,7 @@ class AdminLoginView(_PublicAuthView):
                 mfa_required=True,
                 mfa_token=result.mfa_token,
             )
+        assert result.issued is not None  # no MFA step: the restricted session is already issued
         response = _signed_in_response(
             request,
             user=result.user,
@@ -162,7 +177,7 @@ class AdminVerifyMfaView(_PublicAuthView):
         request=VerifyMfaSerializer,
         responses=inline_serializer("VerifyMfaResponse", {"user": _any(), "tokens": _any()}),
     )
-    def post(self, request):
+    def post(self, request: Request) -> Response:
         body = validated(VerifyMfaSerializer, request)
         issued = mfa.admin_verify_mfa(
             mfa_token=body.get("mfa_token"), mfa_code=body.get("mfa_code"), **audit_context_from_request(request)
@@ -170,7 +185,7 @@ class AdminVerifyMfaView(_PublicAuthView):
         return _signed_in_response(request, user=issued.session.user, issued=issued, message="Signed in.")
 
 
-def _origin_allowed(request) -> bool:
+def _origin_allowed(request: Request) -> bool:
     origin = request.headers.get("Origin")
     if not origin:
         return True
@@ -188,7 +203,7 @@ class RefreshView(_PublicAuthView):
         request=RefreshSerializer,
         responses=inline_serializer("RefreshResponse", {"expires_in": _any(), "tokens": _any()}),
     )
-    def post(self, request):
+    def post(self, request: Request) -> Response:
         if not _origin_allowed(request):
             raise OriginNotAllowed()
         body_token = validated(RefreshSerializer, request).get("refresh_token")
@@ -227,7 +242,7 @@ class LogoutView(_PublicAuthView):
     """
 
     @extend_schema(request=LogoutSerializer, responses=None)
-    def post(self, request):
+    def post(self, request: Request) -> Response:
         body = validated(LogoutSerializer, request)
         session = _session_named_by_credentials(request, body)
         if session is not None and session.revoked_at is None:
@@ -241,7 +256,7 @@ class LogoutView(_PublicAuthView):
         return response
 
 
-def _session_named_by_credentials(request, body: dict):
+def _session_named_by_credentials(request: Request, body: dict[str, Any]) -> AuthSession | None:
     """The session a logout ends: Bearer token, else body refresh token, else the cookies (CSRF-checked)."""
     scheme, _, raw_bearer = request.headers.get("Authorization", "").partition(" ")
     if scheme.lower() == "bearer" and raw_bearer.strip():
@@ -262,7 +277,7 @@ def _session_named_by_credentials(request, body: dict):
     return session
 
 
-def _session_from_access_token(raw: str):
+def _session_from_access_token(raw: str) -> AuthSession | None:
     """The session an access token names, verifying its signature and type but not its expiry:
     logging out must work after the access token has lapsed."""
     try:
@@ -274,15 +289,15 @@ def _session_from_access_token(raw: str):
         )
     except jwt.InvalidTokenError:
         return None
-    if claims.get("token_type") != "access" or not claims.get("sid"):
+    if claims.get("token_type") != "access" or not claims.get("sid") or not claims.get("sub"):
         return None
-    return AuthSession.objects.select_related("user").filter(pk=claims["sid"], user_id=claims.get("sub")).first()
+    return AuthSession.objects.select_related("user").filter(pk=claims["sid"], user_id=claims["sub"]).first()
 
 
 # --- Admin MFA enrolment (reachable from the restricted admin session) ---------------------------------------
 
 
-def _session_of(request):
+def _session_of(request: Request) -> AuthSession | None:
     return getattr(request.auth, "session", None)
 
 
@@ -290,17 +305,17 @@ class MfaStatusView(APIView):
     permission_classes = [IsAdmin]
 
     @extend_schema(responses=inline_serializer("MfaStatus", {"mfa_enabled": _any()}))
-    def get(self, request):
-        return success_response(mfa.mfa_status(user=request.user))
+    def get(self, request: Request) -> Response:
+        return success_response(mfa.mfa_status(user=_user_of(request)))
 
 
 class MfaGenerateSecretView(APIView):
     permission_classes = [IsAdmin]
 
     @extend_schema(request=None, responses=inline_serializer("MfaSecret", {"secret": _any(), "qr_code": _any()}))
-    def post(self, request):
+    def post(self, request: Request) -> Response:
         return success_response(
-            mfa.mfa_generate_secret(user=request.user), message="Scan the QR code, then confirm a code."
+            mfa.mfa_generate_secret(user=_user_of(request)), message="Scan the QR code, then confirm a code."
         )
 
 
@@ -308,11 +323,11 @@ class MfaEnableView(APIView):
     permission_classes = [IsAdmin]
 
     @extend_schema(request=MfaEnableSerializer, responses=None)
-    def post(self, request):
+    def post(self, request: Request) -> Response:
         body = validated(MfaEnableSerializer, request)
         session = _session_of(request)
         mfa.mfa_enable(
-            user=request.user,
+            user=_user_of(request),
             session=session,
             mfa_code=body.get("mfa_code"),
             secret=body.get("secret"),
@@ -328,10 +343,10 @@ class MfaDisableView(APIView):
     permission_classes = [IsAdmin]
 
     @extend_schema(request=MfaDisableSerializer, responses=None)
-    def post(self, request):
+    def post(self, request: Request) -> Response:
         body = validated(MfaDisableSerializer, request)
         mfa.mfa_disable(
-            user=request.user,
+            user=_user_of(request),
             session=_session_of(request),
             mfa_code=body.get("mfa_code"),
             password=body.get("password"),
@@ -343,7 +358,13 @@ class MfaDisableView(APIView):
 # --- Users (docs/api.md §3) ------------------------------------------------------------------------------------------
 
 
-def _profile_response(user, *, with_subscription: bool = True, email_change=None, request=None):
+def _profile_response(
+    user: User,
+    *,
+    with_subscription: bool = True,
+    email_change: PendingEmailChange | None = None,
+    request: Request | None = None,
+) -> Response:
     """`request`: a read-only request of the user, whose subscription read at authentication may be used."""
     payload = user_payload(user)
     if with_subscription:
@@ -357,8 +378,8 @@ def _profile_response(user, *, with_subscription: bool = True, email_change=None
     )
 
 
-def _email_change_data(email_change) -> dict:
-    data = {
+def _email_change_data(email_change: PendingEmailChange) -> dict[str, Any]:
+    data: dict[str, Any] = {
         "pending_email": email_change.email,
         "email_change_pending": True,
         "expires_in": email_change.expires_in,
@@ -370,13 +391,16 @@ def _email_change_data(email_change) -> dict:
 
 
 class _UserDetailBase(APIView):
-    # Subclasses define get_target(request, user_id): the user this request reads, updates or
+    # Subclasses override get_target(request, user_id): the user this request reads, updates or
     # deletes, already permission-checked. (No docstring here: it would become every
     # subclass's OpenAPI description.)
     permission_classes = [IsAuthenticated]
     throttle_classes = [AnonymousRateThrottle, UserRateThrottle]
 
-    def get_throttles(self):
+    def get_target(self, request: Request, user_id: str | None) -> User:
+        raise NotImplementedError
+
+    def get_throttles(self) -> list[BaseThrottle]:
         throttles = super().get_throttles()
         if self.request.method == "PATCH" and isinstance(self.request.data, dict) and self.request.data.get("email"):
             # A new email sends a code, as send-otp does: the same per-IP and per-address limits.
@@ -384,36 +408,37 @@ class _UserDetailBase(APIView):
         return throttles
 
     @extend_schema(responses=inline_serializer("UserProfile", {"id": _any(), "email": _any(), "subscription": _any()}))
-    def get(self, request, user_id=None):
+    def get(self, request: Request, user_id: str | None = None) -> Response:
         return _profile_response(self.get_target(request, user_id), request=request)
 
     @extend_schema(
-        request=inline_serializer("UserProfileUpdate", {"first_name": _any(), "last_name": _any(), "email": _any()}),
+        request=ProfileUpdateSerializer,
         responses=inline_serializer("UserProfileUpdated", {"id": _any()}),
     )
-    def patch(self, request, user_id=None):
+    def patch(self, request: Request, user_id: str | None = None) -> Response:
         target = self.get_target(request, user_id)
-        result = user_update(user=target, data=request.data, actor=request.user, **audit_context_from_request(request))
+        changes = validated(ProfileUpdateSerializer, request)
+        result = user_update(user=target, actor=_user_of(request), **changes, **audit_context_from_request(request))
         return _profile_response(result.user, email_change=result.email_change)
 
     @extend_schema(request=None, responses=None)
-    def delete(self, request, user_id=None):
+    def delete(self, request: Request, user_id: str | None = None) -> Response:
         target = self.get_target(request, user_id)
-        user_soft_delete(user=target, actor=request.user, **audit_context_from_request(request))
+        user_soft_delete(user=target, actor=_user_of(request), **audit_context_from_request(request))
         response = success_response(None, message="The account has been deleted.")
-        if target.pk == request.user.pk:
+        if target.pk == _user_of(request).pk:
             clear_auth_cookies(response)
         return response
 
 
 class MeView(_UserDetailBase):
-    def get_target(self, request, user_id):
-        return request.user
+    def get_target(self, request: Request, user_id: str | None) -> User:
+        return _user_of(request)
 
 
 class UserDetailView(_UserDetailBase):
-    def get_target(self, request, user_id):
-        return user_get_visible(user_id=user_id, viewer=request.user)
+    def get_target(self, request: Request, user_id: str | None) -> User:
+        return user_get_visible(user_id=user_id, viewer=_user_of(request))
 
 
 # --- Self-service email change (docs/auth.md "Email change") ------------------------------------------------
@@ -431,14 +456,14 @@ class EmailChangeView(APIView):
             "EmailChangePending", {"pending_email": serializers.EmailField(), "expires_in": serializers.IntegerField()}
         ),
     )
-    def post(self, request):
+    def post(self, request: Request) -> Response:
         new_email = email_change.parse_new_email(validated(EmailChangeSerializer, request)["email"])
-        if new_email == request.user.email:
+        if new_email == _user_of(request).email:
             raise ValidationFailed(
                 "This is already your email address.", errors={"email": ["This is already your email address."]}
             )
         pending = email_change.email_change_request(
-            user=request.user, new_email=new_email, **audit_context_from_request(request)
+            user=_user_of(request), new_email=new_email, **audit_context_from_request(request)
         )
         return success_response(
             _email_change_data(pending), message="We sent a code to the new address. Confirm it to change your email."
@@ -455,9 +480,9 @@ class EmailChangeConfirmView(APIView):
         request=EmailChangeConfirmSerializer,
         responses=inline_serializer("EmailChanged", {"id": _any(), "email": serializers.EmailField()}),
     )
-    def post(self, request):
+    def post(self, request: Request) -> Response:
         updated = email_change.email_change_confirm(
-            user=request.user,
+            user=_user_of(request),
             code=validated(EmailChangeConfirmSerializer, request).get("code"),
             **audit_context_from_request(request),
         )

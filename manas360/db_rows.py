@@ -12,19 +12,25 @@ by their model field (`get_db_prep_value`), so the same code runs on PostgreSQL 
 
 import weakref
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, cast
 
 from django.db import connections, router
+from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.models import Model
+
+# (row index, converter functions, column expression): how one column's raw value becomes the ORM's value.
+_Converter = tuple[int, tuple[Callable[..., Any], ...], Any]
+# (model, start, stop, attnames, index of the pk column when the model is optional): one instance's columns.
+_Slice = tuple[type[Model], int, int, list[str], int | None]
 
 
 class _Prepared:
     __slots__ = ("converters", "slices", "sql")
 
-    def __init__(self, sql: str, converters: list, slices: list):
+    def __init__(self, sql: str, converters: list[_Converter], slices: list[_Slice]) -> None:
         self.sql = sql
-        self.converters = converters  # (row index, converter functions, column expression)
-        self.slices = slices  # (model, start, stop, attnames, index of the pk column when the model is optional)
+        self.converters = converters
+        self.slices = slices
 
 
 class JoinedRowQuery:
@@ -41,22 +47,22 @@ class JoinedRowQuery:
         tail: Callable[[Callable[[str], str]], str],
         *,
         optional: Sequence[str] = (),
-    ):
+    ) -> None:
         self.models = tuple(models)
         self.optional = frozenset(optional)
         self.tail = tail
-        self._prepared: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+        self._prepared: weakref.WeakKeyDictionary[BaseDatabaseWrapper, _Prepared] = weakref.WeakKeyDictionary()
 
-    def _prepare(self, connection) -> _Prepared:
+    def _prepare(self, connection: BaseDatabaseWrapper) -> _Prepared:
         quote = connection.ops.quote_name
         columns: list[str] = []
-        converters: list = []
-        slices: list = []
+        converters: list[_Converter] = []
+        slices: list[_Slice] = []
         for model, alias in self.models:
             start = len(columns)
             fields = model._meta.concrete_fields
             for field in fields:
-                columns.append(f"{quote(alias)}.{quote(field.column)}")
+                columns.append(f"{quote(alias)}.{quote(cast(str, field.column))}")  # concrete: never None
                 column = field.get_col(alias)
                 functions = connection.ops.get_db_converters(column) + column.get_db_converters(connection)
                 if functions:
@@ -66,7 +72,7 @@ class JoinedRowQuery:
         sql = f"SELECT {', '.join(columns)} {self.tail(quote)}"
         return _Prepared(sql, converters, slices)
 
-    def prepared_for(self, connection) -> _Prepared:
+    def prepared_for(self, connection: BaseDatabaseWrapper) -> _Prepared:
         prepared = self._prepared.get(connection)
         if prepared is None:
             prepared = self._prepared[connection] = self._prepare(connection)
@@ -102,19 +108,19 @@ class FixedValuesQuery:
     would apply. `tail(quote_name)` has the `WHERE ... ORDER BY ... LIMIT ...` with `%s` placeholders.
     """
 
-    def __init__(self, model: type[Model], names: Sequence[str], tail: Callable[[Callable[[str], str]], str]):
+    def __init__(self, model: type[Model], names: Sequence[str], tail: Callable[[Callable[[str], str]], str]) -> None:
         self.model = model
         self.names = tuple(names)
         self.tail = tail
-        self._prepared: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+        self._prepared: weakref.WeakKeyDictionary[BaseDatabaseWrapper, _Prepared] = weakref.WeakKeyDictionary()
 
-    def _prepare(self, connection) -> _Prepared:
+    def _prepare(self, connection: BaseDatabaseWrapper) -> _Prepared:
         quote = connection.ops.quote_name
         table = self.model._meta.db_table
         columns: list[str] = []
-        converters: list = []
+        converters: list[_Converter] = []
         for index, name in enumerate(self.names):
-            field = self.model._meta.get_field(name)
+            field: Any = self.model._meta.get_field(name)  # a concrete field (get_field may answer a relation)
             columns.append(f"{quote(table)}.{quote(field.column)}")
             column = field.get_col(table)
             functions = connection.ops.get_db_converters(column) + column.get_db_converters(connection)
@@ -123,7 +129,7 @@ class FixedValuesQuery:
         sql = f"SELECT {', '.join(columns)} FROM {quote(table)} {self.tail(quote)}"  # noqa: S608 - model metadata only
         return _Prepared(sql, converters, [])
 
-    def prepared_for(self, connection) -> _Prepared:
+    def prepared_for(self, connection: BaseDatabaseWrapper) -> _Prepared:
         prepared = self._prepared.get(connection)
         if prepared is None:
             prepared = self._prepared[connection] = self._prepare(connection)
@@ -134,7 +140,7 @@ class FixedValuesQuery:
         using = router.db_for_read(self.model)
         connection = connections[using]
         prepared = self.prepared_for(connection)
-        values = [
+        values: list[Any] = [
             value if field is None else field.get_db_prep_value(value, connection, prepared=False)
             for field, value in params
         ]

@@ -1,5 +1,8 @@
 """Reference plans (docs/api.md §4): prices from the web client's pricing, idempotent on `code`."""
 
+from io import TextIOBase
+from typing import Any
+
 from subscriptions.models import Entitlement, Plan, PlanPeriod, PlanType
 
 _PREMIUM_FEATURES = [
@@ -12,7 +15,7 @@ _PREMIUM_FEATURES = [
 
 # `track_single` is a one-time purchase of the sound-therapy library for 30 days
 # (the contract gives no duration; see docs/payments.md).
-PLANS = [
+PLANS: list[dict[str, Any]] = [
     {
         "code": "healer_free",
         "name": "Healer Free",
@@ -101,7 +104,7 @@ PLANS = [
 ]
 
 
-def run(*, stdout, demo_accounts: bool) -> None:
+def run(*, stdout: TextIOBase, demo_accounts: bool) -> None:
     """Create missing plans. Existing rows are left alone: after the first seed, staff own
     prices and flags through the Django admin, and a re-seed must not undo their edits."""
     for spec in PLANS:

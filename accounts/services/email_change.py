@@ -13,8 +13,10 @@ audited (`user.email_change.request`, `user.email_change`).
 
 import hashlib
 import hmac
+import uuid
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Literal
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
@@ -29,7 +31,7 @@ from accounts.otp_delivery import OtpMessage, get_channel
 from manas360.api.errors import ValidationFailed
 
 
-def _hash_code(*, request_id, code: str) -> str:
+def _hash_code(*, request_id: uuid.UUID, code: str) -> str:
     message = f"email-change:{request_id}:{code}".encode()
     return hmac.new(settings.SECRET_KEY.encode(), message, hashlib.sha256).hexdigest()
 
@@ -54,14 +56,16 @@ def pending_email_of(user: User) -> str | None:
     )
 
 
-def parse_new_email(value) -> str:
+def parse_new_email(value: object) -> str:
     email = normalise_email(value) if isinstance(value, str) else None
     if email is None:
         raise ValidationFailed("Enter a valid email address.", errors={"email": ["Enter a valid email address."]})
     return email
 
 
-def email_change_request(*, user: User, new_email: str, ip_address=None, user_agent="") -> PendingEmailChange:
+def email_change_request(
+    *, user: User, new_email: str, ip_address: str | None = None, user_agent: str = ""
+) -> PendingEmailChange:
     """Hold `new_email` as pending and send a code to it. Delivery happens after the row is committed."""
     change, code = _create(user=user, new_email=new_email, ip_address=ip_address)
     try:
@@ -91,7 +95,7 @@ def email_change_request(*, user: User, new_email: str, ip_address=None, user_ag
 
 
 @transaction.atomic
-def _create(*, user: User, new_email: str, ip_address) -> tuple[EmailChangeRequest, str]:
+def _create(*, user: User, new_email: str, ip_address: str | None) -> tuple[EmailChangeRequest, str]:
     now = timezone.now()
     User.objects.select_for_update().filter(pk=user.pk).first()  # serialises one user's requests
     recent = sorted(
@@ -123,20 +127,22 @@ def _create(*, user: User, new_email: str, ip_address) -> tuple[EmailChangeReque
     return change, code
 
 
-def email_change_confirm(*, user: User, code, ip_address=None, user_agent="") -> User:
+def email_change_confirm(*, user: User, code: object, ip_address: str | None = None, user_agent: str = "") -> User:
     """Check the code of the user's newest request and make its address the user's email."""
     if not isinstance(code, str) or not code.isascii() or not code.isdigit() or len(code) != settings.OTP_LENGTH:
         raise ValidationFailed("Enter the 6-digit code.", errors={"code": ["Enter the 6-digit code."]})
-    outcome, detail = _check(user=user, code=code)
-    if outcome == "invalid":
-        raise OtpInvalid(extra={"attempts_left": detail} if detail is not None else None)
-    if outcome == "dead":
+    checked = _check(user=user, code=code)
+    if checked.outcome == "invalid":
+        attempts_left = checked.attempts_left
+        raise OtpInvalid(extra={"attempts_left": attempts_left} if attempts_left is not None else None)
+    if checked.outcome == "dead":
         raise OtpAttemptsExceeded()
-    if outcome == "expired":
+    if checked.outcome == "expired":
         raise OtpExpired()
-    if outcome == "taken":
+    if checked.outcome == "taken":
         raise EmailTaken()
-    before, updated = detail
+    before, updated = checked.before, checked.updated
+    assert updated is not None  # "ok" always carries the updated user
     audit_log_record(
         action="user.email_change",
         actor=updated,
@@ -150,23 +156,31 @@ def email_change_confirm(*, user: User, code, ip_address=None, user_agent="") ->
     return updated
 
 
+@dataclass(frozen=True)
+class _Checked:
+    outcome: Literal["ok", "invalid", "dead", "expired", "taken"]
+    attempts_left: int | None = None  # "invalid" after a wrong try
+    before: str | None = None  # "ok": the previous email and the updated user
+    updated: User | None = None
+
+
 @transaction.atomic
-def _check(*, user: User, code: str):
-    """(outcome, detail); wrong tries are committed (the caller raises after the transaction)."""
+def _check(*, user: User, code: str) -> _Checked:
+    """Wrong tries are committed (the caller raises after the transaction)."""
     now = timezone.now()
     change = EmailChangeRequest.objects.select_for_update().filter(user=user).order_by("-created_at").first()
     if change is None or change.confirmed_at is not None or change.invalidated_at is not None:
-        return "invalid", None
+        return _Checked("invalid")
     if change.attempts >= settings.OTP_MAX_ATTEMPTS:
-        return "dead", None
+        return _Checked("dead")
     if change.expires_at <= now:
-        return "expired", None
+        return _Checked("expired")
     if not hmac.compare_digest(_hash_code(request_id=change.pk, code=code), change.code_hash):
         change.attempts += 1
         change.save(update_fields=["attempts"])
         if change.attempts >= settings.OTP_MAX_ATTEMPTS:
-            return "dead", None
-        return "invalid", settings.OTP_MAX_ATTEMPTS - change.attempts
+            return _Checked("dead")
+        return _Checked("invalid", attempts_left=settings.OTP_MAX_ATTEMPTS - change.attempts)
     target = User.objects.select_for_update().get(pk=user.pk)
     before = target.email
     target.email = change.new_email
@@ -178,7 +192,7 @@ def _check(*, user: User, code: str):
     except IntegrityError:  # another account holds the address (or took it in the meantime)
         change.invalidated_at = now
         change.save(update_fields=["invalidated_at"])
-        return "taken", None
+        return _Checked("taken")
     change.confirmed_at = now
     change.save(update_fields=["confirmed_at"])
-    return "ok", (before, target)
+    return _Checked("ok", before=before, updated=target)

@@ -1,148 +1,17 @@
 """Writes on users (docs/api.md §3): profile updates and soft deletion."""
 
-import zoneinfo
 from dataclasses import dataclass
-from functools import lru_cache
 
-from django.conf import settings
-from django.core.exceptions import ValidationError
-from django.core.validators import URLValidator
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from accounts.audit import audit_log_record
-from accounts.errors import EmailTaken, FieldNotAllowed
-from accounts.identifiers import normalise_email
+from accounts.errors import EmailTaken
 from accounts.models import MfaDevice, User
 from accounts.roles import Role
 from accounts.services.email_change import PendingEmailChange, email_change_request
 from accounts.sessions import sessions_revoke_for_user
 from manas360.api.errors import ValidationFailed
-
-EDITABLE_FIELDS = {
-    "first_name",
-    "last_name",
-    "name",
-    "full_name",
-    "bio",
-    "timezone",
-    "language",
-    "profile_picture_url",
-    "avatar",
-    "email",
-}
-# Not writable through the profile API: answered 403 field_not_allowed (never silently ignored).
-PROTECTED_FIELDS = {
-    "id",
-    "role",
-    "status",
-    "permissions",
-    "admin_metadata",
-    "is_active",
-    "is_verified",
-    "is_staff",
-    "is_superuser",
-    "phone_number",
-    "phone",
-    "password",
-    "deleted_at",
-    "created_at",
-    "updated_at",
-    "locked_until",
-    "last_login",
-    "subscription",
-}
-DEFAULT_TIMEZONE = "Asia/Kolkata"
-DEFAULT_LANGUAGE = "en"
-_http_url = URLValidator(schemes=["http", "https"])
-
-
-@lru_cache(maxsize=1)
-def _timezones() -> frozenset[str]:
-    return frozenset(zoneinfo.available_timezones())
-
-
-def _text(value, *, field: str, max_length: int, errors: dict) -> str:
-    if value is None:
-        return ""
-    if not isinstance(value, str):
-        errors[field] = ["Must be a string."]
-        return ""
-    value = value.strip()
-    if len(value) > max_length:
-        errors[field] = [f"At most {max_length} characters."]
-    return value
-
-
-def _changes_from(*, user: User, data: dict) -> dict:
-    if not isinstance(data, dict):
-        raise ValidationFailed("Send a JSON object.", errors={"non_field_errors": ["Send a JSON object."]})
-    protected = sorted(key for key in data if key in PROTECTED_FIELDS)
-    if protected:
-        raise FieldNotAllowed(
-            f"These fields cannot be changed here: {', '.join(protected)}.", extra={"fields": protected}
-        )
-    unknown = sorted(key for key in data if key not in EDITABLE_FIELDS)
-    if unknown:
-        raise ValidationFailed(
-            f"Unknown fields: {', '.join(unknown)}.", errors={key: ["Unknown field."] for key in unknown}
-        )
-    errors: dict[str, list[str]] = {}
-    changes: dict = {}
-    for alias in ("name", "full_name"):
-        if alias in data:
-            full = _text(data[alias], field=alias, max_length=201, errors=errors)
-            first, _, last = full.partition(" ")
-            changes["first_name"], changes["last_name"] = first[:100], last.strip()[:100]
-    for field in ("first_name", "last_name"):
-        if field in data:
-            changes[field] = _text(data[field], field=field, max_length=100, errors=errors)
-    if "bio" in data:
-        changes["bio"] = _text(data["bio"], field="bio", max_length=2000, errors=errors)
-    if "timezone" in data:
-        value = data["timezone"]
-        if value is None:
-            changes["timezone"] = DEFAULT_TIMEZONE
-        elif isinstance(value, str) and value in _timezones():
-            changes["timezone"] = value
-        else:
-            errors["timezone"] = ["Use an IANA time zone name, e.g. Asia/Kolkata."]
-    if "language" in data:
-        value = data["language"]
-        if value is None:
-            changes["language"] = DEFAULT_LANGUAGE
-        elif isinstance(value, str) and value.lower() in settings.SUPPORTED_LANGUAGES:
-            changes["language"] = value.lower()
-        else:
-            errors["language"] = [f"Supported languages: {', '.join(settings.SUPPORTED_LANGUAGES)}."]
-    for alias in ("profile_picture_url", "avatar"):
-        if alias in data:
-            value = data[alias]
-            if value in (None, ""):
-                changes["profile_picture_url"] = ""
-                continue
-            try:
-                if not isinstance(value, str) or len(value) > 500:
-                    raise ValidationError("bad")
-                _http_url(value)
-            except ValidationError:
-                errors[alias] = ["Use an http or https URL (at most 500 characters)."]
-                continue
-            changes["profile_picture_url"] = value
-    if "email" in data:
-        value = data["email"]
-        if value in (None, ""):
-            if not user.phone_number or user.role == Role.ADMIN:
-                errors["email"] = ["An email address is required for this account."]
-            changes["email"] = None
-        else:
-            email = normalise_email(value) if isinstance(value, str) else None
-            if email is None:
-                errors["email"] = ["Enter a valid email address."]
-            changes["email"] = email
-    if errors:
-        raise ValidationFailed(errors=errors)
-    return changes
 
 
 @dataclass(frozen=True)
@@ -151,25 +20,54 @@ class ProfileUpdate:
     email_change: PendingEmailChange | None = None
 
 
-def user_update(*, user: User, data: dict, actor: User, ip_address=None, user_agent="") -> ProfileUpdate:
-    """Apply a profile PATCH. A user's own new email is not applied: it becomes a pending change, confirmed
-    by a code sent to the new address (accounts.services.email_change). An admin editing someone else sets it directly.
+def user_update(
+    *,
+    user: User,
+    actor: User,
+    first_name: str | None = None,
+    last_name: str | None = None,
+    bio: str | None = None,
+    timezone: str | None = None,
+    language: str | None = None,
+    profile_picture_url: str | None = None,
+    email: str | None = None,
+    ip_address: str | None = None,
+    user_agent: str = "",
+) -> ProfileUpdate:
+    """Apply a profile PATCH (values validated by accounts.serializers.ProfileUpdateSerializer); `None` leaves a
+    field as it is, `email=""` removes the address. A user's own new email is not applied: it becomes a pending
+    change, confirmed by a code sent to the new address (accounts.services.email_change). An admin editing
+    someone else sets it directly.
     """
-    changes = _changes_from(user=user, data=data)
-    new_email = changes.get("email")
-    needs_proof = actor.pk == user.pk and new_email is not None and new_email != user.email
+    fields = {
+        "first_name": first_name,
+        "last_name": last_name,
+        "bio": bio,
+        "timezone": timezone,
+        "language": language,
+        "profile_picture_url": profile_picture_url,
+    }
+    changes: dict[str, str | None] = {field: value for field, value in fields.items() if value is not None}
     pending = None
-    if needs_proof:
-        del changes["email"]
-        # First, outside any transaction (the code is delivered): a refusal (cooldown, hourly cap, delivery
-        # failure) then leaves the rest of the profile unchanged too.
-        pending = email_change_request(user=user, new_email=new_email, ip_address=ip_address, user_agent=user_agent)
+    if email == "":
+        if not user.phone_number or user.role == Role.ADMIN:
+            raise ValidationFailed(errors={"email": ["An email address is required for this account."]})
+        changes["email"] = None
+    elif email is not None:
+        changes["email"] = email
+        if actor.pk == user.pk and email != user.email:
+            del changes["email"]
+            # First, outside any transaction (the code is delivered): a refusal (cooldown, hourly cap, delivery
+            # failure) then leaves the rest of the profile unchanged too.
+            pending = email_change_request(user=user, new_email=email, ip_address=ip_address, user_agent=user_agent)
     updated = _apply_changes(user=user, changes=changes, actor=actor, ip_address=ip_address, user_agent=user_agent)
     return ProfileUpdate(user=updated, email_change=pending)
 
 
 @transaction.atomic
-def _apply_changes(*, user: User, changes: dict, actor: User, ip_address, user_agent) -> User:
+def _apply_changes(
+    *, user: User, changes: dict[str, str | None], actor: User, ip_address: str | None, user_agent: str
+) -> User:
     target = User.objects.select_for_update().get(pk=user.pk)
     email = changes.get("email")
     if email and email != target.email and User.objects.filter(email__iexact=email).exclude(pk=target.pk).exists():
@@ -199,7 +97,7 @@ def _apply_changes(*, user: User, changes: dict, actor: User, ip_address, user_a
 
 
 @transaction.atomic
-def user_soft_delete(*, user: User, actor: User, ip_address=None, user_agent="") -> None:
+def user_soft_delete(*, user: User, actor: User, ip_address: str | None = None, user_agent: str = "") -> None:
     """Scrub personal data, keep the row (payments reference it), end every session at once."""
     target = User.objects.select_for_update().get(pk=user.pk)
     if target.deleted_at is not None:

@@ -5,6 +5,8 @@ Both are used by the Django admin site and by operators' management commands (`c
 working everywhere at once (API tokens, cookie sessions and the Django admin session anchored to them).
 """
 
+import uuid
+
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -17,7 +19,7 @@ from accounts.sessions import sessions_revoke_for_user
 from manas360.api.errors import ValidationFailed
 
 
-def _admin(user_id) -> User:
+def _admin(user_id: uuid.UUID) -> User:
     user = User.objects.select_for_update().filter(pk=user_id, deleted_at__isnull=True).first()
     if user is None or user.role != Role.ADMIN:
         raise NotAnAdmin()
@@ -31,9 +33,9 @@ def admin_password_change(
     new_password: str,
     actor: User | None,
     via: str,
-    keep_session_id=None,
-    ip_address=None,
-    user_agent="",
+    keep_session_id: uuid.UUID | None = None,
+    ip_address: str | None = None,
+    user_agent: str = "",
 ) -> int:
     """Set an admin's password (Django's validators apply), clear a lockout, end every other session.
 
@@ -64,7 +66,9 @@ def admin_password_change(
 
 
 @transaction.atomic
-def admin_mfa_reset(*, user: User, actor: User | None, reason: str, ip_address=None, user_agent="") -> int:
+def admin_mfa_reset(
+    *, user: User, actor: User | None, reason: str, ip_address: str | None = None, user_agent: str = ""
+) -> int:
     """Remove an admin's authenticator and backup codes (lost phone) and end all their sessions.
 
     The admin signs in with the password next and must enrol again before using the admin area.

@@ -213,3 +213,48 @@ def test_admin_can_delete_another_user(admin_client):
     other.refresh_from_db()
     assert other.deleted_at is not None
     assert admin_client.get(f"/api/v1/users/{other.pk}").status_code == 404
+
+
+@pytest.mark.parametrize("body", ["[1, 2]", "null", '"text"'])
+def test_a_body_that_is_not_an_object_is_400_and_changes_nothing(auth_client, user, body):
+    response = auth_client.patch(ME, body, content_type="application/json")
+    assert response.status_code == 400
+    assert response.json()["code"] == "validation_error"
+    assert response.json()["errors"] == {"nonFieldErrors": ["Send a JSON object."]}
+    user.refresh_from_db()
+    assert user.bio == ""
+
+
+@pytest.mark.parametrize(
+    ("body", "field", "message"),
+    [
+        ({"bio": 5}, "bio", "Must be a string."),
+        ({"timezone": 5}, "timezone", "Use an IANA time zone name, e.g. Asia/Kolkata."),
+        ({"timezone": " Asia/Kolkata"}, "timezone", "Use an IANA time zone name, e.g. Asia/Kolkata."),
+        ({"avatar": ["https://x.example/a.png"]}, "avatar", "Use an http or https URL (at most 500 characters)."),
+        ({"email": 7}, "email", "Enter a valid email address."),
+    ],
+)
+def test_wrong_types_are_400_with_the_fields_message(auth_client, user, body, field, message):
+    response = auth_client.patch(ME, {**body, "lastName": "Changed"}, format="json")
+    assert response.status_code == 400
+    assert response.json()["errors"][field] == [message]
+    user.refresh_from_db()
+    assert user.last_name != "Changed"
+
+
+def test_first_and_last_name_win_over_name_and_language_is_lowercased(auth_client, user):
+    body = {"name": "Meera Devi", "lastName": "Rao", "language": "HI", "timezone": None}
+    response = auth_client.patch(ME, body, format="json")
+    assert response.status_code == 200
+    user.refresh_from_db()
+    assert (user.first_name, user.last_name, user.language, user.timezone) == ("Meera", "Rao", "hi", "Asia/Kolkata")
+
+
+def test_the_schema_lists_every_profile_field():
+    from django.test import Client
+
+    schema = Client().get("/api/schema/?format=json")
+    properties = schema.json()["components"]["schemas"]["PatchedProfileUpdateRequest"]["properties"]
+    assert set(properties) >= {"firstName", "lastName", "name", "bio", "timezone", "language", "avatar", "email"}
+    assert properties["bio"]["type"] == "string"

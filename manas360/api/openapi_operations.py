@@ -77,7 +77,13 @@ OPERATIONS: dict[str, dict[str, Any]] = {
     "GET /users/me": {"summary": "The signed-in user's profile, with a subscription summary"},
     "PATCH /users/me": {
         "summary": "Update the signed-in user's profile",
-        "request": {"firstName": "Asha", "lastName": "Rao"},
+        "request": {
+            "firstName": "Asha",
+            "lastName": "Rao",
+            "bio": "Yoga teacher",
+            "language": "hi",
+            "timezone": "Asia/Kolkata",
+        },
     },
     "DELETE /users/me": {"summary": "Delete the signed-in user's account (soft delete, data scrubbed)"},
     "POST /users/me/email-change": {
@@ -91,7 +97,13 @@ OPERATIONS: dict[str, dict[str, Any]] = {
     "GET /users/{user_id}": {"summary": "A user's profile (self or admin)"},
     "PATCH /users/{user_id}": {
         "summary": "Update a user's profile (self or admin)",
-        "request": {"firstName": "Asha", "lastName": "Rao"},
+        "request": {
+            "firstName": "Asha",
+            "lastName": "Rao",
+            "bio": "Yoga teacher",
+            "language": "hi",
+            "timezone": "Asia/Kolkata",
+        },
     },
     "DELETE /users/{user_id}": {"summary": "Delete a user's account (self or admin)"},
     # --- subscriptions ----------------------------------------------------------------------------------------

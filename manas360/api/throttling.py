@@ -19,13 +19,20 @@ import hashlib
 import logging
 import re
 import time
+from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.core.cache import cache
+from django.http import HttpRequest, HttpResponseBase
+from rest_framework.request import Request
 from rest_framework.throttling import BaseThrottle
 
 from manas360 import shared_redis
 from manas360.api.client_ip import client_ip
+
+if TYPE_CHECKING:  # rest_framework.views reads the throttle settings on import, which name this module
+    from rest_framework.views import APIView
 
 logger = logging.getLogger("manas360.throttling")
 
@@ -61,10 +68,10 @@ for i = 2, #KEYS do
 end
 return values
 """
-_scripts: dict = {}
+_scripts: dict[object, Callable[..., list[bytes]]] = {}
 
 
-def _count_hit(key: str, period: int, reads: dict | None = None) -> tuple[int, dict[str, str]]:
+def _count_hit(key: str, period: int, reads: dict[str, Callable[[], str]] | None = None) -> tuple[int, dict[str, str]]:
     """Atomically add one hit to the window's counter; returns it and the values of `reads` (key: default)."""
     reads = reads or {}
     defaults = {name: make_default() for name, make_default in reads.items()}
@@ -87,30 +94,34 @@ def _count_hit(key: str, period: int, reads: dict | None = None) -> tuple[int, d
         return cache.incr(key), values
 
 
-def shared_read(request, name: str) -> str | None:
+def shared_read(request: Request | HttpRequest, name: str) -> str | None:
     """A value read with this request's rate-limit hit (`rate_limit_reads`), or None if none was."""
     return getattr(getattr(request, "_request", request), "rate_limit_reads", {}).get(name)
 
 
-def _record_headers(request, *, limit: int, remaining: int, reset: int) -> None:
-    django_request = getattr(request, "_request", request)
+def _record_headers(request: Request | HttpRequest, *, limit: int, remaining: int, reset: int) -> None:
+    django_request: HttpRequest = getattr(request, "_request", request)
     current = getattr(django_request, "ratelimit", None)
     if current is None or (remaining, limit) < (current[1], current[0]):
-        django_request.ratelimit = (limit, remaining, reset)
+        django_request.ratelimit = (limit, remaining, reset)  # type: ignore[attr-defined]  # read by the middleware
 
 
 class WindowRateThrottle(abc.ABC, BaseThrottle):
     scope = ""
 
-    def __init__(self):
-        self._wait = None
+    def __init__(self) -> None:
+        self._wait: int | None = None
 
     @abc.abstractmethod
-    def get_ident(self, request, view) -> str | None:
+    def limit_key(self, request: Request | HttpRequest, view: "APIView | None") -> str | None:
         """What this limit counts on (client IP, user id, OTP identifier); None skips the limit."""
 
-    def allow_request(self, request, view):
-        ident = self.get_ident(request, view)
+    def get_ident(self, request: Request | HttpRequest) -> str:
+        """DRF's "which machine is this": the real client IP, behind TRUSTED_PROXY_COUNT proxies."""
+        return client_ip(request)
+
+    def allow_request(self, request: Request | HttpRequest, view: "APIView | None") -> bool:
+        ident = self.limit_key(request, view)
         if ident is None:
             return True
         limit, period = parse_rate(settings.RATE_LIMITS[self.scope])
@@ -124,7 +135,8 @@ class WindowRateThrottle(abc.ABC, BaseThrottle):
             logger.warning("rate limit cache unavailable; allowing request", extra={"error_class": type(exc).__name__})
             return True
         if values:
-            getattr(request, "_request", request).rate_limit_reads = values
+            django_request: HttpRequest = getattr(request, "_request", request)
+            django_request.rate_limit_reads = values  # type: ignore[attr-defined]  # read by shared_read()
         reset = max(int((window + 1) * period - now + 0.999), 1)
         _record_headers(request, limit=limit, remaining=max(limit - hits, 0), reset=reset)
         if hits > limit:
@@ -132,7 +144,7 @@ class WindowRateThrottle(abc.ABC, BaseThrottle):
             return False
         return True
 
-    def wait(self):
+    def wait(self) -> int | None:
         return self._wait
 
 
@@ -141,10 +153,10 @@ class AnonymousRateThrottle(WindowRateThrottle):
 
     scope = "anon"
 
-    def get_ident(self, request, view):
+    def limit_key(self, request: Request | HttpRequest, view: "APIView | None") -> str | None:
         if request.user and request.user.is_authenticated:
             return None
-        return client_ip(request)
+        return self.get_ident(request)
 
 
 class UserRateThrottle(WindowRateThrottle):
@@ -152,7 +164,7 @@ class UserRateThrottle(WindowRateThrottle):
 
     scope = "user"
 
-    def get_ident(self, request, view):
+    def limit_key(self, request: Request | HttpRequest, view: "APIView | None") -> str | None:
         if request.user and request.user.is_authenticated:
             return str(request.user.pk)
         return None
@@ -161,17 +173,17 @@ class UserRateThrottle(WindowRateThrottle):
 class ClientIpRateThrottle(WindowRateThrottle):
     """Base of the limits counted per client IP (subclasses set `scope`)."""
 
-    def get_ident(self, request, view):
-        return client_ip(request)
+    def limit_key(self, request: Request | HttpRequest, view: "APIView | None") -> str | None:
+        return self.get_ident(request)
 
 
 class RateLimitHeadersMiddleware:
     """Copies the most restrictive limit seen by the throttles onto the response."""
 
-    def __init__(self, get_response):
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponseBase]) -> None:
         self.get_response = get_response
 
-    def __call__(self, request):
+    def __call__(self, request: HttpRequest) -> HttpResponseBase:
         response = self.get_response(request)
         info = getattr(request, "ratelimit", None)
         if info is not None:
