@@ -18,6 +18,7 @@ import argparse
 import csv
 import json
 import os
+import secrets
 import signal
 import socket
 import subprocess
@@ -32,6 +33,7 @@ from urllib.parse import urlsplit
 import psutil
 import psycopg
 import requests
+from cryptography.fernet import Fernet
 
 ROOT = Path(__file__).resolve().parent.parent
 OUT_DIR = ROOT / "var" / "loadtest"
@@ -94,6 +96,9 @@ def service_env(database_url: str, redis_url: str, simulator_url: str, sms_url: 
             "ALLOWED_HOSTS": "127.0.0.1,localhost",
             "DATABASE_URL": database_url,
             "REDIS_URL": redis_url,
+            # Production settings refuse to start without these (docs/deployment.md): a fresh key per run.
+            "MFA_ENCRYPTION_KEY": Fernet.generate_key().decode(),
+            "METRICS_TOKEN": secrets.token_urlsafe(24),
             "TRUSTED_PROXY_COUNT": "1",  # the load generator plays the load balancer: one address per patient
             "PHONEPE_ENV": "SANDBOX",
             "PHONEPE_PG_BASE_URL": f"{simulator_url}/apis/pg-sandbox",

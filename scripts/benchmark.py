@@ -21,6 +21,7 @@ import argparse
 import contextlib
 import json
 import os
+import secrets
 import shutil
 import signal
 import socket
@@ -35,6 +36,7 @@ from urllib.parse import urlsplit
 
 import psycopg
 import requests
+from cryptography.fernet import Fernet
 
 ROOT = Path(__file__).resolve().parent.parent
 FLOOR_DIR = ROOT / "scripts" / "bench"
@@ -120,6 +122,9 @@ def service_env(args) -> dict:
             "RATE_LIMIT_ANON": "100000000/m",
             "RATE_LIMIT_USER": "100000000/m",
             "GUNICORN_LOG_LEVEL": "warning",
+            # Production settings refuse to start without these (docs/deployment.md): a fresh key per run.
+            "MFA_ENCRYPTION_KEY": Fernet.generate_key().decode(),
+            "METRICS_TOKEN": secrets.token_urlsafe(24),
         }
     )
     # The JSON access log (one line per request, INFO) is part of the production cost and stays on by default.
