@@ -136,12 +136,14 @@ def server_rss(master_pid: int) -> dict[str, int]:
     return {"master": master.memory_info().rss, "workers": sum(w.memory_info().rss for w in workers), "n": len(workers)}
 
 
-def server_latency(metrics_url: str) -> dict[str, float]:
+def server_latency(metrics_url: str, token: str) -> dict[str, float]:
     """p50 / p95 over every API request from the http_request_duration_seconds histogram (bucket upper bounds)."""
     from prometheus_client.parser import text_string_to_metric_families
 
     buckets: dict[float, float] = {}
-    text = requests.get(metrics_url, timeout=10).text
+    response = requests.get(metrics_url, headers={"Authorization": f"Bearer {token}"}, timeout=10)
+    response.raise_for_status()
+    text = response.text
     for family in text_string_to_metric_families(text):
         if family.name != "http_request_duration_seconds":
             continue
@@ -285,7 +287,7 @@ def main() -> None:
     started = time.monotonic()
     try:
         result = subprocess.run(locust, cwd=ROOT, env=locust_env, capture_output=True, text=True, check=False)
-        server_side = server_latency(f"http://127.0.0.1:{api_port}/metrics")
+        server_side = server_latency(f"http://127.0.0.1:{api_port}/metrics", env["METRICS_TOKEN"])
     finally:
         stop_sampling.set()
         sampler.join(timeout=5)
