@@ -1,5 +1,6 @@
 """Auth, admin MFA and user profile endpoints (docs/api.md §2, §3, §7 MFA). Thin: validate, call a service, answer."""
 
+from abc import ABCMeta, abstractmethod
 from typing import Any, cast
 from urllib.parse import urlsplit
 
@@ -390,15 +391,15 @@ def _email_change_data(email_change: PendingEmailChange) -> dict[str, Any]:
     return data
 
 
-class _UserDetailBase(APIView):
-    # Subclasses override get_target(request, user_id): the user this request reads, updates or
-    # deletes, already permission-checked. (No docstring here: it would become every
-    # subclass's OpenAPI description.)
+class _UserDetailBase(APIView, metaclass=ABCMeta):
+    # Subclasses implement get_target(request, user_id): the user this request reads, updates or
+    # deletes, already permission-checked. (No docstring here, and ABCMeta rather than an ABC base: a
+    # docstring in the MRO would become every subclass's OpenAPI description.)
     permission_classes = [IsAuthenticated]
     throttle_classes = [AnonymousRateThrottle, UserRateThrottle]
 
-    def get_target(self, request: Request, user_id: str | None) -> User:
-        raise NotImplementedError
+    @abstractmethod
+    def get_target(self, request: Request, user_id: str | None) -> User: ...
 
     def get_throttles(self) -> list[BaseThrottle]:
         throttles = super().get_throttles()
