@@ -23,6 +23,14 @@ from typing import Any
 # Ids that exist only at run time: the reader replaces them (Swagger shows the parameter box next to the path).
 _CODE = "123456"
 _PHONE = "+919876543210"  # the seeded demo patient
+# The self-service and the admin PATCH take the same profile fields.
+_PROFILE_CHANGES = {
+    "firstName": "Asha",
+    "lastName": "Rao",
+    "bio": "Yoga teacher",
+    "language": "hi",
+    "timezone": "Asia/Kolkata",
+}
 
 OPERATIONS: dict[str, dict[str, Any]] = {
     # --- auth -------------------------------------------------------------------------------------------------
@@ -77,13 +85,7 @@ OPERATIONS: dict[str, dict[str, Any]] = {
     "GET /users/me": {"summary": "The signed-in user's profile, with a subscription summary"},
     "PATCH /users/me": {
         "summary": "Update the signed-in user's profile",
-        "request": {
-            "firstName": "Asha",
-            "lastName": "Rao",
-            "bio": "Yoga teacher",
-            "language": "hi",
-            "timezone": "Asia/Kolkata",
-        },
+        "request": _PROFILE_CHANGES,
     },
     "DELETE /users/me": {"summary": "Delete the signed-in user's account (soft delete, data scrubbed)"},
     "POST /users/me/email-change": {
@@ -97,13 +99,7 @@ OPERATIONS: dict[str, dict[str, Any]] = {
     "GET /users/{user_id}": {"summary": "A user's profile (self or admin)"},
     "PATCH /users/{user_id}": {
         "summary": "Update a user's profile (self or admin)",
-        "request": {
-            "firstName": "Asha",
-            "lastName": "Rao",
-            "bio": "Yoga teacher",
-            "language": "hi",
-            "timezone": "Asia/Kolkata",
-        },
+        "request": _PROFILE_CHANGES,
     },
     "DELETE /users/{user_id}": {"summary": "Delete a user's account (self or admin)"},
     # --- subscriptions ----------------------------------------------------------------------------------------
