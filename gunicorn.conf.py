@@ -3,10 +3,14 @@
 Everything is read from the environment so that the container, the tests and the
 benchmarks run the same file:
 
-- GUNICORN_WORKERS (default 2 x cores + 1) and GUNICORN_THREADS (default 4: the
+- GUNICORN_WORKERS (default: one per core) and GUNICORN_THREADS (default 4: the
   threaded worker, which keeps client connections alive between requests, so
   nginx's upstream keep-alive works; 1 gives sync workers, which close every
-  connection after one request: docs/performance.md measures both). Each worker
+  connection after one request: docs/performance.md measures both). The threads
+  overlap one request's PostgreSQL, Redis and PhonePe waits with another's work,
+  so a second process per core adds no capacity, only its own memory, database
+  connections and cache misses: measured 15-45 % fewer requests/s with the old
+  2 x cores + 1 on the same core (docs/performance.md). Each worker
   thread keeps at most one persistent PostgreSQL connection (DB_CONN_MAX_AGE), so
   one instance opens at most workers x threads connections: size max_connections
   for that times the number of instances.
@@ -39,7 +43,7 @@ def _int(name: str, default: int) -> int:
 
 
 bind = os.environ.get("GUNICORN_BIND") or f"0.0.0.0:{_int('PORT', 5000)}"
-workers = max(_int("GUNICORN_WORKERS", 2 * _cores() + 1), 1)
+workers = max(_int("GUNICORN_WORKERS", _cores()), 1)
 threads = max(_int("GUNICORN_THREADS", 4), 1)
 timeout = _int("GUNICORN_TIMEOUT", 60)
 graceful_timeout = _int("GUNICORN_GRACEFUL_TIMEOUT", 30)

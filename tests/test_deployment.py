@@ -35,7 +35,7 @@ def _load_gunicorn_conf(monkeypatch, **env) -> dict:
 
 def test_gunicorn_defaults_fit_the_machine(monkeypatch, tmp_path):
     conf = _load_gunicorn_conf(monkeypatch, PROMETHEUS_MULTIPROC_DIR=str(tmp_path))
-    assert conf["workers"] == 2 * len(os.sched_getaffinity(0)) + 1
+    assert conf["workers"] == len(os.sched_getaffinity(0))  # one process per core, threads within it
     assert conf["threads"] == 4  # the threaded worker: keep-alive behind nginx (docs/performance.md)
     assert conf["bind"] == "0.0.0.0:5000"
     assert conf["graceful_timeout"] == 30
