@@ -204,6 +204,9 @@ AUTH_COOKIE_SAMESITE = "Lax" if DEBUG else "Strict"
 
 CORS_ALLOWED_ORIGINS = env.list("CORS_ALLOWED_ORIGINS", default=["http://localhost:3000", "http://localhost:5173"])
 CORS_ALLOW_CREDENTIALS = True
+# Only the API is called from the web app's origin; health, metrics, the admin and the home page answer without
+# CORS headers (and skip the middleware's header work on every probe, docs/performance.md).
+CORS_URLS_REGEX = r"^/api/"
 CORS_ALLOW_HEADERS = ["content-type", "x-csrf-token", "authorization", "x-request-id", "idempotency-key"]
 CORS_ALLOW_METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
 CORS_EXPOSE_HEADERS = ["x-request-id", "retry-after", "ratelimit-limit", "ratelimit-remaining", "ratelimit-reset"]

@@ -173,9 +173,19 @@ def test_cors_allows_the_configured_origin_with_credentials(client):
 
 
 def test_cors_ignores_an_unknown_origin(client):
-    response = client.get("/health", HTTP_ORIGIN="https://evil.example")
+    response = client.get("/api/v1/themed-rooms/themes", HTTP_ORIGIN="https://evil.example")
     assert response.status_code == 200
     assert "Access-Control-Allow-Origin" not in response
+    assert "origin" in response["Vary"].lower()  # the answer depends on the origin: caches must keep them apart
+
+
+def test_cors_serves_only_the_api(client):
+    """Probes, metrics and the admin are never called from the web app's origin: no CORS headers there."""
+    response = client.get("/health", HTTP_ORIGIN="http://localhost:3000")
+    assert response.status_code == 200
+    assert "Access-Control-Allow-Origin" not in response
+    api = client.get("/api/v1/themed-rooms/themes", HTTP_ORIGIN="http://localhost:3000")
+    assert api["Access-Control-Allow-Origin"] == "http://localhost:3000"
 
 
 def test_openapi_schema_and_offline_swagger_ui(client):
