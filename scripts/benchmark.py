@@ -266,6 +266,23 @@ def measure_pair(args, name: str, ours_port: int, floor_port: int, token: str, s
     return summary
 
 
+def floor_ceilings(results: list[dict]) -> dict[str, float]:
+    """The floor's own endpoints divided by its `/rows`, from the medians of this run.
+
+    `/drf` is a DRF view that reads nothing and checks nothing (no middleware, no authentication, no rate limit,
+    no database); `/hello` is the same without DRF. No endpoint of ours can beat the one that does a subset of
+    its work, so these bound what the `/rows` ratios can reach (docs/performance.md).
+    """
+    floor = {r["floor_path"]: r["floor"]["rps"] for r in results}
+    if "/rows" not in floor:
+        return {}
+    return {
+        f"floor {path} / floor /rows": round(floor[path] / floor["/rows"], 2)
+        for path in ("/hello", "/drf")
+        if path in floor
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--duration", type=int, default=12, help="seconds per measurement")
@@ -399,6 +416,13 @@ def main() -> None:
             f"{r['target']:.2f} {mark} | {ours_side['p50_ms']:.1f} / {ours_side['p95_ms']:.1f} | "
             f"{floor_side['p50_ms']:.1f} / {floor_side['p95_ms']:.1f} |"
         )
+    ceilings = floor_ceilings(results)
+    if ceilings:
+        report["floor_ceilings"] = ceilings
+        print()
+        print("What the floor itself scores against its /rows in this run (a ratio no endpoint doing more can pass):")
+        for label, ratio in ceilings.items():
+            print(f"- {label}: {ratio:.2f}")
     if args.output:
         args.output.write_text(json.dumps(report, indent=2))
     shutil.rmtree(work, ignore_errors=True)
