@@ -20,11 +20,12 @@ def _endpoints(patterns, prefix=""):
             yield prefix + route, entry
 
 
-def _api_endpoints():
-    return [(route, pattern) for route, pattern in _endpoints(get_resolver().url_patterns) if route.startswith("api/")]
+API_ENDPOINTS = [
+    (route, pattern) for route, pattern in _endpoints(get_resolver().url_patterns) if route.startswith("api/")
+]
 
 
-@pytest.mark.parametrize(("route", "pattern"), _api_endpoints(), ids=[route for route, _ in _api_endpoints()])
+@pytest.mark.parametrize(("route", "pattern"), API_ENDPOINTS, ids=[route for route, _ in API_ENDPOINTS])
 def test_each_route_resolves_to_itself(route, pattern):
     sample = "/" + _CONVERTER.sub("sample-value-1", route)
     match = resolve(sample)
