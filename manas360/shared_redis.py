@@ -14,6 +14,7 @@ import threading
 import redis
 from django.conf import settings
 from django.core.cache import DEFAULT_CACHE_ALIAS
+from redis.commands.core import Script
 from redis.exceptions import RedisError
 
 _REDIS_BACKEND = "django.core.cache.backends.redis.RedisCache"
@@ -25,6 +26,7 @@ ERRORS: tuple[type[BaseException], ...] = (RedisError, OSError)
 
 _clients: dict[tuple, redis.Redis] = {}
 _lock = threading.Lock()
+_scripts: dict[tuple[redis.Redis, str], Script] = {}
 
 
 def _first_location(location) -> str:
@@ -47,4 +49,15 @@ def client() -> redis.Redis | None:
             found = _clients.get(key)
             if found is None:
                 found = _clients[key] = redis.Redis.from_url(url, **options)
+    return found
+
+
+def script(client: redis.Redis, source: str) -> Script:
+    """The Lua `source` as a callable `Script` on `client`, registered once per client.
+
+    Calls run `EVALSHA`; redis-py loads the script again when the server lost it (restarted or flushed).
+    """
+    found = _scripts.get((client, source))
+    if found is None:
+        found = _scripts[(client, source)] = client.register_script(source)
     return found

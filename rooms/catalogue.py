@@ -38,7 +38,6 @@ _READ_STAMP = """
 redis.call('SET', KEYS[1], ARGV[1], 'NX')
 return redis.call('GET', KEYS[1])
 """
-_scripts: dict = {}
 _pages: dict[tuple, tuple[str, bytes, float]] = {}
 
 
@@ -64,10 +63,8 @@ def current_stamp(request=None) -> str | None:
         if client is None:
             cache.add(STAMP_KEY, new_token(), timeout=None)
             return cache.get(STAMP_KEY)
-        script = _scripts.get(client)
-        if script is None:
-            script = _scripts[client] = client.register_script(_READ_STAMP)
-        value = script(keys=[cache.make_and_validate_key(STAMP_KEY)], args=[new_token()])
+        read_stamp = shared_redis.script(client, _READ_STAMP)
+        value = read_stamp(keys=[cache.make_and_validate_key(STAMP_KEY)], args=[new_token()])
     except shared_redis.ERRORS as exc:
         logger.warning("catalogue stamp unavailable; not caching", extra={"error_class": type(exc).__name__})
         return None

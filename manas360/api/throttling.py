@@ -68,7 +68,6 @@ for i = 2, #KEYS do
 end
 return values
 """
-_scripts: dict[object, Callable[..., list[bytes]]] = {}
 
 
 def _count_hit(key: str, period: int, reads: dict[str, Callable[[], str]] | None = None) -> tuple[int, dict[str, str]]:
@@ -77,11 +76,8 @@ def _count_hit(key: str, period: int, reads: dict[str, Callable[[], str]] | None
     defaults = {name: make_default() for name, make_default in reads.items()}
     client = shared_redis.client()
     if client is not None:
-        script = _scripts.get(client)
-        if script is None:
-            script = _scripts[client] = client.register_script(_INCR_WITH_TTL)
         keys = [cache.make_and_validate_key(name) for name in (key, *defaults)]
-        hits, *values = script(keys=keys, args=[period + 1, *defaults.values()])
+        hits, *values = shared_redis.script(client, _INCR_WITH_TTL)(keys=keys, args=[period + 1, *defaults.values()])
         return int(hits), {name: value.decode() for name, value in zip(defaults, values, strict=True)}
     for name, default in defaults.items():
         cache.add(name, default, timeout=None)
