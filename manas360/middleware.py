@@ -76,24 +76,15 @@ def _user_id_of(request) -> str | None:
     return str(user.pk)
 
 
-# Children of the labelled metrics, looked up once per label set instead of on every request.
-_request_counters: dict = {}
-_latency_histograms: dict = {}
+# Children of the labelled metrics, looked up once per metric and label set instead of on every request.
+_metric_children: dict = {}
 
 
-def _request_counter(route: str, method: str, status: str):
-    key = (route, method, status)
-    child = _request_counters.get(key)
+def _labelled(metric, *labels: str):
+    key = (metric, labels)
+    child = _metric_children.get(key)
     if child is None:
-        child = _request_counters[key] = metrics.HTTP_REQUESTS.labels(route, method, status)
-    return child
-
-
-def _latency_histogram(route: str, method: str):
-    key = (route, method)
-    child = _latency_histograms.get(key)
-    if child is None:
-        child = _latency_histograms[key] = metrics.HTTP_LATENCY.labels(route, method)
+        child = _metric_children[key] = metric.labels(*labels)
     return child
 
 
@@ -124,11 +115,11 @@ class RequestContextMiddleware:
     @staticmethod
     def _record(request, status_code: int, duration: float, timer: _QueryTimer) -> None:
         route = _route_of(request)
-        _request_counter(route, request.method, str(status_code)).inc()
-        _latency_histogram(route, request.method).observe(duration)
+        _labelled(metrics.HTTP_REQUESTS, route, request.method, str(status_code)).inc()
+        _labelled(metrics.HTTP_LATENCY, route, request.method).observe(duration)
         if timer.count:
-            metrics.DB_QUERIES.labels(route).inc(timer.count)
-            metrics.DB_QUERY_SECONDS.labels(route).inc(timer.seconds)
+            _labelled(metrics.DB_QUERIES, route).inc(timer.count)
+            _labelled(metrics.DB_QUERY_SECONDS, route).inc(timer.seconds)
         user_id = _user_id_of(request)
         # The path without its query string: query strings can carry tokens or phone numbers.
         access_logger.info(
