@@ -15,6 +15,7 @@ and the webhook are not limited (plain Django views, or `throttle_classes = []`)
 """
 
 import abc
+import functools
 import hashlib
 import logging
 import re
@@ -40,6 +41,7 @@ _UNITS = {"s": 1, "sec": 1, "second": 1, "m": 60, "min": 60, "minute": 60, "h": 
 _RATE = re.compile(r"^\s*(\d+)\s*/\s*(\d*)\s*([a-z]+)\s*$")
 
 
+@functools.lru_cache(maxsize=64)  # a few configured rates, read on every throttled request
 def parse_rate(rate: str) -> tuple[int, int]:
     """'300/m' -> (300, 60); '5/15m' -> (5, 900); '10/900s' -> (10, 900)."""
     match = _RATE.match(rate.lower())
