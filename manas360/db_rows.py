@@ -10,6 +10,7 @@ rows, indistinguishable from what `.select_related(...).filter(...).first()` ret
 by their model field (`get_db_prep_value`), so the same code runs on PostgreSQL and SQLite.
 """
 
+import abc
 import weakref
 from collections.abc import Callable, Sequence
 from typing import Any, cast
@@ -33,7 +34,35 @@ class _Prepared:
         self.slices = slices
 
 
-class JoinedRowQuery:
+def _converted(raw: Sequence[Any], converters: list[_Converter], connection: BaseDatabaseWrapper) -> list[Any]:
+    """One row's values after the converters the ORM would apply to them."""
+    row = list(raw)
+    for index, functions, column in converters:
+        value = row[index]
+        for function in functions:
+            value = function(value, column, connection)
+        row[index] = value
+    return row
+
+
+class _FixedStatement(abc.ABC):
+    """A statement written once per database connection (`_prepare`), from model metadata only."""
+
+    def __init__(self) -> None:
+        self._prepared: weakref.WeakKeyDictionary[BaseDatabaseWrapper, _Prepared] = weakref.WeakKeyDictionary()
+
+    @abc.abstractmethod
+    def _prepare(self, connection: BaseDatabaseWrapper) -> _Prepared:
+        """The statement, its converters and (for joined rows) each model's columns, for this connection."""
+
+    def prepared_for(self, connection: BaseDatabaseWrapper) -> _Prepared:
+        prepared = self._prepared.get(connection)
+        if prepared is None:
+            prepared = self._prepared[connection] = self._prepare(connection)
+        return prepared
+
+
+class JoinedRowQuery(_FixedStatement):
     """`SELECT <every concrete column of each (model, alias)> <tail>`, returning one instance per model.
 
     `tail(quote_name)` returns the rest of the statement (`FROM ... JOIN ... WHERE ...`) with `%s` placeholders;
@@ -48,10 +77,10 @@ class JoinedRowQuery:
         *,
         optional: Sequence[str] = (),
     ) -> None:
+        super().__init__()
         self.models = tuple(models)
         self.optional = frozenset(optional)
         self.tail = tail
-        self._prepared: weakref.WeakKeyDictionary[BaseDatabaseWrapper, _Prepared] = weakref.WeakKeyDictionary()
 
     def _prepare(self, connection: BaseDatabaseWrapper) -> _Prepared:
         quote = connection.ops.quote_name
@@ -72,12 +101,6 @@ class JoinedRowQuery:
         sql = f"SELECT {', '.join(columns)} {self.tail(quote)}"
         return _Prepared(sql, converters, slices)
 
-    def prepared_for(self, connection: BaseDatabaseWrapper) -> _Prepared:
-        prepared = self._prepared.get(connection)
-        if prepared is None:
-            prepared = self._prepared[connection] = self._prepare(connection)
-        return prepared
-
     def fetch_one(self, params: Sequence[tuple[Any, object]]) -> tuple[Any, ...] | None:
         """The first row's instances, or None. Each parameter is prepared by the field it is compared with."""
         using = router.db_for_read(self.models[0][0])
@@ -89,19 +112,14 @@ class JoinedRowQuery:
             row = cursor.fetchone()
         if row is None:
             return None
-        row = list(row)
-        for index, functions, column in prepared.converters:
-            value = row[index]
-            for function in functions:
-                value = function(value, column, connection)
-            row[index] = value
+        row = _converted(row, prepared.converters, connection)
         return tuple(
             None if pk_index is not None and row[pk_index] is None else model.from_db(using, attnames, row[start:stop])
             for model, start, stop, attnames, pk_index in prepared.slices
         )
 
 
-class FixedValuesQuery:
+class FixedValuesQuery(_FixedStatement):
     """`SELECT <the named fields of one model> FROM <its table> <tail>` as a list of dicts, like `.values(*names)`.
 
     The statement is written once per connection; each value goes through the converters the ORM's `.values()`
@@ -109,10 +127,10 @@ class FixedValuesQuery:
     """
 
     def __init__(self, model: type[Model], names: Sequence[str], tail: Callable[[Callable[[str], str]], str]) -> None:
+        super().__init__()
         self.model = model
         self.names = tuple(names)
         self.tail = tail
-        self._prepared: weakref.WeakKeyDictionary[BaseDatabaseWrapper, _Prepared] = weakref.WeakKeyDictionary()
 
     def _prepare(self, connection: BaseDatabaseWrapper) -> _Prepared:
         quote = connection.ops.quote_name
@@ -129,12 +147,6 @@ class FixedValuesQuery:
         sql = f"SELECT {', '.join(columns)} FROM {quote(table)} {self.tail(quote)}"  # noqa: S608 - model metadata only
         return _Prepared(sql, converters, [])
 
-    def prepared_for(self, connection: BaseDatabaseWrapper) -> _Prepared:
-        prepared = self._prepared.get(connection)
-        if prepared is None:
-            prepared = self._prepared[connection] = self._prepare(connection)
-        return prepared
-
     def fetch(self, params: Sequence[tuple[Any, object]]) -> list[dict[str, Any]]:
         """The rows as dicts. A parameter with a field is prepared by it; with None it is passed as it is."""
         using = router.db_for_read(self.model)
@@ -150,13 +162,4 @@ class FixedValuesQuery:
         names, converters = self.names, prepared.converters
         if not converters:
             return [dict(zip(names, row, strict=True)) for row in rows]
-        result = []
-        for raw in rows:
-            row = list(raw)
-            for index, functions, column in converters:
-                value = row[index]
-                for function in functions:
-                    value = function(value, column, connection)
-                row[index] = value
-            result.append(dict(zip(names, row, strict=True)))
-        return result
+        return [dict(zip(names, _converted(row, converters, connection), strict=True)) for row in rows]
