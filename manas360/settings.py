@@ -281,7 +281,7 @@ SIMPLE_JWT = {
     "UPDATE_LAST_LOGIN": False,
 }
 
-# --- Accounts: sessions, OTP, admin MFA, rate limits (issue 4; docs/auth.md) ---------------------
+# --- Accounts: sessions, OTP, admin MFA, rate limits (docs/auth.md) ---------------------------------
 # Re-presenting a just-rotated refresh token within this many seconds is allowed
 # (two tabs refreshing at once); after it the whole family is revoked.
 REFRESH_REUSE_INTERVAL_SECONDS = env.int("REFRESH_REUSE_INTERVAL_SECONDS", default=10)
@@ -370,7 +370,7 @@ LOGGING = {
     },
 }
 
-# --- Payments: PhonePe Standard Checkout v2 (issue 5, docs/payments.md) -----
+# --- Payments: PhonePe Standard Checkout v2 (docs/payments.md) -----
 # PHONEPE_ENV picks the hosts (docs/phonepe.md §1): PRODUCTION, SANDBOX or SIMULATOR (the
 # local `manage.py phonepe_simulator`, the default in DEBUG). PHONEPE_PG_BASE_URL and
 # PHONEPE_OAUTH_BASE_URL override them. Credentials and webhook credentials must be

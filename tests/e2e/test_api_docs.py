@@ -1,5 +1,5 @@
 """The API's documentation is a product too: the OpenAPI schema describes the error envelope and every error
-code (docs/api.md §1, §11), and the Postman collection (checklist 7.4) covers every endpoint with the sign-in flow
+code (docs/api.md §1, §11), and the Postman collection covers every endpoint with the sign-in flow
 scripted."""
 
 import json
