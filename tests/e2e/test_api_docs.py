@@ -85,7 +85,9 @@ def _codes_in_source() -> set[str]:
 
 
 def test_schema_is_valid_openapi(schema):
-    validate_schema(schema)
+    validate_schema(schema)  # raises on any violation of the OpenAPI 3 specification
+    assert schema["openapi"].startswith("3.")
+    assert "/api/v1/users/me" in schema["paths"]
 
 
 def test_error_envelope_component(schema):
