@@ -24,7 +24,7 @@ simulator:  ## Run the local PhonePe simulator beside `make run` (PHONEPE_SIMULA
 test:  ## Run the whole test suite against a throw-away PostgreSQL and Redis
 	scripts/test.sh $(ARGS)
 
-smoke:  ## Walk through the checklist (health, OTP login, admin with MFA, themes, payment) against BASE_URL
+smoke:  ## Walk through the product by hand (health, OTP login, admin with MFA, themes, payment) against BASE_URL
 	scripts/bootstrap.sh requirements.txt
 	.venv/bin/python scripts/smoke.py --base-url "$(or $(BASE_URL),http://localhost:$(or $(PORT),5000))"
 
@@ -38,8 +38,9 @@ benchmark:  ## Our endpoints vs the framework floor, same PostgreSQL and gunicor
 compose-check:  ## Validate docker-compose.yml with a real Compose parser
 	scripts/compose-check.sh
 
-lint:  ## ruff, ruff format --check, mypy, the import-direction contracts and the migrations check
+lint:  ## ruff, ruff format --check, mypy, the import-direction contracts, the migrations check and the docs' paths
 	scripts/bootstrap.sh requirements-dev.txt
+	.venv/bin/python scripts/check_doc_paths.py
 	.venv/bin/ruff check .
 	.venv/bin/ruff format --check .
 	.venv/bin/lint-imports --no-cache

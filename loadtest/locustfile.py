@@ -1,5 +1,5 @@
 # ruff: noqa: S311 - random test data for a load generator, not secrets
-"""The checklist's mixed journey (phase 6.3) as a Locust load test: `make loadtest` runs it (loadtest/run.py).
+"""The mixed patient journey as a Locust load test: `make loadtest` runs it (loadtest/run.py).
 
 Each simulated user is one patient on their own device and address (X-Forwarded-For behind one trusted
 proxy, so the per-IP limits see many clients, as in production behind the load balancer):

@@ -1,5 +1,5 @@
 # ruff: noqa: S603, T201 - a command-line tool: runs the programs it names and prints its report
-"""`make loadtest`: the checklist's load test (phase 6.3) against gunicorn on PostgreSQL, with pass/fail.
+"""`make loadtest`: the mixed patient journey at a fixed rate against gunicorn on PostgreSQL, with pass/fail.
 
     scripts/benchmark_env.sh .venv/bin/python loadtest/run.py [--rps 100] [--duration 60]
 

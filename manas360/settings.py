@@ -50,7 +50,6 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "rest_framework",
-    "django_filters",
     "corsheaders",
     "drf_spectacular",
     "drf_spectacular_sidecar",
@@ -219,7 +218,6 @@ REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["subscriptions.authentication.TokenSessionSubscriptionAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_PAGINATION_CLASS": "manas360.api.pagination.PageLimitPagination",
-    "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "manas360.api.exceptions.api_exception_handler",
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
@@ -281,7 +279,7 @@ SIMPLE_JWT = {
     "UPDATE_LAST_LOGIN": False,
 }
 
-# --- Accounts: sessions, OTP, admin MFA, rate limits (issue 4; docs/auth.md) ---------------------
+# --- Accounts: sessions, OTP, admin MFA, rate limits (docs/auth.md) ---------------------------------
 # Re-presenting a just-rotated refresh token within this many seconds is allowed
 # (two tabs refreshing at once); after it the whole family is revoked.
 REFRESH_REUSE_INTERVAL_SECONDS = env.int("REFRESH_REUSE_INTERVAL_SECONDS", default=10)
@@ -370,7 +368,7 @@ LOGGING = {
     },
 }
 
-# --- Payments: PhonePe Standard Checkout v2 (issue 5, docs/payments.md) -----
+# --- Payments: PhonePe Standard Checkout v2 (docs/payments.md) -----
 # PHONEPE_ENV picks the hosts (docs/phonepe.md §1): PRODUCTION, SANDBOX or SIMULATOR (the
 # local `manage.py phonepe_simulator`, the default in DEBUG). PHONEPE_PG_BASE_URL and
 # PHONEPE_OAUTH_BASE_URL override them. Credentials and webhook credentials must be

@@ -41,7 +41,7 @@ from cryptography.fernet import Fernet
 ROOT = Path(__file__).resolve().parent.parent
 FLOOR_DIR = ROOT / "scripts" / "bench"
 FLOOR_DB = "floor"
-# name: (label, our path, floor path, signed in, target ratio ours/floor: issue 16, docs/performance.md)
+# name: (label, our path, floor path, signed in, target ratio ours/floor: docs/performance.md)
 PAIRS = {
     "health": ("GET /health vs /hello", "/health", "/hello", False, 0.70),
     "me": ("GET /api/v1/users/me (Bearer) vs /drf", "/api/v1/users/me", "/drf", True, 0.40),

@@ -2,7 +2,7 @@
 # Install, migrate, seed (DEMO=1: with demo activity) and serve the API on http://127.0.0.1:${PORT:-5000}.
 # Zero configuration: development mode and an embedded SQLite database unless
 # DATABASE_URL (and friends) are set in the environment or in .env.
-# Development mode (fixed OTP, demo accounts) is reachable from this machine only: set HOST=0.0.0.0 to
+# Development mode (fixed OTP, demo accounts) listens on loopback only: set HOST=0.0.0.0 to
 # expose it to the network on purpose (e.g. a phone on the same Wi-Fi).
 set -euo pipefail
 cd "$(dirname "$0")/.."

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Smoke test of a running MANAS360 server: the checklist's walk-through (7.2 health, 7.3 manual API testing).
+"""Smoke test of a running MANAS360 server: health, metrics, sign-in, admin, themes and payment, step by step.
 
     make smoke BASE_URL=http://localhost:5000
     .venv/bin/python scripts/smoke.py --base-url http://localhost:5000 [--otp 123456] [--admin-totp-secret ...]
@@ -35,7 +35,7 @@ import requests
 
 DEFAULT_ADMIN_EMAIL = "admin@manas360.local"
 DEFAULT_ADMIN_PASSWORD = "Admin-pass-123!"  # noqa: S105 - the documented development seed password
-DEFAULT_PHONE = "+91 9876543210"  # the checklist's number = the seeded demo patient
+DEFAULT_PHONE = "+91 9876543210"  # the seeded demo patient's number
 
 
 class SmokeFailure(Exception):
@@ -102,12 +102,12 @@ class Smoke:
     # --- the walk-through -----------------------------------------------------------------------------------
 
     def health(self, metrics_token: str | None) -> None:
-        body = self.get("7.2 /health responds", "/health", expect=200).json()
+        body = self.get("/health responds", "/health", expect=200).json()
         self.check("/health says ok", body.get("status") == "ok", str(body))
-        body = self.get("7.2 /health/db shows database connected", "/health/db", expect=200).json()
+        body = self.get("/health/db shows database connected", "/health/db", expect=200).json()
         self.check("/health/db connected", body.get("database") == "connected", str(body))
         headers = {"Authorization": f"Bearer {metrics_token}"} if metrics_token else {}
-        text = self.get("7.2 /metrics shows stats", "/metrics", expect=200, headers=headers).text
+        text = self.get("/metrics shows stats", "/metrics", expect=200, headers=headers).text
         self.check("/metrics is Prometheus text", "# TYPE" in text, text[:200])
 
     def patient_sign_in(self, phone: str, otp: str | None) -> str:
@@ -122,7 +122,7 @@ class Smoke:
             bool(code),
             "no devOtp in the answer: pass --otp, or run the server with DEBUG=1 OTP_DEV_FIXED_CODE=123456",
         )
-        verified = self.post("7.3 verify OTP", "/auth/verify-otp", {"phone": phone, "otp": code}, expect=200).json()
+        verified = self.post("verify OTP", "/auth/verify-otp", {"phone": phone, "otp": code}, expect=200).json()
         token = verified.get("data", {}).get("tokens", {}).get("accessToken")
         self.check("verify-otp returns data.tokens.accessToken", bool(token), str(verified)[:200])
         self.check("verify-otp returns the user", bool(verified.get("user", {}).get("id")), str(verified)[:200])
@@ -130,7 +130,7 @@ class Smoke:
 
     def _send_otp(self, phone: str) -> dict:
         for _ in range(2):
-            response = self.post("7.3 send OTP", "/auth/send-otp", {"phone": phone}, expect=(200, 429))
+            response = self.post("send OTP", "/auth/send-otp", {"phone": phone}, expect=(200, 429))
             body = response.json()
             if response.status_code == 200:
                 return body
@@ -143,7 +143,7 @@ class Smoke:
         return {}
 
     def patient_calls(self, token: str) -> None:
-        me = self.get("7.3 GET /users/me", "/users/me", token=token, expect=200).json()
+        me = self.get("GET /users/me", "/users/me", token=token, expect=200).json()
         self.check("/users/me has data.role", isinstance(me.get("data", {}).get("role"), str), str(me)[:200])
         self.note(f"signed in as {me['data'].get('phoneNumber') or me['data'].get('email')} ({me['data']['role']})")
         self.get("protected endpoint requires a token", "/users/me", expect=401)
@@ -210,23 +210,21 @@ class Smoke:
         return ""
 
     def admin_calls(self, token: str) -> None:
-        users = self.get(
-            "7.3 admin users (MFA complete)", "/admin/users?page=1&limit=10", token=token, expect=200
-        ).json()
+        users = self.get("admin users (MFA complete)", "/admin/users?page=1&limit=10", token=token, expect=200).json()
         self.check("admin users: data is a list", isinstance(users.get("data"), list), str(users)[:200])
         self.check("admin users: pagination", "total" in users.get("pagination", {}), str(users)[:200])
         self.note(f"{users['pagination']['total']} users")
 
     def themes(self) -> None:
-        body = self.get("7.3 themed rooms (public)", "/themed-rooms/themes", expect=200).json()
+        body = self.get("themed rooms (public)", "/themed-rooms/themes", expect=200).json()
         self.check("themes listed", isinstance(body.get("themes"), list) and len(body["themes"]) > 0, str(body)[:200])
         self.note(f"{len(body['themes'])} themes, e.g. {', '.join(t['id'] for t in body['themes'][:3])}")
 
     def payment(self, token: str) -> None:
-        # The checklist's body names `plan_premium` (alias of premium_monthly, ₹299) with amount 999: the amount
+        # The legacy web body names `plan_premium` (alias of premium_monthly, ₹299) with amount 999: the amount
         # always comes from the plan, so a different client amount is refused.
         refused = self.post(
-            "7.3 payment with a wrong amount is refused",
+            "payment with a wrong amount is refused",
             "/payments/create",
             {"planId": "plan_premium", "amount": 999, "currency": "INR"},
             token=token,
@@ -235,7 +233,7 @@ class Smoke:
         self.check("amount_mismatch", refused.get("code") == "amount_mismatch", str(refused)[:200])
         self.post("payment requires a token", "/payments/create", {"planId": "premium_monthly"}, expect=401)
         response = self.post(
-            "7.3 payment create",
+            "payment create",
             "/payments/create",
             {"planId": "plan_premium", "amount": 299, "currency": "INR"},
             token=token,

@@ -1,4 +1,4 @@
-"""No client mistake is a 500 (DEVELOPERS.md: "Bad input gets a clear error and loses nothing").
+"""No client mistake is a 500 (docs/api.md: a client mistake gets a clear 4xx and loses nothing).
 
 Every write endpoint receives bodies of the wrong shape, and every endpoint with an id receives ids of
 the wrong shape, as a patient and as an admin with completed MFA. Each answer must be a JSON 4xx.

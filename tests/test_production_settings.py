@@ -5,6 +5,7 @@ one variable removed or spoiled at a time; each refusal must name the variable.
 """
 
 import ipaddress
+import os
 import subprocess
 import sys
 from types import SimpleNamespace
@@ -73,7 +74,9 @@ def test_gunicorn_allows_one_worker_without_redis(monkeypatch):
     conf = _load_gunicorn_conf(monkeypatch, GUNICORN_WORKERS="1", DEBUG="1")
     monkeypatch.delenv("REDIS_URL")
     monkeypatch.delenv("PROMETHEUS_MULTIPROC_DIR", raising=False)
-    conf["on_starting"](SimpleNamespace(cfg=SimpleNamespace(workers=1)))
+    conf["on_starting"](SimpleNamespace(cfg=SimpleNamespace(workers=1)))  # no RuntimeError
+    # One worker needs no shared metrics directory: none is created or announced.
+    assert "PROMETHEUS_MULTIPROC_DIR" not in os.environ
 
 
 @pytest.mark.django_db

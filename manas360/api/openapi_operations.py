@@ -53,7 +53,7 @@ OPERATIONS: dict[str, dict[str, Any]] = {
         "request": {"phoneNumber": _PHONE, "otp": _CODE},
     },
     "POST /auth/login": {
-        "summary": "Same as verify-otp (the checklist's name for it)",
+        "summary": "Same as verify-otp (the legacy server's name for it)",
         "request": {"phoneNumber": _PHONE, "otp": _CODE},
     },
     "POST /auth/admin-login": {

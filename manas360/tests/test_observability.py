@@ -95,7 +95,10 @@ def test_scrubbing_survives_deep_nesting():
     for _ in range(200):
         current["child"] = {}
         current = current["child"]
-    scrub_event({"extra": deep}, {})  # no RecursionError
+    current["note"] = "write to patient@example.com"
+    scrubbed = scrub_event({"extra": deep, "message": "call +919876543210"}, {})  # no RecursionError
+    assert "patient@example.com" not in repr(scrubbed)
+    assert scrubbed["message"] == "call [phone]"
 
 
 class _Captured(Transport):

@@ -67,12 +67,18 @@ def test_client_amount_differing_from_the_plan_is_400_and_creates_nothing(auth_c
     assert simulator.server.state.orders == {}
 
 
-def test_unknown_plan_is_404(auth_client, plans, simulator):
-    for plan_id in ("platinum", str(uuid.uuid4()), ""):
-        response = auth_client.post("/api/v1/payments/create", {"planId": plan_id}, format="json")
-        assert response.status_code in (400, 404)
-        if plan_id:
-            assert response.json()["code"] == "plan_not_found"
+@pytest.mark.parametrize("plan_id", ["platinum", str(uuid.uuid4())])
+def test_unknown_plan_is_404(auth_client, plans, simulator, plan_id):
+    response = auth_client.post("/api/v1/payments/create", {"planId": plan_id}, format="json")
+    assert response.status_code == 404
+    assert response.json()["code"] == "plan_not_found"
+    assert _nothing_written()
+
+
+def test_empty_plan_id_is_400(auth_client, plans, simulator):
+    response = auth_client.post("/api/v1/payments/create", {"planId": ""}, format="json")
+    assert response.status_code == 400
+    assert response.json()["code"] == "validation_error"
     assert _nothing_written()
 
 

@@ -1,4 +1,4 @@
-"""The whole product as its people meet it, over real HTTP (checklist 6.2 and 8.5).
+"""The whole product as its people meet it, over real HTTP.
 
 A new patient signs in by OTP, has no subscription, pays for premium_monthly on the PhonePe simulator
 (which sends its signed callback to our live webhook), gets the subscription, uses a premium themed room
