@@ -38,13 +38,14 @@ benchmark:  ## Our endpoints vs the framework floor, same PostgreSQL and gunicor
 compose-check:  ## Validate docker-compose.yml with a real Compose parser
 	scripts/compose-check.sh
 
-lint:  ## ruff, ruff format --check, mypy, the import-direction contracts and the migrations check
+lint:  ## ruff, ruff format --check, mypy, the import-direction contracts, the migrations check, the Kubernetes manifests
 	scripts/bootstrap.sh requirements-dev.txt
 	.venv/bin/ruff check .
 	.venv/bin/ruff format --check .
 	.venv/bin/lint-imports --no-cache
 	DEBUG=1 .venv/bin/mypy .
 	DEBUG=1 .venv/bin/python manage.py makemigrations --check --dry-run
+	scripts/k8s-validate.sh
 
 format:  ## Apply ruff's fixes and formatting
 	.venv/bin/ruff check --fix .
