@@ -163,13 +163,17 @@ def test_api_probes_use_the_health_routes_with_an_allowed_host():
 
 
 def test_the_service_budgets_and_autoscaler_select_the_pods_they_mean():
+    autoscaler = RESOURCES["HorizontalPodAutoscaler/manas360-api"]["spec"]
+    # The autoscaler owns the API's replica count: a `replicas` in the Deployment would reset it on every apply.
+    assert "replicas" not in WORKLOADS["api"]["spec"]
+    least = {"api": autoscaler["minReplicas"], "worker": WORKLOADS["worker"]["spec"]["replicas"]}
     for component, deployment in (("api", WORKLOADS["api"]), ("worker", WORKLOADS["worker"])):
         pod_labels = deployment["spec"]["template"]["metadata"]["labels"]
         budget = RESOURCES[f"PodDisruptionBudget/manas360-{component}"]
         assert budget["spec"]["selector"]["matchLabels"].items() <= pod_labels.items()
-        assert budget["spec"]["minAvailable"] < deployment["spec"]["replicas"]
+        assert budget["spec"]["minAvailable"] < least[component]
     assert RESOURCES["Service/manas360-api"]["spec"]["selector"].items() <= (
         WORKLOADS["api"]["spec"]["template"]["metadata"]["labels"].items()
     )
-    target = RESOURCES["HorizontalPodAutoscaler/manas360-api"]["spec"]["scaleTargetRef"]
+    target = autoscaler["scaleTargetRef"]
     assert (target["kind"], target["name"]) == ("Deployment", "manas360-api")
