@@ -38,7 +38,7 @@ benchmark:  ## Our endpoints vs the framework floor, same PostgreSQL and gunicor
 compose-check:  ## Validate docker-compose.yml with a real Compose parser
 	scripts/compose-check.sh
 
-lint:  ## ruff, ruff format --check, mypy, the import-direction contracts, the migrations check and the docs' paths
+lint:  ## The docs' paths, ruff, ruff format --check, mypy, the import contracts, migrations, the Kubernetes manifests
 	scripts/bootstrap.sh requirements-dev.txt
 	.venv/bin/python scripts/check_doc_paths.py
 	.venv/bin/ruff check .
@@ -46,6 +46,7 @@ lint:  ## ruff, ruff format --check, mypy, the import-direction contracts, the m
 	.venv/bin/lint-imports --no-cache
 	DEBUG=1 .venv/bin/mypy .
 	DEBUG=1 .venv/bin/python manage.py makemigrations --check --dry-run
+	scripts/k8s-validate.sh
 
 format:  ## Apply ruff's fixes and formatting
 	.venv/bin/ruff check --fix .

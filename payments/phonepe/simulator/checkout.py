@@ -8,6 +8,7 @@ from payments.phonepe.simulator import mandates
 from payments.phonepe.simulator.http import Route, SimulatorHTTP
 from payments.phonepe.simulator.orders import expire_if_due, order_callback, order_status, order_view, record_attempt
 from payments.phonepe.simulator.state import (
+    CHECKOUT_ORDER_DEFAULT_SECONDS,
     FLOW_CHECKOUT_SETUP,
     FLOW_PG,
     MERCHANT_ID_PATTERN,
@@ -69,7 +70,8 @@ class CheckoutRoutes(SimulatorHTTP):
                     problems += mandates.subscription_problems(self.state, details, setup_amount=body.get("amount"))
             if problems:
                 return self._send_json(400, {"code": "BAD_REQUEST", "message": "; ".join(problems), "data": {}})
-            order, error = self._create_order(body, flow, expire_after_ms=1000 * (expire_after or 1200))
+            lifetime_ms = 1000 * (expire_after or CHECKOUT_ORDER_DEFAULT_SECONDS)
+            order, error = self._create_order(body, flow, expire_after_ms=lifetime_ms)
             if error:
                 return self._answer(error)
             if flow_type == FLOW_CHECKOUT_SETUP:

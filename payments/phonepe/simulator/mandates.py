@@ -11,6 +11,8 @@ returned callback bodies after releasing it. Rules enforced, as PhonePe does:
 * a subscription past its `expireAt` is EXPIRED; a terminal subscription never comes back.
 """
 
+from datetime import UTC, datetime
+
 from payments.phonepe.simulator.orders import callback_body, order_view, record_attempt
 from payments.phonepe.simulator.state import (
     AMOUNT_TYPES,
@@ -22,6 +24,7 @@ from payments.phonepe.simulator.state import (
     NOTIFY_TO_DEBIT_MS,
     PENNY_DROP_AMOUNT,
     REDEMPTION_FLOWS,
+    SUBSCRIPTION_DEFAULT_YEARS,
     SimOrder,
     SimSubscription,
     SimulatorState,
@@ -46,6 +49,26 @@ def _int(value) -> int | None:
     return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
+def future_ms_problem(value, field: str, now_ms: int) -> str | None:
+    """An optional epoch-ms field: absent (or null, as PhonePe's SDK sends it) is fine, else it must be future."""
+    if value is None:
+        return None
+    given = _int(value)
+    if given is None or given <= now_ms:
+        return f"{field} must be a future epoch in milliseconds"
+    return None
+
+
+def years_later_ms(now_ms: int, years: int) -> int:
+    """The same calendar moment `years` later (29 February becomes the 28th in a non-leap year)."""
+    moment = datetime.fromtimestamp(now_ms / 1000, UTC)
+    try:
+        later = moment.replace(year=moment.year + years)
+    except ValueError:
+        later = moment.replace(year=moment.year + years, day=28)
+    return int(later.timestamp() * 1000)
+
+
 def subscription_problems(state: SimulatorState, details: dict, *, setup_amount) -> list[str]:
     """What is wrong with a setup's subscription details (empty when it is acceptable)."""
     problems = []
@@ -68,9 +91,9 @@ def subscription_problems(state: SimulatorState, details: dict, *, setup_amount)
         problems.append("the setup amount exceeds maxAmount")
     if details.get("frequency") not in FREQUENCIES:
         problems.append("frequency is not one PhonePe knows")
-    expire_at = _int(details.get("expireAt"))
-    if expire_at is None or expire_at <= state.now_ms():
-        problems.append("expireAt must be a future epoch in milliseconds")
+    # Optional: a mandate without an end date lasts PhonePe's default of 30 years (subscription_create).
+    if problem := future_ms_problem(details.get("expireAt"), "expireAt", state.now_ms()):
+        problems.append(problem)
     return problems
 
 
@@ -83,7 +106,7 @@ def subscription_create(state: SimulatorState, details: dict, *, setup_order_id:
         amount_type=details["amountType"],
         max_amount=details["maxAmount"],
         frequency=details["frequency"],
-        expire_at_ms=details["expireAt"],
+        expire_at_ms=_int(details.get("expireAt")) or years_later_ms(state.now_ms(), SUBSCRIPTION_DEFAULT_YEARS),
     )
     state.subscriptions[subscription.merchant_subscription_id] = subscription
     return subscription
@@ -154,6 +177,8 @@ def notify(state: SimulatorState, body: dict) -> Result:
     subscription = state.subscriptions.get(str(flow.get("merchantSubscriptionId") or ""))
     if subscription is None:
         return 404, {"code": "SUBSCRIPTION_NOT_FOUND", "message": "No such subscription"}, []
+    if problem := future_ms_problem(body.get("expireAt"), "expireAt", state.now_ms()):
+        problems.append(problem)
     if amount is None or amount < 100 or amount > subscription.max_amount:
         problems.append("amount must be an integer between 100 and maxAmount (paise)")
     elif subscription.amount_type == "FIXED" and amount != subscription.max_amount:

@@ -59,6 +59,10 @@ AMOUNT_TYPES = {"FIXED", "VARIABLE"}
 PENNY_DROP_AMOUNT = 200
 NOTIFY_TO_DEBIT_MS = 24 * 3600 * 1000  # UPI rule: the debit waits at least 24 h after the notification
 NOTIFY_DEFAULT_VALIDITY_MS = 48 * 3600 * 1000
+# PhonePe's defaults for the optional fields (docs/phonepe-simulator.md, "Defaults").
+CHECKOUT_ORDER_DEFAULT_SECONDS = 1200  # `expireAfter` of /checkout/v2/pay
+SETUP_ORDER_DEFAULT_VALIDITY_MS = 10 * 60 * 1000  # `expireAt` of a /subscriptions/v2/setup order
+SUBSCRIPTION_DEFAULT_YEARS = 30  # `expireAt` of the mandate itself
 
 
 def as_dict(value: Any) -> dict[str, Any]:

@@ -15,7 +15,7 @@ from payments.phonepe.simulator import mandates
 from payments.phonepe.simulator.checkout import order_problems
 from payments.phonepe.simulator.http import Route, SimulatorHTTP
 from payments.phonepe.simulator.orders import order_status
-from payments.phonepe.simulator.state import FLOW_API_SETUP, as_dict
+from payments.phonepe.simulator.state import FLOW_API_SETUP, SETUP_ORDER_DEFAULT_VALIDITY_MS, as_dict
 
 SUBSCRIPTION = r"/simulator/subscriptions/([^/]+)"
 
@@ -49,12 +49,15 @@ class SubscriptionRoutes(SimulatorHTTP):
         if mode.get("type") not in ("UPI_INTENT", "UPI_COLLECT"):
             problems.append("paymentFlow.paymentMode.type must be UPI_INTENT or UPI_COLLECT")
         with self.state.lock:
+            now = self.state.now_ms()
             problems += mandates.subscription_problems(self.state, flow, setup_amount=body.get("amount"))
+            if problem := mandates.future_ms_problem(body.get("expireAt"), "expireAt (order)", now):
+                problems.append(problem)
             if problems:
                 return self._send_json(400, {"code": "BAD_REQUEST", "message": "; ".join(problems), "data": {}})
+            # The setup order's own expireAt is optional too: PhonePe gives the user 10 minutes to approve.
             expire_at = body.get("expireAt")
-            now = self.state.now_ms()
-            lifetime = expire_at - now if isinstance(expire_at, int) and expire_at > now else 600_000
+            lifetime = expire_at - now if isinstance(expire_at, int) else SETUP_ORDER_DEFAULT_VALIDITY_MS
             order, error = self._create_order(body, flow, expire_after_ms=lifetime)
             if error:
                 return self._answer(error)
