@@ -34,7 +34,9 @@ from payments.services.refunds import (
     payment_apply_refund_status,
     payment_refund,
     refund_check,
+    refund_open,
     refund_send,
+    refund_send_after_commit,
     refunds_retry,
 )
 from payments.services.webhook import (
@@ -67,7 +69,9 @@ __all__ = [
     "payment_webhook_process",
     "payments_due_for_reconciliation",
     "refund_check",
+    "refund_open",
     "refund_send",
+    "refund_send_after_commit",
     "refunds_retry",
     "webhook_event_finish",
     "webhook_order_event_process",
