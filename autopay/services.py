@@ -279,11 +279,13 @@ def _setup_failed(*, mandate_id: uuid.UUID, reason: str) -> None:
 # --- confirm with PhonePe -------------------------------------------------------------
 
 
-def mandate_sync(*, mandate_id: uuid.UUID | str) -> bool:
+def mandate_sync(*, mandate_id: uuid.UUID | str, ask_cancel: bool = True) -> bool:
     """Read the mandate's (and, while pending, its first charge's) state from PhonePe and apply it.
 
     Idempotent; safe from a callback, a job or a user's request. Returns True if the mandate changed.
-    Raises `PhonePeError` when PhonePe cannot be asked (the caller decides whether to retry).
+    Raises `PhonePeError` when PhonePe cannot be asked (the caller decides whether to retry), including
+    when an approval not kept could not be cancelled at PhonePe (`ask_cancel=False`: right after a
+    cancel, read only).
     """
     mandate = Mandate.objects.select_related("setup_payment").get(pk=mandate_id)
     client = get_autopay_client()
@@ -300,7 +302,7 @@ def mandate_sync(*, mandate_id: uuid.UUID | str) -> bool:
     except PhonePeNotFound:
         gateway = None
     target = GATEWAY_STATES.get(gateway.state) if gateway is not None else None
-    cancel_refused = False
+    refused = False
     with transaction.atomic():
         if target in (M.ACTIVE, M.PAUSED):
             # Two approvals synced at once: the user's live mandates are locked in one order first, so the later
@@ -321,7 +323,8 @@ def mandate_sync(*, mandate_id: uuid.UUID | str) -> bool:
             fields |= {"gateway_state", "gateway_subscription_id"}
             refusal = _approval_refusal(mandate, target)
             if refusal:
-                cancel_refused = _approval_refuse(mandate, reason=refusal, fields=fields)
+                _approval_refuse(mandate, reason=refusal, fields=fields)
+                refused = True
             elif target is not None and target != mandate.state:
                 from_state = mandate.state
                 if _move(mandate, target, reason=f"PhonePe reports {gateway.state}"):
@@ -351,13 +354,19 @@ def mandate_sync(*, mandate_id: uuid.UUID | str) -> bool:
             )
         mandate.save(update_fields=sorted(fields))
         _refresh_auto_renew(mandate.subscription_id)
-    if cancel_refused:
-        # Asked once, right away (the nested sync reads the result); if PhonePe cannot be reached, the renewal job
-        # cancels a refused mandate still activating here (docs/autopay.md).
+    if refused and ask_cancel:
+        # Live at PhonePe but not kept here: cancelled there now, on every sync until PhonePe confirms. Marked off
+        # and refunded already, so a failure here only delays the cancel: the caller retries (a callback is answered
+        # 503 and delivered again; the renewal job retries a mandate still activating here).
         try:
-            mandate_cancel_at_gateway(mandate_id=mandate.pk)
-        except (PhonePeError, GatewayUnavailable):
-            logger.warning("cancel of a refused approval not confirmed", extra={"mandate_id": str(mandate.pk)})
+            client.cancel_subscription(merchant_subscription_id=mandate.merchant_subscription_id)
+        except PhonePeRejected:
+            pass  # already ended at PhonePe: the read below says how
+        except PhonePeError:
+            logger.warning("cancel of an approval not kept not confirmed", extra={"mandate_id": str(mandate.pk)})
+            raise
+        mandate_sync(mandate_id=mandate_id, ask_cancel=False)
+        mandate.refresh_from_db()
     return (mandate.state, mandate.subscription_id) != before
 
 
@@ -378,12 +387,11 @@ def _approval_refusal(mandate: Mandate, target: str | None) -> str:
     return ""
 
 
-def _approval_refuse(mandate: Mandate, *, reason: str, fields: set[str]) -> bool:
+def _approval_refuse(mandate: Mandate, *, reason: str, fields: set[str]) -> None:
     """An approval we will not keep (caller holds the mandate and its first payment locked). The mandate does not
     become live here; it is marked off (no debit ever starts) and its first charge is refunded in full, in this
-    transaction. Returns True the first time, when PhonePe's cancel is still to be asked."""
-    first_time = mandate.cancel_requested_at is None
-    if first_time:
+    transaction (once, whatever the number of syncs)."""
+    if mandate.cancel_requested_at is None:
         mandate.cancel_requested_at = timezone.now()
         fields.add("cancel_requested_at")
         _audit(
@@ -399,7 +407,6 @@ def _approval_refuse(mandate: Mandate, *, reason: str, fields: set[str]) -> bool
         payment.save(update_fields=["refund_reason", "updated_at"])
         refund = refund_open(payment=payment, reason=payment.refund_reason, automatic=True)
         refund_send_after_commit(refund.pk)
-    return first_time
 
 
 # --- turn off -------------------------------------------------------------------------
@@ -489,7 +496,7 @@ def mandate_cancel_at_gateway(*, mandate_id: uuid.UUID | str) -> None:
         raise GatewayUnavailable() from exc
     except PhonePeRejected:
         pass  # already cancelled, revoked or expired at PhonePe: the status read below says which
-    mandate_sync(mandate_id=mandate_id)
+    mandate_sync(mandate_id=mandate_id, ask_cancel=False)
 
 
 # --- when a mandate ends ------------------------------------------------------------------

@@ -19,6 +19,7 @@ from autopay.tests.conftest import AUTOPAY
 from payments.fulfilment import PLAN_PRODUCT, product_for
 from payments.models import Payment, PaymentStatus, Refund, WebhookEvent
 from payments.phonepe.autopay import get_autopay_client
+from payments.phonepe.client import PhonePeUnavailable
 from payments.services import payment_open, payment_record_gateway_order, payment_redirect_url
 from subscriptions.selectors import subscription_get_active
 
@@ -185,7 +186,8 @@ def test_a_refused_approval_whose_cancel_phonepe_did_not_answer_is_cancelled_by_
     autopay_sim.approve(yearly)
     simulator.post("/simulator/faults", {"operation": "subscription_cancel", "status": 503, "count": 1})
 
-    mandate_sync(mandate_id=yearly.pk)  # what the setup callback does: no exception, no IntegrityError
+    with pytest.raises(PhonePeUnavailable):  # the setup callback is answered 503: PhonePe delivers it again
+        mandate_sync(mandate_id=yearly.pk)  # and never an IntegrityError on one_live_mandate_per_user
 
     yearly.refresh_from_db()
     assert yearly.state == MandateState.ACTIVATION_IN_PROGRESS  # not live here, marked off
@@ -202,3 +204,34 @@ def test_a_refused_approval_whose_cancel_phonepe_did_not_answer_is_cancelled_by_
     assert autopay_sim.subscription(yearly).state == "CANCELLED"
     assert Mandate.objects.get(pk=monthly.pk).state == MandateState.ACTIVE
     assert yearly.pk not in renewals.mandates_due()
+
+
+def test_an_approval_not_kept_whose_cancel_failed_is_cancelled_when_phonepe_delivers_the_callback_again(
+    live_simulator, plans, patient, turn_on, autopay_sim, post_callback
+):
+    """A set-up given up here is not swept by the renewal job: PhonePe's redelivery of its callback (answered 503
+    while the cancel could not be sent) finishes the cancel."""
+    _user, client = patient
+    monthly = turn_on(client, "premium_monthly")
+    Payment.objects.filter(pk=monthly.setup_payment_id).update(expires_at=timezone.now() - timedelta(seconds=1))
+    yearly = turn_on(client, "premium_yearly")
+    autopay_sim.approve(yearly)
+    live_simulator.post("/simulator/faults", {"operation": "subscription_cancel", "status": 503, "count": 1})
+
+    autopay_sim.approve(monthly)
+
+    answers = _callbacks_answered(autopay_sim, monthly)
+    assert ("subscription.setup.order.completed", 503) in answers
+    assert autopay_sim.subscription(monthly).state == "ACTIVE"
+    assert Refund.objects.filter(payment_id=monthly.setup_payment_id).count() == 1  # refunded at once all the same
+    setup_callback = next(
+        hook["body"]
+        for hook in autopay_sim.sim.server.state.webhooks
+        if hook["event"] == "subscription.setup.order.completed" and hook["status"] == 503
+    )
+
+    assert post_callback(setup_callback).status_code == 200  # PhonePe delivers it again
+
+    assert autopay_sim.subscription(monthly).state == "CANCELLED"
+    assert Refund.objects.filter(payment_id=monthly.setup_payment_id).count() == 1
+    assert Mandate.objects.get(pk=yearly.pk).state == MandateState.ACTIVE
