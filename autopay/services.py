@@ -460,7 +460,10 @@ def mandates_end_for_user(*, user: User, actor: User | None = None, reason: str)
     PhonePe's cancel is asked right after commit. If PhonePe cannot be reached, the renewal job retries the
     cancel. Idempotent (a second call only asks PhonePe again).
     """
-    mandate_ids = list(Mandate.objects.filter(user=user, state__in=LIVE_STATES).values_list("pk", flat=True))
+    # In primary-key order, the order mandate_sync locks them in (no deadlock with a sync running meanwhile).
+    mandate_ids = list(
+        Mandate.objects.filter(user=user, state__in=LIVE_STATES).order_by("pk").values_list("pk", flat=True)
+    )
     for mandate_id in mandate_ids:
         request_turn_off(mandate_id=mandate_id, reason=reason, actor=actor)
     if mandate_ids:
