@@ -44,6 +44,7 @@ from autopay.models import (
     Renewal,
     RenewalState,
 )
+from autopay.selectors import mandate_get_live
 from payments.errors import GatewayUnavailable
 from payments.fulfilment import PLAN_PRODUCT, product_for
 from payments.models import Payment, PaymentStatus
@@ -419,7 +420,7 @@ def mandate_turn_off(*, user: User, ip_address: str | None = None, user_agent: s
     cancel follows. If PhonePe cannot be reached, 502 is raised and the renewal job retries
     the cancel (so does the next turn-off).
     """
-    mandate = Mandate.objects.filter(user=user, state__in=LIVE_STATES).order_by("-created_at").first()
+    mandate = mandate_get_live(user=user)
     if mandate is None:
         raise AutopayNotFound()
     request_turn_off(

@@ -194,6 +194,8 @@ def test_a_refused_approval_whose_cancel_phonepe_did_not_answer_is_cancelled_by_
     assert yearly.cancel_requested_at is not None
     assert autopay_sim.subscription(yearly).state == "ACTIVE"
     assert Refund.objects.filter(payment_id=yearly.setup_payment_id).count() == 1
+    seen = client.get(AUTOPAY).json()["mandate"]
+    assert (seen["id"], seen["state"]) == (str(monthly.pk), "active")  # the user sees (and turns off) the kept one
     Mandate.objects.filter(pk=yearly.pk).update(created_at=yearly.created_at - timedelta(minutes=6))
     assert yearly.pk in renewals.mandates_due()
 
