@@ -4,13 +4,16 @@ at PhonePe and its first charge refunded, never a 500. End to end: our API in a 
 its webhook (real HTTP both ways)."""
 
 import json
+import threading
+import time
 import uuid
 from datetime import timedelta
 
 import pytest
+from django.db import connection, transaction
 from django.utils import timezone
 
-from accounts.models import AuditLog
+from accounts.models import AuditLog, User
 from accounts.tests.factories import UserFactory
 from autopay import renewals
 from autopay.models import Mandate, MandateState
@@ -102,15 +105,14 @@ def test_an_approval_phonepe_reports_for_a_setup_given_up_here_is_cancelled_and_
     assert {status for _event, status in answers} == {200}
 
 
-def _checkout_behind_the_check(user, plan):
-    """A second set-up that got past the check (two requests at once before this rule, or any other path): the
-    same steps `mandate_setup` takes, without its refusal."""
+def _mandate_row(user, plan):
+    """The rows `mandate_setup` writes for a set-up (a pending first payment and its mandate), without its checks."""
     offer = product_for(PLAN_PRODUCT).offer(user=user, ref=plan.code)
     now, suffix = timezone.now(), uuid.uuid4().hex
     payment = payment_open(
         user=user, offer=offer, merchant_order_id=f"M360A_{suffix}", expires_at=now + timedelta(hours=1)
     )
-    mandate = Mandate.objects.create(
+    return Mandate.objects.create(
         user=user,
         plan=plan,
         setup_payment=payment,
@@ -120,6 +122,13 @@ def _checkout_behind_the_check(user, plan):
         max_amount_paise=plan.amount_paise,
         expires_at=now + timedelta(days=365),
     )
+
+
+def _checkout_behind_the_check(user, plan):
+    """A second set-up that got past the check (two requests at once before this rule, or any other path): the
+    same steps `mandate_setup` takes, without its refusal."""
+    mandate = _mandate_row(user, plan)
+    payment = mandate.setup_payment
     order = get_autopay_client().create_subscription_checkout(
         merchant_order_id=payment.merchant_order_id,
         merchant_subscription_id=mandate.merchant_subscription_id,
@@ -237,3 +246,35 @@ def test_an_approval_not_kept_whose_cancel_failed_is_cancelled_when_phonepe_deli
     assert autopay_sim.subscription(monthly).state == "CANCELLED"
     assert Refund.objects.filter(payment_id=monthly.setup_payment_id).count() == 1
     assert Mandate.objects.get(pk=yearly.pk).state == MandateState.ACTIVE
+
+
+def test_two_setups_at_once_are_serialized_on_the_user_and_the_second_is_409(simulator, plans, patient):
+    """A set-up that another request is creating right now (its transaction holds the user's row and has written
+    its mandate, not yet committed): the second request waits for it and is refused, instead of starting a second
+    checkout that both could approve."""
+    user, client = patient
+    holding, done = threading.Event(), threading.Event()
+
+    def concurrent_setup():
+        try:
+            with transaction.atomic():
+                User.objects.select_for_update().get(pk=user.pk)
+                _mandate_row(user, plans["premium_monthly"])
+                holding.set()
+                time.sleep(1.5)  # the other request arrives meanwhile
+        finally:
+            connection.close()
+            done.set()
+
+    thread = threading.Thread(target=concurrent_setup)
+    thread.start()
+    assert holding.wait(10)
+
+    response = client.post(AUTOPAY, {"planId": "premium_yearly"}, format="json")
+
+    thread.join(10)
+    assert done.is_set()
+    assert response.status_code == 409
+    assert response.json()["code"] == "autopay_setup_in_progress"
+    assert list(Mandate.objects.filter(user=user).values_list("plan__code", flat=True)) == ["premium_monthly"]
+    assert simulator.server.state.subscriptions == {}  # no second checkout was opened at PhonePe
