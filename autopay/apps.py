@@ -8,8 +8,12 @@ class AutopayConfig(AppConfig):
 
     def ready(self) -> None:
         # Imported here, not at the top: models are not ready when this module is imported.
+        from accounts.departures import user_departure_register  # noqa: PLC0415
+        from autopay.services import mandates_end_for_user  # noqa: PLC0415
         from autopay.webhooks import register  # noqa: PLC0415
 
         # Payments hands us PhonePe's subscription.* callbacks (payments/webhook_handlers.py): explicit, no signals.
 
         register()
+        # A deleted or suspended account is charged no more: its mandates end with it (accounts/departures.py).
+        user_departure_register("autopay", mandates_end_for_user)

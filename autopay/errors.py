@@ -21,3 +21,10 @@ class AutopayCancellationPending(Conflict):
 class AutopayNotFound(NotFound):
     code = "autopay_not_found"
     default_message = "You have no Autopay mandate to turn off."
+
+
+class AutopaySetupInProgress(Conflict):
+    code = "autopay_setup_in_progress"
+    default_message = (
+        "Another Autopay set-up is waiting for your approval in PhonePe. Finish it, or try again once it expires."
+    )

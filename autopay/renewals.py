@@ -68,8 +68,12 @@ def _move(renewal: Renewal, to_state: str, *, reason: str = "") -> bool:
 def renewal_advance(*, mandate_id: uuid.UUID | str, now: datetime | None = None) -> str:
     """Move one mandate's renewal one or more steps forward. Returns what it did (for logs and tests)."""
     now = now or timezone.now()
-    mandate = Mandate.objects.select_related("subscription", "plan").get(pk=mandate_id)
+    mandate = Mandate.objects.select_related("subscription", "plan", "user").get(pk=mandate_id)
     if mandate.state == M.ACTIVATION_IN_PROGRESS:
+        if mandate.cancel_requested_at is not None:
+            # Turned off, or an approval not kept (docs/autopay.md), before PhonePe confirmed the cancel.
+            mandate_cancel_at_gateway(mandate_id=mandate.pk)
+            return "cancel_retried"
         # Its callbacks may have been lost: PhonePe's word on the setup is read here.
         mandate_sync(mandate_id=mandate.pk)
         return "setup_checked"
@@ -78,6 +82,12 @@ def renewal_advance(*, mandate_id: uuid.UUID | str, now: datetime | None = None)
     if mandate.cancel_requested_at is not None:
         mandate_cancel_at_gateway(mandate_id=mandate.pk)
         return "cancel_retried"
+    if mandate.user.deleted_at is not None or not mandate.user.is_active:
+        # A deleted or suspended account is never notified or charged. Leaving turns Autopay off at once
+        # (accounts.departures); this catches whatever that missed.
+        request_turn_off(mandate_id=mandate.pk, reason="account closed")
+        mandate_cancel_at_gateway(mandate_id=mandate.pk)
+        return "turned_off_user_gone"
     subscription = mandate.subscription
     if subscription is None:
         return "no_subscription"

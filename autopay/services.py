@@ -9,11 +9,15 @@ Rules that hold everywhere in this module:
 * No outbound HTTP while a row lock is held: PhonePe is asked between transactions.
 * `Subscription.auto_renew` is true exactly when an active mandate, not being turned off,
   will renew that subscription; it is recomputed in the transaction that moves the mandate.
+* One mandate per user: a set-up is refused while another is live or waiting for approval, and
+  an approval PhonePe reports anyway for a mandate we will not keep (another is live, the account
+  is closed, or we gave the set-up up) is cancelled at PhonePe and its first charge refunded.
 """
 
 import logging
 import uuid
 from datetime import timedelta
+from functools import partial
 from typing import Any
 
 from django.conf import settings
@@ -23,8 +27,15 @@ from django.utils import timezone
 from accounts.audit import audit_log_record
 from accounts.models import User
 from autopay import conf
-from autopay.errors import AutopayAlreadyOn, AutopayCancellationPending, AutopayNotFound, PlanNotRenewable
+from autopay.errors import (
+    AutopayAlreadyOn,
+    AutopayCancellationPending,
+    AutopayNotFound,
+    AutopaySetupInProgress,
+    PlanNotRenewable,
+)
 from autopay.models import (
+    ENDED_STATES,
     GATEWAY_STATES,
     LIVE_STATES,
     MANDATE_TRANSITIONS,
@@ -33,6 +44,7 @@ from autopay.models import (
     Renewal,
     RenewalState,
 )
+from autopay.selectors import mandate_get_live
 from payments.errors import GatewayUnavailable
 from payments.fulfilment import PLAN_PRODUCT, product_for
 from payments.models import Payment, PaymentStatus
@@ -46,6 +58,8 @@ from payments.services import (
     payment_open,
     payment_record_gateway_order,
     payment_redirect_url,
+    refund_open,
+    refund_send_after_commit,
 )
 from subscriptions.entitlements import entitlement_grace_end
 from subscriptions.models import Grant, Plan, PlanPeriod, PlanType, Subscription, SubscriptionStatus
@@ -152,6 +166,12 @@ def _clear_unfinished_setups(user: User) -> Mandate | None:
     for mandate in Mandate.objects.select_related("setup_payment", "plan").filter(
         user=user, state=M.ACTIVATION_IN_PROGRESS
     ):
+        if mandate.cancel_requested_at is not None:
+            # Turned off or refused while PhonePe may hold it active: it is cancelled there, never given up here.
+            mandate_cancel_at_gateway(mandate_id=mandate.pk)
+            if Mandate.objects.filter(pk=mandate.pk, state__in=LIVE_STATES).exists():
+                raise AutopayCancellationPending()
+            continue
         payment = mandate.setup_payment
         if payment.status == PaymentStatus.PENDING and payment.expires_at and payment.expires_at > timezone.now():
             reusable = reusable or mandate
@@ -182,13 +202,24 @@ def _mandate_setup(*, user: User, plan_identifier: str, ip_address: str | None, 
         if live.state in (M.ACTIVE, M.PAUSED):
             raise AutopayCancellationPending()
     reusable = _clear_unfinished_setups(user)
-    if reusable is not None and reusable.plan_id == plan.pk:
-        return reusable
+    if reusable is not None:
+        if reusable.plan_id == plan.pk:
+            return reusable  # a second click: the checkout that is still open
+        # Another plan's checkout is still open: both could be approved (two live mandates, two first charges).
+        raise AutopaySetupInProgress(extra={"expires_at": _checkout_expiry(reusable)})
     offer = product_for(PLAN_PRODUCT).offer(user=user, ref=plan.code)  # refused if it would buy nothing new
 
     now = timezone.now()
     expire_after = min(max(settings.PHONEPE_ORDER_EXPIRE_SECONDS, 300), 3600)
     with transaction.atomic():
+        # One set-up at a time per user: the user's row serializes concurrent requests, so the check below
+        # sees the mandate a concurrent request created (the checks above ran without a lock).
+        User.objects.select_for_update().filter(pk=user.pk).first()
+        other = Mandate.objects.select_related("setup_payment").filter(user=user, state__in=LIVE_STATES).first()
+        if other is not None:
+            if other.state != M.ACTIVATION_IN_PROGRESS:
+                raise AutopayAlreadyOn()
+            raise AutopaySetupInProgress(extra={"expires_at": _checkout_expiry(other)})
         payment = payment_open(
             user=user, offer=offer, merchant_order_id=_new_id("M360A"), expires_at=now + timedelta(seconds=expire_after)
         )
@@ -233,6 +264,11 @@ def _mandate_setup(*, user: User, plan_identifier: str, ip_address: str | None, 
     return mandate
 
 
+def _checkout_expiry(mandate: Mandate) -> str | None:
+    expires_at = mandate.setup_payment.expires_at
+    return expires_at.isoformat() if expires_at is not None else None
+
+
 def _setup_failed(*, mandate_id: uuid.UUID, reason: str) -> None:
     with transaction.atomic():
         mandate = Mandate.objects.select_for_update().get(pk=mandate_id)
@@ -244,15 +280,18 @@ def _setup_failed(*, mandate_id: uuid.UUID, reason: str) -> None:
 # --- confirm with PhonePe -------------------------------------------------------------
 
 
-def mandate_sync(*, mandate_id: uuid.UUID | str) -> bool:
+def mandate_sync(*, mandate_id: uuid.UUID | str, ask_cancel: bool = True) -> bool:
     """Read the mandate's (and, while pending, its first charge's) state from PhonePe and apply it.
 
     Idempotent; safe from a callback, a job or a user's request. Returns True if the mandate changed.
-    Raises `PhonePeError` when PhonePe cannot be asked (the caller decides whether to retry).
+    Raises `PhonePeError` when PhonePe cannot be asked (the caller decides whether to retry), including
+    when an approval not kept could not be cancelled at PhonePe (`ask_cancel=False`: right after a
+    cancel, read only).
     """
     mandate = Mandate.objects.select_related("setup_payment").get(pk=mandate_id)
     client = get_autopay_client()
-    if mandate.setup_payment.status == PaymentStatus.PENDING:
+    if mandate.setup_payment.status in (PaymentStatus.PENDING, PaymentStatus.FAILED):
+        # FAILED too: a set-up we gave up on may still be approved at PhonePe (its first charge then counts).
         try:
             order = client.get_order_status(merchant_order_id=mandate.setup_payment.merchant_order_id)
         except PhonePeNotFound:
@@ -263,7 +302,18 @@ def mandate_sync(*, mandate_id: uuid.UUID | str) -> bool:
         gateway = client.get_subscription_status(merchant_subscription_id=mandate.merchant_subscription_id)
     except PhonePeNotFound:
         gateway = None
+    target = GATEWAY_STATES.get(gateway.state) if gateway is not None else None
+    refused = False
     with transaction.atomic():
+        if target in (M.ACTIVE, M.PAUSED):
+            # Two approvals synced at once: the user's live mandates are locked in one order first, so the later
+            # of the two sees the earlier one live (and is refused) instead of failing on the unique index.
+            list(
+                Mandate.objects.select_for_update()
+                .filter(user_id=mandate.user_id, state__in=LIVE_STATES)
+                .order_by("pk")
+                .values_list("pk", flat=True)
+            )
         mandate = Mandate.objects.select_for_update().select_related("setup_payment").get(pk=mandate_id)
         before = (mandate.state, mandate.subscription_id)
         fields = {"last_synced_at", "updated_at"}
@@ -272,11 +322,17 @@ def mandate_sync(*, mandate_id: uuid.UUID | str) -> bool:
             mandate.gateway_state = gateway.state[:30]
             mandate.gateway_subscription_id = mandate.gateway_subscription_id or gateway.subscription_id[:100]
             fields |= {"gateway_state", "gateway_subscription_id"}
-            target = GATEWAY_STATES.get(gateway.state)
-            if target is not None and target != mandate.state:
+            refusal = _approval_refusal(mandate, target)
+            if refusal:
+                _approval_refuse(mandate, reason=refusal, fields=fields)
+                refused = True
+            elif target is not None and target != mandate.state:
+                from_state = mandate.state
                 if _move(mandate, target, reason=f"PhonePe reports {gateway.state}"):
                     fields |= {"state", "activated_at", "ended_at", "end_reason"}
-                    if target not in LIVE_STATES:
+                    if target not in LIVE_STATES and from_state != M.ACTIVATION_IN_PROGRESS:
+                        # A mandate that never renewed has no renewal or grace of its own to stop (and must not
+                        # end the grace of the user's other, live mandate).
                         _renewals_stop(mandate)
                 else:
                     logger.warning(
@@ -299,7 +355,59 @@ def mandate_sync(*, mandate_id: uuid.UUID | str) -> bool:
             )
         mandate.save(update_fields=sorted(fields))
         _refresh_auto_renew(mandate.subscription_id)
+    if refused and ask_cancel:
+        # Live at PhonePe but not kept here: cancelled there now, on every sync until PhonePe confirms. Marked off
+        # and refunded already, so a failure here only delays the cancel: the caller retries (a callback is answered
+        # 503 and delivered again; the renewal job retries a mandate still activating here).
+        try:
+            client.cancel_subscription(merchant_subscription_id=mandate.merchant_subscription_id)
+        except PhonePeRejected:
+            pass  # already ended at PhonePe: the read below says how
+        except PhonePeError:
+            logger.warning("cancel of an approval not kept not confirmed", extra={"mandate_id": str(mandate.pk)})
+            raise
+        mandate_sync(mandate_id=mandate_id, ask_cancel=False)
+        mandate.refresh_from_db()
     return (mandate.state, mandate.subscription_id) != before
+
+
+def _approval_refusal(mandate: Mandate, target: str | None) -> str:
+    """Why PhonePe's approval of this mandate (`target` ACTIVE or PAUSED) is not kept here, or "" to keep it."""
+    if target not in (M.ACTIVE, M.PAUSED):
+        return ""
+    if mandate.state in ENDED_STATES:
+        # Given up here (set-up abandoned, turned off before PhonePe knew it) and approved at PhonePe after all.
+        return "set-up already ended" if mandate.activated_at is None else ""
+    if mandate.state != M.ACTIVATION_IN_PROGRESS:
+        return ""
+    user = User.objects.only("is_active", "deleted_at").get(pk=mandate.user_id)
+    if user.deleted_at is not None or not user.is_active:
+        return "account closed"
+    if Mandate.objects.filter(user_id=mandate.user_id, state__in=[M.ACTIVE, M.PAUSED]).exclude(pk=mandate.pk).exists():
+        return "another mandate is live"
+    return ""
+
+
+def _approval_refuse(mandate: Mandate, *, reason: str, fields: set[str]) -> None:
+    """An approval we will not keep (caller holds the mandate and its first payment locked). The mandate does not
+    become live here; it is marked off (no debit ever starts) and its first charge is refunded in full, in this
+    transaction (once, whatever the number of syncs)."""
+    if mandate.cancel_requested_at is None:
+        mandate.cancel_requested_at = timezone.now()
+        fields.add("cancel_requested_at")
+        _audit(
+            mandate,
+            "autopay.turn_off",
+            before={"state": mandate.state},
+            after={"state": mandate.state, "reason": f"approval not kept: {reason}"},
+        )
+        logger.warning("approval not kept", extra={"mandate_id": str(mandate.pk), "reason": reason})
+    payment = mandate.setup_payment
+    if payment.status == PaymentStatus.SUCCESS and not payment.refunds.exists():
+        payment.refund_reason = f"Autopay approval not kept: {reason}"[:255]
+        payment.save(update_fields=["refund_reason", "updated_at"])
+        refund = refund_open(payment=payment, reason=payment.refund_reason, automatic=True)
+        refund_send_after_commit(refund.pk)
 
 
 # --- turn off -------------------------------------------------------------------------
@@ -312,7 +420,7 @@ def mandate_turn_off(*, user: User, ip_address: str | None = None, user_agent: s
     cancel follows. If PhonePe cannot be reached, 502 is raised and the renewal job retries
     the cancel (so does the next turn-off).
     """
-    mandate = Mandate.objects.filter(user=user, state__in=LIVE_STATES).order_by("-created_at").first()
+    mandate = mandate_get_live(user=user)
     if mandate is None:
         raise AutopayNotFound()
     request_turn_off(
@@ -345,6 +453,32 @@ def request_turn_off(*, mandate_id: uuid.UUID | str, reason: str, actor: User | 
         _refresh_auto_renew(mandate.subscription_id)
 
 
+def mandates_end_for_user(*, user: User, actor: User | None = None, reason: str) -> None:
+    """The user left (account deleted or suspended): every mandate that could still charge them is turned off.
+
+    Registered with `accounts.departures`, so it runs inside the transaction that records the departure: Autopay
+    is recorded as off (`cancel_requested_at`: no notice or debit starts from here on) together with it, and
+    PhonePe's cancel is asked right after commit. If PhonePe cannot be reached, the renewal job retries the
+    cancel. Idempotent (a second call only asks PhonePe again).
+    """
+    # In primary-key order, the order mandate_sync locks them in (no deadlock with a sync running meanwhile).
+    mandate_ids = list(
+        Mandate.objects.filter(user=user, state__in=LIVE_STATES).order_by("pk").values_list("pk", flat=True)
+    )
+    for mandate_id in mandate_ids:
+        request_turn_off(mandate_id=mandate_id, reason=reason, actor=actor)
+    if mandate_ids:
+        transaction.on_commit(partial(_cancel_all_at_gateway, mandate_ids), robust=True)
+
+
+def _cancel_all_at_gateway(mandate_ids: list[uuid.UUID]) -> None:
+    for mandate_id in mandate_ids:
+        try:
+            mandate_cancel_at_gateway(mandate_id=mandate_id)
+        except (PhonePeError, GatewayUnavailable):  # recorded as off already; the renewal job finishes the cancel
+            logger.warning("mandate cancel not confirmed", extra={"mandate_id": str(mandate_id)})
+
+
 def mandate_cancel_at_gateway(*, mandate_id: uuid.UUID | str) -> None:
     """Ask PhonePe to cancel, then read the result back. A mandate PhonePe already ended is just synced."""
     mandate = Mandate.objects.get(pk=mandate_id)
@@ -366,7 +500,7 @@ def mandate_cancel_at_gateway(*, mandate_id: uuid.UUID | str) -> None:
         raise GatewayUnavailable() from exc
     except PhonePeRejected:
         pass  # already cancelled, revoked or expired at PhonePe: the status read below says which
-    mandate_sync(mandate_id=mandate_id)
+    mandate_sync(mandate_id=mandate_id, ask_cancel=False)
 
 
 # --- when a mandate ends ------------------------------------------------------------------

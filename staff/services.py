@@ -7,6 +7,7 @@ from typing import Any
 from django.db import transaction
 
 from accounts.audit import audit_log_record
+from accounts.departures import ACCOUNT_SUSPENDED, user_departed
 from accounts.models import User
 from accounts.roles import Role
 from accounts.services import user_soft_delete
@@ -49,15 +50,19 @@ def _refuse_self(actor: User, user: User) -> None:
 
 
 def _set_active(*, actor: User, user: User, active: bool, reason: str, ip_address: str | None, user_agent: str) -> User:
-    """Suspend (revoking every session at once) or reinstate. No change, no audit row."""
+    """Suspend (revoking every session and ending what the account pays for: `accounts.departures`) or
+    reinstate (what was ended stays ended: Autopay is a new set-up). No change, no audit row."""
     if active == user.is_active:
         if not active:
             sessions_revoke_for_user(user=user, reason="suspended")
+            user_departed(user=user, actor=actor, reason=ACCOUNT_SUSPENDED)  # idempotent; catches older suspensions
         return user
     before = {"status": _status(user), "is_active": user.is_active}
     user.is_active = active
     user.save(update_fields=["is_active", "updated_at"])
     revoked = 0 if active else sessions_revoke_for_user(user=user, reason="suspended")
+    if not active:
+        user_departed(user=user, actor=actor, reason=ACCOUNT_SUSPENDED)
     after = {"status": _status(user), "is_active": user.is_active}
     if reason:
         after["reason"] = reason

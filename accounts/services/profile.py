@@ -6,6 +6,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from accounts.audit import audit_log_record
+from accounts.departures import ACCOUNT_DELETED, user_departed
 from accounts.errors import EmailTaken
 from accounts.models import MfaDevice, User
 from accounts.roles import Role
@@ -98,7 +99,11 @@ def _apply_changes(
 
 @transaction.atomic
 def user_soft_delete(*, user: User, actor: User, ip_address: str | None = None, user_agent: str = "") -> None:
-    """Scrub personal data, keep the row (payments reference it), end every session at once."""
+    """Scrub personal data, keep the row (payments reference it), end every session at once.
+
+    What the account pays for stops with it (`accounts.departures`): Autopay's mandates are turned off in this
+    transaction and cancelled at PhonePe right after it commits, before the answer.
+    """
     target = User.objects.select_for_update().get(pk=user.pk)
     if target.deleted_at is not None:
         return
@@ -114,6 +119,7 @@ def user_soft_delete(*, user: User, actor: User, ip_address: str | None = None, 
     target.save()
     MfaDevice.objects.filter(user=target).delete()
     sessions_revoke_for_user(user=target, reason="account_deleted")
+    user_departed(user=target, actor=actor, reason=ACCOUNT_DELETED)
     audit_log_record(
         action="user.delete",
         actor=actor,

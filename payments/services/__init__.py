@@ -7,7 +7,8 @@
 * `webhook`: PhonePe's callbacks (`payment_webhook_process`), and processing one stored event again
   (`webhook_order_event_process`, `webhook_refund_event_process`, `webhook_event_finish`);
 * `refunds`: the refund outbox (`payment_refund`, `refund_send`, `refund_check`, `refunds_retry`,
-  `payment_apply_refund_status`);
+  `payment_apply_refund_status`; for another app's automatic refund, `refund_open` in its transaction and
+  `refund_send_after_commit`);
 * `reconcile`: asking PhonePe about one pending payment, expiry included (`payment_reconcile`), on read
   (throttled: `payment_reconcile_if_stale`) and for the periodic job (back-off: `payments_due_for_reconciliation`).
 
@@ -34,7 +35,9 @@ from payments.services.refunds import (
     payment_apply_refund_status,
     payment_refund,
     refund_check,
+    refund_open,
     refund_send,
+    refund_send_after_commit,
     refunds_retry,
 )
 from payments.services.webhook import (
@@ -67,7 +70,9 @@ __all__ = [
     "payment_webhook_process",
     "payments_due_for_reconciliation",
     "refund_check",
+    "refund_open",
     "refund_send",
+    "refund_send_after_commit",
     "refunds_retry",
     "webhook_event_finish",
     "webhook_order_event_process",
