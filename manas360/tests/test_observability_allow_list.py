@@ -13,8 +13,8 @@ import logging
 
 import pytest
 import sentry_sdk
-from django.http import HttpResponse
 from django.core.handlers.wsgi import WSGIHandler
+from django.http import HttpResponse
 from django.test import RequestFactory
 from django.urls import path
 from django.views.decorators.csrf import csrf_exempt
@@ -89,13 +89,17 @@ def _urls(settings):
 
 def _planted_request(client_path: str) -> int:
     """The request through Django's real WSGI entry point (which the Sentry SDK wraps), as a server calls it."""
-    environ = RequestFactory().post(
-        f"{client_path}?email={EMAIL}&phone={PHONE}",
-        data=json.dumps({"email": EMAIL, "phone": PHONE}),
-        content_type="application/json",
-        HTTP_COOKIE=f"sessionid={EMAIL}; contact={PHONE}",
-        **HEADERS,
-    ).environ
+    environ = (
+        RequestFactory()
+        .post(
+            f"{client_path}?email={EMAIL}&phone={PHONE}",
+            data=json.dumps({"email": EMAIL, "phone": PHONE}),
+            content_type="application/json",
+            HTTP_COOKIE=f"sessionid={EMAIL}; contact={PHONE}",
+            **HEADERS,
+        )
+        .environ
+    )
     statuses = []
     response = WSGIHandler()(environ, lambda status, headers, exc_info=None: statuses.append(status))
     b"".join(response)
