@@ -301,9 +301,11 @@ def configure_tracing(*, endpoint: str, service_name: str, release: str, exporte
     provider = TracerProvider(resource=Resource.create({"service.name": service_name, "service.version": release}))
     if exporter is None:
         # The exporter reads the standard OTEL_EXPORTER_OTLP_* variables (endpoint, headers, timeout) itself.
-        provider.add_span_processor(BatchSpanProcessor(ScrubbingSpanExporter(OTLPSpanExporter())))
+        # ScrubbingSpanExporter has SpanExporter's methods without subclassing it: that class lives in the
+        # optional packages, which this module must not import unless tracing is configured.
+        provider.add_span_processor(BatchSpanProcessor(ScrubbingSpanExporter(OTLPSpanExporter())))  # type: ignore[arg-type]
     else:
-        provider.add_span_processor(SimpleSpanProcessor(ScrubbingSpanExporter(exporter)))
+        provider.add_span_processor(SimpleSpanProcessor(ScrubbingSpanExporter(exporter)))  # type: ignore[arg-type]
     DjangoInstrumentor().instrument(
         tracer_provider=provider, request_hook=scrub_span, excluded_urls=EXCLUDED_FROM_TRACING
     )
