@@ -115,3 +115,25 @@ def test_non_admin_addresses_lock_per_address_too_so_the_lockout_reveals_nothing
     other = _login(email, PASSWORD, REMOTE_ADDR=ADMIN_HOME)
     assert other.status_code == 401
     assert other.json()["code"] == "invalid_credentials"
+
+
+def test_the_slow_down_answers_alike_for_an_admin_and_an_unknown_address(settings):
+    settings.ADMIN_LOCKOUT_ACCOUNT_THRESHOLD = 3
+    admin = AdminFactory(password=PASSWORD)
+    botnet = [f"198.51.100.{n}" for n in range(1, 5)]
+
+    def shapes(email):
+        answers = []
+        for address in botnet:
+            for _ in range(2):
+                response = _login(email, "guess", REMOTE_ADDR=address)
+                body = response.json()
+                body.pop("requestId", None)
+                answers.append((response.status_code, body, response.get("Retry-After")))
+        return answers
+
+    with time_machine.travel(timezone.now(), tick=False):
+        for_admin = shapes(admin.email)
+        for_unknown = shapes("nobody@example.com")
+    assert [status for status, _, _ in for_admin] == [401, 401] + [429] * 6
+    assert for_unknown == for_admin
