@@ -13,6 +13,7 @@
 """
 
 import hashlib
+import ipaddress
 from datetime import datetime, timedelta
 
 from django.conf import settings
@@ -33,7 +34,18 @@ _ADDRESS_MAX = LoginFailure._meta.get_field("ip_address").max_length or 64
 
 
 def _address(ip_address: str | None) -> str:
-    return (ip_address or "")[:_ADDRESS_MAX]
+    """The client as counted: an IPv4 address, or the /64 network of an IPv6 one (one subscriber usually gets
+    a whole /64, so counting single IPv6 addresses would give an attacker endless fresh addresses)."""
+    text = (ip_address or "").strip()
+    try:
+        parsed = ipaddress.ip_address(text)
+    except ValueError:
+        return text[:_ADDRESS_MAX]
+    if isinstance(parsed, ipaddress.IPv6Address):
+        if parsed.ipv4_mapped is not None:
+            return str(parsed.ipv4_mapped)
+        return str(ipaddress.ip_network(f"{parsed}/64", strict=False))
+    return str(parsed)
 
 
 def _seconds_until(moment: datetime, now: datetime) -> int:

@@ -137,3 +137,12 @@ def test_the_slow_down_answers_alike_for_an_admin_and_an_unknown_address(setting
         for_unknown = shapes("nobody@example.com")
     assert [status for status, _, _ in for_admin] == [401, 401] + [429] * 6
     assert for_unknown == for_admin
+
+
+def test_ipv6_clients_are_counted_by_their_64_network():
+    admin = AdminFactory(password=PASSWORD)
+    for n in range(1, 6):  # five "different" addresses inside one subscriber's /64
+        _login(admin.email, "guess", REMOTE_ADDR=f"2001:db8:1:2::{n}")
+    assert _login(admin.email, PASSWORD, REMOTE_ADDR="2001:db8:1:2::ffff").status_code == 429
+    assert set(LoginFailure.objects.values_list("ip_address", flat=True)) == {"2001:db8:1:2::/64"}
+    assert _login(admin.email, PASSWORD, REMOTE_ADDR="2001:db8:1:3::1").status_code == 200
