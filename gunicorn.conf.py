@@ -159,4 +159,7 @@ def _write_json_error(sock, status_int, reason, mesg):
     gunicorn_util.write_nonblock(sock, head.encode("latin1") + body)
 
 
+# An upgrade that renamed it would silently bring the HTML pages back: refuse to start instead.
+if not callable(getattr(gunicorn_util, "write_error", None)):
+    raise RuntimeError("gunicorn.util.write_error is gone: make gunicorn's own error pages JSON another way.")
 gunicorn_util.write_error = _write_json_error
