@@ -25,9 +25,13 @@ benchmarks run the same file:
   a private temporary directory is created for this server.
 """
 
+import json
 import os
 import shutil
 import tempfile
+import uuid
+
+from gunicorn import util as gunicorn_util
 
 
 def _cores() -> int:
@@ -53,8 +57,9 @@ keepalive = _int("GUNICORN_KEEPALIVE", 5)
 max_requests = _int("GUNICORN_MAX_REQUESTS", 0)
 max_requests_jitter = _int("GUNICORN_MAX_REQUESTS_JITTER", max(max_requests // 10, 0))
 backlog = _int("GUNICORN_BACKLOG", 2048)
-# gunicorn answers an over-long request line with an HTML page; nginx in front refuses lines over 4 KiB in
-# JSON first (deploy/nginx/default.conf), so gunicorn's own limit is set to its maximum, above nginx's.
+# Over-long request lines and headers: nginx in front refuses lines over 4 KiB first (deploy/nginx/default.conf);
+# without it gunicorn refuses them (414 over this, 431 over limit_request_field_size or limit_request_fields),
+# in the JSON envelope too (_write_json_error below).
 limit_request_line = _int("GUNICORN_LIMIT_REQUEST_LINE", 8190)
 
 # The application writes one JSON access-log line per request itself (manas360.middleware).
@@ -121,3 +126,40 @@ def child_exit(server, worker):
 def on_exit(server):
     if _owned_metrics_dir:
         shutil.rmtree(_owned_metrics_dir, ignore_errors=True)
+
+
+# --- Refusals gunicorn writes itself answer the JSON envelope ----------------------------------------------
+# Requests gunicorn cannot parse or refuses by its limits (over-long request line: 414, too large or too many
+# headers: 431, malformed: 400) never reach Django, and gunicorn writes them with `gunicorn.util.write_error`,
+# an HTML page. Nothing under /api/ may answer HTML whatever is in front (docs/deployment.md), so that one
+# function is replaced here, in the master before any worker is forked. The client's text (gunicorn's `mesg`
+# quotes the offending line) is never echoed: a fixed message per status, like nginx's error pages.
+_SERVER_ERRORS = {
+    400: ("bad_request", "Bad request (malformed or too-large headers)."),
+    403: ("permission_denied", "Request forbidden."),
+    414: ("uri_too_long", "The request line is too long."),
+    417: ("bad_request", "Bad request (unsupported expectation)."),
+    431: ("request_header_fields_too_large", "The request headers are too large."),
+    501: ("bad_request", "Bad request (unsupported transfer coding)."),
+}
+_SERVER_ERROR_FALLBACK = ("server_error", "Something went wrong. Please try again.")
+
+
+def _write_json_error(sock, status_int, reason, mesg):
+    code, message = _SERVER_ERRORS.get(status_int, _SERVER_ERROR_FALLBACK)
+    request_id = uuid.uuid4().hex
+    body = json.dumps(
+        {"success": False, "message": message, "error": message, "code": code, "requestId": request_id},
+        separators=(",", ":"),
+    ).encode()
+    head = (
+        f"HTTP/1.1 {status_int} {reason}\r\nConnection: close\r\nContent-Type: application/json\r\n"
+        f"Content-Length: {len(body)}\r\nX-Request-ID: {request_id}\r\n\r\n"
+    )
+    gunicorn_util.write_nonblock(sock, head.encode("latin1") + body)
+
+
+# An upgrade that renamed it would silently bring the HTML pages back: refuse to start instead.
+if not callable(getattr(gunicorn_util, "write_error", None)):
+    raise RuntimeError("gunicorn.util.write_error is gone: make gunicorn's own error pages JSON another way.")
+gunicorn_util.write_error = _write_json_error

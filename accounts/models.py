@@ -288,11 +288,21 @@ class MfaChallenge(models.Model):
 
 
 class LoginFailure(models.Model):
-    """A failed admin password or MFA attempt; five within 15 minutes lock the account."""
+    """A failed admin password or MFA attempt, from one client address (docs/auth.md "Lockout").
+
+    Five from one address within 15 minutes lock that address out of that account (the failure that reaches
+    the threshold carries `locks_until`); the account itself stays open to every other address.
+    """
 
     user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="+")
     created_at = models.DateTimeField(db_index=True)
     reason = models.CharField(max_length=32)
+    # The client address as `manas360.api.client_ip` resolves it ("" when a service is called without one).
+    ip_address = models.CharField(max_length=64, blank=True, default="")
+    locks_until = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["user", "ip_address", "created_at"], name="loginfailure_user_ip_idx")]
 
     def __str__(self) -> str:
         return f"{self.reason} {self.created_at:%Y-%m-%d %H:%M:%S}"

@@ -2,7 +2,7 @@
 
 from django.conf import settings
 
-from accounts.models import RolePermission, User
+from accounts.models import MfaDevice, RolePermission, User
 from accounts.roles import ROLE_PERMISSIONS, Role, clear_role_permission_cache
 
 
@@ -41,13 +41,23 @@ def _upsert(*, email: str, defaults: dict, password: str | None = None) -> tuple
     return user, False
 
 
+def _mfa_state(admin: User) -> str:
+    """What the database says about the admin's MFA (the seed never enrols or resets it)."""
+    if MfaDevice.objects.filter(user=admin, is_enabled=True).exists():
+        return (
+            "MFA enrolled (codes from the authenticator set up at enrolment; `make smoke` keeps its secret in "
+            "var/smoke-admin-totp-secret; `manage.py reset_admin_mfa` removes it)"
+        )
+    return "MFA not enrolled (the first sign-in enrols it)"
+
+
 def run(*, stdout, demo_accounts: bool) -> None:
     added = role_permissions_seed()
     stdout.write(f"accounts: role permissions seeded ({added} new grants).")
     if not demo_accounts:
         return
     admin_password = settings.SEED_ADMIN_PASSWORD
-    _upsert(
+    admin, _ = _upsert(
         email=DEMO_ADMIN_EMAIL,
         password=admin_password,
         defaults={
@@ -88,7 +98,7 @@ def run(*, stdout, demo_accounts: bool) -> None:
     )
     stdout.write("accounts: demo accounts (development only):")
     stdout.write(
-        f"  admin      {DEMO_ADMIN_EMAIL}  password: SEED_ADMIN_PASSWORD (default Admin-pass-123!), MFA not enrolled"
+        f"  admin      {DEMO_ADMIN_EMAIL}  password: SEED_ADMIN_PASSWORD (default Admin-pass-123!), {_mfa_state(admin)}"
     )
     stdout.write(f"  patient    {DEMO_PATIENT_EMAIL}  phone {DEMO_PATIENT_PHONE}  (sign in by OTP)")
     stdout.write(f"  therapist  {DEMO_THERAPIST_EMAIL}  (sign in by OTP)")

@@ -8,20 +8,18 @@ last 30 days. Anything else is 400 `invalid_date_range`.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 from django.utils import timezone
 
 from analytics.errors import InvalidDateRange
+from manas360.api.dates import end_of_day, parse_day, start_of_day
 
 PERIOD_DAYS = {"7d": 7, "30d": 30, "90d": 90, "1y": 365}
 DEFAULT_PERIOD = "30d"
 # Long enough for any report the dashboard offers; short enough that a daily series stays small.
 MAX_RANGE_DAYS = 5 * 366
-MIN_YEAR, MAX_YEAR = 1900, 9000
-_DATE_PATTERN = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 
 @dataclass(frozen=True)
@@ -32,12 +30,12 @@ class DateRange:
 
     @property
     def start_at(self) -> datetime:
-        return datetime.combine(self.start, time.min, tzinfo=UTC)
+        return start_of_day(self.start)
 
     @property
     def end_before(self) -> datetime:
         """The first instant after the range (00:00 UTC the day after `end`)."""
-        return datetime.combine(self.end + timedelta(days=1), time.min, tzinfo=UTC)
+        return end_of_day(self.end)
 
     @property
     def days(self) -> list[date]:
@@ -48,15 +46,10 @@ class DateRange:
 
 
 def _parse_day(raw: str, name: str) -> date:
-    if not _DATE_PATTERN.match(raw):
-        raise InvalidDateRange(f"{name} must be a date in the form YYYY-MM-DD.")
     try:
-        day = date.fromisoformat(raw)
+        return parse_day(raw)
     except ValueError as exc:
-        raise InvalidDateRange(f"{name} is not a valid calendar date.") from exc
-    if not MIN_YEAR <= day.year <= MAX_YEAR:
-        raise InvalidDateRange(f"{name} must be between the years {MIN_YEAR} and {MAX_YEAR}.")
-    return day
+        raise InvalidDateRange(f"{name} {exc}") from exc
 
 
 def _first(params, *names: str) -> str | None:

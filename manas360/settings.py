@@ -318,6 +318,9 @@ MFA_ENCRYPTION_KEYS = config_checks.fernet_keys(
 ADMIN_LOCKOUT_THRESHOLD = env.int("ADMIN_LOCKOUT_THRESHOLD", default=5)
 ADMIN_LOCKOUT_WINDOW_SECONDS = env.int("ADMIN_LOCKOUT_WINDOW_SECONDS", default=900)
 ADMIN_LOCKOUT_SECONDS = env.int("ADMIN_LOCKOUT_SECONDS", default=900)
+# Failures of one admin account across all addresses after which an address that failed is refused for the
+# rest of the window (docs/auth.md "Lockout"); a clean address is never refused.
+ADMIN_LOCKOUT_ACCOUNT_THRESHOLD = env.int("ADMIN_LOCKOUT_ACCOUNT_THRESHOLD", default=20)
 SUPPORTED_LANGUAGES = env.list("SUPPORTED_LANGUAGES", default=["en", "hi", "kn", "ta", "te", "ml", "mr", "bn", "gu"])
 # Rate limits "<count>/<period>", period s|m|h|d, optionally with a number ("5/15m").
 RATE_LIMITS = {

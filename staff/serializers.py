@@ -4,12 +4,13 @@ Keys are snake_case here; the renderer camelizes them, except `created_at`, whic
 (docs/web-client.md call 15), so the user rows carry both `createdAt` and `created_at`.
 """
 
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import datetime, timedelta
 
 from drf_spectacular.utils import extend_schema_field, inline_serializer
 from rest_framework import serializers
 
 from accounts.roles import Role
+from manas360.api import dates
 from payments.models import PaymentStatus
 from subscriptions.models import SubscriptionStatus
 from subscriptions.serializers import SubscriptionSerializer
@@ -185,9 +186,12 @@ class SubscriptionListQuerySerializer(serializers.Serializer):
 
 
 class DateOrDateTimeField(serializers.Field):
-    """`YYYY-MM-DD` (a whole UTC day) or an ISO 8601 date-time. `end=True` makes a date include its whole day."""
+    """`YYYY-MM-DD` (a whole UTC day) or an ISO 8601 date-time. `end=True` makes a date include its whole day.
 
-    default_error_messages = {"invalid": "Use YYYY-MM-DD or an ISO 8601 date-time."}
+    Parsed by `manas360.api.dates`, so a value out of range (`9999-12-31`) is a 400 like any other bad value.
+    """
+
+    default_error_messages = {"invalid": "Use YYYY-MM-DD or an ISO 8601 date-time ({reason})."}
 
     def __init__(self, *, end: bool = False, **kwargs):
         self.end = end
@@ -196,18 +200,12 @@ class DateOrDateTimeField(serializers.Field):
     def to_internal_value(self, data):
         text = str(data).strip()
         try:
-            day = date.fromisoformat(text) if len(text) == 10 else None
-        except ValueError:
-            self.fail("invalid")
-        if day is not None:
-            moment = datetime.combine(day, time.min, tzinfo=UTC)
-            return moment + timedelta(days=1) if self.end else moment
-        try:
-            moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
-        except ValueError:
-            self.fail("invalid")
-        if moment.tzinfo is None:
-            moment = moment.replace(tzinfo=UTC)
+            if len(text) == 10:
+                day = dates.parse_day(text)
+                return dates.end_of_day(day) if self.end else dates.start_of_day(day)
+            moment = dates.parse_moment(text)
+        except ValueError as exc:
+            self.fail("invalid", reason=f"the value {exc}".rstrip("."))
         # A date-time bound is inclusive; the selectors compare with `<`, so move it by one microsecond.
         return moment + timedelta(microseconds=1) if self.end else moment
 

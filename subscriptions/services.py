@@ -102,13 +102,17 @@ def subscription_cancel(
 ) -> Subscription:
     """Cancel at period end (auto-renew off, access until `end_date`), or at once when an admin asks.
 
+    An admin's immediate cancel also ends at once a subscription its user already cancelled at period end
+    (staff must be able to end access now); its `cancelled_at` stays the time of the first request and the
+    reason is the admin's when given. Nothing is refunded here: a refund is the separate admin action.
     The caller has already checked that `actor` may act on this subscription.
     """
     # Lock order user -> subscription, as every grant does (subscriptions/entitlements.py).
     user_id = Subscription.objects.values_list("user_id", flat=True).get(pk=subscription_id)
     get_user_model().objects.select_for_update().filter(pk=user_id).first()
     subscription = Subscription.objects.select_for_update().select_related("plan", "user").get(pk=subscription_id)
-    if subscription.status == S.CANCELLED or subscription.cancelled_at is not None:
+    ending_a_period_end_cancel = immediate and subscription.cancelled_at is not None
+    if subscription.status == S.CANCELLED or (subscription.cancelled_at is not None and not immediate):
         raise AlreadyCancelled()
     if subscription.status != S.ACTIVE:
         raise SubscriptionStateConflict(f"A {subscription.status} subscription cannot be cancelled.")
@@ -117,8 +121,10 @@ def subscription_cancel(
         raise SubscriptionStateConflict("An expired subscription cannot be cancelled.")
     before = _audit_view(subscription)
     subscription.auto_renew = False
-    subscription.cancelled_at = now
-    subscription.cancel_reason = (reason or "")[:500]
+    if not ending_a_period_end_cancel:
+        subscription.cancelled_at = now
+    if reason or not ending_a_period_end_cancel:
+        subscription.cancel_reason = (reason or "")[:500]
     fields = ["auto_renew", "cancelled_at", "cancel_reason", "updated_at"]
     if immediate:
         transition(subscription, S.CANCELLED)

@@ -7,8 +7,9 @@
   (MultiFernet over MFA_ENCRYPTION_KEY's keys, newest first; `manage.py rotate_mfa_encryption_key`
   re-encrypts with the newest), or a single-use backup code (SHA-256).
   The last accepted time step is remembered, so a code is never accepted twice (401 `mfa_code_reused`).
-* Lockout: 5 failed password or MFA attempts within 15 minutes lock the account for 15 minutes (429
-  `too_many_attempts`, audited `auth.lockout`). Failures are committed before the error is raised.
+* Lockout (`lockout`): 5 failed password or MFA attempts from one client address within 15 minutes lock
+  that address out of the account for 15 minutes (429 `too_many_attempts`, audited `auth.lockout`); other
+  addresses still sign in. Failures are committed before the error is raised.
 """
 
 from accounts.mfa.at_rest import decrypt_secret, encrypt_secret, legacy_fernet, mfa_secrets_reencrypt

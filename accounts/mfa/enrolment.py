@@ -146,7 +146,7 @@ def mfa_disable(
             "Confirm with a current authentication code or your password.",
             errors={"mfaCode": ["Send mfaCode or password."], "password": ["Send mfaCode or password."]},
         )
-    ensure_not_locked(user)
+    ensure_not_locked(user, ip_address)
     device = MfaDevice.objects.filter(user=user, is_enabled=True).first()
     if device is None:
         raise MfaNotEnabled()

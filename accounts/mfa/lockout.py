@@ -1,13 +1,25 @@
-"""Admin sign-in lockout: 5 failed password or MFA attempts within 15 minutes lock the account for 15 minutes
-(429 `too_many_attempts`, audited `auth.lockout`); failures are committed before the error is raised. Addresses
-that are not admins "lock" alike, so the lockout does not reveal which addresses are admins."""
+"""Admin sign-in lockout that locks the attacker, not the victim (docs/auth.md "Lockout").
+
+* Per account and client address: 5 failed password or MFA attempts from one address within 15 minutes lock
+  that address out of that account for 15 minutes (429 `too_many_attempts`, audited `auth.lockout`). The
+  failure that reaches the threshold already answers 429. Every other address keeps signing in as usual, so
+  nobody can lock a real admin out by typing wrong passwords for the admin's email.
+* Per account, across addresses (the slow-down for guessing spread over many addresses): once the account
+  has 20 failures within the window, an address that has failed against it within the window is refused
+  (one guess per address per window instead of five). An address with no failure (the admin's own) is never
+  refused: the right password from a clean address always signs in.
+* Failures are committed before the error is raised. Addresses that are not admins "lock" alike (in the
+  cache), so the lockout does not reveal which addresses are admins.
+"""
 
 import hashlib
-from datetime import timedelta
+import ipaddress
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.core.cache import cache
 from django.db import transaction
+from django.db.models import Max, Q
 from django.utils import timezone
 
 from accounts.audit import audit_log_record
@@ -18,45 +30,93 @@ from accounts.models import LoginFailure, User
 from manas360.api.errors import ApplicationError
 from manas360.api.throttling import CACHE_ERRORS
 
+_ADDRESS_MAX = LoginFailure._meta.get_field("ip_address").max_length or 64
 
-def _lock_retry_after(user: User) -> int | None:
-    now = timezone.now()
-    if user.locked_until and user.locked_until > now:
-        return max(int((user.locked_until - now).total_seconds() + 0.999), 1)
+
+def _address(ip_address: str | None) -> str:
+    """The client as counted: an IPv4 address, or the /64 network of an IPv6 one (one subscriber usually gets
+    a whole /64, so counting single IPv6 addresses would give an attacker endless fresh addresses)."""
+    text = (ip_address or "").strip()
+    try:
+        parsed = ipaddress.ip_address(text)
+    except ValueError:
+        return text[:_ADDRESS_MAX]
+    if isinstance(parsed, ipaddress.IPv6Address):
+        if parsed.ipv4_mapped is not None:
+            return str(parsed.ipv4_mapped)
+        return str(ipaddress.ip_network(f"{parsed}/64", strict=False))
+    return str(parsed)
+
+
+def _seconds_until(moment: datetime, now: datetime) -> int:
+    return max(int((moment - now).total_seconds() + 0.999), 1)
+
+
+def _retry_after(user: User, address: str, now: datetime) -> int | None:
+    """Seconds this address must wait before trying this account again, or None when it may try now."""
+    window_start = now - timedelta(seconds=settings.ADMIN_LOCKOUT_WINDOW_SECONDS)
+    pair = LoginFailure.objects.filter(user=user, ip_address=address)
+    state = pair.aggregate(
+        locked_until=Max("locks_until"), last_failure=Max("created_at", filter=Q(created_at__gt=window_start))
+    )
+    if state["locked_until"] is not None and state["locked_until"] > now:
+        return _seconds_until(state["locked_until"], now)
+    if state["last_failure"] is None:
+        return None  # a clean address is never refused
+    if _account_failures(user, window_start) >= settings.ADMIN_LOCKOUT_ACCOUNT_THRESHOLD:
+        window = timedelta(seconds=settings.ADMIN_LOCKOUT_WINDOW_SECONDS)
+        return _seconds_until(state["last_failure"] + window, now)
     return None
 
 
-def ensure_not_locked(user: User) -> None:
-    retry_after = _lock_retry_after(user)
+def _account_failures(user: User, window_start: datetime) -> int:
+    return LoginFailure.objects.filter(user=user, created_at__gt=window_start).count()
+
+
+def ensure_not_locked(user: User, ip_address: str | None) -> None:
+    retry_after = _retry_after(user, _address(ip_address), timezone.now())
     if retry_after is not None:
         raise TooManyAttempts(retry_after=retry_after)
 
 
 @transaction.atomic
 def _record_failure(*, user: User, reason: str, ip_address, user_agent) -> int | None:
-    """Store a failure; lock the account on the threshold. Returns retry_after when this failure locked it."""
+    """Store a failure; returns retry_after when this failure locked the address out of the account."""
     now = timezone.now()
-    locked = User.objects.select_for_update().get(pk=user.pk)
-    LoginFailure.objects.create(user=locked, created_at=now, reason=reason)
+    address = _address(ip_address)
+    locked = User.objects.select_for_update().get(pk=user.pk)  # serialises the counting for this account
     window_start = now - timedelta(seconds=settings.ADMIN_LOCKOUT_WINDOW_SECONDS)
-    if locked.locked_until and locked.locked_until > window_start:
-        window_start = locked.locked_until
-    failures = LoginFailure.objects.filter(user=locked, created_at__gt=window_start).count()
-    if failures < settings.ADMIN_LOCKOUT_THRESHOLD:
+    pair = LoginFailure.objects.filter(user=locked, ip_address=address)
+    previous_lock = pair.aggregate(until=Max("locks_until"))["until"]
+    failure = LoginFailure.objects.create(user=locked, created_at=now, reason=reason, ip_address=address)
+    # Failures before the end of this address's previous lockout were paid for by that lockout.
+    pair_start = max(window_start, previous_lock) if previous_lock else window_start
+    pair_failures = pair.filter(created_at__gt=pair_start).count()
+    if pair_failures >= settings.ADMIN_LOCKOUT_THRESHOLD:
+        failure.locks_until = now + timedelta(seconds=settings.ADMIN_LOCKOUT_SECONDS)
+        failure.save(update_fields=["locks_until"])
+        _audit_lockout(locked, "address", failure.locks_until, pair_failures, ip_address, user_agent)
+        return settings.ADMIN_LOCKOUT_SECONDS
+    account_failures = _account_failures(locked, window_start)
+    if account_failures < settings.ADMIN_LOCKOUT_ACCOUNT_THRESHOLD:
         return None
-    locked.locked_until = now + timedelta(seconds=settings.ADMIN_LOCKOUT_SECONDS)
-    locked.save(update_fields=["locked_until"])
-    user.locked_until = locked.locked_until
+    if account_failures == settings.ADMIN_LOCKOUT_ACCOUNT_THRESHOLD:
+        until = now + timedelta(seconds=settings.ADMIN_LOCKOUT_WINDOW_SECONDS)
+        _audit_lockout(locked, "account", until, account_failures, ip_address, user_agent)
+    # Under a spread-out attack this address has now failed, so it waits out the window.
+    return settings.ADMIN_LOCKOUT_WINDOW_SECONDS
+
+
+def _audit_lockout(user: User, scope: str, until: datetime, failures: int, ip_address, user_agent) -> None:
     audit_log_record(
         action="auth.lockout",
-        actor=locked,
+        actor=user,
         resource_type="user",
-        resource_id=locked.pk,
-        after={"locked_until": locked.locked_until.isoformat(), "failures": failures},
+        resource_id=user.pk,
+        after={"scope": scope, "locked_until": until.isoformat(), "failures": failures},
         ip_address=ip_address,
         user_agent=user_agent,
     )
-    return settings.ADMIN_LOCKOUT_SECONDS
 
 
 def fail_and_raise(*, user: User, reason: str, error: ApplicationError, ip_address, user_agent, audit_action: str):
@@ -76,42 +136,66 @@ def fail_and_raise(*, user: User, reason: str, error: ApplicationError, ip_addre
 
 
 # --- lockout look-alike for addresses that are not admins ------------------------------------------------
-# A real admin's failures lock the account (429 after the threshold); if other addresses kept answering 401,
-# five wrong passwords would tell whether an address belongs to an admin. So failures for unknown, non-admin
-# and deleted addresses are counted too (in the cache, keyed by a digest of the address) and lock the same way.
+# A real admin's failures lock (429 after the threshold); if other addresses kept answering 401, wrong
+# passwords would tell whether an address belongs to an admin. So failures for unknown, non-admin and deleted
+# addresses are counted too (in the cache, keyed by digests of the address and of address + client) and lock
+# the same way, per client and across clients.
 
 
-def _lookalike_keys(email_value: str) -> tuple[str, str]:
-    digest = hashlib.sha256(email_value.encode()).hexdigest()[:32]
-    return f"admin-login:nonadmin-failures:{digest}", f"admin-login:nonadmin-locked-until:{digest}"
+def _lookalike_keys(email_value: str, address: str) -> tuple[str, str, str, str]:
+    account = hashlib.sha256(email_value.encode()).hexdigest()[:32]
+    pair = hashlib.sha256(f"{email_value}\0{address}".encode()).hexdigest()[:32]
+    return (
+        f"admin-login:nonadmin-failures:{account}",
+        f"admin-login:nonadmin-pair-failures:{pair}",
+        f"admin-login:nonadmin-pair-last:{pair}",
+        f"admin-login:nonadmin-pair-locked-until:{pair}",
+    )
 
 
-def ensure_lookalike_not_locked(email_value: str) -> None:
-    _, lock_key = _lookalike_keys(email_value)
+def ensure_lookalike_not_locked(email_value: str, ip_address: str | None) -> None:
+    account_key, _, last_key, lock_key = _lookalike_keys(email_value, _address(ip_address))
+    now = timezone.now().timestamp()
     try:
-        locked_until = cache.get(lock_key)
+        values = cache.get_many([account_key, last_key, lock_key])
     except CACHE_ERRORS:
         return  # fail open, like the rate limits: a cache outage must not take sign-in down
-    now = timezone.now().timestamp()
+    locked_until = values.get(lock_key)
     if locked_until is not None and locked_until > now:
         raise TooManyAttempts(retry_after=max(int(locked_until - now + 0.999), 1))
+    last_failure = values.get(last_key)
+    if last_failure is not None and (values.get(account_key) or 0) >= settings.ADMIN_LOCKOUT_ACCOUNT_THRESHOLD:
+        retry_after = last_failure + settings.ADMIN_LOCKOUT_WINDOW_SECONDS - now
+        if retry_after > 0:
+            raise TooManyAttempts(retry_after=max(int(retry_after + 0.999), 1))
 
 
 # ValueError: the counter expired between add and incr; the others: the cache is down (fail open).
 _LOOKALIKE_FAIL_OPEN: tuple[type[BaseException], ...] = (ValueError, *CACHE_ERRORS)
 
 
-def record_lookalike_failure(email_value: str) -> None:
-    """Count a failure; on the threshold lock the address and answer 429, as _record_failure does for admins."""
-    count_key, lock_key = _lookalike_keys(email_value)
+def _count(key: str) -> int:
+    cache.add(key, 0, timeout=settings.ADMIN_LOCKOUT_WINDOW_SECONDS)
+    return cache.incr(key)
+
+
+def record_lookalike_failure(email_value: str, ip_address: str | None) -> None:
+    """Count a failure; lock as _record_failure does for admins (429 when this failure locks)."""
+    account_key, pair_key, last_key, lock_key = _lookalike_keys(email_value, _address(ip_address))
+    window = settings.ADMIN_LOCKOUT_WINDOW_SECONDS
     try:
-        cache.add(count_key, 0, timeout=settings.ADMIN_LOCKOUT_WINDOW_SECONDS)
-        failures = cache.incr(count_key)
-        if failures < settings.ADMIN_LOCKOUT_THRESHOLD:
+        now = timezone.now().timestamp()
+        pair_failures = _count(pair_key)
+        account_failures = _count(account_key)
+        cache.set(last_key, now, timeout=window)
+        if pair_failures >= settings.ADMIN_LOCKOUT_THRESHOLD:
+            cache.delete(pair_key)
+            cache.set(lock_key, now + settings.ADMIN_LOCKOUT_SECONDS, timeout=settings.ADMIN_LOCKOUT_SECONDS)
+            retry_after = settings.ADMIN_LOCKOUT_SECONDS
+        elif account_failures >= settings.ADMIN_LOCKOUT_ACCOUNT_THRESHOLD:
+            retry_after = window
+        else:
             return
-        cache.delete(count_key)
-        locked_until = timezone.now().timestamp() + settings.ADMIN_LOCKOUT_SECONDS
-        cache.set(lock_key, locked_until, timeout=settings.ADMIN_LOCKOUT_SECONDS)
     except _LOOKALIKE_FAIL_OPEN:
         return
-    raise TooManyAttempts(retry_after=settings.ADMIN_LOCKOUT_SECONDS)
+    raise TooManyAttempts(retry_after=retry_after)

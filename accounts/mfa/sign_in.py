@@ -41,7 +41,7 @@ def admin_login(*, email, password, ip_address=None, user_agent="") -> AdminLogi
     user = User.objects.filter(email=email_value).first() if email_value else None
     if user is None or user.role != Role.ADMIN or user.is_deleted:
         # Same answers (and similar work) as for an admin: 401 for a wrong password, 429 once "locked".
-        ensure_lookalike_not_locked(email_value)
+        ensure_lookalike_not_locked(email_value, ip_address)
         User().set_password(password if isinstance(password, str) else "")
         audit_log_record(
             action="auth.admin_login.failure",
@@ -51,9 +51,9 @@ def admin_login(*, email, password, ip_address=None, user_agent="") -> AdminLogi
             ip_address=ip_address,
             user_agent=user_agent,
         )
-        record_lookalike_failure(email_value)
+        record_lookalike_failure(email_value, ip_address)
         raise InvalidCredentials()
-    ensure_not_locked(user)
+    ensure_not_locked(user, ip_address)
     if not isinstance(password, str) or not password or not user.check_password(password):
         fail_and_raise(
             user=user,
@@ -117,7 +117,7 @@ def _challenge_from_token(raw) -> MfaChallenge:
 def admin_verify_mfa(*, mfa_token, mfa_code, ip_address=None, user_agent="") -> IssuedTokens:
     challenge = _challenge_from_token(mfa_token)
     user = challenge.user
-    ensure_not_locked(user)
+    ensure_not_locked(user, ip_address)
     if not user.is_active or user.is_deleted or user.role != Role.ADMIN:
         raise MfaTokenInvalid()
     outcome = _verify_mfa_consume(challenge_id=challenge.pk, code=mfa_code if isinstance(mfa_code, str) else "")

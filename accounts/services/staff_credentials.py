@@ -13,7 +13,7 @@ from django.db import transaction
 
 from accounts.audit import audit_log_record
 from accounts.errors import NotAnAdmin
-from accounts.models import MfaDevice, User
+from accounts.models import LoginFailure, MfaDevice, User
 from accounts.roles import Role
 from accounts.sessions import sessions_revoke_for_user
 from manas360.api.errors import ValidationFailed
@@ -50,6 +50,8 @@ def admin_password_change(
     target.set_password(new_password)
     target.locked_until = None
     target.save(update_fields=["password", "locked_until", "updated_at"])
+    # What was guessed against the old password no longer matters: every address starts clean.
+    LoginFailure.objects.filter(user=target).delete()
     ended = sessions_revoke_for_user(user=target, reason="password_changed", except_session_id=keep_session_id)
     audit_log_record(
         action="auth.password_change",
