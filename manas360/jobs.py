@@ -24,6 +24,7 @@ import procrastinate
 from django.conf import settings
 from procrastinate import testing
 from procrastinate.contrib.django import app as django_app
+from procrastinate.contrib.django.models import ProcrastinateJob
 
 from manas360.request_context import reset_job, set_job
 
@@ -42,6 +43,21 @@ DATABASE_RETRY = procrastinate.RetryStrategy(max_attempts=5, exponential_wait=2)
 def schedule(task_name: str, default_cron: str) -> str:
     """The cron of a periodic job: JOBS_SCHEDULES[task_name] if the operator set one."""
     return settings.JOBS_SCHEDULES.get(task_name, default_cron)
+
+
+def defer_once(task: Any, *, lock: str, **kwargs: Any) -> bool:
+    """Defer `task` with `lock`, unless a job holding that lock is already waiting or running.
+
+    This is how a sweep avoids piling up copies of one job, instead of procrastinate's `queueing_lock`:
+    a job that fails (or whose worker died) goes back to `todo` for its retry, and the unique index behind
+    `queueing_lock` refuses that move while a twin waits, so the job would stay `doing` for ever and its
+    twin, waiting for the same `lock`, would never run. The check here is not atomic: two sweeps at once
+    may both defer, which only means one extra run of an idempotent job, one after the other (the lock).
+    """
+    if ProcrastinateJob.objects.filter(lock=lock, status__in=["todo", "doing"]).exists():
+        return False
+    task.configure(lock=lock).defer(**kwargs)
+    return True
 
 
 def periodic_database_job(name: str, cron: str, *, queue: str = "maintenance") -> Callable[[Callable[..., Any]], Any]:
