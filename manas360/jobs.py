@@ -18,10 +18,14 @@ back with the business rows around it: a crash can never keep one without the ot
 
 import logging
 from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 import procrastinate
 from django.conf import settings
+from django.db.models import Max, Q
+from django.utils import timezone
 from procrastinate import testing
 from procrastinate.contrib.django import app as django_app
 from procrastinate.contrib.django.models import ProcrastinateJob
@@ -58,6 +62,43 @@ def defer_once(task: Any, *, lock: str, **kwargs: Any) -> bool:
         return False
     task.configure(lock=lock).defer(**kwargs)
     return True
+
+
+def job_timeout(task_name: str) -> float:
+    """How long a job of this task may stay `doing` before it is reported as stuck (JOBS_TIMEOUTS)."""
+    return float(settings.JOBS_TIMEOUTS.get(task_name, settings.JOBS_TIMEOUT_SECONDS))
+
+
+@dataclass(frozen=True)
+class RunningJob:
+    id: int
+    task_name: str
+    started_at: datetime
+    seconds: float  # since its latest start
+
+    @property
+    def too_long(self) -> bool:
+        return self.seconds > job_timeout(self.task_name)
+
+
+def jobs_running(*, now: datetime | None = None) -> list[RunningJob]:
+    """Jobs `doing`, with how long since their latest start (a retried job starts again)."""
+    now = now or timezone.now()
+    rows = (
+        ProcrastinateJob.objects.filter(status="doing")
+        .annotate(started_at=Max("procrastinateevent__at", filter=Q(procrastinateevent__type="started")))
+        .values_list("id", "task_name", "started_at")
+    )
+    return [
+        RunningJob(id=pk, task_name=task, started_at=started, seconds=(now - started).total_seconds())
+        for pk, task, started in rows
+        if started is not None
+    ]
+
+
+def jobs_running_too_long(*, now: datetime | None = None) -> list[RunningJob]:
+    """Jobs `doing` for longer than their timeout: a hung worker, or a job that can neither finish nor retry."""
+    return [job for job in jobs_running(now=now) if job.too_long]
 
 
 def periodic_database_job(name: str, cron: str, *, queue: str = "maintenance") -> Callable[[Callable[..., Any]], Any]:

@@ -13,7 +13,7 @@ import logging
 from procrastinate.contrib.django import app
 
 from manas360.jobs import GATEWAY_RETRY, defer_once, periodic_database_job, schedule
-from payments import reconciliation, retention
+from payments import audit, reconciliation, retention
 from payments.models import Payment
 from payments.services import payment_reconcile, payments_due_for_reconciliation, refunds_retry
 
@@ -82,6 +82,19 @@ def reprocess_unfinished_webhooks(timestamp: int) -> int:
     """Every 2 minutes: stored callbacks whose outcome is not final (received, status unavailable, gateway pending)."""
     ids = reconciliation.webhook_events_due_for_reprocessing()
     return sum(defer_once(reprocess_webhook_event, lock=f"webhook:{pk}", event_id=str(pk)) for pk in ids)
+
+
+# --- the audit with PhonePe -------------------------------------------------------------------------
+
+
+@app.periodic(cron=schedule("payments.reconciliation_audit", "40 * * * *"))
+@app.task(name="payments.reconciliation_audit", queue="payments", lock="payments.reconciliation_audit")
+def reconciliation_audit(timestamp: int) -> dict[str, int]:
+    """Every hour: every order, redemption and refund of the last RECONCILIATION_AUDIT_DAYS compared with
+    PhonePe's word; disagreements repaired by the normal paths or raised for staff (payments/audit.py).
+    No retry: a run that PhonePe cut short says so, and the next hour's run checks everything again."""
+    run = audit.reconciliation_audit()
+    return {count: run.total(count) for count in audit.AUDIT_COUNTS}
 
 
 # --- retention ---------------------------------------------------------------------------------------
