@@ -17,6 +17,7 @@ memory would never reach the web instances' /metrics. The job table is the share
 """
 
 import logging
+from collections import defaultdict
 
 from django.conf import settings
 from django.db import connection
@@ -103,9 +104,9 @@ class JobsCollector:
         longest = GaugeMetricFamily(
             "jobs_running_longest_seconds", "How long the oldest running job of the task has run.", labels=["task"]
         )
-        per_task: dict[str, list] = {}
+        per_task = defaultdict(list)
         for job in running:
-            per_task.setdefault(job.task_name, []).append(job)
+            per_task[job.task_name].append(job)
         for task, jobs in sorted(per_task.items()):
             too_long.add_metric([task], sum(job.too_long for job in jobs))
             longest.add_metric([task], max(max(job.seconds for job in jobs), 0.0))
