@@ -16,7 +16,7 @@ from manas360.admin_display import rupees_column, short_id, short_id_column
 from manas360.admin_mixins import ReadOnlyModelAdmin
 from manas360.api.errors import ApplicationError
 from manas360.money import format_rupees
-from payments.audit import AUDIT_COUNTS
+from payments.audit import AUDIT_COUNTS, finding_acknowledge
 from payments.models import (
     Payment,
     PaymentStatus,
@@ -226,7 +226,33 @@ class OpenFindingFilter(admin.SimpleListFilter):
 class ReconciliationFindingAdmin(ReadOnlyModelAdmin):
     """Disagreements with PhonePe: repaired (history) or raised for staff (open until both sides agree)."""
 
-    list_display = ["outcome", "kind", "reference", "ours", "theirs", "detail", "last_seen_at", "resolved_at"]
+    list_display = [
+        "outcome",
+        "kind",
+        "reference",
+        "ours",
+        "theirs",
+        "detail",
+        "last_seen_at",
+        "acknowledged_at",
+        "resolved_at",
+    ]
     list_display_links = ["outcome", "reference"]
     list_filter = [OpenFindingFilter, "outcome", "kind", ("last_seen_at", admin.DateFieldListFilter)]
     search_fields = ["reference"]
+    list_select_related = ["acknowledged_by"]
+    actions = ["acknowledge_selected"]
+
+    @admin.action(description="Acknowledge: taken in hand by staff (audited)")
+    def acknowledge_selected(self, request, queryset):
+        done = sum(
+            finding_acknowledge(finding_id=finding.pk, actor=request.user, **audit_context_from_request(request))
+            for finding in queryset
+        )
+        self.message_user(request, f"{done} finding(s) acknowledged.", level=messages.SUCCESS)
+
+    def get_actions(self, request):
+        actions = super().get_actions(request)
+        if not (request.user.is_active and getattr(request.user, "role", None) == "admin"):
+            actions.pop("acknowledge_selected", None)
+        return actions

@@ -18,6 +18,7 @@ and says so (`complete` false), rather than spending an hour on timeouts.
 """
 
 import logging
+import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -28,6 +29,8 @@ from django.db import transaction
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
+from accounts.audit import audit_log_record
+from accounts.models import User
 from payments.models import (
     FindingKind,
     FindingOutcome,
@@ -313,6 +316,8 @@ def _settle(audit: ReconciliationAudit, source: AuditSource, row: Any, verdict: 
         if open_finding is None:
             ReconciliationFinding.objects.create(kind=source.kind, reference=verdict.reference, **fields)
         else:
+            if (open_finding.ours, open_finding.theirs) != (fields["ours"], fields["theirs"]):
+                fields.update(acknowledged_at=None, acknowledged_by=None)  # a new situation: staff look again
             ReconciliationFinding.objects.filter(pk=open_finding.pk).update(**fields)
     logger.error("audit raised a disagreement for staff", extra={"kind": str(source.kind)})
     return FindingOutcome.RAISED
@@ -332,3 +337,31 @@ def audit_latest() -> ReconciliationAudit | None:
 
 def findings_open() -> QuerySet[ReconciliationFinding]:
     return ReconciliationFinding.objects.filter(resolved_at__isnull=True)
+
+
+def findings_waiting_for_staff() -> QuerySet[ReconciliationFinding]:
+    return findings_open().filter(acknowledged_at__isnull=True)
+
+
+@transaction.atomic
+def finding_acknowledge(
+    *, finding_id: uuid.UUID, actor: User, ip_address: str | None = None, user_agent: str = ""
+) -> bool:
+    """Staff took an open finding in hand (audited). False when it is resolved or acknowledged already."""
+    finding = ReconciliationFinding.objects.select_for_update().filter(pk=finding_id).first()
+    if finding is None or finding.resolved_at is not None or finding.acknowledged_at is not None:
+        return False
+    finding.acknowledged_at = timezone.now()
+    finding.acknowledged_by = actor
+    finding.save(update_fields=["acknowledged_at", "acknowledged_by"])
+    audit_log_record(
+        action="payments.reconciliation_finding_acknowledged",
+        actor=actor,
+        resource_type="reconciliation_finding",
+        resource_id=finding.pk,
+        before={"acknowledged": False},
+        after={"acknowledged": True, "kind": finding.kind, "reference": finding.reference},
+        ip_address=ip_address,
+        user_agent=user_agent,
+    )
+    return True

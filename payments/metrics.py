@@ -7,14 +7,15 @@ database at scrape time so every web instance reports the whole cluster:
   `reconciliation_audit_disagreements{kind}`, `reconciliation_audit_repaired{kind}`,
   `reconciliation_audit_raised{kind}`, `reconciliation_audit_unavailable{kind}` (rows PhonePe could not answer
   for), `reconciliation_audit_last_finished_timestamp_seconds`, `reconciliation_audit_complete` (0 when the
-  latest run stopped early), and `reconciliation_findings_open` (disagreements raised for staff, not resolved).
+  latest run stopped early), and `reconciliation_findings_open` (disagreements raised for staff, not resolved
+  and not acknowledged by staff yet).
 """
 
 from collections.abc import Iterator
 
 from prometheus_client.core import GaugeMetricFamily
 
-from payments.audit import AUDIT_COUNTS, audit_latest, findings_open
+from payments.audit import AUDIT_COUNTS, audit_latest, findings_waiting_for_staff
 from payments.selectors import payments_pending_past_expiry
 
 
@@ -25,9 +26,10 @@ def collect() -> Iterator[GaugeMetricFamily]:
     overdue.add_metric([], payments_pending_past_expiry().count())
     yield overdue
     open_findings = GaugeMetricFamily(
-        "reconciliation_findings_open", "Disagreements with PhonePe raised for staff and not resolved yet."
+        "reconciliation_findings_open",
+        "Disagreements with PhonePe raised for staff, not resolved and not taken in hand by staff yet.",
     )
-    open_findings.add_metric([], findings_open().count())
+    open_findings.add_metric([], findings_waiting_for_staff().count())
     yield open_findings
     run = audit_latest()
     if run is None:

@@ -216,6 +216,12 @@ class ReconciliationFinding(models.Model):
     first_seen_at = models.DateTimeField(auto_now_add=True, db_index=True)
     last_seen_at = models.DateTimeField()
     resolved_at = models.DateTimeField(null=True, blank=True)
+    # Staff took it in hand (refunded by hand, wrote to the user...): still open while the two sides disagree,
+    # but no longer counted as waiting for staff. Cleared if a later run finds the row in another state.
+    acknowledged_at = models.DateTimeField(null=True, blank=True)
+    acknowledged_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
 
     class Meta:
         ordering = ["-last_seen_at"]

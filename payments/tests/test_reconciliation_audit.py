@@ -68,6 +68,14 @@ def _refund_in_flight(payment: Payment, admin_user) -> Refund:
     return refund
 
 
+def _metric(client, name: str) -> float:
+    for family in text_string_to_metric_families(client.get("/metrics").content.decode()):
+        for sample in family.samples:
+            if sample.name == name and not sample.labels:
+                return sample.value
+    raise AssertionError(f"{name} not on /metrics")
+
+
 def _counts(run: ReconciliationAudit, kind: str) -> dict:
     return run.counts[kind]
 
@@ -177,6 +185,25 @@ def test_what_no_normal_path_can_settle_is_raised_for_staff_once_and_left_untouc
     open_findings = admin.get("/admin/payments/reconciliationfinding/?open=yes")
     assert [f.pk for f in open_findings.context["cl"].result_list] == [finding.pk]
     assert admin.get(f"/admin/payments/reconciliationaudit/{second.pk}/change/").status_code == 200
+    assert _metric(admin, "reconciliation_findings_open") == 1
+
+    # Staff take it in hand: still open (the two sides still disagree), no longer waiting for staff.
+    response = admin.post(
+        "/admin/payments/reconciliationfinding/",
+        {"action": "acknowledge_selected", "_selected_action": [str(finding.pk)]},
+    )
+    assert response.status_code == 302
+    finding.refresh_from_db()
+    assert finding.acknowledged_at is not None
+    assert finding.resolved_at is None
+    assert AuditLog.objects.filter(
+        action="payments.reconciliation_finding_acknowledged", resource_id=str(finding.pk)
+    ).exists()
+    assert _metric(admin, "reconciliation_findings_open") == 0
+    reconciliation_audit()  # seen again, in the same state: still acknowledged
+    finding.refresh_from_db()
+    assert (finding.acknowledged_at is not None, finding.resolved_at) == (True, None)
+    assert ReconciliationFinding.objects.count() == 1
 
 
 def test_a_gateway_outage_stops_the_run_early_and_says_so(plans, simulator, settings):
