@@ -103,3 +103,8 @@ def reconciliation_audit(timestamp: int) -> dict[str, int]:
 @periodic_database_job("payments.purge_webhook_payloads", "40 2 * * *")
 def purge_webhook_payloads(timestamp: int) -> int:
     return retention.webhook_payloads_purge()
+
+
+@periodic_database_job("payments.purge_reconciliation_audits", "50 2 * * *")
+def purge_reconciliation_audits(timestamp: int) -> int:
+    return retention.reconciliation_audits_purge()

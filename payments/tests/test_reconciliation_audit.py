@@ -225,3 +225,22 @@ def test_a_gateway_outage_stops_the_run_early_and_says_so(plans, simulator, sett
     calls = [r for r in simulator.server.state.requests if r["path"].endswith("/status")]
     assert len(calls) == 2  # stopped after two failures in a row, not one timeout per row
     assert {p.status for p in Payment.objects.filter(pk__in=[p.pk for p in pending])} == {PaymentStatus.PENDING}
+
+
+def test_old_runs_that_found_nothing_are_purged_by_their_job(plans, simulator, job_engine, settings):
+    settings.RETENTION_RECONCILIATION_AUDIT_DAYS = 90
+    old_clean, recent_clean = reconciliation_audit(), reconciliation_audit()
+    wrong = _order(plans, simulator, outcome="FAILED")
+    Payment.objects.filter(pk=wrong.pk).update(status=PaymentStatus.SUCCESS)
+    with_finding = reconciliation_audit()
+    assert with_finding.total("raised") == 1
+    long_ago = timezone.now() - timedelta(days=91)
+    ReconciliationAudit.objects.filter(pk__in=[with_finding.pk, old_clean.pk]).update(started_at=long_ago)
+
+    payment_tasks.purge_reconciliation_audits.defer(timestamp=int(timezone.now().timestamp()))
+    job_engine.run()
+
+    assert job_engine.statuses("payments.purge_reconciliation_audits") == ["succeeded"]
+    kept = set(ReconciliationAudit.objects.values_list("pk", flat=True))
+    assert kept == {with_finding.pk, recent_clean.pk}  # the old run with a finding stays with it
+    assert ReconciliationFinding.objects.get().audit_id == with_finding.pk
