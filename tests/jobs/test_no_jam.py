@@ -90,10 +90,10 @@ def test_a_hanging_gateway_leaves_no_advance_mandate_job_stuck(
     # PhonePe's subscription status hangs, then answers 503: the job fails and must be retried.
     hold = Hold(monkeypatch, "_subscription_status", then_status=503)
     # A notice window longer than the month just paid: the renewal is due now.
+    # Queued before the worker starts, so the worker's own sweep (due at its start) finds it waiting.
+    assert autopay_tasks.defer_advance(mandate.pk)
     env = _gateway(simulator, AUTOPAY_NOTIFY_BEFORE_HOURS="800", PHONEPE_READ_TIMEOUT_SECONDS="30")
     (worker,) = job_workers.start(1, env=env)
-
-    assert autopay_tasks.defer_advance(mandate.pk)
     assert hold.all_arrived.wait(20), worker.log_tail()
     assert _statuses("autopay.advance_mandate") == ["doing"]
 
