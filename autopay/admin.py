@@ -3,6 +3,7 @@
 from django.contrib import admin
 
 from autopay.models import Mandate, Renewal
+from autopay.selectors import renewals_past_deadline
 from manas360.admin_mixins import ReadOnlyModelAdmin
 
 RENEWAL_COLUMNS = [
@@ -51,10 +52,25 @@ class MandateAdmin(ReadOnlyModelAdmin):
     inlines = [RenewalInline]
 
 
+class PastDeadlineFilter(admin.SimpleListFilter):
+    """Open renewals whose job should have moved them on by now (also /metrics `renewals_past_deadline`)."""
+
+    title = "overdue"
+    parameter_name = "overdue"
+
+    def lookups(self, request, model_admin):
+        return [("past_deadline", "Past its deadline")]
+
+    def queryset(self, request, queryset):
+        if self.value() == "past_deadline":
+            return queryset.filter(pk__in=renewals_past_deadline().values("pk"))
+        return queryset
+
+
 @admin.register(Renewal)
 class RenewalAdmin(ReadOnlyModelAdmin):
     list_display = ["merchant_order_id", "mandate", "cycle", "attempt", "state", "amount_paise", "completed_at"]
-    list_filter = ["state", ("created_at", admin.DateFieldListFilter)]
+    list_filter = [PastDeadlineFilter, "state", ("created_at", admin.DateFieldListFilter)]
     search_fields = ["merchant_order_id", "mandate__merchant_subscription_id"]
     list_select_related = ["mandate"]
     date_hierarchy = "created_at"

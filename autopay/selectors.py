@@ -1,9 +1,16 @@
 """Reads of mandates and renewals."""
 
-from django.db.models import Case, IntegerField, QuerySet, Value, When
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.db.models import Case, IntegerField, Q, QuerySet, Value, When
+from django.utils import timezone
 
 from accounts.models import User
-from autopay.models import LIVE_STATES, Mandate, MandateState, Renewal
+from autopay.models import LIVE_STATES, Mandate, MandateState, Renewal, RenewalState
+
+# PhonePe retries a debit it could not take for up to 48 hours before it answers FAILED.
+GATEWAY_DEBIT_WINDOW = timedelta(hours=48)
 
 
 def _mandates(user: User) -> QuerySet[Mandate]:
@@ -28,3 +35,22 @@ def mandate_get_current(*, user: User) -> Mandate | None:
 
 def renewal_open(*, mandate: Mandate) -> Renewal | None:
     return mandate.renewals.filter(state__in=["scheduled", "notified", "debiting"]).first()
+
+
+def renewals_past_deadline(*, now: datetime | None = None) -> QuerySet[Renewal]:
+    """Open renewals that should have moved on by now (JOBS_OVERDUE_AFTER_MINUTES after their step's deadline):
+
+    * scheduled: the notification is sent by the job run that creates the renewal;
+    * notified: the debit is requested once `debit_after` has come;
+    * debiting: PhonePe answers COMPLETED or FAILED within its own 48 h of retries.
+
+    One listed here means its mandate's job is not running or cannot finish (/metrics
+    `renewals_past_deadline`, the admin's "past its deadline" filter).
+    """
+    now = now or timezone.now()
+    late = now - timedelta(minutes=settings.JOBS_OVERDUE_AFTER_MINUTES)
+    return Renewal.objects.filter(
+        Q(state=RenewalState.SCHEDULED, created_at__lt=late)
+        | Q(state=RenewalState.NOTIFIED, debit_after__lt=late)
+        | Q(state=RenewalState.DEBITING, debited_at__lt=late - GATEWAY_DEBIT_WINDOW)
+    )

@@ -1,18 +1,18 @@
 """Background jobs of Autopay (docs/autopay.md): renewals are driven here, never by a request.
 
 `autopay.renewals_due` runs every 10 minutes and queues one `autopay.advance_mandate` job
-per mandate with something to do. Each job carries `lock="mandate:<id>"` (two jobs about one
-mandate never run at once) and `queueing_lock` (a sweep does not queue a second copy of a
-job still waiting). The step itself (`renewals.renewal_advance`) is idempotent: a job killed
-at any line and run again notifies at most once and debits at most once.
+per mandate with something to do. Each job carries `lock="mandate:<id>"`: two jobs about one
+mandate never run at once, and the sweep does not queue another while one waits or runs
+(`manas360.jobs.defer_once`, not procrastinate's `queueing_lock`, whose unique index would keep
+a failed job from going back to the queue for its retry while a twin waits: docs/jobs.md).
+The step itself (`renewals.renewal_advance`) is idempotent: a job killed at any line and run
+again notifies at most once and debits at most once.
 """
 
-from django.db import transaction
-from procrastinate import exceptions as procrastinate_exceptions
 from procrastinate.contrib.django import app
 
 from autopay import renewals
-from manas360.jobs import GATEWAY_RETRY, schedule
+from manas360.jobs import GATEWAY_RETRY, defer_once, schedule
 
 
 @app.task(name="autopay.advance_mandate", queue="autopay", retry=GATEWAY_RETRY)
@@ -21,17 +21,12 @@ def advance_mandate(mandate_id: str) -> str:
 
 
 def defer_advance(mandate_id) -> bool:
-    key = f"mandate:{mandate_id}"
-    try:
-        with transaction.atomic():
-            advance_mandate.configure(lock=key, queueing_lock=key).defer(mandate_id=str(mandate_id))
-    except procrastinate_exceptions.AlreadyEnqueued:
-        return False
-    return True
+    """Queue `autopay.advance_mandate` for a mandate, unless one is already waiting or running for it."""
+    return defer_once(advance_mandate, lock=f"mandate:{mandate_id}", mandate_id=str(mandate_id))
 
 
 @app.periodic(cron=schedule("autopay.renewals_due", "*/10 * * * *"))
-@app.task(name="autopay.renewals_due", queue="autopay", queueing_lock="autopay.renewals_due")
+@app.task(name="autopay.renewals_due", queue="autopay", lock="autopay.renewals_due")
 def renewals_due(timestamp: int) -> int:
     """Every 10 minutes: a job per mandate whose renewal has a step due (notify, debit, confirm, retry,
     lapse) or whose cancel PhonePe has not confirmed yet."""

@@ -1,4 +1,6 @@
-"""The job engine's admin: procrastinate's read-only job list (failed jobs, their attempts) on the staff site.
+"""The job engine's admin: procrastinate's read-only job list (failed jobs, their attempts) on the staff site,
+with one filter of ours: jobs running longer than their timeout (`manas360.jobs.jobs_running_too_long`, also
+/metrics `jobs_running_too_long`).
 
 procrastinate registers it itself. Without PostgreSQL (the SQLite default of `make run`) its tables do
 not exist, so the page would only fail: it is taken off the site there.
@@ -6,7 +8,30 @@ not exist, so the page would only fail: it is taken off the site there.
 
 from django.conf import settings
 from django.contrib import admin
+from procrastinate.contrib.django.admin import ProcrastinateJobAdmin
 from procrastinate.contrib.django.models import ProcrastinateJob
 
-if not settings.JOBS_DATABASE_IS_POSTGRESQL and admin.site.is_registered(ProcrastinateJob):
+from manas360.jobs import jobs_running_too_long
+
+
+class RunningTooLongFilter(admin.SimpleListFilter):
+    title = "stuck"
+    parameter_name = "stuck"
+
+    def lookups(self, request, model_admin):
+        return [("running_too_long", "Running longer than its timeout")]
+
+    def queryset(self, request, queryset):
+        if self.value() == "running_too_long":
+            return queryset.filter(pk__in=[job.id for job in jobs_running_too_long()])
+        return queryset
+
+
+class JobAdmin(ProcrastinateJobAdmin):
+    list_filter = [RunningTooLongFilter, *ProcrastinateJobAdmin.list_filter]
+
+
+if admin.site.is_registered(ProcrastinateJob):
     admin.site.unregister(ProcrastinateJob)
+if settings.JOBS_DATABASE_IS_POSTGRESQL:
+    admin.site.register(ProcrastinateJob, JobAdmin)

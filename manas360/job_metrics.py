@@ -10,14 +10,20 @@ memory would never reach the web instances' /metrics. The job table is the share
 * `jobs_failed{task}`: failed jobs still kept (what the admin lists; alert when it grows);
 * `jobs_waiting{queue}` and `jobs_queue_lag_seconds{queue}`: jobs ready to run and how long
   the oldest of them has waited (0 when none): workers too few, or stuck.
+* `jobs_running_too_long{task}`: jobs `doing` for longer than their timeout (JOBS_TIMEOUT_SECONDS,
+  JOBS_TIMEOUTS): a hung worker, or a job that can neither finish nor go back to the queue; alert when
+  above 0. `jobs_running_longest_seconds{task}`: how long the oldest running job of the task has run.
 * `jobs_metrics_up`: 0 when the tables could not be read (database down): the rest is absent.
 """
 
 import logging
+from collections import defaultdict
 
 from django.conf import settings
 from django.db import connection
 from prometheus_client.core import GaugeMetricFamily
+
+from manas360.jobs import jobs_running
 
 logger = logging.getLogger("manas360.jobs")
 
@@ -65,6 +71,7 @@ class JobsCollector:
                 failed = cursor.fetchall()
                 cursor.execute(_WAITING)
                 waiting = cursor.fetchall()
+            running = jobs_running()
         except Exception as exc:  # noqa: BLE001 - /metrics must render whatever happens to the job tables
             logger.warning("job metrics unavailable", extra={"error_class": type(exc).__name__})
             up.add_metric([], 0)
@@ -91,3 +98,17 @@ class JobsCollector:
             lag.add_metric([queue], max(float(seconds or 0), 0.0))
         yield ready
         yield lag
+        too_long = GaugeMetricFamily(
+            "jobs_running_too_long", "Jobs running for longer than their timeout, by task.", labels=["task"]
+        )
+        longest = GaugeMetricFamily(
+            "jobs_running_longest_seconds", "How long the oldest running job of the task has run.", labels=["task"]
+        )
+        per_task = defaultdict(list)
+        for job in running:
+            per_task[job.task_name].append(job)
+        for task, jobs in sorted(per_task.items()):
+            too_long.add_metric([task], sum(job.too_long for job in jobs))
+            longest.add_metric([task], max(max(job.seconds for job in jobs), 0.0))
+        yield too_long
+        yield longest

@@ -18,12 +18,17 @@ back with the business rows around it: a crash can never keep one without the ot
 
 import logging
 from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 import procrastinate
 from django.conf import settings
+from django.db.models import Max, Q
+from django.utils import timezone
 from procrastinate import testing
 from procrastinate.contrib.django import app as django_app
+from procrastinate.contrib.django.models import ProcrastinateJob
 
 from manas360.request_context import reset_job, set_job
 
@@ -42,6 +47,58 @@ DATABASE_RETRY = procrastinate.RetryStrategy(max_attempts=5, exponential_wait=2)
 def schedule(task_name: str, default_cron: str) -> str:
     """The cron of a periodic job: JOBS_SCHEDULES[task_name] if the operator set one."""
     return settings.JOBS_SCHEDULES.get(task_name, default_cron)
+
+
+def defer_once(task: Any, *, lock: str, **kwargs: Any) -> bool:
+    """Defer `task` with `lock`, unless a job holding that lock is already waiting or running.
+
+    This is how a sweep avoids piling up copies of one job, instead of procrastinate's `queueing_lock`:
+    a job that fails (or whose worker died) goes back to `todo` for its retry, and the unique index behind
+    `queueing_lock` refuses that move while a twin waits, so the job would stay `doing` for ever and its
+    twin, waiting for the same `lock`, would never run. The check here is not atomic: two sweeps at once
+    may both defer, which only means one extra run of an idempotent job, one after the other (the lock).
+    """
+    if ProcrastinateJob.objects.filter(lock=lock, status__in=["todo", "doing"]).exists():
+        return False
+    task.configure(lock=lock).defer(**kwargs)
+    return True
+
+
+def job_timeout(task_name: str) -> float:
+    """How long a job of this task may stay `doing` before it is reported as stuck (JOBS_TIMEOUTS)."""
+    return float(settings.JOBS_TIMEOUTS.get(task_name, settings.JOBS_TIMEOUT_SECONDS))
+
+
+@dataclass(frozen=True)
+class RunningJob:
+    id: int
+    task_name: str
+    started_at: datetime
+    seconds: float  # since its latest start
+
+    @property
+    def too_long(self) -> bool:
+        return self.seconds > job_timeout(self.task_name)
+
+
+def jobs_running(*, now: datetime | None = None) -> list[RunningJob]:
+    """Jobs `doing`, with how long since their latest start (a retried job starts again)."""
+    now = now or timezone.now()
+    rows = (
+        ProcrastinateJob.objects.filter(status="doing")
+        .annotate(started_at=Max("procrastinateevent__at", filter=Q(procrastinateevent__type="started")))
+        .values_list("id", "task_name", "started_at")
+    )
+    return [
+        RunningJob(id=pk, task_name=task, started_at=started, seconds=(now - started).total_seconds())
+        for pk, task, started in rows
+        if started is not None
+    ]
+
+
+def jobs_running_too_long(*, now: datetime | None = None) -> list[RunningJob]:
+    """Jobs `doing` for longer than their timeout: a hung worker, or a job that can neither finish nor retry."""
+    return [job for job in jobs_running(now=now) if job.too_long]
 
 
 def periodic_database_job(name: str, cron: str, *, queue: str = "maintenance") -> Callable[[Callable[..., Any]], Any]:

@@ -43,6 +43,14 @@ JOBS_SCHEDULES = env.json("JOBS_SCHEDULES", default={})
 JOBS_GATEWAY_RETRIES = env.int("JOBS_GATEWAY_RETRIES", default=8)
 # Finished jobs (succeeded, failed, cancelled) are kept this long for the admin, then deleted.
 JOBS_KEEP_FINISHED_DAYS = env.int("JOBS_KEEP_FINISHED_DAYS", default=14)
+# A job `doing` for longer than its timeout is reported as stuck (/metrics `jobs_running_too_long`, the
+# admin's "running too long" filter): a worker hung, or a job that can neither finish nor go back to the
+# queue. JOBS_TIMEOUTS overrides it per task, e.g. '{"payments.reconciliation_audit": 7200}'.
+JOBS_TIMEOUT_SECONDS = env.int("JOBS_TIMEOUT_SECONDS", default=600)
+JOBS_TIMEOUTS = {"payments.reconciliation_audit": 3600, **env.json("JOBS_TIMEOUTS", default={})}
+# Rows the jobs should have moved by now are reported this many minutes after their deadline (payments
+# pending past their order's expiry, renewals past their step's deadline): the sweeps run every few minutes.
+JOBS_OVERDUE_AFTER_MINUTES = env.int("JOBS_OVERDUE_AFTER_MINUTES", default=15)
 
 # --- What the periodic jobs do ------------------------------------------------
 # Pending payments: asked about after PAYMENT_RECONCILE_AFTER_SECONDS (settings.py), then again
@@ -51,9 +59,17 @@ PAYMENT_RECONCILE_MAX_INTERVAL_SECONDS = env.int("PAYMENT_RECONCILE_MAX_INTERVAL
 # Stored webhook events whose outcome is not final are processed again after this long.
 WEBHOOK_REPROCESS_AFTER_SECONDS = env.int("WEBHOOK_REPROCESS_AFTER_SECONDS", default=120)
 WEBHOOK_REPROCESS_GIVE_UP_AFTER_DAYS = env.int("WEBHOOK_REPROCESS_GIVE_UP_AFTER_DAYS", default=3)
+# The audit with PhonePe (payments.reconciliation_audit): every order, redemption and refund created in the
+# last RECONCILIATION_AUDIT_DAYS is compared with PhonePe's word; rows younger than
+# RECONCILIATION_AUDIT_MIN_AGE_MINUTES are left to the normal paths (their callbacks may be on the way).
+RECONCILIATION_AUDIT_DAYS = env.int("RECONCILIATION_AUDIT_DAYS", default=7)
+RECONCILIATION_AUDIT_MIN_AGE_MINUTES = env.int("RECONCILIATION_AUDIT_MIN_AGE_MINUTES", default=30)
+# The audit stops early (and says so) after this many rows in a row PhonePe could not answer for.
+RECONCILIATION_AUDIT_MAX_GATEWAY_FAILURES = env.int("RECONCILIATION_AUDIT_MAX_GATEWAY_FAILURES", default=5)
 
 # --- Retention (docs/jobs.md "Retention") --------------------------------------
 RETENTION_OTP_CHALLENGE_DAYS = env.int("RETENTION_OTP_CHALLENGE_DAYS", default=7)
 RETENTION_ENDED_SESSION_DAYS = env.int("RETENTION_ENDED_SESSION_DAYS", default=30)
 RETENTION_EXPIRED_REFRESH_TOKEN_DAYS = env.int("RETENTION_EXPIRED_REFRESH_TOKEN_DAYS", default=7)
 RETENTION_WEBHOOK_PAYLOAD_DAYS = env.int("RETENTION_WEBHOOK_PAYLOAD_DAYS", default=90)
+RETENTION_RECONCILIATION_AUDIT_DAYS = env.int("RETENTION_RECONCILIATION_AUDIT_DAYS", default=90)

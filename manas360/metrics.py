@@ -5,7 +5,9 @@ workers share one set of counters; without it each process reports its own.
 """
 
 import contextlib
+import logging
 import os
+from collections.abc import Callable, Iterable
 
 import psutil
 from prometheus_client import REGISTRY as DEFAULT_REGISTRY
@@ -55,6 +57,39 @@ class _ServerMemoryCollector:
 
 _JOBS_COLLECTOR = JobsCollector()
 DEFAULT_REGISTRY.register(_JOBS_COLLECTOR)
+logger = logging.getLogger("manas360.metrics")
+
+
+class _ReadAtScrape:
+    """A collector of an app, read from the database at scrape time (every instance reports the whole
+    cluster). A failure is logged and leaves its families out of this scrape; /metrics still answers."""
+
+    def __init__(self, name: str, collect: Callable[[], Iterable]):
+        self.name = name
+        self._collect = collect
+
+    def describe(self):
+        return []  # without this, registering would call `collect` (and query the database) at start
+
+    def collect(self):
+        try:
+            families = list(self._collect())
+        except Exception as exc:  # noqa: BLE001 - /metrics must render whatever happens to one source
+            logger.warning("metrics source unavailable", extra={"source": self.name, "error_class": type(exc).__name__})
+            return
+        yield from families
+
+
+_APP_COLLECTORS: dict[str, _ReadAtScrape] = {}
+
+
+def collector_register(name: str, collect: Callable[[], Iterable]) -> None:
+    """For apps (manas360 imports none): `collect()` yields metric families read at scrape time. Called from
+    the app's `AppConfig.ready()`; registering the same name again replaces nothing."""
+    if name in _APP_COLLECTORS:
+        return
+    _APP_COLLECTORS[name] = _ReadAtScrape(name, collect)
+    DEFAULT_REGISTRY.register(_APP_COLLECTORS[name])
 
 
 def render_latest() -> bytes:
@@ -63,5 +98,7 @@ def render_latest() -> bytes:
         multiprocess.MultiProcessCollector(registry)
         registry.register(_ServerMemoryCollector())
         registry.register(_JOBS_COLLECTOR)
+        for collector in _APP_COLLECTORS.values():
+            registry.register(collector)
         return generate_latest(registry)
     return generate_latest(DEFAULT_REGISTRY)

@@ -16,9 +16,33 @@ from manas360.admin_display import rupees_column, short_id, short_id_column
 from manas360.admin_mixins import ReadOnlyModelAdmin
 from manas360.api.errors import ApplicationError
 from manas360.money import format_rupees
-from payments.models import Payment, PaymentStatus, Refund, WebhookEvent
+from payments.audit import AUDIT_COUNTS, finding_acknowledge
+from payments.models import (
+    Payment,
+    PaymentStatus,
+    ReconciliationAudit,
+    ReconciliationFinding,
+    Refund,
+    WebhookEvent,
+)
 from payments.refund_preview import refund_access_taken_back
+from payments.selectors import payments_pending_past_expiry
 from payments.services import payment_refund
+
+
+class PendingPastExpiryFilter(admin.SimpleListFilter):
+    """Payments the reconciliation job should have settled by now (also /metrics `payments_pending_past_expiry`)."""
+
+    title = "overdue"
+    parameter_name = "overdue"
+
+    def lookups(self, request, model_admin):
+        return [("pending_past_expiry", "Pending past the order's expiry")]
+
+    def queryset(self, request, queryset):
+        if self.value() == "pending_past_expiry":
+            return queryset.filter(pk__in=payments_pending_past_expiry().values("pk"))
+        return queryset
 
 
 class RefundInline(admin.TabularInline):
@@ -47,7 +71,7 @@ class RefundConfirmationForm(forms.Form):
 class PaymentAdmin(ReadOnlyModelAdmin):
     list_display = ["status", "user", "amount", "created_at", "plan", "order", "completed_at"]
     list_display_links = ["status", "order"]
-    list_filter = ["status", "plan", "currency", ("created_at", admin.DateFieldListFilter)]
+    list_filter = [PendingPastExpiryFilter, "status", "plan", "currency", ("created_at", admin.DateFieldListFilter)]
     search_fields = ["merchant_order_id", "gateway_order_id", "id", "user__email"]
     list_select_related = ["user", "plan"]
     date_hierarchy = "created_at"
@@ -148,3 +172,87 @@ class WebhookEventAdmin(ReadOnlyModelAdmin):
 
     order = short_id_column("merchant_order_id", description="Order")
     refund = short_id_column("merchant_refund_id", description="Refund")
+
+
+class FindingInline(admin.TabularInline):
+    model = ReconciliationFinding
+    extra = 0
+    can_delete = False
+    fields = ("outcome", "kind", "reference", "ours", "theirs", "detail", "resolved_at")
+    readonly_fields = fields
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+def _total(count: str):
+    @admin.display(description=count.capitalize())
+    def column(self, run):
+        return run.total(count)
+
+    return column
+
+
+@admin.register(ReconciliationAudit)
+class ReconciliationAuditAdmin(ReadOnlyModelAdmin):
+    """The audit with PhonePe, latest run first (payments/audit.py); its findings inline."""
+
+    list_display = ["started_at", "finished_at", "complete", *AUDIT_COUNTS]
+    list_filter = ["complete", ("started_at", admin.DateFieldListFilter)]
+    date_hierarchy = "started_at"
+    inlines = [FindingInline]
+
+    checked = _total("checked")
+    disagreements = _total("disagreements")
+    repaired = _total("repaired")
+    raised = _total("raised")
+    unavailable = _total("unavailable")
+
+
+class OpenFindingFilter(admin.SimpleListFilter):
+    title = "open"
+    parameter_name = "open"
+
+    def lookups(self, request, model_admin):
+        return [("yes", "Open (for staff)"), ("no", "Resolved")]
+
+    def queryset(self, request, queryset):
+        if self.value() in ("yes", "no"):
+            return queryset.filter(resolved_at__isnull=self.value() == "yes")
+        return queryset
+
+
+@admin.register(ReconciliationFinding)
+class ReconciliationFindingAdmin(ReadOnlyModelAdmin):
+    """Disagreements with PhonePe: repaired (history) or raised for staff (open until both sides agree)."""
+
+    list_display = [
+        "outcome",
+        "kind",
+        "reference",
+        "ours",
+        "theirs",
+        "detail",
+        "last_seen_at",
+        "acknowledged_at",
+        "resolved_at",
+    ]
+    list_display_links = ["outcome", "reference"]
+    list_filter = [OpenFindingFilter, "outcome", "kind", ("last_seen_at", admin.DateFieldListFilter)]
+    search_fields = ["reference"]
+    list_select_related = ["acknowledged_by"]
+    actions = ["acknowledge_selected"]
+
+    @admin.action(description="Acknowledge: taken in hand by staff (audited)")
+    def acknowledge_selected(self, request, queryset):
+        done = sum(
+            finding_acknowledge(finding_id=finding.pk, actor=request.user, **audit_context_from_request(request))
+            for finding in queryset
+        )
+        self.message_user(request, f"{done} finding(s) acknowledged.", level=messages.SUCCESS)
+
+    def get_actions(self, request):
+        actions = super().get_actions(request)
+        if not (request.user.is_active and getattr(request.user, "role", None) == "admin"):
+            actions.pop("acknowledge_selected", None)
+        return actions

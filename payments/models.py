@@ -159,3 +159,80 @@ class WebhookEvent(models.Model):
 
     def __str__(self):
         return f"{self.event} {self.merchant_order_id or self.merchant_refund_id} ({self.outcome})"
+
+
+class ReconciliationAudit(models.Model):
+    """One run of the audit with PhonePe (`payments.audit`): every order, redemption and refund we created in
+    [since, until) compared with PhonePe's word. `counts` per kind of row: checked, disagreements, repaired,
+    raised, unavailable (PhonePe could not answer for it). `complete` is false while it runs, and for a run
+    that stopped early (PhonePe unreachable) or died."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    started_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    since = models.DateTimeField(help_text="Rows created from this time...")
+    until = models.DateTimeField(help_text="...to this one (younger rows are left to the normal paths).")
+    complete = models.BooleanField(default=False, help_text="Every row in the window was checked.")
+    counts = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["-started_at"]
+
+    def __str__(self):
+        return f"audit {self.started_at:%Y-%m-%d %H:%M}"
+
+    def total(self, count: str) -> int:
+        return sum(int(per_kind.get(count, 0)) for per_kind in self.counts.values())
+
+
+class FindingKind(models.TextChoices):
+    ORDER = "order", "Order (payment)"
+    REFUND = "refund", "Refund"
+    REDEMPTION = "redemption", "Redemption (Autopay renewal)"
+
+
+class FindingOutcome(models.TextChoices):
+    REPAIRED = "repaired", "Repaired through the normal path"
+    RAISED = "raised", "Raised for staff"
+
+
+class ReconciliationFinding(models.Model):
+    """A disagreement between PhonePe and us found by the audit, by our id of the row (`reference`).
+
+    Repaired ones are history (resolved at once). A raised one stays open, one per row, seen again by every
+    run until a run finds both sides agree (then `resolved_at` is set) or staff act on it.
+    """
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    audit = models.ForeignKey(
+        ReconciliationAudit, on_delete=models.PROTECT, related_name="findings", help_text="The run that last saw it."
+    )
+    kind = models.CharField(max_length=12, choices=FindingKind.choices)
+    reference = models.CharField(max_length=63, help_text="Our merchant order or refund id.")
+    ours = models.CharField(max_length=30, help_text="Our state when found.")
+    theirs = models.CharField(max_length=30, help_text="PhonePe's state when found.")
+    outcome = models.CharField(max_length=10, choices=FindingOutcome.choices)
+    detail = models.CharField(max_length=500, blank=True, default="")
+    first_seen_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    last_seen_at = models.DateTimeField()
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    # Staff took it in hand (refunded by hand, wrote to the user...): still open while the two sides disagree,
+    # but no longer counted as waiting for staff. Cleared if a later run finds the row in another state.
+    acknowledged_at = models.DateTimeField(null=True, blank=True)
+    acknowledged_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["-last_seen_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["kind", "reference"], condition=Q(resolved_at__isnull=True), name="one_open_finding_per_row"
+            ),
+            models.CheckConstraint(
+                condition=~Q(outcome="repaired") | Q(resolved_at__isnull=False), name="repaired_finding_resolved"
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.kind} {self.reference}: ours {self.ours}, PhonePe {self.theirs} ({self.outcome})"

@@ -3,9 +3,10 @@
 from datetime import timedelta
 
 from django.conf import settings
+from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
-from payments.models import WebhookEvent
+from payments.models import ReconciliationAudit, ReconciliationFinding, WebhookEvent
 from payments.reconciliation import UNFINISHED_WEBHOOK_OUTCOMES
 
 
@@ -27,3 +28,18 @@ def webhook_payloads_purge(*, now=None, batch_size: int = 1000) -> int:
         if not ids:
             return purged
         purged += WebhookEvent.objects.filter(pk__in=ids).update(payload={})
+
+
+def reconciliation_audits_purge(*, now=None, batch_size: int = 1000) -> int:
+    """Delete audit runs older than RETENTION_RECONCILIATION_AUDIT_DAYS that found nothing (an hourly job makes
+    one a run); runs with findings stay with them, for the history of what was repaired or raised."""
+    cutoff = (now or timezone.now()) - timedelta(days=settings.RETENTION_RECONCILIATION_AUDIT_DAYS)
+    stale = ReconciliationAudit.objects.filter(started_at__lt=cutoff).filter(
+        ~Exists(ReconciliationFinding.objects.filter(audit=OuterRef("pk")))
+    )
+    deleted = 0
+    while True:
+        ids = list(stale.values_list("pk", flat=True)[:batch_size])
+        if not ids:
+            return deleted
+        deleted += ReconciliationAudit.objects.filter(pk__in=ids).delete()[0]

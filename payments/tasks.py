@@ -4,30 +4,20 @@ schedule it, one job per row.
 
 Per-row jobs carry `lock="<kind>:<id>"`, so two jobs about the same row never run at the same
 time (a periodic sweep and a job deferred by a payment flow, or a job re-run after a crash),
-and a sweep does not queue a job for a row that already has one waiting or running.
-(Not procrastinate's `queueing_lock`: a job waiting for its retry could not go back to the
-queue while another with the same queueing lock waits, and would be stuck.)
+and a sweep does not queue a job for a row that already has one waiting or running
+(`manas360.jobs.defer_once`; never procrastinate's `queueing_lock`, see there).
 """
 
 import logging
 
 from procrastinate.contrib.django import app
-from procrastinate.contrib.django.models import ProcrastinateJob
 
-from manas360.jobs import GATEWAY_RETRY, periodic_database_job, schedule
-from payments import reconciliation, retention
+from manas360.jobs import GATEWAY_RETRY, defer_once, periodic_database_job, schedule
+from payments import audit, reconciliation, retention
 from payments.models import Payment
 from payments.services import payment_reconcile, payments_due_for_reconciliation, refunds_retry
 
 logger = logging.getLogger("manas360.payments")
-
-
-def _defer_once(task, *, key: str, **kwargs) -> bool:
-    """Defer with `lock=key`, unless a job with this lock is already waiting or running."""
-    if ProcrastinateJob.objects.filter(lock=key, status__in=["todo", "doing"]).exists():
-        return False
-    task.configure(lock=key).defer(**kwargs)
-    return True
 
 
 # --- pending payments -----------------------------------------------------------------------
@@ -40,7 +30,7 @@ def reconcile_payment(payment_id: str) -> str:
 
 def defer_reconcile(payment) -> bool:
     """Queue `payments.reconcile_payment` for a pending payment (at most one waiting per payment)."""
-    return _defer_once(reconcile_payment, key=f"payment:{payment.pk}", payment_id=str(payment.pk))
+    return defer_once(reconcile_payment, lock=f"payment:{payment.pk}", payment_id=str(payment.pk))
 
 
 @app.periodic(cron=schedule("payments.reconcile_pending_payments", "* * * * *"))
@@ -66,7 +56,7 @@ def finish_refund(refund_id: str) -> str:
 
 def defer_refund(refund) -> bool:
     """Queue `payments.finish_refund` for a Refund row; call it inside the transaction that wrote the row."""
-    return _defer_once(finish_refund, key=f"refund:{refund.pk}", refund_id=str(refund.pk))
+    return defer_once(finish_refund, lock=f"refund:{refund.pk}", refund_id=str(refund.pk))
 
 
 @app.periodic(cron=schedule("payments.retry_unfinished_refunds", "* * * * *"))
@@ -91,7 +81,20 @@ def reprocess_webhook_event(event_id: str) -> str:
 def reprocess_unfinished_webhooks(timestamp: int) -> int:
     """Every 2 minutes: stored callbacks whose outcome is not final (received, status unavailable, gateway pending)."""
     ids = reconciliation.webhook_events_due_for_reprocessing()
-    return sum(_defer_once(reprocess_webhook_event, key=f"webhook:{pk}", event_id=str(pk)) for pk in ids)
+    return sum(defer_once(reprocess_webhook_event, lock=f"webhook:{pk}", event_id=str(pk)) for pk in ids)
+
+
+# --- the audit with PhonePe -------------------------------------------------------------------------
+
+
+@app.periodic(cron=schedule("payments.reconciliation_audit", "40 * * * *"))
+@app.task(name="payments.reconciliation_audit", queue="payments", lock="payments.reconciliation_audit")
+def reconciliation_audit(timestamp: int) -> dict[str, int]:
+    """Every hour: every order, redemption and refund of the last RECONCILIATION_AUDIT_DAYS compared with
+    PhonePe's word; disagreements repaired by the normal paths or raised for staff (payments/audit.py).
+    No retry: a run that PhonePe cut short says so, and the next hour's run checks everything again."""
+    run = audit.reconciliation_audit()
+    return {count: run.total(count) for count in audit.AUDIT_COUNTS}
 
 
 # --- retention ---------------------------------------------------------------------------------------
@@ -100,3 +103,8 @@ def reprocess_unfinished_webhooks(timestamp: int) -> int:
 @periodic_database_job("payments.purge_webhook_payloads", "40 2 * * *")
 def purge_webhook_payloads(timestamp: int) -> int:
     return retention.webhook_payloads_purge()
+
+
+@periodic_database_job("payments.purge_reconciliation_audits", "50 2 * * *")
+def purge_reconciliation_audits(timestamp: int) -> int:
+    return retention.reconciliation_audits_purge()
