@@ -14,15 +14,17 @@ import environ
 from django.core.exceptions import ImproperlyConfigured
 
 from manas360 import config_checks
+from manas360.devservers import local_database_url
 
 BASE_DIR = Path(__file__).resolve().parent.parent
-VAR_DIR = BASE_DIR / "var"  # git-ignored: embedded database, local files
+VAR_DIR = BASE_DIR / "var"  # git-ignored: the local PostgreSQL (var/postgres), local files
 
 env = environ.Env()
 environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
 
 DEBUG = env.bool("DEBUG", default=False)
-TESTING = env.bool("TESTING", default=False)
+# Under pytest without TESTING set (a plain `pytest` from an IDE), the run is a test run all the same.
+TESTING = env.bool("TESTING", default="pytest" in sys.modules)
 
 
 def required_in_production(name, *, development_default, cast=str):
@@ -103,39 +105,27 @@ TEMPLATES = [
 ]
 
 # --- Database -------------------------------------------------------------
-# DATABASE_URL selects PostgreSQL (production and tests); unset means an
-# embedded SQLite file so that `make run` works with zero configuration.
-if env.str("DATABASE_URL", default=""):
-    DATABASES = {"default": env.db("DATABASE_URL")}
-    DATABASES["default"]["CONN_MAX_AGE"] = env.int("DB_CONN_MAX_AGE", default=60)
-    if sys.argv[1:2] == ["runserver"]:
-        # runserver serves each request on a new thread and nothing closes a thread's kept connection:
-        # ~100 parallel clients would exhaust PostgreSQL's max_connections. Close each at the request's end.
-        DATABASES["default"]["CONN_MAX_AGE"] = 0
-    DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
-    if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
-        # The same backend with a health check that needs no `SELECT 1` round trip (manas360/postgresql).
-        DATABASES["default"]["ENGINE"] = "manas360.postgresql"
-    DATABASES["default"].setdefault("OPTIONS", {})
-    DATABASES["default"]["OPTIONS"].setdefault("connect_timeout", env.int("DB_CONNECT_TIMEOUT", default=5))
-    statement_timeout_ms = env.int("DB_STATEMENT_TIMEOUT_MS", default=30000)
-    if statement_timeout_ms:
-        DATABASES["default"]["OPTIONS"]["options"] = f"-c statement_timeout={statement_timeout_ms}"
-else:
-    try:
-        VAR_DIR.mkdir(exist_ok=True)
-    except OSError as error:
-        raise ImproperlyConfigured(
-            f"No DATABASE_URL and the SQLite fallback directory {VAR_DIR} cannot be created ({error.strerror}): "
-            "set DATABASE_URL, or make that directory writable (a volume in a container)."
-        ) from None
-    DATABASES = {
-        "default": {
-            "ENGINE": "django.db.backends.sqlite3",
-            "NAME": VAR_DIR / "manas360.sqlite3",
-            "OPTIONS": {"timeout": 20, "transaction_mode": "IMMEDIATE"},
-        }
-    }
+# PostgreSQL only. DATABASE_URL wins everywhere; unset in development and tests means the project's own
+# PostgreSQL under var/postgres, which `make run`, `make worker` and the test run start themselves
+# (manas360/devservers.py); in production it is required.
+DATABASES = {
+    "default": env.db_url_config(required_in_production("DATABASE_URL", development_default=local_database_url()))
+}
+if DATABASES["default"]["ENGINE"] not in ("django.db.backends.postgresql", "manas360.postgresql"):
+    raise ImproperlyConfigured("DATABASE_URL must be a postgres://user:pass@host:5432/db URL (PostgreSQL only).")
+DATABASES["default"]["CONN_MAX_AGE"] = env.int("DB_CONN_MAX_AGE", default=60)
+if sys.argv[1:2] == ["runserver"]:
+    # runserver serves each request on a new thread and nothing closes a thread's kept connection:
+    # ~100 parallel clients would exhaust PostgreSQL's max_connections. Close each at the request's end.
+    DATABASES["default"]["CONN_MAX_AGE"] = 0
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+# The same backend with a health check that needs no `SELECT 1` round trip (manas360/postgresql).
+DATABASES["default"]["ENGINE"] = "manas360.postgresql"
+DATABASES["default"].setdefault("OPTIONS", {})
+DATABASES["default"]["OPTIONS"].setdefault("connect_timeout", env.int("DB_CONNECT_TIMEOUT", default=5))
+statement_timeout_ms = env.int("DB_STATEMENT_TIMEOUT_MS", default=30000)
+if statement_timeout_ms:
+    DATABASES["default"]["OPTIONS"]["options"] = f"-c statement_timeout={statement_timeout_ms}"
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "accounts.User"
