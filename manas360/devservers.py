@@ -34,6 +34,8 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import environ
+
 PG_MAJOR = 18  # the wheel's `pginstall18`; docker-compose.yml and docs/deployment.md name the same major
 DB_NAME = "manas360"
 SUPERUSER = "postgres"
@@ -283,6 +285,8 @@ class Redis:
 
 
 def _run(command: list[str]) -> int:
+    # The same precedence as the settings: the environment, then .env.development.
+    environ.Env.read_env(BASE_DIR / ".env.development", overwrite=False)
     if os.environ.get("DATABASE_URL"):
         os.execvp(command[0], command)
     cluster = Cluster(home=LOCAL_DIR)

@@ -22,7 +22,6 @@ from typing import Any
 
 import procrastinate
 from django.conf import settings
-from procrastinate import testing
 from procrastinate.contrib.django import app as django_app
 
 from manas360.request_context import reset_job, set_job
@@ -71,7 +70,3 @@ def on_app_ready(app: procrastinate.App) -> None:
     """PROCRASTINATE_ON_APP_READY: called once the Django app of procrastinate is built."""
     middleware = list(app.worker_defaults.get("worker_middleware") or [])
     app.worker_defaults["worker_middleware"] = [job_context_middleware, *middleware]
-    if not settings.JOBS_DATABASE_IS_POSTGRESQL:
-        # `make run` on SQLite: deferring must not break a request, but nothing will run the job.
-        app.connector = app.job_manager.connector = testing.InMemoryConnector()
-        logger.info("background jobs need PostgreSQL (DATABASE_URL): deferred jobs are kept in memory and dropped")

@@ -20,7 +20,9 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = BASE_DIR / "var"  # git-ignored: the local PostgreSQL (var/postgres), local files
 
 env = environ.Env()
-environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
+# Development overrides (a copy of .env.development.example); the environment wins. Not `.env`: that file is
+# docker compose's, and what it holds must not change a development run (nor compose what `make run` does).
+environ.Env.read_env(BASE_DIR / ".env.development", overwrite=False)
 
 DEBUG = env.bool("DEBUG", default=False)
 # Under pytest without TESTING set (a plain `pytest` from an IDE), the run is a test run all the same.
