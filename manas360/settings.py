@@ -342,15 +342,22 @@ METRICS_ALLOWED_NETWORKS = config_checks.metrics_access(
     production=not (DEBUG or TESTING),
 )
 
-# --- Logging: one JSON object per line --------------------------------------
+# --- Logging: one JSON object per line; one readable line in development -------------------------------
 LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")
+# `json` (production default) or `console` (the default when DEBUG is on); both redact the same way.
+LOG_FORMAT = env.str("LOG_FORMAT", default="console" if DEBUG else "json")
+if LOG_FORMAT not in ("json", "console"):
+    raise ImproperlyConfigured("LOG_FORMAT must be json or console.")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "filters": {"request_context": {"()": "manas360.logging.RequestContextFilter"}},
-    "formatters": {"json": {"()": "manas360.logging.JsonFormatter"}},
+    "formatters": {
+        "json": {"()": "manas360.logging.JsonFormatter"},
+        "console": {"()": "manas360.logging.development_formatter"},
+    },
     "handlers": {
-        "console": {"class": "logging.StreamHandler", "formatter": "json", "filters": ["request_context"]},
+        "console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT, "filters": ["request_context"]},
     },
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {
