@@ -148,7 +148,7 @@ def test_the_image_code_starts_and_migrates_a_fresh_postgresql_database(build_co
 
 
 def test_a_database_other_than_postgresql_is_refused_with_a_clear_message(build_context):
-    result = _run(build_context, "check", DEBUG="1", DATABASE_URL="sqlite:///var/manas360.db")
+    result = _run(build_context, "check", DEBUG="1", DATABASE_URL="mysql://manas360:pw@127.0.0.1:3306/manas360")
     assert result.returncode == 2
     assert "DATABASE_URL must be a postgres://" in result.stderr
     assert "Traceback" not in result.stderr
