@@ -245,7 +245,7 @@ class Smoke:
         self.check(
             "PhonePe reachable",
             response.status_code == 201,
-            f"{body.get('code')}: start the PhonePe simulator (`make run` does, or `make simulator`) or configure PhonePe",
+            f"{body.get('code')}: run the PhonePe simulator (make run or make simulator) or configure PhonePe",
         )
         data = body["data"]
         self.check(
