@@ -51,10 +51,11 @@ class DevServerError(RuntimeError):
     """A local server could not be set up; the message says what to do."""
 
 
-def local_database_url(local_dir: Path = LOCAL_DIR) -> str:
+def local_database_url(local_dir: Path = LOCAL_DIR, port: int = 5432) -> str:
     """The DATABASE_URL of the project's own PostgreSQL: its Unix socket folder as the host (django-environ's
-    `postgres://user@/<socket folder>/<db>` form)."""
-    return f"postgres://{SUPERUSER}@/{local_dir}/{DB_NAME}"
+    `postgres://user@:port/<socket folder>/<db>` form). The port is explicit: it names the socket file, and a
+    PGPORT left in the shell must not send the connection to another one."""
+    return f"postgres://{SUPERUSER}@:{port}/{local_dir}/{DB_NAME}"
 
 
 def pg_bin() -> Path:
@@ -145,7 +146,7 @@ class Cluster:
     def url(self) -> str:
         if self.tcp:
             return f"postgres://{SUPERUSER}@127.0.0.1:{self.port}/{DB_NAME}"
-        return local_database_url(self.home)
+        return local_database_url(self.home, self.port)
 
     def running(self) -> bool:
         if not (self.data / "PG_VERSION").exists():
@@ -284,12 +285,12 @@ class Redis:
             self.process.kill()
 
 
-def _run(command: list[str]) -> int:
+def _run(command: list[str], home: Path = LOCAL_DIR) -> int:
     # The same precedence as the settings: the environment, then .env.development.
     environ.Env.read_env(BASE_DIR / ".env.development", overwrite=False)
     if os.environ.get("DATABASE_URL"):
         os.execvp(command[0], command)
-    cluster = Cluster(home=LOCAL_DIR)
+    cluster = Cluster(home=home)
     cluster.init()
     started = not cluster.running()
     if started:
@@ -301,13 +302,14 @@ def _run(command: list[str]) -> int:
         cluster._create_database()
     env = {**os.environ, "DATABASE_URL": cluster.url()}
     # Ctrl-C reaches the whole foreground group: the command handles it; we wait for it, then stop the server.
-    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    previous_int = signal.signal(signal.SIGINT, signal.SIG_IGN)
     child = subprocess.Popen(command, env=env, restore_signals=True)
-    signal.signal(signal.SIGTERM, lambda *_: child.terminate())
+    previous_term = signal.signal(signal.SIGTERM, lambda *_: child.terminate())
     try:
         code = child.wait()
     finally:
-        signal.signal(signal.SIGINT, previous)
+        signal.signal(signal.SIGINT, previous_int)
+        signal.signal(signal.SIGTERM, previous_term)
         if started:
             cluster.stop()
             print("devservers: PostgreSQL stopped", flush=True)

@@ -128,7 +128,7 @@ def _readable_access_line(logger, method_name, event_dict):
         # The job engine's records repeat the whole job and worker as nested fields; its message already names
         # the job, its arguments and its outcome.
         kept = {"event", "level", "logger", "timestamp", "exc_info", "request_id", "user_id"}
-        event_dict = {key: value for key, value in event_dict.items() if key in kept}
+        event_dict = {key: value for key, value in event_dict.items() if key in kept or key.startswith("_")}
     for key, noise in _DEV_NOISE.items():
         if key in event_dict and event_dict[key] == noise:
             del event_dict[key]
