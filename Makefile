@@ -41,7 +41,7 @@ lint:  ## ruff, ruff format --check, mypy, the import-direction contracts and th
 	.venv/bin/ruff format --check .
 	.venv/bin/lint-imports --no-cache
 	DEBUG=1 .venv/bin/mypy .
-	DEBUG=1 .venv/bin/python manage.py makemigrations --check --dry-run
+	DEBUG=1 .venv/bin/python -m manas360.devservers run -- .venv/bin/python manage.py makemigrations --check --dry-run
 
 format:  ## Apply ruff's fixes and formatting
 	.venv/bin/ruff check --fix .
