@@ -114,7 +114,10 @@ DATABASES = {
     "default": env.db_url_config(required_in_production("DATABASE_URL", development_default=local_database_url()))
 }
 if DATABASES["default"]["ENGINE"] not in ("django.db.backends.postgresql", "manas360.postgresql"):
-    raise ImproperlyConfigured("DATABASE_URL must be a postgres://user:pass@host:5432/db URL (PostgreSQL only).")
+    raise ImproperlyConfigured(
+        "DATABASE_URL must be a postgres://user:pass@host:5432/db URL (PostgreSQL only). In development and tests, "
+        "unset it to use the project's own PostgreSQL (make run, make test and pytest start it)."
+    )
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("DB_CONN_MAX_AGE", default=60)
 if sys.argv[1:2] == ["runserver"]:
     # runserver serves each request on a new thread and nothing closes a thread's kept connection:
