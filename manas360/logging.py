@@ -129,6 +129,8 @@ def _readable_access_line(logger, method_name, event_dict):
         # the job, its arguments and its outcome.
         kept = {"event", "level", "logger", "timestamp", "exc_info", "request_id", "user_id"}
         event_dict = {key: value for key, value in event_dict.items() if key in kept or key.startswith("_")}
+    # A record another handler formatted first carries its `message` too: the event already says it.
+    event_dict.pop("message", None)
     for key, noise in _DEV_NOISE.items():
         if key in event_dict and event_dict[key] == noise:
             del event_dict[key]

@@ -100,6 +100,8 @@ def test_development_lines_read_as_the_request_with_phone_numbers_masked_and_err
     assert "user_id" not in line  # nobody signed in: nothing to show
     assert "9876543210" not in line
     assert "phone=[phone]10" in line
+    logging.Formatter().format(access)  # another handler first: the record now carries `message`
+    assert "message=" not in development_formatter().format(access)
 
     job = logging.makeLogRecord(
         {"msg": "Job rooms.close_abandoned_sessions[3] ended with status: Success", "levelname": "INFO"}
