@@ -2,8 +2,8 @@
 # MANAS360 API image. Build: docker build -t manas360-backend .
 # Run the server:   docker run --env-file .env -p 5000:5000 manas360-backend
 # Run migrations:   docker run --env-file .env manas360-backend python manage.py migrate --no-input
-# Without DATABASE_URL (a copy of .env.example) both use the SQLite file in /app/var: give them the same
-# volume, e.g. `-v manas360-var:/app/var`, so the server sees what migrate created.
+# Both need DATABASE_URL (PostgreSQL, docs/deployment.md); .env here is an env file of your own, e.g. a copy
+# of deploy/production.env.example.
 # (migrations are a separate one-shot command, never part of the server's start-up: docs/deployment.md)
 
 # --- Stage 1: build the virtualenv (compilers stay out of the final image) -------------------
@@ -39,8 +39,7 @@ WORKDIR /app
 # Code and collected static files belong to root and are read-only for the server's user. Tests, docs and
 # development tooling are left out by .dockerignore.
 COPY . /app
-# var/ is the one writable directory: the SQLite fallback when DATABASE_URL is unset (`docker run --env-file
-# .env` with a copy of .env.example). Mount a volume there to keep that database; production sets DATABASE_URL.
+# var/ is the one directory the server's user may write (local files; the database is always DATABASE_URL).
 RUN mkdir -p /app/var && chown app:app /app/var
 # Static files are collected once, at build time. DEBUG=1 only lets the settings load without the
 # production secrets (none of which exist at build time or end up in the image); collectstatic

@@ -4,16 +4,13 @@
 help:  ## List the targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
 
-run:  ## Install, migrate, seed and serve the API on http://127.0.0.1:5000 (HOST=0.0.0.0 to expose it; DEMO=1: 90 days of demo activity)
+run:  ## Install, migrate, seed, then run the API on http://127.0.0.1:5000, a job worker and the PhonePe simulator (Ctrl-C stops all; HOST=0.0.0.0 exposes the API; DEMO=1: 90 days of demo activity)
 	scripts/run.sh
 
-worker:  ## Run a background-job worker (needs DATABASE_URL=postgres://...: README "Background jobs")
-	scripts/bootstrap.sh requirements.txt
-	@[ -n "$${DATABASE_URL:-}" ] || grep -qs '^DATABASE_URL=postgres' .env || { \
-	  echo "make worker: background jobs need PostgreSQL. Set DATABASE_URL=postgres://user:pass@host:5432/db" \
-	       "(the same one \`make run\` uses); see README, 'Background jobs'." >&2; exit 2; }
-	DEBUG=$${DEBUG:-1} .venv/bin/python manage.py migrate --no-input
-	DEBUG=$${DEBUG:-1} .venv/bin/python manage.py jobs_worker
+worker:  ## Run a background-job worker alone (on the project's own PostgreSQL unless DATABASE_URL is set)
+	scripts/bootstrap.sh requirements-local.txt
+	DEBUG=$${DEBUG:-1} .venv/bin/python -m manas360.devservers run -- sh -c \
+	  '.venv/bin/python manage.py migrate --no-input && exec .venv/bin/python manage.py jobs_worker'
 
 # PORT given on the command line is the simulator's; one inherited from the shell is the API's (`make run`).
 simulator:  ## Run the local PhonePe simulator beside `make run` (PHONEPE_SIMULATOR_URL, or PORT=8090 API_PORT=5000)
@@ -21,7 +18,7 @@ simulator:  ## Run the local PhonePe simulator beside `make run` (PHONEPE_SIMULA
 	DEBUG=1 .venv/bin/python manage.py phonepe_simulator $(if $(filter command line,$(origin PORT)),--port $(PORT)) \
 		--callback-url http://127.0.0.1:$(or $(API_PORT),$(if $(filter environment,$(origin PORT)),$(PORT)),5000)/api/v1/payments/webhook
 
-test:  ## Run the whole test suite against a throw-away PostgreSQL and Redis
+test:  ## Run the whole test suite against a throw-away PostgreSQL (from a wheel, no root) and Redis
 	scripts/test.sh $(ARGS)
 
 smoke:  ## Walk through the product by hand (health, OTP login, admin with MFA, themes, payment) against BASE_URL
@@ -45,7 +42,7 @@ lint:  ## The docs' paths, ruff, ruff format --check, mypy, the import contracts
 	.venv/bin/ruff format --check .
 	.venv/bin/lint-imports --no-cache
 	DEBUG=1 .venv/bin/mypy .
-	DEBUG=1 .venv/bin/python manage.py makemigrations --check --dry-run
+	DEBUG=1 .venv/bin/python -m manas360.devservers run -- .venv/bin/python manage.py makemigrations --check --dry-run
 	scripts/k8s-validate.sh
 
 format:  ## Apply ruff's fixes and formatting
@@ -60,5 +57,5 @@ postman:  ## Regenerate the Postman collection docs/manas360.postman_collection.
 	scripts/bootstrap.sh requirements.txt
 	DEBUG=1 .venv/bin/python manage.py export_postman --output docs/manas360.postman_collection.json
 
-clean:  ## Remove the virtualenv, local database and caches
+clean:  ## Remove the virtualenv, the local PostgreSQL's data (var/) and caches
 	rm -rf .venv var staticfiles .pytest_cache .ruff_cache .mypy_cache

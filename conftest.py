@@ -6,6 +6,9 @@ exactly as in production.
 """
 
 import os
+import shutil
+import tempfile
+from pathlib import Path
 
 import pytest
 from rest_framework.test import APIClient
@@ -13,6 +16,53 @@ from rest_framework.test import APIClient
 from accounts.tests.factories import AdminFactory, UserFactory
 
 pytest_plugins = ["tests.jobs.engine"]  # the `job_engine` fixture: run jobs through a real worker
+
+_started_servers: list = []
+
+
+def pytest_configure(config):
+    """Plain `pytest` needs nothing set: without DATABASE_URL (or TEST_REDIS_URL) the run starts a throw-away
+    PostgreSQL from the project's wheel (and a redis-server) for itself and stops them at the end, exactly as
+    scripts/test.sh does. Settings are already loaded here, but no connection is open yet: the database settings
+    are pointed at the new server in place, and the environment carries it to the servers tests start."""
+    from django.conf import settings
+    from django.db import connection
+
+    from manas360 import devservers
+
+    os.environ.setdefault("TESTING", "1")
+    if not os.environ.get("DATABASE_URL") or not os.environ.get("TEST_REDIS_URL"):
+        workdir = Path(tempfile.mkdtemp(prefix="manas360-pytest-"))
+        workdir.chmod(0o755)
+        _started_servers.append(lambda: shutil.rmtree(workdir, ignore_errors=True))
+        try:
+            if not os.environ.get("DATABASE_URL"):
+                cluster = devservers.start_throwaway(workdir / "pg")
+                _started_servers.append(cluster.stop)
+                os.environ.update(cluster.environment())
+                settings.DATABASES["default"].update(
+                    {"NAME": devservers.DB_NAME, "USER": devservers.SUPERUSER, "PASSWORD": ""}
+                    | {"HOST": "127.0.0.1", "PORT": str(cluster.port)}
+                )
+            if not os.environ.get("TEST_REDIS_URL"):
+                redis = devservers.Redis(workdir)
+                _started_servers.append(redis.stop)
+                os.environ.update(
+                    TEST_REDIS_URL=redis.url, TEST_REDIS_PORT=str(redis.port), TEST_REDIS_PID=str(redis.process.pid)
+                )
+        except (devservers.DevServerError, OSError) as error:
+            pytest_unconfigure(config)
+            raise pytest.UsageError(f"Could not start the test servers: {error}") from None
+    if connection.vendor != "postgresql":
+        raise pytest.UsageError(
+            f"The tests run on PostgreSQL only (this database is {connection.vendor}): unset DATABASE_URL to use "
+            "the project's own PostgreSQL, or point it at a postgres://user:pass@host:5432/db server."
+        )
+
+
+def pytest_unconfigure(config):
+    while _started_servers:
+        _started_servers.pop()()
 
 
 @pytest.fixture(autouse=True)

@@ -2,9 +2,10 @@
 import os
 import sys
 
-# Shown when the settings refuse to load: the usual cause is a missing .env in a fresh clone.
+# Shown when the settings refuse to load: the usual cause is a missing .env.development in a fresh clone.
 SETUP_HINT = (
-    "For development, copy the example environment first: cp .env.example .env (it sets DEBUG=1).\n"
+    "For development, copy the example environment first: cp .env.development.example .env.development "
+    "(it sets DEBUG=1).\n"
     "In production, set the variable named above (docs/deployment.md)."
 )
 

@@ -2,11 +2,9 @@
 with one filter of ours: jobs running longer than their timeout (`manas360.jobs.jobs_running_too_long`, also
 /metrics `jobs_running_too_long`).
 
-procrastinate registers it itself. Without PostgreSQL (the SQLite default of `make run`) its tables do
-not exist, so the page would only fail: it is taken off the site there.
+procrastinate registers its own admin; ours replaces it to add the filter.
 """
 
-from django.conf import settings
 from django.contrib import admin
 from procrastinate.contrib.django.admin import ProcrastinateJobAdmin
 from procrastinate.contrib.django.models import ProcrastinateJob
@@ -33,5 +31,4 @@ class JobAdmin(ProcrastinateJobAdmin):
 
 if admin.site.is_registered(ProcrastinateJob):
     admin.site.unregister(ProcrastinateJob)
-if settings.JOBS_DATABASE_IS_POSTGRESQL:
-    admin.site.register(ProcrastinateJob, JobAdmin)
+admin.site.register(ProcrastinateJob, JobAdmin)

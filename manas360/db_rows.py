@@ -7,7 +7,7 @@ models' own metadata (table and column names, every concrete field in model orde
 backend), converts each value with exactly the converters the ORM would apply (the backend's and the field's
 `from_db_value`), and builds the instances with `Model.from_db`, as a queryset does: the instances are full
 rows, indistinguishable from what `.select_related(...).filter(...).first()` returns. Parameters are prepared
-by their model field (`get_db_prep_value`), so the same code runs on PostgreSQL and SQLite.
+by their model field (`get_db_prep_value`), exactly as the ORM prepares them.
 """
 
 import abc

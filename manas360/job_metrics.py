@@ -19,7 +19,6 @@ memory would never reach the web instances' /metrics. The job table is the share
 import logging
 from collections import defaultdict
 
-from django.conf import settings
 from django.db import connection
 from prometheus_client.core import GaugeMetricFamily
 
@@ -59,10 +58,6 @@ class JobsCollector:
 
     def collect(self):
         up = GaugeMetricFamily("jobs_metrics_up", "1 if the job tables could be read for this scrape.")
-        if not settings.JOBS_DATABASE_IS_POSTGRESQL:
-            up.add_metric([], 0)
-            yield up
-            return
         try:
             with connection.cursor() as cursor:
                 cursor.execute(_EVENTS_LAST_HOUR)

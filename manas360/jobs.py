@@ -26,7 +26,6 @@ import procrastinate
 from django.conf import settings
 from django.db.models import Max, Q
 from django.utils import timezone
-from procrastinate import testing
 from procrastinate.contrib.django import app as django_app
 from procrastinate.contrib.django.models import ProcrastinateJob
 
@@ -128,7 +127,3 @@ def on_app_ready(app: procrastinate.App) -> None:
     """PROCRASTINATE_ON_APP_READY: called once the Django app of procrastinate is built."""
     middleware = list(app.worker_defaults.get("worker_middleware") or [])
     app.worker_defaults["worker_middleware"] = [job_context_middleware, *middleware]
-    if not settings.JOBS_DATABASE_IS_POSTGRESQL:
-        # `make run` on SQLite: deferring must not break a request, but nothing will run the job.
-        app.connector = app.job_manager.connector = testing.InMemoryConnector()
-        logger.info("background jobs need PostgreSQL (DATABASE_URL): deferred jobs are kept in memory and dropped")

@@ -1,9 +1,8 @@
 """Settings of the job engine (procrastinate) and of the jobs themselves; star-imported by settings.py.
 
 Every period is an environment variable so an operator can tune it without a release;
-docs/jobs.md lists them. The engine needs PostgreSQL (its queue is a table there): with
-the default SQLite database of `make run`, deferred jobs go to procrastinate's in-memory
-connector and are dropped, and `make worker` refuses to start (manas360/jobs.py).
+docs/jobs.md lists them. The engine's queue is a table in PostgreSQL, the one database of
+every environment (`make run` included).
 """
 
 import os
@@ -13,11 +12,6 @@ from pathlib import Path
 import environ
 
 env = environ.Env()
-
-JOBS_DATABASE_IS_POSTGRESQL = env.str("DATABASE_URL", default="").startswith(("postgres://", "postgresql://"))
-if not JOBS_DATABASE_IS_POSTGRESQL:
-    # procrastinate's schema is PostgreSQL SQL (functions, triggers): not applied on SQLite.
-    MIGRATION_MODULES = {"procrastinate": None}
 
 PROCRASTINATE_ON_APP_READY = "manas360.jobs.on_app_ready"
 # Options of every worker (`manage.py jobs_worker`). A worker writes a heartbeat every

@@ -14,15 +14,19 @@ import environ
 from django.core.exceptions import ImproperlyConfigured
 
 from manas360 import config_checks
+from manas360.devservers import local_database_url
 
 BASE_DIR = Path(__file__).resolve().parent.parent
-VAR_DIR = BASE_DIR / "var"  # git-ignored: embedded database, local files
+VAR_DIR = BASE_DIR / "var"  # git-ignored: the local PostgreSQL (var/postgres), local files
 
 env = environ.Env()
-environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
+# Development overrides (a copy of .env.development.example); the environment wins. Not `.env`: that file is
+# docker compose's, and what it holds must not change a development run (nor compose what `make run` does).
+environ.Env.read_env(BASE_DIR / ".env.development", overwrite=False)
 
 DEBUG = env.bool("DEBUG", default=False)
-TESTING = env.bool("TESTING", default=False)
+# Under pytest without TESTING set (a plain `pytest` from an IDE), the run is a test run all the same.
+TESTING = env.bool("TESTING", default="pytest" in sys.modules)
 
 
 def required_in_production(name, *, development_default, cast=str):
@@ -102,39 +106,30 @@ TEMPLATES = [
 ]
 
 # --- Database -------------------------------------------------------------
-# DATABASE_URL selects PostgreSQL (production and tests); unset means an
-# embedded SQLite file so that `make run` works with zero configuration.
-if env.str("DATABASE_URL", default=""):
-    DATABASES = {"default": env.db("DATABASE_URL")}
-    DATABASES["default"]["CONN_MAX_AGE"] = env.int("DB_CONN_MAX_AGE", default=60)
-    if sys.argv[1:2] == ["runserver"]:
-        # runserver serves each request on a new thread and nothing closes a thread's kept connection:
-        # ~100 parallel clients would exhaust PostgreSQL's max_connections. Close each at the request's end.
-        DATABASES["default"]["CONN_MAX_AGE"] = 0
-    DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
-    if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
-        # The same backend with a health check that needs no `SELECT 1` round trip (manas360/postgresql).
-        DATABASES["default"]["ENGINE"] = "manas360.postgresql"
-    DATABASES["default"].setdefault("OPTIONS", {})
-    DATABASES["default"]["OPTIONS"].setdefault("connect_timeout", env.int("DB_CONNECT_TIMEOUT", default=5))
-    statement_timeout_ms = env.int("DB_STATEMENT_TIMEOUT_MS", default=30000)
-    if statement_timeout_ms:
-        DATABASES["default"]["OPTIONS"]["options"] = f"-c statement_timeout={statement_timeout_ms}"
-else:
-    try:
-        VAR_DIR.mkdir(exist_ok=True)
-    except OSError as error:
-        raise ImproperlyConfigured(
-            f"No DATABASE_URL and the SQLite fallback directory {VAR_DIR} cannot be created ({error.strerror}): "
-            "set DATABASE_URL, or make that directory writable (a volume in a container)."
-        ) from None
-    DATABASES = {
-        "default": {
-            "ENGINE": "django.db.backends.sqlite3",
-            "NAME": VAR_DIR / "manas360.sqlite3",
-            "OPTIONS": {"timeout": 20, "transaction_mode": "IMMEDIATE"},
-        }
-    }
+# PostgreSQL only. DATABASE_URL wins everywhere; unset in development and tests means the project's own
+# PostgreSQL under var/postgres, which `make run`, `make worker` and the test run start themselves
+# (manas360/devservers.py); in production it is required.
+DATABASES = {
+    "default": env.db_url_config(required_in_production("DATABASE_URL", development_default=local_database_url()))
+}
+if DATABASES["default"]["ENGINE"] not in ("django.db.backends.postgresql", "manas360.postgresql"):
+    raise ImproperlyConfigured(
+        "DATABASE_URL must be a postgres://user:pass@host:5432/db URL (PostgreSQL only). In development and tests, "
+        "unset it to use the project's own PostgreSQL (make run, make test and pytest start it)."
+    )
+DATABASES["default"]["CONN_MAX_AGE"] = env.int("DB_CONN_MAX_AGE", default=60)
+if sys.argv[1:2] == ["runserver"]:
+    # runserver serves each request on a new thread and nothing closes a thread's kept connection:
+    # ~100 parallel clients would exhaust PostgreSQL's max_connections. Close each at the request's end.
+    DATABASES["default"]["CONN_MAX_AGE"] = 0
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+# The same backend with a health check that needs no `SELECT 1` round trip (manas360/postgresql).
+DATABASES["default"]["ENGINE"] = "manas360.postgresql"
+DATABASES["default"].setdefault("OPTIONS", {})
+DATABASES["default"]["OPTIONS"].setdefault("connect_timeout", env.int("DB_CONNECT_TIMEOUT", default=5))
+statement_timeout_ms = env.int("DB_STATEMENT_TIMEOUT_MS", default=30000)
+if statement_timeout_ms:
+    DATABASES["default"]["OPTIONS"]["options"] = f"-c statement_timeout={statement_timeout_ms}"
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "accounts.User"
@@ -351,15 +346,22 @@ METRICS_ALLOWED_NETWORKS = config_checks.metrics_access(
     production=not (DEBUG or TESTING),
 )
 
-# --- Logging: one JSON object per line --------------------------------------
+# --- Logging: one JSON object per line; one readable line in development -------------------------------
 LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")
+# `json` (production default) or `console` (the default when DEBUG is on); both redact the same way.
+LOG_FORMAT = env.str("LOG_FORMAT", default="console" if DEBUG else "json")
+if LOG_FORMAT not in ("json", "console"):
+    raise ImproperlyConfigured("LOG_FORMAT must be json or console.")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "filters": {"request_context": {"()": "manas360.logging.RequestContextFilter"}},
-    "formatters": {"json": {"()": "manas360.logging.JsonFormatter"}},
+    "formatters": {
+        "json": {"()": "manas360.logging.JsonFormatter"},
+        "console": {"()": "manas360.logging.development_formatter"},
+    },
     "handlers": {
-        "console": {"class": "logging.StreamHandler", "formatter": "json", "filters": ["request_context"]},
+        "console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT, "filters": ["request_context"]},
     },
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {

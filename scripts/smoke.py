@@ -17,7 +17,7 @@ yet, the script enrols it through the API (generate-secret + enable with a pyotp
 through verify-mfa. If MFA is already enrolled it needs the secret (`--admin-totp-secret`,
 SMOKE_ADMIN_TOTP_SECRET or that file).
 
-Payments need a PhonePe (the simulator: `make simulator` beside `make run`); without one, payment create is
+Payments need a PhonePe (the simulator, which `make run` starts; or `make simulator`); without one, payment create is
 a 502 `gateway_unavailable` and the smoke test fails with that hint.
 """
 
@@ -243,7 +243,7 @@ class Smoke:
         self.check(
             "PhonePe reachable",
             response.status_code == 201,
-            f"{body.get('code')}: start the PhonePe simulator (`make simulator`) or configure PhonePe",
+            f"{body.get('code')}: run the PhonePe simulator (make run or make simulator) or configure PhonePe",
         )
         data = body["data"]
         self.check(

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# The whole test suite against real servers: a throw-away PostgreSQL (unless
-# DATABASE_URL is given) and a throw-away Redis, both on loopback, both removed
-# on exit. Extra arguments go to pytest.
+# The whole test suite against real servers: a throw-away PostgreSQL from the
+# project's wheel (unless DATABASE_URL is given; no root needed) and a throw-away
+# Redis, both on loopback, both removed on exit. Extra arguments go to pytest.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root="$PWD"

@@ -200,7 +200,7 @@ def test_the_production_environment_is_refused_without_its_secrets():
 def test_compose_runs_postgres_15_redis_7_and_a_scalable_backend_behind_nginx():
     services = COMPOSE["services"]
     assert {"postgres", "redis", "migrate", "backend", "nginx", "phonepe-simulator"} <= set(services)
-    assert services["postgres"]["image"].startswith("postgres:15")
+    assert services["postgres"]["image"].startswith("postgres:18")
     assert services["redis"]["image"].startswith("redis:7")
     backend = services["backend"]
     # Scalable with --scale backend=3: no fixed container name and no host port of its own.

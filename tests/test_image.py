@@ -86,7 +86,7 @@ def test_the_image_carries_no_tests_docs_or_development_tooling(build_context):
     files = {str(path.relative_to(build_context)) for path in build_context.rglob("*") if path.is_file()}
     for needed in ("manage.py", "gunicorn.conf.py", "requirements.txt", "manas360/settings.py", "templates/home.html"):
         assert needed in files
-    assert ".env.example" in files  # the example the docs tell people to copy
+    assert not [name for name in files if name.startswith(".env")]  # no environment file, not even an example
     leaked = [
         name
         for name in files
@@ -103,7 +103,8 @@ def test_the_dockerignore_rules_are_read_like_docker_reads_them():
     assert _excluded("payments/tests/test_refunds.py", rules)
     assert _excluded("docs/deployment.md", rules)
     assert _excluded(".env", rules)
-    assert not _excluded(".env.example", rules)  # re-included by `!`
+    assert _excluded(".env.development", rules)
+    assert _excluded(".env.development.example", rules)
     assert not _excluded("payments/services.py", rules)
     assert not _excluded("staff/testing.py", rules)  # a module, not a tests directory
 
@@ -119,26 +120,37 @@ def _env_file(path: Path) -> dict[str, str]:
 
 
 @pytest.mark.slow
-def test_the_image_code_starts_and_migrates_on_the_sqlite_fallback(build_context):
-    """What `docker run --env-file .env` with a copy of .env.example does (DEBUG=1, no DATABASE_URL)."""
-    env = _env_file(ROOT / ".env.example")
-    assert "DATABASE_URL" not in env
-    check = _run(build_context, "check", **env)
-    assert check.returncode == 0, check.stderr[-3000:]  # nothing at run time imports tests or tooling
-    migrate = _run(build_context, "migrate", "--no-input", **env)
-    assert migrate.returncode == 0, migrate.stderr[-3000:]
-    assert (build_context / "var/manas360.sqlite3").stat().st_size > 0
+def test_the_image_code_starts_and_migrates_a_fresh_postgresql_database(build_context):
+    """`docker run --env-file` with the development example's values and a DATABASE_URL: nothing at run time
+    imports tests or development tooling, and every migration applies to an empty PostgreSQL database."""
+    import psycopg
+    from django.conf import settings
+
+    from tests.servers import database_url
+
+    env = _env_file(ROOT / ".env.development.example")
+    server = settings.DATABASES["default"]
+    name = "manas360_image_check"
+    with psycopg.connect(database_url({**server, "NAME": "postgres"}), autocommit=True) as admin:
+        admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+        admin.execute(f"CREATE DATABASE {name}")
+        try:
+            env["DATABASE_URL"] = database_url({**server, "NAME": name})
+            check = _run(build_context, "check", **env)
+            assert check.returncode == 0, check.stderr[-3000:]
+            migrate = _run(build_context, "migrate", "--no-input", **env)
+            assert migrate.returncode == 0, migrate.stderr[-3000:]
+            shown = _run(build_context, "showmigrations", "--plan", **env)
+            assert "[X]  autopay.0002_mandate_forward_only" in shown.stdout
+            assert "[ ]" not in shown.stdout
+        finally:
+            admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
 
 
-@pytest.mark.slow
-def test_an_unusable_sqlite_fallback_is_refused_with_a_clear_message(tmp_path, build_context):
-    context = tmp_path / "app"
-    shutil.copytree(build_context, context, ignore=shutil.ignore_patterns("var"))
-    (context / "var").write_text("not a directory")  # stands for a directory the server cannot create
-    result = _run(context, "check", DEBUG="1")
+def test_a_database_other_than_postgresql_is_refused_with_a_clear_message(build_context):
+    result = _run(build_context, "check", DEBUG="1", DATABASE_URL="mysql://manas360:pw@127.0.0.1:3306/manas360")
     assert result.returncode == 2
-    assert "DATABASE_URL" in result.stderr
-    assert "var" in result.stderr
+    assert "DATABASE_URL must be a postgres://" in result.stderr
     assert "Traceback" not in result.stderr
 
 

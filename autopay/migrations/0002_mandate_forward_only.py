@@ -34,7 +34,7 @@ RENEWAL_EDGES = [
 ]
 
 
-def _postgresql(table: str, edges: list[tuple[str, str]]) -> list[str]:
+def _install(table: str, edges: list[tuple[str, str]]) -> list[str]:
     allowed = ", ".join(f"('{a}', '{b}')" for a, b in edges)
     return [
         f"""
@@ -52,36 +52,23 @@ $$ LANGUAGE plpgsql""",
     ]
 
 
-def _sqlite(table: str, edges: list[tuple[str, str]]) -> list[str]:
-    """The same rule for the zero-configuration SQLite of `make run`."""
-    allowed = ", ".join(f"'{a}>{b}'" for a, b in edges)
+def _uninstall(table: str) -> list[str]:
     return [
-        f"""CREATE TRIGGER {table}_forward_only BEFORE UPDATE OF state ON {table}
-    FOR EACH ROW WHEN NEW.state <> OLD.state AND (OLD.state || '>' || NEW.state) NOT IN ({allowed})
-    BEGIN SELECT RAISE(ABORT, '{table}: state may only move forward'); END""",
+        f"DROP TRIGGER IF EXISTS {table}_forward_only ON {table}",
+        f"DROP FUNCTION IF EXISTS {table}_forward_only()",
     ]
 
 
 TABLES = {"autopay_mandate": MANDATE_EDGES, "autopay_renewal": RENEWAL_EDGES}
 
 
-def install(apps, schema_editor):
-    build = _postgresql if schema_editor.connection.vendor == "postgresql" else _sqlite
-    for table, edges in TABLES.items():
-        for statement in build(table, edges):
-            schema_editor.execute(statement, params=None)  # no interpolation: the SQL has literal %
-
-
-def uninstall(apps, schema_editor):
-    for table in TABLES:
-        schema_editor.execute(f"DROP TRIGGER IF EXISTS {table}_forward_only" + (
-            f" ON {table}" if schema_editor.connection.vendor == "postgresql" else ""
-        ))
-        if schema_editor.connection.vendor == "postgresql":
-            schema_editor.execute(f"DROP FUNCTION IF EXISTS {table}_forward_only()")
-
-
 class Migration(migrations.Migration):
     dependencies = [("autopay", "0001_initial")]
 
-    operations = [migrations.RunPython(install, uninstall)]
+    # A list of statements runs without parameter interpolation: the SQL has literal %.
+    operations = [
+        migrations.RunSQL(
+            sql=[statement for table, edges in TABLES.items() for statement in _install(table, edges)],
+            reverse_sql=[statement for table in TABLES for statement in _uninstall(table)],
+        )
+    ]

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from manas360.logging import JsonFormatter
+from manas360.logging import JsonFormatter, development_formatter
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -75,6 +75,52 @@ def test_secret_keys_are_redacted_at_top_level_and_nested(key):
     assert line["details"][key] == "[redacted]"
     assert line["details"]["items"][0][key] == "[redacted]"
     assert "s3cr3t-value" not in json.dumps(line)
+    # The development lines hide the same.
+    readable = _format_readable(**{key: "s3cr3t-value", "details": {key: "s3cr3t-value"}})
+    assert f"{key}=[redacted]" in readable
+    assert "s3cr3t-value" not in readable
+
+
+def _format_readable(**fields) -> str:
+    record = logging.makeLogRecord({"msg": "phonepe call failed", "levelname": "ERROR", "name": "x", **fields})
+    return development_formatter().format(record)
+
+
+def test_development_lines_read_as_the_request_with_phone_numbers_masked_and_errors_with_their_traceback():
+    access = logging.makeLogRecord(
+        {"msg": "request", "levelname": "INFO", "levelno": logging.INFO, "name": "manas360.access"}
+        | {"method": "POST", "path": "/api/v1/auth/send-otp", "route": "send-otp", "status": 429}
+        | {"duration_ms": 4.25, "db_queries": 2, "request_id": "ab12", "user_id": None, "phone": "+919876543210"}
+    )
+    line = development_formatter().format(access)
+    assert "\n" not in line
+    assert "POST /api/v1/auth/send-otp 429 in 4.25 ms" in line
+    assert "request_id=ab12" in line
+    assert "db_queries=2" in line
+    assert "user_id" not in line  # nobody signed in: nothing to show
+    assert "9876543210" not in line
+    assert "phone=[phone]10" in line
+    logging.Formatter().format(access)  # another handler first: the record now carries `message`
+    assert "message=" not in development_formatter().format(access)
+
+    job = logging.makeLogRecord(
+        {"msg": "Job rooms.close_abandoned_sessions[3] ended with status: Success", "levelname": "INFO"}
+        | {"name": "procrastinate.worker", "action": "job_success", "job": {"id": 3, "task_kwargs": {}}}
+    )
+    job_line = development_formatter().format(job)
+    assert "Job rooms.close_abandoned_sessions[3] ended with status: Success" in job_line
+    assert "task_kwargs" not in job_line  # the engine's nested job and worker fields are left to the JSON logs
+
+    try:
+        raise ValueError("boom")
+    except ValueError:
+        failure = logging.makeLogRecord(
+            {"msg": "unhandled error", "levelname": "ERROR", "name": "manas360.errors", "exc_info": sys.exc_info()}
+        )
+    text = development_formatter().format(failure)
+    assert "unhandled error" in text.splitlines()[0]
+    assert "Traceback (most recent call last)" in text
+    assert "ValueError: boom" in text
 
 
 def _free_port() -> int:
@@ -112,4 +158,6 @@ def test_runserver_logs_each_request_once():
         output, _ = server.communicate(timeout=10)
     lines = [line for line in output.splitlines() if "/api/v1/users/me" in line]
     assert len(lines) == 1, output
-    assert json.loads(lines[0])["logger"] == "manas360.access"
+    # DEBUG on: the development line, readable, from our access log.
+    assert "GET /api/v1/users/me 401 in" in lines[0]
+    assert "[manas360.access]" in lines[0]

@@ -16,38 +16,14 @@ throwaway_cleanup() {
 
 free_port() { "$root/.venv/bin/python" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 
-# PostgreSQL refuses to run as root, so as root it runs as the `postgres` user.
-as_db_user() {
-  if [ "$(id -u)" -eq 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
-}
-
 # start_postgres <extra postgresql.conf lines>
-# Exports DATABASE_URL (database manas360), PG_BIN, PG_DATA, PG_SOCKET_DIR, PG_RUN_AS and PGHOST/PGPORT/PGUSER.
+# A fresh PostgreSQL from the project's wheel (manas360/devservers.py; as root it runs as the `postgres` user).
+# Exports DATABASE_URL (database manas360), PG_BIN, PG_DATA, PG_SOCKET_DIR, PG_RUN_AS and PGHOST/PGPORT/PGUSER;
+# sets PG_CTL_STOP for the cleanup. Its settings are in its config file: a test that restarts it gets the same.
 start_postgres() {
-  local pg_bin pg_port
-  pg_bin="$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n 1)"
-  pg_port="$(free_port)"
-  mkdir -p "$work/pg"
-  [ "$(id -u)" -eq 0 ] && chown postgres "$work/pg"
-  as_db_user "$pg_bin/initdb" -D "$work/pg/data" -U postgres -A trust --no-sync >"$work/initdb.log" 2>&1 \
-    || { cat "$work/initdb.log"; exit 1; }
-  # Settings go in the config file, not on the command line, so that a test that
-  # stops and restarts the server gets the same ones.
-  as_db_user tee -a "$work/pg/data/postgresql.conf" >/dev/null <<CONF
-port = $pg_port
-listen_addresses = '127.0.0.1'
-unix_socket_directories = '$work/pg'
-max_connections = 200
-$1
-CONF
-  as_db_user "$pg_bin/pg_ctl" -D "$work/pg/data" -l "$work/pg/server.log" -w -t 60 start >/dev/null
-  PG_CTL_STOP="as_db_user $pg_bin/pg_ctl -D $work/pg/data -m fast stop"
-  as_db_user "$pg_bin/createdb" -h 127.0.0.1 -p "$pg_port" -U postgres manas360
-  export PG_BIN="$pg_bin" PG_DATA="$work/pg/data" PG_SOCKET_DIR="$work/pg"
-  PG_RUN_AS="$( [ "$(id -u)" -eq 0 ] && echo postgres || true)"
-  export PG_RUN_AS
-  export DATABASE_URL="postgres://postgres@127.0.0.1:$pg_port/manas360"
-  export PGHOST=127.0.0.1 PGPORT="$pg_port" PGUSER=postgres
+  local exports
+  exports="$("$root/.venv/bin/python" -m manas360.devservers throwaway "$work/pg" --conf "$1")" || exit 1
+  eval "$exports"
 }
 
 # start_redis: sets REDIS_PORT, REDIS_PID and THROWAWAY_REDIS_URL once the server answers.

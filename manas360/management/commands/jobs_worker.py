@@ -51,11 +51,6 @@ class Command(BaseCommand):
         if healthcheck:
             self._healthcheck()
             return
-        if not settings.JOBS_DATABASE_IS_POSTGRESQL:
-            raise CommandError(
-                "Background jobs need PostgreSQL: set DATABASE_URL=postgres://... (the SQLite default of "
-                "`make run` has no job queue). See README, 'Background jobs'."
-            )
         worker_options: dict[str, Any] = {"install_signal_handlers": False}
         if queues:
             worker_options["queues"] = [queue.strip() for queue in queues.split(",") if queue.strip()]
@@ -79,7 +74,7 @@ class Command(BaseCommand):
 
         backoff = 1.0
         connector = app.connector
-        assert isinstance(connector, DjangoConnector)  # the Django integration's; SQLite was refused above
+        assert isinstance(connector, DjangoConnector)  # the Django integration's
         with app.replace_connector(connector.get_worker_connector()):
             while not stop.is_set():
                 try:
