@@ -30,7 +30,7 @@ from accounts.errors import (
 )
 from accounts.identifiers import Identifier
 from accounts.models import OtpChallenge, User
-from accounts.otp_delivery import OtpMessage, get_channel
+from accounts.otp_delivery import OtpMessage, get_channel, phone_channel
 from accounts.roles import Role
 from manas360.api.errors import ValidationFailed
 
@@ -52,7 +52,7 @@ def dev_code_enabled() -> bool:
 
 
 def _delivery_channel_name(identifier: Identifier) -> str:
-    return "email" if identifier.kind == "email" else settings.OTP_SMS_PROVIDER_CHANNEL
+    return "email" if identifier.kind == "email" else phone_channel()
 
 
 @dataclass(frozen=True)
@@ -69,13 +69,16 @@ def otp_send(*, identifier: Identifier, ip_address: str | None = None) -> SentOt
     challenge, code = _otp_create(identifier=identifier, ip_address=ip_address)
     channel = _delivery_channel_name(identifier)
     try:
-        get_channel().send(
+        delivered_by = get_channel().send(
             OtpMessage(identifier=identifier.value, channel=channel, code=code, ttl_seconds=settings.OTP_TTL_SECONDS)
         )
     except Exception:
         # The code never reached the user: it must not count against the cooldown or stay usable.
         OtpChallenge.objects.filter(pk=challenge.pk).delete()
         raise
+    if delivered_by and delivered_by != channel:  # a fallback (WhatsApp refused, SMS delivered): say which
+        channel = delivered_by
+        OtpChallenge.objects.filter(pk=challenge.pk).update(channel=channel)
     return SentOtp(
         otp_id=str(challenge.pk),
         channel=channel,
