@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Install, migrate, seed (DEMO=1: with demo activity) and serve the API on http://127.0.0.1:${PORT:-5000}.
-# Zero configuration: development mode and an embedded SQLite database unless
+# Zero configuration: development mode, an embedded SQLite database and the OTP provider fakes unless
 # DATABASE_URL (and friends) are set in the environment or in .env.
 # Development mode (fixed OTP, demo accounts) is reachable from this machine only: set HOST=0.0.0.0 to
 # expose it to the network on purpose (e.g. a phone on the same Wi-Fi).
@@ -15,4 +15,12 @@ if [ "${DEMO:-0}" = "1" ]; then
 else
   .venv/bin/python manage.py seed
 fi
-exec .venv/bin/python manage.py runserver "${HOST:-127.0.0.1}:${PORT:-5000}"
+# Sign-in codes go through the providers' protocols to their local fakes (docs/auth.md "Local fakes"), which
+# print each code here. OTP_DELIVERY_CHANNEL=accounts.otp_delivery.ConsoleChannel skips them.
+if [ -z "${OTP_DELIVERY_CHANNEL:-}" ] && ! grep -qs '^OTP_DELIVERY_CHANNEL=.' .env; then
+  export OTP_DELIVERY_CHANNEL=accounts.otp_delivery.ProviderChannel
+  .venv/bin/python manage.py otp_provider_fakes &
+  fakes_pid=$!
+  trap 'kill "$fakes_pid" 2>/dev/null || true' EXIT
+fi
+.venv/bin/python manage.py runserver "${HOST:-127.0.0.1}:${PORT:-5000}"

@@ -5,12 +5,15 @@ one variable removed or spoiled at a time; each refusal must name the variable.
 """
 
 import ipaddress
+import re
 import subprocess
 import sys
 from types import SimpleNamespace
 
 import pytest
+import yaml
 
+from manas360 import config_checks
 from tests.test_deployment import ROOT, _load_gunicorn_conf, _production_env
 
 LOAD_SETTINGS = "import django; django.setup(); from django.conf import settings; print(settings.CACHES['default'])"
@@ -116,3 +119,22 @@ def test_one_phone_channel_is_enough_when_it_is_the_only_one_listed():
     assert sms_only.returncode == 0, sms_only.stderr[-2000:]
     whatsapp_only = _start(OTP_PHONE_CHANNELS="whatsapp", OTP_MSG91_AUTH_KEY=None)
     assert whatsapp_only.returncode == 0, whatsapp_only.stderr[-2000:]
+
+
+def test_compose_delivers_codes_through_the_fakes_service_and_passes_the_start_up_check():
+    compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+    values = {
+        name: re.sub(r"\$\{\w+:-(.*)\}", r"\1", str(value)) for name, value in compose["x-backend-environment"].items()
+    }
+    phone = config_checks.otp_delivery(
+        delivery_channel=values["OTP_DELIVERY_CHANNEL"],
+        phone_channels=values["OTP_PHONE_CHANNELS"].split(","),
+        values=values,
+        production=True,
+    )
+    assert phone == ["whatsapp", "sms"]
+    assert values["OTP_WHATSAPP_API_URL"] == "http://otp-provider-fakes:8082"
+    assert values["EMAIL_HOST"] == "otp-provider-fakes"
+    fakes = compose["services"]["otp-provider-fakes"]
+    assert "otp_provider_fakes" in fakes["command"]
+    assert compose["services"]["backend"]["depends_on"]["otp-provider-fakes"]
