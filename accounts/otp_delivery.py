@@ -108,7 +108,7 @@ class ProviderChannel:
                     extra={
                         "channel": sender.channel,
                         "provider": sender.provider,
-                        "provider_code": refusal.code,
+                        "provider_code": refusal.provider_code,
                         "provider_status": refusal.http_status,
                         "attempt_id": attempt_id,
                     },
@@ -146,7 +146,7 @@ def _record(
                 channel=sender.channel,
                 provider=sender.provider,
                 outcome=OtpDeliveryAttempt.Outcome.SENT if accepted else OtpDeliveryAttempt.Outcome.FAILED,
-                provider_error_code=(refusal.code[:64] if refusal else ""),
+                provider_error_code=(refusal.provider_code[:64] if refusal else ""),
                 http_status=(accepted.http_status if accepted else refusal.http_status if refusal else None),
                 provider_message_id=(accepted.message_id[:128] if accepted else ""),
                 recipient_masked=mask_identifier(message.identifier)[:64],

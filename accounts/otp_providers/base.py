@@ -5,11 +5,11 @@ from typing import Protocol
 
 
 class ProviderRefused(Exception):
-    """The provider did not accept the message. `code` is the provider's own error code (never the OTP)."""
+    """The provider did not accept the message. `provider_code` is the provider's own error code (never the OTP)."""
 
-    def __init__(self, *, code: str, http_status: int | None = None):
-        super().__init__(code)
-        self.code = code
+    def __init__(self, *, provider_code: str, http_status: int | None = None):
+        super().__init__(provider_code)
+        self.provider_code = provider_code
         self.http_status = http_status
 
 

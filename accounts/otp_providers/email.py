@@ -53,7 +53,7 @@ class SmtpEmailSender:
         try:
             sent = message.send()
         except (smtplib.SMTPException, ssl.SSLError, OSError) as exc:
-            raise ProviderRefused(code=_smtp_code(exc)) from exc
+            raise ProviderRefused(provider_code=_smtp_code(exc)) from exc
         if sent != 1:
-            raise ProviderRefused(code="not_sent")
+            raise ProviderRefused(provider_code="not_sent")
         return Accepted(message_id=message_id)

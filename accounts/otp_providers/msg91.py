@@ -47,7 +47,7 @@ class Msg91Sender:
                 timeout=settings.OTP_PROVIDER_TIMEOUT_SECONDS,
             )
         except requests.RequestException as exc:
-            raise ProviderRefused(code=type(exc).__name__) from exc
+            raise ProviderRefused(provider_code=type(exc).__name__) from exc
         try:
             answer = response.json()
         except ValueError:
@@ -58,6 +58,6 @@ class Msg91Sender:
             return Accepted(message_id=str(answer.get("message") or ""), http_status=response.status_code)
         provider_code = answer.get("code")
         raise ProviderRefused(
-            code=str(provider_code) if provider_code not in (None, "") else f"http_{response.status_code}",
+            provider_code=str(provider_code) if provider_code not in (None, "") else f"http_{response.status_code}",
             http_status=response.status_code,
         )

@@ -75,14 +75,14 @@ class WhatsAppCloudSender:
                 timeout=settings.OTP_PROVIDER_TIMEOUT_SECONDS,
             )
         except requests.RequestException as exc:
-            raise ProviderRefused(code=type(exc).__name__) from exc
+            raise ProviderRefused(provider_code=type(exc).__name__) from exc
         if not 200 <= response.status_code < 300:
-            raise ProviderRefused(code=graph_error_code(response), http_status=response.status_code)
+            raise ProviderRefused(provider_code=graph_error_code(response), http_status=response.status_code)
         try:
             messages = response.json().get("messages") or []
             message_id = str(messages[0].get("id") or "")
         except (ValueError, AttributeError, IndexError, TypeError):
             message_id = ""
         if not message_id:  # a 2xx without a message id is not an accepted message
-            raise ProviderRefused(code="no_message_id", http_status=response.status_code)
+            raise ProviderRefused(provider_code="no_message_id", http_status=response.status_code)
         return Accepted(message_id=message_id, http_status=response.status_code)
