@@ -88,8 +88,12 @@ SENDERS: dict[str, type[OtpSender]] = {
 
 
 def senders_for(message: OtpMessage) -> list[OtpSender]:
-    names = ["email"] if message.channel == "email" else list(settings.OTP_PHONE_CHANNELS)
-    return [SENDERS[name]() for name in names]
+    """Email's sender, or the phone channels from the one asked for, then the others in their order."""
+    if message.channel == "email":
+        return [SENDERS["email"]()]
+    names = list(settings.OTP_PHONE_CHANNELS)
+    start = names.index(message.channel) if message.channel in names else 0
+    return [SENDERS[name]() for name in names[start:] + names[:start]]
 
 
 class ProviderChannel:

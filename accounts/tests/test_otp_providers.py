@@ -4,8 +4,11 @@ recorded, and nothing secret in the logs."""
 
 import logging
 import socket
+from datetime import timedelta
 
 import pytest
+import time_machine
+from django.utils import timezone
 
 from accounts import otp_delivery
 from accounts.models import EmailChangeRequest, OtpChallenge, OtpDeliveryAttempt, User
@@ -67,6 +70,38 @@ def test_a_refused_whatsapp_message_falls_back_to_sms(api_client, otp_fakes):
     code = otp_fakes.last_code(PHONE, channel="sms")
     assert [message["channel"] for message in otp_fakes.messages] == ["sms"]
     assert api_client.post(VERIFY, {"phoneNumber": PHONE, "otp": code}, format="json").status_code == 200
+
+
+def test_asking_again_while_the_code_is_unused_tries_the_next_channel_first(api_client, otp_fakes):
+    """WhatsApp may accept a message it then fails to deliver: a second request while unused goes by SMS."""
+    start = timezone.now()
+    channels = []
+    for step in range(3):
+        with time_machine.travel(start + timedelta(seconds=61 * step), tick=False):
+            channels.append(send(api_client, phoneNumber=PHONE).json()["data"]["channel"])
+    assert channels == ["whatsapp", "sms", "whatsapp"]
+    assert [message["channel"] for message in otp_fakes.messages] == ["whatsapp", "sms", "whatsapp"]
+
+    code = otp_fakes.last_code(PHONE)
+    assert api_client.post(VERIFY, {"phoneNumber": PHONE, "otp": code}, format="json").status_code == 200
+    with time_machine.travel(start + timedelta(seconds=61 * 4), tick=False):
+        # The last code was used: it arrived, so the next one goes by the first channel again.
+        assert send(api_client, phoneNumber=PHONE).json()["data"]["channel"] == "whatsapp"
+
+
+def test_the_next_channel_falls_back_to_the_first_when_it_refuses(api_client, otp_fakes):
+    start = timezone.now()
+    with time_machine.travel(start, tick=False):
+        send(api_client, phoneNumber=PHONE)
+    otp_fakes.fail("sms")
+    with time_machine.travel(start + timedelta(seconds=61), tick=False):
+        response = send(api_client, phoneNumber=PHONE)
+    assert response.json()["data"]["channel"] == "whatsapp"
+    assert [(a.channel, a.outcome) for a in attempts()] == [
+        ("whatsapp", "sent"),
+        ("sms", "failed"),
+        ("whatsapp", "sent"),
+    ]
 
 
 def test_when_every_channel_refuses_it_is_502_with_no_usable_code(api_client, otp_fakes):
