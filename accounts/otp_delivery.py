@@ -29,6 +29,7 @@ from accounts.otp_providers.base import Accepted, OtpSender, ProviderRefused
 from accounts.otp_providers.email import SmtpEmailSender
 from accounts.otp_providers.msg91 import Msg91Sender
 from accounts.otp_providers.whatsapp import WhatsAppCloudSender
+from manas360.metrics import OTP_DELIVERY_ATTEMPTS
 
 logger = logging.getLogger("manas360.otp")
 
@@ -142,14 +143,16 @@ def _record(
     accepted: Accepted | None = None,
     refusal: ProviderRefused | None = None,
 ) -> int | None:
-    """One attempt row. A failure to write it is logged, never turned into a failed sign-in."""
+    """One attempt row (and the metric). A failure to write it is logged, never turned into a failed sign-in."""
+    outcome = OtpDeliveryAttempt.Outcome.SENT if accepted else OtpDeliveryAttempt.Outcome.FAILED
+    OTP_DELIVERY_ATTEMPTS.labels(channel=sender.channel, provider=sender.provider, outcome=outcome).inc()
     try:
         with transaction.atomic():  # a savepoint: a caller's transaction survives a failed write
             attempt = OtpDeliveryAttempt.objects.create(
                 purpose=message.purpose,
                 channel=sender.channel,
                 provider=sender.provider,
-                outcome=OtpDeliveryAttempt.Outcome.SENT if accepted else OtpDeliveryAttempt.Outcome.FAILED,
+                outcome=outcome,
                 provider_error_code=(refusal.provider_code[:64] if refusal else ""),
                 http_status=(accepted.http_status if accepted else refusal.http_status if refusal else None),
                 provider_message_id=(accepted.message_id[:128] if accepted else ""),

@@ -9,6 +9,7 @@ from datetime import timedelta
 import pytest
 import time_machine
 from django.utils import timezone
+from prometheus_client import REGISTRY
 
 from accounts import otp_delivery
 from accounts.models import EmailChangeRequest, OtpChallenge, OtpDeliveryAttempt, User
@@ -265,3 +266,13 @@ def test_neither_the_code_nor_the_number_reaches_the_logs_or_the_attempts(api_cl
         values = " ".join(str(value) for value in attempt.__dict__.values())
         assert code not in values
         assert PHONE[3:] not in values
+
+
+def test_attempts_are_counted_for_metrics(api_client, otp_fakes):
+    labels = {"channel": "whatsapp", "provider": "meta_cloud", "outcome": "failed"}
+    before = REGISTRY.get_sample_value("otp_delivery_attempts_total", labels) or 0
+    otp_fakes.fail("whatsapp")
+
+    send(api_client, phoneNumber=PHONE)
+
+    assert REGISTRY.get_sample_value("otp_delivery_attempts_total", labels) == before + 1
