@@ -106,7 +106,9 @@ class ProviderChannel:
             started = time.monotonic()
             try:
                 accepted = sender.send(to=message.identifier, code=message.code, ttl_seconds=message.ttl_seconds)
-            except ProviderRefused as refusal:
+            except Exception as exc:  # noqa: BLE001 - whatever went wrong, the next channel's turn, never a 500
+                # A sender raises ProviderRefused with the provider's code; anything else is named by its class.
+                refusal = exc if isinstance(exc, ProviderRefused) else ProviderRefused(provider_code=type(exc).__name__)
                 attempt_id = _record(message, sender, started, refusal=refusal)
                 logger.warning(
                     "otp provider refused",

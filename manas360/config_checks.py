@@ -61,6 +61,8 @@ def otp_delivery(*, delivery_channel: str, phone_channels: list[str], values: di
     """OTP_PHONE_CHANNELS names known channels; in production each sign-in method (phone, email) has a channel
     with every setting it needs, and codes go through the providers (the console channel delivers nothing)."""
     phone_channels = [name.strip() for name in phone_channels if name.strip()]
+    if values.get("EMAIL_USE_TLS") and values.get("EMAIL_USE_SSL"):
+        raise ImproperlyConfigured("EMAIL_USE_TLS (STARTTLS, port 587) and EMAIL_USE_SSL (port 465): set one of them.")
     unknown = [name for name in phone_channels if name not in OTP_PHONE_CHANNEL_NAMES]
     if unknown or len(set(phone_channels)) != len(phone_channels):
         raise ImproperlyConfigured(

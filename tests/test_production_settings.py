@@ -105,6 +105,7 @@ def test_metrics_bound_to_internal_networks_answer_only_there(client, settings):
         ({"OTP_PHONE_CHANNELS": ""}, "OTP_PHONE_CHANNELS"),
         ({"OTP_PHONE_CHANNELS": "whatsapp,telegram"}, "OTP_PHONE_CHANNELS"),
         ({"OTP_DELIVERY_CHANNEL": "accounts.otp_delivery.ConsoleChannel"}, "OTP_DELIVERY_CHANNEL"),
+        ({"EMAIL_USE_SSL": "1"}, "EMAIL_USE_SSL"),
     ],
 )
 def test_a_sign_in_method_without_a_working_channel_stops_start_up(changes, named):

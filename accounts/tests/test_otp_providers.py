@@ -276,3 +276,19 @@ def test_attempts_are_counted_for_metrics(api_client, otp_fakes):
     send(api_client, phoneNumber=PHONE)
 
     assert REGISTRY.get_sample_value("otp_delivery_attempts_total", labels) == before + 1
+
+
+def test_an_unexpected_error_in_a_sender_is_a_refusal_and_the_next_channel_delivers(api_client, otp_fakes, monkeypatch):
+    def broken(self, **kwargs):
+        raise KeyError("unexpected")
+
+    monkeypatch.setattr("accounts.otp_providers.whatsapp.WhatsAppCloudSender.send", broken)
+
+    response = send(api_client, phoneNumber=PHONE)
+
+    assert response.status_code == 200
+    assert response.json()["data"]["channel"] == "sms"
+    assert [(a.channel, a.outcome, a.provider_error_code) for a in attempts()] == [
+        ("whatsapp", "failed", "KeyError"),
+        ("sms", "sent", ""),
+    ]
