@@ -7,7 +7,7 @@ verification) go through the audited staff services; a second, editable registra
 from django.contrib import admin
 
 from accounts.admin_mixins import AuditedModelAdmin
-from accounts.models import AuthSession, RolePermission
+from accounts.models import AuthSession, OtpDeliveryAttempt, RolePermission
 from accounts.roles import clear_role_permission_cache
 from manas360.admin_mixins import ReadOnlyModelAdmin
 
@@ -37,3 +37,21 @@ class AuthSessionAdmin(ReadOnlyModelAdmin):
     search_fields = ("user__email", "user__phone_number")
     list_select_related = ("user",)
     readonly_fields = [field.name for field in AuthSession._meta.fields]
+
+
+@admin.register(OtpDeliveryAttempt)
+class OtpDeliveryAttemptAdmin(ReadOnlyModelAdmin):
+    """Which provider took or refused each code (never the code; the recipient masked): support and outages."""
+
+    list_display = (
+        "created_at",
+        "purpose",
+        "channel",
+        "provider",
+        "outcome",
+        "provider_error_code",
+        "recipient_masked",
+    )
+    list_filter = ("outcome", "channel", "provider", "purpose")
+    date_hierarchy = "created_at"
+    readonly_fields = [field.name for field in OtpDeliveryAttempt._meta.fields]

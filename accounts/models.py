@@ -246,6 +246,56 @@ class OtpChallenge(models.Model):
         return f"otp {self.id}"
 
 
+class OtpDeliveryAttempt(models.Model):
+    """One try at delivering a code through one provider (docs/auth.md "Delivery").
+
+    Never the code, never the full recipient: a masked form for people and a keyed hash (HMAC-SHA256 with
+    SECRET_KEY, `accounts.otp_delivery.recipient_key`) to find one person's attempts. `provider_error_code`
+    is the provider's own code for a refusal (Graph's `error.code`, MSG91's `code`, the SMTP reply code).
+    """
+
+    class Purpose(models.TextChoices):
+        SIGN_IN = "sign_in"
+        EMAIL_CHANGE = "email_change"
+
+    class Channel(models.TextChoices):
+        WHATSAPP = "whatsapp"
+        SMS = "sms"
+        EMAIL = "email"
+
+    class Outcome(models.TextChoices):
+        SENT = "sent"
+        FAILED = "failed"
+
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    purpose = models.CharField(max_length=16, choices=Purpose.choices)
+    channel = models.CharField(max_length=16, choices=Channel.choices)
+    provider = models.CharField(max_length=32)
+    outcome = models.CharField(max_length=8, choices=Outcome.choices)
+    provider_error_code = models.CharField(max_length=64, blank=True)
+    http_status = models.PositiveSmallIntegerField(null=True, blank=True)
+    provider_message_id = models.CharField(max_length=128, blank=True)
+    recipient_masked = models.CharField(max_length=64)
+    recipient_key = models.CharField(max_length=64, db_index=True)
+    duration_ms = models.PositiveIntegerField()
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(condition=Q(purpose__in=["sign_in", "email_change"]), name="otp_attempt_purpose"),
+            models.CheckConstraint(condition=Q(channel__in=["whatsapp", "sms", "email"]), name="otp_attempt_channel"),
+            # A refusal always names the provider's code; an accepted message never carries one.
+            models.CheckConstraint(
+                condition=(
+                    Q(outcome="sent", provider_error_code="") | (Q(outcome="failed") & ~Q(provider_error_code=""))
+                ),
+                name="otp_attempt_outcome_code",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"otp delivery {self.pk} ({self.channel} {self.outcome})"
+
+
 # --- Admin MFA (docs/api.md §2, §7, §11 "Admin MFA") -------------------------------------------------------
 
 

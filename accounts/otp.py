@@ -30,7 +30,7 @@ from accounts.errors import (
 )
 from accounts.identifiers import Identifier
 from accounts.models import OtpChallenge, User
-from accounts.otp_delivery import OtpMessage, get_channel
+from accounts.otp_delivery import OtpMessage, get_channel, phone_channel
 from accounts.roles import Role
 from manas360.api.errors import ValidationFailed
 
@@ -51,8 +51,19 @@ def dev_code_enabled() -> bool:
     return bool(settings.DEBUG and settings.OTP_DEV_FIXED_CODE)
 
 
-def _delivery_channel_name(identifier: Identifier) -> str:
-    return "email" if identifier.kind == "email" else settings.OTP_SMS_PROVIDER_CHANNEL
+def _delivery_channel_name(identifier: Identifier, *, unused: OtpChallenge | None) -> str:
+    """Email, or the phone channel to try first: the next one after the channel of an unused code.
+
+    WhatsApp can accept a message and fail to deliver it later (reported only through its status webhooks), so
+    someone asking again while the last code is unused gets the next channel (WhatsApp, then SMS, then
+    WhatsApp again); the providers' synchronous refusals fall back within the same request as well.
+    """
+    if identifier.kind == "email":
+        return "email"
+    channels = list(settings.OTP_PHONE_CHANNELS)
+    if unused is not None and unused.channel in channels:
+        return channels[(channels.index(unused.channel) + 1) % len(channels)]
+    return phone_channel()
 
 
 @dataclass(frozen=True)
@@ -67,15 +78,18 @@ class SentOtp:
 def otp_send(*, identifier: Identifier, ip_address: str | None = None) -> SentOtp:
     """Create and deliver a code. Delivery happens after the row is committed (no HTTP inside a transaction)."""
     challenge, code = _otp_create(identifier=identifier, ip_address=ip_address)
-    channel = _delivery_channel_name(identifier)
+    channel = challenge.channel
     try:
-        get_channel().send(
+        delivered_by = get_channel().send(
             OtpMessage(identifier=identifier.value, channel=channel, code=code, ttl_seconds=settings.OTP_TTL_SECONDS)
         )
     except Exception:
         # The code never reached the user: it must not count against the cooldown or stay usable.
         OtpChallenge.objects.filter(pk=challenge.pk).delete()
         raise
+    if delivered_by and delivered_by != channel:  # a fallback (WhatsApp refused, SMS delivered): say which
+        channel = delivered_by
+        OtpChallenge.objects.filter(pk=challenge.pk).update(channel=channel)
     return SentOtp(
         otp_id=str(challenge.pk),
         channel=channel,
@@ -100,13 +114,15 @@ def _otp_create(*, identifier: Identifier, ip_address: str | None) -> tuple[OtpC
         oldest_counted = created_times[settings.OTP_HOURLY_LIMIT - 1]
         retry_after = max(int((oldest_counted + timedelta(hours=1) - now).total_seconds() + 0.999), 1)
         raise OtpHourlyLimit(retry_after=retry_after)
+    unused = [row for row in recent if row.consumed_at is None and row.invalidated_at is None]
+    newest_unused = max(unused, key=lambda row: row.created_at) if unused else None
     OtpChallenge.objects.filter(
         identifier=identifier.value, consumed_at__isnull=True, invalidated_at__isnull=True
     ).update(invalidated_at=now)
     code = new_otp_code()
     challenge = OtpChallenge(
         identifier=identifier.value,
-        channel=_delivery_channel_name(identifier),
+        channel=_delivery_channel_name(identifier, unused=newest_unused),
         created_at=now,
         expires_at=now + timedelta(seconds=settings.OTP_TTL_SECONDS),
         ip_address=ip_address or None,

@@ -7,7 +7,7 @@ from django.conf import settings
 from django.db.models import Q
 from django.utils import timezone
 
-from accounts.models import AuthSession, OtpChallenge, RefreshToken
+from accounts.models import AuthSession, OtpChallenge, OtpDeliveryAttempt, RefreshToken
 
 
 def _delete_in_batches(queryset, batch_size: int) -> int:
@@ -21,10 +21,14 @@ def _delete_in_batches(queryset, batch_size: int) -> int:
 
 
 def otp_challenges_purge(*, now=None, batch_size: int = 1000) -> int:
-    """OTP challenges older than RETENTION_OTP_CHALLENGE_DAYS (at least a day: the hourly send limit counts them)."""
+    """OTP challenges older than RETENTION_OTP_CHALLENGE_DAYS (at least a day: the hourly send limit counts them),
+    and the delivery attempts of that age with them (they answer "did my code go out?" while a code matters)."""
     days = max(settings.RETENTION_OTP_CHALLENGE_DAYS, 1)
     cutoff = (now or timezone.now()) - timedelta(days=days)
-    return _delete_in_batches(OtpChallenge.objects.filter(created_at__lt=cutoff, expires_at__lt=cutoff), batch_size)
+    challenges = _delete_in_batches(
+        OtpChallenge.objects.filter(created_at__lt=cutoff, expires_at__lt=cutoff), batch_size
+    )
+    return challenges + _delete_in_batches(OtpDeliveryAttempt.objects.filter(created_at__lt=cutoff), batch_size)
 
 
 def auth_sessions_purge(*, now=None, batch_size: int = 1000) -> int:

@@ -55,7 +55,7 @@ class Patient(FastHttpUser):
     def _code_from_sms_provider(self) -> str:
         import requests  # the fake provider is not the system under test: plain requests, not counted
 
-        return requests.get(f"{SMS_URL}/codes/{self.phone}", timeout=10).json()["code"]
+        return requests.get(f"{SMS_URL}/fake/codes/{self.phone}", timeout=10).json()["code"]
 
     @task(3)
     def profile(self):

@@ -3,11 +3,11 @@
 
     scripts/benchmark_env.sh .venv/bin/python loadtest/run.py [--rps 100] [--duration 60]
 
-Starts, on loopback: a fake SMS provider (the production OTP channel posts the codes to it), the PhonePe
-simulator (`manage.py phonepe_simulator`, as PhonePe's sandbox hosts), and the service under gunicorn with
-production settings (DEBUG off, Redis, default worker count). Then runs loadtest/locustfile.py headless at
-`--rps` requests per second for `--duration` seconds while sampling PostgreSQL connections
-(pg_stat_activity) and the resident memory of the gunicorn master and workers.
+Starts, on loopback: the OTP provider fakes (the production OTP channel sends the codes to them by
+WhatsApp), the PhonePe simulator (`manage.py phonepe_simulator`, as PhonePe's sandbox hosts), and the
+service under gunicorn with production settings (DEBUG off, Redis, default worker count). Then runs
+loadtest/locustfile.py headless at `--rps` requests per second for `--duration` seconds while sampling
+PostgreSQL connections (pg_stat_activity) and the resident memory of the gunicorn master and workers.
 
 Passes when: p95 < 500 ms, error rate < 0.5 %, no request refused for want of a database connection and
 connections never above workers x threads, worker memory grows by less than 20 % between the first and the
@@ -26,7 +26,6 @@ import sys
 import threading
 import time
 from datetime import UTC, datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -36,6 +35,10 @@ import requests
 from cryptography.fernet import Fernet
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))  # the OTP provider fakes (plain Python, no Django needed) come from the project
+
+from accounts.otp_providers.fakes import OtpFakes, start_otp_fakes  # noqa: E402
+
 OUT_DIR = ROOT / "var" / "loadtest"
 
 
@@ -45,49 +48,7 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-class FakeSmsProvider(ThreadingHTTPServer):
-    """Receives the OTP provider calls of accounts.otp_delivery.HttpProviderChannel; hands codes to the test."""
-
-    daemon_threads = True
-
-    def __init__(self):
-        self.codes: dict[str, str] = {}
-        self.arrived = threading.Condition()
-        super().__init__(("127.0.0.1", 0), _SmsHandler)
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.server_address[1]}"
-
-
-class _SmsHandler(BaseHTTPRequestHandler):
-    def log_message(self, format, *args):
-        pass
-
-    def _json(self, status, body):
-        data = json.dumps(body).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
-
-    def do_POST(self):
-        body = json.loads(self.rfile.read(int(self.headers.get("Content-Length") or 0)) or b"{}")
-        with self.server.arrived:
-            self.server.codes[body["to"]] = body["code"]
-            self.server.arrived.notify_all()
-        self._json(200, {"status": "queued"})
-
-    def do_GET(self):
-        phone = self.path.rsplit("/", 1)[-1]
-        with self.server.arrived:
-            self.server.arrived.wait_for(lambda: phone in self.server.codes, timeout=10)
-            code = self.server.codes.get(phone)
-        self._json(200 if code else 404, {"code": code})
-
-
-def service_env(database_url: str, redis_url: str, simulator_url: str, sms_url: str) -> dict[str, str]:
+def service_env(database_url: str, redis_url: str, simulator_url: str, otp_fakes: OtpFakes) -> dict[str, str]:
     env = {key: value for key, value in os.environ.items() if key not in ("TESTING", "PROMETHEUS_MULTIPROC_DIR")}
     env.update(
         {
@@ -109,11 +70,9 @@ def service_env(database_url: str, redis_url: str, simulator_url: str, sms_url: 
             "PHONEPE_WEBHOOK_USERNAME": "loadtest",
             "PHONEPE_WEBHOOK_PASSWORD": "loadtest-webhook-password",
             "PHONEPE_REDIRECT_URL": "http://127.0.0.1/payment/callback",
-            "OTP_DELIVERY_CHANNEL": "accounts.otp_delivery.HttpProviderChannel",
-            "OTP_SMS_PROVIDER_URL": sms_url,
-            "OTP_SMS_PROVIDER_TOKEN": "loadtest",
         }
     )
+    env.update(otp_fakes.environment())  # the production OTP channel, delivering to the providers' fakes
     return env
 
 
@@ -177,11 +136,10 @@ def main() -> None:
     work = OUT_DIR / datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     work.mkdir(parents=True, exist_ok=True)
 
-    sms = FakeSmsProvider()
-    threading.Thread(target=sms.serve_forever, daemon=True).start()
+    otp_fakes = start_otp_fakes(echo=False)
     api_port, simulator_port = free_port(), free_port()
     simulator_url = f"http://127.0.0.1:{simulator_port}"
-    env = service_env(database_url, redis_url, simulator_url, sms.url)
+    env = service_env(database_url, redis_url, simulator_url, otp_fakes)
     env["GUNICORN_BIND"] = f"127.0.0.1:{api_port}"
 
     for command in (["migrate", "--no-input", "-v0"], ["seed"]):
@@ -257,7 +215,7 @@ def main() -> None:
 
     sampler = threading.Thread(target=sample, daemon=True)
     user_rps = args.rps / args.users
-    locust_env = {**os.environ, "LOADTEST_SMS_URL": sms.url, "LOADTEST_USER_RPS": str(user_rps)}
+    locust_env = {**os.environ, "LOADTEST_SMS_URL": otp_fakes.url, "LOADTEST_USER_RPS": str(user_rps)}
     csv_prefix = work / "locust"
     locust = [
         sys.executable,
@@ -296,7 +254,7 @@ def main() -> None:
             process.send_signal(signal.SIGTERM)
         for process in processes:
             process.wait(timeout=40)
-        sms.shutdown()
+        otp_fakes.stop()
     elapsed = time.monotonic() - started
     (work / "locust.out").write_text(result.stdout + result.stderr)
 

@@ -29,6 +29,12 @@ DB_QUERIES = Counter("db_queries_total", "Database queries executed while servin
 DB_QUERY_SECONDS = Counter(
     "db_query_seconds_total", "Time spent in database queries while serving requests.", ["route"]
 )
+# Sign-in code deliveries by provider and outcome: a rising share of `failed` for one provider is an outage.
+OTP_DELIVERY_ATTEMPTS = Counter(
+    "otp_delivery_attempts_total",
+    "OTP delivery attempts by channel, provider and outcome.",
+    ["channel", "provider", "outcome"],
+)
 
 
 class _ServerMemoryCollector:

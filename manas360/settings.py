@@ -285,7 +285,10 @@ OTP_RESEND_COOLDOWN_SECONDS = env.int("OTP_RESEND_COOLDOWN_SECONDS", default=60)
 OTP_HOURLY_LIMIT = env.int("OTP_HOURLY_LIMIT", default=10)
 # Honoured only while DEBUG is on (accounts/otp.py); production never uses a fixed code.
 OTP_DEV_FIXED_CODE = env.str("OTP_DEV_FIXED_CODE", default="")
-# Delivery channel class: console (development), capture (tests) or the HTTP SMS/WhatsApp provider.
+# Delivery (docs/auth.md "Delivery"): the console (development, prints the code), capture (tests) or the
+# providers (production default): WhatsApp Cloud API and MSG91 SMS for phones, tried in the order of
+# OTP_PHONE_CHANNELS (a refused message falls back to the next), SMTP for email. Development defaults point
+# at `manage.py otp_provider_fakes` (OTP_PROVIDER_FAKES_URL; its SMTP port is EMAIL_PORT).
 OTP_DELIVERY_CHANNEL = env.str(
     "OTP_DELIVERY_CHANNEL",
     default=(
@@ -293,13 +296,47 @@ OTP_DELIVERY_CHANNEL = env.str(
         if TESTING
         else "accounts.otp_delivery.ConsoleChannel"
         if DEBUG
-        else "accounts.otp_delivery.HttpProviderChannel"
+        else "accounts.otp_delivery.ProviderChannel"
     ),
 )
-OTP_SMS_PROVIDER_URL = env.str("OTP_SMS_PROVIDER_URL", default="")
-OTP_SMS_PROVIDER_TOKEN = env.str("OTP_SMS_PROVIDER_TOKEN", default="")
-OTP_SMS_PROVIDER_CHANNEL = env.str("OTP_SMS_PROVIDER_CHANNEL", default="sms")  # "sms" or "whatsapp"
-OTP_SMS_PROVIDER_TIMEOUT_SECONDS = env.float("OTP_SMS_PROVIDER_TIMEOUT_SECONDS", default=5.0)
+_OTP_FAKES = DEBUG or TESTING
+OTP_PROVIDER_FAKES_URL = env.str("OTP_PROVIDER_FAKES_URL", default="http://127.0.0.1:8082").rstrip("/")
+OTP_PHONE_CHANNELS = env.list("OTP_PHONE_CHANNELS", default=["whatsapp", "sms"])
+OTP_PROVIDER_TIMEOUT_SECONDS = env.float("OTP_PROVIDER_TIMEOUT_SECONDS", default=5.0)
+OTP_WHATSAPP_API_URL = env.str(
+    "OTP_WHATSAPP_API_URL", default=OTP_PROVIDER_FAKES_URL if _OTP_FAKES else "https://graph.facebook.com"
+)
+OTP_WHATSAPP_API_VERSION = env.str("OTP_WHATSAPP_API_VERSION", default="v23.0")
+OTP_WHATSAPP_PHONE_NUMBER_ID = env.str("OTP_WHATSAPP_PHONE_NUMBER_ID", default="100000000000001" if _OTP_FAKES else "")
+OTP_WHATSAPP_ACCESS_TOKEN = env.str(
+    "OTP_WHATSAPP_ACCESS_TOKEN", default="fake-whatsapp-access-token" if _OTP_FAKES else ""
+)
+OTP_WHATSAPP_TEMPLATE_NAME = env.str(
+    "OTP_WHATSAPP_TEMPLATE_NAME", default="manas360_sign_in_code" if _OTP_FAKES else ""
+)
+OTP_WHATSAPP_TEMPLATE_LANGUAGE = env.str("OTP_WHATSAPP_TEMPLATE_LANGUAGE", default="en")
+OTP_MSG91_API_URL = env.str(
+    "OTP_MSG91_API_URL",
+    default=f"{OTP_PROVIDER_FAKES_URL}/api/v5/flow" if _OTP_FAKES else "https://control.msg91.com/api/v5/flow",
+)
+OTP_MSG91_AUTH_KEY = env.str("OTP_MSG91_AUTH_KEY", default="fake-msg91-auth-key" if _OTP_FAKES else "")
+OTP_MSG91_TEMPLATE_ID = env.str("OTP_MSG91_TEMPLATE_ID", default="fake-msg91-template" if _OTP_FAKES else "")
+OTP_MSG91_CODE_VARIABLE = env.str("OTP_MSG91_CODE_VARIABLE", default="otp")
+# Email codes go over SMTP (Amazon SES, SendGrid and the others all offer it; docs/auth.md).
+EMAIL_HOST = env.str("EMAIL_HOST", default="127.0.0.1" if _OTP_FAKES else "")
+EMAIL_PORT = env.int("EMAIL_PORT", default=8025 if _OTP_FAKES else 587)
+EMAIL_HOST_USER = env.str("EMAIL_HOST_USER", default="fake-smtp-user" if _OTP_FAKES else "")
+EMAIL_HOST_PASSWORD = env.str("EMAIL_HOST_PASSWORD", default="fake-smtp-password" if _OTP_FAKES else "")
+EMAIL_USE_TLS = env.bool("EMAIL_USE_TLS", default=not _OTP_FAKES)  # STARTTLS on 587
+EMAIL_USE_SSL = env.bool("EMAIL_USE_SSL", default=False)  # implicit TLS on 465
+EMAIL_TIMEOUT = env.float("EMAIL_TIMEOUT", default=OTP_PROVIDER_TIMEOUT_SECONDS)
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="MANAS360 <no-reply@manas360.test>" if _OTP_FAKES else "")
+OTP_PHONE_CHANNELS = config_checks.otp_delivery(
+    delivery_channel=OTP_DELIVERY_CHANNEL,
+    phone_channels=OTP_PHONE_CHANNELS,
+    values={name: value for name, value in globals().items() if name.startswith(("OTP_", "EMAIL_", "DEFAULT_"))},
+    production=not (DEBUG or TESTING),
+)
 MFA_ISSUER_NAME = env.str("MFA_ISSUER_NAME", default="MANAS360")
 MFA_TOKEN_TTL_SECONDS = 300
 # Fernet keys for the admins' TOTP secrets at rest, comma-separated, newest first (MultiFernet: the first

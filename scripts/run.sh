@@ -27,6 +27,11 @@ if [ "${DEMO:-0}" = "1" ]; then
 else
   .venv/bin/python manage.py seed
 fi
+# Sign-in codes go through the providers' protocols to their local fakes (docs/auth.md "Local fakes"), which
+# print each code in the `otp` lines. OTP_DELIVERY_CHANNEL=accounts.otp_delivery.ConsoleChannel skips them.
+if [ -z "${OTP_DELIVERY_CHANNEL:-}" ] && ! grep -qs '^OTP_DELIVERY_CHANNEL=.' .env.development; then
+  export OTP_DELIVERY_CHANNEL=accounts.otp_delivery.ProviderChannel
+fi
 
 cat <<TEXT
 
@@ -34,6 +39,7 @@ MANAS360 local system (Ctrl-C stops all of it):
   API          $api_url/   (API docs $api_url/api/docs/, staff admin $api_url/admin/)
   simulator    $PHONEPE_SIMULATOR_URL/   (PhonePe's pages and API; webhooks to $PHONEPE_CALLBACK_URL)
   worker       background jobs: payment reconciliation, refunds, renewals, expiry (docs/jobs.md)
+  otp          local fakes of the WhatsApp, SMS and email providers: each sign-in code is printed here
   PostgreSQL   $(sed -E 's#//([^:/@]*):[^@]*@#//\1:***@#' <<<"$DATABASE_URL")
 Each line below starts with the part that wrote it.
 

@@ -1,4 +1,4 @@
-"""Local development is safe by default (issue: "Local development is safe by default").
+"""Local development is safe by default.
 
 `make run` serves development mode (demo accounts, optionally a fixed OTP): it binds 127.0.0.1 unless HOST
 says otherwise. Under `runserver` database connections are not kept: each request runs on a new thread, so
@@ -56,7 +56,8 @@ def _procfile() -> dict[str, str]:
 
 def test_make_run_runs_the_api_a_worker_and_the_simulator_wired_to_each_other():
     procfile = _procfile()
-    assert set(procfile) == {"api", "worker", "simulator"}
+    assert set(procfile) == {"api", "worker", "simulator", "otp"}
+    assert procfile["otp"].endswith("manage.py otp_provider_fakes")
     assert procfile["api"].endswith("manage.py runserver $HOST:$API_PORT")
     assert procfile["worker"].endswith("manage.py jobs_worker")
     assert procfile["simulator"].endswith("manage.py phonepe_simulator --callback-url $PHONEPE_CALLBACK_URL")

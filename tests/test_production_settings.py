@@ -6,12 +6,15 @@ one variable removed or spoiled at a time; each refusal must name the variable.
 
 import ipaddress
 import os
+import re
 import subprocess
 import sys
 from types import SimpleNamespace
 
 import pytest
+import yaml
 
+from manas360 import config_checks
 from tests.test_deployment import ROOT, _load_gunicorn_conf, _production_env
 
 LOAD_SETTINGS = "import django; django.setup(); from django.conf import settings; print(settings.CACHES['default'])"
@@ -89,3 +92,53 @@ def test_metrics_bound_to_internal_networks_answer_only_there(client, settings):
     inside = client.get("/metrics", REMOTE_ADDR="10.20.30.40")
     assert inside.status_code == 200
     assert b"http_requests_total" in inside.content
+
+
+# --- Sign-in codes: every sign-in method has a working channel (docs/auth.md "Delivery") -------------------
+
+
+@pytest.mark.parametrize(
+    ("changes", "named"),
+    [
+        ({"OTP_WHATSAPP_ACCESS_TOKEN": None}, "OTP_WHATSAPP_ACCESS_TOKEN"),
+        ({"OTP_MSG91_TEMPLATE_ID": ""}, "OTP_MSG91_TEMPLATE_ID"),
+        ({"EMAIL_HOST": None}, "EMAIL_HOST"),
+        ({"DEFAULT_FROM_EMAIL": None}, "DEFAULT_FROM_EMAIL"),
+        ({"EMAIL_HOST_PASSWORD": None}, "EMAIL_HOST_PASSWORD"),
+        ({"OTP_PHONE_CHANNELS": ""}, "OTP_PHONE_CHANNELS"),
+        ({"OTP_PHONE_CHANNELS": "whatsapp,telegram"}, "OTP_PHONE_CHANNELS"),
+        ({"OTP_DELIVERY_CHANNEL": "accounts.otp_delivery.ConsoleChannel"}, "OTP_DELIVERY_CHANNEL"),
+        ({"EMAIL_USE_SSL": "1"}, "EMAIL_USE_SSL"),
+    ],
+)
+def test_a_sign_in_method_without_a_working_channel_stops_start_up(changes, named):
+    result = _start(**changes)
+    assert result.returncode != 0
+    assert "ImproperlyConfigured" in result.stderr
+    assert named in result.stderr.splitlines()[-1]
+
+
+def test_one_phone_channel_is_enough_when_it_is_the_only_one_listed():
+    sms_only = _start(OTP_PHONE_CHANNELS="sms", OTP_WHATSAPP_ACCESS_TOKEN=None, OTP_WHATSAPP_PHONE_NUMBER_ID=None)
+    assert sms_only.returncode == 0, sms_only.stderr[-2000:]
+    whatsapp_only = _start(OTP_PHONE_CHANNELS="whatsapp", OTP_MSG91_AUTH_KEY=None)
+    assert whatsapp_only.returncode == 0, whatsapp_only.stderr[-2000:]
+
+
+def test_compose_delivers_codes_through_the_fakes_service_and_passes_the_start_up_check():
+    compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+    values = {
+        name: re.sub(r"\$\{\w+:-(.*)\}", r"\1", str(value)) for name, value in compose["x-backend-environment"].items()
+    }
+    phone = config_checks.otp_delivery(
+        delivery_channel=values["OTP_DELIVERY_CHANNEL"],
+        phone_channels=values["OTP_PHONE_CHANNELS"].split(","),
+        values=values,
+        production=True,
+    )
+    assert phone == ["whatsapp", "sms"]
+    assert values["OTP_WHATSAPP_API_URL"] == "http://otp-provider-fakes:8082"
+    assert values["EMAIL_HOST"] == "otp-provider-fakes"
+    fakes = compose["services"]["otp-provider-fakes"]
+    assert "otp_provider_fakes" in fakes["command"]
+    assert compose["services"]["backend"]["depends_on"]["otp-provider-fakes"]

@@ -25,7 +25,7 @@ from django.utils import timezone
 from accounts.audit import audit_log_record
 from accounts.errors import EmailTaken, OtpAttemptsExceeded, OtpExpired, OtpHourlyLimit, OtpInvalid, OtpResendTooSoon
 from accounts.identifiers import normalise_email
-from accounts.models import EmailChangeRequest, User
+from accounts.models import EmailChangeRequest, OtpDeliveryAttempt, User
 from accounts.otp import dev_code_enabled, new_otp_code
 from accounts.otp_delivery import OtpMessage, get_channel
 from manas360.api.errors import ValidationFailed
@@ -70,7 +70,13 @@ def email_change_request(
     change, code = _create(user=user, new_email=new_email, ip_address=ip_address)
     try:
         get_channel().send(
-            OtpMessage(identifier=new_email, channel="email", code=code, ttl_seconds=settings.OTP_TTL_SECONDS)
+            OtpMessage(
+                identifier=new_email,
+                channel="email",
+                code=code,
+                ttl_seconds=settings.OTP_TTL_SECONDS,
+                purpose=OtpDeliveryAttempt.Purpose.EMAIL_CHANGE,
+            )
         )
     except Exception:
         # The code never arrived: it must not count against the cooldown or stay usable.

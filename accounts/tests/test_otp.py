@@ -1,10 +1,8 @@
 """OTP sign-in (docs/api.md §2 send-otp / verify-otp, §11 "OTP")."""
 
 from datetime import timedelta
-from unittest import mock
 
 import pytest
-import requests
 import time_machine
 from django.utils import timezone
 
@@ -38,7 +36,7 @@ def test_send_otp_answers_contract_shape_and_delivers_a_six_digit_code(api_clien
     data = body["data"]
     assert data["expiresIn"] == 300
     assert data["resendIn"] == 60
-    assert data["channel"] == "sms"
+    assert data["channel"] == "whatsapp"  # the first of OTP_PHONE_CHANNELS
     assert OtpChallenge.objects.filter(pk=data["otpId"], identifier=PHONE).exists()
     assert "devOtp" not in data
     message = otp_delivery.outbox[-1]
@@ -111,46 +109,6 @@ def test_hourly_cap_per_identifier(api_client, settings):
     assert response.json()["code"] == "otp_hourly_limit"
     assert response.json()["retryAfter"] > 0
     assert OtpChallenge.objects.filter(identifier=PHONE).count() == 3
-
-
-def test_provider_failure_is_502_and_leaves_no_usable_code(api_client, settings):
-    settings.OTP_DELIVERY_CHANNEL = "accounts.otp_delivery.HttpProviderChannel"
-    settings.OTP_SMS_PROVIDER_URL = "https://sms.example.test/send"
-    with mock.patch("accounts.otp_delivery.requests.post", side_effect=requests.ConnectionError("down")) as post:
-        response = send(api_client, phoneNumber=PHONE)
-    assert response.status_code == 502
-    assert response.json()["code"] == "otp_delivery_failed"
-    assert post.call_args.kwargs["timeout"] > 0
-    assert not OtpChallenge.objects.exists()
-
-
-def test_provider_error_status_is_502(api_client, settings):
-    settings.OTP_DELIVERY_CHANNEL = "accounts.otp_delivery.HttpProviderChannel"
-    settings.OTP_SMS_PROVIDER_URL = "https://sms.example.test/send"
-    settings.OTP_SMS_PROVIDER_TOKEN = "provider-token"
-    with mock.patch("accounts.otp_delivery.requests.post", return_value=mock.Mock(status_code=500)) as post:
-        response = send(api_client, phoneNumber=PHONE)
-    assert response.status_code == 502
-    assert post.call_args.kwargs["headers"]["Authorization"] == "Bearer provider-token"
-    assert post.call_args.kwargs["json"]["to"] == PHONE
-
-
-def test_provider_success_sends_the_code(api_client, settings):
-    settings.OTP_DELIVERY_CHANNEL = "accounts.otp_delivery.HttpProviderChannel"
-    settings.OTP_SMS_PROVIDER_URL = "https://sms.example.test/send"
-    with mock.patch("accounts.otp_delivery.requests.post", return_value=mock.Mock(status_code=202)) as post:
-        response = send(api_client, phoneNumber=PHONE)
-    assert response.status_code == 200
-    code = post.call_args.kwargs["json"]["code"]
-    assert verify(api_client, phoneNumber=PHONE, otp=code).status_code == 200
-
-
-def test_unconfigured_provider_is_503(api_client, settings):
-    settings.OTP_DELIVERY_CHANNEL = "accounts.otp_delivery.HttpProviderChannel"
-    settings.OTP_SMS_PROVIDER_URL = ""
-    response = send(api_client, phoneNumber=PHONE)
-    assert response.status_code == 503
-    assert response.json()["code"] == "otp_delivery_unavailable"
 
 
 def test_console_channel_never_prints_the_code_in_production(api_client, settings, capsys):

@@ -8,7 +8,7 @@ from django.contrib.sessions.models import Session
 from django.utils import timezone
 
 from accounts import tasks
-from accounts.models import AuthSession, OtpChallenge, RefreshToken
+from accounts.models import AuthSession, OtpChallenge, OtpDeliveryAttempt, RefreshToken
 from accounts.sessions import session_start
 from accounts.tests.factories import UserFactory
 
@@ -39,6 +39,19 @@ def test_old_otp_challenges_are_deleted_recent_ones_kept(job_engine, settings):
     assert job_engine.statuses("accounts.purge_otp_challenges") == ["succeeded"]
     assert set(OtpChallenge.objects.values_list("pk", flat=True)) == {recent.pk, current.pk}
     assert not OtpChallenge.objects.filter(pk=old.pk).exists()
+
+
+def test_old_delivery_attempts_go_with_the_challenges(job_engine, settings):
+    settings.RETENTION_OTP_CHALLENGE_DAYS = 7
+    fields = {"purpose": "sign_in", "channel": "sms", "provider": "msg91", "outcome": "sent"}
+    fields |= {"recipient_masked": "***3210", "recipient_key": "k" * 64, "duration_ms": 40}
+    old = OtpDeliveryAttempt.objects.create(**fields)
+    recent = OtpDeliveryAttempt.objects.create(**fields)
+    OtpDeliveryAttempt.objects.filter(pk=old.pk).update(created_at=timezone.now() - timedelta(days=8))
+    OtpDeliveryAttempt.objects.filter(pk=recent.pk).update(created_at=timezone.now() - timedelta(days=6))
+    tasks.purge_otp_challenges.defer(timestamp=_tick())
+    job_engine.run()
+    assert list(OtpDeliveryAttempt.objects.values_list("pk", flat=True)) == [recent.pk]
 
 
 def test_ended_sessions_and_expired_refresh_tokens_are_deleted_live_ones_kept(job_engine, settings):
