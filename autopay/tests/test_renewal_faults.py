@@ -215,3 +215,58 @@ def test_a_failure_learned_after_the_paid_end_starts_the_grace_period_and_the_re
         assert subscription_get_active(user=user).pk == mandate.subscription_id
     assert Payment.objects.filter(user=user, status=PaymentStatus.SUCCESS).count() == 2
     assert client.get("/api/v1/subscriptions/autopay").json()["data"]["state"] == "active"
+
+
+def test_autopay_callbacks_once_set_aside_as_ignored_are_processed_again(
+    job_engine, autopay_user, autopay_sim, monkeypatch
+):
+    """`ignored` is final only for an event type nothing reads: a redemption callback stored as `ignored` (as one
+    stored before any handler read it) is processed again; an unknown type stays as it is."""
+    user, _client, mandate = autopay_user
+    end = _paid_end(user)
+    _sweep(job_engine, end - 47 * HOUR)
+    with monkeypatch.context() as patch, time_machine.travel(end - 23 * HOUR, tick=False):
+        patch.setattr(renewals, "renewal_sync", lambda **kwargs: None)  # the confirmation was lost
+        renewals.renewal_advance(mandate_id=mandate.pk)
+    renewal = Renewal.objects.get(mandate=mandate)
+    assert renewal.state == RenewalState.DEBITING
+
+    stored_at = end - 22 * HOUR
+    with time_machine.travel(stored_at, tick=False):
+        set_aside = WebhookEvent.objects.create(
+            event_key=f"subscription.redemption.order.completed|{renewal.merchant_order_id}||COMPLETED",
+            event="subscription.redemption.order.completed",
+            merchant_order_id=renewal.merchant_order_id,
+            state="COMPLETED",
+            payload={"merchantOrderId": renewal.merchant_order_id, "state": "COMPLETED"},
+            outcome="ignored",
+            detail="event subscription.redemption.order.completed not handled",
+            processed_at=stored_at,
+        )
+        unknown = WebhookEvent.objects.create(
+            event_key="settlement.report.generated|||",
+            event="settlement.report.generated",
+            outcome="ignored",
+            detail="event settlement.report.generated not handled",
+            processed_at=stored_at,
+        )
+    at = stored_at + HOUR
+    with time_machine.travel(at, tick=False):
+        payments_tasks.reprocess_unfinished_webhooks.defer(timestamp=int(at.timestamp()))
+        job_engine.run(queues=["payments"])
+
+    set_aside.refresh_from_db()
+    assert set_aside.outcome == "applied"
+    renewal.refresh_from_db()
+    assert renewal.state == RenewalState.SUCCEEDED
+    payment = Payment.objects.get(merchant_order_id=renewal.merchant_order_id)
+    assert (payment.status, payment.refund_reason) == (PaymentStatus.SUCCESS, "")
+    assert Grant.objects.filter(payment=payment).count() == 1
+    assert _paid_end(user) == end + MONTH
+    unknown_after = WebhookEvent.objects.get(pk=unknown.pk)
+    assert (unknown_after.outcome, unknown_after.detail, unknown_after.processed_at) == (
+        "ignored",
+        unknown.detail,
+        stored_at,
+    )
+    assert job_engine.statuses("payments.reprocess_webhook_event") == ["succeeded"]
