@@ -133,9 +133,9 @@ def _turn_off_reason(mandate: Mandate) -> str:
     if subscription.status == SubscriptionStatus.ACTIVE:
         # The user cancelled the subscription itself: Autopay goes off with it.
         return "subscription cancelled" if subscription.cancelled_at is not None else ""
-    if subscription.status == SubscriptionStatus.EXPIRED and not (
-        Subscription.objects.filter(user_id=mandate.user_id, status=SubscriptionStatus.ACTIVE).exists()
-    ):
+    if subscription.status == SubscriptionStatus.EXPIRED:
+        if Subscription.objects.filter(user_id=mandate.user_id, status=SubscriptionStatus.ACTIVE).exists():
+            return "subscription replaced"  # another plan runs now
         # The paid time ran out while a renewal was under way (a debit not yet confirmed, a failure learned
         # late): the renewal rules decide (retry within the grace period, or lapse), not the row's state.
         return ""

@@ -11,6 +11,7 @@ import pytest
 import time_machine
 
 from accounts.models import AuditLog
+from accounts.services.profile import user_soft_delete
 from autopay import renewals
 from autopay.models import Mandate, MandateState, Renewal, RenewalState
 from autopay.tests.conftest import AUTOPAY
@@ -270,3 +271,33 @@ def test_autopay_callbacks_once_set_aside_as_ignored_are_processed_again(
         stored_at,
     )
     assert job_engine.statuses("payments.reprocess_webhook_event") == ["succeeded"]
+
+
+def test_a_debit_confirmed_after_the_account_was_closed_is_refunded_and_autopay_ends(
+    job_engine, autopay_user, autopay_sim, monkeypatch
+):
+    user, _client, mandate = autopay_user
+    end = _paid_end(user)
+    _sweep(job_engine, end - 47 * HOUR)
+    with monkeypatch.context() as patch, time_machine.travel(end - 23 * HOUR, tick=False):
+        patch.setattr(renewals, "renewal_sync", lambda **kwargs: None)  # the worker died before confirming
+        renewals.renewal_advance(mandate_id=mandate.pk)
+    renewal = Renewal.objects.get(mandate=mandate)
+    assert renewal.state == RenewalState.DEBITING
+    with time_machine.travel(end - 22 * HOUR, tick=False):
+        user_soft_delete(user=user, actor=user)
+
+    _sweep(job_engine, end - 21 * HOUR)
+    renewal.refresh_from_db()
+    assert renewal.state == RenewalState.SUCCEEDED
+    payment = Payment.objects.get(merchant_order_id=renewal.merchant_order_id)
+    assert payment.status == PaymentStatus.SUCCESS
+    assert "account was closed" in payment.refund_reason
+    assert not Grant.objects.filter(payment=payment).exists()
+    assert Refund.objects.get(payment=payment).sent_at is not None
+    mandate.refresh_from_db()
+    assert mandate.state == MandateState.CANCELLED  # no further debit for an account that is gone
+    assert autopay_sim.subscription(mandate).state == "CANCELLED"
+    _sweep(job_engine, end + 25 * HOUR)
+    assert Renewal.objects.filter(mandate=mandate).count() == 1
+    assert len(autopay_sim.redemptions()) == 1
