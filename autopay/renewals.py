@@ -181,7 +181,7 @@ def _settle(renewal: Renewal) -> str:
     renewal_sync(renewal_id=renewal.pk)
     with transaction.atomic():
         locked = Renewal.objects.select_for_update().get(pk=renewal.pk)
-        if locked.state in (R.SCHEDULED, R.NOTIFIED) and _move(locked, R.ABANDONED, reason="autopay turned off"):
+        if locked.state in (R.SCHEDULED, R.NOTIFIED) and _move(locked, R.ABANDONED, reason="mandate will not renew"):
             locked.save(update_fields=["state", "failure_reason", "updated_at"])
     return f"settled_{locked.state}"
 
@@ -361,6 +361,10 @@ def _renewal_apply(renewal_id: uuid.UUID | str) -> SubscriptionOrderStatus | Non
             if renewal.state == R.FAILED and mandate.state in (M.ACTIVE, M.PAUSED) and not _refund_reason(mandate):
                 _grace_start(renewal)
         renewal.save()
+    if renewal.state == R.FAILED:
+        # Learned after the paid end, the grace period is a new subscription row: the mandate renews that one.
+        # (Its own transaction, after the renewal's: the mandate row is locked before subscription rows.)
+        _point_at_live_subscription(renewal.mandate)
     return status
 
 
@@ -436,8 +440,6 @@ def _grace_start(renewal: Renewal) -> None:
             before={"paid_end": renewal.period_start.isoformat()},
             after={"grace_end": grace_end.isoformat(), "cycle": renewal.cycle, "attempt": renewal.attempt},
         )
-    # Learned after the paid end, the grace period is a new subscription row: the mandate renews that one.
-    _point_at_live_subscription(mandate)
 
 
 def _lapse(mandate_id: uuid.UUID | str, *, period_start: datetime, reason: str) -> None:
