@@ -106,6 +106,10 @@ def renewal_advance(*, mandate_id: uuid.UUID | str, now: datetime | None = None)
         if isinstance(renewal_or_outcome, str):
             return renewal_or_outcome
         renewal = renewal_or_outcome
+    elif renewal.state == R.DEBITING and now >= renewal.period_start:
+        # The paid end passed while PhonePe has not said how the debit went (its own retries, or its status API
+        # is down): access goes on into the grace period meanwhile, as after a failure. A success settles it.
+        _grace_begin(renewal)
     return _drive(renewal, now)
 
 
@@ -427,6 +431,13 @@ def _record_charge(renewal: Renewal, status: SubscriptionOrderStatus) -> None:
             **({"refunded": refund_reason} if refund_reason else {}),
         },
     )
+
+
+def _grace_begin(renewal: Renewal) -> None:
+    """`_grace_start` in its own transaction, then the mandate follows the row the grace period lives in."""
+    with transaction.atomic():
+        _grace_start(renewal)
+    _point_at_live_subscription(renewal.mandate)
 
 
 def _grace_start(renewal: Renewal) -> None:

@@ -301,3 +301,36 @@ def test_a_debit_confirmed_after_the_account_was_closed_is_refunded_and_autopay_
     _sweep(job_engine, end + 25 * HOUR)
     assert Renewal.objects.filter(mandate=mandate).count() == 1
     assert len(autopay_sim.redemptions()) == 1
+
+
+def test_access_goes_on_in_grace_while_phonepe_has_not_confirmed_the_debit(
+    job_engine, autopay_user, autopay_sim, settings
+):
+    user, _client, mandate = autopay_user
+    end = _paid_end(user)
+    _sweep(job_engine, end - 47 * HOUR)
+    _fault(autopay_sim, "subscription_order_status", count=1000)
+    with time_machine.travel(end - 23 * HOUR, tick=False), pytest.raises(PhonePeUnavailable):
+        renewals.renewal_advance(mandate_id=mandate.pk)
+    assert autopay_sim.redemptions()[0].state == "COMPLETED"  # taken, but we cannot know yet
+
+    with time_machine.travel(end + HOUR, tick=False):
+        entitlements_advance()  # the paid end passes
+        with pytest.raises(PhonePeUnavailable):
+            renewals.renewal_advance(mandate_id=mandate.pk)  # still down: the job fails and is run again
+        active = subscription_get_active(user=user)
+    assert active is not None  # no gap while the debit is unconfirmed
+    assert (active.start_date, active.end_date) == (end, end + timedelta(days=settings.AUTOPAY_GRACE_DAYS))
+    mandate.refresh_from_db()
+    assert mandate.subscription_id == active.pk
+    assert mandate.will_renew
+    assert Renewal.objects.get(mandate=mandate).state == RenewalState.DEBITING
+
+    _faults_stop(autopay_sim)
+    _sweep(job_engine, end + 2 * HOUR)
+    assert Renewal.objects.get(mandate=mandate).state == RenewalState.SUCCEEDED
+    assert _paid_end(user) == end + MONTH  # the grace was a loan: the paid month starts at the paid end
+    assert not Grant.objects.filter(user=user, payment__isnull=True, state__in=["current", "queued"]).exists()
+    assert AuditLog.objects.filter(action="autopay.grace_started", resource_id=str(mandate.pk)).count() == 1
+    mandate.refresh_from_db()
+    assert mandate.will_renew
