@@ -334,3 +334,30 @@ def test_access_goes_on_in_grace_while_phonepe_has_not_confirmed_the_debit(
     assert AuditLog.objects.filter(action="autopay.grace_started", resource_id=str(mandate.pk)).count() == 1
     mandate.refresh_from_db()
     assert mandate.will_renew
+
+
+def test_a_redemption_callback_before_phonepe_settled_the_debit_is_processed_again(
+    live_simulator, job_engine, autopay_user, autopay_sim
+):
+    user, _client, mandate = autopay_user
+    end = _paid_end(user)
+    _sweep(job_engine, end - 47 * HOUR)
+    renewal = Renewal.objects.get(mandate=mandate)
+    with time_machine.travel(end - 30 * HOUR, tick=False):  # early (or forged): PhonePe still says NOTIFIED
+        live_simulator.send_callback(
+            renewal.merchant_order_id, event="subscription.redemption.order.completed", state="COMPLETED"
+        )
+    event = WebhookEvent.objects.get(
+        merchant_order_id=renewal.merchant_order_id, event="subscription.redemption.order.completed"
+    )
+    assert event.outcome == "gateway_pending"  # not final
+    renewal.refresh_from_db()
+    assert renewal.state == RenewalState.NOTIFIED
+    assert not Payment.objects.filter(merchant_order_id=renewal.merchant_order_id).exists()
+
+    _sweep(job_engine, end - 23 * HOUR)  # the debit; PhonePe delivers the same event again, now true
+    event.refresh_from_db()
+    assert event.outcome in ("applied", "already_applied")
+    renewal.refresh_from_db()
+    assert renewal.state == RenewalState.SUCCEEDED
+    assert _paid_end(user) == end + MONTH
