@@ -348,7 +348,7 @@ def _renewal_apply(renewal_id: uuid.UUID | str) -> SubscriptionOrderStatus | Non
         return None
     with transaction.atomic():
         renewal = (
-            Renewal.objects.select_for_update(of=("self",))
+            Renewal.objects.select_for_update(of=("self", "mandate"))  # a turn-off waits for this decision
             .select_related("mandate__user", "mandate__plan")
             .get(pk=renewal_id)
         )
