@@ -6,9 +6,14 @@ One renewal attempt walks `scheduled -> notified -> debiting -> succeeded | fail
    confirmed the mandate is ACTIVE;
 2. notified: PhonePe accepted the pre-debit notification (same merchantOrderId on a re-run);
 3. debiting: written *before* asking PhonePe to debit, so a crash after the debit request
-   is followed by a status read, never by a second debit;
+   is followed by a status read; the request is sent again only while PhonePe says the order
+   is still NOTIFIED (it never arrived) and the notice is valid. PhonePe debits an order once;
 4. succeeded: PhonePe's order status says COMPLETED for our amount; a payment is recorded
-   and its period appended to the paid end, in one transaction.
+   and its period appended to the paid end, in one transaction (or, when the user turned
+   Autopay off or closed the account before we learned of it, recorded and refunded).
+
+An attempt that started is always finished with PhonePe's word, whatever happened to the
+mandate, the subscription or the user since; the sweep picks it up whatever the mandate's state.
 
 The database keeps it honest: one open attempt per mandate, one success per (mandate,
 cycle), one payment per merchantOrderId. `renewal_advance` is the job step: idempotent,
@@ -39,7 +44,7 @@ from autopay.services import (
 )
 from payments.fulfilment import PLAN_PRODUCT, Offer
 from payments.phonepe.autopay import SubscriptionOrderStatus, get_autopay_client
-from payments.phonepe.client import OrderStatus, PhonePeNotFound, PhonePeRejected
+from payments.phonepe.client import OrderStatus, PhonePeNotFound, PhonePeRejected, PhonePeUnavailable
 from payments.services import payment_apply_order_status, payment_open
 from subscriptions.entitlements import entitlement_grace_end, entitlement_grace_settle, entitlement_grace_start
 from subscriptions.models import Subscription, SubscriptionStatus
@@ -66,7 +71,12 @@ def _move(renewal: Renewal, to_state: str, *, reason: str = "") -> bool:
 
 
 def renewal_advance(*, mandate_id: uuid.UUID | str, now: datetime | None = None) -> str:
-    """Move one mandate's renewal one or more steps forward. Returns what it did (for logs and tests)."""
+    """Move one mandate's renewal one or more steps forward. Returns what it did (for logs and tests).
+
+    An attempt that started is finished first, whatever happened since (mandate ended or being turned off,
+    subscription replaced, user gone): a debit PhonePe took is recorded, and refunded when the user no longer
+    wants it; no new debit is asked for a mandate that will not renew.
+    """
     now = now or timezone.now()
     mandate = Mandate.objects.select_related("subscription", "plan", "user").get(pk=mandate_id)
     if mandate.state == M.ACTIVATION_IN_PROGRESS:
@@ -77,37 +87,115 @@ def renewal_advance(*, mandate_id: uuid.UUID | str, now: datetime | None = None)
         # Its callbacks may have been lost: PhonePe's word on the setup is read here.
         mandate_sync(mandate_id=mandate.pk)
         return "setup_checked"
+    turned_off = ""
+    if mandate.state in (M.ACTIVE, M.PAUSED) and mandate.cancel_requested_at is None:
+        reason = _turn_off_reason(mandate)
+        if reason:
+            # A deleted or suspended account is never notified or charged again: leaving turns Autopay off at
+            # once (accounts.departures); this catches whatever that missed.
+            request_turn_off(mandate_id=mandate.pk, reason=reason)
+            mandate.refresh_from_db()
+            turned_off = "turned_off_user_gone" if _user_gone(mandate) else "turned_off"
+    renewal = mandate.renewals.filter(state__in=OPEN_RENEWAL_STATES).first()
+    settled = ""
+    if renewal is not None and (mandate.state not in (M.ACTIVE, M.PAUSED) or _refund_reason(mandate)):
+        settled = _settle(renewal)
+        renewal = None
     if mandate.state not in (M.ACTIVE, M.PAUSED):
-        return "mandate_not_live"
+        return settled or "mandate_not_live"
     if mandate.cancel_requested_at is not None:
         mandate_cancel_at_gateway(mandate_id=mandate.pk)
-        return "cancel_retried"
-    if mandate.user.deleted_at is not None or not mandate.user.is_active:
-        # A deleted or suspended account is never notified or charged. Leaving turns Autopay off at once
-        # (accounts.departures); this catches whatever that missed.
-        request_turn_off(mandate_id=mandate.pk, reason="account closed")
-        mandate_cancel_at_gateway(mandate_id=mandate.pk)
-        return "turned_off_user_gone"
+        return settled or turned_off or "cancel_retried"
     subscription = mandate.subscription
     if subscription is None:
         return "no_subscription"
-    if subscription.status != SubscriptionStatus.ACTIVE:
-        # Replaced by another plan, refunded or expired: nothing left for this mandate to renew.
-        request_turn_off(mandate_id=mandate.pk, reason=f"subscription {subscription.status}")
-        mandate_cancel_at_gateway(mandate_id=mandate.pk)
-        return "turned_off_subscription_ended"
-    if subscription.cancelled_at is not None:
-        # The user cancelled the subscription itself: Autopay goes off with it.
-        request_turn_off(mandate_id=mandate.pk, reason="subscription cancelled")
-        mandate_cancel_at_gateway(mandate_id=mandate.pk)
-        return "turned_off_with_subscription"
-    renewal = mandate.renewals.filter(state__in=OPEN_RENEWAL_STATES).first()
     if renewal is None:
         renewal_or_outcome = _start_attempt(mandate, subscription, now)
         if isinstance(renewal_or_outcome, str):
             return renewal_or_outcome
         renewal = renewal_or_outcome
+    elif renewal.state == R.DEBITING and now >= renewal.period_start:
+        # The paid end passed while PhonePe has not said how the debit went (its own retries, or its status API
+        # is down): access goes on into the grace period meanwhile, as after a failure. A success settles it.
+        _grace_begin(renewal)
     return _drive(renewal, now)
+
+
+def _user_gone(mandate: Mandate) -> bool:
+    user = mandate.user
+    return user.deleted_at is not None or not user.is_active
+
+
+def _refund_reason(mandate: Mandate) -> str:
+    """Why a debit of this mandate confirmed now is refunded rather than granted ("" = the user wants it)."""
+    if _user_gone(mandate):
+        return "The account was closed before this Autopay debit was confirmed, so it is refunded."
+    if mandate.cancel_requested_at is not None or mandate.state in (M.CANCELLED, M.REVOKED):
+        return "Autopay was turned off before this debit was confirmed, so it is refunded."
+    return ""
+
+
+def _turn_off_reason(mandate: Mandate) -> str:
+    """Why a mandate that would renew must be turned off now ("" = it goes on)."""
+    if _user_gone(mandate):
+        return "account closed"
+    subscription = _subscription_follow(mandate)
+    if subscription is None:
+        return ""
+    if subscription.status == SubscriptionStatus.ACTIVE:
+        # The user cancelled the subscription itself: Autopay goes off with it.
+        return "subscription cancelled" if subscription.cancelled_at is not None else ""
+    if subscription.status == SubscriptionStatus.EXPIRED:
+        if Subscription.objects.filter(user_id=mandate.user_id, status=SubscriptionStatus.ACTIVE).exists():
+            return "subscription replaced"  # another plan runs now
+        # The paid time ran out while a renewal was under way (a debit not yet confirmed, a failure learned
+        # late): the renewal rules decide (retry within the grace period, or lapse), not the row's state.
+        return ""
+    # Replaced by another plan, refunded or cancelled: nothing left for this mandate to renew.
+    return f"subscription {subscription.status}"
+
+
+def _subscription_follow(mandate: Mandate) -> Subscription | None:
+    """The row this mandate renews. When the paid time ran out and the same plan goes on in a new row (a
+    grace period or a renewal granted after the paid end), the mandate points at that row from now on."""
+    current = mandate.subscription
+    if current is None or current.status != SubscriptionStatus.EXPIRED:
+        return current
+    if _point_at_live_subscription(mandate):
+        return mandate.subscription
+    return current
+
+
+def _point_at_live_subscription(mandate: Mandate) -> bool:
+    """Point the mandate at the user's active row of its plan if it points elsewhere. True if it moved."""
+    live = Subscription.objects.filter(
+        user_id=mandate.user_id, status=SubscriptionStatus.ACTIVE, plan_id=mandate.plan_id
+    ).first()
+    if live is None or live.pk == mandate.subscription_id:
+        return False
+    with transaction.atomic():
+        previous = mandate.subscription_id
+        Mandate.objects.filter(pk=mandate.pk).update(subscription=live, updated_at=timezone.now())
+        mandate.subscription = live
+        _refresh_auto_renew(previous)
+        _refresh_auto_renew(live.pk)
+    logger.info("mandate follows its subscription", extra={"mandate_id": str(mandate.pk)})
+    return True
+
+
+def _settle(renewal: Renewal) -> str:
+    """An attempt of a mandate that will not renew any more: PhonePe's word on it, and no new debit.
+
+    Nothing was asked to be debited before `debiting` (the state is written before the redeem), so an attempt
+    still scheduled or notified at PhonePe is abandoned; one that is debiting waits for PhonePe's final word
+    (`renewal_sync` records a COMPLETED debit and refunds it).
+    """
+    renewal_sync(renewal_id=renewal.pk)
+    with transaction.atomic():
+        locked = Renewal.objects.select_for_update().get(pk=renewal.pk)
+        if locked.state in (R.SCHEDULED, R.NOTIFIED) and _move(locked, R.ABANDONED, reason="mandate will not renew"):
+            locked.save(update_fields=["state", "failure_reason", "updated_at"])
+    return f"settled_{locked.state}"
 
 
 def _period_start(mandate: Mandate, subscription: Subscription) -> datetime | None:
@@ -133,6 +221,10 @@ def _start_attempt(mandate: Mandate, subscription: Subscription, now: datetime) 
             return "lapsed"
         if last.updated_at + conf.retry_after() > now:
             return "waiting_to_retry"
+    elif now >= period_start + conf.grace_period():
+        # No attempt ran for a period whose grace is over (the jobs were stopped that long): too late to charge.
+        _lapse(mandate.pk, period_start=period_start, reason="renewal not attempted; grace period over")
+        return "lapsed"
     if mandate.state != M.ACTIVE:
         return "mandate_paused"
     # Before each cycle: is the mandate still ACTIVE at PhonePe?
@@ -169,18 +261,50 @@ def _drive(renewal: Renewal, now: datetime) -> str:
             return renewal.state
         with transaction.atomic():
             locked = Renewal.objects.select_for_update().get(pk=renewal.pk)
-            if locked.state == R.NOTIFIED and _move(locked, R.DEBITING):
+            moved = locked.state == R.NOTIFIED and _move(locked, R.DEBITING)
+            if moved:
                 locked.debited_at = now
                 locked.save(update_fields=["state", "debited_at", "updated_at"])
+        if moved:  # asked once `debiting` is committed, never under the row lock
+            _redeem(renewal)
+        return _confirm(renewal)
+    if renewal.state == R.DEBITING:
+        # A run after the debit was asked for: PhonePe's word first. If the order is still NOTIFIED the request
+        # never reached PhonePe (a 503, a timeout, a worker killed before sending it): send it again while the
+        # notice is valid and the mandate will still renew. PhonePe debits an order at most once.
+        status = _renewal_apply(renewal.pk)
         renewal.refresh_from_db()
-        if renewal.state == R.DEBITING:
-            try:
-                get_autopay_client().redeem(merchant_order_id=renewal.merchant_order_id)
-            except PhonePeRejected as exc:
-                logger.warning("redeem refused", extra={"renewal_id": str(renewal.pk), "code": exc.code})
+        if renewal.state == R.DEBITING and status is not None and _may_redeem_again(renewal, status, now):
+            _redeem(renewal)
+            return _confirm(renewal)
+    renewal.refresh_from_db()
+    return renewal.state
+
+
+def _confirm(renewal: Renewal) -> str:
     renewal_sync(renewal_id=renewal.pk)
     renewal.refresh_from_db()
     return renewal.state
+
+
+def _redeem(renewal: Renewal) -> None:
+    try:
+        get_autopay_client().redeem(merchant_order_id=renewal.merchant_order_id)
+    except PhonePeRejected as exc:  # e.g. the notice expired: the order status says what became of it
+        logger.warning("redeem refused", extra={"renewal_id": str(renewal.pk), "code": exc.code})
+    except PhonePeUnavailable:
+        # Not an error of this run: the order status below (or the next run) says whether it went through,
+        # and the next run sends the request again while the order is still NOTIFIED.
+        logger.warning("redeem not answered", extra={"renewal_id": str(renewal.pk)})
+
+
+def _may_redeem_again(renewal: Renewal, status: SubscriptionOrderStatus, now: datetime) -> bool:
+    if status.state != "NOTIFIED":
+        return False  # PENDING (PhonePe is debiting, with its own retries), or final
+    if status.valid_upto_ms is not None and now.timestamp() * 1000 >= status.valid_upto_ms:
+        return False  # the notice lapsed: PhonePe fails the order, and the retry rules take over
+    mandate = Mandate.objects.select_related("user").get(pk=renewal.mandate_id)
+    return mandate.will_renew and not _user_gone(mandate)
 
 
 def _notify(renewal: Renewal, now: datetime) -> None:
@@ -214,17 +338,28 @@ def _notify(renewal: Renewal, now: datetime) -> None:
 
 def renewal_sync(*, renewal_id: uuid.UUID | str) -> bool:
     """Apply PhonePe's order status to a renewal. COMPLETED for our amount: a payment is recorded
-    and the period appended, all in one transaction. Returns True if the renewal changed."""
+    and the period appended (or refunded, when the user no longer wants it), all in one transaction.
+    Returns True if the renewal changed. Raises `PhonePeError` when PhonePe cannot be asked."""
+    before = Renewal.objects.values_list("state", flat=True).get(pk=renewal_id)
+    _renewal_apply(renewal_id)
+    return Renewal.objects.values_list("state", flat=True).get(pk=renewal_id) != before
+
+
+def _renewal_apply(renewal_id: uuid.UUID | str) -> SubscriptionOrderStatus | None:
+    """`renewal_sync`'s work; returns PhonePe's answer (None: the renewal was final, or PhonePe has no order)."""
     renewal = Renewal.objects.get(pk=renewal_id)
     if renewal.state not in OPEN_RENEWAL_STATES:
-        return False  # final here and at PhonePe (a FAILED order never completes later)
+        return None  # final here and at PhonePe (a FAILED order never completes later)
     try:
         status = get_autopay_client().get_subscription_order_status(merchant_order_id=renewal.merchant_order_id)
     except PhonePeNotFound:
-        return False
+        return None
     with transaction.atomic():
-        renewal = Renewal.objects.select_for_update().select_related("mandate").get(pk=renewal_id)
-        before = renewal.state
+        renewal = (
+            Renewal.objects.select_for_update(of=("self", "mandate"))  # a turn-off waits for this decision
+            .select_related("mandate__user", "mandate__plan")
+            .get(pk=renewal_id)
+        )
         renewal.gateway_state = status.state[:30]
         if status.state == "COMPLETED" and status.amount == renewal.amount_paise:
             if renewal.state != R.SUCCEEDED:
@@ -234,10 +369,15 @@ def renewal_sync(*, renewal_id: uuid.UUID | str) -> bool:
             _move(renewal, R.FAILED, reason="gateway amount differs")
         elif status.state == "FAILED" and renewal.state in OPEN_RENEWAL_STATES:
             _move(renewal, R.FAILED, reason=status.error_code or "debit failed")
-            if renewal.state == R.FAILED:
+            mandate = renewal.mandate
+            if renewal.state == R.FAILED and mandate.state in (M.ACTIVE, M.PAUSED) and not _refund_reason(mandate):
                 _grace_start(renewal)
         renewal.save()
-    return renewal.state != before
+    if renewal.state == R.FAILED:
+        # Learned after the paid end, the grace period is a new subscription row: the mandate renews that one.
+        # (Its own transaction, after the renewal's: the mandate row is locked before subscription rows.)
+        _point_at_live_subscription(renewal.mandate)
+    return status
 
 
 def _record_charge(renewal: Renewal, status: SubscriptionOrderStatus) -> None:
@@ -245,9 +385,12 @@ def _record_charge(renewal: Renewal, status: SubscriptionOrderStatus) -> None:
 
     The payment goes through payments' one path (`payment_apply_order_status`: state, audit, fulfilment).
     If the period was in grace, the grace grant becomes this payment's grant, so the paid period starts at
-    the paid end, not at the moment the money arrived.
+    the paid end, not at the moment the money arrived. If the user no longer wants it (Autopay turned off,
+    the mandate cancelled or revoked, the account closed) before we learned of the debit, the payment is
+    recorded and refunded in full instead, granting nothing.
     """
     mandate = renewal.mandate
+    refund_reason = _refund_reason(mandate)
     if renewal.payment_id is None:
         plan = mandate.plan
         offer = Offer(
@@ -263,7 +406,8 @@ def _record_charge(renewal: Renewal, status: SubscriptionOrderStatus) -> None:
         renewal.payment.save(update_fields=["gateway_order_id", "updated_at"])
     payment = renewal.payment
     assert payment is not None
-    entitlement_grace_settle(user=mandate.user, payment=payment, plan=mandate.plan)
+    if not refund_reason:
+        entitlement_grace_settle(user=mandate.user, payment=payment, plan=mandate.plan)
     payment_apply_order_status(
         payment_id=payment.pk,
         status=OrderStatus(
@@ -275,6 +419,7 @@ def _record_charge(renewal: Renewal, status: SubscriptionOrderStatus) -> None:
             payment_mode="UPI_AUTO_PAY",
             transaction_id=status.transaction_id,
         ),
+        refund_instead=refund_reason,
     )
     _move(renewal, R.SUCCEEDED)
     renewal.completed_at = timezone.now()
@@ -287,15 +432,27 @@ def _record_charge(renewal: Renewal, status: SubscriptionOrderStatus) -> None:
         mandate,
         "autopay.renewal_charged",
         before={"period_start": renewal.period_start.isoformat()},
-        after={"cycle": renewal.cycle, "amount_paise": renewal.amount_paise, "payment_id": str(renewal.payment_id)},
+        after={
+            "cycle": renewal.cycle,
+            "amount_paise": renewal.amount_paise,
+            "payment_id": str(renewal.payment_id),
+            **({"refunded": refund_reason} if refund_reason else {}),
+        },
     )
+
+
+def _grace_begin(renewal: Renewal) -> None:
+    """`_grace_start` in its own transaction, then the mandate follows the row the grace period lives in."""
+    with transaction.atomic():
+        _grace_start(renewal)
+    _point_at_live_subscription(renewal.mandate)
 
 
 def _grace_start(renewal: Renewal) -> None:
     """A failed debit: access continues to the grace end while the next attempts run."""
     mandate = renewal.mandate
     grace_end = renewal.period_start + conf.grace_period()
-    if entitlement_grace_start(user=mandate.user, plan=mandate.plan, until=grace_end):
+    if entitlement_grace_start(user=mandate.user, plan=mandate.plan, until=grace_end, since=renewal.period_start):
         _audit(
             mandate,
             "autopay.grace_started",
@@ -319,8 +476,9 @@ def _lapse(mandate_id: uuid.UUID | str, *, period_start: datetime, reason: str) 
 
 
 def mandates_due(*, now: datetime | None = None) -> list[uuid.UUID]:
-    """Ids of mandates with something to do: an open renewal, a paid end within the notice window,
-    a period in grace, or a cancel PhonePe has not confirmed yet."""
+    """Ids of mandates with something to do: an open renewal (whatever the mandate's state: an attempt that
+    started is finished), a paid end within the notice window, a period in grace, or a cancel PhonePe has
+    not confirmed yet."""
     now = now or timezone.now()
     horizon = now + conf.notify_before()
     live = Mandate.objects.filter(state__in=[M.ACTIVE, M.PAUSED])
@@ -332,7 +490,7 @@ def mandates_due(*, now: datetime | None = None) -> list[uuid.UUID]:
         live.filter(subscription__end_date__lte=horizon)
         .values_list("id", flat=True)
         .union(
-            live.filter(renewals__state__in=OPEN_RENEWAL_STATES).values_list("id", flat=True),
+            Mandate.objects.filter(renewals__state__in=OPEN_RENEWAL_STATES).values_list("id", flat=True),
             live.filter(renewals__state=R.FAILED, renewals__period_start__gte=recent_failure).values_list(
                 "id", flat=True
             ),

@@ -2,18 +2,21 @@
 
 Each one only tells us *what* to look at; what changed is read from PhonePe's status API:
 mandate events (setup order, paused, unpaused, revoked, cancelled) through `mandate_sync`,
-a cycle's notification and redemption events through `renewal_sync`.
+a cycle's notification and redemption events through `renewal_sync`. A redemption event whose debit
+PhonePe has not settled yet is `gateway_pending`, not final: its redelivery, or payments' reprocessing job,
+processes it again (the renewal job settles the debit meanwhile anyway).
 """
 
 from typing import Any
 
-from autopay.models import Mandate, Renewal
+from autopay.models import OPEN_RENEWAL_STATES, Mandate, Renewal
 from autopay.renewals import renewal_sync
 from autopay.services import mandate_sync
 from payments.models import WebhookOutcome
 from payments.webhook_handlers import register_webhook_handler
 
 CYCLE_EVENTS = ("subscription.notification.", "subscription.redemption.")
+REDEMPTION_EVENTS = "subscription.redemption."
 
 
 def as_dict(value: Any) -> dict[str, Any]:
@@ -32,6 +35,9 @@ def handle_subscription_event(*, event: str, payload: dict[str, Any]) -> tuple[s
         if renewal is None:
             return WebhookOutcome.UNKNOWN_ORDER, "no renewal with this merchantOrderId"
         changed = renewal_sync(renewal_id=renewal.pk)
+        renewal.refresh_from_db()
+        if event.startswith(REDEMPTION_EVENTS) and renewal.state in OPEN_RENEWAL_STATES:
+            return WebhookOutcome.GATEWAY_PENDING, f"renewal still {renewal.state}; gateway {renewal.gateway_state}"
         return (WebhookOutcome.APPLIED if changed else WebhookOutcome.ALREADY_APPLIED), ""
     merchant_subscription_id = _subscription_id(payload)
     mandate = None

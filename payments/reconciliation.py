@@ -9,7 +9,9 @@ twice, or again after a crash half-way, changes nothing the first run did not.
 * Refunds: `refund_finish` sends one refund decided in a payment flow (its Refund row is the
   outbox) or asks about one in flight, through the refund services; the periodic sweep is the
   refund services' own `refunds_retry`.
-* Webhook events whose outcome is not final are processed again.
+* Webhook events whose outcome is not final (`webhook_unfinished`) are processed again, whatever their
+  type: checkout and refund events by payments, Autopay's (setup, notification, redemption, mandate state)
+  by the handler registered for them.
 """
 
 import logging
@@ -29,14 +31,11 @@ from payments.services import (
     webhook_event_finish,
     webhook_order_event_process,
     webhook_refund_event_process,
+    webhook_registered_event_process,
+    webhook_unfinished,
 )
 
 logger = logging.getLogger("manas360.payments")
-UNFINISHED_WEBHOOK_OUTCOMES = [
-    WebhookOutcome.RECEIVED,  # the process handling it died before recording an outcome
-    WebhookOutcome.STATUS_UNAVAILABLE,
-    WebhookOutcome.GATEWAY_PENDING,
-]
 
 
 # --- refunds ------------------------------------------------------------------------------
@@ -72,7 +71,7 @@ def webhook_events_due_for_reprocessing(*, now=None, limit: int = 500) -> list:
     idle = now - timedelta(seconds=settings.WEBHOOK_REPROCESS_AFTER_SECONDS)
     oldest = now - timedelta(days=settings.WEBHOOK_REPROCESS_GIVE_UP_AFTER_DAYS)
     return list(
-        WebhookEvent.objects.filter(outcome__in=UNFINISHED_WEBHOOK_OUTCOMES, received_at__gte=oldest)
+        WebhookEvent.objects.filter(webhook_unfinished(), received_at__gte=oldest)
         .filter(Q(processed_at__isnull=True, received_at__lte=idle) | Q(processed_at__lte=idle))
         .order_by("received_at")
         .values_list("pk", flat=True)[:limit]
@@ -81,7 +80,7 @@ def webhook_events_due_for_reprocessing(*, now=None, limit: int = 500) -> list:
 
 def webhook_event_reprocess(*, event_id) -> str:
     """Confirm a stored event with PhonePe again and apply it (the same path as the webhook itself)."""
-    event_row = WebhookEvent.objects.filter(pk=event_id, outcome__in=UNFINISHED_WEBHOOK_OUTCOMES).first()
+    event_row = WebhookEvent.objects.filter(webhook_unfinished(), pk=event_id).first()
     if event_row is None:
         return "already_final"
     # Mark it as being handled, so a concurrent replay of the callback is answered as a duplicate.
@@ -92,5 +91,8 @@ def webhook_event_reprocess(*, event_id) -> str:
         )
     if event_row.event in REFUND_EVENTS:
         return webhook_refund_event_process(event_row, merchant_refund_id=event_row.merchant_refund_id)
+    outcome = webhook_registered_event_process(event_row)
+    if outcome is not None:
+        return outcome
     webhook_event_finish(event_row.pk, WebhookOutcome.IGNORED, f"event {event_row.event} not handled")
     return WebhookOutcome.IGNORED

@@ -7,7 +7,7 @@ from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
 from payments.models import ReconciliationAudit, ReconciliationFinding, WebhookEvent
-from payments.reconciliation import UNFINISHED_WEBHOOK_OUTCOMES
+from payments.services import webhook_unfinished
 
 
 def webhook_payloads_purge(*, now=None, batch_size: int = 1000) -> int:
@@ -17,11 +17,7 @@ def webhook_payloads_purge(*, now=None, batch_size: int = 1000) -> int:
     outcome stay for accounting); only `payload` is emptied, and only once the outcome is final.
     """
     cutoff = (now or timezone.now()) - timedelta(days=settings.RETENTION_WEBHOOK_PAYLOAD_DAYS)
-    stale = (
-        WebhookEvent.objects.filter(received_at__lt=cutoff)
-        .exclude(outcome__in=UNFINISHED_WEBHOOK_OUTCOMES)
-        .exclude(payload={})
-    )
+    stale = WebhookEvent.objects.filter(received_at__lt=cutoff).exclude(webhook_unfinished()).exclude(payload={})
     purged = 0
     while True:
         ids = list(stale.values_list("pk", flat=True)[:batch_size])

@@ -24,6 +24,11 @@ def register_webhook_handler(prefix: str, handler: WebhookHandler) -> None:
     _handlers[prefix] = handler
 
 
+def webhook_handler_prefixes() -> tuple[str, ...]:
+    """The event-name prefixes some app handles (an event none of them reads carries nothing for us)."""
+    return tuple(_handlers)
+
+
 def webhook_handler_for(event: str) -> WebhookHandler | None:
     for prefix, handler in _handlers.items():
         if event.startswith(prefix):

@@ -387,19 +387,33 @@ def _is_grace(grant: Grant) -> bool:
     return grant.payment_id is None and grant.note == GRACE_NOTE
 
 
-def entitlement_grace_start(*, user, plan: Plan, until: datetime, now: datetime | None = None) -> bool:
+def entitlement_grace_start(
+    *, user, plan: Plan, until: datetime, since: datetime | None = None, now: datetime | None = None
+) -> bool:
     """Lend `plan` until `until`, after the user's paid chain, while a failed renewal is retried.
 
-    An unpaid grant at the end of the chain; at most one. Returns True if it was added. Caller holds a transaction.
+    An unpaid grant at the end of the chain; at most one. `since` is the paid end the loan follows: when the
+    failure is learned after the paid chain ran out, the loan still starts there (so a retry that succeeds
+    starts its period at the paid end), not when we learned it. Returns True if it was added. Caller holds a
+    transaction.
     """
     now = now or timezone.now()
     live, finished = _layout(_lock_chain(user, now), now)
     if any(_is_grace(grant) for grant in live):
         return False
-    paid_end = live[-1].ends_at if live else now
-    if paid_end is None or until <= paid_end:  # lifetime: nothing to lend
+    paid_end = live[-1].ends_at if live else min(since or now, now)
+    if paid_end is None or until <= max(paid_end, now):  # lifetime, or the loan would already be over
         return False
-    live.append(Grant(user=user, plan=plan, duration=until - paid_end, state=G.QUEUED, note=GRACE_NOTE))
+    live.append(
+        Grant(
+            user=user,
+            plan=plan,
+            duration=until - paid_end,
+            state=G.QUEUED,
+            note=GRACE_NOTE,
+            starts_at=None if live else paid_end,
+        )
+    )
     live, more_finished = _layout(live, now)
     _sync_subscription(user, live, now)
     _save(live, [*finished, *more_finished], now)

@@ -3,7 +3,9 @@
 import pytest
 import requests
 
-from autopay.models import Mandate
+from accounts.tests.factories import UserFactory
+from autopay.models import Mandate, MandateState
+from autopay.services import mandate_sync
 from payments.tests.conftest import (  # noqa: F401 - fixtures shared with the payments tests
     Sim,
     create_payment,
@@ -62,3 +64,18 @@ def turn_on():
         return Mandate.objects.select_related("setup_payment").get(pk=response.json()["data"]["id"])
 
     return start
+
+
+@pytest.fixture
+def autopay_user(request, make_auth_client, turn_on, autopay_sim):
+    """A patient whose Autopay for premium_monthly is set up and approved (first month paid)."""
+    request.getfixturevalue("plans")  # autopay_sim brings the simulator
+    user = UserFactory()
+    client = make_auth_client(user)
+    mandate = turn_on(client)
+    autopay_sim.approve(mandate)
+    # No live server here: the setup is confirmed the way a lost callback would be, by reading PhonePe.
+    mandate_sync(mandate_id=mandate.pk)
+    mandate.refresh_from_db()
+    assert mandate.state == MandateState.ACTIVE
+    return user, client, mandate

@@ -1,14 +1,17 @@
 """Property test: random sequences of time passing, failing debits, user revocation, pause/unpause,
-turn-off, crashes and duplicate renewal steps, against the simulator. After every step:
+turn-off, crashes, duplicate renewal steps and PhonePe answering 503 (to the debit or to the order status,
+for a step; the job then runs again, as its retry would), against the simulator. After every step:
 
 * at most one successful charge per (mandate, cycle), and every debit PhonePe took is recorded once;
-* successful payments = the setup charge + succeeded renewals, each with exactly one grant of its own;
+* successful payments = the setup charge + succeeded renewals, each with exactly one grant of its own, or
+  (a debit confirmed after Autopay was turned off) none and a refund;
 * the paid end (the end of the paid grants) never moves earlier;
 * autoRenew is true exactly when the mandate will renew.
 
 Bounded and derandomized, so CI stays fast and repeatable.
 """
 
+import contextlib
 from datetime import timedelta
 
 import pytest
@@ -20,7 +23,8 @@ from accounts.tests.factories import UserFactory
 from autopay import renewals
 from autopay.models import Mandate, MandateState, Renewal, RenewalState
 from autopay.services import mandate_sync, mandate_turn_off
-from payments.models import Payment, PaymentStatus
+from payments.models import Payment, PaymentStatus, Refund
+from payments.phonepe.client import PhonePeError
 from subscriptions.models import Grant, Subscription
 
 pytestmark = [pytest.mark.django_db, pytest.mark.slow]
@@ -30,7 +34,9 @@ ACTIONS = st.one_of(
     st.tuples(st.just("fail_next"), st.integers(min_value=1, max_value=3)),
     st.tuples(st.just("advance_twice"), st.just(0)),  # two workers (or a re-run) on the same step
     st.tuples(st.sampled_from(["revoke", "pause", "unpause", "turn_off"]), st.just(0)),
+    st.tuples(st.sampled_from(["redeem_down", "status_down"]), st.integers(min_value=1, max_value=3)),
 )
+FAULTS = {"redeem_down": "redeem", "status_down": "subscription_order_status"}
 
 
 def _paid_end(user):
@@ -57,7 +63,12 @@ def _check(user, mandate, autopay_sim, last_paid_end):
     payments = Payment.objects.filter(user=user, status=PaymentStatus.SUCCESS)
     assert payments.count() == 1 + succeeded.count()
     for payment in payments:
-        assert Grant.objects.filter(payment=payment, continues__isnull=True).count() == 1
+        grants = Grant.objects.filter(payment=payment, continues__isnull=True).count()
+        if payment.refund_reason:  # taken after Autopay was turned off: refunded, granting nothing
+            assert grants == 0
+            assert Refund.objects.filter(payment=payment).exclude(status="failed").exists()
+        else:
+            assert grants == 1
     paid_end = _paid_end(user)
     assert last_paid_end is None or paid_end >= last_paid_end
     if mandate.subscription_id:
@@ -101,6 +112,12 @@ def test_random_renewal_histories_keep_the_money_rules(
             elif action == "turn_off":
                 if Mandate.objects.filter(pk=mandate.pk, state__in=["active", "paused"]).exists():
                     mandate_turn_off(user=user)
+            elif action in FAULTS:
+                autopay_sim.sim.post("/simulator/faults", {"operation": FAULTS[action], "status": 503, "count": value})
+                with contextlib.suppress(PhonePeError):  # the job fails; procrastinate runs it again
+                    renewals.renewal_advance(mandate_id=mandate.pk)
+                with autopay_sim.sim.server.state.lock:
+                    autopay_sim.sim.server.state.faults.clear()  # PhonePe answers again
             else:
                 response = autopay_sim.sim.post(f"/simulator/subscriptions/{mandate.merchant_subscription_id}/{action}")
                 assert response.status_code in (200, 409)  # 409: not applicable in the current state

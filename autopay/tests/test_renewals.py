@@ -9,7 +9,6 @@ import time_machine
 from django.utils import timezone
 
 from accounts.models import AuditLog
-from accounts.tests.factories import UserFactory
 from autopay import renewals, tasks
 from autopay.models import Mandate, MandateState, Renewal, RenewalState
 from payments.models import Payment, PaymentStatus, WebhookEvent
@@ -20,22 +19,6 @@ pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
 
 HOUR = timedelta(hours=1)
 MONTH = timedelta(days=30)
-
-
-@pytest.fixture
-def autopay_user(plans, simulator, make_auth_client, turn_on, autopay_sim):
-    """A patient whose Autopay for premium_monthly is set up and approved (first month paid)."""
-    user = UserFactory()
-    client = make_auth_client(user)
-    mandate = turn_on(client)
-    autopay_sim.approve(mandate)
-    # No live server here: the setup is confirmed the way a lost callback would be, by reading PhonePe.
-    from autopay.services import mandate_sync
-
-    mandate_sync(mandate_id=mandate.pk)
-    mandate.refresh_from_db()
-    assert mandate.state == MandateState.ACTIVE
-    return user, client, mandate
 
 
 def _paid_end(user):

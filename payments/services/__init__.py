@@ -5,7 +5,8 @@
   `payment_fail_on_create`, `gateway_failure_reason`, `gateway_error`);
 * `orders`: applying PhonePe's order status, fulfilment or automatic refund (`payment_apply_order_status`);
 * `webhook`: PhonePe's callbacks (`payment_webhook_process`), and processing one stored event again
-  (`webhook_order_event_process`, `webhook_refund_event_process`, `webhook_event_finish`);
+  (`webhook_order_event_process`, `webhook_refund_event_process`, `webhook_registered_event_process`,
+  `webhook_event_finish`), and which stored events are not final yet (`webhook_unfinished`);
 * `refunds`: the refund outbox (`payment_refund`, `refund_send`, `refund_check`, `refunds_retry`,
   `payment_apply_refund_status`; for another app's automatic refund, `refund_open` in its transaction and
   `refund_send_after_commit`);
@@ -48,6 +49,8 @@ from payments.services.webhook import (
     webhook_event_finish,
     webhook_order_event_process,
     webhook_refund_event_process,
+    webhook_registered_event_process,
+    webhook_unfinished,
 )
 
 __all__ = [
@@ -77,4 +80,6 @@ __all__ = [
     "webhook_event_finish",
     "webhook_order_event_process",
     "webhook_refund_event_process",
+    "webhook_registered_event_process",
+    "webhook_unfinished",
 ]

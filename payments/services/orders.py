@@ -12,7 +12,7 @@ import uuid
 from django.db import transaction
 from django.utils import timezone
 
-from payments.fulfilment import product_for
+from payments.fulfilment import Fulfilment, product_for
 from payments.models import Payment, WebhookEvent, WebhookOutcome
 from payments.phonepe.client import OrderStatus
 from payments.services.refunds import refund_open, refund_send_after_commit
@@ -22,20 +22,28 @@ logger = logging.getLogger("manas360.payments")
 
 
 def payment_apply_order_status(
-    *, payment_id: uuid.UUID, status: OrderStatus, claimed_state: str = "", event_id: uuid.UUID | None = None
+    *,
+    payment_id: uuid.UUID,
+    status: OrderStatus,
+    claimed_state: str = "",
+    event_id: uuid.UUID | None = None,
+    refund_instead: str = "",
 ) -> str:
     """Apply PhonePe's order status to our payment in one transaction; returns the outcome.
 
     `claimed_state` is what an (unsigned) callback body said; it never decides anything, it only labels a late
     failure. Success asks the payment's product to fulfil it in the same transaction; a product that refuses
     (the payment would give nothing the user does not already hold) gets the payment refunded in full: the
-    refund row is written here, in the same transaction, and sent after commit.
+    refund row is written here, in the same transaction, and sent after commit. `refund_instead` (a reason the
+    user can read) is for a caller that already knows the money must go back whatever the product would say
+    (an Autopay debit confirmed after the user turned Autopay off): the success is recorded and refunded the
+    same way, without fulfilment.
     """
     with transaction.atomic():
         payment = Payment.objects.select_for_update(of=("self",)).select_related("user").get(pk=payment_id)
         payment.last_reconciled_at = timezone.now()
         fields = {"last_reconciled_at", "updated_at"}
-        outcome, detail = _decide(payment, status, claimed_state, fields)
+        outcome, detail = _decide(payment, status, claimed_state, fields, refund_instead)
         payment.save(update_fields=sorted(fields))
         if event_id is not None:
             WebhookEvent.objects.filter(pk=event_id).update(
@@ -44,7 +52,9 @@ def payment_apply_order_status(
     return outcome
 
 
-def _decide(payment: Payment, status: OrderStatus, claimed_state: str, fields: set[str]) -> tuple[str, str]:
+def _decide(
+    payment: Payment, status: OrderStatus, claimed_state: str, fields: set[str], refund_instead: str
+) -> tuple[str, str]:
     if status.merchant_order_id != payment.merchant_order_id or (
         payment.gateway_order_id and status.order_id and status.order_id != payment.gateway_order_id
     ):
@@ -71,7 +81,7 @@ def _decide(payment: Payment, status: OrderStatus, claimed_state: str, fields: s
         payment.gateway_state = "COMPLETED"
         payment.payment_mode = status.payment_mode
         fields.update({"status", "completed_at", "failure_reason", "gateway_state", "payment_mode"})
-        _fulfil(payment, fields)
+        _fulfil(payment, fields, refund_instead)
         return WebhookOutcome.APPLIED, ""
     if status.state == "FAILED":
         if payment.status == P.PENDING:
@@ -88,9 +98,12 @@ def _decide(payment: Payment, status: OrderStatus, claimed_state: str, fields: s
     return WebhookOutcome.GATEWAY_PENDING, f"gateway state {status.state or 'unknown'}"
 
 
-def _fulfil(payment: Payment, fields: set[str]) -> None:
+def _fulfil(payment: Payment, fields: set[str], refund_instead: str = "") -> None:
     """Grant what was bought, or refund in full what buys nothing (docs/payments.md, rules)."""
-    result = product_for(payment.product).fulfil(payment=payment, now=timezone.now())
+    if refund_instead:
+        result = Fulfilment.refused(refund_instead)
+    else:
+        result = product_for(payment.product).fulfil(payment=payment, now=timezone.now())
     if result.granted:
         return
     payment.refund_reason = result.reason[:255]

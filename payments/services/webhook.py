@@ -10,10 +10,12 @@ import logging
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any, TypeVar
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from manas360.api.errors import InvalidJson, ServiceUnavailable
@@ -24,7 +26,7 @@ from payments.phonepe.callback import callback_is_authentic
 from payments.phonepe.client import PhonePeError, PhonePeNotFound, get_client
 from payments.services.orders import payment_apply_order_status
 from payments.services.refunds import payment_apply_refund_status
-from payments.webhook_handlers import WebhookHandler, webhook_handler_for
+from payments.webhook_handlers import WebhookHandler, webhook_handler_for, webhook_handler_prefixes
 
 logger = logging.getLogger("manas360.payments")
 StatusT = TypeVar("StatusT")
@@ -33,6 +35,25 @@ ORDER_EVENTS = {"checkout.order.completed", "checkout.order.failed", "pg.order.c
 REFUND_EVENTS = {"pg.refund.accepted", "pg.refund.completed", "pg.refund.failed"}
 # Outcomes that are not the final word: the same event delivered again is processed again.
 RETRYABLE_OUTCOMES = [WebhookOutcome.GATEWAY_PENDING, WebhookOutcome.STATUS_UNAVAILABLE]
+
+
+def _handled_events() -> Q:
+    """Event types something here reads: payments' own order and refund events and every registered prefix."""
+    handled = Q(event__in=sorted(ORDER_EVENTS | REFUND_EVENTS))
+    for prefix in webhook_handler_prefixes():
+        handled |= Q(event__startswith=prefix)
+    return handled
+
+
+def webhook_unfinished() -> Q:
+    """Stored events whose outcome is not the final word, to be processed again.
+
+    `ignored` is final only for an event type nothing here reads (it is proven to carry nothing for us); an
+    `ignored` row of a type that is handled (stored before its handler existed) is processed again.
+    """
+    return Q(outcome__in=[WebhookOutcome.RECEIVED, *RETRYABLE_OUTCOMES]) | (
+        Q(outcome=WebhookOutcome.IGNORED) & _handled_events()
+    )
 
 
 def _event_key(event: str, merchant_order_id: str, merchant_refund_id: str, state: str) -> str:
@@ -57,7 +78,12 @@ def _safe_payload(payload: dict[str, Any]) -> dict[str, Any]:
         "errorCode",
         "detailedErrorCode",
     )
-    return {key: payload[key] for key in keep if key in payload and not isinstance(payload[key], (dict, list))}
+    kept = {key: payload[key] for key in keep if key in payload and not isinstance(payload[key], (dict, list))}
+    flow = payload.get("paymentFlow")
+    if isinstance(flow, dict) and isinstance(flow.get("merchantSubscriptionId"), str):
+        # An Autopay order's mandate: processing the event again needs it as much as the first time did.
+        kept.setdefault("merchantSubscriptionId", flow["merchantSubscriptionId"])
+    return kept
 
 
 @dataclass(frozen=True)
@@ -130,9 +156,18 @@ def _webhook_event_store(*, event_key: str, **fields: Any) -> tuple[WebhookEvent
 
 def _webhook_event_claim_retry(event_id: uuid.UUID) -> bool:
     """A redelivered event whose outcome was not final is processed again (one delivery at a time: the claim
-    is a conditional UPDATE, so of two concurrent redeliveries only one wins)."""
+    is a conditional UPDATE, so of two concurrent redeliveries only one wins). An event still `received` is
+    claimed only once it has been idle for WEBHOOK_REPROCESS_AFTER_SECONDS (the process handling it died);
+    before that another delivery may be processing it right now."""
+    now = timezone.now()
+    idle = now - timedelta(seconds=settings.WEBHOOK_REPROCESS_AFTER_SECONDS)
+    busy = Q(outcome=WebhookOutcome.RECEIVED) & (
+        Q(processed_at__gt=idle) | Q(processed_at__isnull=True, received_at__gt=idle)
+    )
     return bool(
-        WebhookEvent.objects.filter(pk=event_id, outcome__in=RETRYABLE_OUTCOMES).update(outcome=WebhookOutcome.RECEIVED)
+        WebhookEvent.objects.filter(webhook_unfinished(), pk=event_id)
+        .exclude(busy)
+        .update(outcome=WebhookOutcome.RECEIVED, processed_at=now)
     )
 
 
@@ -160,6 +195,16 @@ def webhook_order_event_process(event_row: WebhookEvent, *, merchant_order_id: s
     return payment_apply_order_status(
         payment_id=payment.pk, status=status, claimed_state=claimed_state, event_id=event_row.pk
     )
+
+
+def webhook_registered_event_process(event_row: WebhookEvent) -> str | None:
+    """Process a stored event another app owns again, from what was kept of its payload (ids and state).
+    None when no app handles its type."""
+    handler = webhook_handler_for(event_row.event)
+    if handler is None:
+        return None
+    payload = event_row.payload if isinstance(event_row.payload, dict) else {}
+    return _process_registered_event(event_row, handler, event=event_row.event, payload=payload)
 
 
 def _process_registered_event(

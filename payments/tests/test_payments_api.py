@@ -294,6 +294,32 @@ def test_webhook_status_check_failure_is_503_and_retried(
     assert subscription_get_active(user=user) is not None
 
 
+def test_a_redelivery_of_an_event_left_received_is_processed_once_it_is_idle(
+    auth_client, user, plans, simulator, create_payment, post_callback, settings
+):
+    payment = create_payment(auth_client)
+    simulator.complete(payment["transactionId"])
+    body = simulator.order_callback_body(payment["transactionId"], "COMPLETED")
+    # Stored by a delivery whose process died before recording an outcome.
+    event = WebhookEvent.objects.create(
+        event_key=f"checkout.order.completed|{payment['transactionId']}||COMPLETED",
+        event="checkout.order.completed",
+        merchant_order_id=payment["transactionId"],
+        state="COMPLETED",
+    )
+    busy = post_callback(body)  # just received: another delivery may be processing it right now
+    assert busy.status_code == 200
+    assert WebhookEvent.objects.get().outcome == WebhookOutcome.RECEIVED
+    assert Subscription.objects.count() == 0
+
+    idle = timezone.now() - timedelta(seconds=settings.WEBHOOK_REPROCESS_AFTER_SECONDS + 1)
+    WebhookEvent.objects.filter(pk=event.pk).update(received_at=idle)
+    again = post_callback(body)
+    assert again.status_code == 200
+    assert WebhookEvent.objects.get().outcome == WebhookOutcome.APPLIED
+    assert subscription_get_active(user=user) is not None
+
+
 # --- reading ----------------------------------------------------------------------
 
 
