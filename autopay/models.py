@@ -16,6 +16,8 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
+from manas360.state_machine import StateMachine
+
 
 class MandateState(models.TextChoices):
     ACTIVATION_IN_PROGRESS = "activation_in_progress", "Activation in progress"
@@ -38,6 +40,7 @@ MANDATE_TRANSITIONS: dict[str, set[str]] = {
     M.EXPIRED: set(),
     M.FAILED: set(),
 }
+MANDATE_MACHINE = StateMachine("mandate", MANDATE_TRANSITIONS, field="state")
 LIVE_STATES = (M.ACTIVATION_IN_PROGRESS, M.ACTIVE, M.PAUSED)
 ENDED_STATES = (M.CANCELLED, M.REVOKED, M.EXPIRED, M.FAILED)
 
@@ -126,6 +129,8 @@ RENEWAL_TRANSITIONS: dict[str, set[str]] = {
     R.FAILED: set(),
     R.ABANDONED: set(),
 }
+# Keep in step with the trigger in migrations/0002_mandate_forward_only.py.
+RENEWAL_MACHINE = StateMachine("renewal", RENEWAL_TRANSITIONS, field="state")
 
 
 class Renewal(models.Model):

@@ -33,7 +33,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from autopay import conf
-from autopay.models import OPEN_RENEWAL_STATES, RENEWAL_TRANSITIONS, Mandate, MandateState, Renewal, RenewalState
+from autopay.models import OPEN_RENEWAL_STATES, RENEWAL_MACHINE, Mandate, MandateState, Renewal, RenewalState
 from autopay.services import (
     _audit,
     _refresh_auto_renew,
@@ -57,14 +57,12 @@ M = MandateState
 SETUP_CHECK_AFTER_MINUTES = 5
 
 
-def _move(renewal: Renewal, to_state: str, *, reason: str = "") -> bool:
-    if to_state not in RENEWAL_TRANSITIONS[renewal.state]:
-        return False
-    renewal.state = to_state
+def _move(renewal: Renewal, to_state: str, *, reason: str = "") -> None:
+    """The one place a renewal's state changes (caller saves it). `TransitionRefused`, nothing changed, if illegal."""
+    RENEWAL_MACHINE.transition(renewal, to_state)
     if reason:
         renewal.failure_reason = reason[:200]
     logger.info("renewal state change", extra={"renewal_id": str(renewal.pk), "to_state": to_state})
-    return True
 
 
 # --- the job step ------------------------------------------------------------------------
@@ -193,7 +191,8 @@ def _settle(renewal: Renewal) -> str:
     renewal_sync(renewal_id=renewal.pk)
     with transaction.atomic():
         locked = Renewal.objects.select_for_update().get(pk=renewal.pk)
-        if locked.state in (R.SCHEDULED, R.NOTIFIED) and _move(locked, R.ABANDONED, reason="mandate will not renew"):
+        if locked.state in (R.SCHEDULED, R.NOTIFIED):
+            _move(locked, R.ABANDONED, reason="mandate will not renew")
             locked.save(update_fields=["state", "failure_reason", "updated_at"])
     return f"settled_{locked.state}"
 
@@ -261,8 +260,9 @@ def _drive(renewal: Renewal, now: datetime) -> str:
             return renewal.state
         with transaction.atomic():
             locked = Renewal.objects.select_for_update().get(pk=renewal.pk)
-            moved = locked.state == R.NOTIFIED and _move(locked, R.DEBITING)
+            moved = locked.state == R.NOTIFIED
             if moved:
+                _move(locked, R.DEBITING)
                 locked.debited_at = now
                 locked.save(update_fields=["state", "debited_at", "updated_at"])
         if moved:  # asked once `debiting` is committed, never under the row lock
@@ -318,12 +318,14 @@ def _notify(renewal: Renewal, now: datetime) -> None:
     except PhonePeRejected as exc:
         with transaction.atomic():
             locked = Renewal.objects.select_for_update().get(pk=renewal.pk)
-            if _move(locked, R.FAILED, reason=f"notify refused: {exc.code or exc.status_code}"):
+            if RENEWAL_MACHINE.can(locked, R.FAILED):
+                _move(locked, R.FAILED, reason=f"notify refused: {exc.code or exc.status_code}")
                 locked.save(update_fields=["state", "failure_reason", "updated_at"])
         return
     with transaction.atomic():
         locked = Renewal.objects.select_for_update().get(pk=renewal.pk)
-        if locked.state == R.SCHEDULED and _move(locked, R.NOTIFIED):
+        if locked.state == R.SCHEDULED:
+            _move(locked, R.NOTIFIED)
             locked.gateway_order_id = result.order_id[:100]
             locked.gateway_state = result.state[:30]
             locked.notified_at = now
@@ -366,7 +368,8 @@ def _renewal_apply(renewal_id: uuid.UUID | str) -> SubscriptionOrderStatus | Non
                 _record_charge(renewal, status)
         elif status.state == "COMPLETED":
             logger.error("renewal amount differs", extra={"renewal_id": str(renewal.pk), "amount": status.amount})
-            _move(renewal, R.FAILED, reason="gateway amount differs")
+            if RENEWAL_MACHINE.can(renewal, R.FAILED):
+                _move(renewal, R.FAILED, reason="gateway amount differs")
         elif status.state == "FAILED" and renewal.state in OPEN_RENEWAL_STATES:
             _move(renewal, R.FAILED, reason=status.error_code or "debit failed")
             mandate = renewal.mandate
@@ -421,7 +424,8 @@ def _record_charge(renewal: Renewal, status: SubscriptionOrderStatus) -> None:
         ),
         refund_instead=refund_reason,
     )
-    _move(renewal, R.SUCCEEDED)
+    if RENEWAL_MACHINE.can(renewal, R.SUCCEEDED):
+        _move(renewal, R.SUCCEEDED)
     renewal.completed_at = timezone.now()
     renewal.failure_reason = ""
     granted = granted_subscription_id(payment)

@@ -3,7 +3,8 @@
 Rules that hold everywhere in this module:
 
 * A mandate's state changes only in `_move`, along `MANDATE_TRANSITIONS` (the database
-  trigger refuses anything else), and each change writes an audit row.
+  trigger refuses anything else), and each change writes an audit row. A refused move raises;
+  where "already moved" is normal (a replayed sync), callers ask `MANDATE_MACHINE.can` first.
 * Nothing changes on the word of a callback: `mandate_sync` reads PhonePe's subscription
   status API (and, while the first charge is pending, its order status) and applies that.
 * No outbound HTTP while a row lock is held: PhonePe is asked between transactions.
@@ -38,7 +39,8 @@ from autopay.models import (
     ENDED_STATES,
     GATEWAY_STATES,
     LIVE_STATES,
-    MANDATE_TRANSITIONS,
+    MANDATE_MACHINE,
+    RENEWAL_MACHINE,
     Mandate,
     MandateState,
     Renewal,
@@ -98,13 +100,10 @@ def _audit(
     )
 
 
-def _move(mandate: Mandate, to_state: str, *, reason: str = "", actor: User | None = None, **context: Any) -> bool:
-    """The one place a mandate's state changes. False (and nothing written) for an illegal move."""
-    from_state = mandate.state
-    if to_state == from_state or to_state not in MANDATE_TRANSITIONS[from_state]:
-        return False
+def _move(mandate: Mandate, to_state: str, *, reason: str = "", actor: User | None = None, **context: Any) -> None:
+    """The one place a mandate's state changes (caller saves it). `TransitionRefused`, nothing changed, if illegal."""
+    from_state = MANDATE_MACHINE.transition(mandate, to_state)
     now = timezone.now()
-    mandate.state = to_state
     if to_state == M.ACTIVE and mandate.activated_at is None:
         mandate.activated_at = now
     if to_state not in LIVE_STATES:
@@ -122,7 +121,6 @@ def _move(mandate: Mandate, to_state: str, *, reason: str = "", actor: User | No
         "mandate state change",
         extra={"mandate_id": str(mandate.pk), "from_state": from_state, "to_state": to_state},
     )
-    return True
 
 
 def granted_subscription_id(payment: Payment) -> uuid.UUID | None:
@@ -179,7 +177,8 @@ def _clear_unfinished_setups(user: User) -> Mandate | None:
         mandate_sync(mandate_id=mandate.pk)
         with transaction.atomic():
             locked = Mandate.objects.select_for_update().get(pk=mandate.pk)
-            if locked.state == M.ACTIVATION_IN_PROGRESS and _move(locked, M.FAILED, reason="setup abandoned"):
+            if locked.state == M.ACTIVATION_IN_PROGRESS:
+                _move(locked, M.FAILED, reason="setup abandoned")
                 locked.save(update_fields=["state", "ended_at", "end_reason", "updated_at"])
     return reusable
 
@@ -272,7 +271,8 @@ def _checkout_expiry(mandate: Mandate) -> str | None:
 def _setup_failed(*, mandate_id: uuid.UUID, reason: str) -> None:
     with transaction.atomic():
         mandate = Mandate.objects.select_for_update().get(pk=mandate_id)
-        if _move(mandate, M.FAILED, reason=reason):
+        if MANDATE_MACHINE.can(mandate, M.FAILED):
+            _move(mandate, M.FAILED, reason=reason)
             mandate.save(update_fields=["state", "ended_at", "end_reason", "updated_at"])
     payment_fail_on_create(payment_id=Mandate.objects.get(pk=mandate_id).setup_payment_id, reason=reason)
 
@@ -328,7 +328,8 @@ def mandate_sync(*, mandate_id: uuid.UUID | str, ask_cancel: bool = True) -> boo
                 refused = True
             elif target is not None and target != mandate.state:
                 from_state = mandate.state
-                if _move(mandate, target, reason=f"PhonePe reports {gateway.state}"):
+                if MANDATE_MACHINE.can(mandate, target):
+                    _move(mandate, target, reason=f"PhonePe reports {gateway.state}")
                     fields |= {"state", "activated_at", "ended_at", "end_reason"}
                     if target not in LIVE_STATES and from_state != M.ACTIVATION_IN_PROGRESS:
                         # A mandate that never renewed has no renewal or grace of its own to stop (and must not
@@ -490,7 +491,8 @@ def mandate_cancel_at_gateway(*, mandate_id: uuid.UUID | str) -> None:
         except PhonePeNotFound:
             with transaction.atomic():
                 locked = Mandate.objects.select_for_update().get(pk=mandate_id)
-                if _move(locked, M.CANCELLED, reason="turned off before setup finished"):
+                if MANDATE_MACHINE.can(locked, M.CANCELLED):
+                    _move(locked, M.CANCELLED, reason="turned off before setup finished")
                     locked.save(update_fields=["state", "ended_at", "end_reason", "updated_at"])
             return
     try:
@@ -512,7 +514,7 @@ def _renewals_stop(mandate: Mandate) -> None:
     for renewal in Renewal.objects.select_for_update().filter(
         mandate=mandate, state__in=[RenewalState.SCHEDULED, RenewalState.NOTIFIED]
     ):
-        renewal.state = RenewalState.ABANDONED
+        RENEWAL_MACHINE.transition(renewal, RenewalState.ABANDONED)
         renewal.failure_reason = f"mandate {mandate.state}"
         renewal.save(update_fields=["state", "failure_reason", "updated_at"])
     entitlement_grace_end(user=mandate.user)

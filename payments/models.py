@@ -4,12 +4,24 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
+from manas360.state_machine import StateMachine
+
 
 class PaymentStatus(models.TextChoices):
     PENDING = "pending", "Pending"
     SUCCESS = "success", "Success"
     FAILED = "failed", "Failed"
     REFUNDED = "refunded", "Refunded"
+
+
+# A late success after a failure is honoured: PhonePe's order status says the user paid (docs/payments.md).
+PAYMENT_TRANSITIONS: dict[str, set[str]] = {
+    PaymentStatus.PENDING: {PaymentStatus.SUCCESS, PaymentStatus.FAILED},
+    PaymentStatus.FAILED: {PaymentStatus.SUCCESS},
+    PaymentStatus.SUCCESS: {PaymentStatus.REFUNDED},
+    PaymentStatus.REFUNDED: set(),
+}
+PAYMENT_MACHINE = StateMachine("payment", PAYMENT_TRANSITIONS)
 
 
 class Payment(models.Model):

@@ -24,7 +24,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from subscriptions.models import LIVE_GRANT_STATES, Grant, GrantState, Plan, Subscription, SubscriptionStatus
-from subscriptions.transitions import transition
+from subscriptions.transitions import grant_move, transition
 
 logger = logging.getLogger("manas360.subscriptions")
 
@@ -138,11 +138,13 @@ def _save(live: list[Grant], retired: list[Grant], now: datetime) -> None:
     """Write states and schedules; rows leaving the head are written before the new head (one current)."""
     for grant in retired:
         if grant.state in LIVE_GRANT_STATES:
-            grant.state = G.ENDED
+            grant_move(grant, G.ENDED)
     for index, grant in enumerate(live):
         grant.position = index
         started = grant.starts_at is not None and grant.starts_at <= now
-        grant.state = G.CURRENT if index == 0 and started else G.QUEUED
+        state = G.CURRENT if index == 0 and started else G.QUEUED
+        if grant.state != state:  # re-laying a chain keeps most states: only a change is a move
+            grant_move(grant, state)
     current = [grant for grant in live if grant.state == G.CURRENT]
     for grant in [*retired, *[g for g in live if g.state != G.CURRENT], *current]:
         if grant._state.adding:
@@ -325,7 +327,7 @@ def entitlement_revoke(*, payment, now: datetime | None = None) -> None:
     revoked = []
     for grant in chain:
         if grant.pk in own:
-            grant.state = G.REVOKED
+            grant_move(grant, G.REVOKED)
             grant.revoked_at = now
             if grant.starts_at is not None and grant.starts_at <= now:
                 grant.ends_at = min(grant.ends_at or now, now)  # the used part stays on record
@@ -334,6 +336,7 @@ def entitlement_revoke(*, payment, now: datetime | None = None) -> None:
             grant.note = "refunded"
             revoked.append(grant)
     # Rows of this payment already over (used up, paused or ended by an admin) are marked, nothing else moves.
+    # ended -> revoked is the only move here; the database trigger guards this bulk update (it skips the machine).
     Grant.objects.filter(payment=payment).exclude(state__in=LIVE_GRANT_STATES).exclude(state=G.REVOKED).update(
         state=G.REVOKED, revoked_at=now, note="refunded after its period", updated_at=now
     )

@@ -1,6 +1,7 @@
 """Typed errors of the subscriptions domain (codes are part of the API contract)."""
 
 from manas360.api.errors import ApplicationError, Conflict, NotFound
+from manas360.state_machine import TransitionRefused
 
 
 class PlanNotFound(NotFound):
@@ -22,7 +23,7 @@ class AlreadyCancelled(Conflict):
     default_message = "This subscription is already cancelled."
 
 
-class SubscriptionStateConflict(Conflict):
+class SubscriptionStateConflict(TransitionRefused):
     code = "subscription_state_conflict"
     default_message = "The subscription is not in a state that allows this."
 

@@ -5,6 +5,9 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
+from manas360.state_machine import StateMachine
+from subscriptions.errors import SubscriptionStateConflict
+
 
 class Entitlement(models.TextChoices):
     """Names a plan's `features` may hold. Rooms and other apps gate on these, never on roles."""
@@ -76,6 +79,20 @@ class SubscriptionStatus(models.TextChoices):
     SUPERSEDED = "superseded", "Superseded"
 
 
+SUBSCRIPTION_TRANSITIONS: dict[str, set[str]] = {
+    SubscriptionStatus.PENDING: {SubscriptionStatus.ACTIVE, SubscriptionStatus.CANCELLED, SubscriptionStatus.EXPIRED},
+    SubscriptionStatus.ACTIVE: {
+        SubscriptionStatus.CANCELLED,
+        SubscriptionStatus.EXPIRED,
+        SubscriptionStatus.SUPERSEDED,
+    },
+    SubscriptionStatus.CANCELLED: set(),
+    SubscriptionStatus.EXPIRED: set(),
+    SubscriptionStatus.SUPERSEDED: set(),
+}
+SUBSCRIPTION_MACHINE = StateMachine("subscription", SUBSCRIPTION_TRANSITIONS, refused=SubscriptionStateConflict)
+
+
 class SubscriptionQuerySet(models.QuerySet["Subscription"]):
     def current(self) -> "SubscriptionQuerySet":
         """Active by status and by date: expiry is by date everywhere (docs/api.md §4)."""
@@ -131,6 +148,15 @@ class GrantState(models.TextChoices):
 
 
 LIVE_GRANT_STATES = (GrantState.CURRENT, GrantState.QUEUED)
+# A new grant is written as current or queued. Time left over when a better plan is bought is a new queued
+# row (a continuation); a grant that ended never runs again. Keep in step with the trigger in migration 0004.
+GRANT_TRANSITIONS: dict[str, set[str]] = {
+    GrantState.QUEUED: {GrantState.CURRENT, GrantState.ENDED, GrantState.REVOKED},
+    GrantState.CURRENT: {GrantState.ENDED, GrantState.REVOKED},
+    GrantState.ENDED: {GrantState.REVOKED},
+    GrantState.REVOKED: set(),
+}
+GRANT_MACHINE = StateMachine("grant", GRANT_TRANSITIONS, field="state")
 
 
 class Grant(models.Model):

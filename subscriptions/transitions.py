@@ -1,20 +1,17 @@
-"""The subscription state machine: the one place that knows which status moves are legal."""
+"""The one place a subscription's status and a grant's state change, along the tables in `subscriptions.models`.
 
-from subscriptions.errors import SubscriptionStateConflict
-from subscriptions.models import Subscription, SubscriptionStatus
+A move the table refuses raises (`subscription_state_conflict` for a subscription, `TransitionRefused` for a
+grant) and changes nothing. Neither writes an audit row of its own: the operation that moves them does.
+"""
 
-S = SubscriptionStatus
-ALLOWED_TRANSITIONS: dict[str, set[str]] = {
-    S.PENDING: {S.ACTIVE, S.CANCELLED, S.EXPIRED},
-    S.ACTIVE: {S.CANCELLED, S.EXPIRED, S.SUPERSEDED},
-    S.CANCELLED: set(),
-    S.EXPIRED: set(),
-    S.SUPERSEDED: set(),
-}
+from subscriptions.models import GRANT_MACHINE, SUBSCRIPTION_MACHINE, Grant, Subscription
 
 
 def transition(subscription: Subscription, to_status: str) -> None:
-    """Move `subscription` to `to_status` (caller saves it); 409 for an illegal move."""
-    if to_status not in ALLOWED_TRANSITIONS[subscription.status]:
-        raise SubscriptionStateConflict(f"A {subscription.status} subscription cannot become {to_status}.")
-    subscription.status = to_status
+    """Move `subscription` to `to_status` (caller saves it)."""
+    SUBSCRIPTION_MACHINE.transition(subscription, to_status)
+
+
+def grant_move(grant: Grant, to_state: str) -> None:
+    """Move `grant` to `to_state` (caller saves it)."""
+    GRANT_MACHINE.transition(grant, to_state)

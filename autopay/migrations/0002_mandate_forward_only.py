@@ -7,6 +7,8 @@ a future bug). Same for renewals: a final renewal (succeeded, failed, abandoned)
 
 from django.db import migrations
 
+from manas360.db_triggers import forward_only
+
 MANDATE_EDGES = [
     ("activation_in_progress", "active"),
     ("activation_in_progress", "failed"),
@@ -34,41 +36,10 @@ RENEWAL_EDGES = [
 ]
 
 
-def _install(table: str, edges: list[tuple[str, str]]) -> list[str]:
-    allowed = ", ".join(f"('{a}', '{b}')" for a, b in edges)
-    return [
-        f"""
-CREATE OR REPLACE FUNCTION {table}_forward_only() RETURNS trigger AS $$
-BEGIN
-    IF NEW.state IS DISTINCT FROM OLD.state AND (OLD.state, NEW.state) NOT IN ({allowed}) THEN
-        RAISE EXCEPTION '{table} % cannot move from % to %', OLD.id, OLD.state, NEW.state
-            USING ERRCODE = 'check_violation';
-    END IF;
-    RETURN NEW;
-END;
-$$ LANGUAGE plpgsql""",
-        f"""CREATE TRIGGER {table}_forward_only BEFORE UPDATE OF state ON {table}
-    FOR EACH ROW EXECUTE FUNCTION {table}_forward_only()""",
-    ]
-
-
-def _uninstall(table: str) -> list[str]:
-    return [
-        f"DROP TRIGGER IF EXISTS {table}_forward_only ON {table}",
-        f"DROP FUNCTION IF EXISTS {table}_forward_only()",
-    ]
-
-
 TABLES = {"autopay_mandate": MANDATE_EDGES, "autopay_renewal": RENEWAL_EDGES}
 
 
 class Migration(migrations.Migration):
     dependencies = [("autopay", "0001_initial")]
 
-    # A list of statements runs without parameter interpolation: the SQL has literal %.
-    operations = [
-        migrations.RunSQL(
-            sql=[statement for table, edges in TABLES.items() for statement in _install(table, edges)],
-            reverse_sql=[statement for table in TABLES for statement in _uninstall(table)],
-        )
-    ]
+    operations = [forward_only(TABLES)]

@@ -20,7 +20,7 @@ from payments.errors import (
     IdempotencyKeyConflict,
 )
 from payments.fulfilment import PLAN_PRODUCT, Offer, product_for
-from payments.models import Payment
+from payments.models import PAYMENT_MACHINE, Payment
 from payments.phonepe.client import CreatedOrder, PhonePeError, get_client
 from payments.services.transitions import P, move, new_gateway_id
 
@@ -187,5 +187,6 @@ def gateway_error(exc: PhonePeError) -> GatewayUnavailable | GatewayRejected:
 @transaction.atomic
 def payment_fail_on_create(*, payment_id: uuid.UUID, reason: str) -> None:
     payment = Payment.objects.select_for_update().get(pk=payment_id)
-    if move(payment, P.FAILED, reason=reason):
+    if PAYMENT_MACHINE.can(payment, P.FAILED):
+        move(payment, P.FAILED, reason=reason)
         payment.save(update_fields=["status", "failure_reason", "updated_at"])

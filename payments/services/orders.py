@@ -13,7 +13,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from payments.fulfilment import Fulfilment, product_for
-from payments.models import Payment, WebhookEvent, WebhookOutcome
+from payments.models import PAYMENT_MACHINE, Payment, WebhookEvent, WebhookOutcome
 from payments.phonepe.client import OrderStatus
 from payments.services.refunds import refund_open, refund_send_after_commit
 from payments.services.transitions import P, move
@@ -70,7 +70,8 @@ def _decide(
                     "gateway_amount": status.amount,
                 },
             )
-            if move(payment, P.FAILED, reason="amount_mismatch"):
+            if PAYMENT_MACHINE.can(payment, P.FAILED):
+                move(payment, P.FAILED, reason="amount_mismatch")
                 fields.update({"status", "failure_reason"})
             return WebhookOutcome.REJECTED_AMOUNT_MISMATCH, f"gateway amount {status.amount} != {payment.amount_paise}"
         if payment.status in (P.SUCCESS, P.REFUNDED):

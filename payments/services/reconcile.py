@@ -24,7 +24,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from payments.models import Payment, Refund, RefundStatus, WebhookOutcome
+from payments.models import PAYMENT_MACHINE, Payment, Refund, RefundStatus, WebhookOutcome
 from payments.phonepe.client import OrderStatus, PhonePeError, PhonePeNotFound, get_client
 from payments.services.orders import payment_apply_order_status
 from payments.services.refunds import refund_check
@@ -74,8 +74,9 @@ def _note_checked(payment: Payment, now: datetime) -> None:
 def payment_mark_expired(*, payment_id: uuid.UUID) -> str:
     """Past the order's expiry, still pending at PhonePe (or unknown to it): failed, reason `expired`."""
     payment = Payment.objects.select_for_update().get(pk=payment_id)
-    if not move(payment, P.FAILED, reason="expired"):
+    if not PAYMENT_MACHINE.can(payment, P.FAILED):
         return "not_pending"
+    move(payment, P.FAILED, reason="expired")
     payment.last_reconciled_at = timezone.now()
     payment.save(update_fields=["status", "failure_reason", "last_reconciled_at", "updated_at"])
     return "expired"

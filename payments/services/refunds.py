@@ -23,7 +23,7 @@ from accounts.audit import audit_log_record
 from accounts.models import User
 from payments.errors import GatewayRejected, GatewayUnavailable, PaymentNotFound, PaymentNotRefundable, RefundInProgress
 from payments.fulfilment import product_for
-from payments.models import Payment, Refund, RefundStatus, WebhookEvent, WebhookOutcome
+from payments.models import PAYMENT_MACHINE, Payment, Refund, RefundStatus, WebhookEvent, WebhookOutcome
 from payments.phonepe.client import PhonePeError, PhonePeNotFound, PhonePeUnavailable, get_client
 from payments.phonepe.client import RefundStatus as GatewayRefundStatus
 from payments.services.transitions import OPEN_REFUND_STATUSES, SYSTEM_ACTOR, P, move, new_gateway_id
@@ -215,7 +215,8 @@ def payment_apply_refund_status(
                 refund.sent_at = refund.sent_at or now
                 refund.gateway_refund_id = refund.gateway_refund_id or status.refund_id[:100]
                 refund.save(update_fields=["status", "completed_at", "sent_at", "gateway_refund_id", "updated_at"])
-                if move(payment, P.REFUNDED):
+                if PAYMENT_MACHINE.can(payment, P.REFUNDED):
+                    move(payment, P.REFUNDED)
                     payment.save(update_fields=["status", "refunded_at", "updated_at"])
                     product_for(payment.product).revoke(payment=payment, now=now)
                 _audit_refund_outcome(payment=payment, refund=refund, outcome="completed")

@@ -1,7 +1,9 @@
-"""The payment state machine: the one guarded place where a payment's status changes.
+"""The one place a payment's status changes, along `payments.models.PAYMENT_TRANSITIONS`.
 
 pending -> success|failed; failed -> success (a late COMPLETED confirmed by the status API is honoured:
 the user paid, docs/phonepe.md §11.7); success -> refunded. Each move is audited as `payment.state_change`.
+A move the table refuses raises `TransitionRefused` and writes nothing: callers for whom "already moved" is
+normal (replayed callbacks, jobs) ask `PAYMENT_MACHINE.can` first.
 """
 
 import logging
@@ -12,17 +14,11 @@ from django.utils import timezone
 
 from accounts.audit import audit_log_record
 from accounts.models import User
-from payments.models import Payment, PaymentStatus, RefundStatus
+from payments.models import PAYMENT_MACHINE, Payment, PaymentStatus, RefundStatus
 
 logger = logging.getLogger("manas360.payments")
 
 P = PaymentStatus
-PAYMENT_TRANSITIONS: dict[str, set[str]] = {
-    P.PENDING: {P.SUCCESS, P.FAILED},
-    P.FAILED: {P.SUCCESS},
-    P.SUCCESS: {P.REFUNDED},
-    P.REFUNDED: set(),
-}
 OPEN_REFUND_STATUSES = [RefundStatus.PENDING, RefundStatus.CONFIRMED, RefundStatus.COMPLETED]
 SYSTEM_ACTOR = "system:phonepe"
 
@@ -34,13 +30,10 @@ def new_gateway_id(prefix: str) -> str:
 
 def move(
     payment: Payment, to_status: str, *, actor: User | None = None, reason: str = "", **audit_context: Any
-) -> bool:
-    """Move `payment` to `to_status` (caller saves it). Returns False for an illegal move."""
-    from_status = payment.status
-    if to_status not in PAYMENT_TRANSITIONS[from_status]:
-        return False
+) -> None:
+    """Move `payment` to `to_status` (caller saves it). `TransitionRefused`, nothing changed, for an illegal move."""
+    from_status = PAYMENT_MACHINE.transition(payment, to_status)
     now = timezone.now()
-    payment.status = to_status
     if to_status == P.SUCCESS:
         payment.completed_at = now
         payment.failure_reason = ""
@@ -62,4 +55,3 @@ def move(
         "payment state change",
         extra={"payment_id": str(payment.pk), "from_status": from_status, "to_status": to_status, "reason": reason},
     )
-    return True
