@@ -15,22 +15,34 @@ Everything is read from the environment:
   workers finish the requests they are serving and exit; a worker still busy after this long is killed.
 - WEB_BACKLOG (default 2048): connections the kernel queues while every thread is busy.
 - WEB_WORKER_LIFETIME (seconds, at least 60) and WEB_WORKER_MAX_RSS (MiB): recycle a worker after that long
-  or once its memory passes that size (both off by default: the load test shows memory stays flat).
+  or once its memory passes that size (both off by default: the load test shows memory stays flat). Memory
+  is sampled every WEB_WORKER_RSS_INTERVAL seconds (default 30). The new worker starts before the old one
+  stops, and the old one finishes its requests as on SIGTERM.
+- WEB_LOG_LEVEL (default info): the server's own lines (start, stop, worker respawns) on standard error.
 - PROMETHEUS_MULTIPROC_DIR: where the workers write their metric files so that /metrics adds up every worker.
   When unset and there is more than one worker, a private temporary directory is made for this server.
 
 Keep-alive is on (HTTP/1.1), so nginx's upstream keep-alive and load balancers reuse connections. The
 application writes its own JSON access-log line per request (manas360.middleware), so the server's is off.
+
+Granian has no per-request time limit (gunicorn's worker timeout). What bounds a request is the work it waits
+on: PostgreSQL's statement timeout (DB_STATEMENT_TIMEOUT_MS), Redis' socket timeouts, the PhonePe client's
+timeouts, and in front, nginx's proxy_read_timeout (docs/architecture-decisions.md).
 """
 
 from __future__ import annotations
 
 import os
 import shutil
-import sys
 import tempfile
 from collections.abc import Mapping, MutableMapping
 from dataclasses import dataclass
+
+from granian.constants import Interfaces
+from granian.http import HTTP1Settings
+from granian.log import LogLevels
+from granian.server import Server
+from granian.server.common import AbstractServer
 
 WSGI_TARGET = "manas360.wsgi:application"
 
@@ -40,6 +52,14 @@ def cores() -> int:
         return len(os.sched_getaffinity(0))  # honours container CPU sets
     except AttributeError:  # pragma: no cover - not Linux
         return os.cpu_count() or 1
+
+
+LOG_LEVELS = ("critical", "error", "warning", "info", "debug")
+
+# Idle application threads are kept this long (granian's maximum, in seconds) rather than its 30 s default:
+# each thread holds a persistent PostgreSQL connection (DB_CONN_MAX_AGE), which would otherwise be dropped and
+# opened again after every quiet half-minute.
+THREAD_IDLE_TIMEOUT = 600
 
 
 def _int(environ: Mapping[str, str], name: str, default: int | None) -> int | None:
@@ -62,11 +82,18 @@ class ServerConfig:
     backlog: int
     worker_lifetime: int | None
     worker_max_rss: int | None
+    worker_rss_interval: int
+    log_level: str
 
     @classmethod
     def from_environ(cls, environ: Mapping[str, str]) -> ServerConfig:
         bind = environ.get("WEB_BIND", "").strip() or f"0.0.0.0:{_int(environ, 'PORT', 5000)}"
         host, _, port = bind.rpartition(":")
+        if not port.isdigit():
+            raise SystemExit(f"WEB_BIND must be host:port, not {bind!r}")
+        log_level = environ.get("WEB_LOG_LEVEL", "").strip().lower() or "info"
+        if log_level not in LOG_LEVELS:
+            raise SystemExit(f"WEB_LOG_LEVEL must be one of {', '.join(LOG_LEVELS)}, not {log_level!r}")
         lifetime = _int(environ, "WEB_WORKER_LIFETIME", None)
         if lifetime is not None and lifetime < 60:
             raise SystemExit("WEB_WORKER_LIFETIME must be at least 60 seconds")
@@ -79,6 +106,8 @@ class ServerConfig:
             backlog=max(_int(environ, "WEB_BACKLOG", 2048) or 128, 128),
             worker_lifetime=lifetime,
             worker_max_rss=_int(environ, "WEB_WORKER_MAX_RSS", None),
+            worker_rss_interval=max(_int(environ, "WEB_WORKER_RSS_INTERVAL", 30) or 1, 1),
+            log_level=log_level,
         )
 
 
@@ -109,11 +138,7 @@ def prepare_metrics_dir(workers: int, environ: MutableMapping[str, str]) -> str 
     return owned
 
 
-def build_server(config: ServerConfig):  # -> granian.server.Server (untyped for callers without granian)
-    from granian.constants import Interfaces
-    from granian.http import HTTP1Settings
-    from granian.server import Server
-
+def build_server(config: ServerConfig) -> AbstractServer:
     return Server(
         WSGI_TARGET,
         address=config.host,
@@ -121,12 +146,15 @@ def build_server(config: ServerConfig):  # -> granian.server.Server (untyped for
         interface=Interfaces.WSGI,
         workers=config.workers,
         blocking_threads=config.threads,
+        blocking_threads_idle_timeout=THREAD_IDLE_TIMEOUT,
         backlog=config.backlog,
         http1_settings=HTTP1Settings(keep_alive=True),
+        log_level=LogLevels(config.log_level),
         log_access=False,
         workers_kill_timeout=config.graceful_timeout,
         workers_lifetime=config.worker_lifetime,
         workers_max_rss=config.worker_max_rss,
+        rss_sample_interval=config.worker_rss_interval,
         respawn_failed_workers=True,
     )
 
@@ -144,4 +172,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    main()
