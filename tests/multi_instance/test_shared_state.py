@@ -19,8 +19,8 @@ def _client_addresses(count: int) -> list[str]:
     return [f"10.{n >> 16 & 255}.{n >> 8 & 255}.{n & 255}" for n in random.sample(range(1, 2**24), count)]
 
 
-def test_two_instances_serve_the_same_database_and_cache(gunicorn_servers):
-    a, b = gunicorn_servers.start(2)
+def test_two_instances_serve_the_same_database_and_cache(web_servers):
+    a, b = web_servers.start(2)
     user = UserFactory()
     bearer = {"Authorization": f"Bearer {issue_access_token(user=user)}"}
     for server in (a, b):
@@ -32,10 +32,10 @@ def test_two_instances_serve_the_same_database_and_cache(gunicorn_servers):
     assert a.get(THEMES, headers={"Authorization": "Bearer forged"}).status_code == 401
 
 
-def test_anonymous_rate_limit_reached_through_one_instance_applies_on_the_other(gunicorn_servers):
+def test_anonymous_rate_limit_reached_through_one_instance_applies_on_the_other(web_servers):
     # Behind one trusted proxy: the client is the address the proxy appended to X-Forwarded-For.
     env = {"RATE_LIMIT_ANON": "6/h", "TRUSTED_PROXY_COUNT": "1"}
-    a, b = gunicorn_servers.start(2, env=env)
+    a, b = web_servers.start(2, env=env)
     first, second = _client_addresses(2)
     # What the proxy sends: whatever the client claimed, then the address the proxy saw.
     client = {"X-Forwarded-For": f"203.0.113.9, {first}"}
@@ -52,8 +52,8 @@ def test_anonymous_rate_limit_reached_through_one_instance_applies_on_the_other(
     assert b.get(THEMES, headers={"X-Forwarded-For": f"203.0.113.9, {second}"}).status_code == 200
 
 
-def test_metrics_of_one_instance_add_up_all_its_workers(gunicorn_servers):
-    (server,) = gunicorn_servers.start(workers=3, threads=1)
+def test_metrics_of_one_instance_add_up_all_its_workers(web_servers):
+    (server,) = web_servers.start(workers=3, threads=1)
     assert len(server.worker_pids()) == 3
     for _ in range(30):
         assert server.get("/health/db").status_code == 200
