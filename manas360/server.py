@@ -61,6 +61,11 @@ LOG_LEVELS = ("critical", "error", "warning", "info", "debug")
 # opened again after every quiet half-minute.
 THREAD_IDLE_TIMEOUT = 600
 
+# When a worker is recycled, its replacement starts first and the old one is told to stop this many seconds
+# later (granian's default is 3.5 s). The replacement must have loaded the application by then, or nothing
+# listens in between: with one worker, connections are refused until it has (tests/test_web_server.py).
+RESPAWN_INTERVAL = 10.0
+
 
 def _int(environ: Mapping[str, str], name: str, default: int | None) -> int | None:
     value = environ.get(name, "").strip()
@@ -156,6 +161,7 @@ def build_server(config: ServerConfig) -> AbstractServer:
         workers_max_rss=config.worker_max_rss,
         rss_sample_interval=config.worker_rss_interval,
         respawn_failed_workers=True,
+        respawn_interval=RESPAWN_INTERVAL,
     )
 
 

@@ -102,6 +102,7 @@ def test_server_settings_reach_granian():
     assert server.workers_rss == 300 * 1024 * 1024
     assert server.rss_sample_interval == 10
     assert server.respawn_failed_workers is True  # a crashed worker is replaced
+    assert server.respawn_interval == 10  # time for a recycled worker's replacement to load the application
     assert server.http1_settings.keep_alive is True  # nginx and load balancers reuse connections
     assert server.log_access is False  # the app writes its own JSON access log
     assert server.log_level == "warning"
