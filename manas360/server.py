@@ -1,6 +1,6 @@
 """The production HTTP server: `python -m manas360.server` serves the WSGI application with granian.
 
-Granian (a Rust HTTP server) was chosen over gunicorn by measurement (docs/architecture-decisions.md,
+Granian (a Rust HTTP server) was chosen by measurement (docs/architecture-decisions.md,
 docs/performance.md). This module is the one place its settings live, so the container, compose, Kubernetes,
 the tests' server fixture, the benchmark and the load test all start the same server the same way.
 
@@ -25,7 +25,7 @@ Everything is read from the environment:
 Keep-alive is on (HTTP/1.1), so nginx's upstream keep-alive and load balancers reuse connections. The
 application writes its own JSON access-log line per request (manas360.middleware), so the server's is off.
 
-Granian has no per-request time limit (gunicorn's worker timeout). What bounds a request is the work it waits
+Granian has no per-request time limit (no worker timeout). What bounds a request is the work it waits
 on: PostgreSQL's statement timeout (DB_STATEMENT_TIMEOUT_MS), Redis' socket timeouts, the PhonePe client's
 timeouts, and in front, nginx's proxy_read_timeout (docs/architecture-decisions.md).
 """

@@ -4,6 +4,7 @@ import random
 import time
 
 import pytest
+import requests
 from prometheus_client.parser import text_string_to_metric_families
 
 from accounts.tests.factories import UserFactory
@@ -55,15 +56,19 @@ def test_anonymous_rate_limit_reached_through_one_instance_applies_on_the_other(
 def test_metrics_of_one_instance_add_up_all_its_workers(web_servers):
     (server,) = web_servers.start(workers=3, threads=1)
     assert len(server.worker_pids()) == 3
+    # A new connection each time (no keep-alive session): the kernel spreads them over the three workers, so
+    # each worker served some of them and answers some of the scrapes.
     for _ in range(30):
-        assert server.get("/health/db").status_code == 200
+        assert requests.get(server.url("/health/db"), timeout=15).status_code == 200
     time.sleep(0.2)
-    families = {family.name: family for family in text_string_to_metric_families(server.get("/metrics").text)}
-    served = sum(
-        sample.value
-        for sample in families["http_requests"].samples
-        if sample.name == "http_requests_total" and sample.labels["route"] == "health/db"
-    )
-    assert served == 30
+    for _ in range(3):
+        scrape = requests.get(server.url("/metrics"), timeout=15).text
+        families = {family.name: family for family in text_string_to_metric_families(scrape)}
+        served = sum(
+            sample.value
+            for sample in families["http_requests"].samples
+            if sample.name == "http_requests_total" and sample.labels["route"] == "health/db"
+        )
+        assert served == 30
     roles = sorted(sample.labels["role"] for sample in families["process_resident_memory_bytes"].samples)
     assert roles == ["master", "worker", "worker", "worker"]
