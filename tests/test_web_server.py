@@ -6,6 +6,7 @@ tests/multi_instance/test_shared_state.py, the server's own request-size limits 
 
 import http.client
 import json
+import re
 import time
 import uuid
 
@@ -70,20 +71,27 @@ def test_a_worker_over_its_memory_limit_is_replaced_and_the_server_keeps_answeri
     # started 10 s before it is told to stop.
     env = {"WEB_WORKER_MAX_RSS": "1", "WEB_WORKER_RSS_INTERVAL": "1", "WEB_GRACEFUL_TIMEOUT": "5"}
     (server,) = web_servers.start(env=env)
-    # One worker, or already two while the first recycling overlaps the old worker with its replacement.
-    first_workers = set(server.worker_pids())
-    assert first_workers
-    answers = []
+    # The worker the server started with (by now it may already share the stage with its replacement).
+    first_worker = int(re.search(r"Spawning worker-1 with PID: (\d+)", server.log_text()).group(1))
+    answers: list[int | str] = []
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
-        answers.append(requests.get(server.url("/health"), timeout=10).status_code)
-        if set(server.worker_pids()).isdisjoint(first_workers):
+        try:
+            answers.append(requests.get(server.url("/health"), timeout=10).status_code)
+        except requests.ConnectionError as error:
+            answers.append("refused" if "refused" in str(error) else "reset")
+        if first_worker not in server.worker_pids():
             break
         time.sleep(0.1)
     replacement = server.worker_pids()
     assert replacement
-    assert first_workers.isdisjoint(replacement)  # every first worker has exited, replaced
-    assert set(answers) == {200}  # the replacement started before the old one stopped
+    assert first_worker not in replacement  # the first worker has exited, replaced
+    # The replacement listens before the old worker stops: never a moment with nothing listening. A connection
+    # the kernel had queued on the old worker's socket as it closed is reset, unless net.ipv4.tcp_migrate_req
+    # is on (docs/deployment.md): at most that one here.
+    assert "refused" not in answers
+    assert answers.count("reset") <= 1
+    assert answers[-1] == 200 and answers.count(200) >= len(answers) - 1
     assert requests.get(server.url("/health/db"), timeout=10).status_code == 200
     assert server.is_running()
     assert "RSS over threshold" in server.log_text()
