@@ -108,12 +108,21 @@ class Server:
         return self.process.pid
 
     def worker_pids(self) -> list[int]:
-        """The workers: children forked from the main process (the same command line)."""
-        with contextlib.suppress(psutil.Error):
+        """The live workers: children forked from the main process (the same command line).
+
+        A worker that has exited but not yet been reaped (a zombie) is not one.
+        """
+        try:
             main = psutil.Process(self.pid)
-            command = main.cmdline()
-            return sorted(child.pid for child in main.children() if child.cmdline() == command)
-        return []
+            command, children = main.cmdline(), main.children()
+        except psutil.Error:
+            return []
+        workers = []
+        for child in children:
+            with contextlib.suppress(psutil.Error):  # exited meanwhile, or a zombie
+                if child.status() != psutil.STATUS_ZOMBIE and child.cmdline() == command:
+                    workers.append(child.pid)
+        return sorted(workers)
 
     def log_text(self) -> str:
         return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
