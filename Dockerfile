@@ -50,6 +50,7 @@ EXPOSE 5000
 # Liveness only (/health has no dependency checks); the orchestrator's readiness probe is /health/ready.
 HEALTHCHECK --interval=15s --timeout=5s --start-period=20s --retries=3 \
     CMD ["python", "-c", "import os, urllib.request; urllib.request.urlopen('http://127.0.0.1:%s/health' % os.environ.get('PORT', '5000'), timeout=4)"]
-# Exec form: gunicorn is PID 1 and receives SIGTERM itself (graceful shutdown within 30 s).
+# Exec form: the server (granian, started by manas360/server.py) is PID 1 and receives SIGTERM itself:
+# it stops accepting, lets the workers finish their requests within WEB_GRACEFUL_TIMEOUT (30 s), and exits.
 STOPSIGNAL SIGTERM
-CMD ["gunicorn", "--config", "gunicorn.conf.py", "manas360.wsgi:application"]
+CMD ["python", "-m", "manas360.server"]

@@ -25,10 +25,10 @@ smoke:  ## Walk through the product by hand (health, OTP login, admin with MFA, 
 	scripts/bootstrap.sh requirements.txt
 	.venv/bin/python scripts/smoke.py --base-url "$(or $(BASE_URL),http://localhost:$(or $(PORT),5000))"
 
-loadtest:  ## Mixed journey at 100 req/s for 60 s against gunicorn + PostgreSQL (docs/performance.md); ARGS="--rps 50"
+loadtest:  ## Mixed journey at 100 req/s for 60 s against the production server + PostgreSQL (docs/performance.md); ARGS="--rps 50"
 	scripts/benchmark_env.sh .venv/bin/python loadtest/run.py $(ARGS)
 
-benchmark:  ## Our endpoints vs the framework floor, same PostgreSQL and gunicorn settings (docs/performance.md)
+benchmark:  ## Our endpoints vs the framework floor, same PostgreSQL and server (docs/performance.md)
 	@command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk >/dev/null; }
 	scripts/benchmark_env.sh .venv/bin/python scripts/benchmark.py $(ARGS)
 

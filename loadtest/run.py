@@ -1,5 +1,5 @@
 # ruff: noqa: S603, T201 - a command-line tool: runs the programs it names and prints its report
-"""`make loadtest`: the mixed patient journey at a fixed rate against gunicorn on PostgreSQL, with pass/fail.
+"""`make loadtest`: the mixed patient journey at a fixed rate against the production server, with pass/fail.
 
     scripts/benchmark_env.sh .venv/bin/python loadtest/run.py [--rps 100] [--duration 60]
 
@@ -7,7 +7,7 @@ Starts, on loopback: the OTP provider fakes (the production OTP channel sends th
 WhatsApp), the PhonePe simulator (`manage.py phonepe_simulator`, as PhonePe's sandbox hosts), and the
 service under gunicorn with production settings (DEBUG off, Redis, default worker count). Then runs
 loadtest/locustfile.py headless at `--rps` requests per second for `--duration` seconds while sampling
-PostgreSQL connections (pg_stat_activity) and the resident memory of the gunicorn master and workers.
+PostgreSQL connections (pg_stat_activity) and the resident memory of the server's main process and workers.
 
 Passes when: p95 < 500 ms, error rate < 0.5 %, no request refused for want of a database connection and
 connections never above workers x threads, worker memory grows by less than 20 % between the first and the
@@ -140,7 +140,7 @@ def main() -> None:
     api_port, simulator_port = free_port(), free_port()
     simulator_url = f"http://127.0.0.1:{simulator_port}"
     env = service_env(database_url, redis_url, simulator_url, otp_fakes)
-    env["GUNICORN_BIND"] = f"127.0.0.1:{api_port}"
+    env["WEB_BIND"] = f"127.0.0.1:{api_port}"
 
     for command in (["migrate", "--no-input", "-v0"], ["seed"]):
         subprocess.run([sys.executable, "manage.py", *command], cwd=ROOT, env=env, check=True, capture_output=True)
@@ -169,16 +169,17 @@ def main() -> None:
             "simulator.log",
             f"{simulator_url}/simulator/webhooks",
         )
-        gunicorn = start(
-            [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "manas360.wsgi:application"],
-            "gunicorn.log",
+        server = start(
+            [sys.executable, "-m", "manas360.server"],
+            "server.log",
             f"http://127.0.0.1:{api_port}/health",
         )
         conf = subprocess.run(
             [
                 sys.executable,
                 "-c",
-                "import runpy; c = runpy.run_path('gunicorn.conf.py'); print(c['workers'], c['threads'])",
+                "import os; from manas360.server import ServerConfig; c = ServerConfig.from_environ(os.environ); "
+                "print(c.workers, c.threads)",
             ],
             cwd=ROOT,
             env=env,
@@ -210,7 +211,7 @@ def main() -> None:
                     "select count(*) from pg_stat_activity where datname = %s and pid <> pg_backend_pid()", [db_name]
                 ).fetchone()
                 samples["connections"].append(count)
-                samples["rss"].append(server_rss(gunicorn.pid))
+                samples["rss"].append(server_rss(server.pid))
                 stop_sampling.wait(1)
 
     sampler = threading.Thread(target=sample, daemon=True)
@@ -240,7 +241,7 @@ def main() -> None:
         "--exit-code-on-error",
         "0",
     ]
-    rss_before = server_rss(gunicorn.pid)
+    rss_before = server_rss(server.pid)
     sampler.start()
     started = time.monotonic()
     try:
@@ -249,7 +250,7 @@ def main() -> None:
     finally:
         stop_sampling.set()
         sampler.join(timeout=5)
-        rss_after = server_rss(gunicorn.pid)
+        rss_after = server_rss(server.pid)
         for process in reversed(processes):
             process.send_signal(signal.SIGTERM)
         for process in processes:
@@ -265,7 +266,7 @@ def main() -> None:
     failures = int(total["Failure Count"])
     error_rate = failures / requests_total if requests_total else 1.0
     p95 = float(total["95%"])
-    server_log = (work / "gunicorn.log").read_text(errors="replace")
+    server_log = (work / "server.log").read_text(errors="replace")
     pool_errors = sum(
         server_log.count(marker) for marker in ("too many clients", "too many connections", "OperationalError")
     )
@@ -276,8 +277,9 @@ def main() -> None:
         "when": datetime.now(UTC).isoformat(timespec="seconds"),
         "cores": len(os.sched_getaffinity(0)),
         "load_average_after": os.getloadavg(),
-        "gunicorn_workers": workers,
-        "gunicorn_threads": threads,
+        "server": "granian",
+        "workers": workers,
+        "threads": threads,
         "target_rps": args.rps,
         "users": args.users,
         "duration_s": args.duration,

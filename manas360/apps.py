@@ -9,7 +9,7 @@ class Manas360Config(AppConfig):
     verbose_name = "MANAS360"
 
     def ready(self):
-        """Optional error tracking and tracing, once per process (each gunicorn worker; off unless configured)."""
+        """Optional error tracking and tracing, once per process (each server worker; off unless configured)."""
         observability.configure_error_tracking(
             dsn=settings.SENTRY_DSN,
             environment=settings.SENTRY_ENVIRONMENT,

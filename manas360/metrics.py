@@ -1,6 +1,6 @@
 """Prometheus metrics (docs/api.md §9).
 
-Under gunicorn with several workers set PROMETHEUS_MULTIPROC_DIR so the
+Under the server with several workers (manas360/server.py) PROMETHEUS_MULTIPROC_DIR is set so the
 workers share one set of counters; without it each process reports its own.
 """
 
@@ -26,6 +26,9 @@ HTTP_LATENCY = Histogram(
     buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0),
 )
 DB_QUERIES = Counter("db_queries_total", "Database queries executed while serving requests.", ["route"])
+# How the production server is started (`python -m manas360.server`): the main process of the workers.
+SERVER_MODULE = "manas360.server"
+
 DB_QUERY_SECONDS = Counter(
     "db_query_seconds_total", "Time spent in database queries while serving requests.", ["route"]
 )
@@ -38,11 +41,13 @@ OTP_DELIVERY_ATTEMPTS = Counter(
 
 
 class _ServerMemoryCollector:
-    """Resident memory of every process of this gunicorn server (master and workers).
+    """Resident memory of every process of this server (granian's main process and its workers).
 
     prometheus_client's process collector describes only the process that
     answers the scrape, which under several workers is one worker chosen at
-    random; this reports each of them, labelled by pid and role.
+    random; this reports each of them, labelled by pid and role. The workers
+    are forked from the main process (`python -m manas360.server`), so they
+    share its command line; any other child it may have is not a worker.
     """
 
     def collect(self):
@@ -53,8 +58,10 @@ class _ServerMemoryCollector:
         processes = [(me, "worker")]
         with contextlib.suppress(psutil.Error):
             master = me.parent()
-            if master is not None and "gunicorn" in " ".join(master.cmdline()):
-                processes = [(master, "master")] + [(child, "worker") for child in master.children()]
+            command = master.cmdline() if master is not None else []
+            if master is not None and SERVER_MODULE in command:
+                workers = [child for child in master.children() if child.cmdline() == command]
+                processes = [(master, "master")] + [(child, "worker") for child in workers]
         for process, role in processes:
             with contextlib.suppress(psutil.Error):
                 family.add_metric([str(process.pid), role], process.memory_info().rss)

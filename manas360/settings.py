@@ -136,7 +136,7 @@ AUTH_USER_MODEL = "accounts.User"
 
 # --- Cache (shared rate limits, OTP cooldowns) ----------------------------
 # Required when DEBUG is off: the in-process cache is per worker, so every rate limit (send-otp, verify-otp,
-# admin-login) would be multiplied by the number of workers and instances. gunicorn.conf.py refuses several
+# admin-login) would be multiplied by the number of workers and instances. manas360/server.py refuses several
 # workers without it in development too.
 REDIS_URL = required_in_production("REDIS_URL", development_default="")
 if REDIS_URL:

@@ -7,9 +7,10 @@
 On one PostgreSQL server (DATABASE_URL) the script
 1. creates the floor's database (a `rooms` table with 20 rows) next to ours,
 2. migrates and seeds ours and signs a user in (a real session, a real access token),
-3. starts our service under `gunicorn.conf.py` with production settings, and the floor
-   (scripts/bench/floorapp.py: bare Django + DRF) under gunicorn with one sync worker: the floor is a fixed
-   yardstick of what this machine does right now, whatever our server settings are,
+3. starts our service as production does (`python -m manas360.server`, production settings), and the floor
+   (scripts/bench/floorapp.py: bare Django + DRF) under the same server (granian) with one worker and one
+   application thread: the floor is a fixed yardstick of what this machine does right now, whatever our
+   server settings are,
 4. pins both servers, PostgreSQL and Redis to one core and wrk to another (when the machine has two),
 5. measures each pair with wrk, alternating ours and the floor, `--rounds` times, and reports the median
    requests/s, p50 and p95 of each side and the ratio ours/floor against its target.
@@ -121,7 +122,7 @@ def service_env(args) -> dict:
             "PHONEPE_REDIRECT_URL": "http://127.0.0.1/payment/callback",
             "RATE_LIMIT_ANON": "100000000/m",
             "RATE_LIMIT_USER": "100000000/m",
-            "GUNICORN_LOG_LEVEL": "warning",
+            "WEB_LOG_LEVEL": "warning",
             # Production settings refuse to start without these (docs/deployment.md): a fresh key per run.
             "MFA_ENCRYPTION_KEY": Fernet.generate_key().decode(),
             "METRICS_TOKEN": secrets.token_urlsafe(24),
@@ -137,9 +138,9 @@ def service_env(args) -> dict:
     if args.no_access_log:
         env["LOG_LEVEL"] = "WARNING"
     if args.workers:
-        env["GUNICORN_WORKERS"] = str(args.workers)
+        env["WEB_WORKERS"] = str(args.workers)
     if args.threads:
-        env["GUNICORN_THREADS"] = str(args.threads)
+        env["WEB_THREADS"] = str(args.threads)
     return env
 
 
@@ -160,10 +161,11 @@ print(session_start(user=user).access_token)
 """
 
 
-def gunicorn_settings(env: dict, prefix: list[str]) -> tuple[int, int]:
-    """gunicorn.conf.py's workers and threads as it computes them on the cores the server will run on."""
+def server_settings(env: dict, prefix: list[str]) -> tuple[int, int]:
+    """manas360.server's workers and threads as it computes them on the cores the server will run on."""
     probe = (
-        "import runpy, json; c = runpy.run_path('gunicorn.conf.py'); print(json.dumps([c['workers'], c['threads']]))"
+        "import json, os; from manas360.server import ServerConfig; c = ServerConfig.from_environ(os.environ); "
+        "print(json.dumps([c.workers, c.threads]))"
     )
     out = subprocess.run(
         [*prefix, sys.executable, "-c", probe], cwd=ROOT, env=env, capture_output=True, text=True, check=True
@@ -296,10 +298,10 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3, help="alternating measurements per side and pair")
     parser.add_argument("--connections", type=int, default=64)
     parser.add_argument("--wrk-threads", type=int, default=1)
-    parser.add_argument("--workers", type=int, help="GUNICORN_WORKERS for ours (default: gunicorn.conf.py's)")
-    parser.add_argument("--threads", type=int, help="GUNICORN_THREADS for ours (default: gunicorn.conf.py's)")
-    parser.add_argument("--floor-workers", type=int, default=1, help="sync workers of the floor")
-    parser.add_argument("--floor-threads", type=int, default=1, help="threads per floor worker (1: sync)")
+    parser.add_argument("--workers", type=int, help="WEB_WORKERS for ours (default: manas360.server's)")
+    parser.add_argument("--threads", type=int, help="WEB_THREADS for ours (default: manas360.server's)")
+    parser.add_argument("--floor-workers", type=int, default=1, help="worker processes of the floor")
+    parser.add_argument("--floor-threads", type=int, default=1, help="application threads per floor worker")
     parser.add_argument("--no-pin", action="store_true", help="do not pin servers and wrk to separate cores")
     parser.add_argument("--no-access-log", action="store_true", help="LOG_LEVEL=WARNING: measure without it")
     parser.add_argument("--output", type=Path, help="write the results as JSON here")
@@ -325,15 +327,15 @@ def main() -> None:
         pin_databases(server_cores)
 
     env = service_env(args)
-    workers, threads = gunicorn_settings(env, server_prefix)
-    env["GUNICORN_WORKERS"], env["GUNICORN_THREADS"] = str(workers), str(threads)
+    workers, threads = server_settings(env, server_prefix)
+    env["WEB_WORKERS"], env["WEB_THREADS"] = str(workers), str(threads)
     setup_floor_database(params)
     manage(env, "migrate", "--no-input", "-v0")
     manage(env, "seed")
     token = manage(env, "shell", "-c", SIGN_IN).strip().splitlines()[-1]
 
     ours_port, floor_port = free_port(), free_port()
-    ours_env = {**env, "GUNICORN_BIND": f"127.0.0.1:{ours_port}"}
+    ours_env = {**env, "WEB_BIND": f"127.0.0.1:{ours_port}"}
     floor_env = {
         **{k: v for k, v in os.environ.items() if k != "DJANGO_SETTINGS_MODULE"},
         "FLOOR_DB": FLOOR_DB,
@@ -342,28 +344,33 @@ def main() -> None:
         "PGUSER": params["user"],
         "PGPASSWORD": params["password"],
     }
-    gunicorn = [*server_prefix, sys.executable, "-m", "gunicorn"]
     ours = start(
-        [*gunicorn, "-c", "gunicorn.conf.py", "manas360.wsgi:application"],
+        [*server_prefix, sys.executable, "-m", "manas360.server"],
         env=ours_env,
         cwd=ROOT,
         log=work / "ours.log",
         ready=f"http://127.0.0.1:{ours_port}/health",
     )
     floor_command = [
-        *gunicorn,
-        "floorapp:application",
-        "--chdir",
+        *server_prefix,
+        sys.executable,
+        "-m",
+        "granian",
+        "--interface",
+        "wsgi",
+        "--working-dir",
         str(FLOOR_DIR),
         "--workers",
         str(args.floor_workers),
-        "--threads",
+        "--blocking-threads",
         str(args.floor_threads),
-        "--bind",
-        f"127.0.0.1:{floor_port}",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(floor_port),
         "--log-level",
         "warning",
-        "--no-control-socket",
+        "floorapp:application",
     ]
     try:
         floor = start(
@@ -395,8 +402,9 @@ def main() -> None:
         "cores": len(os.sched_getaffinity(0)),
         "pinned": {"servers": sorted(server_cores or []), "wrk": sorted(load_cores or [])},
         "load_average_after": os.getloadavg(),
-        "ours": {"gunicorn_workers": workers, "gunicorn_threads": threads},
-        "floor": {"gunicorn_workers": args.floor_workers, "gunicorn_threads": args.floor_threads},
+        "server": "granian",
+        "ours": {"workers": workers, "threads": threads},
+        "floor": {"workers": args.floor_workers, "threads": args.floor_threads},
         "wrk": {
             "connections": args.connections,
             "threads": args.wrk_threads,
@@ -408,7 +416,7 @@ def main() -> None:
     print()
     pinned = f"servers on core {sorted(server_cores)}, wrk on {sorted(load_cores)}" if server_cores else "not pinned"
     print(
-        f"ours: gunicorn {workers} workers x {threads} threads; floor: {args.floor_workers} x {args.floor_threads}; "
+        f"granian; ours: {workers} workers x {threads} threads; floor: {args.floor_workers} x {args.floor_threads}; "
         f"{pinned}; wrk -c{args.connections} -t{args.wrk_threads}, {args.rounds} x {args.duration} s per side, "
         f"medians; load average now {os.getloadavg()[0]:.1f}"
     )

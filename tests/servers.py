@@ -1,18 +1,18 @@
-"""Real gunicorn servers of this project, for tests that need more than Django's test client.
+"""Real servers of this project, for tests that need more than Django's test client.
 
 Multi-instance, fault and end-to-end tests start one or more copies of the
-service exactly as production runs it (`gunicorn -c gunicorn.conf.py`), on free
-loopback ports, against the pytest-django test database and, when the test run
+service exactly as production runs it (`python -m manas360.server`: granian),
+on free loopback ports, against the pytest-django test database and, when the test run
 has one, the throw-away Redis (TEST_REDIS_URL).
 
-Use the `gunicorn_servers` fixture from a test marked
+Use the `web_servers` fixture from a test marked
 `@pytest.mark.django_db(transaction=True)` (the servers run in other processes,
 so they only see committed rows, and the transactional test flushes them after):
 
-    from tests.servers import gunicorn_servers  # noqa: F401  (in a conftest.py)
+    from tests.servers import web_servers  # noqa: F401  (in a conftest.py)
 
-    def test_something(gunicorn_servers):
-        a, b = gunicorn_servers.start(2, env={"SOME_SETTING": "1"})
+    def test_something(web_servers):
+        a, b = web_servers.start(2, env={"SOME_SETTING": "1"})
         assert a.get("/health").status_code == 200
 
 Each server's output goes to a log file; a server that does not become healthy
@@ -42,7 +42,7 @@ import pytest
 import requests
 
 ROOT = Path(__file__).resolve().parent.parent
-GUNICORN_CONF = ROOT / "gunicorn.conf.py"
+SERVER_COMMAND = [sys.executable, "-m", "manas360.server"]
 
 
 def free_port() -> int:
@@ -74,7 +74,7 @@ test_database_url.__test__ = False  # a helper, not a test
 
 @dataclass
 class Server:
-    """One running gunicorn instance."""
+    """One running server instance (granian's main process and its workers)."""
 
     name: str
     port: int
@@ -108,9 +108,21 @@ class Server:
         return self.process.pid
 
     def worker_pids(self) -> list[int]:
-        with contextlib.suppress(psutil.Error):
-            return [child.pid for child in psutil.Process(self.pid).children()]
-        return []
+        """The live workers: children forked from the main process (the same command line).
+
+        A worker that has exited but not yet been reaped (a zombie) is not one.
+        """
+        try:
+            main = psutil.Process(self.pid)
+            command, children = main.cmdline(), main.children()
+        except psutil.Error:
+            return []
+        workers = []
+        for child in children:
+            with contextlib.suppress(psutil.Error):  # exited meanwhile, or a zombie
+                if child.status() != psutil.STATUS_ZOMBIE and child.cmdline() == command:
+                    workers.append(child.pid)
+        return sorted(workers)
 
     def log_text(self) -> str:
         return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
@@ -124,7 +136,7 @@ class Server:
 
     def stop(self, timeout: float = 40) -> int:
         """SIGTERM (graceful), then SIGKILL of the whole process group if it does not exit in time."""
-        self.session.close()  # idle keep-alive connections would hold threaded workers up
+        self.session.close()  # do not leave idle keep-alive connections behind
         if self.process.poll() is None:
             if not self.terminated:
                 self.signal(signal.SIGTERM)
@@ -176,10 +188,10 @@ class ServerFactory:
             port = free_port()
             server_env = {
                 **self.base_env,
-                "GUNICORN_BIND": f"127.0.0.1:{port}",
+                "WEB_BIND": f"127.0.0.1:{port}",
                 "PORT": str(port),
-                "GUNICORN_WORKERS": str(workers),
-                "GUNICORN_THREADS": str(threads),
+                "WEB_WORKERS": str(workers),
+                "WEB_THREADS": str(threads),
                 **(env or {}),
             }
             if settings_module:
@@ -187,7 +199,7 @@ class ServerFactory:
             log_path = self.log_dir / f"{name}.log"
             with log_path.open("wb") as log:
                 process = subprocess.Popen(
-                    [sys.executable, "-m", "gunicorn", "-c", str(GUNICORN_CONF), "manas360.wsgi:application"],
+                    SERVER_COMMAND,
                     cwd=ROOT,
                     env=server_env,
                     stdout=log,
@@ -226,7 +238,7 @@ def server_base_env() -> dict[str, str]:
             "ALLOWED_HOSTS": "127.0.0.1,localhost",
             "DB_CONN_MAX_AGE": "60",
             "PYTHONUNBUFFERED": "1",
-            "GUNICORN_LOG_LEVEL": "info",
+            "WEB_LOG_LEVEL": "info",
         }
     )
     redis_url = os.environ.get("TEST_REDIS_URL")
@@ -238,8 +250,8 @@ def server_base_env() -> dict[str, str]:
 
 
 @pytest.fixture
-def gunicorn_servers(transactional_db, tmp_path):
-    """A ServerFactory: `gunicorn_servers.start(2)` -> two running instances on one database."""
+def web_servers(transactional_db, tmp_path):
+    """A ServerFactory: `web_servers.start(2)` -> two running instances on one database."""
     factory = ServerFactory(tmp_path, server_base_env())
     try:
         yield factory

@@ -1,13 +1,13 @@
-"""The container and server setup: gunicorn settings, Dockerfile, docker-compose.yml, nginx.
+"""The container and server setup: the server's settings (manas360/server.py), Dockerfile, compose, nginx.
 
 No Docker engine runs here, so the image is not built in the test suite; instead the
 commands the Dockerfile runs are run here the same way, and the compose file's
 structure is checked (docs/deployment.md says how it was validated with a compose CLI).
 """
 
+import json
 import os
 import re
-import runpy
 import shlex
 import shutil
 import subprocess
@@ -17,6 +17,10 @@ from types import SimpleNamespace
 
 import pytest
 import yaml
+from granian.constants import Interfaces
+
+from manas360 import server as server_module
+from manas360.server import ServerConfig, build_server, prepare_metrics_dir
 
 ROOT = Path(__file__).resolve().parent.parent
 DOCKERFILE = (ROOT / "Dockerfile").read_text()
@@ -24,68 +28,119 @@ COMPOSE = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
 NGINX_CONF = (ROOT / "deploy/nginx/default.conf").read_text()
 
 
-def _load_gunicorn_conf(monkeypatch, **env) -> dict:
-    for name in ("GUNICORN_WORKERS", "GUNICORN_THREADS", "GUNICORN_BIND", "PORT", "GUNICORN_CONTROL_SOCKET"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("REDIS_URL", "redis://cache.internal:6379/0")  # several workers need a shared cache
-    for name, value in env.items():
-        monkeypatch.setenv(name, value)
-    return runpy.run_path(str(ROOT / "gunicorn.conf.py"))
+SERVER_VARIABLES = (
+    "WEB_BIND",
+    "PORT",
+    "WEB_WORKERS",
+    "WEB_THREADS",
+    "WEB_GRACEFUL_TIMEOUT",
+    "WEB_BACKLOG",
+    "WEB_WORKER_LIFETIME",
+    "WEB_WORKER_MAX_RSS",
+    "WEB_WORKER_RSS_INTERVAL",
+    "WEB_LOG_LEVEL",
+)
 
 
-def test_gunicorn_defaults_fit_the_machine(monkeypatch, tmp_path):
-    conf = _load_gunicorn_conf(monkeypatch, PROMETHEUS_MULTIPROC_DIR=str(tmp_path))
-    assert conf["workers"] == len(os.sched_getaffinity(0))  # one process per core, threads within it
-    assert conf["threads"] == 4  # the threaded worker: keep-alive behind nginx (docs/performance.md)
-    assert conf["bind"] == "0.0.0.0:5000"
-    assert conf["graceful_timeout"] == 30
-    assert conf["timeout"] > 30  # the 30 s statement timeout fires first
-    assert conf["accesslog"] is None  # the app writes its own JSON access log
-    assert conf["control_socket_disable"] is True  # several instances on one host must not share a socket
+def server_config(**env: str) -> ServerConfig:
+    """manas360.server's settings from exactly these variables (none of the test run's own)."""
+    assert set(env) <= set(SERVER_VARIABLES)
+    return ServerConfig.from_environ(env)
 
 
-def test_gunicorn_reads_workers_threads_and_port_from_the_environment(monkeypatch, tmp_path):
-    conf = _load_gunicorn_conf(
-        monkeypatch, GUNICORN_WORKERS="7", GUNICORN_THREADS="4", PORT="8123", PROMETHEUS_MULTIPROC_DIR=str(tmp_path)
+def test_server_defaults_fit_the_machine():
+    config = server_config()
+    assert config.workers == len(os.sched_getaffinity(0))  # one process per core, threads within it
+    assert config.threads == 4  # overlap one request's waits with another's work (docs/performance.md)
+    assert (config.host, config.port) == ("0.0.0.0", 5000)  # noqa: S104 - a container listens on all
+    assert config.graceful_timeout == 30
+    assert config.backlog == 2048
+    assert (config.worker_lifetime, config.worker_max_rss) == (None, None)  # no recycling unless asked
+    assert config.log_level == "info"
+
+
+def test_server_reads_workers_threads_and_port_from_the_environment():
+    config = server_config(WEB_WORKERS="7", WEB_THREADS="3", PORT="8123")
+    assert (config.workers, config.threads, config.host, config.port) == (7, 3, "0.0.0.0", 8123)  # noqa: S104
+    config = server_config(WEB_BIND="127.0.0.1:9001", PORT="8123")
+    assert (config.host, config.port) == ("127.0.0.1", 9001)
+    assert server_config(WEB_BIND="[::1]:9002").host == "::1"
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "message"),
+    [
+        ("WEB_WORKERS", "two", "WEB_WORKERS must be a whole number"),
+        ("WEB_BIND", "localhost", "WEB_BIND must be host:port"),
+        ("WEB_WORKER_LIFETIME", "59", "at least 60 seconds"),
+        ("WEB_LOG_LEVEL", "loud", "WEB_LOG_LEVEL must be one of"),
+    ],
+)
+def test_server_refuses_settings_it_cannot_honour(variable, value, message):
+    with pytest.raises(SystemExit, match=message):
+        server_config(**{variable: value})
+
+
+def test_server_settings_reach_granian():
+    config = server_config(
+        WEB_BIND="127.0.0.1:8124",
+        WEB_WORKERS="3",
+        WEB_THREADS="2",
+        WEB_GRACEFUL_TIMEOUT="25",
+        WEB_WORKER_LIFETIME="3600",
+        WEB_WORKER_MAX_RSS="300",
+        WEB_WORKER_RSS_INTERVAL="10",
+        WEB_LOG_LEVEL="warning",
     )
-    assert (conf["workers"], conf["threads"], conf["bind"]) == (7, 4, "0.0.0.0:8123")
+    server = build_server(config)
+    assert server.target == "manas360.wsgi:application"
+    assert server.interface == Interfaces.WSGI
+    assert (server.bind_addr, server.bind_port) == ("127.0.0.1", 8124)
+    assert (server.workers, server.blocking_threads) == (3, 2)
+    assert server.workers_kill_timeout == 25  # a worker still busy after the graceful timeout is killed
+    assert server.workers_lifetime == 3600
+    assert server.workers_rss == 300 * 1024 * 1024
+    assert server.rss_sample_interval == 10
+    assert server.respawn_failed_workers is True  # a crashed worker is replaced
+    assert server.respawn_interval == 10  # time for a recycled worker's replacement to load the application
+    assert server.http1_settings.keep_alive is True  # nginx and load balancers reuse connections
+    assert server.log_access is False  # the app writes its own JSON access log
+    assert server.log_level == "warning"
+    # Idle threads (and their persistent PostgreSQL connections) are kept as long as granian allows.
+    assert server.blocking_threads_idle_timeout == 600
 
 
-def test_gunicorn_gives_several_workers_one_metrics_directory(monkeypatch, tmp_path):
-    monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", "placeholder")  # restored after the test
-    monkeypatch.delenv("PROMETHEUS_MULTIPROC_DIR")
-    conf = _load_gunicorn_conf(monkeypatch, GUNICORN_WORKERS="3")
-    assert "PROMETHEUS_MULTIPROC_DIR" not in os.environ  # loading the settings has no side effect
-    conf["on_starting"](SimpleNamespace(cfg=SimpleNamespace(workers=3)))
-    directory = Path(os.environ["PROMETHEUS_MULTIPROC_DIR"])
-    assert directory.is_dir()
-    conf["on_exit"](None)
-    assert not directory.exists()
+def test_server_gives_several_workers_one_metrics_directory(monkeypatch):
+    environ: dict[str, str] = {}
+    owned = prepare_metrics_dir(3, environ)
+    assert owned is not None
+    assert environ["PROMETHEUS_MULTIPROC_DIR"] == owned
+    assert Path(owned).is_dir()
+
+    # main() removes the directory it made when the server exits.
+    for name in SERVER_VARIABLES:
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("WEB_WORKERS", "1")
+    monkeypatch.setattr(server_module, "prepare_metrics_dir", lambda workers, environ: owned)
+    served = []
+    monkeypatch.setattr(server_module, "build_server", lambda config: SimpleNamespace(serve=lambda: served.append(1)))
+    server_module.main()
+    assert served == [1]
+    assert not Path(owned).exists()
 
 
-def test_gunicorn_empties_a_given_metrics_directory_at_start(monkeypatch, tmp_path):
-    conf = _load_gunicorn_conf(monkeypatch, PROMETHEUS_MULTIPROC_DIR=str(tmp_path))
+def test_server_empties_a_given_metrics_directory_at_start(tmp_path):
     (tmp_path / "counter_123.db").write_bytes(b"stale")
-    conf["on_starting"](SimpleNamespace(cfg=SimpleNamespace(workers=3)))
-    assert not list(tmp_path.glob("*.db"))  # a previous run's dead workers are not counted
-    conf["on_exit"](None)
-    assert tmp_path.exists()  # not ours to remove
+    (tmp_path / "notes.txt").write_text("kept")
+    environ = {"PROMETHEUS_MULTIPROC_DIR": str(tmp_path)}
+    assert prepare_metrics_dir(3, environ) is None  # given, so not the server's to remove
+    assert [path.name for path in tmp_path.iterdir()] == ["notes.txt"]  # a previous run's workers are not counted
 
 
-def test_one_worker_needs_no_metrics_directory(monkeypatch):
-    monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", "placeholder")
-    monkeypatch.delenv("PROMETHEUS_MULTIPROC_DIR")
-    conf = _load_gunicorn_conf(monkeypatch, GUNICORN_WORKERS="1")
-    conf["on_starting"](SimpleNamespace(cfg=SimpleNamespace(workers=1)))
-    assert "PROMETHEUS_MULTIPROC_DIR" not in os.environ
-
-
-def test_child_exit_marks_the_worker_dead_for_prometheus(monkeypatch, tmp_path):
-    conf = _load_gunicorn_conf(monkeypatch, PROMETHEUS_MULTIPROC_DIR=str(tmp_path))
-    (tmp_path / "gauge_livesum_4242.db").write_bytes(b"")
-    (tmp_path / "gauge_livesum_4343.db").write_bytes(b"")
-    conf["child_exit"](None, SimpleNamespace(pid=4242))
-    assert sorted(path.name for path in tmp_path.iterdir()) == ["gauge_livesum_4343.db"]
+def test_one_worker_needs_no_metrics_directory():
+    environ: dict[str, str] = {}
+    assert prepare_metrics_dir(1, environ) is None
+    assert environ == {}
 
 
 def _instructions(keyword: str) -> list[str]:
@@ -104,8 +159,8 @@ def test_dockerfile_is_multi_stage_slim_non_root_with_healthcheck():
     (healthcheck,) = _instructions("HEALTHCHECK")
     assert "/health" in healthcheck
     (command,) = _instructions("CMD")
-    assert "gunicorn" in command
-    assert "gunicorn.conf.py" in command
+    # Exec form (PID 1 is the server and gets SIGTERM itself), the one supported server.
+    assert json.loads(command) == ["python", "-m", "manas360.server"]
     # Migrations are a separate one-shot command, never part of the server's start.
     assert "migrate" not in command
     assert not _instructions("ENTRYPOINT")
@@ -213,7 +268,8 @@ def test_compose_runs_postgres_15_redis_7_and_a_scalable_backend_behind_nginx():
     assert backend["environment"]["DEBUG"] == "${DEBUG:-0}"  # production behaviour unless asked otherwise
     grace = backend["stop_grace_period"]
     assert grace.endswith("s")
-    assert int(grace[:-1]) > 30  # gunicorn's graceful_timeout fits before Docker's SIGKILL
+    # The server's graceful timeout fits before Docker's SIGKILL.
+    assert int(grace[:-1]) > int(backend["environment"]["WEB_GRACEFUL_TIMEOUT"]) == 30
     # The server never migrates; the one-shot migrate service does, before any backend starts.
     assert "migrate" not in str(backend.get("command", ""))
     assert "migrate" in " ".join(services["migrate"]["command"])

@@ -84,7 +84,13 @@ def _run(context: Path, *args, **env):
 
 def test_the_image_carries_no_tests_docs_or_development_tooling(build_context):
     files = {str(path.relative_to(build_context)) for path in build_context.rglob("*") if path.is_file()}
-    for needed in ("manage.py", "gunicorn.conf.py", "requirements.txt", "manas360/settings.py", "templates/home.html"):
+    for needed in (
+        "manage.py",
+        "manas360/server.py",
+        "requirements.txt",
+        "manas360/settings.py",
+        "templates/home.html",
+    ):
         assert needed in files
     assert not [name for name in files if name.startswith(".env")]  # no environment file, not even an example
     leaked = [

@@ -157,7 +157,7 @@ def test_api_probes_use_the_health_routes_with_an_allowed_host():
         assert "127.0.0.1" in allowed_hosts
     with pytest.raises(Resolver404):
         resolve("/health/nowhere")
-    # gunicorn's 30 s graceful shutdown plus the preStop pause fit in the grace period.
+    # The server's 30 s graceful shutdown plus the preStop pause fit in the grace period.
     pause = int(api["lifecycle"]["preStop"]["exec"]["command"][1])
     assert WORKLOADS["api"]["spec"]["template"]["spec"]["terminationGracePeriodSeconds"] >= 30 + pause
 

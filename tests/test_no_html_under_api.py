@@ -1,18 +1,23 @@
 """Nothing under /api/ answers HTML (issue: "Nothing under /api/ answers HTML").
 
 Attacks reproduced: a `Host` header outside ALLOWED_HOSTS got Django's HTML "Bad Request (400)" page (with
-DEBUG on, the technical page); an over-long request line got gunicorn's HTML page. The first is answered by
-the API boundary; the second never reaches gunicorn: nginx refuses it in JSON (deploy/nginx/default.conf).
+DEBUG on, the technical page); an over-long request line got the server's own HTML page. The first is
+answered by the API boundary; the second never reaches the server: nginx refuses it in JSON
+(deploy/nginx/default.conf), far below the server's own limits (whose refusals have an empty body).
 """
 
 import json
 import re
+import socket
 
 import pytest
 
-from tests.test_deployment import NGINX_CONF, _load_gunicorn_conf
+from tests import servers
+from tests.test_deployment import NGINX_CONF
 
 pytestmark = pytest.mark.django_db
+
+web_servers = servers.web_servers  # the real-server fixture, for the server's own limits
 
 
 @pytest.mark.parametrize("debug", [False, True])
@@ -78,8 +83,30 @@ def test_nginx_answers_its_own_errors_with_the_json_envelope(codes, uri, status,
     assert "proxy_intercept_errors on" not in NGINX_CONF  # the backend's own JSON errors pass through
 
 
-def test_nginx_refuses_long_lines_before_gunicorn_would(monkeypatch):
+def _raw_request(port: int, head: str) -> tuple[str, bytes]:
+    """Send one request head as is; return the status line and the body."""
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
+        sock.sendall(head.encode())
+        received = b""
+        while chunk := sock.recv(65536):
+            received += chunk
+    head_bytes, _, body = received.partition(b"\r\n\r\n")
+    return head_bytes.split(b"\r\n", 1)[0].decode(), body
+
+
+@pytest.mark.slow
+@pytest.mark.django_db(transaction=True)
+def test_nginx_refuses_long_lines_before_the_server_would(web_servers):
     buffers = re.search(r"large_client_header_buffers (\d+) (\d+)k;", NGINX_CONF)
-    nginx_line_limit = int(buffers.group(2)) * 1024
-    conf = _load_gunicorn_conf(monkeypatch)
-    assert nginx_line_limit < conf["limit_request_line"]
+    count, size = int(buffers.group(1)), int(buffers.group(2)) * 1024
+    (server,) = web_servers.start()
+    # The longest line nginx forwards and a head as large as its buffers hold are served by the server.
+    line = f"GET /health?{'a' * (size - 40)} HTTP/1.1\r\n"
+    headers = "".join(f"X-Filler-{i}: {'b' * (size - 40)}\r\n" for i in range(count - 1))
+    status, _ = _raw_request(server.port, f"{line}Host: 127.0.0.1\r\n{headers}Connection: close\r\n\r\n")
+    assert status == "HTTP/1.1 200 OK"
+    # The server's own refusal, far beyond nginx's limit, has an empty body: no HTML either.
+    long_line = f"GET /api/v1/users/me?{'a' * 70000} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"
+    status, body = _raw_request(server.port, long_line)
+    assert status == "HTTP/1.1 414 URI Too Long"
+    assert body == b""

@@ -5,17 +5,16 @@ one variable removed or spoiled at a time; each refusal must name the variable.
 """
 
 import ipaddress
-import os
 import re
 import subprocess
 import sys
-from types import SimpleNamespace
 
 import pytest
 import yaml
 
 from manas360 import config_checks
-from tests.test_deployment import ROOT, _load_gunicorn_conf, _production_env
+from manas360.server import prepare_metrics_dir, require_shared_cache
+from tests.test_deployment import ROOT, _production_env
 
 LOAD_SETTINGS = "import django; django.setup(); from django.conf import settings; print(settings.CACHES['default'])"
 
@@ -66,20 +65,20 @@ def test_metrics_need_a_token_or_internal_networks():
     assert "METRICS_ALLOWED_NETWORKS" in public.stderr.splitlines()[-1]
 
 
-def test_gunicorn_refuses_several_workers_without_a_shared_cache(monkeypatch):
-    conf = _load_gunicorn_conf(monkeypatch, GUNICORN_WORKERS="3", DEBUG="1")
-    monkeypatch.delenv("REDIS_URL")
-    with pytest.raises(RuntimeError, match="REDIS_URL"):
-        conf["on_starting"](SimpleNamespace(cfg=SimpleNamespace(workers=3)))
+def test_server_refuses_several_workers_without_a_shared_cache():
+    with pytest.raises(SystemExit, match="REDIS_URL"):
+        require_shared_cache(3, {"DEBUG": "1"})
+    with pytest.raises(SystemExit, match="REDIS_URL"):
+        require_shared_cache(3, {"DEBUG": "1", "REDIS_URL": " "})
+    require_shared_cache(3, {"REDIS_URL": "redis://cache.internal:6379/0"})  # no SystemExit
 
 
-def test_gunicorn_allows_one_worker_without_redis(monkeypatch):
-    conf = _load_gunicorn_conf(monkeypatch, GUNICORN_WORKERS="1", DEBUG="1")
-    monkeypatch.delenv("REDIS_URL")
-    monkeypatch.delenv("PROMETHEUS_MULTIPROC_DIR", raising=False)
-    conf["on_starting"](SimpleNamespace(cfg=SimpleNamespace(workers=1)))  # no RuntimeError
+def test_server_allows_one_worker_without_redis():
+    require_shared_cache(1, {"DEBUG": "1"})  # no SystemExit
     # One worker needs no shared metrics directory: none is created or announced.
-    assert "PROMETHEUS_MULTIPROC_DIR" not in os.environ
+    environ = {"DEBUG": "1"}
+    assert prepare_metrics_dir(1, environ) is None
+    assert environ == {"DEBUG": "1"}
 
 
 @pytest.mark.django_db

@@ -10,7 +10,7 @@ machine and the speed of the machine cancel out of the ratio (docs/performance.m
 
 Database: PostgreSQL, name from FLOOR_DB (default `floor`), connection from the usual PG* variables; the
 benchmark creates the table and its 20 rows (scripts/benchmark.py). Served by
-`gunicorn floorapp:application --chdir scripts/bench`.
+`python -m granian --interface wsgi --working-dir scripts/bench floorapp:application`.
 """
 
 import os

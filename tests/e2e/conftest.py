@@ -7,7 +7,7 @@ import requests
 from django.core.management import call_command
 
 from payments.tests.simulator import start_test_simulator
-from tests.servers import gunicorn_servers  # noqa: F401  (the smoke test starts a real server)
+from tests.servers import web_servers  # noqa: F401  (the smoke test starts a real server)
 
 WEBHOOK_PATH = "/api/v1/payments/webhook"
 

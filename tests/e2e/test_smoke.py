@@ -1,4 +1,4 @@
-"""`scripts/smoke.py` against a real server: gunicorn (as production runs it) on a free port, on the test
+"""`scripts/smoke.py` against a real server (as production runs it: manas360.server) on a free port, on the test
 PostgreSQL, in development mode (DEBUG=1, the fixed development OTP), beside the PhonePe simulator."""
 
 import subprocess
@@ -26,7 +26,7 @@ def _run_smoke(*args: str, env: dict[str, str] | None = None) -> subprocess.Comp
     )
 
 
-def test_smoke_script_passes_against_a_development_server(gunicorn_servers, phonepe, tmp_path):
+def test_smoke_script_passes_against_a_development_server(web_servers, phonepe, tmp_path):
     dev_env = {
         "DEBUG": "1",
         "OTP_DEV_FIXED_CODE": "246810",
@@ -38,7 +38,7 @@ def test_smoke_script_passes_against_a_development_server(gunicorn_servers, phon
     seeded = subprocess.run(
         [sys.executable, "manage.py", "seed"],
         cwd=ROOT,
-        env={**gunicorn_servers.base_env, **dev_env},
+        env={**web_servers.base_env, **dev_env},
         capture_output=True,
         text=True,
         timeout=120,
@@ -46,7 +46,7 @@ def test_smoke_script_passes_against_a_development_server(gunicorn_servers, phon
     assert seeded.returncode == 0, seeded.stderr
     assert "admin@manas360.local" in seeded.stdout
 
-    (server,) = gunicorn_servers.start(env=dev_env, threads=4)
+    (server,) = web_servers.start(env=dev_env, threads=4)
     phonepe.callback_url = server.url(WEBHOOK_PATH)
     secret_file = tmp_path / "totp-secret"
 

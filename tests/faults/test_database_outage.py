@@ -1,4 +1,4 @@
-"""PostgreSQL stops under a running gunicorn service, then comes back (no service restart)."""
+"""PostgreSQL stops under a running service, then comes back (no service restart)."""
 
 import time
 import uuid
@@ -16,8 +16,8 @@ pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 SETTINGS = "tests.faults.server_settings"
 
 
-def test_connections_are_persistent_and_carry_the_statement_timeout(gunicorn_servers):
-    (server,) = gunicorn_servers.start(
+def test_connections_are_persistent_and_carry_the_statement_timeout(web_servers):
+    (server,) = web_servers.start(
         workers=1, threads=1, settings_module=SETTINGS, env={"DB_STATEMENT_TIMEOUT_MS": "1500"}
     )
     first = server.get("/api/v1/_test/db-session").json()["data"]
@@ -38,8 +38,8 @@ def test_connections_are_persistent_and_carry_the_statement_timeout(gunicorn_ser
     assert server.get("/api/v1/_test/db-session").status_code == 200
 
 
-def test_database_outage_is_503_json_writes_nothing_and_recovers_without_a_restart(gunicorn_servers, postgres_control):
-    (server,) = gunicorn_servers.start(workers=1, threads=2, settings_module=SETTINGS)
+def test_database_outage_is_503_json_writes_nothing_and_recovers_without_a_restart(web_servers, postgres_control):
+    (server,) = web_servers.start(workers=1, threads=2, settings_module=SETTINGS)
     user = UserFactory()
     bearer = {"Authorization": f"Bearer {issue_access_token(user=user)}"}
     assert server.get("/api/v1/_test/whoami", headers=bearer).json()["data"]["id"] == str(user.pk)

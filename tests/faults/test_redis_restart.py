@@ -10,8 +10,8 @@ pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 SETTINGS = "tests.faults.server_settings"
 
 
-def test_requests_keep_working_while_redis_restarts(gunicorn_servers, redis_control):
-    (server,) = gunicorn_servers.start(workers=1, threads=2, settings_module=SETTINGS, env={"RATE_LIMIT_ANON": "3/h"})
+def test_requests_keep_working_while_redis_restarts(web_servers, redis_control):
+    (server,) = web_servers.start(workers=1, threads=2, settings_module=SETTINGS, env={"RATE_LIMIT_ANON": "3/h"})
     user = UserFactory()
     bearer = {"Authorization": f"Bearer {issue_access_token(user=user)}"}
     assert server.get("/health/ready").json()["checks"]["cache"] == "ok"

@@ -1,1 +1,1 @@
-from tests.servers import gunicorn_servers  # noqa: F401
+from tests.servers import web_servers  # noqa: F401

@@ -32,8 +32,8 @@ def _cards(server, **headers) -> dict[str, dict]:
     return {card["id"]: card for card in response.json()["themes"]}
 
 
-def test_a_change_through_one_instance_is_on_the_next_page_of_every_instance(gunicorn_servers):
-    a, b = gunicorn_servers.start(2, workers=2, threads=2)
+def test_a_change_through_one_instance_is_on_the_next_page_of_every_instance(web_servers):
+    a, b = web_servers.start(2, workers=2, threads=2)
     ThemeFactory(slug="shared-lake", title="Shared lake", session_count=0)
     for server in (a, b, a, b):  # every worker has the page cached
         assert _cards(server)["shared-lake"]["sessions"] == 0
@@ -56,8 +56,8 @@ def test_a_change_through_one_instance_is_on_the_next_page_of_every_instance(gun
         assert _cards(server)["shared-lake"]["title"] == "Renamed lake"
 
 
-def test_revalidation_with_the_etag_of_another_instance(gunicorn_servers):
-    a, b = gunicorn_servers.start(2)
+def test_revalidation_with_the_etag_of_another_instance(web_servers):
+    a, b = web_servers.start(2)
     first = a.get(THEMES)
     assert first.status_code == 200
     assert first.headers["Cache-Control"] == "no-cache, public"

@@ -27,8 +27,8 @@ def _phone() -> str:
     return f"+9198{random.randint(10_000_000, 99_999_999)}"
 
 
-def test_a_session_revoked_through_one_instance_is_refused_by_the_other(gunicorn_servers):
-    a, b = gunicorn_servers.start(2)
+def test_a_session_revoked_through_one_instance_is_refused_by_the_other(web_servers):
+    a, b = web_servers.start(2)
     user = UserFactory()
     tokens = session_start(user=user)
     bearer = {"Authorization": f"Bearer {tokens.access_token}"}
@@ -46,9 +46,9 @@ def test_a_session_revoked_through_one_instance_is_refused_by_the_other(gunicorn
     assert refresh.status_code == 401
 
 
-def test_otp_limits_reached_through_one_instance_apply_on_the_other(gunicorn_servers):
+def test_otp_limits_reached_through_one_instance_apply_on_the_other(web_servers):
     env = {"RATE_LIMIT_SEND_OTP_IDENTIFIER": "2/h", "OTP_RESEND_COOLDOWN_SECONDS": "0", "TRUSTED_PROXY_COUNT": "1"}
-    a, b = gunicorn_servers.start(2, env=env)
+    a, b = web_servers.start(2, env=env)
     phone = _phone()
 
     def send(server, ip):
@@ -64,8 +64,8 @@ def test_otp_limits_reached_through_one_instance_apply_on_the_other(gunicorn_ser
         assert int(refused.headers["Retry-After"]) >= 1
 
 
-def test_the_resend_cooldown_started_on_one_instance_holds_on_the_other(gunicorn_servers):
-    a, b = gunicorn_servers.start(2)
+def test_the_resend_cooldown_started_on_one_instance_holds_on_the_other(web_servers):
+    a, b = web_servers.start(2)
     phone = _phone()
     assert a.post("/api/v1/auth/send-otp", json={"phoneNumber": phone}).status_code == 200
     too_soon = b.post("/api/v1/auth/send-otp", json={"phoneNumber": phone})
@@ -82,12 +82,10 @@ def phonepe(settings):
     simulator.stop()
 
 
-def test_concurrent_payment_callbacks_split_across_instances_grant_one_subscription(
-    gunicorn_servers, phonepe, settings
-):
+def test_concurrent_payment_callbacks_split_across_instances_grant_one_subscription(web_servers, phonepe, settings):
     subscriptions_seed.run(stdout=io.StringIO(), demo_accounts=False)
     env = {"PHONEPE_PG_BASE_URL": phonepe.pg_base_url, "PHONEPE_OAUTH_BASE_URL": phonepe.pg_base_url}
-    a, b = gunicorn_servers.start(2, env=env, workers=2, threads=2)
+    a, b = web_servers.start(2, env=env, workers=2, threads=2)
     user = UserFactory()
     bearer = {"Authorization": f"Bearer {session_start(user=user).access_token}"}
     created = a.post("/api/v1/payments/create", json={"planId": "premium_monthly"}, headers=bearer)

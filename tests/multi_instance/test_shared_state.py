@@ -4,6 +4,7 @@ import random
 import time
 
 import pytest
+import requests
 from prometheus_client.parser import text_string_to_metric_families
 
 from accounts.tests.factories import UserFactory
@@ -19,8 +20,8 @@ def _client_addresses(count: int) -> list[str]:
     return [f"10.{n >> 16 & 255}.{n >> 8 & 255}.{n & 255}" for n in random.sample(range(1, 2**24), count)]
 
 
-def test_two_instances_serve_the_same_database_and_cache(gunicorn_servers):
-    a, b = gunicorn_servers.start(2)
+def test_two_instances_serve_the_same_database_and_cache(web_servers):
+    a, b = web_servers.start(2)
     user = UserFactory()
     bearer = {"Authorization": f"Bearer {issue_access_token(user=user)}"}
     for server in (a, b):
@@ -32,10 +33,10 @@ def test_two_instances_serve_the_same_database_and_cache(gunicorn_servers):
     assert a.get(THEMES, headers={"Authorization": "Bearer forged"}).status_code == 401
 
 
-def test_anonymous_rate_limit_reached_through_one_instance_applies_on_the_other(gunicorn_servers):
+def test_anonymous_rate_limit_reached_through_one_instance_applies_on_the_other(web_servers):
     # Behind one trusted proxy: the client is the address the proxy appended to X-Forwarded-For.
     env = {"RATE_LIMIT_ANON": "6/h", "TRUSTED_PROXY_COUNT": "1"}
-    a, b = gunicorn_servers.start(2, env=env)
+    a, b = web_servers.start(2, env=env)
     first, second = _client_addresses(2)
     # What the proxy sends: whatever the client claimed, then the address the proxy saw.
     client = {"X-Forwarded-For": f"203.0.113.9, {first}"}
@@ -52,18 +53,22 @@ def test_anonymous_rate_limit_reached_through_one_instance_applies_on_the_other(
     assert b.get(THEMES, headers={"X-Forwarded-For": f"203.0.113.9, {second}"}).status_code == 200
 
 
-def test_metrics_of_one_instance_add_up_all_its_workers(gunicorn_servers):
-    (server,) = gunicorn_servers.start(workers=3, threads=1)
+def test_metrics_of_one_instance_add_up_all_its_workers(web_servers):
+    (server,) = web_servers.start(workers=3, threads=1)
     assert len(server.worker_pids()) == 3
+    # A new connection each time (no keep-alive session): the kernel spreads them over the three workers, so
+    # each worker served some of them and answers some of the scrapes.
     for _ in range(30):
-        assert server.get("/health/db").status_code == 200
+        assert requests.get(server.url("/health/db"), timeout=15).status_code == 200
     time.sleep(0.2)
-    families = {family.name: family for family in text_string_to_metric_families(server.get("/metrics").text)}
-    served = sum(
-        sample.value
-        for sample in families["http_requests"].samples
-        if sample.name == "http_requests_total" and sample.labels["route"] == "health/db"
-    )
-    assert served == 30
+    for _ in range(3):
+        scrape = requests.get(server.url("/metrics"), timeout=15).text
+        families = {family.name: family for family in text_string_to_metric_families(scrape)}
+        served = sum(
+            sample.value
+            for sample in families["http_requests"].samples
+            if sample.name == "http_requests_total" and sample.labels["route"] == "health/db"
+        )
+        assert served == 30
     roles = sorted(sample.labels["role"] for sample in families["process_resident_memory_bytes"].samples)
     assert roles == ["master", "worker", "worker", "worker"]
