@@ -1,4 +1,4 @@
-"""Sign-in codes reach people (docs/auth.md "Delivery"): the API runs as production runs it (gunicorn, DEBUG
+"""Sign-in codes reach people (docs/auth.md "Delivery"): the API runs as production runs it (granian, DEBUG
 off, not in test mode, the settings of deploy/production.env.example) and delivers through the local fakes of
 the providers, over real HTTP and SMTP. So start-up accepts the configuration, each journey uses the
 providers' own protocols, and the codes people type are the ones the providers were given.
@@ -33,7 +33,7 @@ def production_environment(fakes) -> dict[str, str]:
             "DEBUG": "0",
             "SECURE_SSL_REDIRECT": "0",  # plain HTTP on loopback, no TLS proxy in front
             "TRUSTED_PROXY_COUNT": "0",
-            "GUNICORN_WORKERS": "1",
+            "WEB_WORKERS": "1",
             "MFA_ENCRYPTION_KEY": Fernet.generate_key().decode(),
         }
     )
@@ -54,8 +54,8 @@ class Api:
 
 
 @pytest.fixture
-def production_api(gunicorn_servers, otp_fakes, redis_cache):  # noqa: F811
-    (server,) = gunicorn_servers.start(env=production_environment(otp_fakes))
+def production_api(web_servers, otp_fakes, redis_cache):  # noqa: F811
+    (server,) = web_servers.start(env=production_environment(otp_fakes))
     return Api(server)
 
 
