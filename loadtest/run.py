@@ -5,9 +5,10 @@
 
 Starts, on loopback: the OTP provider fakes (the production OTP channel sends the codes to them by
 WhatsApp), the PhonePe simulator (`manage.py phonepe_simulator`, as PhonePe's sandbox hosts), and the
-service as production runs it (`python -m manas360.server`, granian) with production settings (DEBUG off, Redis, default worker count). Then runs
-loadtest/locustfile.py headless at `--rps` requests per second for `--duration` seconds while sampling
-PostgreSQL connections (pg_stat_activity) and the resident memory of the server's main process and workers.
+service as production runs it (`python -m manas360.server`, granian) with production settings (DEBUG off,
+Redis, default worker count). Then runs loadtest/locustfile.py headless at `--rps` requests per second for
+`--duration` seconds while sampling PostgreSQL connections (pg_stat_activity) and the resident memory of the
+server's main process and workers.
 
 Passes when: p95 < 500 ms, error rate < 0.5 %, no request refused for want of a database connection and
 connections never above workers x threads, worker memory grows by less than 20 % between the first and the
