@@ -6,8 +6,8 @@
 * `orders`: applying PhonePe's order status, fulfilment or automatic refund (`payment_apply_order_status`);
 * `webhook`: PhonePe's callbacks (`payment_webhook_process`), and processing one stored event again
   (`webhook_order_event_process`, `webhook_refund_event_process`, `webhook_event_finish`);
-* `refunds`: the refund outbox (`payment_refund`, `refund_send`, `refund_check`, `refunds_retry`,
-  `payment_apply_refund_status`);
+* `refunds`: the refund outbox (`payment_refund`, `refund_open_automatic`, `refund_send`, `refund_check`,
+  `refunds_retry`, `payment_apply_refund_status`);
 * `reconcile`: asking PhonePe about one pending payment, expiry included (`payment_reconcile`), on read
   (throttled: `payment_reconcile_if_stale`) and for the periodic job (back-off: `payments_due_for_reconciliation`).
 
@@ -34,6 +34,7 @@ from payments.services.refunds import (
     payment_apply_refund_status,
     payment_refund,
     refund_check,
+    refund_open_automatic,
     refund_send,
     refunds_retry,
 )
@@ -67,6 +68,7 @@ __all__ = [
     "payment_webhook_process",
     "payments_due_for_reconciliation",
     "refund_check",
+    "refund_open_automatic",
     "refund_send",
     "refunds_retry",
     "webhook_event_finish",
