@@ -16,6 +16,7 @@ then the subscription rows (after the payment row the caller may hold).
 """
 
 import logging
+import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -383,7 +384,7 @@ def entitlements_advance(*, now: datetime | None = None, batch_size: int = 500) 
 # --- time parked behind a lifetime grant ------------------------------------------------------------
 
 
-def parked_payment_ids(*, user_id: object = None, exclude_payment_id: object = None) -> QuerySet:
+def parked_payment_ids(*, user_id: uuid.UUID | None = None, exclude_payment_id: uuid.UUID | None = None) -> QuerySet:
     """Ids of payments with time waiting behind a lifetime grant: queued grants whose start is empty (the chain
     never reaches them, docs/payments.md rule 6), not yet decided (no refund reason on the payment)."""
     parked = Grant.objects.filter(
@@ -396,7 +397,7 @@ def parked_payment_ids(*, user_id: object = None, exclude_payment_id: object = N
     return parked.order_by("payment_id").values_list("payment_id", flat=True).distinct()
 
 
-def parked_reason(*, user_id: object, payment_id: object) -> str | None:
+def parked_reason(*, user_id: uuid.UUID, payment_id: uuid.UUID) -> str | None:
     """Why `payment_id`'s time never starts (the lifetime plan ahead of it), or None if it is not parked.
 
     Read it while holding the user's row lock (every change to the chain holds it)."""

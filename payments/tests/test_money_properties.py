@@ -232,7 +232,8 @@ def check_invariants(world: World, before: dict, action, now) -> dict:
             if bought.duration_days is not None and features_covered_by(bought) <= held["covers"]:
                 # A period of a plan the running one already covers never pauses it (nor closes a room tier
                 # it opens): it is added after it, or refunded. (Lifetime of the same features gives more.)
-                assert head is not None and head.pk == held["pk"], (action, payments[pk].plan.code)
+                assert head is not None, (action, bought.code)
+                assert head.pk == held["pk"], (action, bought.code)
     if newly_refunded:
         # A refund of payment X changes access by at most X's period.
         allowed = timedelta(0)
