@@ -20,7 +20,7 @@ from django.utils import timezone
 
 from accounts.audit import audit_log_record
 from accounts.models import User
-from payments.models import Payment, Refund, RefundStatus
+from payments.models import Payment, PaymentStatus, Refund, RefundStatus
 from payments.services import refund_open_automatic
 from subscriptions.entitlements import (
     entitlement_check,
@@ -171,7 +171,9 @@ def parked_time_refund_after_grant(*, user: User, payment_id: uuid.UUID) -> int:
     """
     ids = parked_payment_ids(user_id=user.pk, exclude_payment_id=payment_id)
     decided = 0
-    for payment in Payment.objects.select_for_update(skip_locked=True, of=("self",)).filter(pk__in=ids).order_by("pk"):
+    # NO KEY UPDATE: only `refund_reason` changes, and it must not block rows that merely reference the payment.
+    locked = Payment.objects.select_for_update(skip_locked=True, no_key=True, of=("self",))
+    for payment in locked.filter(pk__in=ids).order_by("pk"):
         reason = parked_reason(user_id=user.pk, payment_id=payment.pk)
         if reason is not None and refund_open_automatic(payment=payment, reason=reason) is not None:
             decided += 1
@@ -186,7 +188,7 @@ def parked_time_refund(*, limit: int = 100) -> int:
         payment=OuterRef("pk"), status__in=[RefundStatus.PENDING, RefundStatus.CONFIRMED, RefundStatus.COMPLETED]
     )
     due = list(
-        Payment.objects.filter(pk__in=parked_payment_ids(), status="success")
+        Payment.objects.filter(pk__in=parked_payment_ids(), status=PaymentStatus.SUCCESS)
         .filter(~Exists(open_refund))
         .order_by("completed_at")
         .values_list("pk", flat=True)[:limit]
@@ -194,7 +196,9 @@ def parked_time_refund(*, limit: int = 100) -> int:
     decided = 0
     for payment_id in due:
         with transaction.atomic():
-            payment = Payment.objects.select_for_update(of=("self",)).filter(pk=payment_id).first()
+            # NO KEY UPDATE: a grant being written for this payment (it references the row) does not wait for
+            # us while we wait for the user's row it holds.
+            payment = Payment.objects.select_for_update(no_key=True, of=("self",)).filter(pk=payment_id).first()
             owner = Grant.objects.filter(payment_id=payment_id).values_list("user_id", flat=True).first()
             if payment is None or owner is None:
                 continue
