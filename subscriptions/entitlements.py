@@ -1,6 +1,7 @@
 """Entitlement: the grants a user holds, the chain they form, and the Subscription derived from them.
 
-The rules (docs/payments.md, "What a payment buys"):
+The rules (docs/payments.md, "What a payment buys"); "features" are what a plan covers
+(`subscriptions.coverage`, the definition room access uses too):
 
 * the same plan again, or another plan of the same features: its period is appended after the run of
   grants that already give those features;
@@ -8,6 +9,8 @@ The rules (docs/payments.md, "What a payment buys"):
   running grant resumes after it (a continuation row of the same payment), so no paid time is lost;
 * a plan that gives nothing the user does not already hold (anything covered by an active lifetime grant,
   a lesser plan covered for its whole period by the current one): refused;
+* time behind a lifetime grant never starts (`parked_payment_ids`): its payments are refunded in full, decided
+  by `subscriptions.services.parked_time_refund_after_grant` and its sweep, not here;
 * revoking (a refund) removes exactly that payment's rows from the chain; the rest closes up;
 * nothing here ever moves the end of another payment's period earlier.
 
