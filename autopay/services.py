@@ -60,8 +60,7 @@ from payments.services import (
     payment_open,
     payment_record_gateway_order,
     payment_redirect_url,
-    refund_open,
-    refund_send_after_commit,
+    refund_open_automatic,
 )
 from subscriptions.entitlements import entitlement_grace_end
 from subscriptions.models import Grant, Plan, PlanPeriod, PlanType, Subscription, SubscriptionStatus
@@ -404,11 +403,8 @@ def _approval_refuse(mandate: Mandate, *, reason: str, fields: set[str]) -> None
         )
         logger.warning("approval not kept", extra={"mandate_id": str(mandate.pk), "reason": reason})
     payment = mandate.setup_payment
-    if payment.status == PaymentStatus.SUCCESS and not payment.refunds.exists():
-        payment.refund_reason = f"Autopay approval not kept: {reason}"[:255]
-        payment.save(update_fields=["refund_reason", "updated_at"])
-        refund = refund_open(payment=payment, reason=payment.refund_reason, automatic=True)
-        refund_send_after_commit(refund.pk)
+    if not payment.refunds.exists():
+        refund_open_automatic(payment=payment, reason=f"Autopay approval not kept: {reason}")
 
 
 # --- turn off -------------------------------------------------------------------------

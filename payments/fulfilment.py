@@ -11,7 +11,9 @@ code or, later, a booking id). Payments then asks the product, never the other w
 
 * `offer(user, ref)` before the order is created: the price, or an application error (unknown, refused);
 * `fulfil(payment, now)` inside the transaction that marks the payment successful: grant or extend what
-  was bought, or refuse with a reason the user can read (payments then refunds the payment in full);
+  was bought, or refuse with a reason the user can read (payments then refunds the payment in full); a
+  grant that makes what other payments bought worthless may also decide their automatic refunds
+  (`payments.services.refund_open_automatic`, e.g. time parked behind a lifetime plan);
 * `revoke(payment, now)` inside the transaction that completes a refund: take back what that payment bought;
 * `refund_preview(payment, now)`: what `revoke` would take back, in words, for staff before they confirm a refund;
 * `describe(payment)`: extra read-only fields of the payment API (e.g. `subscription`), helped by

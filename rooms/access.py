@@ -1,24 +1,29 @@
-"""Which entitlements open which theme tier (the one place that knows it)."""
+"""Which entitlement opens which theme tier (the one place in rooms that knows it).
+
+Whether a plan gives that entitlement is not decided here: `subscriptions.coverage` is the one definition of
+what a plan covers (e.g. `premium_themed_rooms` includes both AR tiers), shared with the ledger that refuses a
+purchase giving nothing new. Rooms and the ledger therefore never disagree about what a plan opens.
+"""
 
 from rooms.models import ThemeTier
+from subscriptions.coverage import features_covered
 from subscriptions.models import Entitlement
 
-# A tier is open when the caller holds ANY of these entitlements. The first one is the
-# tier's own feature, reported as `requiredFeature` when access is refused.
-TIER_ENTITLEMENTS: dict[str, tuple[str, ...]] = {
-    ThemeTier.FREE: (),
-    ThemeTier.PREMIER: (Entitlement.AR_PREMIER_ROOMS.value, Entitlement.PREMIUM_THEMED_ROOMS.value),
-    ThemeTier.PLUS: (Entitlement.AR_PLUS_ROOMS.value, Entitlement.PREMIUM_THEMED_ROOMS.value),
+# The feature a tier needs (reported as `requiredFeature` when access is refused); free tiers need none.
+TIER_FEATURE: dict[str, str | None] = {
+    ThemeTier.FREE: None,
+    ThemeTier.PREMIER: Entitlement.AR_PREMIER_ROOMS.value,
+    ThemeTier.PLUS: Entitlement.AR_PLUS_ROOMS.value,
 }
 
 
 def tier_is_open(tier: str, entitlements: frozenset[str]) -> bool:
-    required = TIER_ENTITLEMENTS.get(tier)
-    if required is None:  # unknown tier: closed, never a 500
+    """Is `tier` open to someone holding `entitlements` (a plan's listed features)?"""
+    if tier not in TIER_FEATURE:  # unknown tier: closed, never a 500
         return False
-    return not required or not entitlements.isdisjoint(required)
+    feature = TIER_FEATURE[tier]
+    return feature is None or feature in features_covered(entitlements)
 
 
 def tier_required_feature(tier: str) -> str | None:
-    required = TIER_ENTITLEMENTS.get(tier) or ()
-    return required[0] if required else None
+    return TIER_FEATURE.get(tier)

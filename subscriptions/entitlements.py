@@ -1,6 +1,7 @@
 """Entitlement: the grants a user holds, the chain they form, and the Subscription derived from them.
 
-The rules (docs/payments.md, "What a payment buys"):
+The rules (docs/payments.md, "What a payment buys"); "features" are what a plan covers
+(`subscriptions.coverage`, the definition room access uses too):
 
 * the same plan again, or another plan of the same features: its period is appended after the run of
   grants that already give those features;
@@ -8,6 +9,8 @@ The rules (docs/payments.md, "What a payment buys"):
   running grant resumes after it (a continuation row of the same payment), so no paid time is lost;
 * a plan that gives nothing the user does not already hold (anything covered by an active lifetime grant,
   a lesser plan covered for its whole period by the current one): refused;
+* time behind a lifetime grant never starts (`parked_payment_ids`): its payments are refunded in full, decided
+  by `subscriptions.services.parked_time_refund_after_grant` and its sweep, not here;
 * revoking (a refund) removes exactly that payment's rows from the chain; the rest closes up;
 * nothing here ever moves the end of another payment's period earlier.
 
@@ -16,13 +19,16 @@ then the subscription rows (after the payment row the caller may hold).
 """
 
 import logging
+import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.contrib.auth import get_user_model
 from django.db import transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 
+from subscriptions.coverage import features_covered_by
 from subscriptions.models import LIVE_GRANT_STATES, Grant, GrantState, Plan, Subscription, SubscriptionStatus
 from subscriptions.transitions import grant_move, transition
 
@@ -44,18 +50,18 @@ def plan_duration(plan: Plan) -> timedelta | None:
     return None if plan.duration_days is None else timedelta(days=plan.duration_days)
 
 
-def _features(plan: Plan) -> frozenset:
-    return frozenset(plan.features or [])
-
-
 def place(chain: list[Grant], plan: Plan, now: datetime) -> Placement:
-    """Where a new grant of `plan` goes in a laid-out chain of live grants, or why it is refused."""
+    """Where a new grant of `plan` goes in a laid-out chain of live grants, or why it is refused.
+
+    "Gives" is `subscriptions.coverage` (what room access uses too): Premium covers the AR tiers, so an AR
+    add-on during Premium gives nothing new and is refused, never placed in front (which would pause Premium).
+    """
     if not chain:
         return Placement("front")
-    new = _features(plan)
+    new = features_covered_by(plan)
     covering = []  # the leading grants that already give everything `plan` gives
     for grant in chain:
-        if not _features(grant.plan) >= new:
+        if not features_covered_by(grant.plan) >= new:
             break
         covering.append(grant)
     for grant in covering:
@@ -67,7 +73,7 @@ def place(chain: list[Grant], plan: Plan, now: datetime) -> Placement:
         return Placement("front")  # it gives something the current plan does not
     head = chain[0]
     duration = plan_duration(plan)
-    if _features(head.plan) == new:
+    if features_covered_by(head.plan) == new:
         return Placement("front") if duration is None else Placement("append", index=len(covering))
     covered_until = covering[-1].ends_at
     if duration is not None and covered_until is not None and covered_until >= now + duration:
@@ -190,7 +196,7 @@ def _sync_subscription(user, live: list[Grant], now: datetime, *, end_reason: st
     head = live[0]
     end = head.ends_at  # the end of the run of grants that give what the head gives
     for grant in live[1:]:
-        if _features(grant.plan) != _features(head.plan):
+        if features_covered_by(grant.plan) != features_covered_by(head.plan):
             break
         end = grant.ends_at
     if active is not None and active.plan_id == head.plan_id:
@@ -379,6 +385,44 @@ def entitlements_advance(*, now: datetime | None = None, batch_size: int = 500) 
             _sync_subscription(user, live, now)
             _save(live, finished, now)
     return len(due_users)
+
+
+# --- time parked behind a lifetime grant ------------------------------------------------------------
+
+
+def parked_payment_ids(*, user_id: uuid.UUID | None = None, exclude_payment_id: uuid.UUID | None = None) -> QuerySet:
+    """Ids of payments with time waiting behind a lifetime grant: queued grants whose start is empty (the chain
+    never reaches them, docs/payments.md rule 6), not yet decided (no refund reason on the payment)."""
+    parked = Grant.objects.filter(
+        state=G.QUEUED, starts_at__isnull=True, payment__isnull=False, payment__refund_reason=""
+    )
+    if user_id is not None:
+        parked = parked.filter(user_id=user_id)
+    if exclude_payment_id is not None:
+        parked = parked.exclude(payment_id=exclude_payment_id)
+    return parked.order_by("payment_id").values_list("payment_id", flat=True).distinct()
+
+
+def parked_reason(*, user_id: uuid.UUID, payment_id: uuid.UUID) -> str | None:
+    """Why `payment_id`'s time never starts (the lifetime plan ahead of it), or None if it is not parked.
+
+    Read it while holding the user's row lock (every change to the chain holds it)."""
+    if not Grant.objects.filter(
+        user_id=user_id, payment_id=payment_id, state=G.QUEUED, starts_at__isnull=True
+    ).exists():
+        return None
+    lifetime = (
+        Grant.objects.select_related("plan")
+        .filter(user_id=user_id, state__in=LIVE_GRANT_STATES, duration__isnull=True)
+        .exclude(payment_id=payment_id)
+        .order_by("position")
+        .first()
+    )
+    name = lifetime.plan.name if lifetime is not None else "lifetime"
+    return (
+        f"Your {name} plan gives you everything for life, so the time this payment bought would never be used: "
+        "it is refunded in full."
+    )
 
 
 # --- Autopay grace (autopay app, docs/autopay.md) -------------------------------------------------

@@ -10,7 +10,7 @@ from subscriptions.entitlements import entitlement_grant, entitlement_revoke
 from subscriptions.errors import FreePlanNeedsNoPayment
 from subscriptions.models import LIVE_GRANT_STATES, Entitlement, Grant, GrantState, Plan
 from subscriptions.serializers import SubscriptionSerializer
-from subscriptions.services import plan_resolve, subscription_check_purchasable
+from subscriptions.services import parked_time_refund_after_grant, plan_resolve, subscription_check_purchasable
 
 
 class PlanProduct:
@@ -41,7 +41,12 @@ class PlanProduct:
         # A plan withdrawn from sale after the order was created still delivers what was paid for.
         plan = Plan.objects.get(code=payment.product_ref)
         result = entitlement_grant(user=payment.user, plan=plan, payment=payment, now=now)
-        return GRANTED if result.granted else Fulfilment.refused(result.reason)
+        if not result.granted:
+            return Fulfilment.refused(result.reason)
+        # A lifetime plan that starts now leaves the time other payments bought waiting behind it forever:
+        # those payments are refunded in full, in this transaction, as if they had arrived after it (rule 6).
+        parked_time_refund_after_grant(user=payment.user, payment_id=payment.pk)
+        return GRANTED
 
     def revoke(self, *, payment, now: datetime) -> None:
         entitlement_revoke(payment=payment, now=now)

@@ -15,15 +15,20 @@ from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.db import transaction
+from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
 from accounts.audit import audit_log_record
 from accounts.models import User
+from payments.models import Payment, PaymentStatus, Refund, RefundStatus
+from payments.services import refund_open_automatic
 from subscriptions.entitlements import (
     entitlement_check,
     entitlement_grant,
     entitlements_advance,
     entitlements_end_all,
+    parked_payment_ids,
+    parked_reason,
 )
 from subscriptions.errors import (
     AlreadyCancelled,
@@ -32,7 +37,7 @@ from subscriptions.errors import (
     PlanNotPurchasable,
     SubscriptionStateConflict,
 )
-from subscriptions.models import Plan, Subscription, SubscriptionStatus
+from subscriptions.models import Grant, Plan, Subscription, SubscriptionStatus
 from subscriptions.selectors import subscription_get_active
 from subscriptions.transitions import transition
 
@@ -160,6 +165,56 @@ def subscriptions_expire(*, now: datetime | None = None, batch_size: int = 500) 
     """Move users whose current grant has run out on to their next grant, expiring subscriptions with
     nothing left (subscriptions/entitlements.py::entitlements_advance). Returns how many users moved on."""
     return entitlements_advance(now=now, batch_size=batch_size)
+
+
+def parked_time_refund_after_grant(*, user: User, payment_id: uuid.UUID) -> int:
+    """Refund in full every other payment whose time now waits behind a lifetime grant (docs/payments.md, rule 6).
+
+    Runs in the transaction that granted `payment_id`, which holds that payment's row and the user's. The other
+    payments' rows are taken with SKIP LOCKED: the lock order is payment before user, so waiting here could
+    deadlock with, say, an operator's refund of one of them; one held elsewhere is left to
+    `parked_time_refund`, the sweep. Returns how many refunds were decided.
+    """
+    ids = parked_payment_ids(user_id=user.pk, exclude_payment_id=payment_id)
+    decided = 0
+    # NO KEY UPDATE: only `refund_reason` changes, and it must not block rows that merely reference the payment.
+    locked = Payment.objects.select_for_update(skip_locked=True, no_key=True, of=("self",))
+    for payment in locked.filter(pk__in=ids).order_by("pk"):
+        reason = parked_reason(user_id=user.pk, payment_id=payment.pk)
+        if reason is not None and refund_open_automatic(payment=payment, reason=reason) is not None:
+            decided += 1
+    return decided
+
+
+def parked_time_refund(*, limit: int = 100) -> int:
+    """The sweep behind `parked_time_refund_after_grant` (job `subscriptions.refund_parked_time`): every payment
+    whose time waits behind a lifetime grant and is not refunded yet gets its automatic full refund. Each in its
+    own transaction, locking payment then user (the usual order). Returns how many refunds were decided."""
+    open_refund = Refund.objects.filter(
+        payment=OuterRef("pk"), status__in=[RefundStatus.PENDING, RefundStatus.CONFIRMED, RefundStatus.COMPLETED]
+    )
+    due = list(
+        Payment.objects.filter(pk__in=parked_payment_ids(), status=PaymentStatus.SUCCESS)
+        .filter(~Exists(open_refund))
+        .order_by("completed_at")
+        .values_list("pk", flat=True)[:limit]
+    )
+    decided = 0
+    for payment_id in due:
+        with transaction.atomic():
+            # NO KEY UPDATE: a grant being written for this payment (it references the row) does not wait for
+            # us while we wait for the user's row it holds.
+            payment = Payment.objects.select_for_update(no_key=True, of=("self",)).filter(pk=payment_id).first()
+            owner = Grant.objects.filter(payment_id=payment_id).values_list("user_id", flat=True).first()
+            if payment is None or owner is None:
+                continue
+            get_user_model().objects.select_for_update().filter(pk=owner).first()
+            reason = parked_reason(user_id=owner, payment_id=payment_id)
+            if reason is not None and refund_open_automatic(payment=payment, reason=reason) is not None:
+                decided += 1
+    if decided:
+        logger.info("parked time refunded", extra={"count": decided})
+    return decided
 
 
 def _audit_view(subscription: Subscription) -> dict[str, Any]:

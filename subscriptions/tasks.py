@@ -1,7 +1,7 @@
 """Background jobs of subscriptions (docs/jobs.md)."""
 
 from manas360.jobs import periodic_database_job
-from subscriptions.services import subscriptions_expire
+from subscriptions.services import parked_time_refund, subscriptions_expire
 
 
 @periodic_database_job("subscriptions.expire_subscriptions", "*/5 * * * *", queue="default")
@@ -12,3 +12,14 @@ def expire_subscriptions(timestamp: int) -> int:
     safe next to a grant in progress and safe to run again.
     """
     return subscriptions_expire()
+
+
+@periodic_database_job("subscriptions.refund_parked_time", "* * * * *", queue="payments")
+def refund_parked_time(timestamp: int) -> int:
+    """Payments whose time waits behind a lifetime grant are refunded in full (docs/payments.md, rule 6).
+
+    Normally decided in the transaction that granted the lifetime plan; this catches a payment whose row was
+    busy at that moment. Each refund is sent after its transaction commits (a failure is left to
+    `payments.retry_unfinished_refunds`), so a re-run decides nothing twice.
+    """
+    return parked_time_refund()

@@ -8,8 +8,8 @@
   (`webhook_order_event_process`, `webhook_refund_event_process`, `webhook_registered_event_process`,
   `webhook_event_finish`), and which stored events are not final yet (`webhook_unfinished`);
 * `refunds`: the refund outbox (`payment_refund`, `refund_send`, `refund_check`, `refunds_retry`,
-  `payment_apply_refund_status`; for another app's automatic refund, `refund_open` in its transaction and
-  `refund_send_after_commit`);
+  `payment_apply_refund_status`; an automatic full refund decided in the caller's transaction,
+  `refund_open_automatic`);
 * `reconcile`: asking PhonePe about one pending payment, expiry included (`payment_reconcile`), on read
   (throttled: `payment_reconcile_if_stale`) and for the periodic job (back-off: `payments_due_for_reconciliation`).
 
@@ -36,9 +36,8 @@ from payments.services.refunds import (
     payment_apply_refund_status,
     payment_refund,
     refund_check,
-    refund_open,
+    refund_open_automatic,
     refund_send,
-    refund_send_after_commit,
     refunds_retry,
 )
 from payments.services.webhook import (
@@ -73,9 +72,8 @@ __all__ = [
     "payment_webhook_process",
     "payments_due_for_reconciliation",
     "refund_check",
-    "refund_open",
+    "refund_open_automatic",
     "refund_send",
-    "refund_send_after_commit",
     "refunds_retry",
     "webhook_event_finish",
     "webhook_order_event_process",

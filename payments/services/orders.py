@@ -15,7 +15,7 @@ from django.utils import timezone
 from payments.fulfilment import Fulfilment, product_for
 from payments.models import PAYMENT_MACHINE, Payment, WebhookEvent, WebhookOutcome
 from payments.phonepe.client import OrderStatus
-from payments.services.refunds import refund_open, refund_send_after_commit
+from payments.services.refunds import refund_open_automatic
 from payments.services.transitions import P, move
 
 logger = logging.getLogger("manas360.payments")
@@ -107,8 +107,6 @@ def _fulfil(payment: Payment, fields: set[str], refund_instead: str = "") -> Non
         result = product_for(payment.product).fulfil(payment=payment, now=timezone.now())
     if result.granted:
         return
-    payment.refund_reason = result.reason[:255]
-    fields.add("refund_reason")
-    refund = refund_open(payment=payment, reason=result.reason, automatic=True)
     logger.info("payment refused by its product; refunding", extra={"payment_id": str(payment.pk)})
-    refund_send_after_commit(refund.pk)
+    refund_open_automatic(payment=payment, reason=result.reason)
+    fields.add("refund_reason")

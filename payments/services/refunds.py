@@ -69,6 +69,24 @@ def refund_open(
     return refund
 
 
+def refund_open_automatic(*, payment: Payment, reason: str) -> Refund | None:
+    """Decide the automatic full refund of a successful payment that buys the user nothing (docs/payments.md,
+    rules 3 and 6): the reason on the payment (`refundReason`), the pending refund and its audit row, sent after
+    commit; `refunds_retry` sends it if that fails and opens it again if PhonePe fails it.
+
+    Caller holds the payment's row lock in a transaction. None (nothing written) when the payment is not
+    successful or a refund of it is already open or done: that refund already returns the money.
+    """
+    if payment.status != P.SUCCESS or payment.refunds.filter(status__in=OPEN_REFUND_STATUSES).exists():
+        return None
+    payment.refund_reason = reason[:255]
+    payment.save(update_fields=["refund_reason", "updated_at"])
+    refund = refund_open(payment=payment, reason=reason, automatic=True)
+    logger.info("automatic refund decided", extra={"payment_id": str(payment.pk)})
+    refund_send_after_commit(refund.pk)
+    return refund
+
+
 def refund_send_after_commit(refund_id: uuid.UUID) -> None:
     """Try to send the refund as soon as the deciding transaction commits; the sweep retries if this fails."""
 

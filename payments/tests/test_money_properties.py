@@ -32,8 +32,9 @@ from payments.services import (
     payment_webhook_process,
     refunds_retry,
 )
+from subscriptions.coverage import features_covered_by
 from subscriptions.models import LIVE_GRANT_STATES, Grant, GrantState, Subscription, SubscriptionStatus
-from subscriptions.services import subscription_cancel, subscriptions_expire
+from subscriptions.services import parked_time_refund, subscription_cancel, subscriptions_expire
 
 pytestmark = [pytest.mark.django_db, pytest.mark.slow]
 
@@ -169,6 +170,7 @@ class World:
 
     def do_sweep(self):
         subscriptions_expire()
+        parked_time_refund()
         refunds_retry()
 
 
@@ -204,7 +206,13 @@ def check_invariants(world: World, before: dict, action, now) -> dict:
         # Every non-refunded success maps to a grant, or is being refunded for a reason the user can read.
         if payment.status == PaymentStatus.SUCCESS:
             assert grants.exists() or payment.refund_reason
-            assert not (grants.exists() and payment.refund_reason)
+            if grants.exists() and payment.refund_reason:
+                # Granted, then its time was parked behind a lifetime plan (rule 6): the money is going back.
+                assert payment.refunds.exists()
+                assert "for life" in payment.refund_reason
+        # Time parked behind a lifetime grant never stays paid for: its payment is refunded or being refunded.
+        for parked in grants.filter(state=GrantState.QUEUED, starts_at__isnull=True):
+            assert payment.status == PaymentStatus.REFUNDED or payment.refunds.exists(), (action, parked)
         if payment.status in (PaymentStatus.PENDING, PaymentStatus.FAILED):
             assert not grants.exists()
 
@@ -216,6 +224,16 @@ def check_invariants(world: World, before: dict, action, now) -> dict:
         pk for pk, p in payments.items() if p.status == "refunded" and before["status"].get(pk) != "refunded"
     ]
     immediate_cancel = action[0] == "cancel" and action[1]
+    head = Grant.objects.filter(user=user, state=GrantState.CURRENT).select_related("plan").first()
+    held = before.get("head")
+    if held is not None and (held["ends_at"] is None or held["ends_at"] > now):
+        for pk in newly_succeeded:
+            bought = payments[pk].plan
+            if bought.duration_days is not None and features_covered_by(bought) <= held["covers"]:
+                # A period of a plan the running one already covers never pauses it (nor closes a room tier
+                # it opens): it is added after it, or refunded. (Lifetime of the same features gives more.)
+                assert head is not None, (action, bought.code)
+                assert head.pk == held["pk"], (action, bought.code)
     if newly_refunded:
         # A refund of payment X changes access by at most X's period.
         allowed = timedelta(0)
@@ -233,6 +251,7 @@ def check_invariants(world: World, before: dict, action, now) -> dict:
         ("refund completed", bool(newly_refunded)),
         ("unused time resumes after a better plan", Grant.objects.filter(user=user, continues__isnull=False).exists()),
         ("period queued", Grant.objects.filter(user=user, state=GrantState.QUEUED).exists()),
+        ("time parked behind a lifetime plan", Grant.objects.filter(user=user, starts_at__isnull=True).exists()),
     ):
         if reached:
             event(label)
@@ -245,7 +264,11 @@ def check_invariants(world: World, before: dict, action, now) -> dict:
         else:
             assert active is not None
             assert active.plan_id == head.plan_id
-    return {"end": end, "status": {pk: p.status for pk, p in payments.items()}}
+    return {
+        "end": end,
+        "status": {pk: p.status for pk, p in payments.items()},
+        "head": head and {"pk": head.pk, "ends_at": head.ends_at, "covers": features_covered_by(head.plan)},
+    }
 
 
 @hypothesis_settings(
@@ -295,6 +318,32 @@ def check_invariants(world: World, before: dict, action, now) -> dict:
         ("sweep",),
     ],
 )
+@example(  # an AR add-on ordered before a yearly plan, paid after it: refunded, the year never paused
+    opening=[("create", "ar_premier"), ("buy", "premium_yearly")],
+    later=[
+        ("read", 0),
+        ("gateway", 1, "COMPLETED"),
+        ("callback", 1, "COMPLETED"),
+        ("sweep",),
+        ("refund_outcome", 1, "COMPLETED"),
+        ("jump", timedelta(days=40)),
+        ("sweep",),
+    ],
+)
+@example(  # a yearly plan used for ten days, then a lifetime plan: the year's payment is refunded in full
+    opening=[("buy", "premium_yearly")],
+    later=[
+        ("read", 0),
+        ("jump", timedelta(days=10)),
+        ("buy", "anytimebuddy_lifetime"),
+        ("callback", 0, "COMPLETED"),
+        ("sweep",),
+        ("refund_outcome", 1, "COMPLETED"),
+        ("refund", 0),
+        ("refund_outcome", 0, "COMPLETED"),
+        ("sweep",),
+    ],
+)
 @given(opening=st.lists(buy, min_size=1, max_size=3), later=st.lists(step, min_size=3, max_size=24))
 def test_money_rules_hold_over_random_sequences(
     opening, later, simulator, plans, settings, django_capture_on_commit_callbacks
@@ -330,3 +379,88 @@ def test_the_property_test_sees_a_broken_rule(simulator, plans, settings, django
     with pytest.raises(AssertionError):
         check_invariants(world, state, ("read", 0), timezone.now())
     assert Refund.objects.count() == 0
+
+
+# --- Purchases completed together: the money result does not depend on which completes first ---------------
+
+premium = st.sampled_from(["premium_monthly", "premium_yearly"])
+add_on = st.sampled_from(["ar_premier", "ar_plus", "track_single"])
+
+
+@st.composite
+def bought_together(draw):
+    """Plans ordered before any is paid, and two orders in which PhonePe's successes reach us.
+
+    Add-ons only come with a lifetime plan: without one, an add-on that completes before Premium keeps its time
+    (it resumes after Premium, rule 2) while one that completes after is refused (rule 3), both of which give
+    the user what they paid for."""
+    lifetimes = draw(st.integers(min_value=0, max_value=2))
+    codes = draw(st.lists(premium, max_size=3))
+    if lifetimes:
+        codes += draw(st.lists(add_on, max_size=2))
+    codes += ["anytimebuddy_lifetime"] * lifetimes
+    if not codes:
+        codes = ["premium_monthly"]
+    positions = list(range(len(codes)))
+    return codes, draw(st.permutations(positions)), draw(st.permutations(positions))
+
+
+def settle(world: World, codes, order) -> dict:
+    """Order every plan, PhonePe takes every payment, then we hear of the successes in `order`."""
+    for code in codes:
+        world.run(("create", code))
+    assert len(world.payments) == len(codes)  # nothing held yet: nothing refused at creation
+    for payment in world.payments:
+        world.simulator.post(f"/simulator/orders/{payment.merchant_order_id}/complete", {"state": "COMPLETED"})
+    for position in order:
+        with world.capture(execute=True):
+            payment_reconcile(payment_id=world.payments[position].pk)
+    world.run(("sweep",))
+    from django.utils import timezone
+
+    now = timezone.now()
+    payments = list(Payment.objects.filter(user=world.user).select_related("plan"))
+    assert all(p.status == PaymentStatus.SUCCESS for p in payments)
+    refunding = {p.pk for p in payments if p.refunds.filter(automatic=True).exists()}
+    current = Grant.objects.filter(user=world.user, state=GrantState.CURRENT).select_related("plan").get()
+    return {
+        "refunded": sorted(p.plan.code for p in payments if p.pk in refunding),
+        "kept_paise": sum(p.amount_paise for p in payments if p.pk not in refunding),
+        "access_end": access_end(world.user, now),
+        "covers_now": features_covered_by(current.plan),
+    }
+
+
+@hypothesis_settings(
+    max_examples=int(os.environ.get("HYPOTHESIS_MAX_EXAMPLES", "12")),
+    derandomize=not EXPLORE,
+    deadline=None,
+    database=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@example(together=(["premium_monthly", "anytimebuddy_lifetime"], [0, 1], [1, 0]))
+@example(together=(["premium_yearly", "ar_premier", "anytimebuddy_lifetime"], [0, 1, 2], [2, 1, 0]))
+@given(together=bought_together())
+def test_purchases_completed_together_give_the_same_money_result_in_any_order(
+    together, simulator, plans, settings, django_capture_on_commit_callbacks
+):
+    codes, first, second = together
+    settings.PAYMENT_RECONCILE_AFTER_SECONDS = 0
+    settings.PAYMENT_RECONCILE_INTERVAL_SECONDS = 0
+    simulator.server.callback_url = None
+    admin = AdminFactory()
+    with time_machine.travel(datetime(2031, 1, 1, tzinfo=UTC), tick=False):
+        one = settle(World(simulator, admin, django_capture_on_commit_callbacks), codes, first)
+        other = settle(World(simulator, admin, django_capture_on_commit_callbacks), codes, second)
+    assert one == other, (codes, first, second)
+    # And the result is the rules' own: with a lifetime plan, the user pays for one lifetime plan and nothing
+    # else (everything else is covered for life, or would wait behind it forever); without, every period is
+    # kept, back to back.
+    if "anytimebuddy_lifetime" in codes:
+        assert one["kept_paise"] == plans["anytimebuddy_lifetime"].amount_paise
+        assert one["access_end"] == FOREVER
+        assert sorted([*one["refunded"], "anytimebuddy_lifetime"]) == sorted(codes)
+    else:
+        assert one["refunded"] == []
+        days = sum(plans[code].duration_days for code in codes)
+        assert one["access_end"] == datetime(2031, 1, 1, tzinfo=UTC) + timedelta(days=days)
