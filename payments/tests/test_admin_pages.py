@@ -26,7 +26,7 @@ def paid(auth_client, user, plans, simulator, create_payment, post_callback):
     payment = create_payment(auth_client)
     simulator.complete(payment["transactionId"])
     post_callback(simulator.order_callback_body(payment["transactionId"], "COMPLETED"))
-    return Payment.objects.select_related("plan").get(pk=payment["id"])
+    return Payment.objects.get(pk=payment["id"])
 
 
 def _columns(html: str) -> list[str]:
