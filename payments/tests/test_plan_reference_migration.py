@@ -71,9 +71,3 @@ def test_payments_with_plans_keep_plan_id_and_name_forward_and_back():
         } == shown_before
     finally:
         _migrate(MigrationExecutor(connection).loader.graph.leaf_nodes())
-
-
-def test_payments_migrations_depend_on_no_subscriptions_migration_from_now_on():
-    graph = MigrationExecutor(connection).loader.graph
-    for name in ("0005_product_ref_names_the_plan", "0006_remove_payment_plan"):
-        assert {app for app, _ in graph.node_map[("payments", name)].parents} == {"payments"}

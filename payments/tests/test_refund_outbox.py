@@ -135,6 +135,15 @@ def test_registry_fails_loudly_for_unknown_or_doubly_registered_products():
         fulfilment.register(Impostor())
     assert type(fulfilment.product_for(PLAN_PRODUCT)).__name__ == "PlanProduct"
 
+    class SecondCheckout:
+        key = "therapist_booking"
+
+    with pytest.raises(ImproperlyConfigured):  # `POST /payments/create` sells one product: plans
+        fulfilment.register(SecondCheckout(), checkout=True)
+    assert fulfilment.checkout_product().key == PLAN_PRODUCT
+    with pytest.raises(ImproperlyConfigured):
+        fulfilment.product_for("therapist_booking")  # the refused registration left nothing behind
+
 
 def test_a_renewal_charge_is_a_ledger_payment_whose_period_is_appended(user, plans):
     """The seam Autopay uses: a pending row for the plan's offer, then PhonePe's word on the debit."""
