@@ -24,11 +24,11 @@ from django.utils import timezone
 from accounts.models import User
 from accounts.roles import Role
 from analytics.models import Assessment, AssessmentPhase, AssessmentType
-from payments.fulfilment import PLAN_PRODUCT
 from payments.models import Payment, PaymentStatus, Refund, RefundStatus
 from rooms.models import RoomSession, RoomSessionStatus, Theme, ThemeTier
 from rooms.services import room_session_points
 from subscriptions.entitlements import entitlement_grant, entitlement_revoke
+from subscriptions.fulfilment import PLAN_PRODUCT
 from subscriptions.models import Plan
 from subscriptions.services import subscriptions_expire
 
@@ -225,7 +225,6 @@ def _payments(rng: random.Random, now: datetime, patients: list[User]) -> dict:
             paid_at = now - timedelta(days=3)
         payment = Payment.objects.create(
             user=user,
-            plan=plan,
             product=PLAN_PRODUCT,
             product_ref=plan.code,
             merchant_order_id=_order_id(rng),
@@ -252,7 +251,6 @@ def _payments(rng: random.Random, now: datetime, patients: list[User]) -> dict:
         tried_at = _at(rng, user.created_at, now - timedelta(hours=3))
         payment = Payment.objects.create(
             user=user,
-            plan=plan,
             product=PLAN_PRODUCT,
             product_ref=plan.code,
             merchant_order_id=_order_id(rng),

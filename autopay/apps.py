@@ -14,7 +14,7 @@ class AutopayConfig(AppConfig):
         from autopay.services import mandates_end_for_user  # noqa: PLC0415
         from autopay.webhooks import register  # noqa: PLC0415
         from manas360.metrics import collector_register  # noqa: PLC0415
-        from payments.audit import audit_source_register  # noqa: PLC0415
+        from payments.api import audit_source_register  # noqa: PLC0415
 
         # Payments hands us PhonePe's subscription.* callbacks (payments/webhook_handlers.py): explicit, no signals.
 

@@ -16,10 +16,7 @@ from django.db.models import Q
 
 from autopay.models import OPEN_RENEWAL_STATES, Renewal, RenewalState
 from autopay.renewals import renewal_sync
-from payments.audit import NOT_FOUND, Verdict
-from payments.models import FindingKind, PaymentStatus
-from payments.phonepe.autopay import get_autopay_client
-from payments.phonepe.client import PhonePeNotFound
+from payments.api import NOT_FOUND, FindingKind, PaymentStatus, PhonePeNotFound, Verdict, get_autopay_client
 
 R = RenewalState
 # PhonePe states of a redemption order that leave it open (a notice not redeemed, a debit in progress).

@@ -42,11 +42,19 @@ from autopay.services import (
     mandate_sync,
     request_turn_off,
 )
-from payments.fulfilment import PLAN_PRODUCT, Offer
-from payments.phonepe.autopay import SubscriptionOrderStatus, get_autopay_client
-from payments.phonepe.client import OrderStatus, PhonePeNotFound, PhonePeRejected, PhonePeUnavailable
-from payments.services import payment_apply_order_status, payment_open
+from payments.api import (
+    Offer,
+    OrderStatus,
+    PhonePeNotFound,
+    PhonePeRejected,
+    PhonePeUnavailable,
+    SubscriptionOrderStatus,
+    get_autopay_client,
+    payment_apply_order_status,
+    payment_open,
+)
 from subscriptions.entitlements import entitlement_grace_end, entitlement_grace_settle, entitlement_grace_start
+from subscriptions.fulfilment import PLAN_PRODUCT
 from subscriptions.models import Subscription, SubscriptionStatus
 
 logger = logging.getLogger("manas360.autopay")
@@ -402,7 +410,6 @@ def _record_charge(renewal: Renewal, status: SubscriptionOrderStatus) -> None:
             amount_paise=renewal.amount_paise,  # what the mandate charges, even if the plan's price changed since
             currency=plan.currency,
             label=plan.name,
-            plan=plan,
         )
         renewal.payment = payment_open(user=mandate.user, offer=offer, merchant_order_id=renewal.merchant_order_id)
         renewal.payment.gateway_order_id = status.order_id[:100]

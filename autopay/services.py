@@ -47,22 +47,27 @@ from autopay.models import (
     RenewalState,
 )
 from autopay.selectors import mandate_get_live
-from payments.errors import GatewayUnavailable
-from payments.fulfilment import PLAN_PRODUCT, product_for
-from payments.models import Payment, PaymentStatus
-from payments.phonepe.autopay import get_autopay_client
-from payments.phonepe.client import PhonePeError, PhonePeNotFound, PhonePeRejected, PhonePeUnavailable
-from payments.services import (
+from payments.api import (
+    GatewayUnavailable,
+    Payment,
+    PaymentStatus,
+    PhonePeError,
+    PhonePeNotFound,
+    PhonePeRejected,
+    PhonePeUnavailable,
     gateway_error,
     gateway_failure_reason,
+    get_autopay_client,
     payment_apply_order_status,
     payment_fail_on_create,
     payment_open,
     payment_record_gateway_order,
     payment_redirect_url,
+    product_for,
     refund_open_automatic,
 )
 from subscriptions.entitlements import entitlement_grace_end
+from subscriptions.fulfilment import PLAN_PRODUCT
 from subscriptions.models import Grant, Plan, PlanPeriod, PlanType, Subscription, SubscriptionStatus
 from subscriptions.services import plan_resolve
 

@@ -12,8 +12,7 @@ from typing import Any
 from autopay.models import OPEN_RENEWAL_STATES, Mandate, Renewal
 from autopay.renewals import renewal_sync
 from autopay.services import mandate_sync
-from payments.models import WebhookOutcome
-from payments.webhook_handlers import register_webhook_handler
+from payments.api import WebhookOutcome, register_webhook_handler
 
 CYCLE_EVENTS = ("subscription.notification.", "subscription.redemption.")
 REDEMPTION_EVENTS = "subscription.redemption."

@@ -17,19 +17,22 @@ code or, later, a booking id). Payments then asks the product, never the other w
 * `revoke(payment, now)` inside the transaction that completes a refund: take back what that payment bought;
 * `refund_preview(payment, now)`: what `revoke` would take back, in words, for staff before they confirm a refund;
 * `describe(payment)`: extra read-only fields of the payment API (e.g. `subscription`), helped by
-  `prefetch()`: lookups payments' list queries apply so that describing a page costs one query, not one a row.
+  `prefetch()`: lookups payments' list queries apply so that describing a page costs one query, not one a row;
+* `labels(refs)`: the id and name people see for each reference (a plan's code and name: the API's
+  `planId`/`planName`, the admin's lists), for many references in one query (`payments_label`).
+
+One product registers with `checkout=True`: the one `POST /payments/create {planId}` sells.
+A payment holds no foreign key into a product's tables: the product's reference is all it keeps.
 
 No signals: the calls are explicit, in the caller's transaction, and a missing registration fails loudly.
 """
 
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
 from django.core.exceptions import ImproperlyConfigured
-
-# The product `POST /payments/create {planId}` buys (the API contract names plans there).
-PLAN_PRODUCT = "subscription_plan"
 
 
 @dataclass(frozen=True)
@@ -41,8 +44,6 @@ class Offer:
     amount_paise: int
     currency: str
     label: str
-    # Denormalised plan row for the API's `planId`/`planName` and staff reports; other products leave it None.
-    plan: Any = None
 
 
 @dataclass(frozen=True)
@@ -80,16 +81,41 @@ class Product(Protocol):
 
     def prefetch(self) -> list: ...
 
+    def labels(self, *, refs: Collection[str]) -> dict[str, "Label"]: ...
+
+
+@dataclass(frozen=True)
+class Label:
+    """How people see a product reference: `id` and `name` (a plan's code and name). `name` is None when the
+    product no longer knows the reference."""
+
+    id: str
+    name: str | None
+
 
 _products: dict[str, Product] = {}
+_checkout: list[str] = []
 
 
-def register(product: Product) -> None:
-    """Register the product sold under `product.key`; registering the same key twice is a wiring error."""
+def register(product: Product, *, checkout: bool = False) -> None:
+    """Register the product sold under `product.key`; registering the same key twice is a wiring error.
+
+    `checkout=True`: the product `POST /payments/create {planId}` sells (one product only)."""
     existing = _products.get(product.key)
     if existing is not None and type(existing) is not type(product):
         raise ImproperlyConfigured(f"Product {product.key!r} is already registered by {type(existing).__name__}.")
+    if checkout and _checkout and _checkout[0] != product.key:
+        raise ImproperlyConfigured(f"Product {_checkout[0]!r} is already the checkout product.")
     _products[product.key] = product
+    if checkout and not _checkout:
+        _checkout.append(product.key)
+
+
+def checkout_product() -> Product:
+    """The product `POST /payments/create` sells."""
+    if not _checkout:
+        raise ImproperlyConfigured("No product is registered with checkout=True (register it from its AppConfig).")
+    return _products[_checkout[0]]
 
 
 def products_prefetch() -> list:
@@ -104,3 +130,25 @@ def product_for(key: str) -> Product:
         raise ImproperlyConfigured(
             f"No product {key!r} is registered (register it from its app's AppConfig.ready())."
         ) from None
+
+
+def payments_label(payments: Iterable[Any]) -> None:
+    """Set `payment.product_label` (a `Label`) on each payment: one `labels` call per product, whatever the count.
+
+    The API's `planId`/`planName` and the admin's lists read it; `payment_label` labels a single payment."""
+    payments = list(payments)
+    by_product: dict[str, set[str]] = {}
+    for payment in payments:
+        by_product.setdefault(payment.product, set()).add(payment.product_ref)
+    labels = {key: product_for(key).labels(refs=refs) for key, refs in by_product.items()}
+    for payment in payments:
+        payment.product_label = labels[payment.product].get(
+            payment.product_ref, Label(id=payment.product_ref, name=None)
+        )
+
+
+def payment_label(payment: Any) -> Label:
+    """The payment's `Label`, looked up unless `payments_label` already set it."""
+    if not hasattr(payment, "product_label"):
+        payments_label([payment])
+    return payment.product_label

@@ -36,14 +36,10 @@ class Payment(models.Model):
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="payments"
     )
-    # What was bought: a product registered in `payments.fulfilment` and that product's own reference.
+    # What was bought: a product registered in `payments.fulfilment` and that product's own reference (a
+    # plan's code). No foreign key into the product's tables: the product names its references (`labels`).
     product = models.CharField(max_length=40)
     product_ref = models.CharField(max_length=100)
-    # Denormalised for the API's planId/planName and staff reports when the product is a plan; payments'
-    # logic never reads it (see payments/fulfilment.py).
-    plan = models.ForeignKey(
-        "subscriptions.Plan", null=True, blank=True, on_delete=models.PROTECT, related_name="payments"
-    )
     merchant_order_id = models.CharField(max_length=63, unique=True)
     gateway_order_id = models.CharField(max_length=100, blank=True, default="", db_index=True)
     amount_paise = models.PositiveIntegerField()

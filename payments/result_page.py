@@ -15,7 +15,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_safe
 
 from manas360.money import format_rupees
-from payments.fulfilment import product_for
+from payments.fulfilment import payment_label, product_for
 from payments.models import Payment, PaymentStatus
 from payments.services import payment_reconcile_if_stale
 
@@ -34,11 +34,7 @@ def payment_result(request):
     if not settings.DEBUG:
         raise Http404()
     merchant_order_id = request.GET.get("transactionId", "")[:63]
-    payment = (
-        Payment.objects.select_related("plan").filter(merchant_order_id=merchant_order_id).first()
-        if merchant_order_id
-        else None
-    )
+    payment = Payment.objects.filter(merchant_order_id=merchant_order_id).first() if merchant_order_id else None
     if payment is None:
         return render(request, "payments/result.html", {"payment": None}, status=404)
     # A callback lost on the way (simulator stopped, API restarted) must not leave the page waiting forever.
@@ -50,6 +46,7 @@ def payment_result(request):
         "headline": _HEADLINES[payment.status],
         "amount": format_rupees(payment.amount_paise),
         "pending": pending,
+        "bought": payment_label(payment),
         # What the payment bought, as its product describes it (payments does not know plans).
         "access": product_for(payment.product).describe(payment=payment).get("subscription")
         if payment.product

@@ -14,7 +14,7 @@ from payments.models import Payment, PaymentStatus
 
 
 def _base() -> QuerySet[Payment]:
-    return Payment.objects.select_related("plan").prefetch_related(*products_prefetch())
+    return Payment.objects.prefetch_related(*products_prefetch())
 
 
 def payment_get(*, transaction_id: object, user: User, is_admin: bool = False) -> Payment:

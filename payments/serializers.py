@@ -4,8 +4,30 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from manas360.money import rupees
-from payments.fulfilment import product_for
+from payments.fulfilment import payment_label, payments_label, product_for
 from payments.models import Payment, PaymentStatus, Refund
+
+
+class ProductLabelledListSerializer(serializers.ListSerializer):
+    """Labels a page of payments with one lookup per product before serializing it, not one a row."""
+
+    def to_representation(self, data):
+        payments = list(data.all() if hasattr(data, "all") else data)
+        payments_label(payments)
+        return super().to_representation(payments)
+
+
+@extend_schema_field(OpenApiTypes.STR)
+class ProductLabelField(serializers.Field):
+    """`planId` (`part="id"`) or `planName` (`part="name"`, null when the product no longer knows the reference):
+    what was bought, as its product names it (payments/fulfilment.py `labels`)."""
+
+    def __init__(self, *, part: str, **kwargs):
+        self.part = part
+        super().__init__(source="*", read_only=True, allow_null=part == "name", **kwargs)
+
+    def to_representation(self, value):
+        return getattr(payment_label(value), self.part)
 
 
 class PaymentSerializer(serializers.ModelSerializer):
@@ -14,8 +36,8 @@ class PaymentSerializer(serializers.ModelSerializer):
     transaction_id = serializers.CharField(source="merchant_order_id")
     merchant_transaction_id = serializers.CharField(source="merchant_order_id")
     order_id = serializers.SerializerMethodField()
-    plan_id = serializers.CharField(source="plan.code", allow_null=True, default=None)
-    plan_name = serializers.CharField(source="plan.name", allow_null=True, default=None)
+    plan_id = ProductLabelField(part="id")
+    plan_name = ProductLabelField(part="name")
     amount = serializers.SerializerMethodField(help_text="Rupees (display only; amountPaise is authoritative).")
     expires_in = serializers.SerializerMethodField(help_text="Seconds until the checkout expires (0 when settled).")
     payment_gateway = serializers.SerializerMethodField()
@@ -29,6 +51,7 @@ class PaymentSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Payment
+        list_serializer_class = ProductLabelledListSerializer
         fields = [
             "id",
             "transaction_id",

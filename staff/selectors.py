@@ -181,7 +181,7 @@ def plan_exists(code_or_uuid: str) -> bool:
 def admin_payment_list(
     *, status: str | None = None, created_from: datetime | None = None, created_to: datetime | None = None
 ) -> QuerySet[Any]:
-    queryset = Payment.objects.select_related("user", "plan").order_by("-created_at", "-id")
+    queryset = Payment.objects.select_related("user").order_by("-created_at", "-id")
     if status:
         queryset = queryset.filter(status=status)
     if created_from:

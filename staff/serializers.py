@@ -12,6 +12,7 @@ from rest_framework import serializers
 from accounts.roles import Role
 from manas360.api import dates
 from payments.models import PaymentStatus
+from payments.serializers import ProductLabelField, ProductLabelledListSerializer
 from subscriptions.models import SubscriptionStatus
 from subscriptions.serializers import SubscriptionSerializer
 
@@ -274,6 +275,9 @@ class AdminSubscriptionRowSerializer(serializers.Serializer):
 
 
 class AdminPaymentRowSerializer(serializers.Serializer):
+    class Meta:
+        list_serializer_class = ProductLabelledListSerializer
+
     id = serializers.UUIDField()
     transaction_id = serializers.CharField(source="merchant_order_id")
     order_id = serializers.CharField(source="gateway_order_id")
@@ -281,8 +285,8 @@ class AdminPaymentRowSerializer(serializers.Serializer):
     amount = serializers.IntegerField(source="amount_paise", help_text="Paise.")
     amount_paise = serializers.IntegerField()
     currency = serializers.CharField()
-    plan_id = serializers.CharField(source="plan.code")
-    plan_name = serializers.CharField(source="plan.name")
+    plan_id = ProductLabelField(part="id")
+    plan_name = ProductLabelField(part="name")
     subscription_id = serializers.UUIDField(allow_null=True)
     payment_mode = serializers.CharField()
     failure_reason = serializers.CharField()

@@ -7,6 +7,8 @@ from accounts.admin_mixins import AuditedModelAdmin
 from manas360.admin_display import rupees_column, short_id_column
 from manas360.admin_mixins import ReadOnlyModelAdmin
 from manas360.money import RupeesField, format_rupees
+from payments.models import Payment
+from subscriptions.fulfilment import PLAN_PRODUCT
 from subscriptions.models import Grant, Plan, Subscription
 
 
@@ -44,6 +46,17 @@ class PlanAdmin(AuditedModelAdmin, admin.ModelAdmin):
     ordering = ["display_order", "amount_paise"]
 
     price = rupees_column("amount_paise", description="Price")
+
+    # Payments refer to a plan by its code alone (no foreign key, payments/fulfilment.py): once a plan exists its
+    # code never changes, and a plan any payment refers to is withdrawn (`is_active`), never deleted.
+    def get_readonly_fields(self, request, obj=None):
+        return [*self.readonly_fields, "code"] if obj is not None else self.readonly_fields
+
+    def get_deleted_objects(self, objs, request):
+        deleted, counts, perms_needed, protected = super().get_deleted_objects(objs, request)
+        sold = Payment.objects.filter(product=PLAN_PRODUCT, product_ref__in=[plan.code for plan in objs])
+        protected = [*protected, *(f"Payment {code}" for code in sold.values_list("merchant_order_id", flat=True)[:20])]
+        return deleted, counts, perms_needed, protected
 
 
 @admin.display(description="Period")

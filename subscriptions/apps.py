@@ -15,5 +15,5 @@ class SubscriptionsConfig(AppConfig):
         # accounts builds the profile and must not import subscriptions: it asks us for our section.
         profile_section_register("subscription", subscription_summary)
         # Payments asks the app that sells a product to fulfil what a payment bought (payments/fulfilment.py):
-        # explicit registration, no signals.
-        register(PlanProduct())
+        # explicit registration, no signals. Plans are what `POST /payments/create {planId}` sells.
+        register(PlanProduct(), checkout=True)

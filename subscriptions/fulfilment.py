@@ -1,16 +1,21 @@
 """Plans as a product payments can sell (payments/fulfilment.py), registered in SubscriptionsConfig.ready()."""
 
 import math
+from collections.abc import Collection
 from datetime import datetime, timedelta
 
 from django.db.models import Prefetch
 
-from payments.fulfilment import GRANTED, PLAN_PRODUCT, Fulfilment, Offer, RefundPreview
+from payments.fulfilment import GRANTED, Fulfilment, Label, Offer, RefundPreview
 from subscriptions.entitlements import entitlement_grant, entitlement_revoke
 from subscriptions.errors import FreePlanNeedsNoPayment
 from subscriptions.models import LIVE_GRANT_STATES, Entitlement, Grant, GrantState, Plan
+from subscriptions.selectors import plan_names_by_code
 from subscriptions.serializers import SubscriptionSerializer
 from subscriptions.services import parked_time_refund_after_grant, plan_resolve, subscription_check_purchasable
+
+# The registry key plans are sold under; stored on every plan payment (`Payment.product`).
+PLAN_PRODUCT = "subscription_plan"
 
 
 class PlanProduct:
@@ -32,7 +37,6 @@ class PlanProduct:
             amount_paise=plan.amount_paise,
             currency=plan.currency,
             label=plan.name,
-            plan=plan,
         )
 
     def fulfil(self, *, payment, now: datetime) -> Fulfilment:
@@ -85,6 +89,10 @@ class PlanProduct:
 
     def prefetch(self) -> list:
         return [Prefetch("grants", queryset=_root_grants(), to_attr="plan_grants")]
+
+    def labels(self, *, refs: Collection[str]) -> dict[str, Label]:
+        """`planId` is the code the payment stored, `planName` the plan's name now (one query)."""
+        return {code: Label(id=code, name=name) for code, name in plan_names_by_code(codes=refs).items()}
 
 
 def _root_grants():

@@ -1,6 +1,7 @@
 """Reads about what a user's subscription entitles them to."""
 
 import uuid
+from collections.abc import Collection
 from typing import Any, cast
 
 from django.db.models import QuerySet
@@ -100,6 +101,11 @@ def subscription_get(*, subscription_id: object, user: User, is_admin: bool = Fa
     if subscription is None:
         raise SubscriptionNotFound()
     return subscription
+
+
+def plan_names_by_code(*, codes: Collection[str]) -> dict[str, str]:
+    """Plan names by code for many codes in one query (payments and reports hold a plan's code, not its row)."""
+    return dict(Plan.objects.filter(code__in=codes).values_list("code", "name"))
 
 
 def plan_list_public() -> QuerySet[Plan]:

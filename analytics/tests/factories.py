@@ -46,7 +46,6 @@ def make_payment(*, amount_paise, status, completed_at=None, created_at=None, us
     plan = plan or PlanFactory(code="analytics_monthly", features=[])
     payment = Payment.objects.create(
         user=user,
-        plan=plan,
         product="subscription_plan",
         product_ref=plan.code,
         merchant_order_id=f"ANL-{next(_payment_numbers):06d}",

@@ -19,11 +19,12 @@ from autopay import renewals
 from autopay.models import Mandate, MandateState
 from autopay.services import FREQUENCY_BY_PERIOD, mandate_sync
 from autopay.tests.conftest import AUTOPAY
-from payments.fulfilment import PLAN_PRODUCT, product_for
+from payments.fulfilment import product_for
 from payments.models import Payment, PaymentStatus, Refund, WebhookEvent
 from payments.phonepe.autopay import get_autopay_client
 from payments.phonepe.client import PhonePeUnavailable
 from payments.services import payment_open, payment_record_gateway_order, payment_redirect_url
+from subscriptions.fulfilment import PLAN_PRODUCT
 from subscriptions.selectors import subscription_get_active
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]

@@ -19,7 +19,7 @@ from payments.errors import (
     GatewayUnavailable,
     IdempotencyKeyConflict,
 )
-from payments.fulfilment import PLAN_PRODUCT, Offer, product_for
+from payments.fulfilment import Offer, checkout_product, product_for
 from payments.models import PAYMENT_MACHINE, Payment
 from payments.phonepe.client import CreatedOrder, PhonePeError, get_client
 from payments.services.transitions import P, move, new_gateway_id
@@ -80,7 +80,6 @@ def payment_open(
         user=user,
         product=offer.product,
         product_ref=offer.ref,
-        plan=offer.plan,
         merchant_order_id=merchant_order_id or new_gateway_id("M360"),
         amount_paise=offer.amount_paise,
         currency=offer.currency,
@@ -93,19 +92,21 @@ def payment_create(
     *,
     user: User,
     plan_identifier: object = None,
-    product: str = PLAN_PRODUCT,
+    product: str | None = None,
     ref: object = None,
     amount_rupees: object = None,
     currency: str | None = None,
     idempotency_key: str | None = None,
 ) -> PaymentCreation:
-    """Create a pending payment for `product`/`ref` (by default a plan: `plan_identifier`) and its PhonePe order.
+    """Create a pending payment for `product`/`ref` (by default the checkout product, a plan: `plan_identifier`)
+    and its PhonePe order.
 
     The product prices it and may refuse it (`offer`). An `Idempotency-Key` already used by this user returns
     that payment (created=False). Gateway unreachable: the payment is marked failed and 502 raised.
     """
     idempotency_key = _validate_idempotency_key(idempotency_key)
-    seller = product_for(product)
+    seller = product_for(product) if product else checkout_product()
+    product = seller.key
     reference = str(ref if ref is not None else plan_identifier or "")
     if idempotency_key:
         existing = Payment.objects.filter(user=user, idempotency_key=idempotency_key).first()

@@ -1,8 +1,8 @@
 import factory
 
 from accounts.tests.factories import UserFactory
-from payments.fulfilment import PLAN_PRODUCT
 from payments.models import Payment, PaymentStatus
+from subscriptions.fulfilment import PLAN_PRODUCT
 from subscriptions.tests.factories import PlanFactory
 
 
@@ -12,8 +12,10 @@ class PaymentFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = Payment
 
+    class Params:
+        plan = factory.SubFactory(PlanFactory)  # what it bought: the payment keeps the plan's code only
+
     user = factory.SubFactory(UserFactory)
-    plan = factory.SubFactory(PlanFactory)
     product = PLAN_PRODUCT
     product_ref = factory.LazyAttribute(lambda o: o.plan.code)
     merchant_order_id = factory.Sequence(lambda n: f"M360-TEST-{n:06d}")

@@ -10,6 +10,7 @@ from payments import fulfilment
 from payments.models import Payment, PaymentStatus, Refund, RefundStatus
 from payments.phonepe.client import PhonePeClient, PhonePeUnavailable
 from payments.services import refund_send, refunds_retry
+from subscriptions.fulfilment import PLAN_PRODUCT
 from subscriptions.models import Grant
 from subscriptions.selectors import subscription_get_active
 from subscriptions.tests.factories import grant_plan
@@ -128,11 +129,20 @@ def test_registry_fails_loudly_for_unknown_or_doubly_registered_products():
         fulfilment.product_for("therapist_booking")
 
     class Impostor:
-        key = fulfilment.PLAN_PRODUCT
+        key = PLAN_PRODUCT
 
     with pytest.raises(ImproperlyConfigured):
         fulfilment.register(Impostor())
-    assert type(fulfilment.product_for(fulfilment.PLAN_PRODUCT)).__name__ == "PlanProduct"
+    assert type(fulfilment.product_for(PLAN_PRODUCT)).__name__ == "PlanProduct"
+
+    class SecondCheckout:
+        key = "therapist_booking"
+
+    with pytest.raises(ImproperlyConfigured):  # `POST /payments/create` sells one product: plans
+        fulfilment.register(SecondCheckout(), checkout=True)
+    assert fulfilment.checkout_product().key == PLAN_PRODUCT
+    with pytest.raises(ImproperlyConfigured):
+        fulfilment.product_for("therapist_booking")  # the refused registration left nothing behind
 
 
 def test_a_renewal_charge_is_a_ledger_payment_whose_period_is_appended(user, plans):
@@ -146,7 +156,7 @@ def test_a_renewal_charge_is_a_ledger_payment_whose_period_is_appended(user, pla
 
     grant_plan(user, plans["premium_monthly"])
     end = subscription_get_active(user=user).end_date
-    offer = fulfilment.product_for(fulfilment.PLAN_PRODUCT).offer(user=None, ref="premium_monthly")
+    offer = fulfilment.product_for(PLAN_PRODUCT).offer(user=None, ref="premium_monthly")
     with transaction.atomic():
         renewal = payment_open(user=user, offer=offer, merchant_order_id="M360_renewal_cycle_2")
     outcome = payment_apply_order_status(

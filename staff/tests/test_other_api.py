@@ -231,7 +231,8 @@ def _payment_at(moment, **kwargs):
 
 def test_payment_rows(admin_client):
     owner = UserFactory(first_name="Ravi", last_name="K", email="ravi@example.com")
-    payment = PaymentFactory(user=owner, plan=PlanFactory(code="premium_monthly", amount_paise=29900))
+    plan = PlanFactory(code="premium_monthly", name="Premium Monthly", amount_paise=29900)
+    payment = PaymentFactory(user=owner, plan=plan)
 
     (row,) = admin_client.get("/api/v1/admin/payments").json()["data"]
 
@@ -241,6 +242,7 @@ def test_payment_rows(admin_client):
     assert row["amount"] == 29900
     assert row["currency"] == "INR"
     assert row["planId"] == "premium_monthly"
+    assert row["planName"] == "Premium Monthly"  # named by the plan product: payments keep only the code
     assert row["user"] == {"id": str(owner.pk), "fullName": "Ravi K", "email": "ravi@example.com"}
 
 

@@ -62,3 +62,29 @@ def test_a_price_that_is_not_whole_paise_is_refused_and_nothing_changes(staff_cl
     plan.refresh_from_db()
     assert plan.amount_paise == 29900
     assert not AuditLog.objects.filter(resource_type="plan").exists()
+
+
+def test_a_plan_payments_refer_to_cannot_be_deleted_and_its_code_cannot_change(staff_client, plan):
+    from payments.tests.factories import PaymentFactory
+
+    PaymentFactory(plan=plan, status="pending")
+
+    page = staff_client.post(f"/admin/subscriptions/plan/{plan.pk}/delete/", {"post": "yes"})
+    assert page.status_code == 200  # the "cannot delete" page, naming the payment
+    assert "Payment M360-TEST-" in page.content.decode()
+    listing = staff_client.post(
+        "/admin/subscriptions/plan/", {"action": "delete_selected", "_selected_action": [plan.pk], "post": "yes"}
+    )
+    assert listing.status_code == 200
+    assert Plan.objects.filter(pk=plan.pk).exists()
+
+    response = staff_client.post(f"/admin/subscriptions/plan/{plan.pk}/change/", {**_form(plan, "299"), "code": "x"})
+    assert response.status_code == 302, response.content
+    plan.refresh_from_db()
+    assert plan.code == "rupee_plan"
+
+
+def test_a_plan_no_payment_refers_to_can_be_deleted(staff_client, plan):
+    response = staff_client.post(f"/admin/subscriptions/plan/{plan.pk}/delete/", {"post": "yes"})
+    assert response.status_code == 302
+    assert not Plan.objects.filter(pk=plan.pk).exists()

@@ -106,7 +106,7 @@ def test_worker_killed_mid_refund_is_finished_elsewhere_without_a_second_refund(
         expire_after_seconds=600,
     )
     simulator.complete(payment.merchant_order_id)
-    assert grant_plan(payment.user, payment.plan, payment=payment) is not None
+    assert grant_plan(payment.user, plans["premium_monthly"], payment=payment) is not None
     with transaction.atomic():
         Payment.objects.filter(pk=payment.pk).update(status=PaymentStatus.SUCCESS)
         refund = Refund.objects.create(

@@ -129,7 +129,8 @@ def test_d4_payment_create_with_slug(patient_app, phonepe, slug):
     assert isinstance(body["data"]["transactionId"], str)
     # The dead paymentIntegration.ts reads redirectUrl at the top level.
     assert body["redirectUrl"] == body["data"]["redirectUrl"]
-    assert Payment.objects.get(pk=body["data"]["id"]).plan.code == slug
+    assert Payment.objects.get(pk=body["data"]["id"]).product_ref == slug
+    assert body["data"]["planId"] == slug
 
 
 # d5. POST /themed-rooms/sessions {themeId} (dead variant adds sessionData)

@@ -23,7 +23,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from autopay import renewals
 from autopay.models import Mandate
-from payments.phonepe.client import PhonePeError
+from payments.api import PhonePeError
 
 # Outcomes that repeat at every step while nothing moves: printed once, when they first appear.
 QUIET = {"not_due", "notified", "waiting_to_retry", "mandate_paused"}
