@@ -16,7 +16,6 @@ from django.core.validators import URLValidator
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
-from rest_framework.request import Request
 from rest_framework.settings import api_settings
 
 from accounts.errors import FieldNotAllowed
@@ -279,10 +278,3 @@ class ProfileUpdateSerializer(serializers.Serializer):
         if "email" in attrs:
             changes["email"] = attrs["email"] or ""
         return changes
-
-
-def validated(serializer_class: type[serializers.Serializer], request: Request) -> dict[str, Any]:
-    """The validated body of `request` (400 `validation_error` otherwise)."""
-    serializer = serializer_class(data=request.data)
-    serializer.is_valid(raise_exception=True)
-    return serializer.validated_data

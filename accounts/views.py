@@ -34,7 +34,6 @@ from accounts.serializers import (
     SendOtpSerializer,
     VerifyMfaSerializer,
     VerifyOtpSerializer,
-    validated,
 )
 from accounts.services import email_change, user_soft_delete, user_update
 from accounts.services.email_change import PendingEmailChange
@@ -56,6 +55,7 @@ from accounts.throttling import (
     VerifyOtpIdentifierThrottle,
 )
 from manas360.api.errors import ApplicationError, Unauthorized, ValidationFailed
+from manas360.api.input import validated_body
 from manas360.api.responses import success_response
 from manas360.api.throttling import AnonymousRateThrottle, UserRateThrottle
 
@@ -104,7 +104,7 @@ class SendOtpView(_PublicAuthView):
         responses=inline_serializer("SendOtpResponse", {"otp_id": _any(), "channel": _any(), "expires_in": _any()}),
     )
     def post(self, request: Request) -> Response:
-        identifier = validated(SendOtpSerializer, request)["identifier"]
+        identifier = validated_body(SendOtpSerializer, request)["identifier"]
         context = audit_context_from_request(request)
         sent = otp.otp_send(identifier=identifier, ip_address=context["ip_address"])
         data = {
@@ -126,7 +126,7 @@ class VerifyOtpView(_PublicAuthView):
         responses=inline_serializer("VerifyOtpResponse", {"user": _any(), "tokens": _any(), "is_new_user": _any()}),
     )
     def post(self, request: Request) -> Response:
-        body = validated(VerifyOtpSerializer, request)
+        body = validated_body(VerifyOtpSerializer, request)
         verified = otp.otp_verify(identifier=body["identifier"], code=body.get("otp") or "")
         issued = session_start(user=verified.user, **audit_context_from_request(request))
         return _signed_in_response(
@@ -146,7 +146,7 @@ class AdminLoginView(_PublicAuthView):
         responses=inline_serializer("AdminLoginResponse", {"mfa_required": _any(), "mfa_token": _any()}),
     )
     def post(self, request: Request) -> Response:
-        body = validated(AdminLoginSerializer, request)
+        body = validated_body(AdminLoginSerializer, request)
         result = mfa.admin_login(
             email=body.get("email"), password=body.get("password"), **audit_context_from_request(request)
         )
@@ -179,7 +179,7 @@ class AdminVerifyMfaView(_PublicAuthView):
         responses=inline_serializer("VerifyMfaResponse", {"user": _any(), "tokens": _any()}),
     )
     def post(self, request: Request) -> Response:
-        body = validated(VerifyMfaSerializer, request)
+        body = validated_body(VerifyMfaSerializer, request)
         issued = mfa.admin_verify_mfa(
             mfa_token=body.get("mfa_token"), mfa_code=body.get("mfa_code"), **audit_context_from_request(request)
         )
@@ -207,7 +207,7 @@ class RefreshView(_PublicAuthView):
     def post(self, request: Request) -> Response:
         if not _origin_allowed(request):
             raise OriginNotAllowed()
-        body_token = validated(RefreshSerializer, request).get("refresh_token")
+        body_token = validated_body(RefreshSerializer, request).get("refresh_token")
         from_cookie = not body_token
         raw = request.COOKIES.get(REFRESH_COOKIE, "") if from_cookie else body_token
         if not raw or not isinstance(raw, str):
@@ -244,7 +244,7 @@ class LogoutView(_PublicAuthView):
 
     @extend_schema(request=LogoutSerializer, responses=None)
     def post(self, request: Request) -> Response:
-        body = validated(LogoutSerializer, request)
+        body = validated_body(LogoutSerializer, request)
         session = _session_named_by_credentials(request, body)
         if session is not None and session.revoked_at is None:
             # Only a live session may end the others: a token of an ended session signs nobody out.
@@ -325,7 +325,7 @@ class MfaEnableView(APIView):
 
     @extend_schema(request=MfaEnableSerializer, responses=None)
     def post(self, request: Request) -> Response:
-        body = validated(MfaEnableSerializer, request)
+        body = validated_body(MfaEnableSerializer, request)
         session = _session_of(request)
         mfa.mfa_enable(
             user=_user_of(request),
@@ -345,7 +345,7 @@ class MfaDisableView(APIView):
 
     @extend_schema(request=MfaDisableSerializer, responses=None)
     def post(self, request: Request) -> Response:
-        body = validated(MfaDisableSerializer, request)
+        body = validated_body(MfaDisableSerializer, request)
         mfa.mfa_disable(
             user=_user_of(request),
             session=_session_of(request),
@@ -418,7 +418,7 @@ class _UserDetailBase(APIView, metaclass=ABCMeta):
     )
     def patch(self, request: Request, user_id: str | None = None) -> Response:
         target = self.get_target(request, user_id)
-        changes = validated(ProfileUpdateSerializer, request)
+        changes = validated_body(ProfileUpdateSerializer, request)
         result = user_update(user=target, actor=_user_of(request), **changes, **audit_context_from_request(request))
         return _profile_response(result.user, email_change=result.email_change)
 
@@ -458,7 +458,7 @@ class EmailChangeView(APIView):
         ),
     )
     def post(self, request: Request) -> Response:
-        new_email = email_change.parse_new_email(validated(EmailChangeSerializer, request)["email"])
+        new_email = email_change.parse_new_email(validated_body(EmailChangeSerializer, request)["email"])
         if new_email == _user_of(request).email:
             raise ValidationFailed(
                 "This is already your email address.", errors={"email": ["This is already your email address."]}
@@ -484,7 +484,7 @@ class EmailChangeConfirmView(APIView):
     def post(self, request: Request) -> Response:
         updated = email_change.email_change_confirm(
             user=_user_of(request),
-            code=validated(EmailChangeConfirmSerializer, request).get("code"),
+            code=validated_body(EmailChangeConfirmSerializer, request).get("code"),
             **audit_context_from_request(request),
         )
         payload = user_payload(updated)

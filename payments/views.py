@@ -9,7 +9,8 @@ from rest_framework.views import APIView
 
 from accounts.audit import audit_context_from_request
 from accounts.permissions import IsAdminWithMfa, is_admin_with_mfa
-from manas360.api.pagination import PageLimitPagination
+from manas360.api.input import validated_body
+from manas360.api.pagination import paginated_response
 from manas360.api.responses import success_response
 from payments import selectors, services
 from payments.serializers import PaymentCreateSerializer, PaymentSerializer, RefundRequestSerializer, RefundSerializer
@@ -41,22 +42,16 @@ def payment_create_response(request, *, plan_identifier, amount=None, currency=N
 class PaymentCreateView(APIView):
     @extend_schema(request=PaymentCreateSerializer, responses={201: PaymentSerializer}, parameters=[IDEMPOTENCY_HEADER])
     def post(self, request):
-        payload = PaymentCreateSerializer(data=request.data)
-        payload.is_valid(raise_exception=True)
+        order = validated_body(PaymentCreateSerializer, request)
         return payment_create_response(
-            request,
-            plan_identifier=payload.validated_data["plan_id"],
-            amount=payload.validated_data.get("amount"),
-            currency=payload.validated_data.get("currency"),
+            request, plan_identifier=order["plan_id"], amount=order.get("amount"), currency=order.get("currency")
         )
 
 
 class PaymentListView(APIView):
     @extend_schema(responses=PaymentSerializer(many=True))
     def get(self, request):
-        paginator = PageLimitPagination()
-        page = paginator.paginate_queryset(selectors.payment_list(user=request.user), request, view=self)
-        return paginator.get_paginated_response(PaymentSerializer(page, many=True).data)
+        return paginated_response(request, selectors.payment_list(user=request.user), PaymentSerializer)
 
 
 class PaymentDetailView(APIView):
@@ -93,12 +88,10 @@ class AdminPaymentRefundView(APIView):
 
     @extend_schema(request=RefundRequestSerializer, responses={202: PaymentSerializer})
     def post(self, request, payment_id):
-        payload = RefundRequestSerializer(data=request.data)
-        payload.is_valid(raise_exception=True)
         refund = services.payment_refund(
             payment_id=payment_id,
             actor=request.user,
-            reason=payload.validated_data.get("reason") or "",
+            reason=validated_body(RefundRequestSerializer, request).get("reason") or "",
             **audit_context_from_request(request),
         )
         payment = selectors.payment_get(transaction_id=str(refund.payment_id), user=request.user, is_admin=True)

@@ -237,6 +237,9 @@ class AuditLogListQuerySerializer(DateRangeQuerySerializer):
     action = serializers.CharField(required=False, max_length=64)
     actor = serializers.CharField(required=False, max_length=254)
     resource = serializers.CharField(required=False, max_length=64)
+    resource_type = serializers.CharField(
+        required=False, max_length=64, source="resource", help_text="Alias of resource."
+    )
     resource_id = serializers.CharField(required=False, max_length=64)
 
 
