@@ -23,9 +23,6 @@ class PaymentSerializer(serializers.ModelSerializer):
     refund_reason = serializers.SerializerMethodField(
         help_text="Why this payment was refunded automatically (it bought nothing new); null otherwise."
     )
-    # The renderer keeps `created_at` snake_case everywhere (the web client reads it so on user rows); the
-    # payments contract names it `createdAt`, so both are sent.
-    createdAt = serializers.DateTimeField(source="created_at", read_only=True)
 
     class Meta:
         model = Payment
@@ -44,7 +41,6 @@ class PaymentSerializer(serializers.ModelSerializer):
             "expires_in",
             "payment_gateway",
             "failure_reason",
-            "createdAt",
             "created_at",
             "completed_at",
             "refunded_at",

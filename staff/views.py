@@ -22,6 +22,7 @@ from staff.serializers import (
     AdminUserDeletedSerializer,
     AdminUserDetailSerializer,
     AdminUserListQuerySerializer,
+    AdminUserListRowSerializer,
     AdminUserRowSerializer,
     AdminUserUpdateSerializer,
     AuditLogListQuerySerializer,
@@ -64,11 +65,11 @@ class AdminUserListView(StaffAPIView):
     @extend_schema(
         operation_id="admin_users_list",
         parameters=_query_parameters(AdminUserListQuerySerializer),
-        responses=page_of(AdminUserRowSerializer, name="AdminUserPage"),
+        responses=page_of(AdminUserListRowSerializer, name="AdminUserPage"),
     )
     def get(self, request):
         filters = validated_query(AdminUserListQuerySerializer, request)
-        return paginated_response(request, selectors.admin_user_list(**filters), AdminUserRowSerializer)
+        return paginated_response(request, selectors.admin_user_list(**filters), AdminUserListRowSerializer)
 
 
 class AdminUserDetailView(StaffAPIView):
