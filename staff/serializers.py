@@ -84,7 +84,10 @@ class AdminUserListRowSerializer(AdminUserRowSerializer):
 
     def to_representation(self, instance):
         data = super().to_representation(instance)
-        data[VerbatimKey("created_at")] = data["created_at"]
+        # Both keys in one dict: a VerbatimKey equals its str, so the camelCase one is written out first.
+        created_at = data.pop("created_at")
+        data["createdAt"] = created_at
+        data[VerbatimKey("created_at")] = created_at
         return data
 
 
