@@ -345,11 +345,7 @@ class MetricsSessionsSerializer(serializers.Serializer):
 
 class MetricsSubscriptionsSerializer(serializers.Serializer):
     active = serializers.IntegerField()
-    revenue = serializers.SerializerMethodField(help_text="Successful payments, rupees (display).")
-    revenue_paise = serializers.IntegerField(source="revenue", help_text="Successful payments, paise (exact).")
-
-    def get_revenue(self, totals) -> float:
-        return rupees(totals["revenue"])
+    revenue = serializers.IntegerField(help_text="Successful payments, integer paise (as analytics' revenue).")
 
     currency = serializers.CharField()
 

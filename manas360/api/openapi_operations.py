@@ -239,7 +239,7 @@ OPERATIONS: dict[str, dict[str, Any]] = {
             "data": {
                 "users": {"total": 120, "patients": 110, "therapists": 8, "verifiedTherapists": 6},
                 "sessions": {"total": 540, "completed": 410, "completionRate": 75.9},
-                "subscriptions": {"active": 42, "revenue": 12558, "revenuePaise": 1255800, "currency": "INR"},
+                "subscriptions": {"active": 42, "revenue": 1255800, "currency": "INR"},
             },
         },
     },
