@@ -72,6 +72,13 @@ class PaymentSerializer(serializers.ModelSerializer):
         return payment.refund_reason or None
 
 
+class WebhookAckSerializer(serializers.Serializer):
+    """What PhonePe gets back: the stored event and what was done with it."""
+
+    event_id = serializers.UUIDField(allow_null=True)
+    outcome = serializers.CharField()
+
+
 class PaymentCreateSerializer(serializers.Serializer):
     plan_id = serializers.CharField(max_length=100)
     amount = serializers.DecimalField(

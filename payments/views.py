@@ -13,7 +13,13 @@ from manas360.api.input import validated_body
 from manas360.api.pagination import paginated_response
 from manas360.api.responses import success_response
 from payments import selectors, services
-from payments.serializers import PaymentCreateSerializer, PaymentSerializer, RefundRequestSerializer, RefundSerializer
+from payments.serializers import (
+    PaymentCreateSerializer,
+    PaymentSerializer,
+    RefundRequestSerializer,
+    RefundSerializer,
+    WebhookAckSerializer,
+)
 
 IDEMPOTENCY_HEADER = OpenApiParameter(
     "Idempotency-Key", str, OpenApiParameter.HEADER, required=False, description="Same key, same user: same payment."
@@ -72,13 +78,13 @@ class PaymentWebhookView(APIView):
     permission_classes = [AllowAny]
     throttle_classes = []
 
-    @extend_schema(request=None, responses={200: None})
+    @extend_schema(request=None, responses={200: WebhookAckSerializer})
     def post(self, request):
         result = services.payment_webhook_process(
             raw_body=request.body, authorization=request.headers.get("Authorization")
         )
         return success_response(
-            {"event_id": str(result.event_id) if result.event_id else None, "outcome": result.outcome},
+            WebhookAckSerializer(result).data,
             message="Duplicate event acknowledged." if result.duplicate else "Webhook processed.",
         )
 

@@ -91,7 +91,7 @@ class RoomSessionListView(APIView):
 
     @extend_schema(
         parameters=[OpenApiParameter("page", int), OpenApiParameter("limit", int)],
-        responses=OpenApiTypes.OBJECT,
+        responses=serializers.SessionDetailSerializer(many=True),
         operation_id="themed_rooms_sessions_list",
     )
     def get(self, request):
