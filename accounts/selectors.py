@@ -2,12 +2,11 @@
 
 import uuid
 from collections.abc import Callable
-from typing import Any
 
 from rest_framework.request import Request
 
 from accounts.models import User
-from accounts.roles import Role, permissions_for_role
+from accounts.roles import Role
 from manas360.api.errors import NotFound
 
 
@@ -42,28 +41,3 @@ def profile_section_register(name: str, build: Callable[..., object]) -> None:
 def profile_sections(*, user: User, request: Request | None = None) -> dict[str, object]:
     own_request = request if request is not None and request.user.pk == user.pk else None
     return {name: build(user=user, request=own_request) for name, build in _profile_sections.items()}
-
-
-def user_payload(user: User, *, permissions: list[str] | None = None) -> dict[str, Any]:
-    """The user object of docs/api.md §2/§3 (`created_at` is sent both camelCase and snake_case)."""
-    permissions = permissions if permissions is not None else permissions_for_role(user.role)
-    return {
-        "id": str(user.pk),
-        "email": user.email,
-        "phone_number": user.phone_number,
-        "first_name": user.first_name,
-        "last_name": user.last_name,
-        "full_name": user.full_name,
-        "role": user.role,
-        "permissions": permissions,
-        "admin_metadata": {"permissions": permissions},
-        "profile_picture_url": user.profile_picture_url or None,
-        "bio": user.bio,
-        "timezone": user.timezone,
-        "language": user.language,
-        "is_verified": user.is_verified,
-        "is_active": user.is_active,
-        "createdAt": user.created_at,
-        "created_at": user.created_at,
-        "updated_at": user.updated_at,
-    }

@@ -16,11 +16,11 @@ from django.core.validators import URLValidator
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
-from rest_framework.request import Request
 from rest_framework.settings import api_settings
 
 from accounts.errors import FieldNotAllowed
 from accounts.identifiers import identifier_from_data, normalise_email
+from accounts.roles import permissions_for_role
 from manas360.api.errors import ValidationFailed
 
 
@@ -281,8 +281,151 @@ class ProfileUpdateSerializer(serializers.Serializer):
         return changes
 
 
-def validated(serializer_class: type[serializers.Serializer], request: Request) -> dict[str, Any]:
-    """The validated body of `request` (400 `validation_error` otherwise)."""
-    serializer = serializer_class(data=request.data)
-    serializer.is_valid(raise_exception=True)
-    return serializer.validated_data
+# --- Output -----------------------------------------------------------------------------------------------------
+# Every accounts answer is one of these: the OpenAPI schema shows their fields, and no view builds a dict.
+
+
+class PermissionsSerializer(serializers.Serializer):
+    permissions = serializers.ListField(child=serializers.CharField())
+
+
+class UserSerializer(serializers.Serializer):
+    """The user object of docs/api.md §2/§3. Permissions: context `permissions` (the session's), else the role's."""
+
+    id = serializers.UUIDField()
+    email = serializers.CharField(allow_null=True)
+    phone_number = serializers.CharField(allow_null=True)
+    first_name = serializers.CharField()
+    last_name = serializers.CharField()
+    full_name = serializers.CharField()
+    role = serializers.CharField()
+    permissions = serializers.SerializerMethodField()
+    admin_metadata = serializers.SerializerMethodField()
+    profile_picture_url = serializers.SerializerMethodField()
+    bio = serializers.CharField()
+    timezone = serializers.CharField()
+    language = serializers.CharField()
+    is_verified = serializers.BooleanField()
+    is_active = serializers.BooleanField()
+    created_at = serializers.DateTimeField()
+    updated_at = serializers.DateTimeField()
+
+    def get_permissions(self, user: Any) -> list[str]:
+        permissions = self.context.get("permissions")
+        return list(permissions) if permissions is not None else permissions_for_role(user.role)
+
+    @extend_schema_field(PermissionsSerializer)
+    def get_admin_metadata(self, user: Any) -> dict[str, Any]:
+        return {"permissions": self.get_permissions(user)}
+
+    def get_profile_picture_url(self, user: Any) -> str | None:
+        return user.profile_picture_url or None
+
+
+class TokensSerializer(serializers.Serializer):
+    """The tokens of a session, for clients that do not use the cookies."""
+
+    access_token = serializers.CharField()
+    refresh_token = serializers.CharField()
+    expires_in = serializers.IntegerField(help_text="Seconds until the access token expires.")
+
+
+class SignedInSerializer(serializers.Serializer):
+    """verify-otp, verify-mfa and a not-enrolled admin login (docs/api.md §2)."""
+
+    user = UserSerializer()
+    tokens = TokensSerializer()
+    is_new_user = serializers.BooleanField(required=False, help_text="verify-otp only: the account was just made.")
+    mfa_required = serializers.BooleanField(required=False, help_text="admin-login only.")
+    mfa_enrollment_required = serializers.BooleanField(required=False, help_text="admin-login only.")
+
+
+def _without_dev_code(data: dict[str, Any]) -> dict[str, Any]:
+    """`devOtp` only where codes are shown for development (the service sets it only then)."""
+    if data.get("dev_otp") is None:
+        data.pop("dev_otp", None)
+    return data
+
+
+class OtpSentSerializer(serializers.Serializer):
+    otp_id = serializers.CharField()
+    channel = serializers.CharField(help_text="sms or email.")
+    expires_in = serializers.IntegerField(help_text="Seconds the code is valid.")
+    resend_in = serializers.IntegerField(help_text="Seconds before another code may be asked for.")
+    dev_otp = serializers.CharField(source="dev_code", required=False, help_text="Development only: the code.")
+
+    def to_representation(self, instance: Any) -> dict[str, Any]:
+        return _without_dev_code(super().to_representation(instance))
+
+
+class MfaChallengeSerializer(serializers.Serializer):
+    """admin-login of an enrolled admin: the second step's token."""
+
+    mfa_required = serializers.BooleanField()
+    mfa_token = serializers.CharField()
+    expires_in = serializers.IntegerField(help_text="Seconds the MFA token is valid.")
+
+
+class RefreshedSerializer(serializers.Serializer):
+    expires_in = serializers.IntegerField(help_text="Seconds until the new access token expires.")
+    tokens = TokensSerializer(required=False, help_text="Only when the refresh token came in the body.")
+
+
+class MfaStatusSerializer(serializers.Serializer):
+    mfa_enabled = serializers.BooleanField()
+    enabled_at = serializers.DateTimeField(allow_null=True)
+    backup_codes_remaining = serializers.IntegerField()
+    pending_setup = serializers.BooleanField()
+
+
+class MfaSecretSerializer(serializers.Serializer):
+    secret = serializers.CharField()
+    otpauth_url = serializers.CharField()
+    qr_code = serializers.CharField(help_text="A data:image/png URL of the otpauth URL.")
+    backup_codes = serializers.ListField(child=serializers.CharField())
+
+
+class MfaStateSerializer(serializers.Serializer):
+    mfa_enabled = serializers.BooleanField()
+
+
+class EmailChangePendingSerializer(serializers.Serializer):
+    """A code went to the new address; nothing changes until it is confirmed."""
+
+    pending_email = serializers.EmailField(source="email")
+    email_change_pending = serializers.SerializerMethodField()
+    expires_in = serializers.IntegerField()
+    resend_in = serializers.IntegerField()
+    dev_otp = serializers.CharField(source="dev_code", required=False, help_text="Development only: the code.")
+
+    def get_email_change_pending(self, pending: Any) -> bool:
+        return True
+
+    def to_representation(self, instance: Any) -> dict[str, Any]:
+        return _without_dev_code(super().to_representation(instance))
+
+
+class ProfileSerializer(UserSerializer):
+    """`GET/PATCH /users/me` and `/users/{id}`: the user, the sections other apps add (context `sections`) and,
+    after an email change was asked for, the pending address (context `email_change`)."""
+
+    subscription = serializers.SerializerMethodField()
+
+    @extend_schema_field(
+        serializers.DictField(allow_null=True, help_text="The active subscription as /subscriptions/current shows it.")
+    )
+    def get_subscription(self, user: Any) -> object:
+        return self.context.get("sections", {}).get("subscription")
+
+    def to_representation(self, instance: Any) -> dict[str, Any]:
+        data = super().to_representation(instance)
+        sections = self.context.get("sections")
+        if sections is None:
+            data.pop("subscription")
+        else:
+            data.update(sections)
+        email_change = self.context.get("email_change")
+        if email_change is not None:
+            # The address is not the user's yet: `email` stays the current one; the pending one is reported apart.
+            data.update(EmailChangePendingSerializer(email_change).data)
+        return data

@@ -6,8 +6,7 @@ from urllib.parse import urlsplit
 
 import jwt
 from django.conf import settings
-from drf_spectacular.utils import extend_schema, inline_serializer
-from rest_framework import serializers
+from drf_spectacular.utils import PolymorphicProxySerializer, extend_schema
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -21,20 +20,29 @@ from accounts.cookies import clear_auth_cookies, set_access_cookie, set_auth_coo
 from accounts.errors import CsrfFailed, OriginNotAllowed
 from accounts.models import AuthSession, User
 from accounts.permissions import IsAdmin
-from accounts.selectors import profile_sections, user_get_visible, user_payload
+from accounts.selectors import profile_sections, user_get_visible
 from accounts.serializers import (
     AdminLoginSerializer,
     EmailChangeConfirmSerializer,
+    EmailChangePendingSerializer,
     EmailChangeSerializer,
     LogoutSerializer,
+    MfaChallengeSerializer,
     MfaDisableSerializer,
     MfaEnableSerializer,
+    MfaSecretSerializer,
+    MfaStateSerializer,
+    MfaStatusSerializer,
+    OtpSentSerializer,
+    ProfileSerializer,
     ProfileUpdateSerializer,
+    RefreshedSerializer,
     RefreshSerializer,
     SendOtpSerializer,
+    SignedInSerializer,
+    UserSerializer,
     VerifyMfaSerializer,
     VerifyOtpSerializer,
-    validated,
 )
 from accounts.services import email_change, user_soft_delete, user_update
 from accounts.services.email_change import PendingEmailChange
@@ -56,6 +64,7 @@ from accounts.throttling import (
     VerifyOtpIdentifierThrottle,
 )
 from manas360.api.errors import ApplicationError, Unauthorized, ValidationFailed
+from manas360.api.input import validated_body
 from manas360.api.responses import success_response
 from manas360.api.throttling import AnonymousRateThrottle, UserRateThrottle
 
@@ -65,23 +74,22 @@ def _user_of(request: Request) -> User:
     return cast(User, request.user)
 
 
-def _any() -> serializers.JSONField:
-    """A fresh field per schema property: one shared instance would be re-bound to each name in turn and
-    collapse an inline serializer's properties into one (the schema showed send-otp with only `email`)."""
-    return serializers.JSONField(required=False)
-
-
 def _signed_in_response(
-    request: Request, *, user: User, issued: IssuedTokens, message: str, status: int = 200, **extra_data: Any
+    request: Request,
+    *,
+    user: User,
+    issued: IssuedTokens,
+    message: str,
+    status: int = 200,
+    extra_top: dict[str, Any] | None = None,
+    **extra_data: Any,
 ) -> Response:
     """The verify-otp / verify-mfa answer (docs/api.md §2): top `user`, `data.user`, `data.tokens`, `csrfToken`."""
-    payload = user_payload(user, permissions=issued.permissions)
+    data = SignedInSerializer(
+        {"user": user, "tokens": issued, **extra_data}, context={"permissions": issued.permissions}
+    ).data
     response = success_response(
-        {"user": payload, "tokens": issued.as_body(), **extra_data},
-        message=message,
-        status=status,
-        user=payload,
-        csrf_token=issued.csrf_token,
+        data, message=message, status=status, user=data["user"], csrf_token=issued.csrf_token, **(extra_top or {})
     )
     set_auth_cookies(
         response, access_token=issued.access_token, refresh_token=issued.refresh_token, csrf_token=issued.csrf_token
@@ -101,21 +109,15 @@ class SendOtpView(_PublicAuthView):
 
     @extend_schema(
         request=SendOtpSerializer,
-        responses=inline_serializer("SendOtpResponse", {"otp_id": _any(), "channel": _any(), "expires_in": _any()}),
+        responses=OtpSentSerializer,
     )
     def post(self, request: Request) -> Response:
-        identifier = validated(SendOtpSerializer, request)["identifier"]
+        identifier = validated_body(SendOtpSerializer, request)["identifier"]
         context = audit_context_from_request(request)
         sent = otp.otp_send(identifier=identifier, ip_address=context["ip_address"])
-        data = {
-            "otp_id": sent.otp_id,
-            "channel": sent.channel,
-            "expires_in": sent.expires_in,
-            "resend_in": sent.resend_in,
-        }
-        if sent.dev_code is not None:
-            data["dev_otp"] = sent.dev_code
-        return success_response(data, message="If the number or email can receive messages, a code is on its way.")
+        return success_response(
+            OtpSentSerializer(sent).data, message="If the number or email can receive messages, a code is on its way."
+        )
 
 
 class VerifyOtpView(_PublicAuthView):
@@ -123,10 +125,10 @@ class VerifyOtpView(_PublicAuthView):
 
     @extend_schema(
         request=VerifyOtpSerializer,
-        responses=inline_serializer("VerifyOtpResponse", {"user": _any(), "tokens": _any(), "is_new_user": _any()}),
+        responses=SignedInSerializer,
     )
     def post(self, request: Request) -> Response:
-        body = validated(VerifyOtpSerializer, request)
+        body = validated_body(VerifyOtpSerializer, request)
         verified = otp.otp_verify(identifier=body["identifier"], code=body.get("otp") or "")
         issued = session_start(user=verified.user, **audit_context_from_request(request))
         return _signed_in_response(
@@ -143,15 +145,24 @@ class AdminLoginView(_PublicAuthView):
 
     @extend_schema(
         request=AdminLoginSerializer,
-        responses=inline_serializer("AdminLoginResponse", {"mfa_required": _any(), "mfa_token": _any()}),
+        responses=PolymorphicProxySerializer(
+            "AdminLoginResponse",
+            serializers=[MfaChallengeSerializer, SignedInSerializer],
+            resource_type_field_name=None,
+        ),
     )
     def post(self, request: Request) -> Response:
-        body = validated(AdminLoginSerializer, request)
+        body = validated_body(AdminLoginSerializer, request)
         result = mfa.admin_login(
             email=body.get("email"), password=body.get("password"), **audit_context_from_request(request)
         )
         if result.mfa_token is not None:
-            data = {"mfa_required": True, "mfa_token": result.mfa_token, "expires_in": settings.MFA_TOKEN_TTL_SECONDS}
+            challenge = {
+                "mfa_required": True,
+                "mfa_token": result.mfa_token,
+                "expires_in": settings.MFA_TOKEN_TTL_SECONDS,
+            }
+            data = MfaChallengeSerializer(challenge).data
             return success_response(
                 data,
                 message="Enter the code from your authenticator app.",
@@ -159,16 +170,15 @@ class AdminLoginView(_PublicAuthView):
                 mfa_token=result.mfa_token,
             )
         assert result.issued is not None  # no MFA step: the restricted session is already issued
-        response = _signed_in_response(
+        return _signed_in_response(
             request,
             user=result.user,
             issued=result.issued,
             message="Set up multi-factor authentication to use the admin area.",
+            extra_top={"mfa_required": False, "mfa_enrollment_required": True},
             mfa_required=False,
             mfa_enrollment_required=True,
         )
-        response.data.update({"mfa_required": False, "mfa_enrollment_required": True})
-        return response
 
 
 class AdminVerifyMfaView(_PublicAuthView):
@@ -176,10 +186,10 @@ class AdminVerifyMfaView(_PublicAuthView):
 
     @extend_schema(
         request=VerifyMfaSerializer,
-        responses=inline_serializer("VerifyMfaResponse", {"user": _any(), "tokens": _any()}),
+        responses=SignedInSerializer,
     )
     def post(self, request: Request) -> Response:
-        body = validated(VerifyMfaSerializer, request)
+        body = validated_body(VerifyMfaSerializer, request)
         issued = mfa.admin_verify_mfa(
             mfa_token=body.get("mfa_token"), mfa_code=body.get("mfa_code"), **audit_context_from_request(request)
         )
@@ -202,12 +212,12 @@ class RefreshView(_PublicAuthView):
 
     @extend_schema(
         request=RefreshSerializer,
-        responses=inline_serializer("RefreshResponse", {"expires_in": _any(), "tokens": _any()}),
+        responses=RefreshedSerializer,
     )
     def post(self, request: Request) -> Response:
         if not _origin_allowed(request):
             raise OriginNotAllowed()
-        body_token = validated(RefreshSerializer, request).get("refresh_token")
+        body_token = validated_body(RefreshSerializer, request).get("refresh_token")
         from_cookie = not body_token
         raw = request.COOKIES.get(REFRESH_COOKIE, "") if from_cookie else body_token
         if not raw or not isinstance(raw, str):
@@ -222,7 +232,7 @@ class RefreshView(_PublicAuthView):
                 return response
             raise
         if from_cookie:
-            response = success_response({"expires_in": issued.expires_in})
+            response = success_response(RefreshedSerializer({"expires_in": issued.expires_in}).data)
             set_auth_cookies(
                 response,
                 access_token=issued.access_token,
@@ -230,7 +240,7 @@ class RefreshView(_PublicAuthView):
                 csrf_token=issued.csrf_token,
             )
             return response
-        return success_response({"tokens": issued.as_body(), "expires_in": issued.expires_in})
+        return success_response(RefreshedSerializer({"tokens": issued, "expires_in": issued.expires_in}).data)
 
 
 class LogoutView(_PublicAuthView):
@@ -244,7 +254,7 @@ class LogoutView(_PublicAuthView):
 
     @extend_schema(request=LogoutSerializer, responses=None)
     def post(self, request: Request) -> Response:
-        body = validated(LogoutSerializer, request)
+        body = validated_body(LogoutSerializer, request)
         session = _session_named_by_credentials(request, body)
         if session is not None and session.revoked_at is None:
             # Only a live session may end the others: a token of an ended session signs nobody out.
@@ -305,27 +315,26 @@ def _session_of(request: Request) -> AuthSession | None:
 class MfaStatusView(APIView):
     permission_classes = [IsAdmin]
 
-    @extend_schema(responses=inline_serializer("MfaStatus", {"mfa_enabled": _any()}))
+    @extend_schema(responses=MfaStatusSerializer)
     def get(self, request: Request) -> Response:
-        return success_response(mfa.mfa_status(user=_user_of(request)))
+        return success_response(MfaStatusSerializer(mfa.mfa_status(user=_user_of(request))).data)
 
 
 class MfaGenerateSecretView(APIView):
     permission_classes = [IsAdmin]
 
-    @extend_schema(request=None, responses=inline_serializer("MfaSecret", {"secret": _any(), "qr_code": _any()}))
+    @extend_schema(request=None, responses=MfaSecretSerializer)
     def post(self, request: Request) -> Response:
-        return success_response(
-            mfa.mfa_generate_secret(user=_user_of(request)), message="Scan the QR code, then confirm a code."
-        )
+        secret = mfa.mfa_generate_secret(user=_user_of(request))
+        return success_response(MfaSecretSerializer(secret).data, message="Scan the QR code, then confirm a code.")
 
 
 class MfaEnableView(APIView):
     permission_classes = [IsAdmin]
 
-    @extend_schema(request=MfaEnableSerializer, responses=None)
+    @extend_schema(request=MfaEnableSerializer, responses=MfaStateSerializer)
     def post(self, request: Request) -> Response:
-        body = validated(MfaEnableSerializer, request)
+        body = validated_body(MfaEnableSerializer, request)
         session = _session_of(request)
         mfa.mfa_enable(
             user=_user_of(request),
@@ -334,7 +343,9 @@ class MfaEnableView(APIView):
             secret=body.get("secret"),
             **audit_context_from_request(request),
         )
-        response = success_response({"mfa_enabled": True}, message="Multi-factor authentication is on.")
+        response = success_response(
+            MfaStateSerializer({"mfa_enabled": True}).data, message="Multi-factor authentication is on."
+        )
         if session is not None and request.COOKIES.get(ACCESS_COOKIE) and not request.headers.get("Authorization"):
             set_access_cookie(response, access_token=session_reissue_access(session=session))
         return response
@@ -343,9 +354,9 @@ class MfaEnableView(APIView):
 class MfaDisableView(APIView):
     permission_classes = [IsAdmin]
 
-    @extend_schema(request=MfaDisableSerializer, responses=None)
+    @extend_schema(request=MfaDisableSerializer, responses=MfaStateSerializer)
     def post(self, request: Request) -> Response:
-        body = validated(MfaDisableSerializer, request)
+        body = validated_body(MfaDisableSerializer, request)
         mfa.mfa_disable(
             user=_user_of(request),
             session=_session_of(request),
@@ -353,7 +364,9 @@ class MfaDisableView(APIView):
             password=body.get("password"),
             **audit_context_from_request(request),
         )
-        return success_response({"mfa_enabled": False}, message="Multi-factor authentication is off.")
+        return success_response(
+            MfaStateSerializer({"mfa_enabled": False}).data, message="Multi-factor authentication is off."
+        )
 
 
 # --- Users (docs/api.md §3) ------------------------------------------------------------------------------------------
@@ -367,28 +380,13 @@ def _profile_response(
     request: Request | None = None,
 ) -> Response:
     """`request`: a read-only request of the user, whose subscription read at authentication may be used."""
-    payload = user_payload(user)
-    if with_subscription:
-        payload.update(profile_sections(user=user, request=request))
+    sections = profile_sections(user=user, request=request) if with_subscription else None
+    payload = ProfileSerializer(user, context={"sections": sections, "email_change": email_change}).data
     if email_change is None:
         return success_response(payload, user=payload)
-    # The address is not the user's yet: `email` stays the current one; the pending one is reported apart.
-    payload.update(_email_change_data(email_change))
     return success_response(
         payload, user=payload, message="We sent a code to the new address. Confirm it to change your email."
     )
-
-
-def _email_change_data(email_change: PendingEmailChange) -> dict[str, Any]:
-    data: dict[str, Any] = {
-        "pending_email": email_change.email,
-        "email_change_pending": True,
-        "expires_in": email_change.expires_in,
-        "resend_in": email_change.resend_in,
-    }
-    if email_change.dev_code is not None:
-        data["dev_otp"] = email_change.dev_code
-    return data
 
 
 class _UserDetailBase(APIView, metaclass=ABCMeta):
@@ -408,17 +406,17 @@ class _UserDetailBase(APIView, metaclass=ABCMeta):
             throttles += [SendOtpIpThrottle(), SendOtpIdentifierThrottle()]
         return throttles
 
-    @extend_schema(responses=inline_serializer("UserProfile", {"id": _any(), "email": _any(), "subscription": _any()}))
+    @extend_schema(responses=ProfileSerializer)
     def get(self, request: Request, user_id: str | None = None) -> Response:
         return _profile_response(self.get_target(request, user_id), request=request)
 
     @extend_schema(
         request=ProfileUpdateSerializer,
-        responses=inline_serializer("UserProfileUpdated", {"id": _any()}),
+        responses=ProfileSerializer,
     )
     def patch(self, request: Request, user_id: str | None = None) -> Response:
         target = self.get_target(request, user_id)
-        changes = validated(ProfileUpdateSerializer, request)
+        changes = validated_body(ProfileUpdateSerializer, request)
         result = user_update(user=target, actor=_user_of(request), **changes, **audit_context_from_request(request))
         return _profile_response(result.user, email_change=result.email_change)
 
@@ -453,12 +451,10 @@ class EmailChangeView(APIView):
 
     @extend_schema(
         request=EmailChangeSerializer,
-        responses=inline_serializer(
-            "EmailChangePending", {"pending_email": serializers.EmailField(), "expires_in": serializers.IntegerField()}
-        ),
+        responses=EmailChangePendingSerializer,
     )
     def post(self, request: Request) -> Response:
-        new_email = email_change.parse_new_email(validated(EmailChangeSerializer, request)["email"])
+        new_email = email_change.parse_new_email(validated_body(EmailChangeSerializer, request)["email"])
         if new_email == _user_of(request).email:
             raise ValidationFailed(
                 "This is already your email address.", errors={"email": ["This is already your email address."]}
@@ -467,7 +463,8 @@ class EmailChangeView(APIView):
             user=_user_of(request), new_email=new_email, **audit_context_from_request(request)
         )
         return success_response(
-            _email_change_data(pending), message="We sent a code to the new address. Confirm it to change your email."
+            EmailChangePendingSerializer(pending).data,
+            message="We sent a code to the new address. Confirm it to change your email.",
         )
 
 
@@ -479,13 +476,13 @@ class EmailChangeConfirmView(APIView):
 
     @extend_schema(
         request=EmailChangeConfirmSerializer,
-        responses=inline_serializer("EmailChanged", {"id": _any(), "email": serializers.EmailField()}),
+        responses=UserSerializer,
     )
     def post(self, request: Request) -> Response:
         updated = email_change.email_change_confirm(
             user=_user_of(request),
-            code=validated(EmailChangeConfirmSerializer, request).get("code"),
+            code=validated_body(EmailChangeConfirmSerializer, request).get("code"),
             **audit_context_from_request(request),
         )
-        payload = user_payload(updated)
+        payload = UserSerializer(updated).data
         return success_response(payload, user=payload, message="Your email address has been changed.")

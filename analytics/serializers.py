@@ -50,9 +50,9 @@ class AssessmentSerializer(serializers.ModelSerializer):
 
 
 # --- query parameters ------------------------------------------------------------------------------------------
-# The analytics endpoints take camelCase query parameters (`startDate`), and also the snake_case spellings older
-# clients send (`start_date`); `parse_date_range` prefers the camelCase one. Values are kept as sent (no trimming
-# here: the date parser decides what a blank or padded value means). Each `validate()` checks in the order the
+# Read with `manas360.api.input.validated_query`: camelCase parameters (`startDate`) arrive snake_case
+# (`start_date`), and the snake_case spellings older clients send arrive unchanged. Values are kept as sent (no
+# trimming here: the date parser decides what a blank or padded value means). Each `validate()` checks in the order the
 # endpoints always have, so a request with several mistakes gets the same first error as before, and answers
 # with the domain's own codes (`invalid_date_range`) where the contract names one. Unknown parameters are ignored.
 
@@ -64,10 +64,8 @@ def _query_text(help_text: str = "") -> serializers.CharField:
 class DateRangeQuery(serializers.Serializer):
     """`startDate`/`endDate`/`period` -> `{"date_range": DateRange}` (400 invalid_date_range otherwise)."""
 
-    startDate = _query_text("First day, YYYY-MM-DD (UTC), inclusive.")  # the contract spells it so
-    endDate = _query_text("Last day, YYYY-MM-DD (UTC), inclusive.")  # the contract spells it so
-    start_date = _query_text()
-    end_date = _query_text()
+    start_date = _query_text("First day, YYYY-MM-DD (UTC), inclusive.")
+    end_date = _query_text("Last day, YYYY-MM-DD (UTC), inclusive.")
     period = _query_text("Last N days (7d, 30d, 90d, 1y); default 30d.")
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
@@ -75,7 +73,7 @@ class DateRangeQuery(serializers.Serializer):
 
 
 def _group_by(attrs: dict[str, Any]) -> str:
-    group_by = attrs.get("groupBy") or attrs.get("group_by") or "day"
+    group_by = attrs.get("group_by") or "day"
     if group_by not in GROUP_BY_CHOICES:
         raise ValidationFailed(
             "groupBy must be one of day, week, month.", errors={"group_by": ["Must be one of day, week, month."]}
@@ -86,8 +84,7 @@ def _group_by(attrs: dict[str, Any]) -> str:
 class ReportQuery(DateRangeQuery):
     """The date range and `groupBy` (day, week or month; default day)."""
 
-    groupBy = _query_text("day (default), week or month.")  # the contract spells it so
-    group_by = _query_text()
+    group_by = _query_text("day (default), week or month.")
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         return {**super().validate(attrs), "group_by": _group_by(attrs)}

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from django.http import HttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
@@ -11,7 +9,6 @@ from rest_framework import status
 from rest_framework.negotiation import BaseContentNegotiation
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
-from rest_framework.serializers import Serializer
 from rest_framework.views import APIView
 
 from accounts.permissions import HasPermission, IsAdminWithMfa
@@ -30,10 +27,11 @@ from analytics.serializers import (
     SessionsOutput,
 )
 from analytics.services import assessment_record
-from manas360.api.pagination import PageLimitPagination
+from manas360.api.input import validated_body, validated_query
+from manas360.api.pagination import paginated_response
 
-# The documented parameters (types and enums for the schema); the query serializers validate them and also accept
-# the snake_case spellings older clients send, which the schema does not advertise.
+# The documented parameters (types and enums for the schema); the query serializers validate them. The snake_case
+# spellings older clients send (`start_date`) are read the same, but the schema does not advertise them.
 RANGE_PARAMETERS = [
     OpenApiParameter("startDate", OpenApiTypes.DATE, description="First day, YYYY-MM-DD (UTC), inclusive."),
     OpenApiParameter("endDate", OpenApiTypes.DATE, description="Last day, YYYY-MM-DD (UTC), inclusive."),
@@ -46,12 +44,6 @@ ANALYTICS_ERRORS = "400 invalid_date_range; 401; 403 permission_denied or admin_
 class AnalyticsView(APIView):
     permission_classes = [IsAdminWithMfa, HasPermission("view_analytics")]
 
-    def query(self, serializer_class: type[Serializer], **context: object) -> dict[str, Any]:
-        """The query parameters, validated by `serializer_class` (analytics.serializers)."""
-        serializer = serializer_class(data=self.request.query_params, context=context)
-        serializer.is_valid(raise_exception=True)
-        return serializer.validated_data
-
 
 class OverviewView(AnalyticsView):
     @extend_schema(
@@ -62,7 +54,7 @@ class OverviewView(AnalyticsView):
         f"activeSubscriptions, revenue (paise), dateRange. {ANALYTICS_ERRORS}",
     )
     def get(self, request):
-        return Response(OverviewOutput(selectors.analytics_overview(**self.query(DateRangeQuery))).data)
+        return Response(OverviewOutput(selectors.analytics_overview(**validated_query(DateRangeQuery, request))).data)
 
 
 class SessionsView(AnalyticsView):
@@ -73,7 +65,7 @@ class SessionsView(AnalyticsView):
         + ANALYTICS_ERRORS,
     )
     def get(self, request):
-        return Response(SessionsOutput(selectors.analytics_sessions(**self.query(DateRangeQuery))).data)
+        return Response(SessionsOutput(selectors.analytics_sessions(**validated_query(DateRangeQuery, request))).data)
 
 
 class OutcomesView(AnalyticsView):
@@ -84,7 +76,7 @@ class OutcomesView(AnalyticsView):
         "improvementRate}, daily[] {date, sessionsStarted, sessionsCompleted}. " + ANALYTICS_ERRORS,
     )
     def get(self, request):
-        return Response(OutcomesOutput(selectors.analytics_outcomes(**self.query(DateRangeQuery))).data)
+        return Response(OutcomesOutput(selectors.analytics_outcomes(**validated_query(DateRangeQuery, request))).data)
 
 
 class DashboardView(AnalyticsView):
@@ -96,7 +88,7 @@ class DashboardView(AnalyticsView):
         "topThemes[]. Also served at GET /admin/analytics/dashboard. " + ANALYTICS_ERRORS,
     )
     def get(self, request):
-        return Response(DashboardOutput(selectors.analytics_dashboard(**self.query(DateRangeQuery))).data)
+        return Response(DashboardOutput(selectors.analytics_dashboard(**validated_query(DateRangeQuery, request))).data)
 
 
 class ReportView(AnalyticsView):
@@ -109,7 +101,7 @@ class ReportView(AnalyticsView):
     def get(self, request, report_type: str):
         if report_type not in selectors.REPORT_TYPES:
             raise UnknownReportType(f"Unknown report type. Use one of: {', '.join(selectors.REPORT_TYPES)}.")
-        report = selectors.analytics_report(report_type=report_type, **self.query(ReportQuery))
+        report = selectors.analytics_report(report_type=report_type, **validated_query(ReportQuery, request))
         return Response(ReportOutput(report).data)
 
 
@@ -150,9 +142,9 @@ class ExportView(AnalyticsView):
         " 400 validation_error for an unknown format or type. " + ANALYTICS_ERRORS,
     )
     def get(self, request):
-        query = self.query(ExportQuery, fixed_format=self.fixed_format)
-        date_range, file_format = query["date_range"], query["file_format"]
-        response = HttpResponse(exports.export_file(**query), content_type=exports.CONTENT_TYPES[file_format])
+        export = validated_query(ExportQuery, request, fixed_format=self.fixed_format)
+        date_range, file_format = export["date_range"], export["file_format"]
+        response = HttpResponse(exports.export_file(**export), content_type=exports.CONTENT_TYPES[file_format])
         response["Content-Disposition"] = f"attachment; filename={exports.export_filename(date_range, file_format)}"
         response["Cache-Control"] = "no-store"
         return response
@@ -178,14 +170,9 @@ class AssessmentView(APIView):
         "default now, not in the future). 400 validation_error on a score outside the type's range.",
     )
     def post(self, request):
-        serializer = AssessmentCreateSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        assessment = assessment_record(user=request.user, **serializer.validated_data)
+        assessment = assessment_record(user=request.user, **validated_body(AssessmentCreateSerializer, request))
         return Response(AssessmentSerializer(assessment).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(responses=AssessmentSerializer(many=True))
     def get(self, request):
-        paginator = PageLimitPagination()
-        queryset = request.user.assessments.order_by("-taken_at", "-id")
-        page = paginator.paginate_queryset(queryset, request, view=self)
-        return paginator.get_paginated_response(AssessmentSerializer(page, many=True).data)
+        return paginated_response(request, request.user.assessments.order_by("-taken_at", "-id"), AssessmentSerializer)

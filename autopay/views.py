@@ -6,6 +6,7 @@ from rest_framework.views import APIView
 from accounts.audit import audit_context_from_request
 from autopay import selectors, services
 from autopay.serializers import AutopaySetupSerializer, MandateSerializer
+from manas360.api.input import validated_body
 from manas360.api.responses import success_response
 
 
@@ -18,10 +19,10 @@ class AutopayView(APIView):
 
     @extend_schema(request=AutopaySetupSerializer, responses={201: MandateSerializer})
     def post(self, request):
-        payload = AutopaySetupSerializer(data=request.data)
-        payload.is_valid(raise_exception=True)
         mandate = services.mandate_setup(
-            user=request.user, plan_identifier=payload.validated_data["plan_id"], **audit_context_from_request(request)
+            user=request.user,
+            plan_identifier=validated_body(AutopaySetupSerializer, request)["plan_id"],
+            **audit_context_from_request(request),
         )
         data = MandateSerializer(mandate).data
         return success_response(data, status=201, mandate=data, redirect_url=data["redirect_url"])

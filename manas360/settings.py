@@ -229,7 +229,6 @@ REST_FRAMEWORK = {
 JSON_CAMEL_CASE = {
     "JSON_UNDERSCOREIZE": {
         "no_underscore_before_number": True,
-        "ignore_keys": ("created_at",),
         "ignore_fields": ("session_data", "metadata", "changes"),
     }
 }

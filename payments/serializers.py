@@ -45,9 +45,6 @@ class PaymentSerializer(serializers.ModelSerializer):
     refund_reason = serializers.SerializerMethodField(
         help_text="Why this payment was refunded automatically (it bought nothing new); null otherwise."
     )
-    # The renderer keeps `created_at` snake_case everywhere (the web client reads it so on user rows); the
-    # payments contract names it `createdAt`, so both are sent.
-    createdAt = serializers.DateTimeField(source="created_at", read_only=True)
 
     class Meta:
         model = Payment
@@ -67,7 +64,6 @@ class PaymentSerializer(serializers.ModelSerializer):
             "expires_in",
             "payment_gateway",
             "failure_reason",
-            "createdAt",
             "created_at",
             "completed_at",
             "refunded_at",
@@ -97,6 +93,13 @@ class PaymentSerializer(serializers.ModelSerializer):
 
     def get_refund_reason(self, payment) -> str | None:
         return payment.refund_reason or None
+
+
+class WebhookAckSerializer(serializers.Serializer):
+    """What PhonePe gets back: the stored event and what was done with it."""
+
+    event_id = serializers.UUIDField(allow_null=True)
+    outcome = serializers.CharField()
 
 
 class PaymentCreateSerializer(serializers.Serializer):

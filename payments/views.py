@@ -9,10 +9,17 @@ from rest_framework.views import APIView
 
 from accounts.audit import audit_context_from_request
 from accounts.permissions import IsAdminWithMfa, is_admin_with_mfa
-from manas360.api.pagination import PageLimitPagination
+from manas360.api.input import validated_body
+from manas360.api.pagination import paginated_response
 from manas360.api.responses import success_response
 from payments import selectors, services
-from payments.serializers import PaymentCreateSerializer, PaymentSerializer, RefundRequestSerializer, RefundSerializer
+from payments.serializers import (
+    PaymentCreateSerializer,
+    PaymentSerializer,
+    RefundRequestSerializer,
+    RefundSerializer,
+    WebhookAckSerializer,
+)
 
 IDEMPOTENCY_HEADER = OpenApiParameter(
     "Idempotency-Key", str, OpenApiParameter.HEADER, required=False, description="Same key, same user: same payment."
@@ -41,22 +48,16 @@ def payment_create_response(request, *, plan_identifier, amount=None, currency=N
 class PaymentCreateView(APIView):
     @extend_schema(request=PaymentCreateSerializer, responses={201: PaymentSerializer}, parameters=[IDEMPOTENCY_HEADER])
     def post(self, request):
-        payload = PaymentCreateSerializer(data=request.data)
-        payload.is_valid(raise_exception=True)
+        order = validated_body(PaymentCreateSerializer, request)
         return payment_create_response(
-            request,
-            plan_identifier=payload.validated_data["plan_id"],
-            amount=payload.validated_data.get("amount"),
-            currency=payload.validated_data.get("currency"),
+            request, plan_identifier=order["plan_id"], amount=order.get("amount"), currency=order.get("currency")
         )
 
 
 class PaymentListView(APIView):
     @extend_schema(responses=PaymentSerializer(many=True))
     def get(self, request):
-        paginator = PageLimitPagination()
-        page = paginator.paginate_queryset(selectors.payment_list(user=request.user), request, view=self)
-        return paginator.get_paginated_response(PaymentSerializer(page, many=True).data)
+        return paginated_response(request, selectors.payment_list(user=request.user), PaymentSerializer)
 
 
 class PaymentDetailView(APIView):
@@ -77,13 +78,13 @@ class PaymentWebhookView(APIView):
     permission_classes = [AllowAny]
     throttle_classes = []
 
-    @extend_schema(request=None, responses={200: None})
+    @extend_schema(request=None, responses={200: WebhookAckSerializer})
     def post(self, request):
         result = services.payment_webhook_process(
             raw_body=request.body, authorization=request.headers.get("Authorization")
         )
         return success_response(
-            {"event_id": str(result.event_id) if result.event_id else None, "outcome": result.outcome},
+            WebhookAckSerializer(result).data,
             message="Duplicate event acknowledged." if result.duplicate else "Webhook processed.",
         )
 
@@ -93,12 +94,10 @@ class AdminPaymentRefundView(APIView):
 
     @extend_schema(request=RefundRequestSerializer, responses={202: PaymentSerializer})
     def post(self, request, payment_id):
-        payload = RefundRequestSerializer(data=request.data)
-        payload.is_valid(raise_exception=True)
         refund = services.payment_refund(
             payment_id=payment_id,
             actor=request.user,
-            reason=payload.validated_data.get("reason") or "",
+            reason=validated_body(RefundRequestSerializer, request).get("reason") or "",
             **audit_context_from_request(request),
         )
         payment = selectors.payment_get(transaction_id=str(refund.payment_id), user=request.user, is_admin=True)

@@ -32,6 +32,22 @@ class SessionEndInput(serializers.Serializer):
     duration_seconds = serializers.IntegerField(min_value=0, required=False, allow_null=True)
 
 
+class ThemeListQuery(serializers.Serializer):
+    """`?tier=&category=&search=` of the catalogue; a blank value is no filter."""
+
+    tier = serializers.ChoiceField(
+        choices=ThemeTier.values,
+        required=False,
+        allow_blank=True,
+        error_messages={"invalid_choice": "Must be free, premier or plus."},
+    )
+    category = serializers.CharField(required=False, allow_blank=True, max_length=100)
+    search = serializers.CharField(required=False, allow_blank=True, max_length=100)
+
+    def validate(self, attrs):
+        return {name: attrs.get(name) or None for name in ("category", "tier", "search")}
+
+
 # --- output ----------------------------------------------------------------------------------------
 
 

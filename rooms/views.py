@@ -9,13 +9,12 @@ from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from manas360.api.errors import ValidationFailed
-from manas360.api.pagination import PageLimitPagination
+from manas360.api.input import validated_body, validated_query
+from manas360.api.pagination import PageLimitPagination, paginated_response
 from manas360.api.renderers import RenderedJSON
 from rooms import catalogue, selectors, serializers, services
 from rooms.access import tier_is_open
 from rooms.models import ThemeTier
-from rooms.pagination import CountSavingPagination
 
 
 class ThemeListView(APIView):
@@ -36,30 +35,24 @@ class ThemeListView(APIView):
         operation_id="themed_rooms_themes_list",
     )
     def get(self, request):
-        params = request.query_params
-        tier = params.get("tier") or None
-        if tier is not None and tier not in ThemeTier.values:
-            raise ValidationFailed(
-                "`tier` must be one of free, premier, plus.", errors={"tier": ["Must be free, premier or plus."]}
-            )
-        filters = {"category": params.get("category"), "tier": tier, "search": params.get("search")}
+        filters = validated_query(serializers.ThemeListQuery, request)
         entitlements = selectors.caller_entitlements(user=request.user, request=request)
         stamp = catalogue.current_stamp(request)
         key = (
             stamp,
             request.accepted_media_type,
-            params.get("page"),
-            params.get("limit"),
+            request.query_params.get("page"),
+            request.query_params.get("limit"),
             *filters.values(),
             tuple(tier_is_open(value, entitlements) for value in ThemeTier.values),
         )
         page = catalogue.cached_page(key) if stamp is not None else None
         if page is None:
-            body = self._render(request, self._catalogue_page(request, filters, entitlements))
-            etag = catalogue.keep_page(key, body) if stamp is not None else catalogue.etag_of(body)
+            content = self._render(request, self._catalogue_page(request, filters, entitlements))
+            etag = catalogue.keep_page(key, content) if stamp is not None else catalogue.etag_of(content)
         else:
-            etag, body = page
-        response = get_conditional_response(request, etag=etag) or Response(RenderedJSON(body))
+            etag, content = page
+        response = get_conditional_response(request, etag=etag) or Response(RenderedJSON(content))
         response["ETag"] = etag
         patch_cache_control(response, no_cache=True, **({"private": True} if request.auth else {"public": True}))
         patch_vary_headers(response, ("Authorization", "Cookie"))
@@ -67,7 +60,7 @@ class ThemeListView(APIView):
 
     @staticmethod
     def _catalogue_page(request, filters: dict, entitlements: frozenset[str]) -> dict:
-        paginator = CountSavingPagination()
+        paginator = PageLimitPagination()
         rows = paginator.paginate_rows(
             lambda offset, limit: selectors.theme_page(offset=offset, limit=limit, **filters),
             lambda: selectors.theme_list(**filters).count(),
@@ -98,20 +91,22 @@ class RoomSessionListView(APIView):
 
     @extend_schema(
         parameters=[OpenApiParameter("page", int), OpenApiParameter("limit", int)],
-        responses=OpenApiTypes.OBJECT,
+        responses=serializers.SessionDetailSerializer(many=True),
         operation_id="themed_rooms_sessions_list",
     )
     def get(self, request):
-        paginator = PageLimitPagination()
-        sessions = paginator.paginate_queryset(selectors.room_session_list(user=request.user), request)
-        answer = serializers.SessionDetailSerializer(sessions, many=True, context={"now": timezone.now()})
-        return paginator.get_paginated_response(answer.data)
+        return paginated_response(
+            request,
+            selectors.room_session_list(user=request.user),
+            serializers.SessionDetailSerializer,
+            context={"now": timezone.now()},
+        )
 
     @extend_schema(request=serializers.SessionStartInput, responses={201: serializers.SessionStartedSerializer})
     def post(self, request):
-        payload = serializers.SessionStartInput(data=request.data)
-        payload.is_valid(raise_exception=True)
-        session = services.room_session_start(user=request.user, **payload.validated_data)
+        session = services.room_session_start(
+            user=request.user, **validated_body(serializers.SessionStartInput, request)
+        )
         return Response(serializers.SessionStartedSerializer(session).data, status=status.HTTP_201_CREATED)
 
 
@@ -129,9 +124,7 @@ class RoomSessionEndView(APIView):
 
     @extend_schema(request=serializers.SessionEndInput, responses=serializers.SessionEndedSerializer)
     def patch(self, request, session_id):
-        payload = serializers.SessionEndInput(data=request.data)
-        payload.is_valid(raise_exception=True)
-        values = dict(payload.validated_data)
+        values = validated_body(serializers.SessionEndInput, request)
         values.pop("duration_seconds", None)
         session = services.room_session_end(user=request.user, session_id=session_id, **values)
         return Response(serializers.SessionEndedSerializer(session).data)

@@ -1,7 +1,8 @@
 """Shapes of the admin API (docs/api.md §7, §11). Output serializers read only prefetched data: no per-row queries.
 
-Keys are snake_case here; the renderer camelizes them, except `created_at`, which the web client reads as is
-(docs/web-client.md call 15), so the user rows carry both `createdAt` and `created_at`.
+Keys are snake_case here and the renderer camelizes them. The one snake_case key of the API is `created_at` on
+`/admin/users` rows, which the web client reads as is (docs/web-client.md call 15): AdminUserListRowSerializer
+adds it beside `createdAt`. Amounts: `amount` is rupees (display), `amountPaise` the exact integer.
 """
 
 from datetime import datetime, timedelta
@@ -11,6 +12,8 @@ from rest_framework import serializers
 
 from accounts.roles import Role
 from manas360.api import dates
+from manas360.api.renderers import VerbatimKey
+from manas360.money import rupees
 from payments.models import PaymentStatus
 from payments.serializers import ProductLabelField, ProductLabelledListSerializer
 from subscriptions.models import SubscriptionStatus
@@ -24,30 +27,24 @@ def user_status(user) -> str:
     return "active" if user.is_active else "suspended"
 
 
-def subscription_summary(subscription) -> dict | None:
-    """The same short summary the subscriptions API gives (plan must be select_related)."""
-    if subscription is None:
-        return None
-    return SubscriptionSerializer(subscription).data
-
-
 def _iso(value: datetime | None) -> str | None:
     if value is None:
         return None
     return serializers.DateTimeField().to_representation(value)
 
 
-def user_brief(user) -> dict | None:
-    """`{id, fullName, email}` for rows that point at a user (never null strings)."""
-    if user is None:
-        return None
-    return {"id": str(user.id), "full_name": user.full_name or "", "email": user.email or ""}
-
-
 class UserBriefSerializer(serializers.Serializer):
+    """`{id, fullName, email}` for rows that point at a user (never null strings)."""
+
     id = serializers.UUIDField()
-    full_name = serializers.CharField()
-    email = serializers.CharField()
+    full_name = serializers.SerializerMethodField()
+    email = serializers.SerializerMethodField()
+
+    def get_full_name(self, user) -> str:
+        return user.full_name or ""
+
+    def get_email(self, user) -> str:
+        return user.email or ""
 
 
 # --- users ------------------------------------------------------------------------------------------------------
@@ -64,7 +61,6 @@ class AdminUserRowSerializer(serializers.Serializer):
     is_active = serializers.BooleanField(read_only=True)
     is_verified = serializers.BooleanField(read_only=True)
     status = serializers.SerializerMethodField()
-    createdAt = serializers.DateTimeField(source="created_at", read_only=True)  # the contract key (camelCase already)
     created_at = serializers.DateTimeField(read_only=True)
     subscription = serializers.SerializerMethodField()
 
@@ -79,8 +75,21 @@ class AdminUserRowSerializer(serializers.Serializer):
 
     @extend_schema_field(SubscriptionSerializer(allow_null=True))
     def get_subscription(self, user) -> dict | None:
+        """The current subscription, as the subscriptions API shows it (prefetched with its plan), or null."""
         current = getattr(user, "current_subscriptions", None)
-        return subscription_summary(current[0] if current else None)
+        return SubscriptionSerializer(current[0]).data if current else None
+
+
+class AdminUserListRowSerializer(AdminUserRowSerializer):
+    """A row of `GET /admin/users`: also `created_at`, the key the web app's user table reads."""
+
+    def to_representation(self, instance):
+        data = super().to_representation(instance)
+        # Both keys in one dict: a VerbatimKey equals its str, so the camelCase one is written out first.
+        created_at = data.pop("created_at")
+        data["createdAt"] = created_at
+        data[VerbatimKey("created_at")] = created_at
+        return data
 
 
 class AdminUserDetailSerializer(AdminUserRowSerializer):
@@ -238,6 +247,9 @@ class AuditLogListQuerySerializer(DateRangeQuerySerializer):
     action = serializers.CharField(required=False, max_length=64)
     actor = serializers.CharField(required=False, max_length=254)
     resource = serializers.CharField(required=False, max_length=64)
+    resource_type = serializers.CharField(
+        required=False, max_length=64, source="resource", help_text="Alias of resource."
+    )
     resource_id = serializers.CharField(required=False, max_length=64)
 
 
@@ -249,8 +261,8 @@ class AdminSubscriptionRowSerializer(serializers.Serializer):
     plan_id = serializers.CharField(source="plan.code")
     plan_name = serializers.CharField(source="plan.name")
     status = serializers.SerializerMethodField(help_text="The real status: an active row past its end is expired.")
-    amount = serializers.IntegerField(source="plan.amount_paise", help_text="Plan price in paise.")
-    amount_paise = serializers.IntegerField(source="plan.amount_paise")
+    amount = serializers.SerializerMethodField(help_text="Plan price in rupees (display; amountPaise is exact).")
+    amount_paise = serializers.IntegerField(source="plan.amount_paise", help_text="Plan price in paise.")
     currency = serializers.CharField(source="plan.currency")
     start_date = serializers.DateTimeField(allow_null=True)
     end_date = serializers.DateTimeField(allow_null=True)
@@ -258,14 +270,13 @@ class AdminSubscriptionRowSerializer(serializers.Serializer):
     cancelled_at = serializers.DateTimeField(allow_null=True)
     cancel_reason = serializers.CharField()
     created_at = serializers.DateTimeField()
-    user = serializers.SerializerMethodField()
+    user = UserBriefSerializer(allow_null=True)
 
     def get_status(self, subscription) -> str:
         return subscription.effective_status
 
-    @extend_schema_field(UserBriefSerializer(allow_null=True))
-    def get_user(self, subscription) -> dict | None:
-        return user_brief(subscription.user)
+    def get_amount(self, subscription) -> float:
+        return rupees(subscription.plan.amount_paise)
 
     def to_representation(self, instance):
         data = super().to_representation(instance)
@@ -282,8 +293,8 @@ class AdminPaymentRowSerializer(serializers.Serializer):
     transaction_id = serializers.CharField(source="merchant_order_id")
     order_id = serializers.CharField(source="gateway_order_id")
     status = serializers.ChoiceField(choices=PaymentStatus.choices)
-    amount = serializers.IntegerField(source="amount_paise", help_text="Paise.")
-    amount_paise = serializers.IntegerField()
+    amount = serializers.SerializerMethodField(help_text="Rupees (display; amountPaise is exact).")
+    amount_paise = serializers.IntegerField(help_text="Paise.")
     currency = serializers.CharField()
     plan_id = ProductLabelField(part="id")
     plan_name = ProductLabelField(part="name")
@@ -293,11 +304,10 @@ class AdminPaymentRowSerializer(serializers.Serializer):
     created_at = serializers.DateTimeField()
     completed_at = serializers.DateTimeField(allow_null=True)
     refunded_at = serializers.DateTimeField(allow_null=True)
-    user = serializers.SerializerMethodField()
+    user = UserBriefSerializer(allow_null=True)
 
-    @extend_schema_field(UserBriefSerializer(allow_null=True))
-    def get_user(self, payment) -> dict | None:
-        return user_brief(payment.user)
+    def get_amount(self, payment) -> float:
+        return rupees(payment.amount_paise)
 
 
 class AuditChangesSerializer(serializers.Serializer):
@@ -339,7 +349,8 @@ class MetricsSessionsSerializer(serializers.Serializer):
 
 class MetricsSubscriptionsSerializer(serializers.Serializer):
     active = serializers.IntegerField()
-    revenue = serializers.IntegerField(help_text="Successful payments, paise.")
+    revenue = serializers.IntegerField(help_text="Successful payments, integer paise (as analytics' revenue).")
+
     currency = serializers.CharField()
 
 

@@ -4,6 +4,7 @@ Thin views: validate the query or body, call one selector or service, serialize.
 the service it calls. Ids that are not UUIDs are 404, like unknown ids.
 """
 
+from djangorestframework_camel_case.util import camelize_re, underscore_to_camel
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -11,7 +12,8 @@ from rest_framework.views import APIView
 from accounts.audit import audit_context_from_request
 from accounts.permissions import IsAdminWithMfa
 from accounts.roles import Role
-from manas360.api.pagination import PageLimitPagination
+from manas360.api.input import validated_body, validated_query
+from manas360.api.pagination import paginated_response
 from staff import selectors, services
 from staff.serializers import (
     AdminMetricsSerializer,
@@ -20,6 +22,7 @@ from staff.serializers import (
     AdminUserDeletedSerializer,
     AdminUserDetailSerializer,
     AdminUserListQuerySerializer,
+    AdminUserListRowSerializer,
     AdminUserRowSerializer,
     AdminUserUpdateSerializer,
     AuditLogListQuerySerializer,
@@ -32,24 +35,6 @@ from staff.serializers import (
     TherapistVerifySerializer,
     page_of,
 )
-
-# Query parameters arrive as the client writes them (camelCase); serializers use snake_case.
-_QUERY_ALIASES = {"sortBy": "sort_by", "resourceId": "resource_id", "resourceType": "resource"}
-
-
-def _validated_query(serializer_class, request) -> dict:
-    data = {}
-    for key, value in request.query_params.items():
-        data[_QUERY_ALIASES.get(key, key)] = value
-    serializer = serializer_class(data=data)
-    serializer.is_valid(raise_exception=True)
-    return serializer.validated_data
-
-
-def _paginated(request, view, queryset, serializer_class, **context):
-    paginator = PageLimitPagination()
-    page = paginator.paginate_queryset(queryset, request, view=view)
-    return paginator.get_paginated_response(serializer_class(page, many=True, context=context).data)
 
 
 def _user_detail(user) -> dict:
@@ -67,8 +52,11 @@ class StaffAPIView(APIView):
 def _query_parameters(serializer_class) -> list[OpenApiParameter]:
     parameters = []
     for name, field in serializer_class().fields.items():
-        camel = {"sort_by": "sortBy", "resource_id": "resourceId"}.get(name, name)
-        parameters.append(OpenApiParameter(camel, str, required=False, description=str(field.help_text or "")))
+        parameters.append(
+            OpenApiParameter(
+                camelize_re.sub(underscore_to_camel, name), str, required=False, description=str(field.help_text or "")
+            )
+        )
     parameters += [OpenApiParameter("page", int, required=False), OpenApiParameter("limit", int, required=False)]
     return parameters
 
@@ -77,11 +65,11 @@ class AdminUserListView(StaffAPIView):
     @extend_schema(
         operation_id="admin_users_list",
         parameters=_query_parameters(AdminUserListQuerySerializer),
-        responses=page_of(AdminUserRowSerializer, name="AdminUserPage"),
+        responses=page_of(AdminUserListRowSerializer, name="AdminUserPage"),
     )
     def get(self, request):
-        query = _validated_query(AdminUserListQuerySerializer, request)
-        return _paginated(request, self, selectors.admin_user_list(**query), AdminUserRowSerializer)
+        filters = validated_query(AdminUserListQuerySerializer, request)
+        return paginated_response(request, selectors.admin_user_list(**filters), AdminUserListRowSerializer)
 
 
 class AdminUserDetailView(StaffAPIView):
@@ -99,10 +87,9 @@ class AdminUserDetailView(StaffAPIView):
     )
     def patch(self, request, user_id):
         selectors.admin_user_get(user_id=user_id)  # 404 before 400 for unknown ids
-        serializer = AdminUserUpdateSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
+        changes = validated_body(AdminUserUpdateSerializer, request)
         user = services.admin_user_update(
-            actor=request.user, user_id=user_id, **serializer.validated_data, **audit_context_from_request(request)
+            actor=request.user, user_id=user_id, **changes, **audit_context_from_request(request)
         )
         return Response(_user_detail(selectors.admin_user_get(user_id=user.pk)))
 
@@ -123,7 +110,7 @@ class AdminUserSuspendView(StaffAPIView):
         responses=AdminUserDetailSerializer,
     )
     def put(self, request, user_id):
-        reason = _reason(request)
+        reason = validated_body(ReasonSerializer, request)["reason"]
         user = services.admin_user_suspend(
             actor=request.user, user_id=user_id, reason=reason, **audit_context_from_request(request)
         )
@@ -139,12 +126,6 @@ class AdminUserSuspendView(StaffAPIView):
         return Response(_user_detail(selectors.admin_user_get(user_id=user.pk)))
 
 
-def _reason(request) -> str:
-    serializer = ReasonSerializer(data=request.data if isinstance(request.data, dict) else {})
-    serializer.is_valid(raise_exception=True)
-    return serializer.validated_data["reason"]
-
-
 class AdminTherapistListView(StaffAPIView):
     @extend_schema(
         operation_id="admin_therapists_list",
@@ -152,9 +133,9 @@ class AdminTherapistListView(StaffAPIView):
         responses=page_of(AdminUserRowSerializer, name="AdminTherapistPage"),
     )
     def get(self, request):
-        query = _validated_query(TherapistListQuerySerializer, request)
-        queryset = selectors.admin_user_list(role=Role.THERAPIST, **query)
-        return _paginated(request, self, queryset, AdminUserRowSerializer)
+        filters = validated_query(TherapistListQuerySerializer, request)
+        queryset = selectors.admin_user_list(role=Role.THERAPIST, **filters)
+        return paginated_response(request, queryset, AdminUserRowSerializer)
 
 
 class AdminTherapistVerifyView(StaffAPIView):
@@ -165,10 +146,9 @@ class AdminTherapistVerifyView(StaffAPIView):
     )
     def patch(self, request, user_id):
         selectors.admin_user_get(user_id=user_id)
-        serializer = TherapistVerifySerializer(data=request.data if isinstance(request.data, dict) else {})
-        serializer.is_valid(raise_exception=True)
+        verdict = validated_body(TherapistVerifySerializer, request)
         user = services.admin_therapist_verify(
-            actor=request.user, user_id=user_id, **serializer.validated_data, **audit_context_from_request(request)
+            actor=request.user, user_id=user_id, **verdict, **audit_context_from_request(request)
         )
         return Response(AdminUserRowSerializer(selectors.admin_user_get(user_id=user.pk)).data)
 
@@ -180,8 +160,8 @@ class AdminSubscriptionListView(StaffAPIView):
         responses=page_of(AdminSubscriptionRowSerializer, name="AdminSubscriptionPage"),
     )
     def get(self, request):
-        query = _validated_query(SubscriptionListQuerySerializer, request)
-        return _paginated(request, self, selectors.admin_subscription_list(**query), AdminSubscriptionRowSerializer)
+        filters = validated_query(SubscriptionListQuerySerializer, request)
+        return paginated_response(request, selectors.admin_subscription_list(**filters), AdminSubscriptionRowSerializer)
 
 
 class AdminSubscriptionCancelView(StaffAPIView):
@@ -192,12 +172,10 @@ class AdminSubscriptionCancelView(StaffAPIView):
     )
     def patch(self, request, subscription_id):
         selectors.admin_subscription_get(subscription_id=subscription_id)
-        serializer = SubscriptionCancelSerializer(data=request.data if isinstance(request.data, dict) else {})
-        serializer.is_valid(raise_exception=True)
         subscription = services.admin_subscription_cancel(
             actor=request.user,
             subscription_id=subscription_id,
-            **serializer.validated_data,
+            **validated_body(SubscriptionCancelSerializer, request),
             **audit_context_from_request(request),
         )
         subscription = selectors.admin_subscription_get(subscription_id=subscription.pk)
@@ -217,8 +195,8 @@ class AdminPaymentListView(StaffAPIView):
         responses=page_of(AdminPaymentRowSerializer, name="AdminPaymentPage"),
     )
     def get(self, request):
-        query = _validated_query(PaymentListQuerySerializer, request)
-        return _paginated(request, self, selectors.admin_payment_list(**query), AdminPaymentRowSerializer)
+        filters = validated_query(PaymentListQuerySerializer, request)
+        return paginated_response(request, selectors.admin_payment_list(**filters), AdminPaymentRowSerializer)
 
 
 class AdminMetricsView(StaffAPIView):
@@ -246,5 +224,5 @@ class AdminAuditLogListView(StaffAPIView):
         responses=page_of(AuditLogRowSerializer, name="AuditLogPage"),
     )
     def get(self, request):
-        query = _validated_query(AuditLogListQuerySerializer, request)
-        return _paginated(request, self, selectors.admin_audit_log_list(**query), AuditLogRowSerializer)
+        filters = validated_query(AuditLogListQuerySerializer, request)
+        return paginated_response(request, selectors.admin_audit_log_list(**filters), AuditLogRowSerializer)

@@ -112,25 +112,11 @@ def plan_list_public() -> QuerySet[Plan]:
     return Plan.objects.active().order_by("display_order", "amount_paise")
 
 
-def subscription_summary(*, user: User, request: Request | None = None) -> dict[str, Any] | None:
-    """The `subscription` section of the user's profile (docs/api.md §3): the active subscription, or None.
+def subscription_summary(*, user: User, request: Request | None = None) -> Subscription | None:
+    """The subscription the user's profile shows (docs/api.md §3): the active one, or None.
 
     With the user's own read-only request, the subscription read at its authentication.
     """
     if request is not None:
-        subscription = subscription_get_active_for_request(request)
-    else:
-        subscription = subscription_get_active(user=user)
-    if subscription is None:
-        return None
-    plan = subscription.plan
-    return {
-        "id": str(subscription.pk),
-        "plan_id": plan.code,
-        "plan_name": plan.name,
-        "status": subscription.status,
-        "start_date": subscription.start_date,
-        "end_date": subscription.end_date,
-        "auto_renew": subscription.auto_renew,
-        "features": list(plan.features or []),
-    }
+        return subscription_get_active_for_request(request)
+    return subscription_get_active(user=user)

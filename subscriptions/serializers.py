@@ -1,6 +1,11 @@
+from typing import Any
+
 from rest_framework import serializers
+from rest_framework.request import Request
+from rest_framework.utils.serializer_helpers import ReturnDict
 
 from manas360.money import rupees
+from subscriptions import selectors
 from subscriptions.models import Plan, Subscription
 
 
@@ -66,3 +71,10 @@ class CancelSerializer(serializers.Serializer):
 
 class UpgradeSerializer(serializers.Serializer):
     plan_id = serializers.CharField(max_length=100)
+
+
+def profile_subscription(*, user: Any, request: Request | None = None) -> ReturnDict | None:
+    """The `subscription` section of the profile (`/users/me`): the active subscription as
+    `/subscriptions/current` shows it, or null. Registered with accounts in SubscriptionsConfig.ready()."""
+    subscription = selectors.subscription_summary(user=user, request=request)
+    return SubscriptionSerializer(subscription).data if subscription is not None else None

@@ -8,7 +8,8 @@ from rest_framework.views import APIView
 from accounts.audit import audit_context_from_request
 from accounts.permissions import is_admin_with_mfa
 from manas360.api.errors import Forbidden
-from manas360.api.pagination import PageLimitPagination
+from manas360.api.input import validated_body
+from manas360.api.pagination import paginated_response
 from manas360.api.responses import success_response
 from payments.views import payment_create_response
 from subscriptions import selectors, services
@@ -45,9 +46,7 @@ class ActiveSubscriptionView(APIView):
 class SubscriptionHistoryView(APIView):
     @extend_schema(responses=SubscriptionSerializer(many=True))
     def get(self, request):
-        paginator = PageLimitPagination()
-        page = paginator.paginate_queryset(selectors.subscription_list(user=request.user), request, view=self)
-        return paginator.get_paginated_response(SubscriptionSerializer(page, many=True).data)
+        return paginated_response(request, selectors.subscription_list(user=request.user), SubscriptionSerializer)
 
 
 def _cancel_response(request, *, subscription_id, payload) -> Response:
@@ -65,26 +64,24 @@ def _cancel_response(request, *, subscription_id, payload) -> Response:
 class SubscriptionCancelByIdView(APIView):
     @extend_schema(request=CancelSerializer, responses=SubscriptionSerializer)
     def patch(self, request, subscription_id):
-        payload = CancelSerializer(data=request.data)
-        payload.is_valid(raise_exception=True)
+        payload = validated_body(CancelSerializer, request)
         admin = is_admin_with_mfa(request)
-        if payload.validated_data.get("immediate") and not admin:
+        if payload.get("immediate") and not admin:
             raise Forbidden("Only an admin can cancel a subscription immediately.")
         subscription = selectors.subscription_get(subscription_id=subscription_id, user=request.user, is_admin=admin)
-        return _cancel_response(request, subscription_id=subscription.pk, payload=payload.validated_data)
+        return _cancel_response(request, subscription_id=subscription.pk, payload=payload)
 
 
 class SubscriptionCancelView(APIView):
     @extend_schema(request=CancelSerializer, responses=SubscriptionSerializer)
     def post(self, request):
-        payload = CancelSerializer(data=request.data)
-        payload.is_valid(raise_exception=True)
-        if payload.validated_data.get("immediate") and not is_admin_with_mfa(request):
+        payload = validated_body(CancelSerializer, request)
+        if payload.get("immediate") and not is_admin_with_mfa(request):
             raise Forbidden("Only an admin can cancel a subscription immediately.")
         active = selectors.subscription_get_active(user=request.user)
         if active is None:
             raise NoActiveSubscription()
-        return _cancel_response(request, subscription_id=active.pk, payload=payload.validated_data)
+        return _cancel_response(request, subscription_id=active.pk, payload=payload)
 
 
 class SubscriptionUpgradeView(APIView):
@@ -93,9 +90,7 @@ class SubscriptionUpgradeView(APIView):
         responses={201: SubscriptionSerializer},
     )
     def post(self, request):
-        payload = UpgradeSerializer(data=request.data)
-        payload.is_valid(raise_exception=True)
-        plan = services.plan_resolve(plan_identifier=payload.validated_data["plan_id"])
+        plan = services.plan_resolve(plan_identifier=validated_body(UpgradeSerializer, request)["plan_id"])
         if not plan.is_free:
             return payment_create_response(request, plan_identifier=plan.code)
         subscription = services.subscription_activate_free(user=request.user, plan=plan)

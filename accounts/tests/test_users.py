@@ -48,6 +48,11 @@ def test_me_includes_the_active_subscription_summary(auth_client, user):
     assert summary["status"] == "active"
     assert summary["features"] == ["premium_themes"]
     assert summary["endDate"]
+    # One shape for one thing: the profile's section is what /subscriptions/current answers.
+    assert summary == auth_client.get("/api/v1/subscriptions/current").json()["data"]
+    profile = auth_client.get(ME).json()["data"]
+    assert "created_at" not in profile
+    assert profile["createdAt"].endswith("Z")
 
 
 def test_me_uses_a_small_fixed_number_of_queries(auth_client, django_assert_max_num_queries):

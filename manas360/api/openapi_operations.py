@@ -201,12 +201,48 @@ OPERATIONS: dict[str, dict[str, Any]] = {
         "summary": "Cancel a user's subscription",
         "request": {"reason": "Requested by the user", "immediate": False},
     },
-    "GET /admin/payments": {"summary": "Payments, filters `status`, `from`, `to`"},
+    "GET /admin/payments": {
+        "summary": "Payments, filters `status`, `from`, `to`",
+        "response": {
+            "success": True,
+            "data": [
+                {
+                    "id": "0f6b3a5e-2d7c-4b8e-9c1d-3e4f5a6b7c8d",
+                    "transactionId": "M360_3f9c2a7b1d4e4c0a9b8e7d6c5f4a3b2c",
+                    "orderId": "OMO2611301234567890",
+                    "status": "success",
+                    "amount": 299,
+                    "amountPaise": 29900,
+                    "currency": "INR",
+                    "planId": "premium_monthly",
+                    "planName": "Premium Monthly",
+                    "subscriptionId": "7a1c9e2b-4d6f-4a8b-9c0d-1e2f3a4b5c6d",
+                    "paymentMode": "UPI_INTENT",
+                    "failureReason": "",
+                    "createdAt": "2026-11-30T10:15:00Z",
+                    "completedAt": "2026-11-30T10:16:12Z",
+                    "refundedAt": None,
+                    "user": {"id": "3c2b1a09-8f7e-4d6c-b5a4-938271605f4e", "fullName": "Asha Rao", "email": ""},
+                }
+            ],
+            "pagination": {"page": 1, "limit": 20, "total": 1, "pages": 1},
+        },
+    },
     "POST /admin/payments/{payment_id}/refund": {
         "summary": "Refund a successful payment through PhonePe",
         "request": {"reason": "Requested by the user"},
     },
-    "GET /admin/metrics": {"summary": "Platform totals"},
+    "GET /admin/metrics": {
+        "summary": "Platform totals",
+        "response": {
+            "success": True,
+            "data": {
+                "users": {"total": 120, "patients": 110, "therapists": 8, "verifiedTherapists": 6},
+                "sessions": {"total": 540, "completed": 410, "completionRate": 75.9},
+                "subscriptions": {"active": 42, "revenue": 1255800, "currency": "INR"},
+            },
+        },
+    },
     "GET /admin/analytics/dashboard": {"summary": "The analytics dashboard (same as /analytics/dashboard)"},
     "GET /admin/audit-logs": {"summary": "The audit log, newest first (read-only)"},
     "GET /admin/mfa/status": {"summary": "Whether the admin's second factor is on"},

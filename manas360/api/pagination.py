@@ -1,7 +1,11 @@
 import math
+from collections.abc import Callable, Sequence
+from typing import Any
 
 from rest_framework.pagination import BasePagination
+from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.serializers import BaseSerializer
 
 from manas360.api.errors import ValidationFailed
 
@@ -25,17 +29,33 @@ def _positive_int(request, name: str, default: int) -> int:
 class PageLimitPagination(BasePagination):
     """`?page=` and `?limit=` with `{page, limit, total, pages}` beside `data` (docs/api.md §1).
 
-    Bad values are a 400, a page past the end is an empty list, not an error.
+    Bad values are a 400, a page past the end is an empty list, not an error. The page is read first and the
+    COUNT query runs only when the page cannot tell the total: a page that is not full (or an empty first page)
+    is the last one, so total = offset + rows. Most lists (a user's payments, the theme catalogue) are one query.
     """
 
     def paginate_queryset(self, queryset, request, view=None):
+        def fetch(offset: int, limit: int) -> list:
+            return list(queryset[offset : offset + limit])
+
+        def count() -> int:
+            return len(queryset) if isinstance(queryset, (list, tuple)) else queryset.count()
+
+        return self.paginate_rows(fetch, count, request)
+
+    def paginate_rows(
+        self, fetch: Callable[[int, int], Sequence[Any]], count: Callable[[], int], request: Request
+    ) -> Sequence[Any]:
+        """The same, for any source: `fetch(offset, limit)` returns the page's rows, `count()` the total."""
         self.page = _positive_int(request, "page", 1)
         self.limit = min(_positive_int(request, "limit", DEFAULT_LIMIT), MAX_LIMIT)
-        self.total = (
-            queryset.count() if hasattr(queryset, "count") and not isinstance(queryset, list) else len(queryset)
-        )
         offset = (self.page - 1) * self.limit
-        return list(queryset[offset : offset + self.limit])
+        rows = fetch(offset, self.limit)
+        if 0 < len(rows) < self.limit or (not rows and offset == 0):
+            self.total = offset + len(rows)
+        else:
+            self.total = count()
+        return rows
 
     def get_paginated_response(self, data, **top_level):
         return Response(
@@ -64,3 +84,16 @@ class PageLimitPagination(BasePagination):
                 },
             },
         }
+
+
+def paginated_response(
+    request: Request,
+    rows: Any,
+    serializer_class: type[BaseSerializer],
+    *,
+    context: dict[str, Any] | None = None,
+) -> Response:
+    """The one way a view answers a list: one page of `rows` (a queryset or a list), each row serialized."""
+    paginator = PageLimitPagination()
+    page = paginator.paginate_queryset(rows, request)
+    return paginator.get_paginated_response(serializer_class(page, many=True, context=context or {}).data)

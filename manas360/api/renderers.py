@@ -13,9 +13,18 @@ def _camel_key(key: str) -> str:
     return camelize_re.sub(underscore_to_camel, key) if "_" in key else key
 
 
-@lru_cache(maxsize=4096, typed=True)  # typed: True and 1 are different keys
+class VerbatimKey(str):
+    """A response key written exactly as given, never camelized: for the one place a client reads a key in
+    snake_case (the web app reads `created_at` on `/admin/users` rows, docs/api.md "Field names")."""
+
+    __slots__ = ()
+
+
+@lru_cache(maxsize=4096, typed=True)  # typed: True and 1 (and a VerbatimKey and its str) are different keys
 def _key_plan(key, ignore_fields: tuple, ignore_keys: tuple) -> tuple[object, bool]:
     """(the key to write, whether to camelize its value): decided once per key and option set."""
+    if type(key) is VerbatimKey:
+        return key, True
     new_key = _camel_key(key) if isinstance(key, str) else key
     recurse = key not in ignore_fields and new_key not in ignore_fields
     return (key if (key in ignore_keys or new_key in ignore_keys) else new_key), recurse

@@ -9,7 +9,7 @@ from django.utils.translation import gettext_lazy
 from djangorestframework_camel_case.settings import api_settings as camel_settings
 from djangorestframework_camel_case.util import camelize as library_camelize
 
-from manas360.api.renderers import camelize
+from manas360.api.renderers import VerbatimKey, camelize
 
 OPTIONS = camel_settings.JSON_UNDERSCOREIZE
 
@@ -37,6 +37,13 @@ def test_same_output_as_the_library(payload):
     assert camelize(payload, **OPTIONS) == expected
 
 
-def test_ignored_fields_keep_their_contents_and_ignored_keys_their_name():
+def test_ignored_fields_keep_their_contents_and_created_at_is_camelized():
     out = camelize({"session_data": {"keep_me": 1}, "created_at": "x", "other_key": {"nested_key": 2}}, **OPTIONS)
-    assert out == {"sessionData": {"keep_me": 1}, "created_at": "x", "otherKey": {"nestedKey": 2}}
+    assert out == {"sessionData": {"keep_me": 1}, "createdAt": "x", "otherKey": {"nestedKey": 2}}
+
+
+def test_a_verbatim_key_is_written_as_given_beside_its_camel_case_twin():
+    out = camelize({"createdAt": "x", VerbatimKey("created_at"): "x", "rows": [{VerbatimKey("a_b"): 1}]}, **OPTIONS)
+    assert out == {"createdAt": "x", "created_at": "x", "rows": [{"a_b": 1}]}
+    # A plain key with the same text is still camelized after a verbatim one was seen (no shared cache entry).
+    assert camelize({"a_b": 1}, **OPTIONS) == {"aB": 1}

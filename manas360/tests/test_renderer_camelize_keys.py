@@ -31,7 +31,7 @@ def test_non_string_keys_equal_to_each_other_keep_their_own_identity():
 
 def test_option_sets_do_not_share_plans():
     assert camelize({"created_at": 1, "session_data": {"a_b": 1}}, **OPTIONS) == {
-        "created_at": 1,
+        "createdAt": 1,
         "sessionData": {"a_b": 1},
     }
     assert camelize({"created_at": 1, "session_data": {"a_b": 1}}) == {"createdAt": 1, "sessionData": {"aB": 1}}

@@ -134,7 +134,10 @@ def test_subscription_rows_have_the_contract_keys(admin_client):
     assert row["planId"] == "premium_yearly"
     assert row["planName"] == "Premium Yearly"
     assert row["status"] == "active"
-    assert row["amount"] == 299900
+    assert row["amount"] == 2999  # rupees, as on every endpoint
+    assert row["amountPaise"] == 299900
+    assert "created_at" not in row
+    assert row["createdAt"].endswith("Z")
     assert row["currency"] == "INR"
     assert row["startDate"].endswith("Z")
     assert row["endDate"].endswith("Z")
@@ -239,7 +242,10 @@ def test_payment_rows(admin_client):
     assert row["id"] == str(payment.pk)
     assert row["transactionId"] == payment.merchant_order_id
     assert row["status"] == "success"
-    assert row["amount"] == 29900
+    assert row["amount"] == 299  # rupees, as on every endpoint
+    assert row["amountPaise"] == 29900
+    assert "created_at" not in row
+    assert row["createdAt"].endswith("Z")
     assert row["currency"] == "INR"
     assert row["planId"] == "premium_monthly"
     assert row["planName"] == "Premium Monthly"  # named by the plan product: payments keep only the code
@@ -326,7 +332,7 @@ def test_metrics(admin_client, admin_user):
     assert data["users"]["total"] == data["users"]["patients"] + 2 + 1
     assert data["sessions"] == {"total": 3, "completed": 2, "completionRate": 66.7}
     assert data["subscriptions"]["active"] == 1
-    assert data["subscriptions"]["revenue"] == 32900
+    assert data["subscriptions"]["revenue"] == 32900  # paise, as analytics' revenue
 
 
 def test_metrics_on_an_empty_platform_are_zeros(admin_client):

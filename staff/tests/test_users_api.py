@@ -208,7 +208,9 @@ def test_detail_has_subscriptions_sessions_minutes_and_last_active(admin_client)
     assert data["totalMinutes"] == 31
     assert data["lastActive"] is not None
     assert [row["id"] for row in data["subscriptions"]] == [str(current.pk), str(old.pk)]
-    assert data["subscriptions"][1]["amount"] == 3000
+    assert data["subscriptions"][1]["amount"] == 30  # rupees
+    assert data["subscriptions"][1]["amountPaise"] == 3000
+    assert "created_at" not in data  # only the list rows carry the web app's snake_case key
     assert data["subscription"]["id"] == str(current.pk)
 
 
