@@ -364,12 +364,10 @@ def _profile_response(
     *,
     with_subscription: bool = True,
     email_change: PendingEmailChange | None = None,
-    request: Request | None = None,
 ) -> Response:
-    """`request`: a read-only request of the user, whose subscription read at authentication may be used."""
     payload = user_payload(user)
     if with_subscription:
-        payload.update(profile_sections(user=user, request=request))
+        payload.update(profile_sections(user=user))
     if email_change is None:
         return success_response(payload, user=payload)
     # The address is not the user's yet: `email` stays the current one; the pending one is reported apart.
@@ -410,7 +408,7 @@ class _UserDetailBase(APIView, metaclass=ABCMeta):
 
     @extend_schema(responses=inline_serializer("UserProfile", {"id": _any(), "email": _any(), "subscription": _any()}))
     def get(self, request: Request, user_id: str | None = None) -> Response:
-        return _profile_response(self.get_target(request, user_id), request=request)
+        return _profile_response(self.get_target(request, user_id))
 
     @extend_schema(
         request=ProfileUpdateSerializer,

@@ -214,8 +214,7 @@ CORS_EXPOSE_HEADERS = ["x-request-id", "retry-after", "ratelimit-limit", "rateli
 REST_FRAMEWORK = {
     "DEFAULT_RENDERER_CLASSES": ["manas360.api.renderers.EnvelopeJSONRenderer"],
     "DEFAULT_PARSER_CLASSES": ["manas360.api.parsers.LimitedCamelCaseJSONParser"],
-    # accounts' session check, reading the active subscription in the same statement (docs/performance.md)
-    "DEFAULT_AUTHENTICATION_CLASSES": ["subscriptions.authentication.TokenSessionSubscriptionAuthentication"],
+    "DEFAULT_AUTHENTICATION_CLASSES": ["accounts.authentication.TokenSessionAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_PAGINATION_CLASS": "manas360.api.pagination.PageLimitPagination",
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",

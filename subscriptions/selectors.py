@@ -1,75 +1,25 @@
 """Reads about what a user's subscription entitles them to."""
 
 import uuid
-from typing import Any, cast
+from typing import Any
 
 from django.db.models import QuerySet
-from django.utils import timezone
-from rest_framework.request import Request
 
 from accounts.models import User
-from manas360.db_rows import JoinedRowQuery
-from subscriptions.authentication import AUTHENTICATED_WITH
 from subscriptions.errors import SubscriptionNotFound
-from subscriptions.models import Plan, Subscription, SubscriptionStatus
-
-_SUB = Subscription._meta
-# Concrete columns of Subscription (typed Any: Django's `get_field` may also answer a reverse relation).
-_SUB_USER, _SUB_STATUS, _SUB_END, _SUB_PLAN, _SUB_CREATED = (
-    cast(Any, _SUB.get_field(name)) for name in ("user", "status", "end_date", "plan", "created_at")
-)
-
-# `Subscription.objects.current().select_related("plan").filter(user=user).first()` written once per connection
-# (it runs on every `/users/me` and every signed-in theme list: no ORM compilation per call). The DB constraint
-# `one_active_subscription_per_user` makes the row unique; the ORDER BY keeps `.first()`'s order regardless.
-_ACTIVE_WITH_PLAN = JoinedRowQuery(
-    [(Subscription, "s"), (Plan, "p")],
-    lambda q: (
-        f"FROM {q(_SUB.db_table)} {q('s')} "
-        f"INNER JOIN {q(Plan._meta.db_table)} {q('p')} "
-        f"ON {q('p')}.{q(cast(Any, Plan._meta.pk).column)} = {q('s')}.{q(_SUB_PLAN.column)} "
-        f"WHERE {q('s')}.{q(_SUB_USER.column)} = %s AND {q('s')}.{q(_SUB_STATUS.column)} = %s "
-        f"AND ({q('s')}.{q(_SUB_END.column)} IS NULL OR {q('s')}.{q(_SUB_END.column)} > %s) "
-        f"ORDER BY {q('s')}.{q(_SUB_CREATED.column)} DESC LIMIT 1"
-    ),
-)
+from subscriptions.models import Plan, Subscription
 
 
 def subscription_get_active(*, user: User | None) -> Subscription | None:
     """The user's active, unexpired subscription with its plan, or None."""
     if user is None or not getattr(user, "is_authenticated", False):
         return None
-    found = _ACTIVE_WITH_PLAN.fetch_one(
-        [(_SUB_USER, user.pk), (_SUB_STATUS, SubscriptionStatus.ACTIVE.value), (_SUB_END, timezone.now())]
-    )
-    if found is None:
-        return None
-    subscription, plan = found
-    _SUB_PLAN.set_cached_value(subscription, plan)
-    return cast(Subscription, subscription)
+    return Subscription.objects.current().select_related("plan").filter(user=user).order_by("-created_at").first()
 
 
-def subscription_get_active_for_request(request: Request) -> Subscription | None:
-    """`subscription_get_active` for the signed-in caller of a read-only request.
-
-    Read with the session at authentication when the authentication class did (subscriptions.authentication),
-    else now.
-    """
-    session = getattr(getattr(request, "auth", None), "session", None)
-    if session is not None and hasattr(session, AUTHENTICATED_WITH) and session.user_id == request.user.pk:
-        return cast(Subscription | None, getattr(session, AUTHENTICATED_WITH))
-    return subscription_get_active(user=cast(User, request.user))
-
-
-def user_entitlements(*, user: User | None, request: Request | None = None) -> frozenset[str]:
-    """The entitlement names the user's active subscription grants (empty when none).
-
-    With the (read-only) request of that user, the subscription read at its authentication is used.
-    """
-    if request is not None and user is not None and request.user.pk == user.pk:
-        subscription = subscription_get_active_for_request(request)
-    else:
-        subscription = subscription_get_active(user=user)
+def user_entitlements(*, user: User | None) -> frozenset[str]:
+    """The entitlement names the user's active subscription grants (empty when none)."""
+    subscription = subscription_get_active(user=user)
     if subscription is None:
         return frozenset()
     return frozenset(subscription.plan.features or [])
@@ -106,15 +56,9 @@ def plan_list_public() -> QuerySet[Plan]:
     return Plan.objects.active().order_by("display_order", "amount_paise")
 
 
-def subscription_summary(*, user: User, request: Request | None = None) -> dict[str, Any] | None:
-    """The `subscription` section of the user's profile (docs/api.md §3): the active subscription, or None.
-
-    With the user's own read-only request, the subscription read at its authentication.
-    """
-    if request is not None:
-        subscription = subscription_get_active_for_request(request)
-    else:
-        subscription = subscription_get_active(user=user)
+def subscription_summary(*, user: User) -> dict[str, Any] | None:
+    """The `subscription` section of the user's profile (docs/api.md §3): the active subscription, or None."""
+    subscription = subscription_get_active(user=user)
     if subscription is None:
         return None
     plan = subscription.plan
