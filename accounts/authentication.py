@@ -16,6 +16,7 @@ settings screen); everything else is 403 `admin_mfa_required`.
 
 import hmac
 import uuid
+from typing import Any
 
 from django.http import HttpRequest
 from rest_framework import exceptions
@@ -29,6 +30,7 @@ from accounts.models import AuthSession, User
 from accounts.roles import Role
 from accounts.tokens import csrf_token_for_session
 from manas360.api.errors import ApplicationError
+from manas360.db_rows import JoinedRowQuery
 from manas360.request_context import set_user_id
 
 ACCESS_COOKIE = "access_token"
@@ -42,13 +44,36 @@ _RESTRICTED_ADMIN_PREFIXES = ("/api/v1/admin/mfa/",)
 _RESTRICTED_ADMIN_READS = frozenset({"/api/v1/users/me"})
 
 
+# Concrete columns (typed Any: Django's `get_field` may also answer a reverse relation, `pk` may be None).
+_SESSION_PK: Any = AuthSession._meta.pk
+_SESSION_USER_FIELD: Any = AuthSession._meta.get_field("user")
+_USER_PK: Any = User._meta.pk
+
+# The session and its user in one statement written once per connection (no ORM compilation per request):
+# the same full rows as `AuthSession.objects.select_related("user").filter(pk=sid).first()`.
+_SESSION_WITH_USER = JoinedRowQuery(
+    [(AuthSession, "s"), (User, "u")],
+    lambda q: (
+        f"FROM {q(AuthSession._meta.db_table)} {q('s')} "
+        f"INNER JOIN {q(User._meta.db_table)} {q('u')} "
+        f"ON {q('u')}.{q(_USER_PK.column)} = {q('s')}.{q(_SESSION_USER_FIELD.column)} "
+        f"WHERE {q('s')}.{q(_SESSION_PK.column)} = %s"
+    ),
+)
+
+
 def session_with_user(session_id: object) -> AuthSession | None:
     """The session (its `user` already loaded) whatever its state, or None when there is no such session."""
     try:
         pk = session_id if isinstance(session_id, uuid.UUID) else uuid.UUID(str(session_id))
     except (TypeError, ValueError, AttributeError):
         return None
-    return AuthSession.objects.select_related("user").filter(pk=pk).first()
+    found = _SESSION_WITH_USER.fetch_one([(_SESSION_PK, pk)])
+    if found is None:
+        return None
+    session, user = found
+    _SESSION_USER_FIELD.set_cached_value(session, user)
+    return session
 
 
 def _fail(error: type[ApplicationError], message: str | None = None) -> exceptions.AuthenticationFailed:

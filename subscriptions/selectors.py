@@ -1,20 +1,50 @@
 """Reads about what a user's subscription entitles them to."""
 
 import uuid
-from typing import Any
+from typing import Any, cast
 
 from django.db.models import QuerySet
+from django.utils import timezone
 
 from accounts.models import User
+from manas360.db_rows import JoinedRowQuery
 from subscriptions.errors import SubscriptionNotFound
-from subscriptions.models import Plan, Subscription
+from subscriptions.models import Plan, Subscription, SubscriptionStatus
+
+_SUB = Subscription._meta
+# Concrete columns of Subscription (typed Any: Django's `get_field` may also answer a reverse relation).
+_SUB_USER, _SUB_STATUS, _SUB_END, _SUB_PLAN, _SUB_CREATED = (
+    cast(Any, _SUB.get_field(name)) for name in ("user", "status", "end_date", "plan", "created_at")
+)
+
+# `Subscription.objects.current().select_related("plan").filter(user=user).first()` written once per connection
+# (it runs on every `/users/me` and every signed-in theme list: no ORM compilation per call). The DB constraint
+# `one_active_subscription_per_user` makes the row unique; the ORDER BY keeps `.first()`'s order regardless.
+_ACTIVE_WITH_PLAN = JoinedRowQuery(
+    [(Subscription, "s"), (Plan, "p")],
+    lambda q: (
+        f"FROM {q(_SUB.db_table)} {q('s')} "
+        f"INNER JOIN {q(Plan._meta.db_table)} {q('p')} "
+        f"ON {q('p')}.{q(cast(Any, Plan._meta.pk).column)} = {q('s')}.{q(_SUB_PLAN.column)} "
+        f"WHERE {q('s')}.{q(_SUB_USER.column)} = %s AND {q('s')}.{q(_SUB_STATUS.column)} = %s "
+        f"AND ({q('s')}.{q(_SUB_END.column)} IS NULL OR {q('s')}.{q(_SUB_END.column)} > %s) "
+        f"ORDER BY {q('s')}.{q(_SUB_CREATED.column)} DESC LIMIT 1"
+    ),
+)
 
 
 def subscription_get_active(*, user: User | None) -> Subscription | None:
     """The user's active, unexpired subscription with its plan, or None."""
     if user is None or not getattr(user, "is_authenticated", False):
         return None
-    return Subscription.objects.current().select_related("plan").filter(user=user).order_by("-created_at").first()
+    found = _ACTIVE_WITH_PLAN.fetch_one(
+        [(_SUB_USER, user.pk), (_SUB_STATUS, SubscriptionStatus.ACTIVE.value), (_SUB_END, timezone.now())]
+    )
+    if found is None:
+        return None
+    subscription, plan = found
+    _SUB_PLAN.set_cached_value(subscription, plan)
+    return cast(Subscription, subscription)
 
 
 def user_entitlements(*, user: User | None) -> frozenset[str]:

@@ -1,6 +1,6 @@
-"""The per-request session check reads session + user in one query (accounts.authentication).
-
-Every refusal is decided on the database's current state (no cache): a missing session or a
+"""The per-request session check reads session + user with one fixed SQL statement (accounts.authentication,
+kept for its measured gain: docs/performance.md). It must return the same full rows as the ORM, and every
+refusal is decided on the database's current state (no cache): a missing session or a
 token whose user does not own the session is `token_invalid`, an inactive or deleted user `account_suspended`,
 a revoked session `session_revoked`, all decided on the database's current state (no cache).
 """
@@ -9,7 +9,7 @@ import uuid
 from datetime import timedelta
 
 import pytest
-from django.db import connection
+from django.db import connection, connections
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from rest_framework.exceptions import AuthenticationFailed
@@ -29,6 +29,28 @@ ME = "/api/v1/users/me"
 
 def _field_values(instance) -> dict:
     return {field.attname: getattr(instance, field.attname) for field in type(instance)._meta.concrete_fields}
+
+
+def test_lookup_returns_the_same_full_rows_as_the_orm(make_auth_client):
+    owner = UserFactory(first_name="Ravi", bio="Line one\nline two", locked_until=timezone.now())
+    client = make_auth_client(owner)
+    AuthSession.objects.filter(pk=client.session_id).update(
+        last_used_at=timezone.now(), ip_address="203.0.113.9", user_agent="ua", mfa_completed=True
+    )
+
+    session = session_with_user(client.session_id)
+    expected = AuthSession.objects.select_related("user").get(pk=client.session_id)
+
+    assert _field_values(session) == _field_values(expected)
+    assert _field_values(session.user) == _field_values(expected.user)
+    assert isinstance(session.pk, uuid.UUID)
+    assert isinstance(session.user_id, uuid.UUID)
+    assert timezone.is_aware(session.created_at)
+    assert timezone.is_aware(session.user.locked_until)
+    assert session.user.password == User.objects.get(pk=owner.pk).password
+    assert session._state.adding is False
+    assert session.user._state.adding is False
+    assert session._state.db == "default"
 
 
 def test_lookup_accepts_a_string_id_and_loads_the_user_without_another_query(
@@ -151,6 +173,18 @@ def test_restricted_admin_session_is_still_limited_to_mfa_and_me(make_auth_clien
     response = client.get("/api/v1/admin/users")
     assert response.status_code == 403
     assert response.json()["code"] == "admin_mfa_required"
+
+
+def test_statement_is_built_from_the_models_metadata():
+    from accounts.authentication import _SESSION_WITH_USER
+
+    sql = _SESSION_WITH_USER.prepared_for(connections["default"]).sql
+    quote = connection.ops.quote_name
+    for model in (AuthSession, User):
+        assert quote(model._meta.db_table) in sql
+        for field in model._meta.concrete_fields:
+            assert quote(field.column) in sql
+    assert sql.count("%s") == 1
 
 
 def test_expired_session_row_state_does_not_matter_only_revocation_does(make_auth_client):
