@@ -48,8 +48,9 @@ logger = logging.getLogger("manas360.rooms")
 VERSION_KEY = "rooms:catalogue:version"
 MAX_PAGES = 512  # per process; filters are free text, so the table is emptied when full
 MAX_AGE_SECONDS = 300
-# The query parameters the list reads (rooms.views.ThemeListView); others do not change the answer.
-QUERY_PARAMETERS = ("page", "limit", "category", "tier", "search")
+# The query parameters that change the answer: the list's own (rooms.views.ThemeListView) and DRF's
+# renderer override (URL_FORMAT_OVERRIDE); others are ignored by the view.
+QUERY_PARAMETERS = ("page", "limit", "category", "tier", "search", "format")
 
 
 @dataclass(frozen=True, slots=True)

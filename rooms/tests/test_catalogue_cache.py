@@ -142,6 +142,12 @@ def test_a_refused_caller_gets_the_views_refusal_even_when_a_page_is_kept(api_cl
     assert refused.json()["code"] == "token_invalid"
 
 
+def test_a_query_the_view_refuses_is_never_answered_from_a_kept_page(api_client, themes):
+    assert api_client.get(LIST).status_code == 200
+    assert api_client.get(LIST, {"format": "xml"}).status_code == 404  # DRF's renderer override
+    assert api_client.get(LIST, {"tier": "gold"}).status_code == 400
+
+
 def test_a_theme_change_is_served_on_the_next_request(api_client, themes):
     before = api_client.get(LIST).json()
     theme = Theme.objects.get(slug="forest")
