@@ -23,10 +23,7 @@ from rest_framework import exceptions
 from rest_framework.authentication import BaseAuthentication
 from rest_framework.request import Request
 from rest_framework_simplejwt.exceptions import ExpiredTokenError, TokenError
-from rest_framework_simplejwt.settings import api_settings as jwt_settings
-from rest_framework_simplejwt.state import token_backend
 from rest_framework_simplejwt.tokens import AccessToken
-from rest_framework_simplejwt.utils import aware_utcnow, datetime_from_epoch
 
 from accounts.errors import AccountSuspended, AdminMfaRequired, CsrfFailed, SessionRevoked, TokenExpired, TokenInvalid
 from accounts.models import AuthSession, User
@@ -109,7 +106,8 @@ def csrf_matches_session(request: Request | HttpRequest, session_id: uuid.UUID |
     return same_as_cookie and of_this_session
 
 
-def _verify_access_token(raw: str) -> AccessToken:
+def decode_access_token(raw: str) -> AccessToken:
+    """Verify signature, expiry and type; 401 `token_expired` / `token_invalid`."""
     try:
         token = AccessToken(raw)  # type: ignore[arg-type]  # simplejwt annotates the encoded text as a Token
     except ExpiredTokenError as exc:
@@ -121,46 +119,7 @@ def _verify_access_token(raw: str) -> AccessToken:
     return token
 
 
-# Payloads of access tokens already verified by this process, by signing key and exact token text. The
-# signature, type and claim checks give the same answer for the same text and key at any later time, except
-# expiry, which is checked again on every use (as PyJWT does: expired when `exp <= now - leeway`); the session,
-# user and revocation checks always run. This spares PyJWT's decode (~100 us: base64, per-character alphabet
-# check, HMAC, JSON) on every request of a signed-in client (docs/performance.md). Bounded; emptied when full.
-_verified: dict[tuple[str, str, str], dict[str, Any]] = {}
-_MAX_VERIFIED = 4096
-
-
-def decode_access_token(raw: str) -> AccessToken:
-    """Verify signature, expiry and type; 401 `token_expired` / `token_invalid`."""
-    key = (jwt_settings.SIGNING_KEY, jwt_settings.ALGORITHM, raw)
-    payload = _verified.get(key)
-    if payload is None:
-        token = _verify_access_token(raw)
-        if len(_verified) >= _MAX_VERIFIED:
-            _verified.clear()
-        _verified[key] = dict(token.payload)
-        return token
-    leeway = token_backend.get_leeway()
-    if datetime_from_epoch(payload["exp"]) <= aware_utcnow() - leeway:
-        _verified.pop(key, None)
-        raise _fail(TokenExpired, "The access token has expired.")
-    return _token_from_verified(raw, payload)
-
-
-def _token_from_verified(raw: str, payload: dict[str, Any]) -> AccessToken:
-    """An AccessToken for a text verified before, as `AccessToken(raw)` builds it, without decoding it again."""
-    token = AccessToken.__new__(AccessToken)
-    token.token = raw  # type: ignore[assignment]  # as in Token.__init__: the encoded text
-    token.current_time = aware_utcnow()
-    token.payload = dict(payload)  # each request its own copy
-    return token
-
-
 class TokenSessionAuthentication(BaseAuthentication):
-    def load_session(self, session_id: object) -> AuthSession | None:
-        """The session with its user loaded (subclasses may read more in the same statement)."""
-        return session_with_user(session_id)
-
     def authenticate_header(self, request: Request) -> str:
         return "Bearer"
 
@@ -178,7 +137,7 @@ class TokenSessionAuthentication(BaseAuthentication):
                 return None
             from_cookie = True
         token = decode_access_token(raw)
-        session = self.load_session(token["sid"])
+        session = session_with_user(token["sid"])
         if session is None or str(session.user_id) != str(token["sub"]):
             raise _fail(TokenInvalid, "The access token is invalid.")
         user = session.user

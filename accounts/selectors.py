@@ -3,8 +3,6 @@
 import uuid
 from collections.abc import Callable
 
-from rest_framework.request import Request
-
 from accounts.models import User
 from accounts.roles import Role
 from manas360.api.errors import NotFound
@@ -30,14 +28,9 @@ _profile_sections: dict[str, Callable[..., object]] = {}
 
 
 def profile_section_register(name: str, build: Callable[..., object]) -> None:
-    """Add `name` to every profile, its value `build(user=user, request=request)`.
-
-    `request` is the user's own read-only request when there is one (a section may use what its authentication
-    already read), else None.
-    """
+    """Add `name` to every profile, its value `build(user=user)`."""
     _profile_sections[name] = build
 
 
-def profile_sections(*, user: User, request: Request | None = None) -> dict[str, object]:
-    own_request = request if request is not None and request.user.pk == user.pk else None
-    return {name: build(user=user, request=own_request) for name, build in _profile_sections.items()}
+def profile_sections(*, user: User) -> dict[str, object]:
+    return {name: build(user=user) for name, build in _profile_sections.items()}

@@ -377,10 +377,8 @@ def _profile_response(
     *,
     with_subscription: bool = True,
     email_change: PendingEmailChange | None = None,
-    request: Request | None = None,
 ) -> Response:
-    """`request`: a read-only request of the user, whose subscription read at authentication may be used."""
-    sections = profile_sections(user=user, request=request) if with_subscription else None
+    sections = profile_sections(user=user) if with_subscription else None
     payload = ProfileSerializer(user, context={"sections": sections, "email_change": email_change}).data
     if email_change is None:
         return success_response(payload, user=payload)
@@ -408,7 +406,7 @@ class _UserDetailBase(APIView, metaclass=ABCMeta):
 
     @extend_schema(responses=ProfileSerializer)
     def get(self, request: Request, user_id: str | None = None) -> Response:
-        return _profile_response(self.get_target(request, user_id), request=request)
+        return _profile_response(self.get_target(request, user_id))
 
     @extend_schema(
         request=ProfileUpdateSerializer,

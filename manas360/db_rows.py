@@ -1,8 +1,9 @@
-"""Model instances from one fixed SQL statement, for the few reads that run on every request.
+"""Model instances from one fixed SQL statement, for the two reads that run on every signed-in request.
 
 The ORM compiles a queryset into SQL on every evaluation; for a tiny fixed query (the session check of every
-authenticated request, the active subscription of `/users/me`) that compilation costs several times the query
-itself (docs/performance.md). `JoinedRowQuery` writes the statement once per database connection from the
+authenticated request, the active subscription of `/users/me` and the signed-in catalogue) that compilation
+costs more than the query itself: measured, it is most of those requests' CPU (docs/performance.md,
+"Decisions"). `JoinedRowQuery` writes the statement once per database connection from the
 models' own metadata (table and column names, every concrete field in model order, names quoted by the
 backend), converts each value with exactly the converters the ORM would apply (the backend's and the field's
 `from_db_value`), and builds the instances with `Model.from_db`, as a queryset does: the instances are full
@@ -117,49 +118,3 @@ class JoinedRowQuery(_FixedStatement):
             None if pk_index is not None and row[pk_index] is None else model.from_db(using, attnames, row[start:stop])
             for model, start, stop, attnames, pk_index in prepared.slices
         )
-
-
-class FixedValuesQuery(_FixedStatement):
-    """`SELECT <the named fields of one model> FROM <its table> <tail>` as a list of dicts, like `.values(*names)`.
-
-    The statement is written once per connection; each value goes through the converters the ORM's `.values()`
-    would apply. `tail(quote_name)` has the `WHERE ... ORDER BY ... LIMIT ...` with `%s` placeholders.
-    """
-
-    def __init__(self, model: type[Model], names: Sequence[str], tail: Callable[[Callable[[str], str]], str]) -> None:
-        super().__init__()
-        self.model = model
-        self.names = tuple(names)
-        self.tail = tail
-
-    def _prepare(self, connection: BaseDatabaseWrapper) -> _Prepared:
-        quote = connection.ops.quote_name
-        table = self.model._meta.db_table
-        columns: list[str] = []
-        converters: list[_Converter] = []
-        for index, name in enumerate(self.names):
-            field: Any = self.model._meta.get_field(name)  # a concrete field (get_field may answer a relation)
-            columns.append(f"{quote(table)}.{quote(field.column)}")
-            column = field.get_col(table)
-            functions = connection.ops.get_db_converters(column) + column.get_db_converters(connection)
-            if functions:
-                converters.append((index, tuple(functions), column))
-        sql = f"SELECT {', '.join(columns)} FROM {quote(table)} {self.tail(quote)}"  # noqa: S608 - model metadata only
-        return _Prepared(sql, converters, [])
-
-    def fetch(self, params: Sequence[tuple[Any, object]]) -> list[dict[str, Any]]:
-        """The rows as dicts. A parameter with a field is prepared by it; with None it is passed as it is."""
-        using = router.db_for_read(self.model)
-        connection = connections[using]
-        prepared = self.prepared_for(connection)
-        values: list[Any] = [
-            value if field is None else field.get_db_prep_value(value, connection, prepared=False)
-            for field, value in params
-        ]
-        with connection.cursor() as cursor:
-            cursor.execute(prepared.sql, values)
-            rows = cursor.fetchall()
-        names, converters = self.names, prepared.converters
-        if not converters:
-            return [dict(zip(names, row, strict=True)) for row in rows]
-        return [dict(zip(names, _converted(row, converters, connection), strict=True)) for row in rows]

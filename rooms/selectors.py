@@ -1,14 +1,12 @@
 """Reads for themed rooms. Every session read is scoped by its owner."""
 
 import uuid
-from typing import Any, cast
+from typing import Any
 
 from django.db.models import Q, QuerySet
-from rest_framework.request import Request
 
 from accounts.models import User
 from manas360.api.errors import NotFound
-from manas360.db_rows import FixedValuesQuery
 from rooms.models import RoomSession, Theme
 from subscriptions.selectors import user_entitlements
 
@@ -37,12 +35,11 @@ def _as_uuid(value: object) -> uuid.UUID | None:
         return None
 
 
-def caller_entitlements(*, user: User | None, request: Request | None = None) -> frozenset[str]:
-    """Entitlements of the caller (for `locked`); anonymous callers cost no query, and a read-only request
-    uses the subscription read at its authentication."""
+def caller_entitlements(*, user: User | None) -> frozenset[str]:
+    """Entitlements of the caller (for `locked`); anonymous callers cost no query."""
     if user is None or not getattr(user, "is_authenticated", False):
         return frozenset()
-    return user_entitlements(user=user, request=request)
+    return user_entitlements(user=user)
 
 
 def theme_list(
@@ -62,34 +59,11 @@ def theme_list(
     return rows
 
 
-_THEME = Theme._meta
-# Concrete columns (typed Any: Django's `get_field` may also answer a reverse relation).
-_THEME_ACTIVE, _THEME_ORDER, _THEME_TITLE, _THEME_PK = (
-    cast(Any, field) for field in (*map(_THEME.get_field, ("is_active", "display_order", "title")), _THEME.pk)
-)
-
-# The unfiltered catalogue page (what every visitor's first screen asks for) as one statement written once per
-# connection: the same rows, order and values as `theme_list()[offset:offset + limit]`, without compiling the
-# queryset on every request. Filtered lists keep the queryset.
-_CATALOGUE_PAGE = FixedValuesQuery(
-    Theme,
-    THEME_LIST_FIELDS,
-    lambda q: (
-        f"WHERE {q(_THEME.db_table)}.{q(_THEME_ACTIVE.column)} = %s "
-        f"ORDER BY {q(_THEME.db_table)}.{q(_THEME_ORDER.column)} ASC, "
-        f"{q(_THEME.db_table)}.{q(_THEME_TITLE.column)} ASC, "
-        f"{q(_THEME.db_table)}.{q(_THEME_PK.column)} ASC LIMIT %s OFFSET %s"
-    ),
-)
-
-
 def theme_page(
     *, offset: int, limit: int, category: str | None = None, tier: str | None = None, search: str | None = None
 ) -> list[dict[str, Any]]:
     """One page of `theme_list(...)` (dicts of THEME_LIST_FIELDS)."""
-    if category or tier or search:
-        return list(theme_list(category=category, tier=tier, search=search)[offset : offset + limit])
-    return _CATALOGUE_PAGE.fetch([(_THEME_ACTIVE, True), (None, limit), (None, offset)])
+    return list(theme_list(category=category, tier=tier, search=search)[offset : offset + limit])
 
 
 def theme_get(*, theme_id: object) -> Theme:

@@ -1,4 +1,4 @@
-"""Changes of themes and plans replace the catalogue's version stamp (rooms.catalogue)."""
+"""Changes of themes and plans move the catalogue to a new version (rooms.catalogue)."""
 
 from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver

@@ -1,10 +1,15 @@
 from django.urls import path
 
-from rooms import views
+from rooms import catalogue, views
 
 # `<str:...>` takes slugs, UUIDs and anything malformed, which the selectors answer with 404 (not a routing miss).
 urlpatterns = [
-    path("themed-rooms/themes", views.ThemeListView.as_view(), name="themed-room-theme-list"),
+    # The catalogue list: kept pages are answered before DRF runs (rooms.catalogue).
+    path(
+        "themed-rooms/themes",
+        catalogue.answer_from_cache(views.ThemeListView.as_view()),
+        name="themed-room-theme-list",
+    ),
     path("themed-rooms/themes/<str:theme_id>", views.ThemeDetailView.as_view(), name="themed-room-theme-detail"),
     path("themed-rooms/sessions", views.RoomSessionListView.as_view(), name="themed-room-session-list"),
     path(

@@ -1,7 +1,7 @@
 """Themed rooms API (docs/api.md §6). Thin: validate, call one selector or service, build the answer."""
 
 from django.utils import timezone
-from django.utils.cache import get_conditional_response, patch_cache_control, patch_vary_headers
+from django.utils.cache import patch_cache_control, patch_vary_headers
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status
@@ -11,9 +11,7 @@ from rest_framework.views import APIView
 
 from manas360.api.input import validated_body, validated_query
 from manas360.api.pagination import PageLimitPagination, paginated_response
-from manas360.api.renderers import RenderedJSON
 from rooms import catalogue, selectors, serializers, services
-from rooms.access import tier_is_open
 from rooms.models import ThemeTier
 
 
@@ -21,7 +19,6 @@ class ThemeListView(APIView):
     """The catalogue: public, but personalised (`locked`) when the caller is signed in."""
 
     permission_classes = [AllowAny]
-    rate_limit_reads = catalogue.STAMP_READ  # the catalogue's stamp comes with the rate-limit hit
 
     @extend_schema(
         parameters=[
@@ -35,27 +32,13 @@ class ThemeListView(APIView):
         operation_id="themed_rooms_themes_list",
     )
     def get(self, request):
+        # Served through rooms.catalogue.answer_from_cache (rooms/urls.py): ETag, 304 and the page cache.
         filters = validated_query(serializers.ThemeListQuery, request)
-        entitlements = selectors.caller_entitlements(user=request.user, request=request)
-        stamp = catalogue.current_stamp(request)
-        key = (
-            stamp,
-            request.accepted_media_type,
-            request.query_params.get("page"),
-            request.query_params.get("limit"),
-            *filters.values(),
-            tuple(tier_is_open(value, entitlements) for value in ThemeTier.values),
-        )
-        page = catalogue.cached_page(key) if stamp is not None else None
-        if page is None:
-            content = self._render(request, self._catalogue_page(request, filters, entitlements))
-            etag = catalogue.keep_page(key, content) if stamp is not None else catalogue.etag_of(content)
-        else:
-            etag, content = page
-        response = get_conditional_response(request, etag=etag) or Response(RenderedJSON(content))
-        response["ETag"] = etag
+        entitlements = selectors.caller_entitlements(user=request.user)
+        response = Response(self._catalogue_page(request, filters, entitlements))
         patch_cache_control(response, no_cache=True, **({"private": True} if request.auth else {"public": True}))
         patch_vary_headers(response, ("Authorization", "Cookie"))
+        catalogue.mark_caller(response, catalogue.caller_class(request.user, entitlements))
         return response
 
     @staticmethod
@@ -69,10 +52,6 @@ class ThemeListView(APIView):
         themes = [serializers.theme_card(row, entitlements) for row in rows]
         return paginator.get_paginated_response(themes, themes=themes).data
 
-    def _render(self, request, data: dict) -> bytes:
-        """The body DRF would write for `Response(data)` (same renderer, media type and context)."""
-        return request.accepted_renderer.render(data, request.accepted_media_type, self.get_renderer_context())
-
 
 class ThemeDetailView(APIView):
     permission_classes = [AllowAny]
@@ -80,7 +59,7 @@ class ThemeDetailView(APIView):
     @extend_schema(responses=OpenApiTypes.OBJECT)
     def get(self, request, theme_id):
         theme = selectors.theme_get(theme_id=theme_id)
-        entitlements = selectors.caller_entitlements(user=request.user, request=request)
+        entitlements = selectors.caller_entitlements(user=request.user)
         return Response(serializers.theme_detail(theme, entitlements))
 
 

@@ -12,7 +12,7 @@ from rest_framework import serializers
 
 from accounts.roles import Role
 from manas360.api import dates
-from manas360.api.renderers import VerbatimKey
+from manas360.api.keys import VerbatimKey
 from manas360.money import rupees
 from payments.models import PaymentStatus
 from payments.serializers import ProductLabelField, ProductLabelledListSerializer

@@ -6,11 +6,9 @@ from typing import Any, cast
 
 from django.db.models import QuerySet
 from django.utils import timezone
-from rest_framework.request import Request
 
 from accounts.models import User
 from manas360.db_rows import JoinedRowQuery
-from subscriptions.authentication import AUTHENTICATED_WITH
 from subscriptions.errors import SubscriptionNotFound
 from subscriptions.models import Plan, Subscription, SubscriptionStatus
 
@@ -50,27 +48,9 @@ def subscription_get_active(*, user: User | None) -> Subscription | None:
     return cast(Subscription, subscription)
 
 
-def subscription_get_active_for_request(request: Request) -> Subscription | None:
-    """`subscription_get_active` for the signed-in caller of a read-only request.
-
-    Read with the session at authentication when the authentication class did (subscriptions.authentication),
-    else now.
-    """
-    session = getattr(getattr(request, "auth", None), "session", None)
-    if session is not None and hasattr(session, AUTHENTICATED_WITH) and session.user_id == request.user.pk:
-        return cast(Subscription | None, getattr(session, AUTHENTICATED_WITH))
-    return subscription_get_active(user=cast(User, request.user))
-
-
-def user_entitlements(*, user: User | None, request: Request | None = None) -> frozenset[str]:
-    """The entitlement names the user's active subscription grants (empty when none).
-
-    With the (read-only) request of that user, the subscription read at its authentication is used.
-    """
-    if request is not None and user is not None and request.user.pk == user.pk:
-        subscription = subscription_get_active_for_request(request)
-    else:
-        subscription = subscription_get_active(user=user)
+def user_entitlements(*, user: User | None) -> frozenset[str]:
+    """The entitlement names the user's active subscription grants (empty when none)."""
+    subscription = subscription_get_active(user=user)
     if subscription is None:
         return frozenset()
     return frozenset(subscription.plan.features or [])
@@ -112,11 +92,6 @@ def plan_list_public() -> QuerySet[Plan]:
     return Plan.objects.active().order_by("display_order", "amount_paise")
 
 
-def subscription_summary(*, user: User, request: Request | None = None) -> Subscription | None:
-    """The subscription the user's profile shows (docs/api.md §3): the active one, or None.
-
-    With the user's own read-only request, the subscription read at its authentication.
-    """
-    if request is not None:
-        return subscription_get_active_for_request(request)
+def subscription_summary(*, user: User) -> Subscription | None:
+    """The subscription the user's profile shows (docs/api.md §3): the active one, or None."""
     return subscription_get_active(user=user)

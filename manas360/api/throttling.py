@@ -58,43 +58,26 @@ CACHE_ERRORS: tuple[type[BaseException], ...] = shared_redis.ERRORS
 # INCR, and a time to live on a counter that has none yet, as one atomic command: one EVALSHA per hit on the
 # shared long-lived client (manas360.shared_redis). Same single round trip and atomicity as MULTI/INCR/EXPIRE
 # NX/EXEC, without a pipeline object per hit. redis-py reloads the script when the server lost it (restart).
-# The same round trip also reads the keys the view declares in `rate_limit_reads` (each created with its
-# default when missing), so a view that needs a shared value on every request (the catalogue's version stamp)
-# pays no second round trip for it.
 _INCR_WITH_TTL = """
-local values = {redis.call('INCR', KEYS[1])}
+local hits = redis.call('INCR', KEYS[1])
 redis.call('EXPIRE', KEYS[1], ARGV[1], 'NX')
-for i = 2, #KEYS do
-  redis.call('SET', KEYS[i], ARGV[i], 'NX')
-  values[i] = redis.call('GET', KEYS[i])
-end
-return values
+return hits
 """
 
 
-def _count_hit(key: str, period: int, reads: dict[str, Callable[[], str]] | None = None) -> tuple[int, dict[str, str]]:
-    """Atomically add one hit to the window's counter; returns it and the values of `reads` (key: default)."""
-    reads = reads or {}
-    defaults = {name: make_default() for name, make_default in reads.items()}
+def _count_hit(key: str, period: int) -> int:
+    """Atomically add one hit to the window's counter and return it."""
     client = shared_redis.client()
     if client is not None:
-        keys = [cache.make_and_validate_key(name) for name in (key, *defaults)]
-        hits, *values = shared_redis.script(client, _INCR_WITH_TTL)(keys=keys, args=[period + 1, *defaults.values()])
-        return int(hits), {name: value.decode() for name, value in zip(defaults, values, strict=True)}
-    for name, default in defaults.items():
-        cache.add(name, default, timeout=None)
-    values = {name: cache.get(name) for name in defaults}
+        return int(
+            shared_redis.script(client, _INCR_WITH_TTL)(keys=[cache.make_and_validate_key(key)], args=[period + 1])
+        )
     try:
-        return cache.incr(key), values
+        return cache.incr(key)
     except ValueError:
         if cache.add(key, 1, timeout=period + 1):
-            return 1, values
-        return cache.incr(key), values
-
-
-def shared_read(request: Request | HttpRequest, name: str) -> str | None:
-    """A value read with this request's rate-limit hit (`rate_limit_reads`), or None if none was."""
-    return getattr(getattr(request, "_request", request), "rate_limit_reads", {}).get(name)
+            return 1
+        return cache.incr(key)
 
 
 def _record_headers(request: Request | HttpRequest, *, limit: int, remaining: int, reset: int) -> None:
@@ -128,13 +111,10 @@ class WindowRateThrottle(abc.ABC, BaseThrottle):
         digest = hashlib.sha256(ident.encode()).hexdigest()[:32]
         key = f"throttle:{self.scope}:{digest}:{window}"
         try:
-            hits, values = _count_hit(key, period, getattr(view, "rate_limit_reads", None))
+            hits = _count_hit(key, period)
         except CACHE_ERRORS as exc:
             logger.warning("rate limit cache unavailable; allowing request", extra={"error_class": type(exc).__name__})
             return True
-        if values:
-            django_request: HttpRequest = getattr(request, "_request", request)
-            django_request.rate_limit_reads = values  # type: ignore[attr-defined]  # read by shared_read()
         reset = max(int((window + 1) * period - now + 0.999), 1)
         _record_headers(request, limit=limit, remaining=max(limit - hits, 0), reset=reset)
         if hits > limit:
