@@ -1,7 +1,6 @@
 from typing import Any
 
 from rest_framework import serializers
-from rest_framework.request import Request
 from rest_framework.utils.serializer_helpers import ReturnDict
 
 from manas360.money import rupees
@@ -73,8 +72,8 @@ class UpgradeSerializer(serializers.Serializer):
     plan_id = serializers.CharField(max_length=100)
 
 
-def profile_subscription(*, user: Any, request: Request | None = None) -> ReturnDict | None:
+def profile_subscription(*, user: Any) -> ReturnDict | None:
     """The `subscription` section of the profile (`/users/me`): the active subscription as
     `/subscriptions/current` shows it, or null. Registered with accounts in SubscriptionsConfig.ready()."""
-    subscription = selectors.subscription_summary(user=user, request=request)
+    subscription = selectors.subscription_summary(user=user)
     return SubscriptionSerializer(subscription).data if subscription is not None else None
