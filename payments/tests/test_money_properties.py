@@ -419,12 +419,12 @@ def settle(world: World, codes, order) -> dict:
     from django.utils import timezone
 
     now = timezone.now()
-    payments = list(Payment.objects.filter(user=world.user).select_related("plan"))
+    payments = list(Payment.objects.filter(user=world.user))
     assert all(p.status == PaymentStatus.SUCCESS for p in payments)
     refunding = {p.pk for p in payments if p.refunds.filter(automatic=True).exists()}
     current = Grant.objects.filter(user=world.user, state=GrantState.CURRENT).select_related("plan").get()
     return {
-        "refunded": sorted(p.plan.code for p in payments if p.pk in refunding),
+        "refunded": sorted(p.product_ref for p in payments if p.pk in refunding),
         "kept_paise": sum(p.amount_paise for p in payments if p.pk not in refunding),
         "access_end": access_end(world.user, now),
         "covers_now": features_covered_by(current.plan),

@@ -51,10 +51,10 @@ def _read(client, payment):
 
 def _money(user):
     """What PhonePe keeps of the user's payments once every refund decided has completed, by plan."""
-    payments = Payment.objects.filter(user=user).select_related("plan")
+    payments = Payment.objects.filter(user=user)  # each holds the code of the plan it bought
     return {
-        "kept": sorted(p.plan.code for p in payments if p.status == PaymentStatus.SUCCESS),
-        "refunded": sorted(p.plan.code for p in payments if p.status == PaymentStatus.REFUNDED),
+        "kept": sorted(p.product_ref for p in payments if p.status == PaymentStatus.SUCCESS),
+        "refunded": sorted(p.product_ref for p in payments if p.status == PaymentStatus.REFUNDED),
     }
 
 
