@@ -15,7 +15,8 @@ from rest_framework.test import APIClient
 
 from accounts.tests.factories import AdminFactory, UserFactory
 
-pytest_plugins = ["tests.jobs.engine"]  # the `job_engine` fixture: run jobs through a real worker
+# `job_engine`: run jobs through a real worker; `buyer`: a patient with a signed-in client for real checkouts.
+pytest_plugins = ["tests.jobs.engine", "payments.tests.checkout"]
 
 _started_servers: list = []
 

@@ -11,37 +11,14 @@ import time_machine
 from django.utils import timezone
 
 from accounts.models import AuditLog
-from accounts.tests.factories import UserFactory
 from payments.models import Payment, PaymentStatus, Refund, RefundStatus, WebhookEvent, WebhookOutcome
+from payments.tests.checkout import checkout_create, checkout_pay, payment_read
 from subscriptions.models import Grant, GrantState, Subscription
 from subscriptions.selectors import subscription_get_active
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
 
 DAY = timedelta(days=1)
-
-
-@pytest.fixture
-def buyer(make_auth_client):
-    user = UserFactory()
-    return user, make_auth_client(user)
-
-
-def _create(client, plan_id):
-    response = client.post("/api/v1/payments/create", {"planId": plan_id}, format="json")
-    assert response.status_code == 201, response.content
-    return response.json()["data"]
-
-
-def _pay(live_simulator, payment):
-    result = live_simulator.complete(payment["transactionId"], "COMPLETED")
-    assert result["webhook"] == {"delivered": True, "status": 200}
-
-
-def _read(client, payment):
-    response = client.get(f"/api/v1/payments/{payment['transactionId']}")
-    assert response.status_code == 200
-    return response.json()["data"]
 
 
 def _active_end(user):
@@ -54,12 +31,12 @@ def _approx(actual, expected):
 
 def test_1_late_monthly_success_after_lifetime_is_refunded_and_lifetime_kept(live_simulator, plans, buyer):
     user, client = buyer
-    monthly = _create(client, "premium_monthly")  # opened earlier, left unpaid
-    lifetime = _create(client, "anytimebuddy_lifetime")
-    _pay(live_simulator, lifetime)
+    monthly = checkout_create(client, "premium_monthly")  # opened earlier, left unpaid
+    lifetime = checkout_create(client, "anytimebuddy_lifetime")
+    checkout_pay(live_simulator, lifetime)
     assert subscription_get_active(user=user).plan.code == "anytimebuddy_lifetime"
 
-    _pay(live_simulator, monthly)  # the old order succeeds late
+    checkout_pay(live_simulator, monthly)  # the old order succeeds late
 
     active = subscription_get_active(user=user)
     assert active.plan.code == "anytimebuddy_lifetime"
@@ -70,7 +47,7 @@ def test_1_late_monthly_success_after_lifetime_is_refunded_and_lifetime_kept(liv
     # The refund row was written with the decision and sent to PhonePe right after it.
     assert refund.merchant_refund_id in live_simulator.server.state.refunds
     assert not Grant.objects.filter(payment_id=monthly["id"]).exists()
-    data = _read(client, monthly)
+    data = payment_read(client, monthly)
     assert data["status"] == "success"
     assert "for life" in data["refundReason"]
     assert AuditLog.objects.filter(
@@ -79,26 +56,26 @@ def test_1_late_monthly_success_after_lifetime_is_refunded_and_lifetime_kept(liv
 
     live_simulator.finish_refund(refund.merchant_refund_id)  # PhonePe completes it, calls back
 
-    assert _read(client, monthly)["status"] == "refunded"
+    assert payment_read(client, monthly)["status"] == "refunded"
     assert subscription_get_active(user=user).plan.code == "anytimebuddy_lifetime"
     assert Grant.objects.get(payment_id=lifetime["id"]).state == GrantState.CURRENT
-    assert _read(client, lifetime)["status"] == "success"
+    assert payment_read(client, lifetime)["status"] == "success"
 
 
 def test_2_second_lifetime_paid_in_another_tab_is_refunded_and_the_first_stays(live_simulator, plans, buyer):
     user, client = buyer
-    first = _create(client, "anytimebuddy_lifetime")
-    second = _create(client, "anytimebuddy_lifetime")  # second tab, before either is paid
-    _pay(live_simulator, first)
-    _pay(live_simulator, second)
+    first = checkout_create(client, "anytimebuddy_lifetime")
+    second = checkout_create(client, "anytimebuddy_lifetime")  # second tab, before either is paid
+    checkout_pay(live_simulator, first)
+    checkout_pay(live_simulator, second)
 
     refund = Refund.objects.get()
     assert str(refund.payment_id) == second["id"]
     assert refund.automatic is True
     live_simulator.finish_refund(refund.merchant_refund_id)
 
-    assert _read(client, second)["status"] == "refunded"
-    assert _read(client, first)["status"] == "success"
+    assert payment_read(client, second)["status"] == "refunded"
+    assert payment_read(client, first)["status"] == "success"
     active = subscription_get_active(user=user)
     assert active.plan.code == "anytimebuddy_lifetime"
     assert active.end_date is None
@@ -112,10 +89,10 @@ def test_3_refunding_the_second_month_takes_back_only_that_month(
     live_simulator, plans, buyer, make_auth_client, admin_user
 ):
     user, client = buyer
-    first = _create(client, "premium_monthly")
-    _pay(live_simulator, first)
-    second = _create(client, "premium_monthly")
-    _pay(live_simulator, second)
+    first = checkout_create(client, "premium_monthly")
+    checkout_pay(live_simulator, first)
+    second = checkout_create(client, "premium_monthly")
+    checkout_pay(live_simulator, second)
     subscription = subscription_get_active(user=user)
     _approx(subscription.end_date, subscription.start_date + 60 * DAY)
 
@@ -127,7 +104,7 @@ def test_3_refunding_the_second_month_takes_back_only_that_month(
     _approx(_active_end(user), subscription.start_date + 60 * DAY)  # nothing moves before PhonePe completes it
     live_simulator.finish_refund(refund.merchant_refund_id)
 
-    assert _read(client, second)["status"] == "refunded"
+    assert payment_read(client, second)["status"] == "refunded"
     active = subscription_get_active(user=user)
     assert active.pk == subscription.pk
     _approx(active.end_date, subscription.start_date + 30 * DAY)
@@ -137,13 +114,13 @@ def test_3_refunding_the_second_month_takes_back_only_that_month(
 
 def test_4_monthly_bought_during_a_yearly_plan_is_added_after_the_year(live_simulator, plans, buyer):
     user, client = buyer
-    yearly = _create(client, "premium_yearly")
-    _pay(live_simulator, yearly)
+    yearly = checkout_create(client, "premium_yearly")
+    checkout_pay(live_simulator, yearly)
     year_end = _active_end(user)
     _approx(year_end, timezone.now() + 365 * DAY)
 
-    monthly = _create(client, "premium_monthly")
-    _pay(live_simulator, monthly)
+    monthly = checkout_create(client, "premium_monthly")
+    checkout_pay(live_simulator, monthly)
 
     active = subscription_get_active(user=user)
     assert active.plan.code == "premium_yearly"
@@ -151,13 +128,13 @@ def test_4_monthly_bought_during_a_yearly_plan_is_added_after_the_year(live_simu
     queued = Grant.objects.get(payment_id=monthly["id"])
     assert queued.state == GrantState.QUEUED
     assert queued.starts_at == year_end
-    assert _read(client, monthly)["subscription"]["id"] == str(active.pk)
+    assert payment_read(client, monthly)["subscription"]["id"] == str(active.pk)
     assert Subscription.objects.filter(user=user).count() == 1
 
 
 def test_5_callback_seen_while_gateway_was_pending_is_processed_when_delivered_again(live_simulator, plans, buyer):
     user, client = buyer
-    payment = _create(client, "premium_monthly")
+    payment = checkout_create(client, "premium_monthly")
     # A verified callback that says COMPLETED while PhonePe still reports the order PENDING.
     early = live_simulator.send_callback(payment["transactionId"], state="COMPLETED")
     assert early["webhook"]["status"] == 200
@@ -165,7 +142,7 @@ def test_5_callback_seen_while_gateway_was_pending_is_processed_when_delivered_a
     assert event.outcome == WebhookOutcome.GATEWAY_PENDING
     assert subscription_get_active(user=user) is None
 
-    _pay(live_simulator, payment)  # the real callback: same event, same state
+    checkout_pay(live_simulator, payment)  # the real callback: same event, same state
 
     event.refresh_from_db()
     assert WebhookEvent.objects.count() == 1
@@ -187,7 +164,7 @@ def test_6_reading_a_stale_pending_payment_asks_phonepe_at_most_once_per_interva
     settings.PAYMENT_RECONCILE_AFTER_SECONDS = 0
     settings.PAYMENT_RECONCILE_INTERVAL_SECONDS = 60
     user, client = buyer
-    payment = _create(client, "premium_monthly")
+    payment = checkout_create(client, "premium_monthly")
 
     def status_calls():
         return sum(
@@ -197,19 +174,19 @@ def test_6_reading_a_stale_pending_payment_asks_phonepe_at_most_once_per_interva
         )
 
     for _ in range(5):
-        assert _read(client, payment)["status"] == "pending"
+        assert payment_read(client, payment)["status"] == "pending"
     assert status_calls() == 1
     assert Payment.objects.get(pk=payment["id"]).last_reconciled_at is not None
 
     with time_machine.travel(timezone.now() + timedelta(seconds=61)):
-        assert _read(client, payment)["status"] == "pending"
-        assert _read(client, payment)["status"] == "pending"
+        assert payment_read(client, payment)["status"] == "pending"
+        assert payment_read(client, payment)["status"] == "pending"
     assert status_calls() == 2
 
     # The callback is lost; the next read after the interval finds the success.
     live_simulator.server.callback_url = None
     live_simulator.complete(payment["transactionId"], "COMPLETED")
     with time_machine.travel(timezone.now() + timedelta(seconds=122)):
-        assert _read(client, payment)["status"] == "success"
+        assert payment_read(client, payment)["status"] == "success"
     assert status_calls() == 3
     assert subscription_get_active(user=user).plan.code == "premium_monthly"

@@ -7,8 +7,8 @@ never pausing Premium. Our API in a live server, the PhonePe simulator calling i
 
 import pytest
 
-from accounts.tests.factories import UserFactory
 from payments.models import Payment, PaymentStatus, Refund, RefundStatus
+from payments.tests.checkout import checkout_create, checkout_pay
 from payments.tests.conftest import live_simulator, plans, simulator  # noqa: F401 (fixtures)
 from rooms.models import RoomSession
 from subscriptions.models import Grant, GrantState, Subscription
@@ -18,23 +18,6 @@ pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
 
 SESSIONS = "/api/v1/themed-rooms/sessions"
 PREMIER_THEME, PLUS_THEME = "sakura", "himalaya"
-
-
-@pytest.fixture
-def buyer(make_auth_client):
-    user = UserFactory()
-    return user, make_auth_client(user)
-
-
-def _create(client, plan_id):
-    response = client.post("/api/v1/payments/create", {"planId": plan_id}, format="json")
-    assert response.status_code == 201, response.content
-    return response.json()["data"]
-
-
-def _pay(live_simulator, payment):  # noqa: F811 (the fixture)
-    result = live_simulator.complete(payment["transactionId"], "COMPLETED")
-    assert result["webhook"] == {"delivered": True, "status": 200}
 
 
 def _rooms_open(client):
@@ -60,7 +43,7 @@ def test_an_ar_add_on_during_premium_is_refused_at_creation_and_writes_nothing(
     add_on,
 ):
     user, client = buyer
-    _pay(live_simulator, _create(client, held))
+    checkout_pay(live_simulator, checkout_create(client, held))
     payments_before = Payment.objects.count()
 
     response = client.post("/api/v1/payments/create", {"planId": add_on}, format="json")
@@ -83,13 +66,13 @@ def test_an_ar_add_on_paid_after_premium_is_refunded_and_premium_rooms_stay_open
     held,
 ):
     user, client = buyer
-    add_on = _create(client, "ar_premier")  # ordered while the user held nothing: accepted
-    premium = _create(client, held)
-    _pay(live_simulator, premium)
+    add_on = checkout_create(client, "ar_premier")  # ordered while the user held nothing: accepted
+    premium = checkout_create(client, held)
+    checkout_pay(live_simulator, premium)
     grant = Grant.objects.get(payment_id=premium["id"])
     assert _rooms_open(client) == [201, 201]
 
-    _pay(live_simulator, add_on)  # PhonePe takes ₹99 for rooms Premium already opens
+    checkout_pay(live_simulator, add_on)  # PhonePe takes ₹99 for rooms Premium already opens
 
     # Premium is not paused: the same grant runs, with the same end, and every room tier stays open.
     grant_after = Grant.objects.get(payment_id=premium["id"])
@@ -122,10 +105,10 @@ def test_an_ar_plus_upgrade_from_ar_premier_still_starts_now(
 ):
     """The shared definition only refuses what gives nothing new: a plan that opens a new tier still starts now."""
     user, client = buyer
-    _pay(live_simulator, _create(client, "ar_premier"))
+    checkout_pay(live_simulator, checkout_create(client, "ar_premier"))
     assert _rooms_open(client) == [201, 403]
 
-    _pay(live_simulator, _create(client, "ar_plus"))
+    checkout_pay(live_simulator, checkout_create(client, "ar_plus"))
 
     assert subscription_get_active(user=user).plan.code == "ar_plus"
     assert _rooms_open(client) == [201, 201]

@@ -15,6 +15,7 @@ from django.utils import timezone
 from accounts.models import AuditLog
 from accounts.tests.factories import UserFactory
 from payments.models import Payment, PaymentStatus, Refund, RefundStatus
+from payments.tests.checkout import checkout_create, checkout_pay, payment_read
 from payments.tests.conftest import live_simulator, simulator  # noqa: F401 (fixtures)
 from subscriptions.models import Grant, GrantState
 from subscriptions.selectors import subscription_get_active
@@ -24,29 +25,6 @@ pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
 
 DAY = timedelta(days=1)
 LIFETIME = "anytimebuddy_lifetime"
-
-
-@pytest.fixture
-def buyer(make_auth_client):
-    user = UserFactory()
-    return user, make_auth_client(user)
-
-
-def _create(client, plan_id):
-    response = client.post("/api/v1/payments/create", {"planId": plan_id}, format="json")
-    assert response.status_code == 201, response.content
-    return response.json()["data"]
-
-
-def _pay(live_simulator, payment):  # noqa: F811 (the fixture)
-    result = live_simulator.complete(payment["transactionId"], "COMPLETED")
-    assert result["webhook"] == {"delivered": True, "status": 200}
-
-
-def _read(client, payment):
-    response = client.get(f"/api/v1/payments/{payment['transactionId']}")
-    assert response.status_code == 200
-    return response.json()["data"]
 
 
 def _money(user):
@@ -71,18 +49,20 @@ def test_monthly_and_lifetime_completed_together_refund_the_month_in_either_orde
     first,
 ):
     user, client = buyer
-    orders = {code: _create(client, code) for code in ("premium_monthly", LIFETIME)}  # two tabs, nothing held yet
+    orders = {
+        code: checkout_create(client, code) for code in ("premium_monthly", LIFETIME)
+    }  # two tabs, nothing held yet
     second = LIFETIME if first == "premium_monthly" else "premium_monthly"
 
-    _pay(live_simulator, orders[first])
-    _pay(live_simulator, orders[second])
+    checkout_pay(live_simulator, orders[first])
+    checkout_pay(live_simulator, orders[second])
 
     # Decided in the transaction that applied the second success, sent to PhonePe right after it.
     refund = Refund.objects.get()
     assert str(refund.payment_id) == orders["premium_monthly"]["id"]
     assert (refund.automatic, refund.amount_paise) == (True, 29900)
     assert refund.merchant_refund_id in live_simulator.server.state.refunds
-    assert "for life" in _read(client, orders["premium_monthly"])["refundReason"]
+    assert "for life" in payment_read(client, orders["premium_monthly"])["refundReason"]
     assert AuditLog.objects.filter(
         action="payment.refund", resource_id=orders["premium_monthly"]["id"], changes__after__automatic=True
     ).exists()
@@ -105,20 +85,20 @@ def test_a_yearly_plan_partly_used_then_lifetime_refunds_the_year_in_full(
     user = UserFactory()
     with time_machine.travel(timezone.now() - 100 * DAY):
         then = make_auth_client(user)
-        yearly = _create(then, "premium_yearly")
-        _pay(live_simulator, yearly)
-        monthly = _create(then, "premium_monthly")  # appended after the year
-        _pay(live_simulator, monthly)
+        yearly = checkout_create(then, "premium_yearly")
+        checkout_pay(live_simulator, yearly)
+        monthly = checkout_create(then, "premium_monthly")  # appended after the year
+        checkout_pay(live_simulator, monthly)
 
     client = make_auth_client(user)  # 100 days of the year used
-    lifetime = _create(client, LIFETIME)
-    _pay(live_simulator, lifetime)
+    lifetime = checkout_create(client, LIFETIME)
+    checkout_pay(live_simulator, lifetime)
 
     refunds = {str(r.payment_id): r for r in Refund.objects.all()}
     assert set(refunds) == {yearly["id"], monthly["id"]}
     assert refunds[yearly["id"]].amount_paise == 299900  # in full although 100 days were used (rule 6)
     assert refunds[monthly["id"]].amount_paise == 29900  # never started
-    assert "for life" in _read(client, yearly)["refundReason"]
+    assert "for life" in payment_read(client, yearly)["refundReason"]
     # Until PhonePe completes them, the time waits behind the lifetime grant; nothing of it runs.
     parked = Grant.objects.filter(payment_id__in=[yearly["id"], monthly["id"]], state=GrantState.QUEUED)
     assert parked.count() == 2
@@ -139,11 +119,11 @@ def test_a_payment_busy_when_the_lifetime_plan_lands_is_refunded_by_the_sweep_jo
     job_engine,
 ):
     user, client = buyer
-    monthly = _create(client, "premium_monthly")
-    _pay(live_simulator, monthly)
-    yearly = _create(client, "premium_yearly")  # queued after the month
-    _pay(live_simulator, yearly)
-    lifetime = _create(client, LIFETIME)
+    monthly = checkout_create(client, "premium_monthly")
+    checkout_pay(live_simulator, monthly)
+    yearly = checkout_create(client, "premium_yearly")  # queued after the month
+    checkout_pay(live_simulator, yearly)
+    lifetime = checkout_create(client, LIFETIME)
 
     # Someone else holds the yearly payment's row (an operator's refund request, a status check) while the
     # lifetime success is applied: it is skipped there, never waited for (lock order: payment, then user).
@@ -162,7 +142,7 @@ def test_a_payment_busy_when_the_lifetime_plan_lands_is_refunded_by_the_sweep_jo
     holder.start()
     assert locked.wait(timeout=10)
     try:
-        _pay(live_simulator, lifetime)
+        checkout_pay(live_simulator, lifetime)
     finally:
         release.set()
         holder.join()
@@ -178,7 +158,7 @@ def test_a_payment_busy_when_the_lifetime_plan_lands_is_refunded_by_the_sweep_jo
     refund = Refund.objects.get(payment_id=yearly["id"])
     assert (refund.automatic, refund.amount_paise) == (True, 299900)
     assert refund.merchant_refund_id in live_simulator.server.state.refunds
-    assert "for life" in _read(client, yearly)["refundReason"]
+    assert "for life" in payment_read(client, yearly)["refundReason"]
 
     # Idempotent: the next tick decides nothing again.
     refund_parked_time.defer(timestamp=int(timezone.now().timestamp()) + 1)
@@ -197,10 +177,10 @@ def test_refunding_the_lifetime_plan_later_leaves_nothing_paid_twice(
     admin_user,
 ):
     user, client = buyer
-    monthly = _create(client, "premium_monthly")
-    _pay(live_simulator, monthly)
-    lifetime = _create(client, LIFETIME)
-    _pay(live_simulator, lifetime)
+    monthly = checkout_create(client, "premium_monthly")
+    checkout_pay(live_simulator, monthly)
+    lifetime = checkout_create(client, LIFETIME)
+    checkout_pay(live_simulator, lifetime)
     _finish_refunds(live_simulator)  # the month's refund completes
 
     admin = make_auth_client(admin_user, mfa_verified=True)
