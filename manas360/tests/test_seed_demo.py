@@ -74,7 +74,7 @@ def test_demo_money_maps_to_access_and_theme_counters_match_sessions(development
     # Every rupee kept maps to access through the ledger: one grant per successful payment, from its completion.
     for payment in Payment.objects.filter(status=PaymentStatus.SUCCESS):
         grant = Grant.objects.select_related("subscription").get(payment=payment, continues__isnull=True)
-        assert (grant.user_id, grant.plan_id) == (payment.user_id, payment.plan_id)
+        assert (grant.user_id, grant.plan.code) == (payment.user_id, payment.product_ref)
         assert grant.starts_at == payment.completed_at
         running = grant.ends_at is None or grant.ends_at > now
         assert grant.state == (GrantState.CURRENT if running else GrantState.ENDED)

@@ -228,7 +228,7 @@ def check_invariants(world: World, before: dict, action, now) -> dict:
     held = before.get("head")
     if held is not None and (held["ends_at"] is None or held["ends_at"] > now):
         for pk in newly_succeeded:
-            bought = payments[pk].plan
+            bought = Plan.objects.get(code=payments[pk].product_ref)
             if bought.duration_days is not None and features_covered_by(bought) <= held["covers"]:
                 # A period of a plan the running one already covers never pauses it (nor closes a room tier
                 # it opens): it is added after it, or refunded. (Lifetime of the same features gives more.)
