@@ -1,0 +1,518 @@
+"""Property test of the recurring money path, end to end against the PhonePe simulator (docs/autopay.md
+"How it is tested"). Random, bounded histories interleave:
+
+* one or two Autopay set-ups (monthly, yearly), approved at once, later (an old tab) or never;
+* the renewal's notice and debit (clock jumps to the notice window, the debit time, the paid end, the grace end);
+* PhonePe faults on any of its calls: 503, a dropped connection, an answer lost after PhonePe acted (the
+  caller times out), the next debits failing;
+* callbacks delivered late, twice, in reverse order, or lost;
+* a worker dying in the middle of a renewal (before the redeem, after PhonePe took it, while confirming),
+  then the jobs running again (the restart);
+* the user turning Autopay off (`DELETE /subscriptions/autopay`) or cancelling the subscription
+  (`POST /subscriptions/cancel`), deleting the account, staff suspending it, the mandate revoked at PhonePe.
+
+After every step the faults stop, the periodic jobs run through a real procrastinate worker until nothing is
+ready (`quiesce`), and `check` holds:
+
+(a) every amount PhonePe reports taken (setup orders, redemptions) is exactly one of: a successful payment
+    whose grant gives the user its period, or a refund (and we never record money PhonePe did not take);
+(b) no job is stuck: nothing `doing` or left waiting, no renewal past its deadline;
+(c) the user's paid access equals what their surviving payments bought: each one's full period, no period
+    counted twice, nothing live from a refunded payment; unpaid time is only the grace after the paid end.
+
+At the end of every history the reconciliation audit (payments/audit.py with autopay's redemptions) runs and
+must find no disagreement. A real SIGKILL of a worker process mid-redeem is the last test of this file (the
+worker processes keep the real time, so it is not one of the clock-moving steps).
+
+Bounded and derandomized: CI runs the same histories every time. `HYPOTHESIS_EXPLORE=1` (with
+`HYPOTHESIS_MAX_EXAMPLES`) searches randomly instead, for local hunting.
+"""
+
+import contextlib
+import json
+import os
+import threading
+from datetime import UTC, datetime, timedelta
+
+import pytest
+import time_machine
+from django.conf import settings as django_settings
+from django.db import connection
+from django.utils import timezone
+from hypothesis import HealthCheck, event, example, given
+from hypothesis import settings as hypothesis_settings
+from hypothesis import strategies as st
+
+from accounts.models import User
+from accounts.tests.factories import AdminFactory, UserFactory
+from autopay import renewals
+from autopay import tasks as autopay_tasks
+from autopay.models import Mandate, MandateState, Renewal, RenewalState
+from autopay.selectors import renewals_past_deadline
+from autopay.tests.conftest import AUTOPAY
+from manas360.api.errors import ApplicationError
+from payments import tasks as payment_tasks
+from payments.audit import reconciliation_audit
+from payments.models import Payment, PaymentStatus, Refund, RefundStatus
+from payments.phonepe.callback import callback_authorization
+from payments.phonepe.simulator.handler import SimulatorHandler
+from payments.services import payment_webhook_process
+from subscriptions.models import LIVE_GRANT_STATES, Grant, GrantState
+
+pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
+
+EXPLORE = bool(os.environ.get("HYPOTHESIS_EXPLORE"))
+HOUR = timedelta(hours=1)
+START = datetime(2031, 3, 1, 9, 0, tzinfo=UTC)
+# PhonePe's calls on the recurring path (the simulator's fault names).
+OPERATIONS = ["redeem", "notify", "subscription_order_status", "subscription_status", "subscription_cancel", "refund"]
+TAKEN_FLOWS = {"SUBSCRIPTION_REDEMPTION", "SUBSCRIPTION_CHECKOUT_SETUP", "SUBSCRIPTION_SETUP"}
+
+
+class WorkerKilled(BaseException):
+    """A worker process dying at a line: nothing of ours runs after it (not an Exception a handler catches)."""
+
+
+plan = st.sampled_from(["premium_monthly", "premium_yearly"])
+step = st.one_of(
+    st.tuples(st.just("setup"), plan, st.sampled_from(["approve", "approve", "later"])),
+    st.tuples(st.just("approve_old")),
+    st.tuples(st.just("jump"), st.sampled_from(["notice", "debit", "debit", "end", "grace_end"])),
+    st.tuples(st.just("wait"), st.sampled_from([1, 13, 25, 24 * 7])),
+    st.tuples(st.just("fault"), st.sampled_from(OPERATIONS), st.sampled_from([503, 0, "lost"]), st.integers(1, 3)),
+    st.tuples(st.just("fail_debits"), st.integers(1, 3)),
+    st.tuples(st.just("callbacks"), st.sampled_from(["deliver", "twice", "reversed", "lose"])),
+    st.tuples(st.just("crash"), st.sampled_from(["before_redeem", "after_redeem", "confirming"])),
+    st.tuples(st.sampled_from(["turn_off", "cancel_subscription", "revoke", "delete_account", "suspend"])),
+)
+
+
+class LostAnswers:
+    """PhonePe acts on the next `count` calls of an operation, then its answer never arrives (the caller
+    times out, or the connection drops after the fact): the worst case of a timeout."""
+
+    ROUTES = {
+        "redeem": "_redeem",
+        "notify": "_notify",
+        "subscription_order_status": "_subscription_order_status",
+        "subscription_status": "_subscription_status",
+        "subscription_cancel": "_cancel",
+        "refund": "_refund",
+    }
+
+    def __init__(self, monkeypatch):
+        self.pending: dict[str, int] = {}
+        self.lock = threading.Lock()
+        for operation, method in self.ROUTES.items():
+            self._wrap(monkeypatch, operation, method)
+
+    def _wrap(self, monkeypatch, operation, method):
+        original = getattr(SimulatorHandler, method)
+        lost = self
+
+        def wrapped(handler, *args, **kwargs):
+            with lost.lock:
+                drop = lost.pending.get(operation, 0) > 0
+                if drop:
+                    lost.pending[operation] -= 1
+            if not drop:
+                return original(handler, *args, **kwargs)
+
+            def send_nothing(*_args, **_kwargs):  # acted on, then the connection goes away
+                handler.close_connection = True
+                handler.connection.shutdown(2)
+
+            handler._send_json = send_nothing
+            handler._send_empty = send_nothing
+            with contextlib.suppress(OSError):
+                return original(handler, *args, **kwargs)
+
+        monkeypatch.setattr(SimulatorHandler, method, wrapped)
+
+    def add(self, operation: str, count: int) -> None:
+        with self.lock:
+            self.pending[operation] = self.pending.get(operation, 0) + count
+
+    def clear(self) -> None:
+        with self.lock:
+            self.pending.clear()
+
+
+class History:
+    """One patient's recurring payments; PhonePe's callbacks are held back and delivered by the steps."""
+
+    def __init__(self, autopay_sim, job_engine, make_auth_client, lost_answers, admin, clock):
+        self.autopay_sim = autopay_sim
+        self.sim = autopay_sim.sim
+        self.server = autopay_sim.sim.server
+        self.job_engine = job_engine
+        self.make_auth_client = make_auth_client
+        self.lost_answers = lost_answers
+        self.admin = admin
+        self.user = UserFactory()
+        # Examples share the database and the simulator: each starts after the last one ended (time never
+        # rewinds, at PhonePe or here), and the earlier patients' mandates go on renewing meanwhile.
+        self.clock = clock
+        self.now = clock["now"] + timedelta(days=1)
+        self.callbacks: list[dict] = []
+        self.signature = callback_authorization(
+            django_settings.PHONEPE_WEBHOOK_USERNAME, django_settings.PHONEPE_WEBHOOK_PASSWORD
+        )
+        self.server.send_callback = self._hold_callback  # PhonePe's callbacks wait for a `callbacks` step
+
+    # --- plumbing ------------------------------------------------------------------------------
+
+    def _hold_callback(self, body, *, authorization=None):
+        self.callbacks.append(body)
+        return {"delivered": False, "reason": "held by the test"}
+
+    def _webhook(self, body) -> None:
+        # A 503 (PhonePe could not be asked) is delivered again by PhonePe; the reprocessing job covers it.
+        with contextlib.suppress(ApplicationError):
+            payment_webhook_process(raw_body=json.dumps(body).encode(), authorization=self.signature)
+
+    def _faults_stop(self) -> None:
+        with self.server.state.lock:
+            self.server.state.faults.clear()
+        self.lost_answers.clear()
+
+    def _client(self):
+        """The user's app, signed in again (a jump of days outlives any access token)."""
+        user = User.objects.get(pk=self.user.pk)
+        if user.deleted_at is not None or not user.is_active:
+            return None
+        return self.make_auth_client(user)
+
+    def mandates(self):
+        return Mandate.objects.filter(user=self.user).order_by("created_at")
+
+    def paid_end(self) -> datetime | None:
+        ends = Grant.objects.filter(user=self.user, payment__isnull=False).exclude(state=GrantState.REVOKED)
+        return max((end for end in ends.values_list("ends_at", flat=True) if end is not None), default=None)
+
+    def _jobs_round(self) -> None:
+        """The periodic jobs of the recurring path at `now`, then a worker until nothing is ready."""
+        tick = int(self.now.timestamp())
+        autopay_tasks.renewals_due.defer(timestamp=tick)
+        payment_tasks.reprocess_unfinished_webhooks.defer(timestamp=tick)
+        payment_tasks.reconcile_pending_payments.defer(timestamp=tick)
+        payment_tasks.retry_unfinished_refunds.defer(timestamp=tick)
+        # Retries the engine scheduled by the database's (real) clock are due by ours, which moved.
+        with connection.cursor() as cursor:
+            cursor.execute("UPDATE procrastinate_jobs SET scheduled_at = now() WHERE status = 'todo'")
+        self.job_engine.run()
+        from subscriptions.services import subscriptions_expire
+
+        subscriptions_expire()
+
+    # --- one step ------------------------------------------------------------------------------
+
+    def run(self, action) -> None:
+        kind = action[0]
+        self.now += HOUR  # time always passes between steps
+        with time_machine.travel(self.now, tick=False):
+            getattr(self, f"do_{kind}")(*action[1:])
+        self.quiesce()
+
+    def quiesce(self) -> None:
+        """The faults stop, and the jobs run (twice, 10 minutes apart, as the sweeps would)."""
+        self._faults_stop()
+        for _ in range(2):
+            self.now += timedelta(minutes=10)
+            with time_machine.travel(self.now, tick=False):
+                self._jobs_round()
+        self.clock["now"] = self.now
+
+    def do_setup(self, plan_code, approval):
+        client = self._client()
+        if client is None:
+            return
+        response = client.post(AUTOPAY, {"planId": plan_code}, format="json")
+        # 409: one mandate per user (live, or another plan's set-up still open); 502: PhonePe unreachable.
+        assert response.status_code in (201, 409, 502), response.content
+        if response.status_code == 201 and approval == "approve":
+            mandate = Mandate.objects.select_related("setup_payment").get(pk=response.json()["data"]["id"])
+            self.sim.post(f"/simulator/orders/{mandate.setup_payment.merchant_order_id}/complete", {"state": "COMPLETED"})
+            event("set-up approved")
+
+    def do_approve_old(self):
+        """The user approves an older set-up in a tab left open (PhonePe may refuse once it expired)."""
+        for mandate in self.mandates().select_related("setup_payment"):
+            order = self.server.state.orders.get(mandate.setup_payment.merchant_order_id)
+            if order is not None and order.state == "PENDING":
+                self.sim.post(f"/simulator/orders/{order.merchant_order_id}/complete", {"state": "COMPLETED"})
+                return
+
+    def do_jump(self, target):
+        end = self.paid_end()
+        if end is None:
+            return
+        at = {
+            "notice": end - 47 * HOUR,
+            "debit": end - 23 * HOUR,
+            "end": end + HOUR,
+            "grace_end": end + timedelta(days=django_settings.AUTOPAY_GRACE_DAYS) + HOUR,
+        }[target]
+        if at > self.now:
+            self.now = at
+            with time_machine.travel(self.now, tick=False):
+                self._jobs_round()  # the sweep at that time, PhonePe still answering
+
+    def do_wait(self, hours):
+        self.now += timedelta(hours=hours)
+
+    def do_fault(self, operation, status, count):
+        """PhonePe misbehaves for the next calls; the jobs due now run into it."""
+        if status == "lost":
+            self.lost_answers.add(operation, count)
+        else:
+            self.sim.post("/simulator/faults", {"operation": operation, "status": status, "count": count})
+        self._jobs_round()
+
+    def do_fail_debits(self, count):
+        for mandate in self.mandates().filter(state__in=["active", "paused"]):
+            self.autopay_sim.control(mandate, "fail-next-debit", {"count": count})
+
+    def do_callbacks(self, mode):
+        held, self.callbacks = self.callbacks, []
+        if mode == "lose":
+            return
+        ordered = list(reversed(held)) if mode == "reversed" else held
+        for body in ordered * (2 if mode == "twice" else 1):
+            self._webhook(body)
+
+    def do_crash(self, point):
+        """A worker dies in the middle of the renewal step; the next job run is its restart."""
+        original_redeem, original_sync = renewals._redeem, renewals.renewal_sync
+
+        def redeem(renewal):
+            if point == "after_redeem":
+                original_redeem(renewal)
+            raise WorkerKilled(point)
+
+        def sync(**kwargs):
+            raise WorkerKilled(point)
+
+        patches = {"_redeem": redeem} if point != "confirming" else {"renewal_sync": sync}
+        for mandate in self.mandates():
+            for name, replacement in patches.items():
+                setattr(renewals, name, replacement)
+            try:
+                renewals.renewal_advance(mandate_id=mandate.pk)
+            except WorkerKilled:
+                event(f"worker killed {point}")
+            except Exception:  # noqa: S110 - a gateway error ends the job as a failure would; the sweep retries
+                pass
+            finally:
+                renewals._redeem, renewals.renewal_sync = original_redeem, original_sync
+
+    def do_turn_off(self):
+        client = self._client()
+        if client is not None:
+            assert client.delete(AUTOPAY).status_code in (200, 404, 502)
+
+    def do_cancel_subscription(self):
+        client = self._client()
+        if client is not None:
+            assert client.post("/api/v1/subscriptions/cancel", {}, format="json").status_code in (200, 404, 409)
+
+    def do_revoke(self):
+        for mandate in self.mandates():
+            self.sim.post(f"/simulator/subscriptions/{mandate.merchant_subscription_id}/revoke")  # 409 if not live
+
+    def do_delete_account(self):
+        client = self._client()
+        if client is not None:
+            assert client.delete("/api/v1/users/me").status_code == 200
+            event("account deleted")
+
+    def do_suspend(self):
+        if User.objects.filter(pk=self.user.pk, is_active=True, deleted_at__isnull=True).exists():
+            admin = self.make_auth_client(self.admin, mfa_verified=True)
+            response = admin.put(f"/api/v1/admin/users/{self.user.pk}/suspend", {"reason": "test"}, format="json")
+            assert response.status_code == 200, response.content
+            event("account suspended")
+
+
+# --- the checks ----------------------------------------------------------------------------------
+
+
+def _taken_at_phonepe(history: History) -> dict[str, int]:
+    """merchantOrderId -> amount of every order of this user PhonePe reports COMPLETED."""
+    subscriptions = set(history.mandates().values_list("merchant_subscription_id", flat=True))
+    setups = set(history.mandates().values_list("setup_payment__merchant_order_id", flat=True))
+    with history.server.state.lock:
+        orders = list(history.server.state.orders.values())
+    return {
+        order.merchant_order_id: order.amount
+        for order in orders
+        if order.state == "COMPLETED"
+        and (order.merchant_subscription_id in subscriptions or order.merchant_order_id in setups)
+    }
+
+
+def check(history: History) -> None:
+    user, now = history.user, history.now
+    taken = _taken_at_phonepe(history)
+    payments = {p.merchant_order_id: p for p in Payment.objects.filter(user=user).select_related("plan")}
+
+    # (a) PhonePe's money, each rupee once: granted or refunded.
+    for merchant_order_id, amount in taken.items():
+        payment = payments.get(merchant_order_id)
+        assert payment is not None, f"PhonePe took {amount} paise for {merchant_order_id}; no payment recorded"
+        assert payment.amount_paise == amount
+        assert payment.status in (PaymentStatus.SUCCESS, PaymentStatus.REFUNDED), payment.status
+        refunds = payment.refunds.exclude(status=RefundStatus.FAILED)
+        grants = Grant.objects.filter(payment=payment)
+        if payment.status == PaymentStatus.REFUNDED or payment.refund_reason:
+            assert refunds.count() == 1, f"{merchant_order_id} decided refunded ({payment.refund_reason!r})"
+            refund = refunds.get()
+            assert refund.amount_paise == amount
+            assert refund.merchant_refund_id in history.server.state.refunds  # asked at PhonePe, not only decided
+            assert not grants.filter(state__in=LIVE_GRANT_STATES).exists(), "refunded and still granting"
+            event("a charge refunded")
+        else:
+            assert not refunds.exists()
+            assert grants.exists() and not grants.filter(state=GrantState.REVOKED).exists()
+    for merchant_order_id, payment in payments.items():
+        if payment.status in (PaymentStatus.SUCCESS, PaymentStatus.REFUNDED):
+            assert merchant_order_id in taken, f"{merchant_order_id} recorded paid; PhonePe took nothing"
+        else:
+            assert not Grant.objects.filter(payment=payment).exists()
+
+    # (b) Nothing stuck.
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT task_name, status::text FROM procrastinate_jobs WHERE status IN ('doing', 'todo')")
+        assert cursor.fetchall() == []
+    mandates = list(history.mandates())
+    late = renewals_past_deadline(now=now).filter(mandate__in=mandates)
+    assert not late.exists(), list(late.values_list("state", flat=True))
+    assert not Renewal.objects.filter(mandate__in=mandates, state=RenewalState.DEBITING).exists(), (
+        "a debit left unsettled while PhonePe answers"
+    )
+
+    # (c) Access: what the surviving payments bought, each period once.
+    surviving = [p for p in payments.values() if p.status == PaymentStatus.SUCCESS and not p.refund_reason]
+    bought = timedelta(0)
+    spans = []
+    for payment in surviving:
+        rows = Grant.objects.filter(payment=payment)
+        bought += timedelta(days=payment.plan.duration_days)
+        given = sum(((row.ends_at - row.starts_at) for row in rows), timedelta(0))
+        assert given == timedelta(days=payment.plan.duration_days), (payment.plan_id, given)
+        spans += [(row.starts_at, row.ends_at) for row in rows]
+    spans.sort()
+    for (_, first_end), (second_start, _) in zip(spans, spans[1:], strict=False):
+        assert second_start >= first_end, "two paid periods overlap: time counted twice"
+    paid_end = max((end for _, end in spans), default=None)
+    unpaid = Grant.objects.filter(user=user, payment__isnull=True, state__in=LIVE_GRANT_STATES)
+    for grant in unpaid:  # only Autopay's grace, right after the paid time
+        assert paid_end is not None and grant.starts_at >= paid_end
+        assert grant.ends_at - grant.starts_at <= timedelta(days=django_settings.AUTOPAY_GRACE_DAYS)
+    with time_machine.travel(now, tick=False):
+        head = Grant.objects.filter(user=user, state=GrantState.CURRENT, starts_at__lte=now, ends_at__gt=now)
+        if user.deleted_at is None and User.objects.get(pk=user.pk).deleted_at is None:
+            from subscriptions.selectors import subscription_get_active
+
+            assert (subscription_get_active(user=User.objects.get(pk=user.pk)) is not None) == head.exists()
+    if bought:
+        event(f"periods bought: {len(surviving)}")
+
+
+def audit_clean(history: History) -> None:
+    """The reconciliation audit over everything this history created agrees with PhonePe."""
+    history.now += timedelta(hours=2)
+    with time_machine.travel(history.now, tick=False):
+        audit = reconciliation_audit()
+    history.clock["now"] = history.now
+    assert audit.complete
+    assert audit.total("disagreements") == 0, list(audit.findings.values_list("reference", "ours", "theirs", "detail"))
+    assert audit.total("checked") > 0
+
+
+# --- the tests -----------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def world(job_engine, simulator, plans, autopay_sim, make_auth_client, monkeypatch, settings):
+    settings.PAYMENT_RECONCILE_AFTER_SECONDS = 0
+    settings.PAYMENT_RECONCILE_INTERVAL_SECONDS = 0
+    settings.RECONCILIATION_AUDIT_MIN_AGE_MINUTES = 0
+    settings.RECONCILIATION_AUDIT_DAYS = 3650
+    settings.PHONEPE_MAX_RETRIES = 0  # a fault is the caller's problem at once, as a worker sees it
+    simulator.server.callback_url = "http://held.invalid/"  # never used: the History holds every callback
+    simulator.server.state.config["refund_auto_complete_seconds"] = None
+    lost = LostAnswers(monkeypatch)
+    admin = AdminFactory()
+    clock = {"now": START}
+
+    def start() -> History:
+        return History(autopay_sim, job_engine, make_auth_client, lost, admin, clock)
+
+    return start
+
+
+@hypothesis_settings(
+    max_examples=int(os.environ.get("HYPOTHESIS_MAX_EXAMPLES", "12")),
+    derandomize=not EXPLORE,
+    deadline=None,
+    database=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+# Always-run histories (the random ones come on top): the findings these rules exist for.
+@example(  # the debit taken while PhonePe's status API is down, its callbacks stored; the user turns it off
+    steps=[
+        ("setup", "premium_monthly", "approve"),
+        ("callbacks", "deliver"),
+        ("jump", "notice"),
+        ("jump", "debit"),
+        ("fault", "subscription_order_status", 503, 3),
+        ("turn_off",),
+        ("callbacks", "twice"),
+    ]
+)
+@example(  # the worker dies after PhonePe took the debit; the account is deleted before the restart
+    steps=[
+        ("setup", "premium_yearly", "approve"),
+        ("jump", "notice"),
+        ("wait", 25),
+        ("crash", "after_redeem"),
+        ("delete_account",),
+        ("callbacks", "reversed"),
+    ]
+)
+@example(  # two set-ups: the first left open, the second refused, the old tab approved late
+    steps=[
+        ("setup", "premium_monthly", "later"),
+        ("setup", "premium_yearly", "approve"),
+        ("wait", 1),
+        ("approve_old",),
+        ("setup", "premium_yearly", "approve"),
+        ("callbacks", "deliver"),
+        ("jump", "notice"),
+        ("jump", "debit"),
+    ]
+)
+@example(  # a lost answer to the redeem, debits failing into the grace period, a revoke at PhonePe
+    steps=[
+        ("setup", "premium_monthly", "approve"),
+        ("jump", "notice"),
+        ("fail_debits", 1),
+        ("jump", "debit"),
+        ("fault", "redeem", "lost", 1),
+        ("jump", "end"),
+        ("wait", 25),
+        ("revoke",),
+        ("jump", "grace_end"),
+        ("callbacks", "lose"),
+    ]
+)
+@given(steps=st.lists(step, min_size=3, max_size=10))
+def test_every_rupee_phonepe_takes_on_the_recurring_path_is_granted_or_refunded(steps, world):
+    history = world()
+    history.run(("setup", "premium_monthly", "approve"))
+    check(history)
+    for action in steps:
+        history.run(action)
+        check(history)
+    audit_clean(history)
