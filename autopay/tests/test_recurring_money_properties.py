@@ -39,7 +39,9 @@ import time_machine
 from django.conf import settings as django_settings
 from django.db import connection
 from django.utils import timezone
-from hypothesis import HealthCheck, event, example, given
+from hypothesis import HealthCheck, example, given
+from hypothesis import event as hypothesis_event
+from hypothesis.control import currently_in_test_context
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
@@ -58,6 +60,9 @@ from payments.phonepe.callback import callback_authorization
 from payments.phonepe.simulator.handler import SimulatorHandler
 from payments.services import payment_webhook_process
 from subscriptions.models import LIVE_GRANT_STATES, Grant, GrantState
+from subscriptions.selectors import subscription_get_active
+from subscriptions.services import subscriptions_expire
+from tests.jobs.workers import job_rows, job_workers, wait_for  # noqa: F401 - job_workers is a fixture
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
@@ -67,6 +72,12 @@ START = datetime(2031, 3, 1, 9, 0, tzinfo=UTC)
 # PhonePe's calls on the recurring path (the simulator's fault names).
 OPERATIONS = ["redeem", "notify", "subscription_order_status", "subscription_status", "subscription_cancel", "refund"]
 TAKEN_FLOWS = {"SUBSCRIPTION_REDEMPTION", "SUBSCRIPTION_CHECKOUT_SETUP", "SUBSCRIPTION_SETUP"}
+
+
+def event(label: str) -> None:
+    """What the histories reach (`--hypothesis-show-statistics`); the guard test runs the same code outside."""
+    if currently_in_test_context():
+        hypothesis_event(label)
 
 
 class WorkerKilled(BaseException):
@@ -201,8 +212,6 @@ class History:
         with connection.cursor() as cursor:
             cursor.execute("UPDATE procrastinate_jobs SET scheduled_at = now() WHERE status = 'todo'")
         self.job_engine.run()
-        from subscriptions.services import subscriptions_expire
-
         subscriptions_expire()
 
     # --- one step ------------------------------------------------------------------------------
@@ -232,7 +241,9 @@ class History:
         assert response.status_code in (201, 409, 502), response.content
         if response.status_code == 201 and approval == "approve":
             mandate = Mandate.objects.select_related("setup_payment").get(pk=response.json()["data"]["id"])
-            self.sim.post(f"/simulator/orders/{mandate.setup_payment.merchant_order_id}/complete", {"state": "COMPLETED"})
+            self.sim.post(
+                f"/simulator/orders/{mandate.setup_payment.merchant_order_id}/complete", {"state": "COMPLETED"}
+            )
             event("set-up approved")
 
     def do_approve_old(self):
@@ -411,12 +422,8 @@ def check(history: History) -> None:
         assert grant.ends_at - grant.starts_at <= timedelta(days=django_settings.AUTOPAY_GRACE_DAYS)
     with time_machine.travel(now, tick=False):
         head = Grant.objects.filter(user=user, state=GrantState.CURRENT, starts_at__lte=now, ends_at__gt=now)
-        if user.deleted_at is None and User.objects.get(pk=user.pk).deleted_at is None:
-            from subscriptions.selectors import subscription_get_active
-
+        if User.objects.get(pk=user.pk).deleted_at is None:
             assert (subscription_get_active(user=User.objects.get(pk=user.pk)) is not None) == head.exists()
-    if bought:
-        event(f"periods bought: {len(surviving)}")
 
 
 def audit_clean(history: History) -> None:
@@ -515,4 +522,135 @@ def test_every_rupee_phonepe_takes_on_the_recurring_path_is_granted_or_refunded(
     for action in steps:
         history.run(action)
         check(history)
+    audit_clean(history)
+    mandates = history.mandates()
+    event(f"renewals charged: {Renewal.objects.filter(mandate__in=mandates, state=RenewalState.SUCCEEDED).count()}")
+    event(f"mandates set up: {mandates.count()}")
+
+
+def _renewed_once(world) -> History:
+    history = world()
+    for action in [("setup", "premium_monthly", "approve"), ("jump", "notice"), ("jump", "debit")]:
+        history.run(action)
+        check(history)
+    assert Renewal.objects.get(mandate__user=history.user).state == RenewalState.SUCCEEDED
+    return history
+
+
+def test_the_checks_see_a_period_taken_back_without_a_refund(world):
+    """Guard against a vacuous property: a renewal's grant revoked with no refund trips (a) and (c)."""
+    history = _renewed_once(world)
+    renewal = Renewal.objects.get(mandate__user=history.user)
+    with time_machine.travel(history.now, tick=False):
+        Grant.objects.filter(payment=renewal.payment).update(state=GrantState.REVOKED, revoked_at=timezone.now())
+    with pytest.raises(AssertionError):
+        check(history)
+    assert not Refund.objects.filter(payment=renewal.payment).exists()
+
+
+def test_the_checks_see_a_debit_nobody_recorded_and_a_stuck_job(world):
+    """A debit PhonePe took whose callbacks are lost, before any job ran, trips (a); a job left `doing`, (b)."""
+    history = world()
+    history.run(("setup", "premium_monthly", "approve"))
+    history.run(("jump", "notice"))
+    renewal = Renewal.objects.get(mandate__user=history.user)
+    assert renewal.state == RenewalState.NOTIFIED
+    history.now = renewal.debit_after + HOUR
+    with time_machine.travel(history.now, tick=False):
+        order = history.server.state.orders[renewal.merchant_order_id]
+        order.auto_debit = True  # PhonePe debits by itself as its clock moves, and nobody tells us
+        history.autopay_sim.advance(0)
+    history.callbacks.clear()
+    assert history.server.state.orders[renewal.merchant_order_id].state == "COMPLETED"
+    with pytest.raises(AssertionError, match="no payment recorded"):
+        check(history)
+
+    history.quiesce()  # the jobs find it: recorded and granted
+    check(history)
+    autopay_tasks.advance_mandate.defer(mandate_id=str(renewal.mandate_id))
+    with connection.cursor() as cursor:
+        cursor.execute("UPDATE procrastinate_jobs SET status = 'doing' WHERE status = 'todo'")
+    with pytest.raises(AssertionError):
+        check(history)
+
+
+def test_a_worker_sigkilled_while_phonepe_takes_the_debit_then_autopay_turned_off(
+    world, job_workers, make_auth_client, monkeypatch, settings
+):
+    """A real worker process SIGKILLed after PhonePe took the debit, before it learnt so; every callback lost;
+    the user turns Autopay off; the restarted engine (stalled-job recovery) finishes the job: the debit is
+    recorded and refunded, nothing is stuck, and the audit agrees with PhonePe."""
+    history = world()
+    history.callbacks = None  # lost: nobody delivers them
+    history.server.send_callback = lambda body, **kwargs: {"delivered": False}
+    real_now = timezone.now()
+    # A day ago: the set-up, and the pre-debit notice (due at once: a notice window longer than the month).
+    settings.AUTOPAY_NOTIFY_BEFORE_HOURS = 800
+    with time_machine.travel(real_now - 26 * HOUR, tick=False):
+        client = make_auth_client(history.user)
+        response = client.post(AUTOPAY, {"planId": "premium_monthly"}, format="json")
+        assert response.status_code == 201
+        mandate = Mandate.objects.select_related("setup_payment").get(pk=response.json()["data"]["id"])
+        history.sim.complete(mandate.setup_payment.merchant_order_id)
+        renewals.renewal_advance(mandate_id=mandate.pk)  # activates (PhonePe's word), then notifies
+        renewals.renewal_advance(mandate_id=mandate.pk)
+    renewal = Renewal.objects.get(mandate=mandate)
+    assert renewal.state == RenewalState.NOTIFIED and renewal.debit_after < real_now
+
+    arrived, release = threading.Event(), threading.Event()
+    original = SimulatorHandler._redeem
+
+    def redeem_then_hang(handler, *, query):
+        send = handler._send_json
+
+        def answer_later(*args, **kwargs):
+            arrived.set()
+            release.wait(30)
+            with contextlib.suppress(OSError):  # the worker that asked is dead
+                send(*args, **kwargs)
+
+        handler._send_json = answer_later
+        return original(handler, query=query)
+
+    monkeypatch.setattr(SimulatorHandler, "_redeem", redeem_then_hang)
+    gateway = {
+        "PHONEPE_PG_BASE_URL": history.server.pg_base_url,
+        "PHONEPE_OAUTH_BASE_URL": history.server.pg_base_url,
+        "PHONEPE_MAX_RETRIES": "0",
+        "AUTOPAY_NOTIFY_BEFORE_HOURS": "800",
+    }
+    autopay_tasks.defer_advance(mandate.pk)
+    (first,) = job_workers.start(1, env=gateway)
+    assert arrived.wait(30), first.log_tail()
+    first.kill()  # PhonePe has taken the money; the worker never heard
+    release.set()
+    assert history.server.state.orders[renewal.merchant_order_id].state == "COMPLETED"
+    renewal.refresh_from_db()
+    assert renewal.state == RenewalState.DEBITING
+    assert [row["status"] for row in job_rows("autopay.advance_mandate")] == ["doing"]
+
+    assert make_auth_client(history.user).delete(AUTOPAY).status_code == 200
+    assert Mandate.objects.get(pk=mandate.pk).state == MandateState.CANCELLED
+
+    (second,) = job_workers.start(1, env=gateway, schedules={"manas360.retry_stalled_jobs": "* * * * * *"})
+    wait_for(
+        lambda: (
+            Renewal.objects.get(pk=renewal.pk).state == RenewalState.SUCCEEDED
+            and Refund.objects.filter(
+                payment__merchant_order_id=renewal.merchant_order_id, sent_at__isnull=False
+            ).exists()
+        ),
+        timeout=40,
+        message="the stalled renewal job re-run and the debit refunded",
+        workers=[second],
+    )
+    assert second.stop() == 0
+    history.job_engine.run()  # what the stopped worker's last tick queued
+    payment = Payment.objects.get(merchant_order_id=renewal.merchant_order_id)
+    assert "turned off" in payment.refund_reason
+    assert len(history.server.state.orders[renewal.merchant_order_id].payment_details) == 1  # debited once
+    history.now = timezone.now()
+    with connection.cursor() as cursor:  # the recovery job's own ticks are not the renewal's
+        cursor.execute("DELETE FROM procrastinate_jobs WHERE task_name = 'manas360.retry_stalled_jobs'")
+    check(history)
     audit_clean(history)
