@@ -245,7 +245,8 @@ class History:
         """Time passes between steps, to the renewal's next moment (its notice, its debit, the paid end), so
         every history renews and each step's fault or crash meets whatever is due then."""
         end = self.paid_end()
-        moments = [] if end is None else [end - 47 * HOUR, end - 23 * HOUR, end + HOUR]
+        # The notice goes out at the first job run 48 h before the end; its debit may follow 24 h later.
+        moments = [] if end is None else [end - 47 * HOUR, end - 22 * HOUR, end + HOUR]
         self.now = min((at for at in moments if at > self.now + HOUR), default=self.now + HOUR)
 
     def quiesce(self) -> None:
@@ -285,7 +286,7 @@ class History:
             return
         at = {
             "notice": end - 47 * HOUR,
-            "debit": end - 23 * HOUR,
+            "debit": end - 22 * HOUR,
             "end": end + HOUR,
             "grace_end": end + timedelta(days=django_settings.AUTOPAY_GRACE_DAYS) + HOUR,
         }[target]
@@ -509,12 +510,16 @@ def worker_processes(job_engine, tmp_path):
 )
 # Always-run histories (the random ones come on top): the findings these rules exist for. Each step happens at
 # the renewal's next moment (after the set-up: its notice, its debit, the paid end).
-@example(  # the debit taken while PhonePe's status API is down, its callbacks stored; the user turns Autopay off
+@example(  # the worker dies after PhonePe took the debit; the user turns Autopay off before the restart
+    first=("setup", "premium_monthly", "approve"),
+    steps=[("callbacks", "deliver"), ("crash", "after_redeem", "turn_off"), ("callbacks", "twice")],
+)
+@example(  # PhonePe takes the debit, its answer is lost; PhonePe's status API down; staff suspend the account
     first=("setup", "premium_monthly", "approve"),
     steps=[
         ("callbacks", "deliver"),
-        ("fault", "subscription_order_status", 503, 3, "turn_off"),
-        ("callbacks", "twice"),
+        ("fault", "redeem", "lost", 1, None),
+        ("fault", "subscription_order_status", 503, 3, "suspend"),
     ],
 )
 @example(  # the worker dies after PhonePe took the debit; the account is deleted before the restart
