@@ -500,7 +500,7 @@ def worker_processes(job_engine, tmp_path):
 
 
 @hypothesis_settings(
-    max_examples=int(os.environ.get("HYPOTHESIS_MAX_EXAMPLES", "10")),
+    max_examples=int(os.environ.get("HYPOTHESIS_MAX_EXAMPLES", "12")),
     derandomize=not EXPLORE,
     deadline=None,
     database=None,
