@@ -55,7 +55,7 @@ class IsAdminWithMfa(BasePermission):
 
     message = "You do not have permission to perform this action."
 
-    def has_permission(self, request, view):
+    def has_permission(self, request, view) -> bool:
         if not _require_authenticated(request):
             return False  # DRF answers 401 not_authenticated
         if request.user.role != Role.ADMIN:
@@ -82,7 +82,7 @@ def HasPermission(permission: str):
     class _HasPermission(BasePermission):
         required_permission = permission
 
-        def has_permission(self, request, view):
+        def has_permission(self, request, view) -> bool:
             if not _require_authenticated(request):
                 return False
             if not role_has_permission(request.user.role, permission):

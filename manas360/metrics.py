@@ -77,7 +77,7 @@ class _ReadAtScrape:
     """A collector of an app, read from the database at scrape time (every instance reports the whole
     cluster). A failure is logged and leaves its families out of this scrape; /metrics still answers."""
 
-    def __init__(self, name: str, collect: Callable[[], Iterable]):
+    def __init__(self, name: str, collect: Callable[[], Iterable]) -> None:
         self.name = name
         self._collect = collect
 

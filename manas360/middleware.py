@@ -39,7 +39,7 @@ class _QueryTimer:
 
     __slots__ = ("count", "seconds")
 
-    def __init__(self):
+    def __init__(self) -> None:
         self.count = 0
         self.seconds = 0.0
 
@@ -91,7 +91,7 @@ def _labelled(metric, *labels: str):
 class RequestContextMiddleware:
     """X-Request-ID in and out, one structured access-log line, and request metrics."""
 
-    def __init__(self, get_response):
+    def __init__(self, get_response) -> None:
         self.get_response = get_response
 
     def __call__(self, request):
@@ -156,7 +156,7 @@ class ApiBoundaryMiddleware:
     envelope. (Over-long request lines never reach Django: nginx answers them in JSON, docs/deployment.md.)
     """
 
-    def __init__(self, get_response):
+    def __init__(self, get_response) -> None:
         self.get_response = get_response
 
     def __call__(self, request):
@@ -221,7 +221,7 @@ def _is_sessionless(request) -> bool:
 
 
 class BrowserSessionMiddleware(SessionMiddleware):
-    def process_request(self, request):
+    def process_request(self, request) -> None:
         if not _is_sessionless(request):
             super().process_request(request)
 
@@ -232,12 +232,12 @@ class BrowserSessionMiddleware(SessionMiddleware):
 
 
 class BrowserAuthenticationMiddleware(AuthenticationMiddleware):
-    def process_request(self, request):
+    def process_request(self, request) -> None:
         if not _is_sessionless(request):
             super().process_request(request)
 
 
 class BrowserMessageMiddleware(MessageMiddleware):
-    def process_request(self, request):
+    def process_request(self, request) -> None:
         if not _is_sessionless(request):
             super().process_request(request)

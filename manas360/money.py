@@ -72,7 +72,7 @@ class RupeesField(forms.Field):
         TOO_LARGE: "That amount is too large.",
     }
 
-    def __init__(self, *, max_paise: int = MAX_PAISE, **kwargs):
+    def __init__(self, *, max_paise: int = MAX_PAISE, **kwargs) -> None:
         self.max_paise = max_paise
         kwargs.setdefault("widget", forms.TextInput(attrs={"inputmode": "decimal", "placeholder": "299.00"}))
         kwargs.setdefault("help_text", "In rupees (₹), two decimals: stored exactly as paise.")

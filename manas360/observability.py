@@ -235,7 +235,7 @@ def scrubbed_span(span):
 class ScrubbingSpanExporter:
     """Wraps the real exporter: every span leaves the process through `scrubbed_span`."""
 
-    def __init__(self, inner):
+    def __init__(self, inner) -> None:
         self.inner = inner
 
     def export(self, spans):

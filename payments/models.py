@@ -77,7 +77,7 @@ class Payment(models.Model):
             models.CheckConstraint(condition=~Q(product="") & ~Q(product_ref=""), name="payment_product_set"),
         ]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"{self.merchant_order_id} ({self.status})"
 
 
@@ -126,7 +126,7 @@ class Refund(models.Model):
             ),
         ]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"{self.merchant_refund_id} ({self.status})"
 
 
@@ -169,7 +169,7 @@ class WebhookEvent(models.Model):
     class Meta:
         ordering = ["-received_at"]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"{self.event} {self.merchant_order_id or self.merchant_refund_id} ({self.outcome})"
 
 
@@ -190,7 +190,7 @@ class ReconciliationAudit(models.Model):
     class Meta:
         ordering = ["-started_at"]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"audit {self.started_at:%Y-%m-%d %H:%M}"
 
     def total(self, count: str) -> int:
@@ -246,5 +246,5 @@ class ReconciliationFinding(models.Model):
             ),
         ]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"{self.kind} {self.reference}: ours {self.ours}, PhonePe {self.theirs} ({self.outcome})"

@@ -10,5 +10,5 @@ from subscriptions.models import Plan
 
 @receiver([post_save, post_delete], sender=Theme, dispatch_uid="rooms.catalogue.theme")
 @receiver([post_save, post_delete], sender=Plan, dispatch_uid="rooms.catalogue.plan")
-def _catalogue_changed(sender, **kwargs):
+def _catalogue_changed(sender, **kwargs) -> None:
     catalogue_changed()

@@ -63,7 +63,7 @@ class Plan(models.Model):
     class Meta:
         ordering = ["display_order", "amount_paise"]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return self.code
 
     @property
@@ -125,7 +125,7 @@ class Subscription(models.Model):
             ),
         ]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"{self.plan_id} for {self.user_id} ({self.status})"
 
     def has_lapsed(self, now=None) -> bool:
@@ -213,5 +213,5 @@ class Grant(models.Model):
             ),
         ]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"{self.plan_id} {self.state} {self.starts_at} to {self.ends_at}"

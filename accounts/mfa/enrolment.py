@@ -70,7 +70,7 @@ def mfa_generate_secret(*, user: User) -> dict:
     return {"secret": secret, "otpauth_url": uri, "qr_code": _qr_data_url(uri), "backup_codes": backup_codes}
 
 
-def mfa_enable(*, user: User, session: AuthSession | None, mfa_code, secret=None, ip_address=None, user_agent=""):
+def mfa_enable(*, user: User, session: AuthSession | None, mfa_code, secret=None, ip_address=None, user_agent: str=""):
     if not isinstance(mfa_code, str) or not mfa_code.strip():
         raise ValidationFailed("Enter the code from your authenticator app.", errors={"mfaCode": ["Required."]})
     outcome = _mfa_enable(user=user, session=session, code=mfa_code.strip(), secret=secret)
@@ -137,7 +137,7 @@ def _mfa_enable(*, user, session, code: str, secret) -> str:
 
 
 def mfa_disable(
-    *, user: User, session: AuthSession | None, mfa_code=None, password=None, ip_address=None, user_agent=""
+    *, user: User, session: AuthSession | None, mfa_code=None, password=None, ip_address=None, user_agent: str=""
 ):
     has_code = isinstance(mfa_code, str) and mfa_code.strip() != ""
     has_password = isinstance(password, str) and password != ""

@@ -36,7 +36,7 @@ class AdminLoginResult:
     issued: IssuedTokens | None = None
 
 
-def admin_login(*, email, password, ip_address=None, user_agent="") -> AdminLoginResult:
+def admin_login(*, email, password, ip_address=None, user_agent: str="") -> AdminLoginResult:
     email_value = email.strip().lower() if isinstance(email, str) else ""
     user = User.objects.filter(email=email_value).first() if email_value else None
     if user is None or user.role != Role.ADMIN or user.is_deleted:
@@ -114,7 +114,7 @@ def _challenge_from_token(raw) -> MfaChallenge:
     return challenge
 
 
-def admin_verify_mfa(*, mfa_token, mfa_code, ip_address=None, user_agent="") -> IssuedTokens:
+def admin_verify_mfa(*, mfa_token, mfa_code, ip_address=None, user_agent: str="") -> IssuedTokens:
     challenge = _challenge_from_token(mfa_token)
     user = challenge.user
     ensure_not_locked(user, ip_address)

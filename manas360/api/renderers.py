@@ -63,7 +63,7 @@ class RenderedJSON:
 
     __slots__ = ("content",)
 
-    def __init__(self, content: bytes):
+    def __init__(self, content: bytes) -> None:
         self.content = content
 
 

@@ -34,7 +34,7 @@ class PhonePeError(Exception):
 
     transient = False
 
-    def __init__(self, message: str, *, status_code: int | None = None, code: str = ""):
+    def __init__(self, message: str, *, status_code: int | None = None, code: str = "") -> None:
         super().__init__(message)
         self.status_code = status_code
         self.code = code
@@ -132,7 +132,7 @@ def _int_or_none(value) -> int | None:
 
 
 class PhonePeClient:
-    def __init__(self, config: PhonePeConfig | None = None, *, session: requests.Session | None = None):
+    def __init__(self, config: PhonePeConfig | None = None, *, session: requests.Session | None = None) -> None:
         self.config = config or PhonePeConfig.from_settings()
         self.session = session or requests.Session()
         # The simulator and PhonePe are reached directly; a proxy from the environment must not see tokens.
