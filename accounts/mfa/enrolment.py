@@ -166,7 +166,7 @@ def mfa_disable(
     if device is None:
         raise MfaNotEnabled()
     if has_code:
-        outcome = _check_code_locked(user=user, code=mfa_code.strip())
+        outcome = _check_code_locked(user=user, code=(mfa_code or "").strip())
         if outcome != "ok":
             fail_and_raise(
                 user=user,
