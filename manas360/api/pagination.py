@@ -1,7 +1,11 @@
 import math
+from typing import Any
 
+from django.db.models import QuerySet
 from rest_framework.pagination import BasePagination
+from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.views import APIView
 
 from manas360.api.errors import ValidationFailed
 
@@ -9,7 +13,7 @@ DEFAULT_LIMIT = 20
 MAX_LIMIT = 100
 
 
-def _positive_int(request, name: str, default: int) -> int:
+def _positive_int(request: Request, name: str, default: int) -> int:
     raw = request.query_params.get(name)
     if raw is None or raw == "":
         return default
@@ -28,7 +32,9 @@ class PageLimitPagination(BasePagination):
     Bad values are a 400, a page past the end is an empty list, not an error.
     """
 
-    def paginate_queryset(self, queryset, request, view=None):
+    def paginate_queryset(
+        self, queryset: QuerySet[Any] | list[Any], request: Request, view: APIView | None = None
+    ) -> list[Any]:
         self.page = _positive_int(request, "page", 1)
         self.limit = min(_positive_int(request, "limit", DEFAULT_LIMIT), MAX_LIMIT)
         self.total = (
@@ -37,7 +43,7 @@ class PageLimitPagination(BasePagination):
         offset = (self.page - 1) * self.limit
         return list(queryset[offset : offset + self.limit])
 
-    def get_paginated_response(self, data, **top_level):
+    def get_paginated_response(self, data: object, **top_level: object) -> Response:
         return Response(
             {
                 "success": True,
@@ -52,7 +58,7 @@ class PageLimitPagination(BasePagination):
             }
         )
 
-    def get_paginated_response_schema(self, schema):
+    def get_paginated_response_schema(self, schema: dict[str, Any]) -> dict[str, Any]:
         return {
             "type": "object",
             "properties": {

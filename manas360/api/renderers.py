@@ -1,4 +1,6 @@
+from collections.abc import Iterable, Mapping
 from functools import lru_cache
+from typing import Any
 
 from django.utils.encoding import force_str
 from django.utils.functional import Promise
@@ -14,7 +16,7 @@ def _camel_key(key: str) -> str:
 
 
 @lru_cache(maxsize=4096, typed=True)  # typed: True and 1 are different keys
-def _key_plan(key, ignore_fields: tuple, ignore_keys: tuple) -> tuple[object, bool]:
+def _key_plan(key: object, ignore_fields: tuple[str, ...], ignore_keys: tuple[str, ...]) -> tuple[object, bool]:
     """(the key to write, whether to camelize its value): decided once per key and option set."""
     new_key = _camel_key(key) if isinstance(key, str) else key
     recurse = key not in ignore_fields and new_key not in ignore_fields
@@ -25,7 +27,9 @@ def _key_plan(key, ignore_fields: tuple, ignore_keys: tuple) -> tuple[object, bo
 _PLAIN = frozenset({str, int, float, bool, type(None)})
 
 
-def camelize(data, *, ignore_fields=(), ignore_keys=(), **_options):
+def camelize(
+    data: Any, *, ignore_fields: Iterable[str] | None = (), ignore_keys: Iterable[str] | None = (), **_options: object
+) -> Any:
     """djangorestframework_camel_case.util.camelize with the same output, without its per-key regex work.
 
     Response keys repeat (every row of a list has the same ones), so each key is converted once and cached.
@@ -34,13 +38,13 @@ def camelize(data, *, ignore_fields=(), ignore_keys=(), **_options):
     return _camelize(data, tuple(ignore_fields or ()), tuple(ignore_keys or ()))
 
 
-def _camelize(data, ignore_fields, ignore_keys):
+def _camelize(data: Any, ignore_fields: tuple[str, ...], ignore_keys: tuple[str, ...]) -> Any:
     if type(data) in _PLAIN or isinstance(data, (str, int, float, bool)):
         return data
     if isinstance(data, Promise):
         return force_str(data)
     if isinstance(data, dict):
-        result = {}
+        result: dict[object, Any] = {}
         for key, value in data.items():
             if isinstance(key, Promise):
                 key = force_str(key)
@@ -74,7 +78,9 @@ class EnvelopeJSONRenderer(JSONRenderer):
     `success_response`) are rendered as they are.
     """
 
-    def render(self, data, accepted_media_type=None, renderer_context=None):
+    def render(
+        self, data: Any, accepted_media_type: str | None = None, renderer_context: Mapping[str, Any] | None = None
+    ) -> bytes:
         if isinstance(data, RenderedJSON):
             return data.content
         response = (renderer_context or {}).get("response")
