@@ -143,7 +143,7 @@ def prepare_metrics_dir(workers: int, environ: MutableMapping[str, str]) -> str 
     return owned
 
 
-def build_server(config: ServerConfig) -> AbstractServer:
+def build_server(config: ServerConfig) -> AbstractServer[Any]:
     return Server(
         WSGI_TARGET,
         address=config.host,

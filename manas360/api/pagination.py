@@ -1,4 +1,5 @@
 import math
+from collections.abc import Sequence
 from typing import Any
 
 from django.db.models import QuerySet
@@ -33,13 +34,11 @@ class PageLimitPagination(BasePagination):
     """
 
     def paginate_queryset(
-        self, queryset: QuerySet[Any] | list[Any], request: Request, view: APIView | None = None
+        self, queryset: QuerySet[Any] | Sequence[Any], request: Request, view: APIView | None = None
     ) -> list[Any]:
         self.page = _positive_int(request, "page", 1)
         self.limit = min(_positive_int(request, "limit", DEFAULT_LIMIT), MAX_LIMIT)
-        self.total = (
-            queryset.count() if hasattr(queryset, "count") and not isinstance(queryset, list) else len(queryset)
-        )
+        self.total = queryset.count() if isinstance(queryset, QuerySet) else len(queryset)
         offset = (self.page - 1) * self.limit
         return list(queryset[offset : offset + self.limit])
 
