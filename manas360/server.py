@@ -37,6 +37,7 @@ import shutil
 import tempfile
 from collections.abc import Mapping, MutableMapping
 from dataclasses import dataclass
+from typing import Any
 
 from granian.constants import Interfaces
 from granian.http import HTTP1Settings
