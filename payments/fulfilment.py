@@ -22,9 +22,14 @@ No signals: the calls are explicit, in the caller's transaction, and a missing r
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from django.core.exceptions import ImproperlyConfigured
+from django.db.models import Prefetch
+
+if TYPE_CHECKING:
+    from accounts.models import User
+    from payments.models import Payment
 
 # The product `POST /payments/create {planId}` buys (the API contract names plans there).
 PLAN_PRODUCT = "subscription_plan"
@@ -67,16 +72,17 @@ class RefundPreview:
 class Product(Protocol):
     key: str
 
-    def offer(self, *, user, ref: str) -> Offer: ...
+    def offer(self, *, user: "User | None", ref: str) -> Offer: ...
 
-    def fulfil(self, *, payment, now: datetime) -> Fulfilment: ...
+    def fulfil(self, *, payment: "Payment", now: datetime) -> Fulfilment: ...
 
-    def revoke(self, *, payment, now: datetime) -> None: ...
+    def revoke(self, *, payment: "Payment", now: datetime) -> None: ...
 
-    def refund_preview(self, *, payment, now: datetime) -> RefundPreview: ...
-    def describe(self, *, payment) -> dict: ...
+    def refund_preview(self, *, payment: "Payment", now: datetime) -> RefundPreview: ...
 
-    def prefetch(self) -> list: ...
+    def describe(self, *, payment: "Payment") -> dict[str, Any]: ...
+
+    def prefetch(self) -> "list[Prefetch[Any]]": ...
 
 
 _products: dict[str, Product] = {}
@@ -90,7 +96,7 @@ def register(product: Product) -> None:
     _products[product.key] = product
 
 
-def products_prefetch() -> list:
+def products_prefetch() -> "list[Prefetch[Any]]":
     """Every registered product's prefetch lookups, for querysets of payments."""
     return [lookup for product in _products.values() for lookup in product.prefetch()]
 

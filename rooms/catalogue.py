@@ -23,6 +23,7 @@ import uuid
 
 from django.core.cache import cache
 from django.db import transaction
+from django.http import HttpRequest
 
 from manas360 import shared_redis
 from manas360.api.throttling import shared_read
@@ -38,7 +39,7 @@ _READ_STAMP = """
 redis.call('SET', KEYS[1], ARGV[1], 'NX')
 return redis.call('GET', KEYS[1])
 """
-_pages: dict[tuple, tuple[str, bytes, float]] = {}
+_pages: dict[tuple[object, ...], tuple[str, bytes, float]] = {}
 
 
 def new_token() -> str:
@@ -49,7 +50,7 @@ def new_token() -> str:
 STAMP_READ = {STAMP_KEY: new_token}
 
 
-def current_stamp(request=None) -> str | None:
+def current_stamp(request: HttpRequest | None = None) -> str | None:
     """The catalogue's version stamp, or None when the shared cache cannot be reached (then nothing is cached).
 
     Read with the request's rate-limit hit when there was one, else on its own.
@@ -62,7 +63,8 @@ def current_stamp(request=None) -> str | None:
         client = shared_redis.client()
         if client is None:
             cache.add(STAMP_KEY, new_token(), timeout=None)
-            return cache.get(STAMP_KEY)
+            stamp_now: str | None = cache.get(STAMP_KEY)
+            return stamp_now
         read_stamp = shared_redis.script(client, _READ_STAMP)
         value = read_stamp(keys=[cache.make_and_validate_key(STAMP_KEY)], args=[new_token()])
     except shared_redis.ERRORS as exc:
@@ -95,7 +97,7 @@ def etag_of(body: bytes) -> str:
     return f'"{hashlib.sha256(body).hexdigest()[:32]}"'
 
 
-def cached_page(key: tuple) -> tuple[str, bytes] | None:
+def cached_page(key: tuple[object, ...]) -> tuple[str, bytes] | None:
     """(ETag, body) of a page rendered under this key, if still fresh."""
     entry = _pages.get(key)
     if entry is None or entry[2] < time.monotonic():
@@ -103,7 +105,7 @@ def cached_page(key: tuple) -> tuple[str, bytes] | None:
     return entry[0], entry[1]
 
 
-def keep_page(key: tuple, body: bytes) -> str:
+def keep_page(key: tuple[object, ...], body: bytes) -> str:
     """Remember a rendered page; returns its ETag."""
     etag = etag_of(body)
     if len(_pages) >= MAX_PAGES:

@@ -2,10 +2,13 @@
 
 import math
 from datetime import datetime, timedelta
+from typing import Any
 
-from django.db.models import Prefetch
+from django.db.models import Prefetch, QuerySet
 
+from accounts.models import User
 from payments.fulfilment import GRANTED, PLAN_PRODUCT, Fulfilment, Offer, RefundPreview
+from payments.models import Payment
 from subscriptions.entitlements import entitlement_grant, entitlement_revoke
 from subscriptions.errors import FreePlanNeedsNoPayment
 from subscriptions.models import LIVE_GRANT_STATES, Entitlement, Grant, GrantState, Plan
@@ -18,7 +21,7 @@ class PlanProduct:
 
     key = PLAN_PRODUCT
 
-    def offer(self, *, user, ref: str) -> Offer:
+    def offer(self, *, user: User | None, ref: str) -> Offer:
         """The plan's price; refused (409 `plan_not_purchasable`) when it would give `user` nothing new.
         `user=None` only resolves the reference (an Idempotency-Key replay)."""
         plan = plan_resolve(plan_identifier=ref)
@@ -35,7 +38,7 @@ class PlanProduct:
             plan=plan,
         )
 
-    def fulfil(self, *, payment, now: datetime) -> Fulfilment:
+    def fulfil(self, *, payment: Payment, now: datetime) -> Fulfilment:
         if payment.user_id is None:
             return Fulfilment.refused("The account that made this payment no longer exists.")
         # A plan withdrawn from sale after the order was created still delivers what was paid for.
@@ -43,10 +46,10 @@ class PlanProduct:
         result = entitlement_grant(user=payment.user, plan=plan, payment=payment, now=now)
         return GRANTED if result.granted else Fulfilment.refused(result.reason)
 
-    def revoke(self, *, payment, now: datetime) -> None:
+    def revoke(self, *, payment: Payment, now: datetime) -> None:
         entitlement_revoke(payment=payment, now=now)
 
-    def refund_preview(self, *, payment, now: datetime) -> RefundPreview:
+    def refund_preview(self, *, payment: Payment, now: datetime) -> RefundPreview:
         """What `revoke` would take back now: this payment's live periods; access only if nothing else is paid."""
         own = list(Grant.objects.filter(payment=payment, state__in=LIVE_GRANT_STATES).select_related("plan"))
         if not own:
@@ -61,7 +64,8 @@ class PlanProduct:
         else:
             days = math.ceil(max(remaining.total_seconds(), 0) / 86400)  # a period bought a second ago: 30 days
             removed = f"{days} days of {own[0].plan.code} that this payment bought"
-        others = Grant.objects.filter(user_id=payment.user_id, state__in=LIVE_GRANT_STATES).exclude(payment=payment)
+        # `own` is not empty, so the payer still exists (a user holding grants cannot be deleted): user_id is set.
+        others = Grant.objects.filter(user_id=payment.user_id, state__in=LIVE_GRANT_STATES).exclude(payment=payment)  # type: ignore[misc]
         if others.exists():
             return RefundPreview(f"Removes {removed}; the access end moves back by that much, other paid periods stay.")
         labels = dict(Entitlement.choices)
@@ -70,7 +74,7 @@ class PlanProduct:
             entitlements=tuple(labels.get(name, name) for name in own[0].plan.features or []),
         )
 
-    def describe(self, *, payment) -> dict:
+    def describe(self, *, payment: Payment) -> dict[str, Any]:
         if hasattr(payment, "plan_grants"):
             grant = payment.plan_grants[0] if payment.plan_grants else None
         else:
@@ -78,9 +82,9 @@ class PlanProduct:
         subscription = grant.subscription if grant is not None else None
         return {"subscription": SubscriptionSerializer(subscription).data if subscription is not None else None}
 
-    def prefetch(self) -> list:
+    def prefetch(self) -> "list[Prefetch[Any]]":
         return [Prefetch("grants", queryset=_root_grants(), to_attr="plan_grants")]
 
 
-def _root_grants():
+def _root_grants() -> QuerySet[Grant]:
     return Grant.objects.select_related("subscription__plan").filter(continues__isnull=True)

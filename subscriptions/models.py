@@ -1,4 +1,5 @@
 import uuid
+from datetime import datetime
 
 from django.conf import settings
 from django.db import models
@@ -128,7 +129,7 @@ class Subscription(models.Model):
     def __str__(self) -> str:
         return f"{self.plan_id} for {self.user_id} ({self.status})"
 
-    def has_lapsed(self, now=None) -> bool:
+    def has_lapsed(self, now: datetime | None = None) -> bool:
         """Past its end date: expiry is by date everywhere (docs/api.md §4), whatever the status column says."""
         return self.end_date is not None and self.end_date <= (now or timezone.now())
 
