@@ -43,7 +43,7 @@ class PlanProduct:
             return Fulfilment.refused("The account that made this payment no longer exists.")
         # A plan withdrawn from sale after the order was created still delivers what was paid for.
         plan = Plan.objects.get(code=payment.product_ref)
-        result = entitlement_grant(user=payment.user, plan=plan, payment=payment, now=now)
+        result = entitlement_grant(user=payment.user, plan=plan, payment=payment, now=now)  # type: ignore[arg-type]  # user_id checked above
         return GRANTED if result.granted else Fulfilment.refused(result.reason)
 
     def revoke(self, *, payment: Payment, now: datetime) -> None:
