@@ -15,7 +15,7 @@ from rooms import catalogue
 from rooms.models import Theme
 from rooms.services import room_session_end, room_session_start
 from subscriptions.models import Plan
-from subscriptions.tests.factories import subscribe
+from subscriptions.tests.factories import SubscriptionFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -60,7 +60,7 @@ def test_pages_differ_by_caller_class_not_by_caller(api_client, themes):
     anonymous = api_client.get(LIST).json()
     no_plan = api_client.get(LIST, HTTP_AUTHORIZATION=_bearer(UserFactory())).json()
     premier_user = UserFactory()
-    subscribe(premier_user, "premium_monthly")
+    SubscriptionFactory(user=premier_user, plan__code="premium_monthly")
     premier = api_client.get(LIST, HTTP_AUTHORIZATION=_bearer(premier_user)).json()
     assert no_plan == anonymous  # same caller class: same (cached) page
     assert premier != anonymous
@@ -101,7 +101,7 @@ def test_ending_a_session_updates_the_cached_counters(api_client, themes):
 
 def test_a_plan_change_replaces_the_stamp(themes):
     stamp = catalogue.current_stamp()
-    plan = Plan.objects.first() or subscribe(UserFactory(), "premium_monthly").plan
+    plan = Plan.objects.first() or SubscriptionFactory(user=UserFactory(), plan__code="premium_monthly").plan
     plan.save()
     assert catalogue.current_stamp() != stamp
 

@@ -21,7 +21,7 @@ from subscriptions.selectors import (
     subscription_get_active_for_request,
     user_entitlements,
 )
-from subscriptions.tests.factories import PLAN_FEATURES, PlanFactory, SubscriptionFactory, subscribe
+from subscriptions.tests.factories import PLAN_FEATURES, PlanFactory, SubscriptionFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -36,7 +36,7 @@ def _values(instance) -> dict:
 
 def test_returns_the_same_full_rows_as_the_orm_with_the_plan_loaded(django_assert_num_queries):
     user = UserFactory()
-    subscribe(user, "premium_monthly", auto_renew=False, cancel_reason="none")
+    SubscriptionFactory(user=user, plan__code="premium_monthly", auto_renew=False, cancel_reason="none")
     expected = _orm_active(user)
 
     with django_assert_num_queries(1):
@@ -52,13 +52,13 @@ def test_returns_the_same_full_rows_as_the_orm_with_the_plan_loaded(django_asser
 
 def test_lifetime_subscription_without_end_date_is_active():
     user = UserFactory()
-    lifetime = subscribe(user, "ar_plus", end_date=None)
+    lifetime = SubscriptionFactory(user=user, plan__code="ar_plus", lifetime=True)
     assert subscription_get_active(user=user).pk == lifetime.pk
 
 
 def test_expired_by_date_is_not_active_even_with_status_active():
     user = UserFactory()
-    subscribe(user, "premium_monthly", end_date=timezone.now() - timedelta(seconds=1))
+    SubscriptionFactory(user=user, plan__code="premium_monthly", end_date=timezone.now() - timedelta(seconds=1))
     assert subscription_get_active(user=user) is None
     assert _orm_active(user) is None
     assert user_entitlements(user=user) == frozenset()
@@ -75,13 +75,13 @@ def test_expired_by_date_is_not_active_even_with_status_active():
 )
 def test_other_statuses_are_not_active(status):
     user = UserFactory()
-    subscribe(user, "premium_monthly", status=status)
+    SubscriptionFactory(user=user, plan__code="premium_monthly", status=status)
     assert subscription_get_active(user=user) is None
 
 
 def test_only_the_callers_own_subscription_is_returned():
     owner, other = UserFactory(), UserFactory()
-    subscribe(other, "premium_monthly")
+    SubscriptionFactory(user=other, plan__code="premium_monthly")
     assert subscription_get_active(user=owner) is None
     mine = SubscriptionFactory(user=owner, plan=PlanFactory(code="ar_premier"))
     found = subscription_get_active(user=owner)
@@ -92,9 +92,9 @@ def test_only_the_callers_own_subscription_is_returned():
 
 def test_active_one_is_found_among_past_ones():
     user = UserFactory()
-    subscribe(user, "premium_monthly", status=SubscriptionStatus.EXPIRED)
-    subscribe(user, "ar_premier", status=SubscriptionStatus.CANCELLED)
-    current = subscribe(user, "ar_plus")
+    SubscriptionFactory(user=user, plan__code="premium_monthly", expired=True)
+    SubscriptionFactory(user=user, plan__code="ar_premier", cancelled=True)
+    current = SubscriptionFactory(user=user, plan__code="ar_plus")
     assert subscription_get_active(user=user).pk == current.pk
 
 
@@ -108,7 +108,7 @@ def test_me_is_one_query_with_and_without_a_subscription(auth_client, user, djan
     auth_client.get("/api/v1/users/me")  # warm: connection set-up is not the request's cost
     with django_assert_num_queries(1):  # the session with its user and the active subscription with its plan
         assert auth_client.get("/api/v1/users/me").json()["data"]["subscription"] is None
-    subscribe(user, "premium_monthly")
+    SubscriptionFactory(user=user, plan__code="premium_monthly")
     with django_assert_num_queries(1):
         summary = auth_client.get("/api/v1/users/me").json()["data"]["subscription"]
     assert summary["planId"] == "premium_monthly"
@@ -141,9 +141,9 @@ def _subscription_cases():
 @pytest.mark.parametrize("case", list(_subscription_cases()))
 def test_the_subscription_read_with_the_session_equals_the_selectors(case, django_assert_num_queries):
     user, other = UserFactory(), UserFactory()
-    subscribe(other, "ar_plus")  # someone else's active subscription never leaks in
+    SubscriptionFactory(user=other, plan__code="ar_plus")  # someone else's active subscription never leaks in
     for spec in _subscription_cases()[case]:
-        subscribe(user, spec.pop("plan_code"), **spec)
+        SubscriptionFactory(user=user, plan__code=spec.pop("plan_code"), **spec)
     session = _session_of(user)
     expected_session = session_with_user(session.pk)
     expected = subscription_get_active(user=user)
@@ -169,7 +169,7 @@ def test_unknown_or_malformed_session_ids_find_nothing():
 
 def test_a_request_authenticated_otherwise_reads_the_subscription_itself(rf, django_assert_num_queries):
     user = UserFactory()
-    mine = subscribe(user, "ar_premier")
+    mine = SubscriptionFactory(user=user, plan__code="ar_premier")
     request = rf.get("/")
     request.user, request.auth = user, None
     with django_assert_num_queries(1):
