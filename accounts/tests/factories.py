@@ -1,10 +1,15 @@
 import re
 
 import factory
+import pyotp
 from django.utils import timezone
 
-from accounts.models import User
+from accounts.mfa import encrypt_secret
+from accounts.models import MfaDevice, User
 from accounts.roles import Role
+
+# One seed for factory_boy and Faker: a run's names and numbers are the same every time, so a failure reproduces.
+factory.random.reseed_random("manas360")
 
 
 def _local_part(*names: str) -> str:
@@ -16,7 +21,8 @@ class UserFactory(factory.django.DjangoModelFactory):
 
     Names come from Faker (`en_IN`); the email and the phone number carry the factory's sequence number as well,
     because both columns are unique and random values could collide between two users of one test. Traits:
-    `admin`, `therapist`, `unverified`, `suspended`, `deleted`; `password="..."` sets a usable password.
+    `admin`, `therapist`, `unverified`, `suspended`, `deleted`; `password="..."` sets a usable password,
+    `created_at=...` backdates the account.
     """
 
     class Meta:
@@ -47,6 +53,28 @@ class UserFactory(factory.django.DjangoModelFactory):
         if create:
             self.save(update_fields=["password"])
 
+    @factory.post_generation
+    def created_at(self, create, extracted, **kwargs):
+        """`created_at=...` backdates the account (the column is auto_now_add, so it is moved after the insert)."""
+        if extracted is not None and create:
+            User.objects.filter(pk=self.pk).update(created_at=extracted)
+            self.created_at = extracted
+
 
 class AdminFactory(UserFactory):
     admin = True
+
+
+class MfaDeviceFactory(factory.django.DjangoModelFactory):
+    """An enabled authenticator for an admin: `secret=` (base32) is stored encrypted, as enrolment stores it;
+    `secret_encrypted=` writes the column as given (another key, a legacy derivation)."""
+
+    class Meta:
+        model = MfaDevice
+
+    class Params:
+        secret = factory.LazyFunction(pyotp.random_base32)
+
+    user = factory.SubFactory(AdminFactory)
+    secret_encrypted = factory.LazyAttribute(lambda o: encrypt_secret(o.secret))
+    is_enabled = True
