@@ -1,6 +1,7 @@
 import re
 
 import factory
+import factory.random
 import pyotp
 from django.utils import timezone
 
