@@ -7,6 +7,8 @@ application: the model refuses it, and the Django admin shows them read-only.
 
 from typing import Any
 
+from django.http import HttpRequest
+
 from accounts.models import AuditLog, User
 from manas360.api.client_ip import client_ip
 from manas360.request_context import current_request_id
@@ -38,6 +40,6 @@ def audit_log_record(
     )
 
 
-def audit_context_from_request(request) -> dict[str, Any]:
+def audit_context_from_request(request: HttpRequest) -> dict[str, Any]:
     """The IP and user agent of a request, for views to pass into services."""
     return {"ip_address": client_ip(request), "user_agent": request.headers.get("User-Agent", "")}

@@ -16,7 +16,7 @@ settings screen); everything else is 403 `admin_mfa_required`.
 
 import hmac
 import uuid
-from typing import Any
+from typing import Any, cast
 
 from django.http import HttpRequest
 from rest_framework import exceptions
@@ -73,7 +73,7 @@ def session_with_user(session_id: object) -> AuthSession | None:
         return None
     session, user = found
     _SESSION_USER_FIELD.set_cached_value(session, user)
-    return session
+    return cast(AuthSession, session)
 
 
 def _fail(error: type[ApplicationError], message: str | None = None) -> exceptions.AuthenticationFailed:

@@ -5,7 +5,10 @@ readable `csrf_token` (Path /, 7 days, the web app's "am I signed in" signal). S
 whenever DEBUG is off; Lax and not Secure in local development (settings.AUTH_COOKIE_*).
 """
 
+from typing import Any, Literal, cast
+
 from django.conf import settings
+from django.http.response import HttpResponseBase
 
 from accounts.authentication import ACCESS_COOKIE, CSRF_COOKIE, REFRESH_COOKIE
 
@@ -14,11 +17,11 @@ REFRESH_COOKIE_PATH = "/api/v1/auth"
 CSRF_COOKIE_PATH = "/"
 
 
-def _common() -> dict:
+def _common() -> dict[str, Any]:
     return {"secure": settings.AUTH_COOKIE_SECURE, "samesite": settings.AUTH_COOKIE_SAMESITE}
 
 
-def set_auth_cookies(response, *, access_token: str, refresh_token: str, csrf_token: str) -> None:
+def set_auth_cookies(response: HttpResponseBase, *, access_token: str, refresh_token: str, csrf_token: str) -> None:
     access_age = int(settings.ACCESS_TOKEN_LIFETIME.total_seconds())
     refresh_age = int(settings.REFRESH_TOKEN_LIFETIME.total_seconds())
     response.set_cookie(
@@ -32,19 +35,19 @@ def set_auth_cookies(response, *, access_token: str, refresh_token: str, csrf_to
     )
 
 
-def set_access_cookie(response, *, access_token: str) -> None:
+def set_access_cookie(response: HttpResponseBase, *, access_token: str) -> None:
     access_age = int(settings.ACCESS_TOKEN_LIFETIME.total_seconds())
     response.set_cookie(
         ACCESS_COOKIE, access_token, max_age=access_age, path=ACCESS_COOKIE_PATH, httponly=True, **_common()
     )
 
 
-def clear_auth_cookies(response) -> None:
+def clear_auth_cookies(response: HttpResponseBase) -> None:
     for name, path in (
         (ACCESS_COOKIE, ACCESS_COOKIE_PATH),
         (REFRESH_COOKIE, REFRESH_COOKIE_PATH),
         (CSRF_COOKIE, CSRF_COOKIE_PATH),
     ):
-        response.delete_cookie(name, path=path, samesite=settings.AUTH_COOKIE_SAMESITE)
+        response.delete_cookie(name, path=path, samesite=cast(Literal["Lax", "Strict"], settings.AUTH_COOKIE_SAMESITE))
         if settings.AUTH_COOKIE_SECURE:
             response.cookies[name]["secure"] = True

@@ -49,7 +49,7 @@ def normalise_email(raw: str) -> str | None:
     return value
 
 
-def _raw_fields(data) -> tuple[object, object]:
+def _raw_fields(data: object) -> tuple[object, object]:
     if not isinstance(data, dict):
         return None, None
     phone = data.get("phone_number")
@@ -58,7 +58,7 @@ def _raw_fields(data) -> tuple[object, object]:
     return phone, data.get("email")
 
 
-def identifier_from_data(data) -> Identifier:
+def identifier_from_data(data: object) -> Identifier:
     """The identifier of a send-otp / verify-otp body; 400 validation_error when missing or malformed."""
     phone, email = _raw_fields(data)
     if phone not in (None, ""):
@@ -86,7 +86,7 @@ def identifier_from_data(data) -> Identifier:
     )
 
 
-def throttle_identifier(data) -> str | None:
+def throttle_identifier(data: object) -> str | None:
     """The key of the per-identifier rate limits (the normalised identifier when it parses)."""
     try:
         return identifier_from_data(data).value

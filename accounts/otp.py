@@ -35,13 +35,13 @@ from accounts.roles import Role
 from manas360.api.errors import ValidationFailed
 
 
-def _hash_code(*, challenge_id, code: str) -> str:
+def _hash_code(*, challenge_id: object, code: str) -> str:
     message = f"otp:{challenge_id}:{code}".encode()
     return hmac.new(settings.SECRET_KEY.encode(), message, hashlib.sha256).hexdigest()
 
 
 def new_otp_code() -> str:
-    fixed = settings.OTP_DEV_FIXED_CODE
+    fixed: str = settings.OTP_DEV_FIXED_CODE
     if settings.DEBUG and fixed and fixed.isdigit() and len(fixed) == settings.OTP_LENGTH:
         return fixed
     return "".join(secrets.choice("0123456789") for _ in range(settings.OTP_LENGTH))
@@ -60,7 +60,7 @@ def _delivery_channel_name(identifier: Identifier, *, unused: OtpChallenge | Non
     """
     if identifier.kind == "email":
         return "email"
-    channels = list(settings.OTP_PHONE_CHANNELS)
+    channels: list[str] = list(settings.OTP_PHONE_CHANNELS)
     if unused is not None and unused.channel in channels:
         return channels[(channels.index(unused.channel) + 1) % len(channels)]
     return phone_channel()

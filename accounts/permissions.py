@@ -24,18 +24,20 @@ the grants from the RolePermission table), not trusted from the token.
 """
 
 from rest_framework.permissions import BasePermission
+from rest_framework.request import Request
+from rest_framework.views import APIView
 
 from accounts.errors import AdminMfaRequired
 from accounts.roles import Role, role_has_permission
 
 
-def session_mfa_completed(request) -> bool:
+def session_mfa_completed(request: Request) -> bool:
     """Whether the request's session has completed its MFA step (False without a session)."""
     session = getattr(request.auth, "session", None)
     return bool(session is not None and session.mfa_completed)
 
 
-def is_admin_with_mfa(request) -> bool:
+def is_admin_with_mfa(request: Request) -> bool:
     """For views open to owners that also let admins act on anyone's rows (docs/api.md §7: role admin + MFA)."""
     user = getattr(request, "user", None)
     return bool(
@@ -46,7 +48,12 @@ def is_admin_with_mfa(request) -> bool:
     )
 
 
-def _require_authenticated(request) -> bool:
+def _role(request: Request) -> str:
+    # Read only after _require_authenticated: a signed-in user is always an accounts.User, which has a role.
+    return str(getattr(request.user, "role", ""))
+
+
+def _require_authenticated(request: Request) -> bool:
     return bool(request.user and request.user.is_authenticated)
 
 
@@ -55,10 +62,10 @@ class IsAdminWithMfa(BasePermission):
 
     message = "You do not have permission to perform this action."
 
-    def has_permission(self, request, view):
+    def has_permission(self, request: Request, view: APIView) -> bool:
         if not _require_authenticated(request):
             return False  # DRF answers 401 not_authenticated
-        if request.user.role != Role.ADMIN:
+        if _role(request) != Role.ADMIN:
             return False  # 403 permission_denied
         if not session_mfa_completed(request):
             raise AdminMfaRequired()
@@ -68,11 +75,11 @@ class IsAdminWithMfa(BasePermission):
 class IsAdmin(BasePermission):
     """Role `admin`, MFA not required: only for the `/admin/mfa/*` enrolment endpoints."""
 
-    def has_permission(self, request, view):
-        return _require_authenticated(request) and request.user.role == Role.ADMIN
+    def has_permission(self, request: Request, view: APIView) -> bool:
+        return _require_authenticated(request) and _role(request) == Role.ADMIN
 
 
-def HasPermission(permission: str):
+def HasPermission(permission: str) -> type[BasePermission]:
     """A permission class granting access to users whose role holds `permission`.
 
     `permission_classes = [HasPermission("view_analytics")]`. Admins must also have completed MFA
@@ -82,12 +89,12 @@ def HasPermission(permission: str):
     class _HasPermission(BasePermission):
         required_permission = permission
 
-        def has_permission(self, request, view):
+        def has_permission(self, request: Request, view: APIView) -> bool:
             if not _require_authenticated(request):
                 return False
-            if not role_has_permission(request.user.role, permission):
+            if not role_has_permission(_role(request), permission):
                 return False
-            if request.user.role == Role.ADMIN and not session_mfa_completed(request):
+            if _role(request) == Role.ADMIN and not session_mfa_completed(request):
                 raise AdminMfaRequired()
             return True
 

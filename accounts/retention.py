@@ -1,16 +1,17 @@
 """Retention of sign-in data (docs/jobs.md "Retention"): rows that protect nobody any more are deleted."""
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from importlib import import_module
+from typing import Any
 
 from django.conf import settings
-from django.db.models import Q
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from accounts.models import AuthSession, OtpChallenge, OtpDeliveryAttempt, RefreshToken
 
 
-def _delete_in_batches(queryset, batch_size: int) -> int:
+def _delete_in_batches(queryset: QuerySet[Any], batch_size: int) -> int:
     deleted = 0
     while True:
         ids = list(queryset.values_list("pk", flat=True)[:batch_size])
@@ -20,7 +21,7 @@ def _delete_in_batches(queryset, batch_size: int) -> int:
         deleted += count
 
 
-def otp_challenges_purge(*, now=None, batch_size: int = 1000) -> int:
+def otp_challenges_purge(*, now: datetime | None = None, batch_size: int = 1000) -> int:
     """OTP challenges older than RETENTION_OTP_CHALLENGE_DAYS (at least a day: the hourly send limit counts them),
     and the delivery attempts of that age with them (they answer "did my code go out?" while a code matters)."""
     days = max(settings.RETENTION_OTP_CHALLENGE_DAYS, 1)
@@ -31,7 +32,7 @@ def otp_challenges_purge(*, now=None, batch_size: int = 1000) -> int:
     return challenges + _delete_in_batches(OtpDeliveryAttempt.objects.filter(created_at__lt=cutoff), batch_size)
 
 
-def auth_sessions_purge(*, now=None, batch_size: int = 1000) -> int:
+def auth_sessions_purge(*, now: datetime | None = None, batch_size: int = 1000) -> int:
     """Ended sign-in sessions (revoked more than RETENTION_ENDED_SESSION_DAYS ago, with their
     refresh tokens) and refresh tokens expired more than RETENTION_EXPIRED_REFRESH_TOKEN_DAYS ago.
 

@@ -1,5 +1,7 @@
 """Accounts seed (`manage.py seed`): role grants always; demo accounts only when DEBUG is on (docs/api.md §11)."""
 
+from typing import Any, TextIO
+
 from django.conf import settings
 
 from accounts.models import MfaDevice, RolePermission, User
@@ -26,7 +28,7 @@ DEMO_ADMIN_EMAIL = "admin@manas360.local"
 DEMO_THERAPIST_EMAIL = "therapist@manas360.local"
 
 
-def _upsert(*, email: str, defaults: dict, password: str | None = None) -> tuple[User, bool]:
+def _upsert(*, email: str, defaults: dict[str, Any], password: str | None = None) -> tuple[User, bool]:
     user = User.objects.filter(email=email).first()
     if user is None:
         return User.objects.create_user(email=email, password=password, **defaults), True
@@ -51,7 +53,7 @@ def _mfa_state(admin: User) -> str:
     return "MFA not enrolled (the first sign-in enrols it)"
 
 
-def run(*, stdout, demo_accounts: bool) -> None:
+def run(*, stdout: TextIO, demo_accounts: bool) -> None:
     added = role_permissions_seed()
     stdout.write(f"accounts: role permissions seeded ({added} new grants).")
     if not demo_accounts:

@@ -7,8 +7,10 @@ that it is treated as theft: the session is revoked (its access tokens stop work
 audited as `auth.refresh_reuse`, and the caller gets 401 `refresh_reuse_detected`.
 """
 
+import uuid
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
+from typing import Any
 
 from django.conf import settings
 from django.db import transaction
@@ -42,7 +44,7 @@ class IssuedTokens:
     expires_in: int
     permissions: list[str]
 
-    def as_body(self) -> dict:
+    def as_body(self) -> dict[str, Any]:
         return {"access_token": self.access_token, "refresh_token": self.refresh_token, "expires_in": self.expires_in}
 
 
@@ -107,11 +109,12 @@ def session_refresh(*, raw_token: str, ip_address: str | None = None, user_agent
         raise RefreshReuseDetected()
     if outcome == "suspended":
         raise AccountSuspended(status_code=401)
-    return payload
+    tokens: IssuedTokens = payload
+    return tokens
 
 
 @transaction.atomic
-def _rotate(*, raw_token: str):
+def _rotate(*, raw_token: str) -> tuple[str, Any]:
     if not raw_token or len(raw_token) > 200:
         raise TokenInvalid("The refresh token is invalid.")
     token_hash = hash_refresh_token(raw_token)
@@ -149,14 +152,14 @@ def _rotate(*, raw_token: str):
     return "ok", _issue(session=session, user=user, refresh_raw=raw)
 
 
-def _revoke(*, session: AuthSession, reason: str, now) -> None:
+def _revoke(*, session: AuthSession, reason: str, now: datetime) -> None:
     AuthSession.objects.filter(pk=session.pk, revoked_at__isnull=True).update(revoked_at=now, revoked_reason=reason)
     session.revoked_at = now
     session.revoked_reason = reason
 
 
 @transaction.atomic
-def session_revoke(*, session_id, reason: str = "logout") -> int:
+def session_revoke(*, session_id: uuid.UUID | str, reason: str = "logout") -> int:
     """End one session (its refresh tokens and access tokens stop working at once)."""
     return AuthSession.objects.filter(pk=session_id, revoked_at__isnull=True).update(
         revoked_at=timezone.now(), revoked_reason=reason
@@ -164,7 +167,7 @@ def session_revoke(*, session_id, reason: str = "logout") -> int:
 
 
 @transaction.atomic
-def sessions_revoke_for_user(*, user, reason: str, except_session_id=None) -> int:
+def sessions_revoke_for_user(*, user: User, reason: str, except_session_id: uuid.UUID | str | None = None) -> int:
     """End every live session of a user (logout everywhere, suspension, deletion, MFA disable)."""
     sessions = AuthSession.objects.filter(user=user, revoked_at__isnull=True)
     if except_session_id is not None:

@@ -8,15 +8,21 @@
 * CSRF token: HMAC of the session id, stable for the life of the session (double-submit cookie).
 """
 
+from __future__ import annotations
+
 import hashlib
 import hmac
 import secrets
 from datetime import timedelta
+from typing import TYPE_CHECKING
 
 from django.conf import settings
 from rest_framework_simplejwt.tokens import AccessToken, Token
 
 from accounts.roles import permissions_for_role
+
+if TYPE_CHECKING:
+    from accounts.models import AuthSession, MfaChallenge, User
 
 
 class MfaToken(Token):
@@ -24,7 +30,7 @@ class MfaToken(Token):
     lifetime = timedelta(seconds=300)
 
 
-def make_access_token(*, user, session, permissions: list[str] | None = None) -> str:
+def make_access_token(*, user: User, session: AuthSession, permissions: list[str] | None = None) -> str:
     token = AccessToken()
     token["sub"] = str(user.pk)
     token["sid"] = str(session.pk)
@@ -46,12 +52,12 @@ def hash_refresh_token(raw: str) -> str:
     return hashlib.sha256(raw.encode()).hexdigest()
 
 
-def make_mfa_token(*, challenge) -> str:
+def make_mfa_token(*, challenge: MfaChallenge) -> str:
     token = MfaToken()
     token["sub"] = str(challenge.user_id)
     token["cid"] = str(challenge.pk)
     return str(token)
 
 
-def csrf_token_for_session(session_id) -> str:
+def csrf_token_for_session(session_id: object) -> str:
     return hmac.new(settings.SECRET_KEY.encode(), f"csrf:{session_id}".encode(), hashlib.sha256).hexdigest()

@@ -8,8 +8,10 @@ last 30 days. Anything else is 400 `invalid_date_range`.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from typing import Any
 
 from django.utils import timezone
 
@@ -41,7 +43,7 @@ class DateRange:
     def days(self) -> list[date]:
         return [self.start + timedelta(days=offset) for offset in range((self.end - self.start).days + 1)]
 
-    def as_dict(self) -> dict:
+    def as_dict(self) -> dict[str, str]:
         return {"start_date": self.start.isoformat(), "end_date": self.end.isoformat()}
 
 
@@ -52,15 +54,15 @@ def _parse_day(raw: str, name: str) -> date:
         raise InvalidDateRange(f"{name} {exc}") from exc
 
 
-def _first(params, *names: str) -> str | None:
+def _first(params: Mapping[str, Any], *names: str) -> str | None:
     for name in names:
         value = params.get(name)
         if value not in (None, ""):
-            return value.strip()
+            return str(value).strip()
     return None
 
 
-def parse_date_range(params, *, today: date | None = None) -> DateRange:
+def parse_date_range(params: Mapping[str, Any], *, today: date | None = None) -> DateRange:
     """Read `startDate`, `endDate` and `period` from query parameters."""
     today = today or timezone.now().astimezone(UTC).date()
     raw_start = _first(params, "startDate", "start_date")

@@ -211,7 +211,7 @@ def _order_id(rng: random.Random) -> str:
     return f"M360_{uuid.UUID(int=rng.getrandbits(128)).hex}"
 
 
-def _payments(rng: random.Random, now: datetime, patients: list[User]) -> dict:
+def _payments(rng: random.Random, now: datetime, patients: list[User]) -> dict[str, int]:
     plans = {plan.code: plan for plan in Plan.objects.filter(code__in=set(PURCHASES))}
     successful, refunds = 0, 0
     for user, code in zip(patients, PURCHASES, strict=False):

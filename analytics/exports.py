@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import io
 from datetime import UTC, datetime
+from typing import Any
 
 from django.utils import timezone
 
@@ -51,7 +52,7 @@ OVERVIEW_LABELS = [
 MONEY_KEYS = frozenset({"revenue", "avg_order_value", "renewal_revenue", "mrr"})
 
 
-def _for_people(key: str, value):
+def _for_people(key: str, value: Any) -> Any:
     return paise_to_rupees(value) if key in MONEY_KEYS else value
 
 
@@ -63,7 +64,7 @@ def export_filename(date_range: DateRange, extension: str) -> str:
     return f"MANAS360_Analytics_{date_range.start.isoformat()}_{date_range.end.isoformat()}.{extension}"
 
 
-def collect(date_range: DateRange) -> dict:
+def collect(date_range: DateRange) -> dict[str, Any]:
     """Everything the Excel and PDF files show."""
     dashboard = selectors.analytics_dashboard(date_range=date_range)
     return {
@@ -85,7 +86,7 @@ def _title(key: str) -> str:
 # --- CSV -----------------------------------------------------------------------------------------------
 
 
-def build_csv(*, date_range: DateRange, report: dict | None) -> bytes:
+def build_csv(*, date_range: DateRange, report: dict[str, Any] | None) -> bytes:
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     if report is None:
@@ -108,7 +109,9 @@ def build_csv(*, date_range: DateRange, report: dict | None) -> bytes:
 # --- Excel ---------------------------------------------------------------------------------------------
 
 
-def _sheet(workbook, title: str, headers: list[str], rows: list[list], widths: list[int] | None = None):
+def _sheet(
+    workbook: Any, title: str, headers: list[str], rows: list[list[Any]], widths: list[int] | None = None
+) -> Any:
     # openpyxl and reportlab are heavy and only exports need them: imported on use, not in every worker at start.
     from openpyxl.styles import Alignment, Font, PatternFill  # noqa: PLC0415
     from openpyxl.utils import get_column_letter  # noqa: PLC0415
@@ -129,7 +132,7 @@ def _sheet(workbook, title: str, headers: list[str], rows: list[list], widths: l
     return sheet
 
 
-def build_xlsx(*, bundle: dict, report: dict | None = None) -> bytes:
+def build_xlsx(*, bundle: dict[str, Any], report: dict[str, Any] | None = None) -> bytes:
     from openpyxl import Workbook  # noqa: PLC0415 - heavy, exports only (see _sheet)
 
     workbook = Workbook()
@@ -146,7 +149,7 @@ def build_xlsx(*, bundle: dict, report: dict | None = None) -> bytes:
     return output.getvalue()
 
 
-def _overview_rows(bundle: dict) -> list[list]:
+def _overview_rows(bundle: dict[str, Any]) -> list[list[Any]]:
     date_range: DateRange = bundle["date_range"]
     overview = bundle["overview"]
     return [
@@ -157,7 +160,7 @@ def _overview_rows(bundle: dict) -> list[list]:
     ]
 
 
-def _sessions_sheet(workbook, by_type: list[dict]) -> None:
+def _sessions_sheet(workbook: Any, by_type: list[dict[str, Any]]) -> None:
     session_columns = ["total", "completed", "completion_rate", "avg_duration", "avg_rating"]
     _sheet(
         workbook,
@@ -167,7 +170,7 @@ def _sessions_sheet(workbook, by_type: list[dict]) -> None:
     )
 
 
-def _outcomes_sheet(workbook, by_assessment_type: list[dict]) -> None:
+def _outcomes_sheet(workbook: Any, by_assessment_type: list[dict[str, Any]]) -> None:
     outcome_columns = ["type", "count", "avg_pre_score", "avg_post_score", "avg_improvement", "improvement_rate"]
     _sheet(
         workbook,
@@ -177,7 +180,7 @@ def _outcomes_sheet(workbook, by_assessment_type: list[dict]) -> None:
     )
 
 
-def _themes_sheet(workbook, by_theme: list[dict]) -> None:
+def _themes_sheet(workbook: Any, by_theme: list[dict[str, Any]]) -> None:
     theme_columns = ["slug", "title", "category", "tier", "total", "completed", "completion_rate", "avg_rating"]
     _sheet(
         workbook,
@@ -187,7 +190,7 @@ def _themes_sheet(workbook, by_theme: list[dict]) -> None:
     )
 
 
-def _daily_sheet(workbook, *, daily: list[dict], outcomes_daily: list[dict]) -> None:
+def _daily_sheet(workbook: Any, *, daily: list[dict[str, Any]], outcomes_daily: list[dict[str, Any]]) -> None:
     started = {row["date"]: row for row in outcomes_daily}
     _sheet(
         workbook,
@@ -206,7 +209,7 @@ def _daily_sheet(workbook, *, daily: list[dict], outcomes_daily: list[dict]) -> 
     )
 
 
-def _report_sheet(workbook, report: dict) -> None:
+def _report_sheet(workbook: Any, report: dict[str, Any]) -> None:
     rows = report["rows"]
     columns = list(rows[0].keys()) if rows else ["period"]
     _sheet(
@@ -220,12 +223,12 @@ def _report_sheet(workbook, report: dict) -> None:
 # --- PDF -----------------------------------------------------------------------------------------------
 
 
-def _pdf_value(key: str, value) -> str:
+def _pdf_value(key: str, value: Any) -> str:
     # The PDF's built-in fonts have no ₹ glyph: the ISO code stands in for it.
     return format_rupees(value, symbol=f"{CURRENCY_CODE} ") if key in MONEY_KEYS else str(value)
 
 
-def build_pdf(*, bundle: dict) -> bytes:
+def build_pdf(*, bundle: dict[str, Any]) -> bytes:
     # Heavy, exports only (see _sheet).
     from reportlab.lib.pagesizes import A4  # noqa: PLC0415
     from reportlab.lib.styles import getSampleStyleSheet  # noqa: PLC0415
@@ -271,7 +274,7 @@ def build_pdf(*, bundle: dict) -> bytes:
     return output.getvalue()
 
 
-def _pdf_table(rows: list[list], widths: list[float]):
+def _pdf_table(rows: list[list[Any]], widths: list[float]) -> Any:
     """A table with the workbook's header colours, a light grid and banded rows."""
     from reportlab.lib import colors  # noqa: PLC0415 - heavy, exports only (see _sheet)
     from reportlab.platypus import Table, TableStyle  # noqa: PLC0415
@@ -292,7 +295,7 @@ def _pdf_table(rows: list[list], widths: list[float]):
     return result
 
 
-def _pdf_outcomes(outcomes: list[dict], styles):
+def _pdf_outcomes(outcomes: list[dict[str, Any]], styles: Any) -> Any:
     from reportlab.lib.units import mm  # noqa: PLC0415 - heavy, exports only (see _sheet)
     from reportlab.platypus import Paragraph  # noqa: PLC0415
 
@@ -308,7 +311,7 @@ def _pdf_outcomes(outcomes: list[dict], styles):
     )
 
 
-def _pdf_top_themes(top_themes: list[dict], styles):
+def _pdf_top_themes(top_themes: list[dict[str, Any]], styles: Any) -> Any:
     from reportlab.lib.units import mm  # noqa: PLC0415 - heavy, exports only (see _sheet)
     from reportlab.platypus import Paragraph  # noqa: PLC0415
 

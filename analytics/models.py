@@ -46,5 +46,5 @@ class Assessment(models.Model):
         ]
         indexes = [models.Index(fields=["user", "type", "taken_at"], name="assessment_user_type_time_idx")]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"{self.type} {self.phase} {self.score} ({self.user_id})"

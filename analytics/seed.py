@@ -1,13 +1,15 @@
 """Analytics seed: no reference data; `seed --demo` adds 90 days of demo activity (analytics/demo_activity.py)."""
 
+from django.core.management.base import OutputWrapper
+
 from analytics.demo_activity import DAYS, DEMO_EMAIL_DOMAIN, demo_activity_create
 
 
-def run(*, stdout, demo_accounts: bool) -> None:
+def run(*, stdout: OutputWrapper, demo_accounts: bool) -> None:
     """Nothing to seed by default: the plain seed stays minimal."""
 
 
-def run_demo(*, stdout) -> None:
+def run_demo(*, stdout: OutputWrapper) -> None:
     summary = demo_activity_create()
     if summary is None:
         stdout.write(f"demo activity: already present (patients @{DEMO_EMAIL_DOMAIN}); nothing added.")

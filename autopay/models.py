@@ -102,7 +102,7 @@ class Mandate(models.Model):
             models.CheckConstraint(condition=Q(state__in=[s.value for s in MandateState]), name="mandate_state_known"),
         ]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"{self.merchant_subscription_id} ({self.state})"
 
     @property
@@ -172,5 +172,5 @@ class Renewal(models.Model):
             models.CheckConstraint(condition=Q(amount_paise__gte=100), name="renewal_amount_at_least_one_rupee"),
         ]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"{self.merchant_order_id} cycle {self.cycle} ({self.state})"

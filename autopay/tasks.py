@@ -20,7 +20,7 @@ def advance_mandate(mandate_id: str) -> str:
     return renewals.renewal_advance(mandate_id=mandate_id)
 
 
-def defer_advance(mandate_id) -> bool:
+def defer_advance(mandate_id: object) -> bool:
     """Queue `autopay.advance_mandate` for a mandate, unless one is already waiting or running for it."""
     return defer_once(advance_mandate, lock=f"mandate:{mandate_id}", mandate_id=str(mandate_id))
 

@@ -5,6 +5,7 @@ instead of running unsafely (a refused MFA key, metrics open to the internet).
 """
 
 import ipaddress
+from typing import Any
 
 from cryptography.fernet import Fernet
 from django.core.exceptions import ImproperlyConfigured
@@ -26,7 +27,9 @@ def fernet_keys(keys: list[str]) -> list[str]:
     return keys
 
 
-def metrics_access(*, token: str, networks: list[str], production: bool) -> list:
+def metrics_access(
+    *, token: str, networks: list[str], production: bool
+) -> list[ipaddress.IPv4Network | ipaddress.IPv6Network]:
     """METRICS_ALLOWED_NETWORKS are private networks; in production a token or such networks are required."""
     parsed = []
     for network in networks:
@@ -57,7 +60,9 @@ OTP_PHONE_CHANNEL_NAMES = ("whatsapp", "sms")
 OTP_PROVIDER_CHANNEL = "accounts.otp_delivery.ProviderChannel"
 
 
-def otp_delivery(*, delivery_channel: str, phone_channels: list[str], values: dict, production: bool) -> list[str]:
+def otp_delivery(
+    *, delivery_channel: str, phone_channels: list[str], values: dict[str, Any], production: bool
+) -> list[str]:
     """OTP_PHONE_CHANNELS names known channels; in production each sign-in method (phone, email) has a channel
     with every setting it needs, and codes go through the providers (the console channel delivers nothing)."""
     phone_channels = [name.strip() for name in phone_channels if name.strip()]

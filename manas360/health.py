@@ -10,7 +10,7 @@ from django.conf import settings
 from django.core.cache import cache
 from django.db import DEFAULT_DB_ALIAS, DatabaseError, connections
 from django.db.migrations.executor import MigrationExecutor
-from django.http import HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.http import require_GET
 from prometheus_client import CONTENT_TYPE_LATEST
 
@@ -43,7 +43,7 @@ def _close_broken_connection() -> None:
 
 
 @require_GET
-def health(request):
+def health(request: HttpRequest) -> HttpResponse:
     return JsonResponse(
         {
             "status": "ok",
@@ -55,7 +55,7 @@ def health(request):
 
 
 @require_GET
-def health_db(request):
+def health_db(request: HttpRequest) -> HttpResponse:
     try:
         latency_ms = _database_latency_ms()
     except DatabaseError:
@@ -77,14 +77,14 @@ def _cache_answers() -> bool:
     probe_key = "health:ready:probe"
     try:
         cache.set(probe_key, "1", timeout=5)
-        return cache.get(probe_key) == "1"
+        return bool(cache.get(probe_key) == "1")
     except Exception:  # noqa: BLE001 - any cache backend failure means "not ready"
         return False
 
 
 @require_GET
-def health_ready(request):
-    checks = {}
+def health_ready(request: HttpRequest) -> HttpResponse:
+    checks: dict[str, str] = {}
     try:
         _database_latency_ms()
         checks["database"] = "ok"
@@ -101,7 +101,7 @@ def health_ready(request):
     )
 
 
-def _from_allowed_network(request) -> bool:
+def _from_allowed_network(request: HttpRequest) -> bool:
     try:
         address = ipaddress.ip_address(client_ip(request))
     except ValueError:
@@ -110,7 +110,7 @@ def _from_allowed_network(request) -> bool:
 
 
 @require_GET
-def metrics_view(request):
+def metrics_view(request: HttpRequest) -> HttpResponse:
     if settings.METRICS_ALLOWED_NETWORKS and not _from_allowed_network(request):
         return application_error_json_response(NotFound())  # not published outside the internal network
     expected = settings.METRICS_TOKEN

@@ -18,9 +18,11 @@ memory would never reach the web instances' /metrics. The job table is the share
 
 import logging
 from collections import defaultdict
+from collections.abc import Iterator
 
 from django.db import connection
 from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.metrics_core import Metric
 
 from manas360.jobs import jobs_running
 
@@ -52,11 +54,11 @@ _EVENT_METRICS = {
 
 
 class JobsCollector:
-    def describe(self):
+    def describe(self) -> list[Metric]:
         """Nothing to describe up front: without this, registering would query the database at import."""
         return []
 
-    def collect(self):
+    def collect(self) -> Iterator[Metric]:
         up = GaugeMetricFamily("jobs_metrics_up", "1 if the job tables could be read for this scrape.")
         try:
             with connection.cursor() as cursor:

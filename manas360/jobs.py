@@ -17,7 +17,7 @@ back with the business rows around it: a crash can never keep one without the ot
 """
 
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -45,7 +45,8 @@ DATABASE_RETRY = procrastinate.RetryStrategy(max_attempts=5, exponential_wait=2)
 
 def schedule(task_name: str, default_cron: str) -> str:
     """The cron of a periodic job: JOBS_SCHEDULES[task_name] if the operator set one."""
-    return settings.JOBS_SCHEDULES.get(task_name, default_cron)
+    schedules: dict[str, str] = settings.JOBS_SCHEDULES
+    return schedules.get(task_name, default_cron)
 
 
 def defer_once(task: Any, *, lock: str, **kwargs: Any) -> bool:
@@ -111,7 +112,9 @@ def periodic_database_job(name: str, cron: str, *, queue: str = "maintenance") -
     return declare
 
 
-async def job_context_middleware(call_next, context, worker):
+async def job_context_middleware(
+    call_next: Callable[[], Awaitable[Any]], context: procrastinate.JobContext, worker: object
+) -> Any:
     """Worker middleware: every log line written while a job runs carries its id and task name.
 
     The context variable set here is copied into the thread that runs a sync task.

@@ -5,8 +5,10 @@ import json
 import logging
 import re
 import sys
+from collections.abc import MutableMapping
 from datetime import UTC, datetime
 from functools import lru_cache
+from typing import Any
 
 from manas360.request_context import current_job, current_request_id, current_user_id
 
@@ -61,14 +63,14 @@ def mask_phone(value: str | None) -> str | None:
 
 
 @lru_cache(maxsize=1024)
-def _is_secret_key(key) -> bool:
+def _is_secret_key(key: object) -> bool:
     """Log records carry the same few keys over and over: decide once per key."""
     if not isinstance(key, str):
         return False
     return _CAMEL_HUMP.sub("_", key).lower().replace("-", "_") in SECRET_KEYS
 
 
-def _scrub(key, value, *, depth: int = 0):
+def _scrub(key: object, value: object, *, depth: int = 0) -> object:
     if _is_secret_key(key):
         return "[redacted]"
     if isinstance(value, str):
@@ -113,11 +115,13 @@ class JsonFormatter(logging.Formatter):
 _DEV_NOISE = {"request_id": "-", "user_id": None}
 
 
-def _scrub_event(logger, method_name, event_dict):
+def _scrub_event(logger: object, method_name: str, event_dict: MutableMapping[str, Any]) -> dict[str, Any]:
     return {key: value if key == "exc_info" else _scrub(key, value) for key, value in event_dict.items()}
 
 
-def _readable_access_line(logger, method_name, event_dict):
+def _readable_access_line(
+    logger: object, method_name: str, event_dict: MutableMapping[str, Any]
+) -> MutableMapping[str, Any]:
     """The access log's fields as the request line a developer reads; the context nobody needs locally dropped."""
     if event_dict.get("logger") == "manas360.access" and event_dict.get("event") == "request":
         method, path = event_dict.pop("method", "?"), event_dict.pop("path", "?")

@@ -7,12 +7,13 @@ workers share one set of counters; without it each process reports its own.
 import contextlib
 import logging
 import os
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 
 import psutil
 from prometheus_client import REGISTRY as DEFAULT_REGISTRY
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest, multiprocess
 from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.metrics_core import Metric
 
 from manas360.job_metrics import JobsCollector
 
@@ -50,7 +51,7 @@ class _ServerMemoryCollector:
     share its command line; any other child it may have is not a worker.
     """
 
-    def collect(self):
+    def collect(self) -> Iterator[Metric]:
         family = GaugeMetricFamily(
             "process_resident_memory_bytes", "Resident memory of the server's processes.", labels=["pid", "role"]
         )
@@ -77,14 +78,14 @@ class _ReadAtScrape:
     """A collector of an app, read from the database at scrape time (every instance reports the whole
     cluster). A failure is logged and leaves its families out of this scrape; /metrics still answers."""
 
-    def __init__(self, name: str, collect: Callable[[], Iterable]):
+    def __init__(self, name: str, collect: Callable[[], Iterable[Metric]]) -> None:
         self.name = name
         self._collect = collect
 
-    def describe(self):
+    def describe(self) -> list[Metric]:
         return []  # without this, registering would call `collect` (and query the database) at start
 
-    def collect(self):
+    def collect(self) -> Iterator[Metric]:
         try:
             families = list(self._collect())
         except Exception as exc:  # noqa: BLE001 - /metrics must render whatever happens to one source
@@ -96,7 +97,7 @@ class _ReadAtScrape:
 _APP_COLLECTORS: dict[str, _ReadAtScrape] = {}
 
 
-def collector_register(name: str, collect: Callable[[], Iterable]) -> None:
+def collector_register(name: str, collect: Callable[[], Iterable[Metric]]) -> None:
     """For apps (manas360 imports none): `collect()` yields metric families read at scrape time. Called from
     the app's `AppConfig.ready()`; registering the same name again replaces nothing."""
     if name in _APP_COLLECTORS:
@@ -108,7 +109,7 @@ def collector_register(name: str, collect: Callable[[], Iterable]) -> None:
 def render_latest() -> bytes:
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         registry = CollectorRegistry()
-        multiprocess.MultiProcessCollector(registry)
+        multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]  # untyped in prometheus_client
         registry.register(_ServerMemoryCollector())
         registry.register(_JOBS_COLLECTOR)
         for collector in _APP_COLLECTORS.values():

@@ -4,6 +4,8 @@ import logging
 import re
 import time
 import uuid
+from collections.abc import Callable
+from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.middleware import AuthenticationMiddleware
@@ -11,6 +13,8 @@ from django.contrib.messages.middleware import MessageMiddleware
 from django.contrib.sessions.middleware import SessionMiddleware
 from django.core.exceptions import DisallowedHost
 from django.db import InterfaceError, OperationalError, connection
+from django.http import HttpRequest, HttpResponse
+from django.http.response import HttpResponseBase
 from django.utils.functional import empty
 
 from manas360 import metrics
@@ -39,11 +43,11 @@ class _QueryTimer:
 
     __slots__ = ("count", "seconds")
 
-    def __init__(self):
+    def __init__(self) -> None:
         self.count = 0
         self.seconds = 0.0
 
-    def __call__(self, execute, sql, params, many, context):
+    def __call__(self, execute: Callable[..., Any], sql: str, params: Any, many: bool, context: dict[str, Any]) -> Any:
         started = time.perf_counter()
         try:
             return execute(sql, params, many, context)
@@ -52,12 +56,12 @@ class _QueryTimer:
             self.seconds += time.perf_counter() - started
 
 
-def _route_of(request) -> str:
+def _route_of(request: HttpRequest) -> str:
     match = getattr(request, "resolver_match", None)
     return match.route if match is not None and match.route else _UNMATCHED_ROUTE
 
 
-def _user_id_of(request) -> str | None:
+def _user_id_of(request: HttpRequest) -> str | None:
     """The signed-in user's id, without forcing Django's lazy session user on requests that never used it.
 
     API authentication records the id in the request context; Django-admin requests have an evaluated
@@ -79,13 +83,13 @@ def _user_id_of(request) -> str | None:
 class RequestContextMiddleware:
     """X-Request-ID in and out, one structured access-log line, and request metrics."""
 
-    def __init__(self, get_response):
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponseBase]) -> None:
         self.get_response = get_response
 
-    def __call__(self, request):
+    def __call__(self, request: HttpRequest) -> HttpResponseBase:
         incoming = request.META.get("HTTP_X_REQUEST_ID", "")
         request_id = incoming if _SANE_REQUEST_ID.match(incoming) else uuid.uuid4().hex
-        request.request_id = request_id
+        request.request_id = request_id  # type: ignore[attr-defined]  # read by the error handlers
         token = set_request_id(request_id)
         set_user_id(None)
         timer = _QueryTimer()
@@ -101,7 +105,7 @@ class RequestContextMiddleware:
             reset_request_id(token)
 
     @staticmethod
-    def _record(request, status_code: int, duration: float, timer: _QueryTimer) -> None:
+    def _record(request: HttpRequest, status_code: int, duration: float, timer: _QueryTimer) -> None:
         route = _route_of(request)
         metrics.HTTP_REQUESTS.labels(route, request.method, str(status_code)).inc()
         metrics.HTTP_LATENCY.labels(route, request.method).observe(duration)
@@ -144,10 +148,10 @@ class ApiBoundaryMiddleware:
     envelope. (Over-long request lines never reach Django: nginx answers them in JSON, docs/deployment.md.)
     """
 
-    def __init__(self, get_response):
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponseBase]) -> None:
         self.get_response = get_response
 
-    def __call__(self, request):
+    def __call__(self, request: HttpRequest) -> HttpResponseBase:
         path = request.path
         if not _is_api_path(path):
             return self.get_response(request)
@@ -179,7 +183,7 @@ class ApiBoundaryMiddleware:
             return application_error_json_response(MethodNotAllowed())
         return response
 
-    def process_exception(self, request, exception):
+    def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponseBase | None:
         """Errors that escaped DRF's handler (or came from plain Django views)."""
         if isinstance(exception, (OperationalError, InterfaceError)):
             error_logger.error("database unavailable", extra={"error_class": type(exception).__name__})
@@ -190,7 +194,7 @@ class ApiBoundaryMiddleware:
         return application_error_json_response(ServerError())
 
 
-def _is_json(response) -> bool:
+def _is_json(response: HttpResponseBase) -> bool:
     return response.get("Content-Type", "").startswith("application/json")
 
 
@@ -204,28 +208,28 @@ def _is_json(response) -> bool:
 _SESSIONLESS_PREFIXES = ("/api/", "/health", "/metrics")
 
 
-def _is_sessionless(request) -> bool:
+def _is_sessionless(request: HttpRequest) -> bool:
     return request.path_info.startswith(_SESSIONLESS_PREFIXES)
 
 
 class BrowserSessionMiddleware(SessionMiddleware):
-    def process_request(self, request):
+    def process_request(self, request: HttpRequest) -> None:
         if not _is_sessionless(request):
             super().process_request(request)
 
-    def process_response(self, request, response):
+    def process_response(self, request: HttpRequest, response: HttpResponse) -> HttpResponse:
         if not hasattr(request, "session"):
             return response
         return super().process_response(request, response)
 
 
 class BrowserAuthenticationMiddleware(AuthenticationMiddleware):
-    def process_request(self, request):
+    def process_request(self, request: HttpRequest) -> None:
         if not _is_sessionless(request):
             super().process_request(request)
 
 
 class BrowserMessageMiddleware(MessageMiddleware):
-    def process_request(self, request):
+    def process_request(self, request: HttpRequest) -> None:
         if not _is_sessionless(request):
             super().process_request(request)

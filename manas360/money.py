@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from decimal import Decimal, InvalidOperation
+from typing import Any
 
 from django import forms
 from django.core.exceptions import ValidationError
@@ -72,19 +73,19 @@ class RupeesField(forms.Field):
         TOO_LARGE: "That amount is too large.",
     }
 
-    def __init__(self, *, max_paise: int = MAX_PAISE, **kwargs):
+    def __init__(self, *, max_paise: int = MAX_PAISE, **kwargs: Any) -> None:
         self.max_paise = max_paise
         kwargs.setdefault("widget", forms.TextInput(attrs={"inputmode": "decimal", "placeholder": "299.00"}))
         kwargs.setdefault("help_text", "In rupees (₹), two decimals: stored exactly as paise.")
         super().__init__(**kwargs)
 
-    def prepare_value(self, value):
+    def prepare_value(self, value: object) -> object:
         # The initial value is the model's paise; a re-shown bound form passes the typed text back unchanged.
         if isinstance(value, int) and not isinstance(value, bool):
             return f"{paise_to_rupees(value):.2f}"
         return value
 
-    def to_python(self, value):
+    def to_python(self, value: object) -> int | None:
         if value in self.empty_values:
             return None
         try:
@@ -95,7 +96,7 @@ class RupeesField(forms.Field):
             raise ValidationError(self.error_messages[TOO_LARGE], code=TOO_LARGE)
         return paise
 
-    def has_changed(self, initial, data):
+    def has_changed(self, initial: object, data: object) -> bool:
         try:
             return self.to_python(data) != initial
         except ValidationError:

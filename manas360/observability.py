@@ -194,7 +194,7 @@ def _span_attributes(attributes: Mapping[str, Any] | None) -> dict[str, Any]:
     return kept
 
 
-def scrub_span(span, request=None) -> None:
+def scrub_span(span: Any, request: object = None) -> None:
     """OpenTelemetry request hook: no query string or client address even on the live span (the exporter
     wrapper `ScrubbingSpanExporter` then allows only `_SPAN_ATTRIBUTES_KEPT` out of the process)."""
     attributes = getattr(span, "attributes", None) or {}
@@ -206,7 +206,7 @@ def scrub_span(span, request=None) -> None:
             span.set_attribute(name, REDACTED)
 
 
-def scrubbed_span(span):
+def scrubbed_span(span: Any) -> Any:
     """A copy of a finished span with only the allowed, masked attributes (its events and links alike)."""
     from opentelemetry.sdk.trace import Event, ReadableSpan  # noqa: PLC0415 - optional package
     from opentelemetry.trace import Link, Status  # noqa: PLC0415 - optional package
@@ -235,21 +235,21 @@ def scrubbed_span(span):
 class ScrubbingSpanExporter:
     """Wraps the real exporter: every span leaves the process through `scrubbed_span`."""
 
-    def __init__(self, inner):
+    def __init__(self, inner: Any) -> None:
         self.inner = inner
 
-    def export(self, spans):
+    def export(self, spans: Sequence[Any]) -> Any:
         return self.inner.export([scrubbed_span(span) for span in spans])
 
-    def shutdown(self):
-        return self.inner.shutdown()
+    def shutdown(self) -> None:
+        self.inner.shutdown()
 
     def force_flush(self, timeout_millis: int = 30000) -> bool:
-        return self.inner.force_flush(timeout_millis)
+        return bool(self.inner.force_flush(timeout_millis))
 
 
 def configure_error_tracking(
-    *, dsn: str, environment: str, release: str, traces_sample_rate: float, transport=None
+    *, dsn: str, environment: str, release: str, traces_sample_rate: float, transport: object = None
 ) -> bool:
     """Start Sentry when a DSN is given. Returns whether it was started."""
     if not dsn:
@@ -258,7 +258,7 @@ def configure_error_tracking(
     import sentry_sdk  # noqa: PLC0415
     from sentry_sdk.integrations.django import DjangoIntegration  # noqa: PLC0415
 
-    options = {}
+    options: dict[str, Any] = {}
     if transport is not None:
         options["transport"] = transport
     sentry_sdk.init(
@@ -281,7 +281,7 @@ def configure_error_tracking(
 EXCLUDED_FROM_TRACING = "health,health/db,health/ready,metrics"
 
 
-def configure_tracing(*, endpoint: str, service_name: str, release: str, exporter=None) -> bool:
+def configure_tracing(*, endpoint: str, service_name: str, release: str, exporter: Any = None) -> bool:
     """Export request spans over OTLP/HTTP when an endpoint is given. Returns whether tracing was started."""
     if not endpoint and exporter is None:
         return False

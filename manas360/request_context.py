@@ -1,6 +1,6 @@
 """Per-request values that log lines and error bodies need, without passing `request` around."""
 
-from contextvars import ContextVar
+from contextvars import ContextVar, Token
 
 _request_id: ContextVar[str] = ContextVar("request_id", default="-")
 _user_id: ContextVar[str | None] = ContextVar("user_id", default=None)
@@ -10,11 +10,11 @@ def current_request_id() -> str:
     return _request_id.get()
 
 
-def set_request_id(value: str):
+def set_request_id(value: str) -> Token[str]:
     return _request_id.set(value)
 
 
-def reset_request_id(token) -> None:
+def reset_request_id(token: Token[str]) -> None:
     _request_id.reset(token)
 
 
@@ -34,9 +34,9 @@ def current_job() -> tuple[int | None, str] | None:
     return _job.get()
 
 
-def set_job(value: tuple[int | None, str] | None):
+def set_job(value: tuple[int | None, str] | None) -> Token[tuple[int | None, str] | None]:
     return _job.set(value)
 
 
-def reset_job(token) -> None:
+def reset_job(token: Token[tuple[int | None, str] | None]) -> None:
     _job.reset(token)

@@ -37,6 +37,7 @@ import shutil
 import tempfile
 from collections.abc import Mapping, MutableMapping
 from dataclasses import dataclass
+from typing import Any
 
 from granian.constants import Interfaces
 from granian.http import HTTP1Settings
@@ -143,7 +144,7 @@ def prepare_metrics_dir(workers: int, environ: MutableMapping[str, str]) -> str 
     return owned
 
 
-def build_server(config: ServerConfig) -> AbstractServer:
+def build_server(config: ServerConfig) -> AbstractServer[Any]:
     return Server(
         WSGI_TARGET,
         address=config.host,

@@ -10,6 +10,7 @@ callers use the cache API.
 """
 
 import threading
+from typing import Any
 
 import redis
 from django.conf import settings
@@ -24,14 +25,14 @@ _DJANGO_ONLY_OPTIONS = frozenset({"db", "pool_class", "parser_class", "serialize
 # What an unreachable or failing Redis raises (callers fail open or skip their cache on these).
 ERRORS: tuple[type[BaseException], ...] = (RedisError, OSError)
 
-_clients: dict[tuple, redis.Redis] = {}
+_clients: dict[tuple[Any, ...], redis.Redis] = {}
 _lock = threading.Lock()
 _scripts: dict[tuple[redis.Redis, str], Script] = {}
 
 
-def _first_location(location) -> str:
+def _first_location(location: object) -> str:
     if isinstance(location, (list, tuple)):
-        return location[0]
+        return str(location[0])
     return str(location).split(",")[0].strip()
 
 

@@ -30,9 +30,14 @@ No signals: the calls are explicit, in the caller's transaction, and a missing r
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from django.core.exceptions import ImproperlyConfigured
+from django.db.models import Prefetch
+
+if TYPE_CHECKING:
+    from accounts.models import User
+    from payments.models import Payment
 
 
 @dataclass(frozen=True)
@@ -70,16 +75,17 @@ class RefundPreview:
 class Product(Protocol):
     key: str
 
-    def offer(self, *, user, ref: str) -> Offer: ...
+    def offer(self, *, user: "User | None", ref: str) -> Offer: ...
 
-    def fulfil(self, *, payment, now: datetime) -> Fulfilment: ...
+    def fulfil(self, *, payment: "Payment", now: datetime) -> Fulfilment: ...
 
-    def revoke(self, *, payment, now: datetime) -> None: ...
+    def revoke(self, *, payment: "Payment", now: datetime) -> None: ...
 
-    def refund_preview(self, *, payment, now: datetime) -> RefundPreview: ...
-    def describe(self, *, payment) -> dict: ...
+    def refund_preview(self, *, payment: "Payment", now: datetime) -> RefundPreview: ...
 
-    def prefetch(self) -> list: ...
+    def describe(self, *, payment: "Payment") -> dict[str, Any]: ...
+
+    def prefetch(self) -> "list[Prefetch[Any]]": ...
 
     def labels(self, *, refs: Collection[str]) -> dict[str, "Label"]: ...
 
@@ -118,7 +124,7 @@ def checkout_product() -> Product:
     return _products[_checkout[0]]
 
 
-def products_prefetch() -> list:
+def products_prefetch() -> "list[Prefetch[Any]]":
     """Every registered product's prefetch lookups, for querysets of payments."""
     return [lookup for product in _products.values() for lookup in product.prefetch()]
 
@@ -151,4 +157,5 @@ def payment_label(payment: Any) -> Label:
     """The payment's `Label`, looked up unless `payments_label` already set it."""
     if not hasattr(payment, "product_label"):
         payments_label([payment])
-    return payment.product_label
+    label: Label = payment.product_label
+    return label

@@ -73,7 +73,7 @@ class Payment(models.Model):
             models.CheckConstraint(condition=~Q(product="") & ~Q(product_ref=""), name="payment_product_set"),
         ]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"{self.merchant_order_id} ({self.status})"
 
 
@@ -122,7 +122,7 @@ class Refund(models.Model):
             ),
         ]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"{self.merchant_refund_id} ({self.status})"
 
 
@@ -165,7 +165,7 @@ class WebhookEvent(models.Model):
     class Meta:
         ordering = ["-received_at"]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"{self.event} {self.merchant_order_id or self.merchant_refund_id} ({self.outcome})"
 
 
@@ -186,7 +186,7 @@ class ReconciliationAudit(models.Model):
     class Meta:
         ordering = ["-started_at"]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"audit {self.started_at:%Y-%m-%d %H:%M}"
 
     def total(self, count: str) -> int:
@@ -242,5 +242,5 @@ class ReconciliationFinding(models.Model):
             ),
         ]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"{self.kind} {self.reference}: ours {self.ours}, PhonePe {self.theirs} ({self.outcome})"

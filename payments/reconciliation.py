@@ -15,7 +15,8 @@ twice, or again after a crash half-way, changes nothing the first run did not.
 """
 
 import logging
-from datetime import timedelta
+import uuid
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db.models import Q
@@ -66,7 +67,7 @@ def refund_finish(*, refund_id: str) -> str:
 # --- webhook events ------------------------------------------------------------------
 
 
-def webhook_events_due_for_reprocessing(*, now=None, limit: int = 500) -> list:
+def webhook_events_due_for_reprocessing(*, now: datetime | None = None, limit: int = 500) -> list[uuid.UUID]:
     now = now or timezone.now()
     idle = now - timedelta(seconds=settings.WEBHOOK_REPROCESS_AFTER_SECONDS)
     oldest = now - timedelta(days=settings.WEBHOOK_REPROCESS_GIVE_UP_AFTER_DAYS)
@@ -78,7 +79,7 @@ def webhook_events_due_for_reprocessing(*, now=None, limit: int = 500) -> list:
     )
 
 
-def webhook_event_reprocess(*, event_id) -> str:
+def webhook_event_reprocess(*, event_id: uuid.UUID | str) -> str:
     """Confirm a stored event with PhonePe again and apply it (the same path as the webhook itself)."""
     event_row = WebhookEvent.objects.filter(webhook_unfinished(), pk=event_id).first()
     if event_row is None:

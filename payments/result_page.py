@@ -9,7 +9,7 @@ not do; with DEBUG off it is a 404.
 """
 
 from django.conf import settings
-from django.http import Http404
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_safe
@@ -20,7 +20,7 @@ from payments.models import Payment, PaymentStatus
 from payments.services import payment_reconcile_if_stale
 
 REFRESH_SECONDS = 2
-_HEADLINES = {
+_HEADLINES: dict[str, str] = {
     PaymentStatus.PENDING: "Waiting for PhonePe to confirm the payment…",
     PaymentStatus.SUCCESS: "Payment successful",
     PaymentStatus.FAILED: "Payment failed",
@@ -30,7 +30,7 @@ _HEADLINES = {
 
 @never_cache
 @require_safe
-def payment_result(request):
+def payment_result(request: HttpRequest) -> HttpResponse:
     if not settings.DEBUG:
         raise Http404()
     merchant_order_id = request.GET.get("transactionId", "")[:63]

@@ -1,6 +1,6 @@
 """Retention of payment data (docs/jobs.md "Retention")."""
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db.models import Exists, OuterRef
@@ -10,7 +10,7 @@ from payments.models import ReconciliationAudit, ReconciliationFinding, WebhookE
 from payments.services import webhook_unfinished
 
 
-def webhook_payloads_purge(*, now=None, batch_size: int = 1000) -> int:
+def webhook_payloads_purge(*, now: datetime | None = None, batch_size: int = 1000) -> int:
     """Drop the stored body of callbacks older than RETENTION_WEBHOOK_PAYLOAD_DAYS.
 
     The row stays (its key still de-duplicates replays; event, ids, state, amount and
@@ -26,7 +26,7 @@ def webhook_payloads_purge(*, now=None, batch_size: int = 1000) -> int:
         purged += WebhookEvent.objects.filter(pk__in=ids).update(payload={})
 
 
-def reconciliation_audits_purge(*, now=None, batch_size: int = 1000) -> int:
+def reconciliation_audits_purge(*, now: datetime | None = None, batch_size: int = 1000) -> int:
     """Delete audit runs older than RETENTION_RECONCILIATION_AUDIT_DAYS that found nothing (an hourly job makes
     one a run); runs with findings stay with them, for the history of what was repaired or raised."""
     cutoff = (now or timezone.now()) - timedelta(days=settings.RETENTION_RECONCILIATION_AUDIT_DAYS)

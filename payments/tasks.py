@@ -14,7 +14,7 @@ from procrastinate.contrib.django import app
 
 from manas360.jobs import GATEWAY_RETRY, defer_once, periodic_database_job, schedule
 from payments import audit, reconciliation, retention
-from payments.models import Payment
+from payments.models import Payment, Refund
 from payments.services import payment_reconcile, payments_due_for_reconciliation, refunds_retry
 
 logger = logging.getLogger("manas360.payments")
@@ -28,7 +28,7 @@ def reconcile_payment(payment_id: str) -> str:
     return payment_reconcile(payment_id=payment_id)
 
 
-def defer_reconcile(payment) -> bool:
+def defer_reconcile(payment: Payment) -> bool:
     """Queue `payments.reconcile_payment` for a pending payment (at most one waiting per payment)."""
     return defer_once(reconcile_payment, lock=f"payment:{payment.pk}", payment_id=str(payment.pk))
 
@@ -54,7 +54,7 @@ def finish_refund(refund_id: str) -> str:
     return reconciliation.refund_finish(refund_id=refund_id)
 
 
-def defer_refund(refund) -> bool:
+def defer_refund(refund: Refund) -> bool:
     """Queue `payments.finish_refund` for a Refund row; call it inside the transaction that wrote the row."""
     return defer_once(finish_refund, lock=f"refund:{refund.pk}", refund_id=str(refund.pk))
 

@@ -29,14 +29,16 @@ import secrets
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import cast
+from typing import Any, cast
 
+from django.contrib.auth.base_user import AbstractBaseUser
 from django.contrib.auth.models import AnonymousUser
 from django.core.cache import cache
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse, HttpResponseBase
 from django.utils.cache import get_conditional_response, set_response_etag
 from rest_framework.exceptions import APIException
+from rest_framework.views import APIView
 
 from manas360.api.throttling import CACHE_ERRORS
 from rooms.access import tier_is_open
@@ -60,7 +62,7 @@ class _Page:
     expires: float
 
 
-_pages: dict[tuple, _Page] = {}
+_pages: dict[tuple[object, ...], _Page] = {}
 
 
 def _new_version() -> int:
@@ -77,7 +79,7 @@ def current_version() -> int | None:
     except CACHE_ERRORS as exc:
         logger.warning("catalogue version unavailable; not caching", extra={"error_class": type(exc).__name__})
         return None
-    return version
+    return version if isinstance(version, int) else None
 
 
 def _next_version() -> None:
@@ -98,7 +100,9 @@ def catalogue_changed() -> None:
     transaction.on_commit(_next_version)
 
 
-def caller_class(user, entitlements: frozenset[str]) -> tuple[bool, tuple[bool, ...]]:
+def caller_class(
+    user: AbstractBaseUser | AnonymousUser | None, entitlements: frozenset[str]
+) -> tuple[bool, tuple[bool, ...]]:
     """What the page depends on about the caller: signed in (Cache-Control) and the tiers open to them."""
     open_tiers = tuple(tier_is_open(tier, entitlements) for tier in ThemeTier.values)
     return bool(user is not None and user.is_authenticated), open_tiers
@@ -119,7 +123,7 @@ def answer_from_cache(view: Callable[..., HttpResponseBase]) -> Callable[..., Ht
     view_class = view.cls  # type: ignore[attr-defined]  # set by APIView.as_view()
 
     @functools.wraps(view)  # keeps csrf_exempt and `cls` (drf-spectacular reads it)
-    def cached_view(request: HttpRequest, *args, **kwargs) -> HttpResponseBase:
+    def cached_view(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
         if request.method != "GET":
             return view(request, *args, **kwargs)
         version = current_version()
@@ -140,12 +144,13 @@ def answer_from_cache(view: Callable[..., HttpResponseBase]) -> Callable[..., Ht
     return cached_view
 
 
-def _answer_hit(request: HttpRequest, view, key: tuple) -> HttpResponseBase | None:
+def _answer_hit(request: HttpRequest, view: APIView, key: tuple[object, ...]) -> HttpResponseBase | None:
     """The kept page for this caller, counted by the view's throttles; None when the view must answer."""
     try:
         found = None
         for authenticator in view.get_authenticators():
-            found = authenticator.authenticate(request)
+            # The authenticators read only headers, which the plain request has (the view is not dispatched).
+            found = authenticator.authenticate(request)  # type: ignore[arg-type]
             if found is not None:
                 break
     except APIException:
@@ -156,7 +161,8 @@ def _answer_hit(request: HttpRequest, view, key: tuple) -> HttpResponseBase | No
         return None
     # What the throttles key on (DRF's Request sets the same on the request it wraps).
     request.user = user or AnonymousUser()
-    allowed = [throttle.allow_request(request, view) for throttle in view.get_throttles()]  # each counts, as in DRF
+    # Each throttle counts, as in DRF; they read the user and the address, which the plain request has.
+    allowed = [throttle.allow_request(request, view) for throttle in view.get_throttles()]  # type: ignore[arg-type]
     if not all(allowed):
         return None
     response = HttpResponse(page.body)
@@ -165,7 +171,7 @@ def _answer_hit(request: HttpRequest, view, key: tuple) -> HttpResponseBase | No
     return _conditional(request, response)
 
 
-def _keep(version: int, query: tuple, response: HttpResponseBase) -> None:
+def _keep(version: int, query: tuple[object, ...], response: HttpResponseBase) -> None:
     if len(_pages) >= MAX_PAGES:
         _pages.clear()
     _pages[(version, *query, response.catalogue_caller)] = _Page(  # type: ignore[attr-defined]  # mark_caller

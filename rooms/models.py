@@ -59,7 +59,7 @@ class Theme(models.Model):
         ]
         indexes = [models.Index(fields=["is_active", "display_order", "title"], name="theme_list_order_idx")]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return self.slug
 
     @property
@@ -140,7 +140,7 @@ class RoomSession(models.Model):
         ]
         indexes = [models.Index(fields=["user", "-started_at"])]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"{self.theme_id} by {self.user_id} ({self.status})"
 
     @property

@@ -5,12 +5,16 @@ the URL stable when Commons moves the file; content editors replace them in the 
 Counters (sessions, ratings) are never touched by the seed.
 """
 
+from typing import Any
+
+from django.core.management.base import OutputWrapper
+
 from rooms.models import Theme, ThemeTier
 
 COMMONS = "https://commons.wikimedia.org/wiki/Special:FilePath/"
 
 
-def _media(title: str, file_name: str, duration_seconds: int) -> dict:
+def _media(title: str, file_name: str, duration_seconds: int) -> dict[str, Any]:
     return {"title": title, "url": f"{COMMONS}{file_name}", "durationSeconds": duration_seconds}
 
 
@@ -158,7 +162,7 @@ THEMES = [
 ]
 
 
-def run(*, stdout, demo_accounts: bool) -> None:
+def run(*, stdout: OutputWrapper, demo_accounts: bool) -> None:
     created_count = 0
     for spec in THEMES:
         values = {"is_real_ar": False, **{k: v for k, v in spec.items() if k != "slug"}}

@@ -5,7 +5,10 @@ per-IP admin-login limit, lockout (5 failures in 15 minutes), TOTP replay guard,
 (`auth.admin_login.success|failure`, `auth.mfa.failure`, `auth.lockout`).
 """
 
+import uuid
 from dataclasses import dataclass
+
+from django.http import HttpRequest
 
 from accounts.audit import audit_context_from_request
 from accounts.errors import (
@@ -17,7 +20,7 @@ from accounts.errors import (
     TooManyAttempts,
 )
 from accounts.mfa import admin_login, admin_verify_mfa
-from accounts.models import AuthSession
+from accounts.models import AuthSession, User
 from accounts.sessions import session_revoke
 from accounts.throttling import AdminLoginIpThrottle
 from staff.selectors import parse_uuid
@@ -35,7 +38,7 @@ class StaffSignInRefused(Exception):
     code: str = "invalid_login"
 
 
-def staff_sign_in(*, email: str, password: str, code: str, request) -> tuple:
+def staff_sign_in(*, email: str, password: str, code: str, request: HttpRequest | None) -> tuple[User, uuid.UUID]:
     """(user, AuthSession id) for an active admin with is_staff and a correct TOTP or backup code."""
     context = audit_context_from_request(request) if request is not None else {}
     ip_limit = AdminLoginIpThrottle()  # the API's admin-login limit per IP, same counter (docs/api.md §10)
@@ -76,18 +79,18 @@ def staff_sign_in(*, email: str, password: str, code: str, request) -> tuple:
     return user, issued.session.pk
 
 
-def staff_session_is_live(*, request, user, session_id) -> bool:
+def staff_session_is_live(*, request: HttpRequest, user: User, session_id: object) -> bool:
     """The anchoring AuthSession exists, belongs to `user`, completed MFA and is not revoked (memoised)."""
     cached = getattr(request, "_staff_session_live", None)
     if cached is not None:
-        return cached
+        return bool(cached)
     pk = parse_uuid(session_id)
     live = bool(pk and AuthSession.objects.live().filter(pk=pk, user_id=user.pk, mfa_completed=True).exists())
-    request._staff_session_live = live
+    request._staff_session_live = live  # type: ignore[attr-defined]  # memoised for this request only
     return live
 
 
-def staff_sign_out(*, session_id) -> None:
+def staff_sign_out(*, session_id: object) -> None:
     pk = parse_uuid(session_id)
     if pk:
         session_revoke(session_id=pk, reason="admin_site_logout")

@@ -18,10 +18,13 @@ Every function here runs inside the caller's transaction and locks the user's ro
 then the subscription rows (after the payment row the caller may hold).
 """
 
+from __future__ import annotations
+
 import logging
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
 
 from django.contrib.auth import get_user_model
 from django.db import transaction
@@ -31,6 +34,10 @@ from django.utils import timezone
 from subscriptions.coverage import features_covered_by
 from subscriptions.models import LIVE_GRANT_STATES, Grant, GrantState, Plan, Subscription, SubscriptionStatus
 from subscriptions.transitions import grant_move, transition
+
+if TYPE_CHECKING:
+    from accounts.models import User
+    from payments.models import Payment
 
 logger = logging.getLogger("manas360.subscriptions")
 
@@ -88,7 +95,7 @@ def place(chain: list[Grant], plan: Plan, now: datetime) -> Placement:
 # --- the chain ---------------------------------------------------------------------
 
 
-def _lock_chain(user, now: datetime) -> list[Grant]:
+def _lock_chain(user: User, now: datetime) -> list[Grant]:
     """Lock the user, then return their live grants in chain order (adopting a grant-less active row)."""
     get_user_model().objects.select_for_update().filter(pk=user.pk).first()
     chain = list(
@@ -171,7 +178,7 @@ def _save(live: list[Grant], retired: list[Grant], now: datetime) -> None:
             )
 
 
-def _sync_subscription(user, live: list[Grant], now: datetime, *, end_reason: str = "") -> Subscription | None:
+def _sync_subscription(user: User, live: list[Grant], now: datetime, *, end_reason: str = "") -> Subscription | None:
     """Derive the one active Subscription row from the chain: the head's plan, until the end of the run of
     grants with the same features (a different plan after it gets its own row when it starts)."""
     active = Subscription.objects.select_for_update().filter(user=user, status=S.ACTIVE).first()
@@ -241,7 +248,7 @@ class GrantResult:
     subscription: Subscription | None = None
 
 
-def entitlement_check(*, user, plan: Plan, now: datetime | None = None) -> Placement:
+def entitlement_check(*, user: User, plan: Plan, now: datetime | None = None) -> Placement:
     """Where a purchase of `plan` would go now (read-only: for refusing at creation)."""
     now = now or timezone.now()
     chain = list(
@@ -263,7 +270,9 @@ def entitlement_check(*, user, plan: Plan, now: datetime | None = None) -> Place
     return place(live, plan, now)
 
 
-def entitlement_grant(*, user, plan: Plan, payment=None, now: datetime | None = None) -> GrantResult:
+def entitlement_grant(
+    *, user: User, plan: Plan, payment: Payment | None = None, now: datetime | None = None
+) -> GrantResult:
     """Give `user` one period of `plan` (paid by `payment`, if any) by the rules above. Caller holds a transaction.
 
     Idempotent per payment: a payment that already has its grant is granted again without any change.
@@ -320,7 +329,7 @@ def entitlement_grant(*, user, plan: Plan, payment=None, now: datetime | None = 
     return GrantResult(True, subscription=subscription)
 
 
-def entitlement_revoke(*, payment, now: datetime | None = None) -> None:
+def entitlement_revoke(*, payment: Payment, now: datetime | None = None) -> None:
     """Take back exactly what `payment` bought (its refund completed). Caller holds a transaction."""
     now = now or timezone.now()
     if payment.user_id is None:
@@ -351,7 +360,7 @@ def entitlement_revoke(*, payment, now: datetime | None = None) -> None:
     _save(live, [*revoked, *finished], now)
 
 
-def entitlements_end_all(*, user, note: str, now: datetime | None = None) -> None:
+def entitlements_end_all(*, user: User, note: str, now: datetime | None = None) -> None:
     """End every live grant of `user` now (an admin's immediate cancel). Caller holds a transaction."""
     now = now or timezone.now()
     chain = _lock_chain(user, now)
@@ -390,7 +399,9 @@ def entitlements_advance(*, now: datetime | None = None, batch_size: int = 500) 
 # --- time parked behind a lifetime grant ------------------------------------------------------------
 
 
-def parked_payment_ids(*, user_id: uuid.UUID | None = None, exclude_payment_id: uuid.UUID | None = None) -> QuerySet:
+def parked_payment_ids(
+    *, user_id: uuid.UUID | None = None, exclude_payment_id: uuid.UUID | None = None
+) -> QuerySet[Any]:
     """Ids of payments with time waiting behind a lifetime grant: queued grants whose start is empty (the chain
     never reaches them, docs/payments.md rule 6), not yet decided (no refund reason on the payment)."""
     parked = Grant.objects.filter(
@@ -435,7 +446,7 @@ def _is_grace(grant: Grant) -> bool:
 
 
 def entitlement_grace_start(
-    *, user, plan: Plan, until: datetime, since: datetime | None = None, now: datetime | None = None
+    *, user: User, plan: Plan, until: datetime, since: datetime | None = None, now: datetime | None = None
 ) -> bool:
     """Lend `plan` until `until`, after the user's paid chain, while a failed renewal is retried.
 
@@ -467,7 +478,7 @@ def entitlement_grace_start(
     return True
 
 
-def entitlement_grace_settle(*, user, payment, plan: Plan, now: datetime | None = None) -> bool:
+def entitlement_grace_settle(*, user: User, payment: Payment, plan: Plan, now: datetime | None = None) -> bool:
     """The retried renewal was paid: the grace grant becomes that payment's grant (its period starts at the
     paid end, where the grace started). Returns True if there was one. Caller holds a transaction."""
     now = now or timezone.now()
@@ -486,7 +497,7 @@ def entitlement_grace_settle(*, user, payment, plan: Plan, now: datetime | None 
     return True
 
 
-def entitlement_grace_end(*, user, now: datetime | None = None) -> bool:
+def entitlement_grace_end(*, user: User, now: datetime | None = None) -> bool:
     """No renewal came: the loan ends now (what was paid has already run out). Caller holds a transaction."""
     now = now or timezone.now()
     chain = _lock_chain(user, now)

@@ -1,10 +1,13 @@
 """Plans as a product payments can sell (payments/fulfilment.py), registered in SubscriptionsConfig.ready()."""
 
+from __future__ import annotations
+
 import math
 from collections.abc import Collection
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
 
-from django.db.models import Prefetch
+from django.db.models import Prefetch, QuerySet
 
 from payments.fulfilment import GRANTED, Fulfilment, Label, Offer, RefundPreview
 from subscriptions.entitlements import entitlement_grant, entitlement_revoke
@@ -17,13 +20,17 @@ from subscriptions.services import parked_time_refund_after_grant, plan_resolve,
 # The registry key plans are sold under; stored on every plan payment (`Payment.product`).
 PLAN_PRODUCT = "subscription_plan"
 
+if TYPE_CHECKING:
+    from accounts.models import User
+    from payments.models import Payment
+
 
 class PlanProduct:
     """`product_ref` is the plan's code. A renewal (Autopay) is a payment for the same plan: appended."""
 
     key = PLAN_PRODUCT
 
-    def offer(self, *, user, ref: str) -> Offer:
+    def offer(self, *, user: User | None, ref: str) -> Offer:
         """The plan's price; refused (409 `plan_not_purchasable`) when it would give `user` nothing new.
         `user=None` only resolves the reference (an Idempotency-Key replay)."""
         plan = plan_resolve(plan_identifier=ref)
@@ -39,23 +46,24 @@ class PlanProduct:
             label=plan.name,
         )
 
-    def fulfil(self, *, payment, now: datetime) -> Fulfilment:
-        if payment.user_id is None:
+    def fulfil(self, *, payment: Payment, now: datetime) -> Fulfilment:
+        user = payment.user
+        if user is None:
             return Fulfilment.refused("The account that made this payment no longer exists.")
         # A plan withdrawn from sale after the order was created still delivers what was paid for.
         plan = Plan.objects.get(code=payment.product_ref)
-        result = entitlement_grant(user=payment.user, plan=plan, payment=payment, now=now)
+        result = entitlement_grant(user=user, plan=plan, payment=payment, now=now)
         if not result.granted:
             return Fulfilment.refused(result.reason)
         # A lifetime plan that starts now leaves the time other payments bought waiting behind it forever:
         # those payments are refunded in full, in this transaction, as if they had arrived after it (rule 6).
-        parked_time_refund_after_grant(user=payment.user, payment_id=payment.pk)
+        parked_time_refund_after_grant(user=user, payment_id=payment.pk)
         return GRANTED
 
-    def revoke(self, *, payment, now: datetime) -> None:
+    def revoke(self, *, payment: Payment, now: datetime) -> None:
         entitlement_revoke(payment=payment, now=now)
 
-    def refund_preview(self, *, payment, now: datetime) -> RefundPreview:
+    def refund_preview(self, *, payment: Payment, now: datetime) -> RefundPreview:
         """What `revoke` would take back now: this payment's live periods; access only if nothing else is paid."""
         own = list(Grant.objects.filter(payment=payment, state__in=LIVE_GRANT_STATES).select_related("plan"))
         if not own:
@@ -70,7 +78,8 @@ class PlanProduct:
         else:
             days = math.ceil(max(remaining.total_seconds(), 0) / 86400)  # a period bought a second ago: 30 days
             removed = f"{days} days of {own[0].plan.code} that this payment bought"
-        others = Grant.objects.filter(user_id=payment.user_id, state__in=LIVE_GRANT_STATES).exclude(payment=payment)
+        # `own` is not empty, so the payer still exists (a user holding grants cannot be deleted): user_id is set.
+        others = Grant.objects.filter(user_id=payment.user_id, state__in=LIVE_GRANT_STATES).exclude(payment=payment)  # type: ignore[misc]
         if others.exists():
             return RefundPreview(f"Removes {removed}; the access end moves back by that much, other paid periods stay.")
         labels = dict(Entitlement.choices)
@@ -79,7 +88,7 @@ class PlanProduct:
             entitlements=tuple(labels.get(name, name) for name in own[0].plan.features or []),
         )
 
-    def describe(self, *, payment) -> dict:
+    def describe(self, *, payment: Payment) -> dict[str, Any]:
         if hasattr(payment, "plan_grants"):
             grant = payment.plan_grants[0] if payment.plan_grants else None
         else:
@@ -87,7 +96,7 @@ class PlanProduct:
         subscription = grant.subscription if grant is not None else None
         return {"subscription": SubscriptionSerializer(subscription).data if subscription is not None else None}
 
-    def prefetch(self) -> list:
+    def prefetch(self) -> list[Prefetch[Any]]:
         return [Prefetch("grants", queryset=_root_grants(), to_attr="plan_grants")]
 
     def labels(self, *, refs: Collection[str]) -> dict[str, Label]:
@@ -95,5 +104,5 @@ class PlanProduct:
         return {code: Label(id=code, name=name) for code, name in plan_names_by_code(codes=refs).items()}
 
 
-def _root_grants():
+def _root_grants() -> QuerySet[Grant]:
     return Grant.objects.select_related("subscription__plan").filter(continues__isnull=True)

@@ -1,4 +1,5 @@
 import uuid
+from datetime import datetime
 
 from django.conf import settings
 from django.db import models
@@ -63,7 +64,7 @@ class Plan(models.Model):
     class Meta:
         ordering = ["display_order", "amount_paise"]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return self.code
 
     @property
@@ -125,10 +126,10 @@ class Subscription(models.Model):
             ),
         ]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"{self.plan_id} for {self.user_id} ({self.status})"
 
-    def has_lapsed(self, now=None) -> bool:
+    def has_lapsed(self, now: datetime | None = None) -> bool:
         """Past its end date: expiry is by date everywhere (docs/api.md §4), whatever the status column says."""
         return self.end_date is not None and self.end_date <= (now or timezone.now())
 
@@ -213,5 +214,5 @@ class Grant(models.Model):
             ),
         ]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"{self.plan_id} {self.state} {self.starts_at} to {self.ends_at}"

@@ -4,6 +4,7 @@ single-use backup codes (HMAC-SHA256 at rest)."""
 import hashlib
 import hmac
 import secrets
+from datetime import datetime
 
 import pyotp
 from django.conf import settings
@@ -26,7 +27,7 @@ def new_backup_code() -> str:
     return f"{raw[:5]}-{raw[5:]}"
 
 
-def totp_match_step(secret: str, code: str, *, now=None) -> int | None:
+def totp_match_step(secret: str, code: str, *, now: datetime | None = None) -> int | None:
     """The time step (±1 around now) whose TOTP equals `code`, else None (RFC 6238, constant-time compare)."""
     # isascii: str.isdigit() also accepts other scripts' digits, which hmac.compare_digest refuses (TypeError).
     if not isinstance(code, str) or not code.isascii() or not code.isdigit() or len(code) != 6:

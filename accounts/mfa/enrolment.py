@@ -2,6 +2,7 @@
 
 import base64
 import io
+from typing import Any
 
 import pyotp
 import qrcode
@@ -33,7 +34,7 @@ from accounts.sessions import sessions_revoke_for_user
 from manas360.api.errors import ValidationFailed
 
 
-def mfa_status(*, user: User) -> dict:
+def mfa_status(*, user: User) -> dict[str, Any]:
     device = MfaDevice.objects.filter(user=user).first()
     if device is None or not device.is_enabled:
         pending = bool(device is not None and device.pending_secret_encrypted)
@@ -54,7 +55,7 @@ def _qr_data_url(uri: str) -> str:
 
 
 @transaction.atomic
-def mfa_generate_secret(*, user: User) -> dict:
+def mfa_generate_secret(*, user: User) -> dict[str, Any]:
     device, _ = MfaDevice.objects.select_for_update().get_or_create(user=user)
     if device.is_enabled:
         raise MfaAlreadyEnabled("MFA is already enabled. Disable it first to enrol a new authenticator.")
@@ -70,7 +71,15 @@ def mfa_generate_secret(*, user: User) -> dict:
     return {"secret": secret, "otpauth_url": uri, "qr_code": _qr_data_url(uri), "backup_codes": backup_codes}
 
 
-def mfa_enable(*, user: User, session: AuthSession | None, mfa_code, secret=None, ip_address=None, user_agent=""):
+def mfa_enable(
+    *,
+    user: User,
+    session: AuthSession | None,
+    mfa_code: object,
+    secret: str | None = None,
+    ip_address: str | None = None,
+    user_agent: str = "",
+) -> None:
     if not isinstance(mfa_code, str) or not mfa_code.strip():
         raise ValidationFailed("Enter the code from your authenticator app.", errors={"mfaCode": ["Required."]})
     outcome = _mfa_enable(user=user, session=session, code=mfa_code.strip(), secret=secret)
@@ -98,7 +107,7 @@ def mfa_enable(*, user: User, session: AuthSession | None, mfa_code, secret=None
 
 
 @transaction.atomic
-def _mfa_enable(*, user, session, code: str, secret) -> str:
+def _mfa_enable(*, user: User, session: AuthSession | None, code: str, secret: str | None) -> str:
     device = MfaDevice.objects.select_for_update().filter(user=user).first()
     if device is not None and device.is_enabled:
         raise MfaAlreadyEnabled()
@@ -137,8 +146,14 @@ def _mfa_enable(*, user, session, code: str, secret) -> str:
 
 
 def mfa_disable(
-    *, user: User, session: AuthSession | None, mfa_code=None, password=None, ip_address=None, user_agent=""
-):
+    *,
+    user: User,
+    session: AuthSession | None,
+    mfa_code: str | None = None,
+    password: str | None = None,
+    ip_address: str | None = None,
+    user_agent: str = "",
+) -> None:
     has_code = isinstance(mfa_code, str) and mfa_code.strip() != ""
     has_password = isinstance(password, str) and password != ""
     if not has_code and not has_password:
@@ -151,7 +166,7 @@ def mfa_disable(
     if device is None:
         raise MfaNotEnabled()
     if has_code:
-        outcome = _check_code_locked(user=user, code=mfa_code.strip())
+        outcome = _check_code_locked(user=user, code=(mfa_code or "").strip())
         if outcome != "ok":
             fail_and_raise(
                 user=user,
@@ -184,13 +199,13 @@ def mfa_disable(
 
 
 @transaction.atomic
-def _check_code_locked(*, user, code: str) -> str:
+def _check_code_locked(*, user: User, code: str) -> str:
     device = MfaDevice.objects.select_for_update().get(user=user)
     return check_device_code(device=device, code=code)
 
 
 @transaction.atomic
-def _mfa_disable(*, user, session) -> None:
+def _mfa_disable(*, user: User, session: AuthSession | None) -> None:
     device = MfaDevice.objects.select_for_update().get(user=user)
     device.backup_codes.all().delete()
     device.secret_encrypted = ""

@@ -15,6 +15,7 @@
 import hashlib
 import ipaddress
 from datetime import datetime, timedelta
+from typing import NoReturn
 
 from django.conf import settings
 from django.core.cache import cache
@@ -80,7 +81,7 @@ def ensure_not_locked(user: User, ip_address: str | None) -> None:
 
 
 @transaction.atomic
-def _record_failure(*, user: User, reason: str, ip_address, user_agent) -> int | None:
+def _record_failure(*, user: User, reason: str, ip_address: str | None, user_agent: str) -> int | None:
     """Store a failure; returns retry_after when this failure locked the address out of the account."""
     now = timezone.now()
     address = _address(ip_address)
@@ -96,7 +97,8 @@ def _record_failure(*, user: User, reason: str, ip_address, user_agent) -> int |
         failure.locks_until = now + timedelta(seconds=settings.ADMIN_LOCKOUT_SECONDS)
         failure.save(update_fields=["locks_until"])
         _audit_lockout(locked, "address", failure.locks_until, pair_failures, ip_address, user_agent)
-        return settings.ADMIN_LOCKOUT_SECONDS
+        lock_seconds: int = settings.ADMIN_LOCKOUT_SECONDS
+        return lock_seconds
     account_failures = _account_failures(locked, window_start)
     if account_failures < settings.ADMIN_LOCKOUT_ACCOUNT_THRESHOLD:
         return None
@@ -104,10 +106,13 @@ def _record_failure(*, user: User, reason: str, ip_address, user_agent) -> int |
         until = now + timedelta(seconds=settings.ADMIN_LOCKOUT_WINDOW_SECONDS)
         _audit_lockout(locked, "account", until, account_failures, ip_address, user_agent)
     # Under a spread-out attack this address has now failed, so it waits out the window.
-    return settings.ADMIN_LOCKOUT_WINDOW_SECONDS
+    window_seconds: int = settings.ADMIN_LOCKOUT_WINDOW_SECONDS
+    return window_seconds
 
 
-def _audit_lockout(user: User, scope: str, until: datetime, failures: int, ip_address, user_agent) -> None:
+def _audit_lockout(
+    user: User, scope: str, until: datetime, failures: int, ip_address: str | None, user_agent: str
+) -> None:
     audit_log_record(
         action="auth.lockout",
         actor=user,
@@ -119,7 +124,9 @@ def _audit_lockout(user: User, scope: str, until: datetime, failures: int, ip_ad
     )
 
 
-def fail_and_raise(*, user: User, reason: str, error: ApplicationError, ip_address, user_agent, audit_action: str):
+def fail_and_raise(
+    *, user: User, reason: str, error: ApplicationError, ip_address: str | None, user_agent: str, audit_action: str
+) -> NoReturn:
     audit_log_record(
         action=audit_action,
         actor=user,

@@ -1,5 +1,6 @@
 """Admin sign-in: the password step (`admin-login`) and the MFA step (`verify-mfa`)."""
 
+import uuid
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -36,7 +37,9 @@ class AdminLoginResult:
     issued: IssuedTokens | None = None
 
 
-def admin_login(*, email, password, ip_address=None, user_agent="") -> AdminLoginResult:
+def admin_login(
+    *, email: object, password: object, ip_address: str | None = None, user_agent: str = ""
+) -> AdminLoginResult:
     email_value = email.strip().lower() if isinstance(email, str) else ""
     user = User.objects.filter(email=email_value).first() if email_value else None
     if user is None or user.role != Role.ADMIN or user.is_deleted:
@@ -84,7 +87,7 @@ def admin_login(*, email, password, ip_address=None, user_agent="") -> AdminLogi
     return AdminLoginResult(user=user, issued=issued)
 
 
-def _signed_in(user: User, *, mfa: str, ip_address, user_agent) -> IssuedTokens:
+def _signed_in(user: User, *, mfa: str, ip_address: str | None, user_agent: str) -> IssuedTokens:
     """Start the admin's session and audit the sign-in; `mfa` is "verified" or "enrollment_required"."""
     issued = session_start(user=user, mfa_completed=mfa == "verified", ip_address=ip_address, user_agent=user_agent)
     audit_log_record(
@@ -99,7 +102,7 @@ def _signed_in(user: User, *, mfa: str, ip_address, user_agent) -> IssuedTokens:
     return issued
 
 
-def _challenge_from_token(raw) -> MfaChallenge:
+def _challenge_from_token(raw: object) -> MfaChallenge:
     if not isinstance(raw, str) or not raw:
         raise MfaTokenInvalid()
     try:
@@ -114,7 +117,9 @@ def _challenge_from_token(raw) -> MfaChallenge:
     return challenge
 
 
-def admin_verify_mfa(*, mfa_token, mfa_code, ip_address=None, user_agent="") -> IssuedTokens:
+def admin_verify_mfa(
+    *, mfa_token: object, mfa_code: object, ip_address: str | None = None, user_agent: str = ""
+) -> IssuedTokens:
     challenge = _challenge_from_token(mfa_token)
     user = challenge.user
     ensure_not_locked(user, ip_address)
@@ -137,7 +142,7 @@ def admin_verify_mfa(*, mfa_token, mfa_code, ip_address=None, user_agent="") -> 
 
 
 @transaction.atomic
-def _verify_mfa_consume(*, challenge_id, code: str) -> str:
+def _verify_mfa_consume(*, challenge_id: uuid.UUID, code: str) -> str:
     challenge = MfaChallenge.objects.select_for_update().get(pk=challenge_id)
     if challenge.used_at is not None:
         return "spent"

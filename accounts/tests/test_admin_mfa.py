@@ -9,9 +9,8 @@ import time_machine
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from accounts.mfa import encrypt_secret
 from accounts.models import AuditLog, AuthSession, LoginFailure, MfaBackupCode, MfaDevice
-from accounts.tests.factories import AdminFactory, UserFactory
+from accounts.tests.factories import AdminFactory, MfaDeviceFactory, UserFactory
 from accounts.tests.helpers import ADMIN_LOGIN, ME, VERIFY_MFA
 
 pytestmark = pytest.mark.django_db
@@ -30,7 +29,7 @@ def _admin(**fields):
 def _enrolled_admin(secret=None):
     admin = _admin()
     secret = secret or pyotp.random_base32()
-    MfaDevice.objects.create(user=admin, secret_encrypted=encrypt_secret(secret), is_enabled=True)
+    MfaDeviceFactory(user=admin, secret=secret)
     return admin, secret
 
 

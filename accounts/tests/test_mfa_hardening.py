@@ -4,9 +4,8 @@ import pyotp
 import pytest
 from rest_framework.test import APIClient
 
-from accounts.mfa import encrypt_secret
 from accounts.models import AuthSession, LoginFailure, MfaDevice
-from accounts.tests.factories import AdminFactory
+from accounts.tests.factories import AdminFactory, MfaDeviceFactory
 from accounts.tests.helpers import ADMIN_LOGIN, VERIFY_MFA
 
 pytestmark = pytest.mark.django_db
@@ -26,7 +25,7 @@ def _csrf(client):
 @pytest.mark.parametrize("code", NON_ASCII_DIGITS)
 def test_verify_mfa_with_non_ascii_digits_is_a_wrong_code_not_a_500(code):
     admin = AdminFactory(password=PASSWORD)
-    MfaDevice.objects.create(user=admin, secret_encrypted=encrypt_secret(pyotp.random_base32()), is_enabled=True)
+    MfaDeviceFactory(user=admin)
     client = APIClient(raise_request_exception=False)
     login = client.post(ADMIN_LOGIN, {"email": admin.email, "password": PASSWORD}, format="json")
     token = login.json()["data"]["mfaToken"]

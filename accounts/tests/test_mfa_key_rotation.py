@@ -7,7 +7,7 @@ from django.core.management import CommandError, call_command
 
 from accounts.mfa import decrypt_secret, encrypt_secret, legacy_fernet
 from accounts.models import AuditLog, MfaDevice
-from accounts.tests.factories import AdminFactory
+from accounts.tests.factories import AdminFactory, MfaDeviceFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -34,16 +34,9 @@ def test_rotation_command_reencrypts_every_secret_so_the_old_key_can_go(settings
     settings.MFA_ENCRYPTION_KEYS = [OLD]
     secret, pending = pyotp.random_base32(), pyotp.random_base32()
     admin = AdminFactory()
-    MfaDevice.objects.create(
-        user=admin,
-        secret_encrypted=encrypt_secret(secret),
-        pending_secret_encrypted=encrypt_secret(pending),
-        is_enabled=True,
-    )
+    MfaDeviceFactory(user=admin, secret=secret, pending_secret_encrypted=encrypt_secret(pending))
     legacy_admin = AdminFactory()
-    MfaDevice.objects.create(
-        user=legacy_admin, secret_encrypted=legacy_fernet().encrypt(secret.encode()).decode(), is_enabled=True
-    )
+    MfaDeviceFactory(user=legacy_admin, secret_encrypted=legacy_fernet().encrypt(secret.encode()).decode())
 
     settings.MFA_ENCRYPTION_KEYS = [NEW, OLD]
     call_command("rotate_mfa_encryption_key")
@@ -62,7 +55,7 @@ def test_rotation_command_reencrypts_every_secret_so_the_old_key_can_go(settings
 def test_a_secret_no_key_opens_is_reported_and_left_as_it_was(settings):
     lost = Fernet(Fernet.generate_key()).encrypt(b"JBSWY3DPEHPK3PXP").decode()
     admin = AdminFactory()
-    MfaDevice.objects.create(user=admin, secret_encrypted=lost, is_enabled=True)
+    MfaDeviceFactory(user=admin, secret_encrypted=lost)
     settings.MFA_ENCRYPTION_KEYS = [NEW]
 
     with pytest.raises(CommandError, match=str(admin.pk)):
@@ -72,8 +65,6 @@ def test_a_secret_no_key_opens_is_reported_and_left_as_it_was(settings):
 
 def test_no_legacy_refuses_secrets_under_the_secret_key_derivation(settings):
     admin = AdminFactory()
-    MfaDevice.objects.create(
-        user=admin, secret_encrypted=legacy_fernet().encrypt(b"JBSWY3DPEHPK3PXP").decode(), is_enabled=True
-    )
+    MfaDeviceFactory(user=admin, secret_encrypted=legacy_fernet().encrypt(b"JBSWY3DPEHPK3PXP").decode())
     with pytest.raises(CommandError):
         call_command("rotate_mfa_encryption_key", "--no-legacy")

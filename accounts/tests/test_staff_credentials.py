@@ -6,13 +6,11 @@ session of the admin open, and there was no way to reset a lost authenticator bu
 
 import io
 
-import pyotp
 import pytest
 from django.core.management import CommandError, call_command
 
-from accounts.mfa import encrypt_secret
 from accounts.models import AuditLog, AuthSession, LoginFailure, MfaBackupCode, MfaDevice, User
-from accounts.tests.factories import AdminFactory, UserFactory
+from accounts.tests.factories import AdminFactory, MfaDeviceFactory, UserFactory
 from accounts.tests.helpers import ADMIN_LOGIN
 
 pytestmark = pytest.mark.django_db
@@ -24,9 +22,7 @@ NEW = "Brand-new-pass-77?"
 @pytest.fixture
 def admin_with_sessions(make_auth_client):
     admin = AdminFactory(password=OLD)
-    device = MfaDevice.objects.create(
-        user=admin, secret_encrypted=encrypt_secret(pyotp.random_base32()), is_enabled=True
-    )
+    device = MfaDeviceFactory(user=admin)
     MfaBackupCode.objects.create(device=device, code_hash="x" * 64)
     clients = [make_auth_client(admin, mfa_verified=True) for _ in range(2)]
     return admin, clients

@@ -24,7 +24,7 @@ def test_me_returns_data_and_user_with_every_contract_key(auth_client, user):
     ):  # fmt: skip
         assert key in data, key
     assert data["id"] == str(user.pk)
-    assert data["fullName"] == "Asha Rao"
+    assert data["fullName"] == f"{user.first_name} {user.last_name}"
     assert data["subscription"] is None
 
 
@@ -175,7 +175,7 @@ def test_unknown_uuid_is_404_even_for_admin(admin_client):
 
 
 def test_admin_can_read_and_update_any_user_and_it_is_audited(admin_client, admin_user):
-    other = UserFactory()
+    other = UserFactory(first_name="Asha")
     assert admin_client.get(f"/api/v1/users/{other.pk}").status_code == 200
     response = admin_client.patch(f"/api/v1/users/{other.pk}", {"firstName": "Ravi"}, format="json")
     assert response.status_code == 200

@@ -106,8 +106,8 @@ def test_assessments_are_listed_read_only_in_the_admin(staff_client, dataset):
 
 
 def test_revenue_card_is_exact_rupees_with_grouping(staff_client):
-    from analytics.tests.factories import make_payment
+    from analytics.tests.factories import AnalyticsPaymentFactory
 
-    make_payment(amount_paise=12345601, status="success", user=UserFactory())
+    AnalyticsPaymentFactory(amount_paise=12345601, status="success", user=UserFactory())
     html = staff_client.get(PAGE, {"period": "7d"}).content.decode()
     assert 'id="summary-revenue">₹123,456.01<' in html

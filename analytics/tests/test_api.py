@@ -2,9 +2,9 @@ import pytest
 
 from accounts.models import RolePermission
 from accounts.roles import clear_role_permission_cache
+from accounts.tests.factories import UserFactory
 from analytics.tests.conftest import EMPTY_RANGE, RANGE, at
-from analytics.tests.factories import make_session, make_user
-from rooms.tests.factories import ThemeFactory
+from rooms.tests.factories import RoomSessionFactory, ThemeFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -417,7 +417,7 @@ def test_admin_role_without_view_analytics_grant_is_refused(admin_client, path):
 
 
 def test_therapist_is_refused(make_auth_client):
-    therapist = make_user(created_at=at(1), role="therapist", email="t9@example.com")
+    therapist = UserFactory(created_at=at(1), role="therapist", email="t9@example.com")
     response = make_auth_client(therapist).get(BASE + "/analytics/overview")
     assert response.status_code == 403
 
@@ -428,7 +428,7 @@ def test_therapist_is_refused(make_auth_client):
 def test_sessions_endpoint_query_count_does_not_grow_with_rows(admin_client, dataset, django_assert_max_num_queries):
     theme = ThemeFactory(slug="extra", category="extra")
     for day in range(1, 8):
-        make_session(user=dataset["p1"], theme=theme, started_at=at(day, 6), duration_seconds=60)
+        RoomSessionFactory(completed=True, user=dataset["p1"], theme=theme, started_at=at(day, 6), duration_seconds=60)
     with django_assert_max_num_queries(8):
         data = get_data(admin_client, "/analytics/sessions", RANGE)
     assert data["byType"][0] == {

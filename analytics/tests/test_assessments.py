@@ -3,8 +3,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from django.db import IntegrityError, transaction
 
+from accounts.tests.factories import UserFactory
 from analytics.models import Assessment
-from analytics.tests.factories import make_assessment, make_user
+from analytics.tests.factories import AssessmentFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -60,9 +61,9 @@ def test_anonymous_cannot_record(api_client):
 
 
 def test_list_shows_only_own_assessments(auth_client, user):
-    make_assessment(user=user, type="PHQ9", phase="pre", score=9, taken_at=datetime(2026, 1, 1, tzinfo=UTC))
-    other = make_user(created_at=datetime(2026, 1, 1, tzinfo=UTC), email="other@example.com")
-    make_assessment(user=other, type="PHQ9", phase="pre", score=20, taken_at=datetime(2026, 1, 1, tzinfo=UTC))
+    AssessmentFactory(user=user, type="PHQ9", phase="pre", score=9, taken_at=datetime(2026, 1, 1, tzinfo=UTC))
+    other = UserFactory(created_at=datetime(2026, 1, 1, tzinfo=UTC), email="other@example.com")
+    AssessmentFactory(user=other, type="PHQ9", phase="pre", score=20, taken_at=datetime(2026, 1, 1, tzinfo=UTC))
     body = auth_client.get(URL).json()
     assert [row["score"] for row in body["data"]] == [9]
     assert body["pagination"]["total"] == 1

@@ -6,6 +6,7 @@ marks the transaction for rollback, so a failed request writes nothing.
 """
 
 import logging
+from typing import Any
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import RequestDataTooBig
@@ -51,11 +52,18 @@ _DRF_ERRORS: dict[type[drf.APIException], type[ApplicationError]] = {
 }
 
 
-def _respond(exc_status: int, *, message: str, code: str, extra=None, headers=None) -> Response:
+def _respond(
+    exc_status: int,
+    *,
+    message: str,
+    code: str,
+    extra: dict[str, Any] | None = None,
+    headers: dict[str, str] | None = None,
+) -> Response:
     return Response(error_body(message=message, code=code, extra=extra), status=exc_status, headers=headers)
 
 
-def _validation_errors(detail) -> dict:
+def _validation_errors(detail: object) -> dict[str, list[str]]:
     if isinstance(detail, dict):
         return {
             field: [str(item) for item in (value if isinstance(value, list) else [value])]
@@ -66,14 +74,14 @@ def _validation_errors(detail) -> dict:
     return {"non_field_errors": [str(detail)]}
 
 
-def _first_message(errors: dict) -> str:
+def _first_message(errors: dict[str, list[str]]) -> str:
     for field, messages in errors.items():
         if messages:
             return messages[0] if field == "non_field_errors" else f"{field}: {messages[0]}"
     return "Invalid input."
 
 
-def api_exception_handler(exc, context):
+def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     set_rollback()
     if isinstance(exc, Http404):
         exc = NotFound()

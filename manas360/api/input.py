@@ -15,14 +15,14 @@ from rest_framework.request import Request
 from rest_framework.serializers import BaseSerializer
 
 
-def _validated(serializer_class: type[BaseSerializer], data: object, context: dict[str, Any]) -> dict[str, Any]:
+def _validated(serializer_class: type[BaseSerializer[Any]], data: object, context: dict[str, Any]) -> dict[str, Any]:
     serializer = serializer_class(data=data, context=context)
     serializer.is_valid(raise_exception=True)
     validated: dict[str, Any] = serializer.validated_data
     return validated
 
 
-def validated_body(serializer_class: type[BaseSerializer], request: Request, **context: Any) -> dict[str, Any]:
+def validated_body(serializer_class: type[BaseSerializer[Any]], request: Request, **context: Any) -> dict[str, Any]:
     """The request body (already snake_case: the parser converted it), validated by `serializer_class`."""
     return _validated(serializer_class, request.data, context)
 
@@ -36,9 +36,10 @@ def query_params(request: Request) -> dict[str, Any]:
     params = request.query_params
     options = camel_settings.JSON_UNDERSCOREIZE
     ordered = sorted(params, key=lambda key: next(iter(underscoreize({key: None}, **options))) != key)
-    return underscoreize({key: params.get(key) for key in ordered}, **options)
+    snake: dict[str, Any] = underscoreize({key: params.get(key) for key in ordered}, **options)
+    return snake
 
 
-def validated_query(serializer_class: type[BaseSerializer], request: Request, **context: Any) -> dict[str, Any]:
+def validated_query(serializer_class: type[BaseSerializer[Any]], request: Request, **context: Any) -> dict[str, Any]:
     """The query parameters, validated by `serializer_class`; unknown ones (`page`, `limit`, ...) are ignored."""
     return _validated(serializer_class, query_params(request), context)

@@ -11,6 +11,7 @@ both are refused here as malformed JSON (400 `invalid_json`) instead of failing 
 """
 
 import json
+from typing import Any
 
 MAX_JSON_DEPTH = 32
 
@@ -27,12 +28,12 @@ def _is_encodable(text: str) -> bool:
     return True
 
 
-def check_json_value(value, *, max_depth: int = MAX_JSON_DEPTH) -> None:
+def check_json_value(value: object, *, max_depth: int = MAX_JSON_DEPTH) -> None:
     """Raise MalformedJson when `value` (decoded JSON) nests deeper than max_depth or holds a lone surrogate.
 
     Iterative, so the check itself cannot hit the recursion limit.
     """
-    pending = [(value, 1)]
+    pending: list[tuple[object, int]] = [(value, 1)]
     while pending:
         item, depth = pending.pop()
         if isinstance(item, str):
@@ -52,7 +53,7 @@ def check_json_value(value, *, max_depth: int = MAX_JSON_DEPTH) -> None:
             pending.extend((child, depth + 1) for child in item)
 
 
-def loads_strict(raw: bytes, *, max_depth: int = MAX_JSON_DEPTH):
+def loads_strict(raw: bytes, *, max_depth: int = MAX_JSON_DEPTH) -> Any:
     """Decode UTF-8 JSON and check it (see the module docstring); MalformedJson on any problem."""
     try:
         value = json.loads(raw.decode("utf-8"))

@@ -17,6 +17,8 @@ generic codes of docs/api.md §11 and every app's `errors.py`, each with its `st
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.conf import settings
 
 from manas360.api.errors import codes_by_status
@@ -52,7 +54,7 @@ def error_catalogue() -> dict[int, list[str]]:
     return codes_by_status()
 
 
-def _error_schema(all_codes: list[str]) -> dict:
+def _error_schema(all_codes: list[str]) -> dict[str, Any]:
     return {
         "type": "object",
         "description": "Every error (docs/api.md §1): `error` repeats `message` as a string (the admin UI shows it).",
@@ -85,12 +87,12 @@ def _codes_text(codes: list[str]) -> str:
     return ", ".join(f"`{code}`" for code in codes)
 
 
-def _needs_sign_in(operation: dict) -> bool:
+def _needs_sign_in(operation: dict[str, Any]) -> bool:
     security = operation.get("security") or []
     return bool(security) and {} not in security
 
 
-def _statuses_for(path: str, method: str, operation: dict) -> list[int]:
+def _statuses_for(path: str, method: str, operation: dict[str, Any]) -> list[int]:
     statuses = [400]
     if _needs_sign_in(operation):
         statuses.append(401)
@@ -104,7 +106,7 @@ def _statuses_for(path: str, method: str, operation: dict) -> list[int]:
     return statuses
 
 
-def error_envelope_hook(result, generator, request, public):
+def error_envelope_hook(result: dict[str, Any], generator: object, request: object, public: bool) -> dict[str, Any]:
     catalogue = error_catalogue()
     all_codes = sorted({code for codes in catalogue.values() for code in codes})
     components = result.setdefault("components", {})

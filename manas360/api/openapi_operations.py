@@ -272,7 +272,7 @@ API_PREFIX = "/api/v1"
 METHODS = ("get", "post", "put", "patch", "delete")
 
 
-def schema_operations(schema: dict) -> Iterator[tuple[str, str, dict]]:
+def schema_operations(schema: dict[str, Any]) -> Iterator[tuple[str, str, dict[str, Any]]]:
     """(path, method, operation) for every operation of an OpenAPI schema, in path order, then METHODS order."""
     for path, item in schema.get("paths", {}).items():
         for method in METHODS:
@@ -289,7 +289,7 @@ def _area(path: str) -> str:
     return path.removeprefix(API_PREFIX).strip("/").split("/", 1)[0]
 
 
-def operations_hook(result: dict, generator: object, request: object, public: bool) -> dict:
+def operations_hook(result: dict[str, Any], generator: object, request: object, public: bool) -> dict[str, Any]:
     """Tags by area, the summaries and the examples of OPERATIONS, applied to every operation of the schema."""
     known_tags = {tag["name"] for tag in TAGS}
     for path, method, operation in schema_operations(result):

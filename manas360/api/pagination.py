@@ -2,10 +2,12 @@ import math
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from django.db.models import QuerySet
 from rest_framework.pagination import BasePagination
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.serializers import BaseSerializer
+from rest_framework.views import APIView
 
 from manas360.api.errors import ValidationFailed
 
@@ -13,7 +15,7 @@ DEFAULT_LIMIT = 20
 MAX_LIMIT = 100
 
 
-def _positive_int(request, name: str, default: int) -> int:
+def _positive_int(request: Request, name: str, default: int) -> int:
     raw = request.query_params.get(name)
     if raw is None or raw == "":
         return default
@@ -34,30 +36,32 @@ class PageLimitPagination(BasePagination):
     is the last one, so total = offset + rows. Most lists (a user's payments, the theme catalogue) are one query.
     """
 
-    def paginate_queryset(self, queryset, request, view=None):
-        def fetch(offset: int, limit: int) -> list:
+    def paginate_queryset(
+        self, queryset: QuerySet[Any] | Sequence[Any], request: Request, view: APIView | None = None
+    ) -> list[Any]:
+        def fetch(offset: int, limit: int) -> list[Any]:
             return list(queryset[offset : offset + limit])
 
         def count() -> int:
-            return len(queryset) if isinstance(queryset, (list, tuple)) else queryset.count()
+            return queryset.count() if isinstance(queryset, QuerySet) else len(queryset)
 
         return self.paginate_rows(fetch, count, request)
 
     def paginate_rows(
         self, fetch: Callable[[int, int], Sequence[Any]], count: Callable[[], int], request: Request
-    ) -> Sequence[Any]:
+    ) -> list[Any]:
         """The same, for any source: `fetch(offset, limit)` returns the page's rows, `count()` the total."""
         self.page = _positive_int(request, "page", 1)
         self.limit = min(_positive_int(request, "limit", DEFAULT_LIMIT), MAX_LIMIT)
         offset = (self.page - 1) * self.limit
-        rows = fetch(offset, self.limit)
+        rows = list(fetch(offset, self.limit))
         if 0 < len(rows) < self.limit or (not rows and offset == 0):
             self.total = offset + len(rows)
         else:
             self.total = count()
         return rows
 
-    def get_paginated_response(self, data, **top_level):
+    def get_paginated_response(self, data: object, **top_level: object) -> Response:
         return Response(
             {
                 "success": True,
@@ -72,7 +76,7 @@ class PageLimitPagination(BasePagination):
             }
         )
 
-    def get_paginated_response_schema(self, schema):
+    def get_paginated_response_schema(self, schema: dict[str, Any]) -> dict[str, Any]:
         return {
             "type": "object",
             "properties": {
@@ -89,7 +93,7 @@ class PageLimitPagination(BasePagination):
 def paginated_response(
     request: Request,
     rows: Any,
-    serializer_class: type[BaseSerializer],
+    serializer_class: type[BaseSerializer[Any]],
     *,
     context: dict[str, Any] | None = None,
 ) -> Response:

@@ -1,3 +1,6 @@
+from collections.abc import Mapping
+from typing import IO, Any
+
 from django.conf import settings
 from djangorestframework_camel_case.settings import api_settings as camel_settings
 from djangorestframework_camel_case.util import underscoreize
@@ -16,8 +19,10 @@ class LimitedCamelCaseJSONParser(JSONParser):
     Content-Length in ApiBoundaryMiddleware before the view runs).
     """
 
-    def parse(self, stream, media_type=None, parser_context=None):
-        limit = settings.MAX_JSON_BODY_BYTES
+    def parse(
+        self, stream: IO[Any] | None, media_type: str | None = None, parser_context: Mapping[str, Any] | None = None
+    ) -> Any:
+        limit: int = settings.MAX_JSON_BODY_BYTES
         raw = stream.read(limit + 1) if stream is not None else b""
         if len(raw) > limit:
             raise PayloadTooLarge()

@@ -18,7 +18,7 @@ from django.db.backends.postgresql import base
 
 
 class DatabaseWrapper(base.DatabaseWrapper):
-    def is_usable(self):
+    def is_usable(self) -> bool:
         if self.errors_occurred:
             return super().is_usable()
         connection = self.connection

@@ -201,7 +201,7 @@ class AutopayClient(PhonePeClient):
             intent_url=str(data.get("intentUrl") or ""),
         )
 
-    def _post_once(self, path: str, body: dict, *, operation: str, merchant_order_id: str) -> dict:
+    def _post_once(self, path: str, body: dict[str, Any], *, operation: str, merchant_order_id: str) -> dict[str, Any]:
         """A non-idempotent POST, re-sent with the same id only if PhonePe has no such order."""
         for attempt in range(1 + self.config.max_retries):
             try:
@@ -295,7 +295,7 @@ class AutopayClient(PhonePeClient):
         return self._notify_result(data)
 
     @staticmethod
-    def _notify_result(data: dict) -> NotifyResult:
+    def _notify_result(data: dict[str, Any]) -> NotifyResult:
         return NotifyResult(
             order_id=str(data.get("orderId") or ""),
             state=str(data.get("state") or "").upper(),

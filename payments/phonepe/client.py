@@ -34,7 +34,7 @@ class PhonePeError(Exception):
 
     transient = False
 
-    def __init__(self, message: str, *, status_code: int | None = None, code: str = ""):
+    def __init__(self, message: str, *, status_code: int | None = None, code: str = "") -> None:
         super().__init__(message)
         self.status_code = status_code
         self.code = code
@@ -117,7 +117,7 @@ class PhonePeConfig:
         )
 
 
-def _int_or_none(value) -> int | None:
+def _int_or_none(value: object) -> int | None:
     """An integer from the gateway (paise, epoch ms); anything else, a fractional amount included, is None.
 
     None never matches our amount, so a malformed amount is treated as a mismatch, never truncated into a match.
@@ -132,7 +132,7 @@ def _int_or_none(value) -> int | None:
 
 
 class PhonePeClient:
-    def __init__(self, config: PhonePeConfig | None = None, *, session: requests.Session | None = None):
+    def __init__(self, config: PhonePeConfig | None = None, *, session: requests.Session | None = None) -> None:
         self.config = config or PhonePeConfig.from_settings()
         self.session = session or requests.Session()
         # The simulator and PhonePe are reached directly; a proxy from the environment must not see tokens.
@@ -141,7 +141,7 @@ class PhonePeClient:
         self._token_cache_key = "phonepe:token:" + hashlib.sha256(identity.encode()).hexdigest()[:24]
 
     # --- token (docs/phonepe.md §3) ---------------------------------------------
-    def _fetch_token(self) -> dict:
+    def _fetch_token(self) -> dict[str, Any]:
         response = self._send(
             "POST",
             self.config.oauth_base_url + TOKEN_PATH,
@@ -178,13 +178,15 @@ class PhonePeClient:
         entry = cache.get(self._token_cache_key)
         if not entry or entry.get("refresh_at", 0) <= time.time():
             entry = self._fetch_token()
-        return entry["authorization"]
+        return str(entry["authorization"])
 
     def invalidate_token(self) -> None:
         cache.delete(self._token_cache_key)
 
     # --- transport ---------------------------------------------------------
-    def _send(self, method: str, url: str, *, operation: str, retry_transient: bool, **kwargs) -> requests.Response:
+    def _send(
+        self, method: str, url: str, *, operation: str, retry_transient: bool, **kwargs: Any
+    ) -> requests.Response:
         attempts = 1 + (self.config.max_retries if retry_transient else 0)
         last_error: PhonePeError | None = None
         for attempt in range(attempts):
@@ -208,7 +210,7 @@ class PhonePeClient:
         assert last_error is not None
         raise last_error
 
-    def _api(self, method: str, path: str, *, operation: str, retry_transient: bool, **kwargs) -> dict:
+    def _api(self, method: str, path: str, *, operation: str, retry_transient: bool, **kwargs: Any) -> dict[str, Any]:
         url = self.config.pg_base_url + path
         for attempt in range(2):
             headers = {"Authorization": self._authorization(), "Accept": "application/json"}
@@ -240,7 +242,7 @@ class PhonePeClient:
         return self._json(response)
 
     @staticmethod
-    def _json(response: requests.Response) -> dict:
+    def _json(response: requests.Response) -> dict[str, Any]:
         if response.status_code < 300 and not response.content:
             return {}  # an empty 2xx is a valid answer (subscription cancel)
         try:

@@ -401,9 +401,9 @@ def test_payment_endpoints_need_authentication(api_client, plans):
 
 
 def test_purchase_that_would_shorten_a_lifetime_plan_is_refused(auth_client, user, plans, simulator):
-    from subscriptions.tests.factories import grant_plan
+    from subscriptions.tests.factories import GrantedSubscriptionFactory
 
-    grant_plan(user, plans["anytimebuddy_lifetime"])
+    GrantedSubscriptionFactory(user=user, plan=plans["anytimebuddy_lifetime"])
     response = auth_client.post("/api/v1/payments/create", {"planId": "premium_monthly"}, format="json")
     assert response.status_code == 409
     assert response.json()["code"] == "plan_not_purchasable"

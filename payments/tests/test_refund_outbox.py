@@ -13,7 +13,7 @@ from payments.services import refund_send, refunds_retry
 from subscriptions.fulfilment import PLAN_PRODUCT
 from subscriptions.models import Grant
 from subscriptions.selectors import subscription_get_active
-from subscriptions.tests.factories import grant_plan
+from subscriptions.tests.factories import GrantedSubscriptionFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -24,7 +24,7 @@ def refused(auth_client, user, plans, simulator, create_payment, post_callback, 
     when the rules decide to refund it."""
     settings.PAYMENT_RECONCILE_INTERVAL_SECONDS = 0
     payment = create_payment(auth_client)
-    grant_plan(user, plans["anytimebuddy_lifetime"])
+    GrantedSubscriptionFactory(user=user, plan=plans["anytimebuddy_lifetime"])
     simulator.complete(payment["transactionId"])
     simulator.post("/simulator/faults", {"operation": "refund", "status": 503, "count": 10})
     response = post_callback(simulator.order_callback_body(payment["transactionId"], "COMPLETED"))
@@ -154,7 +154,7 @@ def test_a_renewal_charge_is_a_ledger_payment_whose_period_is_appended(user, pla
     from payments.phonepe.client import OrderStatus
     from payments.services import payment_apply_order_status, payment_open
 
-    grant_plan(user, plans["premium_monthly"])
+    GrantedSubscriptionFactory(user=user, plan=plans["premium_monthly"])
     end = subscription_get_active(user=user).end_date
     offer = fulfilment.product_for(PLAN_PRODUCT).offer(user=None, ref="premium_monthly")
     with transaction.atomic():

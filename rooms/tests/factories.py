@@ -1,3 +1,5 @@
+from datetime import timedelta
+
 import factory
 from django.utils import timezone
 
@@ -30,8 +32,16 @@ class ThemeFactory(factory.django.DjangoModelFactory):
 
 
 class RoomSessionFactory(factory.django.DjangoModelFactory):
+    """A session in progress; the `completed` trait ends it `duration_seconds` after it started."""
+
     class Meta:
         model = RoomSession
+
+    class Params:
+        completed = factory.Trait(
+            status=RoomSessionStatus.COMPLETED,
+            ended_at=factory.LazyAttribute(lambda o: o.started_at + timedelta(seconds=o.duration_seconds or 0)),
+        )
 
     user = factory.SubFactory(UserFactory)
     theme = factory.SubFactory(ThemeFactory)

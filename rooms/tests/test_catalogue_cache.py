@@ -17,7 +17,7 @@ from rooms.models import Theme
 from rooms.services import room_session_end, room_session_start
 from rooms.views import ThemeListView
 from subscriptions.models import Plan
-from subscriptions.tests.factories import subscribe
+from subscriptions.tests.factories import SubscriptionFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -111,8 +111,8 @@ def test_a_hit_is_counted_by_the_shared_rate_limit(api_client, themes, dispatche
 
 def test_a_signed_in_caller_with_the_same_entitlements_gets_the_kept_page(api_client, themes, dispatched):
     first_user, second_user = UserFactory(), UserFactory()
-    subscribe(first_user, "premium_monthly")
-    subscribe(second_user, "premium_monthly")
+    SubscriptionFactory(user=first_user, plan__code="premium_monthly")
+    SubscriptionFactory(user=second_user, plan__code="premium_monthly")
     first = api_client.get(LIST, HTTP_AUTHORIZATION=_bearer(first_user))
     second, queries = _get(api_client, HTTP_AUTHORIZATION=_bearer(second_user))
     assert dispatched == [LIST]
@@ -126,7 +126,7 @@ def test_pages_differ_by_caller_class_not_by_caller(api_client, themes):
     anonymous = api_client.get(LIST)
     no_plan = api_client.get(LIST, HTTP_AUTHORIZATION=_bearer(UserFactory()))
     premier_user = UserFactory()
-    subscribe(premier_user, "premium_monthly")
+    SubscriptionFactory(user=premier_user, plan__code="premium_monthly")
     premier = api_client.get(LIST, HTTP_AUTHORIZATION=_bearer(premier_user)).json()
     assert no_plan.json() == anonymous.json()
     assert no_plan["Cache-Control"] == "no-cache, private"  # not the anonymous (public) answer
@@ -173,7 +173,7 @@ def test_ending_a_session_updates_the_kept_counters(api_client, themes):
 
 def test_a_plan_change_moves_the_version(themes):
     version = catalogue.current_version()
-    plan = Plan.objects.first() or subscribe(UserFactory(), "premium_monthly").plan
+    plan = Plan.objects.first() or SubscriptionFactory(user=UserFactory(), plan__code="premium_monthly").plan
     plan.save()
     assert catalogue.current_version() not in (None, version)
 

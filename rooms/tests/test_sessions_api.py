@@ -10,7 +10,7 @@ from django.utils import timezone
 from accounts.tests.factories import UserFactory
 from rooms.models import RoomSession, RoomSessionStatus, Theme
 from rooms.tests.factories import RoomSessionFactory
-from subscriptions.tests.factories import subscribe
+from subscriptions.tests.factories import SubscriptionFactory
 
 SESSIONS = "/api/v1/themed-rooms/sessions"
 
@@ -64,7 +64,7 @@ def test_premier_theme_without_subscription_is_402_and_creates_nothing(auth_clie
 
 def test_plus_theme_with_a_premier_plan_is_403_with_required_feature_and_current_plan(make_auth_client, themes):
     subscriber = UserFactory()
-    subscribe(subscriber, "ar_premier")
+    SubscriptionFactory(user=subscriber, plan__code="ar_premier")
 
     response = _start(make_auth_client(subscriber), "himalaya")
 
@@ -78,7 +78,7 @@ def test_plus_theme_with_a_premier_plan_is_403_with_required_feature_and_current
 
 def test_premier_theme_with_the_free_healer_plan_is_403(make_auth_client, themes):
     subscriber = UserFactory()
-    subscribe(subscriber, "healer_free")
+    SubscriptionFactory(user=subscriber, plan__code="healer_free")
 
     response = _start(make_auth_client(subscriber), "sakura")
 
@@ -93,7 +93,7 @@ def test_premier_theme_with_the_free_healer_plan_is_403(make_auth_client, themes
 )
 def test_paid_themes_open_with_a_plan_that_covers_them(make_auth_client, themes, plan_code, theme_id):
     subscriber = UserFactory()
-    subscribe(subscriber, plan_code)
+    SubscriptionFactory(user=subscriber, plan__code=plan_code)
 
     response = _start(make_auth_client(subscriber), theme_id)
 
@@ -103,8 +103,7 @@ def test_paid_themes_open_with_a_plan_that_covers_them(make_auth_client, themes,
 
 def test_expired_subscription_still_marked_active_counts_as_none(make_auth_client, themes):
     subscriber = UserFactory()
-    now = timezone.now()
-    subscribe(subscriber, "premium_monthly", start_date=now - timedelta(days=40), end_date=now - timedelta(days=10))
+    SubscriptionFactory(user=subscriber, plan__code="premium_monthly", lapsed=True)
 
     response = _start(make_auth_client(subscriber), "forest")
 
@@ -115,7 +114,7 @@ def test_expired_subscription_still_marked_active_counts_as_none(make_auth_clien
 
 def test_non_active_subscription_counts_as_none(make_auth_client, themes):
     subscriber = UserFactory()
-    subscribe(subscriber, "premium_monthly", status="cancelled")
+    SubscriptionFactory(user=subscriber, plan__code="premium_monthly", cancelled=True)
 
     assert _start(make_auth_client(subscriber), "forest").status_code == 402
 

@@ -12,7 +12,7 @@ from rest_framework.test import APIRequestFactory
 from accounts.tests.factories import UserFactory
 from rooms.models import Theme, ThemeTier
 from rooms.tests.factories import ThemeFactory
-from subscriptions.tests.factories import subscribe
+from subscriptions.tests.factories import SubscriptionFactory
 
 LIST = "/api/v1/themed-rooms/themes"
 FREE = {"boat-ocean", "ocean-waves", "calm-lake"}
@@ -77,7 +77,7 @@ def test_theme_card_has_every_field_the_web_app_reads_with_the_right_types(api_c
 )
 def test_signed_in_list_unlocks_what_the_plan_covers(make_auth_client, themes, plan_code, open_slugs):
     subscriber = UserFactory()
-    subscribe(subscriber, plan_code)
+    SubscriptionFactory(user=subscriber, plan__code=plan_code)
 
     body = make_auth_client(subscriber).get(LIST).json()
 
@@ -93,7 +93,12 @@ def test_signed_in_without_subscription_sees_paid_tiers_locked(auth_client, them
 
 def test_expired_subscription_still_marked_active_unlocks_nothing(make_auth_client, themes):
     subscriber = UserFactory()
-    subscribe(subscriber, "premium_monthly", end_date="2020-01-31T00:00:00Z", start_date="2020-01-01T00:00:00Z")
+    SubscriptionFactory(
+        user=subscriber,
+        plan__code="premium_monthly",
+        end_date="2020-01-31T00:00:00Z",
+        start_date="2020-01-01T00:00:00Z",
+    )
 
     body = make_auth_client(subscriber).get(LIST).json()
 
@@ -169,7 +174,7 @@ def test_detail_by_uuid(api_client, themes):
 
 def test_detail_is_personalised_for_subscribers(make_auth_client, themes):
     subscriber = UserFactory()
-    subscribe(subscriber, "ar_plus")
+    SubscriptionFactory(user=subscriber, plan__code="ar_plus")
 
     assert make_auth_client(subscriber).get(f"{LIST}/himalaya").json()["data"]["locked"] is False
 
@@ -220,7 +225,7 @@ def test_signed_in_list_costs_its_rows_and_subscription_plus_authentication(
     make_auth_client, db, django_assert_num_queries, theme_count
 ):
     subscriber = UserFactory()
-    subscribe(subscriber, "ar_premier")
+    SubscriptionFactory(user=subscriber, plan__code="ar_premier")
     ThemeFactory.create_batch(theme_count, tier=ThemeTier.PREMIER)
     client = make_auth_client(subscriber)
 

@@ -6,9 +6,8 @@ import pyotp
 from django.test import Client
 from django.utils import timezone
 
-from accounts.mfa import encrypt_secret
-from accounts.models import MfaDevice, User
-from accounts.roles import Role
+from accounts.models import User
+from accounts.tests.factories import AdminFactory, MfaDeviceFactory
 
 
 def staff_admin_with_totp(*, email: str | None = None, password: str | None = None) -> tuple[User, str, str]:
@@ -19,19 +18,9 @@ def staff_admin_with_totp(*, email: str | None = None, password: str | None = No
     """
     email = email or f"staff-{secrets.token_hex(4)}@manas360.test"
     password = password or f"Staff-{secrets.token_urlsafe(12)}!"
-    user = User.objects.create_user(
-        email=email,
-        password=password,
-        role=Role.ADMIN,
-        is_staff=True,
-        is_verified=True,
-        first_name="Staff",
-        last_name="Admin",
-    )
+    user = AdminFactory(email=email, password=password)
     secret = pyotp.random_base32()
-    MfaDevice.objects.create(
-        user=user, secret_encrypted=encrypt_secret(secret), is_enabled=True, enabled_at=timezone.now()
-    )
+    MfaDeviceFactory(user=user, secret=secret, enabled_at=timezone.now())
     return user, password, secret
 
 

@@ -13,7 +13,7 @@ from accounts.tests.factories import UserFactory
 from payments.models import Payment, Refund
 from subscriptions.models import Grant, SubscriptionStatus
 from subscriptions.selectors import subscription_get_active, user_entitlements
-from subscriptions.tests.factories import PlanFactory, grant_plan
+from subscriptions.tests.factories import GrantedSubscriptionFactory, PlanFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -21,7 +21,9 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def cancelled_at_period_end(make_auth_client):
     user = UserFactory()
-    subscription = grant_plan(user, PlanFactory(code="premium_monthly", features=["premium_rooms"]))
+    subscription = GrantedSubscriptionFactory(
+        user=user, plan=PlanFactory(code="premium_monthly", features=["premium_rooms"])
+    )
     answer = make_auth_client(user).post("/api/v1/subscriptions/cancel", {"reason": "too pricey"}, format="json")
     assert answer.status_code == 200, answer.content
     subscription.refresh_from_db()

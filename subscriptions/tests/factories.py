@@ -1,9 +1,11 @@
 from datetime import timedelta
 
 import factory
+from django.db import transaction
 from django.utils import timezone
 
 from accounts.tests.factories import UserFactory
+from subscriptions.entitlements import entitlement_grant
 from subscriptions.models import Plan, PlanPeriod, Subscription, SubscriptionStatus
 
 # Features of the seeded plans that other apps gate on (subscriptions/seed.py has the full list).
@@ -30,10 +32,23 @@ class PlanFactory(factory.django.DjangoModelFactory):
 
 
 class SubscriptionFactory(factory.django.DjangoModelFactory):
-    """An active subscription that started yesterday and has 29 days left."""
+    """A subscription row written directly (no entitlement rules): active, started yesterday, 29 days left.
+
+    `SubscriptionFactory(user=user, plan__code="ar_plus")` picks the plan by code (created on first use). Traits:
+    `lapsed` (an active row whose end date has passed), `lifetime` (no end date), `cancelled`, `expired`.
+    """
 
     class Meta:
         model = Subscription
+
+    class Params:
+        lapsed = factory.Trait(
+            start_date=factory.LazyFunction(lambda: timezone.now() - timedelta(days=40)),
+            end_date=factory.LazyFunction(lambda: timezone.now() - timedelta(days=10)),
+        )
+        lifetime = factory.Trait(end_date=None)
+        cancelled = factory.Trait(status=SubscriptionStatus.CANCELLED)
+        expired = factory.Trait(status=SubscriptionStatus.EXPIRED)
 
     user = factory.SubFactory(UserFactory)
     plan = factory.SubFactory(PlanFactory)
@@ -42,15 +57,19 @@ class SubscriptionFactory(factory.django.DjangoModelFactory):
     end_date = factory.LazyFunction(lambda: timezone.now() + timedelta(days=29))
 
 
-def subscribe(user, plan_code: str, **kwargs) -> Subscription:
-    return SubscriptionFactory(user=user, plan=PlanFactory(code=plan_code), **kwargs)
+class GrantedSubscriptionFactory(factory.Factory):
+    """One period of `plan` for `user` through the entitlement rules, as a successful payment gives it: the
+    Subscription the rules derive (None when the grant was refused). `payment` and `now` are passed on."""
 
+    class Meta:
+        model = Subscription
 
-def grant_plan(user, plan, *, payment=None, now=None) -> Subscription | None:
-    """One period of `plan` for `user` through the entitlement rules (as a successful payment gives it)."""
-    from django.db import transaction
+    user = factory.SubFactory(UserFactory)
+    plan = factory.SubFactory(PlanFactory)
+    payment = None
+    now = None
 
-    from subscriptions.entitlements import entitlement_grant
-
-    with transaction.atomic():
-        return entitlement_grant(user=user, plan=plan, payment=payment, now=now).subscription
+    @classmethod
+    def _create(cls, model_class, *, user, plan, payment, now):
+        with transaction.atomic():
+            return entitlement_grant(user=user, plan=plan, payment=payment, now=now).subscription

@@ -14,7 +14,7 @@ from django.utils import timezone
 from accounts.tests.factories import UserFactory
 from subscriptions.models import Subscription, SubscriptionStatus
 from subscriptions.selectors import subscription_get_active, user_entitlements
-from subscriptions.tests.factories import PLAN_FEATURES, PlanFactory, SubscriptionFactory, subscribe
+from subscriptions.tests.factories import PLAN_FEATURES, PlanFactory, SubscriptionFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -29,7 +29,7 @@ def _values(instance) -> dict:
 
 def test_returns_the_same_full_rows_as_the_orm_with_the_plan_loaded(django_assert_num_queries):
     user = UserFactory()
-    subscribe(user, "premium_monthly", auto_renew=False, cancel_reason="none")
+    SubscriptionFactory(user=user, plan__code="premium_monthly", auto_renew=False, cancel_reason="none")
     expected = _orm_active(user)
 
     with django_assert_num_queries(1):
@@ -45,13 +45,13 @@ def test_returns_the_same_full_rows_as_the_orm_with_the_plan_loaded(django_asser
 
 def test_lifetime_subscription_without_end_date_is_active():
     user = UserFactory()
-    lifetime = subscribe(user, "ar_plus", end_date=None)
+    lifetime = SubscriptionFactory(user=user, plan__code="ar_plus", lifetime=True)
     assert subscription_get_active(user=user).pk == lifetime.pk
 
 
 def test_expired_by_date_is_not_active_even_with_status_active():
     user = UserFactory()
-    subscribe(user, "premium_monthly", end_date=timezone.now() - timedelta(seconds=1))
+    SubscriptionFactory(user=user, plan__code="premium_monthly", end_date=timezone.now() - timedelta(seconds=1))
     assert subscription_get_active(user=user) is None
     assert _orm_active(user) is None
     assert user_entitlements(user=user) == frozenset()
@@ -68,13 +68,13 @@ def test_expired_by_date_is_not_active_even_with_status_active():
 )
 def test_other_statuses_are_not_active(status):
     user = UserFactory()
-    subscribe(user, "premium_monthly", status=status)
+    SubscriptionFactory(user=user, plan__code="premium_monthly", status=status)
     assert subscription_get_active(user=user) is None
 
 
 def test_only_the_callers_own_subscription_is_returned():
     owner, other = UserFactory(), UserFactory()
-    subscribe(other, "premium_monthly")
+    SubscriptionFactory(user=other, plan__code="premium_monthly")
     assert subscription_get_active(user=owner) is None
     mine = SubscriptionFactory(user=owner, plan=PlanFactory(code="ar_premier"))
     found = subscription_get_active(user=owner)
@@ -85,9 +85,9 @@ def test_only_the_callers_own_subscription_is_returned():
 
 def test_active_one_is_found_among_past_ones():
     user = UserFactory()
-    subscribe(user, "premium_monthly", status=SubscriptionStatus.EXPIRED)
-    subscribe(user, "ar_premier", status=SubscriptionStatus.CANCELLED)
-    current = subscribe(user, "ar_plus")
+    SubscriptionFactory(user=user, plan__code="premium_monthly", expired=True)
+    SubscriptionFactory(user=user, plan__code="ar_premier", cancelled=True)
+    current = SubscriptionFactory(user=user, plan__code="ar_plus")
     assert subscription_get_active(user=user).pk == current.pk
 
 
@@ -101,7 +101,7 @@ def test_me_is_one_query_with_and_without_a_subscription(auth_client, user, djan
     auth_client.get("/api/v1/users/me")  # warm: connection set-up is not the request's cost
     with django_assert_num_queries(2):  # the session with its user; the active subscription with its plan
         assert auth_client.get("/api/v1/users/me").json()["data"]["subscription"] is None
-    subscribe(user, "premium_monthly")
+    SubscriptionFactory(user=user, plan__code="premium_monthly")
     with django_assert_num_queries(2):
         summary = auth_client.get("/api/v1/users/me").json()["data"]["subscription"]
     assert summary["planId"] == "premium_monthly"

@@ -5,16 +5,16 @@ from django.utils import timezone
 
 from accounts.models import AuditLog
 from subscriptions.models import Subscription
-from subscriptions.tests.factories import subscribe
+from subscriptions.tests.factories import SubscriptionFactory
 
 pytestmark = pytest.mark.django_db
 
 
 def test_cancel_of_a_subscription_past_its_end_date_is_409_and_changes_nothing(auth_client, user):
     """Expiry is by date everywhere: an `active` row whose end date has passed is not cancellable."""
-    subscription = subscribe(
-        user,
-        "premium_monthly",
+    subscription = SubscriptionFactory(
+        user=user,
+        plan__code="premium_monthly",
         start_date=timezone.now() - timedelta(days=31),
         end_date=timezone.now() - timedelta(days=1),
         auto_renew=True,

@@ -14,7 +14,7 @@ from subscriptions.entitlements import entitlement_check, entitlement_grant, ent
 from subscriptions.models import Grant, GrantState, Subscription, SubscriptionStatus
 from subscriptions.selectors import subscription_get_active, user_entitlements
 from subscriptions.services import subscriptions_expire
-from subscriptions.tests.factories import SubscriptionFactory, grant_plan
+from subscriptions.tests.factories import GrantedSubscriptionFactory, SubscriptionFactory
 
 pytestmark = pytest.mark.django_db
 DAY = timedelta(days=1)
@@ -143,7 +143,7 @@ def test_granting_twice_for_one_payment_changes_nothing(user, plans):
 def test_a_subscription_row_without_grants_is_adopted_not_lost(user, plans):
     legacy = SubscriptionFactory(user=user, plan=plans["premium_yearly"])
     end = legacy.end_date
-    grant_plan(user, plans["premium_monthly"])
+    GrantedSubscriptionFactory(user=user, plan=plans["premium_monthly"])
     legacy.refresh_from_db()
     assert legacy.status == SubscriptionStatus.ACTIVE
     assert legacy.end_date == end + 30 * DAY
@@ -172,7 +172,7 @@ def test_only_one_current_grant_per_user_is_a_database_rule(user, plans):
 
 def test_someone_elses_grants_do_not_count(plans):
     owner, other = UserFactory(), UserFactory()
-    grant_plan(owner, plans["anytimebuddy_lifetime"])
+    GrantedSubscriptionFactory(user=owner, plan=plans["anytimebuddy_lifetime"])
     assert entitlement_check(user=other, plan=plans["anytimebuddy_lifetime"]).verdict == "front"
 
 

@@ -11,7 +11,7 @@ from payments.tests.factories import PaymentFactory
 from staff.tests.helpers import staff_admin_client
 from subscriptions.entitlements import entitlement_revoke
 from subscriptions.models import Grant, GrantState, Subscription
-from subscriptions.tests.factories import grant_plan
+from subscriptions.tests.factories import GrantedSubscriptionFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -26,9 +26,9 @@ def history(plans):
     """Two paid months; the second refunded."""
     user = UserFactory()
     first = PaymentFactory(user=user, plan=plans["premium_monthly"], status=PaymentStatus.SUCCESS)
-    grant_plan(user, plans["premium_monthly"], payment=first)
+    GrantedSubscriptionFactory(user=user, plan=plans["premium_monthly"], payment=first)
     second = PaymentFactory(user=user, plan=plans["premium_monthly"], status=PaymentStatus.SUCCESS)
-    grant_plan(user, plans["premium_monthly"], payment=second)
+    GrantedSubscriptionFactory(user=user, plan=plans["premium_monthly"], payment=second)
     Refund.objects.create(
         payment=second,
         merchant_refund_id="R360_admin_timeline",

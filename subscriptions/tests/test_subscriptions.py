@@ -11,7 +11,7 @@ from accounts.tests.factories import UserFactory
 from subscriptions import seed
 from subscriptions.models import Plan, Subscription, SubscriptionStatus
 from subscriptions.selectors import subscription_get_active, user_entitlements
-from subscriptions.tests.factories import grant_plan
+from subscriptions.tests.factories import GrantedSubscriptionFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -70,7 +70,7 @@ def test_active_is_404_without_subscription(auth_client, plans):
 
 
 def test_current_and_active_shapes(auth_client, user, plans):
-    subscription = grant_plan(user, plans["premium_monthly"])
+    subscription = GrantedSubscriptionFactory(user=user, plan=plans["premium_monthly"])
     for path in ("/api/v1/subscriptions/current", "/api/v1/subscriptions/active"):
         body = auth_client.get(path).json()
         assert body["data"] == body["subscription"]
@@ -88,7 +88,7 @@ def test_current_and_active_shapes(auth_client, user, plans):
 
 def test_current_reports_the_real_status_of_the_latest_when_none_is_active(auth_client, user, plans):
     with time_machine.travel(timezone.now() - timedelta(days=40)):
-        grant_plan(user, plans["premium_monthly"])
+        GrantedSubscriptionFactory(user=user, plan=plans["premium_monthly"])
     body = auth_client.get("/api/v1/subscriptions/current").json()
     assert body["subscription"]["status"] == "expired"  # past its end date, not yet swept
     assert auth_client.get("/api/v1/subscriptions/active").status_code == 404
@@ -96,8 +96,8 @@ def test_current_reports_the_real_status_of_the_latest_when_none_is_active(auth_
 
 
 def test_same_plan_extends_from_the_current_end(user, plans):
-    first = grant_plan(user, plans["premium_monthly"])
-    second = grant_plan(user, plans["premium_monthly"])
+    first = GrantedSubscriptionFactory(user=user, plan=plans["premium_monthly"])
+    second = GrantedSubscriptionFactory(user=user, plan=plans["premium_monthly"])
     assert first.pk == second.pk
     assert Subscription.objects.filter(user=user).count() == 1
     second.refresh_from_db()
@@ -105,8 +105,8 @@ def test_same_plan_extends_from_the_current_end(user, plans):
 
 
 def test_plan_of_the_same_features_is_appended_after_the_current_end(user, plans):
-    monthly = grant_plan(user, plans["premium_monthly"])
-    same = grant_plan(user, plans["premium_yearly"])
+    monthly = GrantedSubscriptionFactory(user=user, plan=plans["premium_monthly"])
+    same = GrantedSubscriptionFactory(user=user, plan=plans["premium_yearly"])
     assert same.pk == monthly.pk
     monthly.refresh_from_db()
     assert monthly.status == SubscriptionStatus.ACTIVE
@@ -115,8 +115,8 @@ def test_plan_of_the_same_features_is_appended_after_the_current_end(user, plans
 
 
 def test_lifetime_starts_now_and_supersedes_the_row_of_the_monthly_plan(user, plans):
-    old = grant_plan(user, plans["premium_monthly"])
-    new = grant_plan(user, plans["anytimebuddy_lifetime"])
+    old = GrantedSubscriptionFactory(user=user, plan=plans["premium_monthly"])
+    new = GrantedSubscriptionFactory(user=user, plan=plans["anytimebuddy_lifetime"])
     old.refresh_from_db()
     assert old.status == SubscriptionStatus.SUPERSEDED
     assert old.auto_renew is False
@@ -126,7 +126,7 @@ def test_lifetime_starts_now_and_supersedes_the_row_of_the_monthly_plan(user, pl
 
 
 def test_lifetime_has_no_end(user, plans):
-    subscription = grant_plan(user, plans["anytimebuddy_lifetime"])
+    subscription = GrantedSubscriptionFactory(user=user, plan=plans["anytimebuddy_lifetime"])
     assert subscription.end_date is None
     assert subscription.auto_renew is False
     with time_machine.travel(timezone.now() + timedelta(days=3650)):
@@ -134,10 +134,10 @@ def test_lifetime_has_no_end(user, plans):
 
 
 def test_history_is_paginated_newest_first(auth_client, user, plans, django_assert_num_queries):
-    grant_plan(user, plans["premium_monthly"])
-    grant_plan(user, plans["premium_yearly"])
-    grant_plan(user, plans["anytimebuddy_lifetime"])
-    grant_plan(UserFactory(), plans["premium_monthly"])  # someone else's
+    GrantedSubscriptionFactory(user=user, plan=plans["premium_monthly"])
+    GrantedSubscriptionFactory(user=user, plan=plans["premium_yearly"])
+    GrantedSubscriptionFactory(user=user, plan=plans["anytimebuddy_lifetime"])
+    GrantedSubscriptionFactory(user=UserFactory(), plan=plans["premium_monthly"])  # someone else's
     # auth user lookup, count, page with plans
     with django_assert_num_queries(3):
         response = auth_client.get("/api/v1/subscriptions?limit=2")
@@ -148,7 +148,7 @@ def test_history_is_paginated_newest_first(auth_client, user, plans, django_asse
 
 
 def test_cancel_keeps_access_until_end_and_twice_is_409(auth_client, user, plans):
-    subscription = grant_plan(user, plans["premium_monthly"])
+    subscription = GrantedSubscriptionFactory(user=user, plan=plans["premium_monthly"])
     response = auth_client.post("/api/v1/subscriptions/cancel", {"reason": "too expensive"}, format="json")
     assert response.status_code == 200
     data = response.json()["data"]
@@ -174,7 +174,7 @@ def test_cancel_without_active_subscription_is_404(auth_client, plans):
 
 def test_cancel_of_another_users_subscription_is_404_and_changes_nothing(auth_client, plans):
     other = UserFactory()
-    subscription = grant_plan(other, plans["premium_monthly"])
+    subscription = GrantedSubscriptionFactory(user=other, plan=plans["premium_monthly"])
     Subscription.objects.filter(pk=subscription.pk).update(auto_renew=True)  # as if a mandate renewed it
     for subscription_id in (subscription.pk, "not-a-uuid"):
         response = auth_client.patch(f"/api/v1/subscriptions/{subscription_id}/cancel", {}, format="json")
@@ -185,7 +185,7 @@ def test_cancel_of_another_users_subscription_is_404_and_changes_nothing(auth_cl
 
 
 def test_patient_cannot_cancel_immediately(auth_client, user, plans):
-    subscription = grant_plan(user, plans["premium_monthly"])
+    subscription = GrantedSubscriptionFactory(user=user, plan=plans["premium_monthly"])
     response = auth_client.patch(f"/api/v1/subscriptions/{subscription.pk}/cancel", {"immediate": True}, format="json")
     assert response.status_code == 403
     subscription.refresh_from_db()
@@ -194,7 +194,7 @@ def test_patient_cannot_cancel_immediately(auth_client, user, plans):
 
 def test_admin_can_cancel_immediately(admin_client, plans):
     owner = UserFactory()
-    subscription = grant_plan(owner, plans["premium_monthly"])
+    subscription = GrantedSubscriptionFactory(user=owner, plan=plans["premium_monthly"])
     response = admin_client.patch(
         f"/api/v1/subscriptions/{subscription.pk}/cancel", {"immediate": True, "reason": "fraud"}, format="json"
     )
@@ -207,10 +207,10 @@ def test_admin_can_cancel_immediately(admin_client, plans):
 
 def test_expire_command_marks_past_subscriptions(user, plans):
     with time_machine.travel(timezone.now() - timedelta(days=31)):
-        expired = grant_plan(user, plans["premium_monthly"])
+        expired = GrantedSubscriptionFactory(user=user, plan=plans["premium_monthly"])
     other_user = UserFactory()
-    live = grant_plan(other_user, plans["premium_monthly"])
-    lifetime = grant_plan(UserFactory(), plans["anytimebuddy_lifetime"])
+    live = GrantedSubscriptionFactory(user=other_user, plan=plans["premium_monthly"])
+    lifetime = GrantedSubscriptionFactory(user=UserFactory(), plan=plans["anytimebuddy_lifetime"])
     out = io.StringIO()
     call_command("expire_subscriptions", stdout=out)
     assert "Expired 1" in out.getvalue()
@@ -239,7 +239,7 @@ def test_upgrade_unknown_plan_is_404(auth_client, plans):
 
 
 def test_free_plan_cannot_replace_a_paid_one(auth_client, user, plans):
-    paid = grant_plan(user, plans["premium_monthly"])
+    paid = GrantedSubscriptionFactory(user=user, plan=plans["premium_monthly"])
     response = auth_client.post("/api/v1/subscriptions/upgrade", {"planId": "healer_free"}, format="json")
     assert response.status_code == 409
     assert response.json()["code"] == "plan_not_purchasable"

@@ -13,7 +13,7 @@ from subscriptions.models import SubscriptionStatus
 from subscriptions.selectors import subscription_get_active
 from subscriptions.services import subscription_cancel
 from subscriptions.tasks import expire_subscriptions
-from subscriptions.tests.factories import grant_plan
+from subscriptions.tests.factories import GrantedSubscriptionFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -27,10 +27,10 @@ def _tick():
 def test_expiry_job_expires_past_rows_and_applies_cancel_at_period_end(job_engine, plans):
     owner, canceller, current = UserFactory(), UserFactory(), UserFactory()
     with time_machine.travel(timezone.now() - 31 * DAY):
-        lapsed = grant_plan(owner, plans["premium_monthly"])
-        cancelled = grant_plan(canceller, plans["premium_monthly"])
+        lapsed = GrantedSubscriptionFactory(user=owner, plan=plans["premium_monthly"])
+        cancelled = GrantedSubscriptionFactory(user=canceller, plan=plans["premium_monthly"])
         subscription_cancel(subscription_id=cancelled.pk, actor=canceller)
-    live = grant_plan(current, plans["premium_monthly"])
+    live = GrantedSubscriptionFactory(user=current, plan=plans["premium_monthly"])
 
     expire_subscriptions.defer(timestamp=_tick())
     job_engine.run()
@@ -55,9 +55,11 @@ def test_expiry_job_expires_past_rows_and_applies_cancel_at_period_end(job_engin
 def test_expiry_job_starts_the_next_queued_grant(job_engine, plans):
     user = UserFactory()
     with time_machine.travel(timezone.now() - 40 * DAY):
-        grant_plan(user, plans["ar_premier"])  # 30 days, paused 10 days in...
+        GrantedSubscriptionFactory(user=user, plan=plans["ar_premier"])  # 30 days, paused 10 days in...
     with time_machine.travel(timezone.now() - 30 * DAY):
-        plus = grant_plan(user, plans["ar_plus"])  # ...by a better plan, which has now run out
+        plus = GrantedSubscriptionFactory(
+            user=user, plan=plans["ar_plus"]
+        )  # ...by a better plan, which has now run out
     assert plus.end_date < timezone.now()
 
     expire_subscriptions.defer(timestamp=_tick())
@@ -72,7 +74,7 @@ def test_expiry_job_starts_the_next_queued_grant(job_engine, plans):
 
 def test_job_and_command_share_the_service(job_engine, plans):
     with time_machine.travel(timezone.now() - 31 * DAY):
-        first = grant_plan(UserFactory(), plans["premium_monthly"])
+        first = GrantedSubscriptionFactory(user=UserFactory(), plan=plans["premium_monthly"])
     out = io.StringIO()
     call_command("expire_subscriptions", stdout=out)
     assert "1" in out.getvalue()

@@ -15,12 +15,9 @@ from urllib.parse import urlsplit
 import pyotp
 import pytest
 
-from analytics.tests.factories import (
-    make_payment,
-    make_session,
-    make_user,
-)
-from rooms.tests.factories import ThemeFactory
+from accounts.tests.factories import UserFactory
+from analytics.tests.factories import AnalyticsPaymentFactory
+from rooms.tests.factories import RoomSessionFactory, ThemeFactory
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
@@ -46,13 +43,13 @@ def _at(day: int, hour: int = 12) -> datetime:
 def _data_for_the_charts():
     forest = ThemeFactory(slug="browser-forest", title="Browser Forest", category="nature")
     ocean = ThemeFactory(slug="browser-ocean", title="Browser Ocean", category="water")
-    patient = make_user(created_at=_at(2), email="browser-patient@example.com")
-    other = make_user(created_at=_at(4), email="browser-other@example.com")
-    make_session(user=patient, theme=forest, started_at=_at(1), duration_seconds=600, rating=5)
-    make_session(user=other, theme=forest, started_at=_at(3), duration_seconds=900, rating=4)
-    make_session(user=patient, theme=ocean, started_at=_at(6), duration_seconds=300)
-    make_payment(amount_paise=29900, status="success", completed_at=_at(2), user=patient)
-    make_payment(amount_paise=9900, status="success", completed_at=_at(6), user=other)
+    patient = UserFactory(created_at=_at(2), email="browser-patient@example.com")
+    other = UserFactory(created_at=_at(4), email="browser-other@example.com")
+    RoomSessionFactory(completed=True, user=patient, theme=forest, started_at=_at(1), duration_seconds=600, rating=5)
+    RoomSessionFactory(completed=True, user=other, theme=forest, started_at=_at(3), duration_seconds=900, rating=4)
+    RoomSessionFactory(completed=True, user=patient, theme=ocean, started_at=_at(6), duration_seconds=300)
+    AnalyticsPaymentFactory(amount_paise=29900, status="success", completed_at=_at(2), user=patient)
+    AnalyticsPaymentFactory(amount_paise=9900, status="success", completed_at=_at(6), user=other)
 
 
 def _launch(playwright):

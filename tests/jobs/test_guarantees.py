@@ -27,7 +27,7 @@ from rooms.tasks import close_abandoned_sessions
 from rooms.tests.factories import RoomSessionFactory
 from staff.tests.helpers import staff_admin_client
 from subscriptions.selectors import subscription_get_active
-from subscriptions.tests.factories import grant_plan
+from subscriptions.tests.factories import GrantedSubscriptionFactory
 from tests.jobs.workers import job_rows, wait_for
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
@@ -106,7 +106,7 @@ def test_worker_killed_mid_refund_is_finished_elsewhere_without_a_second_refund(
         expire_after_seconds=600,
     )
     simulator.complete(payment.merchant_order_id)
-    assert grant_plan(payment.user, plans["premium_monthly"], payment=payment) is not None
+    assert GrantedSubscriptionFactory(user=payment.user, plan=plans["premium_monthly"], payment=payment) is not None
     with transaction.atomic():
         Payment.objects.filter(pk=payment.pk).update(status=PaymentStatus.SUCCESS)
         refund = Refund.objects.create(

@@ -20,6 +20,7 @@ import json
 import re
 import uuid
 from pathlib import Path
+from typing import Any
 
 from django.core.management.base import BaseCommand
 from drf_spectacular.generators import SchemaGenerator
@@ -47,7 +48,7 @@ if (tokens && tokens.accessToken) {
     pm.collectionVariables.set("refreshToken", tokens.refreshToken || "");
 }"""
 
-SIGN_IN = [
+SIGN_IN: list[dict[str, Any]] = [
     {
         "name": "1. Send OTP",
         "path": "/api/v1/auth/send-otp",
@@ -132,9 +133,12 @@ def _example(schema: dict, components: dict, depth: int = 0):
     if kind == "boolean":
         return False
     if kind == "string":
-        return {"date": "2026-01-31", "date-time": "2026-01-31T00:00:00Z", "uuid": str(uuid.UUID(int=0))}.get(
-            schema.get("format"), ""
-        )
+        examples: dict[object, str] = {
+            "date": "2026-01-31",
+            "date-time": "2026-01-31T00:00:00Z",
+            "uuid": str(uuid.UUID(int=0)),
+        }
+        return examples.get(schema.get("format"), "")
     return None
 
 
@@ -161,7 +165,7 @@ def _url(path: str, parameters: list[dict]) -> dict:
         for p in parameters
         if p.get("in") == "path"
     ]
-    url = {"raw": "{{baseUrl}}" + postman_path, "host": ["{{baseUrl}}"], "path": segments}
+    url: dict[str, Any] = {"raw": "{{baseUrl}}" + postman_path, "host": ["{{baseUrl}}"], "path": segments}
     if query:
         url["query"] = query
         url["raw"] += "?" + "&".join(f"{q['key']}=" for q in query)
@@ -184,7 +188,7 @@ def build_collection(schema: dict, *, base_url: str = "http://localhost:5000") -
             if not isinstance(operation, dict):
                 continue
             parameters = [*item.get("parameters", []), *operation.get("parameters", [])]
-            request = {
+            request: dict[str, Any] = {
                 "method": method.upper(),
                 "header": [
                     {"key": p["name"], "value": "", "disabled": True} for p in parameters if p.get("in") == "header"
