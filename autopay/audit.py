@@ -16,7 +16,7 @@ from django.db.models import Q
 
 from autopay.models import OPEN_RENEWAL_STATES, Renewal, RenewalState
 from autopay.renewals import renewal_sync
-from payments.api import NOT_FOUND, FindingKind, PaymentStatus, PhonePeNotFound, Verdict, get_autopay_client
+from payments.api import NOT_FOUND, FindingKind, PaymentStatus, Verdict, gateway_state, get_autopay_client
 
 R = RenewalState
 # PhonePe states of a redemption order that leave it open (a notice not redeemed, a debit in progress).
@@ -33,11 +33,10 @@ class RedemptionSource:
 
     def check(self, row: Any) -> Verdict:
         renewal = Renewal.objects.select_related("payment").get(pk=row)
-        try:
-            status = get_autopay_client().get_subscription_order_status(merchant_order_id=renewal.merchant_order_id)
-        except PhonePeNotFound:
-            status = None
-        ours, theirs = renewal.state, status.state if status is not None else NOT_FOUND
+        status, theirs = gateway_state(
+            lambda: get_autopay_client().get_subscription_order_status(merchant_order_id=renewal.merchant_order_id)
+        )
+        ours = renewal.state
         agree = Verdict(reference=renewal.merchant_order_id, ours=ours, theirs=theirs, agree=True)
         is_open = ours in OPEN_RENEWAL_STATES
 

@@ -30,7 +30,9 @@ import socket
 import stat
 import subprocess
 import sys
+import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -283,6 +285,20 @@ class Redis:
             self.process.wait(10)
         except subprocess.TimeoutExpired:
             self.process.kill()
+
+
+def serve_until_stopped(stop: Callable[[], None]) -> None:
+    """Block a local server's command (the PhonePe simulator, the sign-in code fakes) until SIGTERM or Ctrl-C,
+    then `stop` it: honcho stops `make run`'s processes with SIGTERM, a terminal with Ctrl-C."""
+    stopped = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stopped.set())
+    try:
+        while not stopped.wait(1):
+            pass
+    except KeyboardInterrupt:
+        pass
+    finally:
+        stop()
 
 
 def _run(command: list[str], home: Path = LOCAL_DIR) -> int:

@@ -12,11 +12,12 @@ notice; the names below are kept stable, with the meaning their own docstrings g
 * an automatic full refund decided inside the caller's transaction: `refund_open_automatic`;
 * PhonePe's Autopay API: `get_autopay_client` and the errors and status types its calls raise and return;
 * PhonePe's `subscription.*` callbacks: `register_webhook_handler` and the outcomes a handler returns;
-* payments' reconciliation audit with PhonePe: `audit_source_register`, `Verdict`, `NOT_FOUND`, `FindingKind`;
+* payments' reconciliation audit with PhonePe: `audit_source_register`, `Verdict`, `NOT_FOUND`, `FindingKind`,
+  `gateway_state`;
 * the billing rows as read-only facts: `Payment`, `PaymentStatus`; a product's price: `Offer`, `product_for`.
 """
 
-from payments.audit import NOT_FOUND, Verdict, audit_source_register
+from payments.audit import NOT_FOUND, Verdict, audit_source_register, gateway_state
 from payments.errors import GatewayUnavailable
 from payments.fulfilment import Offer, product_for
 from payments.models import FindingKind, Payment, PaymentStatus, WebhookOutcome
@@ -52,6 +53,7 @@ __all__ = [
     "audit_source_register",
     "gateway_error",
     "gateway_failure_reason",
+    "gateway_state",
     "get_autopay_client",
     "payment_apply_order_status",
     "payment_fail_on_create",

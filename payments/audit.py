@@ -22,7 +22,7 @@ import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 from django.conf import settings
 from django.db import transaction
@@ -50,6 +50,25 @@ logger = logging.getLogger("manas360.payments")
 
 AUDIT_COUNTS = ("checked", "disagreements", "repaired", "raised", "unavailable")
 NOT_FOUND = "NOT_FOUND"  # PhonePe has no such order or refund
+
+
+class _HasState(Protocol):
+    @property
+    def state(self) -> str: ...
+
+
+StatusT = TypeVar("StatusT", bound=_HasState)
+
+
+def gateway_state(ask: Callable[[], StatusT]) -> tuple[StatusT | None, str]:
+    """PhonePe's answer about one of our rows and its state: (None, NOT_FOUND) when PhonePe does not know it."""
+    try:
+        status = ask()
+    except PhonePeNotFound:
+        return None, NOT_FOUND
+    return status, status.state
+
+
 FINAL_GATEWAY_STATES = {"COMPLETED", "FAILED"}
 
 
@@ -110,11 +129,10 @@ class OrderSource:
 
     def check(self, row: Any) -> Verdict:
         payment = Payment.objects.get(pk=row)
-        try:
-            status = get_client().get_order_status(merchant_order_id=payment.merchant_order_id)
-        except PhonePeNotFound:
-            status = None
-        ours, theirs = payment.status, status.state if status is not None else NOT_FOUND
+        status, theirs = gateway_state(
+            lambda: get_client().get_order_status(merchant_order_id=payment.merchant_order_id)
+        )
+        ours = payment.status
         verdict = Verdict(reference=payment.merchant_order_id, ours=ours, theirs=theirs, agree=True)
         closed = ours in (PaymentStatus.SUCCESS, PaymentStatus.REFUNDED)
         expired = payment.expires_at is not None and payment.expires_at <= timezone.now()
@@ -165,11 +183,10 @@ class RefundSource:
 
     def check(self, row: Any) -> Verdict:
         refund = Refund.objects.get(pk=row)
-        try:
-            status = get_client().get_refund_status(merchant_refund_id=refund.merchant_refund_id)
-        except PhonePeNotFound:
-            status = None
-        ours, theirs = refund.status, status.state if status is not None else NOT_FOUND
+        status, theirs = gateway_state(
+            lambda: get_client().get_refund_status(merchant_refund_id=refund.merchant_refund_id)
+        )
+        ours = refund.status
         verdict = Verdict(reference=refund.merchant_refund_id, ours=ours, theirs=theirs, agree=True)
         in_flight = ours in (RefundStatus.PENDING, RefundStatus.CONFIRMED)
 

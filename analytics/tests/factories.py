@@ -19,6 +19,9 @@ class AnalyticsPlanFactory(PlanFactory):
 class AnalyticsPaymentFactory(PaymentFactory):
     """A payment of nobody unless `user=` is given; `created_at=...` backdates it."""
 
+    class Meta:
+        skip_postgeneration_save = True  # the hook writes its own column
+
     class Params:
         plan = factory.SubFactory(AnalyticsPlanFactory)
 

@@ -1,7 +1,6 @@
 """`manage.py phonepe_simulator`: port and public URL as options, defaults from PHONEPE_SIMULATOR_URL."""
 
 import io
-import threading
 
 import pytest
 import requests
@@ -10,13 +9,6 @@ from django.core.management import CommandError, call_command
 from payments.management.commands import phonepe_simulator as command
 
 ANY_ADDRESS = "0.0.0.0"  # noqa: S104 (an option value here, nothing binds to it)
-
-
-class _StopAtOnce(threading.Event):
-    """The command's wait loop ends at its first check, after the server has started."""
-
-    def wait(self, timeout=None):
-        return True
 
 
 def test_port_defaults_to_the_one_of_phonepe_simulator_url(settings):
@@ -46,17 +38,17 @@ def test_checkout_links_use_the_public_url_not_the_bind_address(settings):
     def start(**kwargs):
         server = real_start(**kwargs)
         captured["server"] = server
-        real_stop = server.stop
-        captured["stop"] = real_stop
-        server.stop = lambda: None  # keep it up for the request below
         return server
 
-    original_event = command.threading.Event
-    command.start_simulator, command.threading.Event = start, _StopAtOnce
+    def return_at_once(stop):  # the command returns once the server is up, leaving it up for the requests below
+        captured["stop"] = stop
+
+    real_serve = command.serve_until_stopped
+    command.start_simulator, command.serve_until_stopped = start, return_at_once
     try:
         call_command("phonepe_simulator", "--port", "0", "--public-url", "http://localhost:9999", stdout=out)
     finally:
-        command.start_simulator, command.threading.Event = real_start, original_event
+        command.start_simulator, command.serve_until_stopped = real_start, real_serve
     server = captured["server"]
     try:
         assert server.public_url == "http://localhost:9999"

@@ -6,8 +6,6 @@ code it delivered on this console. They accept the credentials of the settings (
 match), so `make run` and compose deliver through them exactly as production delivers through the providers.
 """
 
-import signal
-import threading
 from urllib.parse import urlsplit
 
 from django.conf import settings
@@ -15,6 +13,7 @@ from django.core.management.base import BaseCommand
 
 from accounts.otp_providers.fakes import start_otp_fakes
 from accounts.otp_providers.fakes.state import FakeCredentials
+from manas360.devservers import serve_until_stopped
 
 
 class Command(BaseCommand):
@@ -51,12 +50,4 @@ class Command(BaseCommand):
             f"Make the next WhatsApp message fail: curl -X POST http://127.0.0.1:{fakes.port}/fake/failures "
             '-d \'{"channel": "whatsapp"}\''
         )
-        stopped = threading.Event()
-        signal.signal(signal.SIGTERM, lambda *_: stopped.set())
-        try:
-            while not stopped.wait(1):
-                pass
-        except KeyboardInterrupt:
-            pass
-        finally:
-            fakes.stop()
+        serve_until_stopped(fakes.stop)

@@ -6,13 +6,12 @@ value in `.env` moves both. `--public-url` is the address browsers use for the c
 the listening address behind a container's port mapping (`--host 0.0.0.0` is not an address a browser opens).
 """
 
-import signal
-import threading
 from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
+from manas360.devservers import serve_until_stopped
 from payments.phonepe.simulator import start_simulator
 
 WILDCARD_HOSTS = {"0.0.0.0", "::", ""}  # noqa: S104 (recognised, not bound)
@@ -88,12 +87,4 @@ class Command(BaseCommand):
                 f"The API looks for the simulator at {settings.PHONEPE_SIMULATOR_URL}: start it with "
                 f"PHONEPE_SIMULATOR_URL={public_url} (or put that line in .env)."
             )
-        stopped = threading.Event()
-        signal.signal(signal.SIGTERM, lambda *_: stopped.set())
-        try:
-            while not stopped.wait(1):
-                pass
-        except KeyboardInterrupt:
-            pass
-        finally:
-            server.stop()
+        serve_until_stopped(server.stop)
