@@ -48,6 +48,7 @@ from autopay.models import (
 )
 from autopay.selectors import mandate_get_live
 from payments.api import (
+    CreatedOrder,
     GatewayUnavailable,
     Payment,
     PaymentStatus,
@@ -246,17 +247,7 @@ def _mandate_setup(*, user: User, plan_identifier: str, ip_address: str | None, 
             user_agent=user_agent,
         )
     try:
-        order = get_autopay_client().create_subscription_checkout(
-            merchant_order_id=payment.merchant_order_id,
-            merchant_subscription_id=mandate.merchant_subscription_id,
-            amount_paise=payment.amount_paise,
-            max_amount_paise=mandate.max_amount_paise,
-            frequency=mandate.frequency,
-            subscription_expire_at_ms=int(mandate.expires_at.timestamp() * 1000),
-            redirect_url=payment_redirect_url(payment),
-            expire_after_seconds=expire_after,
-            meta_info={"udf1": str(payment.pk)},
-        )
+        order = setup_checkout_create(mandate=mandate, expire_after=expire_after)
     except PhonePeError as exc:
         _setup_failed(mandate_id=mandate.pk, reason=gateway_failure_reason(exc))
         raise gateway_error(exc) from exc
@@ -265,6 +256,22 @@ def _mandate_setup(*, user: User, plan_identifier: str, ip_address: str | None, 
     mandate.save(update_fields=["redirect_url", "updated_at"])
     logger.info("autopay setup started", extra={"mandate_id": str(mandate.pk), "plan": plan.code})
     return mandate
+
+
+def setup_checkout_create(*, mandate: Mandate, expire_after: int) -> CreatedOrder:
+    """Ask PhonePe for the set-up checkout of a new mandate (its first charge is the set-up payment)."""
+    payment = mandate.setup_payment
+    return get_autopay_client().create_subscription_checkout(
+        merchant_order_id=payment.merchant_order_id,
+        merchant_subscription_id=mandate.merchant_subscription_id,
+        amount_paise=payment.amount_paise,
+        max_amount_paise=mandate.max_amount_paise,
+        frequency=mandate.frequency,
+        subscription_expire_at_ms=int(mandate.expires_at.timestamp() * 1000),
+        redirect_url=payment_redirect_url(payment),
+        expire_after_seconds=expire_after,
+        meta_info={"udf1": str(payment.pk)},
+    )
 
 
 def _checkout_expiry(mandate: Mandate) -> str | None:

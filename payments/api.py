@@ -10,7 +10,7 @@ notice; the names below are kept stable, with the meaning their own docstrings g
   `payment_fail_on_create`, and for a gateway error `gateway_failure_reason` (stored) and `gateway_error` (the
   API error to raise);
 * an automatic full refund decided inside the caller's transaction: `refund_open_automatic`;
-* PhonePe's Autopay API: `get_autopay_client` and the errors and status types its calls raise and return;
+* PhonePe's Autopay API: `get_autopay_client` and the errors and result types its calls raise and return;
 * PhonePe's `subscription.*` callbacks: `register_webhook_handler` and the outcomes a handler returns;
 * payments' reconciliation audit with PhonePe: `audit_source_register`, `Verdict`, `NOT_FOUND`, `FindingKind`,
   `gateway_state`;
@@ -22,7 +22,14 @@ from payments.errors import GatewayUnavailable
 from payments.fulfilment import Offer, product_for
 from payments.models import FindingKind, Payment, PaymentStatus, WebhookOutcome
 from payments.phonepe.autopay import SubscriptionOrderStatus, get_autopay_client
-from payments.phonepe.client import OrderStatus, PhonePeError, PhonePeNotFound, PhonePeRejected, PhonePeUnavailable
+from payments.phonepe.client import (
+    CreatedOrder,
+    OrderStatus,
+    PhonePeError,
+    PhonePeNotFound,
+    PhonePeRejected,
+    PhonePeUnavailable,
+)
 from payments.services import (
     gateway_error,
     gateway_failure_reason,
@@ -37,6 +44,7 @@ from payments.webhook_handlers import register_webhook_handler
 
 __all__ = [
     "NOT_FOUND",
+    "CreatedOrder",
     "FindingKind",
     "GatewayUnavailable",
     "Offer",

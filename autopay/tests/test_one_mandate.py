@@ -17,13 +17,12 @@ from accounts.models import AuditLog, User
 from accounts.tests.factories import UserFactory
 from autopay import renewals
 from autopay.models import Mandate, MandateState
-from autopay.services import FREQUENCY_BY_PERIOD, mandate_sync
+from autopay.services import FREQUENCY_BY_PERIOD, mandate_sync, setup_checkout_create
 from autopay.tests.conftest import AUTOPAY
 from payments.fulfilment import product_for
 from payments.models import Payment, PaymentStatus, Refund, WebhookEvent
-from payments.phonepe.autopay import get_autopay_client
 from payments.phonepe.client import PhonePeUnavailable
-from payments.services import payment_open, payment_record_gateway_order, payment_redirect_url
+from payments.services import payment_open, payment_record_gateway_order
 from subscriptions.fulfilment import PLAN_PRODUCT
 from subscriptions.selectors import subscription_get_active
 
@@ -130,16 +129,7 @@ def _checkout_behind_the_check(user, plan):
     same steps `mandate_setup` takes, without its refusal."""
     mandate = _mandate_row(user, plan)
     payment = mandate.setup_payment
-    order = get_autopay_client().create_subscription_checkout(
-        merchant_order_id=payment.merchant_order_id,
-        merchant_subscription_id=mandate.merchant_subscription_id,
-        amount_paise=payment.amount_paise,
-        max_amount_paise=mandate.max_amount_paise,
-        frequency=mandate.frequency,
-        subscription_expire_at_ms=int(mandate.expires_at.timestamp() * 1000),
-        redirect_url=payment_redirect_url(payment),
-        expire_after_seconds=3600,
-    )
+    order = setup_checkout_create(mandate=mandate, expire_after=3600)
     payment_record_gateway_order(payment=payment, order=order)
     return Mandate.objects.select_related("setup_payment").get(pk=mandate.pk)
 
