@@ -1,6 +1,7 @@
 """Auth, admin MFA and user profile endpoints (docs/api.md §2, §3, §7 MFA). Thin: validate, call a service, answer."""
 
 from abc import ABCMeta, abstractmethod
+from datetime import datetime
 from typing import Any, cast
 from urllib.parse import urlsplit
 
@@ -63,6 +64,7 @@ from accounts.throttling import (
     VerifyMfaIpThrottle,
     VerifyOtpIdentifierThrottle,
 )
+from manas360.api.clock import request_now
 from manas360.api.errors import ApplicationError, Unauthorized, ValidationFailed
 from manas360.api.input import validated_body
 from manas360.api.responses import success_response
@@ -375,10 +377,11 @@ class MfaDisableView(APIView):
 def _profile_response(
     user: User,
     *,
+    now: datetime,
     with_subscription: bool = True,
     email_change: PendingEmailChange | None = None,
 ) -> Response:
-    sections = profile_sections(user=user) if with_subscription else None
+    sections = profile_sections(user=user, now=now) if with_subscription else None
     payload = ProfileSerializer(user, context={"sections": sections, "email_change": email_change}).data
     if email_change is None:
         return success_response(payload, user=payload)
@@ -406,7 +409,7 @@ class _UserDetailBase(APIView, metaclass=ABCMeta):
 
     @extend_schema(responses=ProfileSerializer)
     def get(self, request: Request, user_id: str | None = None) -> Response:
-        return _profile_response(self.get_target(request, user_id))
+        return _profile_response(self.get_target(request, user_id), now=request_now(request))
 
     @extend_schema(
         request=ProfileUpdateSerializer,
@@ -416,12 +419,14 @@ class _UserDetailBase(APIView, metaclass=ABCMeta):
         target = self.get_target(request, user_id)
         changes = validated_body(ProfileUpdateSerializer, request)
         result = user_update(user=target, actor=_user_of(request), **changes, **audit_context_from_request(request))
-        return _profile_response(result.user, email_change=result.email_change)
+        return _profile_response(result.user, now=request_now(request), email_change=result.email_change)
 
     @extend_schema(request=None, responses=None)
     def delete(self, request: Request, user_id: str | None = None) -> Response:
         target = self.get_target(request, user_id)
-        user_soft_delete(user=target, actor=_user_of(request), **audit_context_from_request(request))
+        user_soft_delete(
+            user=target, actor=_user_of(request), now=request_now(request), **audit_context_from_request(request)
+        )
         response = success_response(None, message="The account has been deleted.")
         if target.pk == _user_of(request).pk:
             clear_auth_cookies(response)

@@ -1,9 +1,9 @@
 """Writes on users (docs/api.md §3): profile updates and soft deletion."""
 
 from dataclasses import dataclass
+from datetime import datetime
 
 from django.db import IntegrityError, transaction
-from django.utils import timezone
 
 from accounts.audit import audit_log_record
 from accounts.departures import ACCOUNT_DELETED, user_departed
@@ -98,7 +98,9 @@ def _apply_changes(
 
 
 @transaction.atomic
-def user_soft_delete(*, user: User, actor: User, ip_address: str | None = None, user_agent: str = "") -> None:
+def user_soft_delete(
+    *, user: User, actor: User, now: datetime, ip_address: str | None = None, user_agent: str = ""
+) -> None:
     """Scrub personal data, keep the row (payments reference it), end every session at once.
 
     What the account pays for stops with it (`accounts.departures`): Autopay's mandates are turned off in this
@@ -114,12 +116,12 @@ def user_soft_delete(*, user: User, actor: User, ip_address: str | None = None, 
     target.bio = ""
     target.profile_picture_url = ""
     target.is_active = False
-    target.deleted_at = timezone.now()
+    target.deleted_at = now
     target.set_unusable_password()
     target.save()
     MfaDevice.objects.filter(user=target).delete()
     sessions_revoke_for_user(user=target, reason="account_deleted")
-    user_departed(user=target, actor=actor, reason=ACCOUNT_DELETED)
+    user_departed(user=target, actor=actor, reason=ACCOUNT_DELETED, now=now)
     audit_log_record(
         action="user.delete",
         actor=actor,
