@@ -57,14 +57,14 @@ def _set_active(
     reinstate (what was ended stays ended: Autopay is a new set-up). No change, no audit row."""
     if active == user.is_active:
         if not active:
-            sessions_revoke_for_user(user=user, reason="suspended")
+            sessions_revoke_for_user(user=user, reason="suspended", now=now)
             # Idempotent; catches older suspensions.
             user_departed(user=user, actor=actor, reason=ACCOUNT_SUSPENDED, now=now)
         return user
     before = {"status": _status(user), "is_active": user.is_active}
     user.is_active = active
     user.save(update_fields=["is_active", "updated_at"])
-    revoked = 0 if active else sessions_revoke_for_user(user=user, reason="suspended")
+    revoked = 0 if active else sessions_revoke_for_user(user=user, reason="suspended", now=now)
     if not active:
         user_departed(user=user, actor=actor, reason=ACCOUNT_SUSPENDED, now=now)
     after = {"status": _status(user), "is_active": user.is_active}
@@ -149,7 +149,7 @@ def admin_user_update(
         user.save(update_fields=[*changed, "updated_at"])
         after: dict[str, Any] = dict(changed)
         if {"role", "is_staff"} & set(changed):
-            after["sessions_revoked"] = sessions_revoke_for_user(user=user, reason="role_changed")
+            after["sessions_revoked"] = sessions_revoke_for_user(user=user, reason="role_changed", now=now)
         _audit(
             action="user.update",
             actor=actor,

@@ -25,6 +25,7 @@ def user_update(
     *,
     user: User,
     actor: User,
+    now: datetime,
     first_name: str | None = None,
     last_name: str | None = None,
     bio: str | None = None,
@@ -60,7 +61,9 @@ def user_update(
             del changes["email"]
             # First, outside any transaction (the code is delivered): a refusal (cooldown, hourly cap, delivery
             # failure) then leaves the rest of the profile unchanged too.
-            pending = email_change_request(user=user, new_email=email, ip_address=ip_address, user_agent=user_agent)
+            pending = email_change_request(
+                user=user, new_email=email, now=now, ip_address=ip_address, user_agent=user_agent
+            )
     updated = _apply_changes(user=user, changes=changes, actor=actor, ip_address=ip_address, user_agent=user_agent)
     return ProfileUpdate(user=updated, email_change=pending)
 
@@ -120,7 +123,7 @@ def user_soft_delete(
     target.set_unusable_password()
     target.save()
     MfaDevice.objects.filter(user=target).delete()
-    sessions_revoke_for_user(user=target, reason="account_deleted")
+    sessions_revoke_for_user(user=target, reason="account_deleted", now=now)
     user_departed(user=target, actor=actor, reason=ACCOUNT_DELETED, now=now)
     audit_log_record(
         action="user.delete",

@@ -48,7 +48,7 @@ def _get(client, path=LIST, **headers):
 
 
 def _bearer(user) -> str:
-    return f"Bearer {session_start(user=user).access_token}"
+    return f"Bearer {session_start(now=timezone.now(), user=user).access_token}"
 
 
 def _headers(response) -> dict:
