@@ -11,6 +11,7 @@ import tempfile
 from pathlib import Path
 
 import pytest
+from django.utils import timezone
 from rest_framework.test import APIClient
 
 from accounts.tests.factories import AdminFactory, UserFactory
@@ -142,7 +143,7 @@ def make_auth_client():
     from accounts.sessions import session_start
 
     def build(for_user, *, mfa_verified=False):
-        issued = session_start(user=for_user, mfa_completed=mfa_verified)
+        issued = session_start(now=timezone.now(), user=for_user, mfa_completed=mfa_verified)
         client = APIClient()
         client.credentials(HTTP_AUTHORIZATION=f"Bearer {issued.access_token}")
         client.user = for_user
@@ -180,7 +181,7 @@ def cookie_client_for(db):
     from accounts.sessions import session_start
 
     def build(for_user, *, mfa_verified=False, csrf_header=True):
-        issued = session_start(user=for_user, mfa_completed=mfa_verified)
+        issued = session_start(now=timezone.now(), user=for_user, mfa_completed=mfa_verified)
         client = APIClient()
         client.cookies["access_token"] = issued.access_token
         client.cookies["access_token"]["path"] = ACCESS_COOKIE_PATH

@@ -7,13 +7,14 @@ must call the outside world does so after commit (`transaction.on_commit`), neve
 and leaves a retryable record in case that call fails.
 """
 
+from datetime import datetime
 from typing import Protocol
 
 from accounts.models import User
 
 
 class DepartureHandler(Protocol):
-    def __call__(self, *, user: User, actor: User | None, reason: str) -> None: ...
+    def __call__(self, *, user: User, actor: User | None, reason: str, now: datetime) -> None: ...
 
 
 # Why the user left, as recorded in audit rows and end reasons.
@@ -24,11 +25,11 @@ _handlers: dict[str, DepartureHandler] = {}
 
 
 def user_departure_register(name: str, handler: DepartureHandler) -> None:
-    """Call `handler(user=, actor=, reason=)` whenever a user is deleted or suspended. Handlers are idempotent."""
+    """Call `handler(user=, actor=, reason=, now=)` whenever a user is deleted or suspended. Handlers are idempotent."""
     _handlers[name] = handler
 
 
-def user_departed(*, user: User, actor: User | None, reason: str) -> None:
-    """Tell every registered app that `user` has left (called by the delete and suspend services)."""
+def user_departed(*, user: User, actor: User | None, reason: str, now: datetime) -> None:
+    """Tell every registered app that `user` has left at `now` (called by the delete and suspend services)."""
     for handler in _handlers.values():
-        handler(user=user, actor=actor, reason=reason)
+        handler(user=user, actor=actor, reason=reason, now=now)

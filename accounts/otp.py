@@ -13,11 +13,10 @@ import hashlib
 import hmac
 import secrets
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.utils import timezone
 
 from accounts.errors import (
     AccountSuspended,
@@ -75,9 +74,9 @@ class SentOtp:
     dev_code: str | None
 
 
-def otp_send(*, identifier: Identifier, ip_address: str | None = None) -> SentOtp:
+def otp_send(*, identifier: Identifier, now: datetime, ip_address: str | None = None) -> SentOtp:
     """Create and deliver a code. Delivery happens after the row is committed (no HTTP inside a transaction)."""
-    challenge, code = _otp_create(identifier=identifier, ip_address=ip_address)
+    challenge, code = _otp_create(identifier=identifier, ip_address=ip_address, now=now)
     channel = challenge.channel
     try:
         delivered_by = get_channel().send(
@@ -100,8 +99,7 @@ def otp_send(*, identifier: Identifier, ip_address: str | None = None) -> SentOt
 
 
 @transaction.atomic
-def _otp_create(*, identifier: Identifier, ip_address: str | None) -> tuple[OtpChallenge, str]:
-    now = timezone.now()
+def _otp_create(*, identifier: Identifier, ip_address: str | None, now: datetime) -> tuple[OtpChallenge, str]:
     recent = OtpChallenge.objects.select_for_update().filter(
         identifier=identifier.value, created_at__gte=now - timedelta(hours=1)
     )
@@ -138,11 +136,11 @@ class VerifiedOtp:
     is_new_user: bool
 
 
-def otp_verify(*, identifier: Identifier, code: str) -> VerifiedOtp:
+def otp_verify(*, identifier: Identifier, code: str, now: datetime) -> VerifiedOtp:
     """Check a code and sign the user in (signing up on first use). Wrong tries are committed before raising."""
     if not isinstance(code, str) or not code.isdigit() or len(code) != settings.OTP_LENGTH:
         raise ValidationFailed("Enter the 6-digit code.", errors={"otp": ["Enter the 6-digit code."]})
-    outcome, attempts_left = _otp_check(identifier=identifier, code=code)
+    outcome, attempts_left = _otp_check(identifier=identifier, code=code, now=now)
     if outcome == "invalid":
         extra = {"attempts_left": attempts_left} if attempts_left is not None else None
         raise OtpInvalid(extra=extra)
@@ -154,8 +152,7 @@ def otp_verify(*, identifier: Identifier, code: str) -> VerifiedOtp:
 
 
 @transaction.atomic
-def _otp_check(*, identifier: Identifier, code: str) -> tuple[str, int | None]:
-    now = timezone.now()
+def _otp_check(*, identifier: Identifier, code: str, now: datetime) -> tuple[str, int | None]:
     challenge = (
         OtpChallenge.objects.select_for_update().filter(identifier=identifier.value).order_by("-created_at").first()
     )

@@ -6,7 +6,6 @@ from typing import Any
 
 from django.conf import settings
 from django.db.models import Q, QuerySet
-from django.utils import timezone
 
 from accounts.models import AuthSession, OtpChallenge, OtpDeliveryAttempt, RefreshToken
 
@@ -21,25 +20,24 @@ def _delete_in_batches(queryset: QuerySet[Any], batch_size: int) -> int:
         deleted += count
 
 
-def otp_challenges_purge(*, now: datetime | None = None, batch_size: int = 1000) -> int:
+def otp_challenges_purge(*, now: datetime, batch_size: int = 1000) -> int:
     """OTP challenges older than RETENTION_OTP_CHALLENGE_DAYS (at least a day: the hourly send limit counts them),
     and the delivery attempts of that age with them (they answer "did my code go out?" while a code matters)."""
     days = max(settings.RETENTION_OTP_CHALLENGE_DAYS, 1)
-    cutoff = (now or timezone.now()) - timedelta(days=days)
+    cutoff = now - timedelta(days=days)
     challenges = _delete_in_batches(
         OtpChallenge.objects.filter(created_at__lt=cutoff, expires_at__lt=cutoff), batch_size
     )
     return challenges + _delete_in_batches(OtpDeliveryAttempt.objects.filter(created_at__lt=cutoff), batch_size)
 
 
-def auth_sessions_purge(*, now: datetime | None = None, batch_size: int = 1000) -> int:
+def auth_sessions_purge(*, now: datetime, batch_size: int = 1000) -> int:
     """Ended sign-in sessions (revoked more than RETENTION_ENDED_SESSION_DAYS ago, with their
     refresh tokens) and refresh tokens expired more than RETENTION_EXPIRED_REFRESH_TOKEN_DAYS ago.
 
     A live session keeps its tokens until they expire: a rotated token that is still valid
     is what detects its reuse (the session is then revoked).
     """
-    now = now or timezone.now()
     session_cutoff = now - timedelta(days=settings.RETENTION_ENDED_SESSION_DAYS)
     token_cutoff = now - timedelta(days=settings.RETENTION_EXPIRED_REFRESH_TOKEN_DAYS)
     tokens = _delete_in_batches(RefreshToken.objects.filter(expires_at__lt=token_cutoff), batch_size)

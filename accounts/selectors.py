@@ -2,6 +2,7 @@
 
 import uuid
 from collections.abc import Callable
+from datetime import datetime
 
 from accounts.models import User
 from accounts.roles import Role
@@ -32,5 +33,5 @@ def profile_section_register(name: str, build: Callable[..., object]) -> None:
     _profile_sections[name] = build
 
 
-def profile_sections(*, user: User) -> dict[str, object]:
-    return {name: build(user=user) for name, build in _profile_sections.items()}
+def profile_sections(*, user: User, now: datetime) -> dict[str, object]:
+    return {name: build(user=user, now=now) for name, build in _profile_sections.items()}

@@ -14,7 +14,6 @@ from typing import Any
 
 from django.conf import settings
 from django.db import transaction
-from django.utils import timezone
 
 from accounts.audit import audit_log_record
 from accounts.errors import (
@@ -48,12 +47,12 @@ class IssuedTokens:
         return {"access_token": self.access_token, "refresh_token": self.refresh_token, "expires_in": self.expires_in}
 
 
-def _new_refresh_row(*, session: AuthSession) -> str:
+def _new_refresh_row(*, session: AuthSession, now: datetime) -> str:
     raw = new_refresh_token()
     RefreshToken.objects.create(
         session=session,
         token_hash=hash_refresh_token(raw),
-        expires_at=timezone.now() + settings.REFRESH_TOKEN_LIFETIME,
+        expires_at=now + settings.REFRESH_TOKEN_LIFETIME,
     )
     return raw
 
@@ -72,10 +71,9 @@ def _issue(*, session: AuthSession, user: User, refresh_raw: str) -> IssuedToken
 
 @transaction.atomic
 def session_start(
-    *, user: User, mfa_completed: bool = False, ip_address: str | None = None, user_agent: str = ""
+    *, user: User, now: datetime, mfa_completed: bool = False, ip_address: str | None = None, user_agent: str = ""
 ) -> IssuedTokens:
     """Open a session for a signed-in user and issue its first access and refresh tokens."""
-    now = timezone.now()
     session = AuthSession.objects.create(
         user=user,
         mfa_completed=mfa_completed,
@@ -84,7 +82,7 @@ def session_start(
         last_used_at=now,
     )
     User.objects.filter(pk=user.pk).update(last_login=now)
-    return _issue(session=session, user=user, refresh_raw=_new_refresh_row(session=session))
+    return _issue(session=session, user=user, refresh_raw=_new_refresh_row(session=session, now=now))
 
 
 def session_reissue_access(*, session: AuthSession) -> str:
@@ -92,9 +90,11 @@ def session_reissue_access(*, session: AuthSession) -> str:
     return make_access_token(user=session.user, session=session)
 
 
-def session_refresh(*, raw_token: str, ip_address: str | None = None, user_agent: str = "") -> IssuedTokens:
+def session_refresh(
+    *, raw_token: str, now: datetime, ip_address: str | None = None, user_agent: str = ""
+) -> IssuedTokens:
     """Rotate a refresh token. Raises 401 errors; reuse outside the interval revokes the family."""
-    outcome, payload = _rotate(raw_token=raw_token)
+    outcome, payload = _rotate(raw_token=raw_token, now=now)
     if outcome == "reuse":
         session = payload
         audit_log_record(
@@ -114,7 +114,7 @@ def session_refresh(*, raw_token: str, ip_address: str | None = None, user_agent
 
 
 @transaction.atomic
-def _rotate(*, raw_token: str) -> tuple[str, Any]:
+def _rotate(*, raw_token: str, now: datetime) -> tuple[str, Any]:
     if not raw_token or len(raw_token) > 200:
         raise TokenInvalid("The refresh token is invalid.")
     token_hash = hash_refresh_token(raw_token)
@@ -125,7 +125,6 @@ def _rotate(*, raw_token: str) -> tuple[str, Any]:
     # with the same token see each other's rotation.
     session = AuthSession.objects.select_for_update(of=("self",)).select_related("user").get(pk=found)
     token = RefreshToken.objects.get(token_hash=token_hash)
-    now = timezone.now()
     if session.is_revoked:
         raise SessionRevoked()
     user = session.user
@@ -140,9 +139,9 @@ def _rotate(*, raw_token: str) -> tuple[str, Any]:
             _revoke(session=session, reason="refresh_reuse", now=now)
             return "reuse", session
         # Inside the interval (a second tab): a new token of the same family; the first stays valid.
-        raw = _new_refresh_row(session=session)
+        raw = _new_refresh_row(session=session, now=now)
     else:
-        raw = _new_refresh_row(session=session)
+        raw = _new_refresh_row(session=session, now=now)
         replacement = RefreshToken.objects.get(token_hash=hash_refresh_token(raw))
         token.rotated_at = now
         token.replaced_by = replacement
@@ -159,23 +158,25 @@ def _revoke(*, session: AuthSession, reason: str, now: datetime) -> None:
 
 
 @transaction.atomic
-def session_revoke(*, session_id: uuid.UUID | str, reason: str = "logout") -> int:
+def session_revoke(*, session_id: uuid.UUID | str, now: datetime, reason: str = "logout") -> int:
     """End one session (its refresh tokens and access tokens stop working at once)."""
     return AuthSession.objects.filter(pk=session_id, revoked_at__isnull=True).update(
-        revoked_at=timezone.now(), revoked_reason=reason
+        revoked_at=now, revoked_reason=reason
     )
 
 
 @transaction.atomic
-def sessions_revoke_for_user(*, user: User, reason: str, except_session_id: uuid.UUID | str | None = None) -> int:
+def sessions_revoke_for_user(
+    *, user: User, reason: str, now: datetime, except_session_id: uuid.UUID | str | None = None
+) -> int:
     """End every live session of a user (logout everywhere, suspension, deletion, MFA disable)."""
     sessions = AuthSession.objects.filter(user=user, revoked_at__isnull=True)
     if except_session_id is not None:
         sessions = sessions.exclude(pk=except_session_id)
-    return sessions.update(revoked_at=timezone.now(), revoked_reason=reason)
+    return sessions.update(revoked_at=now, revoked_reason=reason)
 
 
-def session_for_refresh_token(raw_token: str) -> AuthSession | None:
+def session_for_refresh_token(raw_token: str, *, now: datetime) -> AuthSession | None:
     """The session a current refresh token belongs to; a rotated or expired token names none.
 
     Logout trusts this answer, so an old token copied from somewhere cannot sign the user out.
@@ -184,7 +185,7 @@ def session_for_refresh_token(raw_token: str) -> AuthSession | None:
         return None
     token = (
         RefreshToken.objects.select_related("session")
-        .filter(token_hash=hash_refresh_token(raw_token), rotated_at__isnull=True, expires_at__gt=timezone.now())
+        .filter(token_hash=hash_refresh_token(raw_token), rotated_at__isnull=True, expires_at__gt=now)
         .first()
     )
     return token.session if token else None

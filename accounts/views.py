@@ -1,6 +1,7 @@
 """Auth, admin MFA and user profile endpoints (docs/api.md §2, §3, §7 MFA). Thin: validate, call a service, answer."""
 
 from abc import ABCMeta, abstractmethod
+from datetime import datetime
 from typing import Any, cast
 from urllib.parse import urlsplit
 
@@ -63,6 +64,7 @@ from accounts.throttling import (
     VerifyMfaIpThrottle,
     VerifyOtpIdentifierThrottle,
 )
+from manas360.api.clock import request_now
 from manas360.api.errors import ApplicationError, Unauthorized, ValidationFailed
 from manas360.api.input import validated_body
 from manas360.api.responses import success_response
@@ -114,7 +116,7 @@ class SendOtpView(_PublicAuthView):
     def post(self, request: Request) -> Response:
         identifier = validated_body(SendOtpSerializer, request)["identifier"]
         context = audit_context_from_request(request)
-        sent = otp.otp_send(identifier=identifier, ip_address=context["ip_address"])
+        sent = otp.otp_send(identifier=identifier, now=request_now(request), ip_address=context["ip_address"])
         return success_response(
             OtpSentSerializer(sent).data, message="If the number or email can receive messages, a code is on its way."
         )
@@ -129,8 +131,9 @@ class VerifyOtpView(_PublicAuthView):
     )
     def post(self, request: Request) -> Response:
         body = validated_body(VerifyOtpSerializer, request)
-        verified = otp.otp_verify(identifier=body["identifier"], code=body.get("otp") or "")
-        issued = session_start(user=verified.user, **audit_context_from_request(request))
+        now = request_now(request)
+        verified = otp.otp_verify(identifier=body["identifier"], code=body.get("otp") or "", now=now)
+        issued = session_start(user=verified.user, now=now, **audit_context_from_request(request))
         return _signed_in_response(
             request,
             user=verified.user,
@@ -154,7 +157,10 @@ class AdminLoginView(_PublicAuthView):
     def post(self, request: Request) -> Response:
         body = validated_body(AdminLoginSerializer, request)
         result = mfa.admin_login(
-            email=body.get("email"), password=body.get("password"), **audit_context_from_request(request)
+            email=body.get("email"),
+            password=body.get("password"),
+            now=request_now(request),
+            **audit_context_from_request(request),
         )
         if result.mfa_token is not None:
             challenge = {
@@ -191,7 +197,10 @@ class AdminVerifyMfaView(_PublicAuthView):
     def post(self, request: Request) -> Response:
         body = validated_body(VerifyMfaSerializer, request)
         issued = mfa.admin_verify_mfa(
-            mfa_token=body.get("mfa_token"), mfa_code=body.get("mfa_code"), **audit_context_from_request(request)
+            mfa_token=body.get("mfa_token"),
+            mfa_code=body.get("mfa_code"),
+            now=request_now(request),
+            **audit_context_from_request(request),
         )
         return _signed_in_response(request, user=issued.session.user, issued=issued, message="Signed in.")
 
@@ -223,7 +232,7 @@ class RefreshView(_PublicAuthView):
         if not raw or not isinstance(raw, str):
             raise Unauthorized("No refresh token was sent.")
         try:
-            issued = session_refresh(raw_token=raw, **audit_context_from_request(request))
+            issued = session_refresh(raw_token=raw, now=request_now(request), **audit_context_from_request(request))
         except ApplicationError as exc:
             if from_cookie and exc.status_code == 401:
                 # The session is over: drop the cookies so the browser stops presenting them.
@@ -259,9 +268,9 @@ class LogoutView(_PublicAuthView):
         if session is not None and session.revoked_at is None:
             # Only a live session may end the others: a token of an ended session signs nobody out.
             if body["all_devices"]:
-                sessions_revoke_for_user(user=session.user, reason="logout_all")
+                sessions_revoke_for_user(user=session.user, reason="logout_all", now=request_now(request))
             else:
-                session_revoke(session_id=session.pk, reason="logout")
+                session_revoke(session_id=session.pk, reason="logout", now=request_now(request))
         response = success_response(None, message="Signed out.")
         clear_auth_cookies(response)
         return response
@@ -276,12 +285,12 @@ def _session_named_by_credentials(request: Request, body: dict[str, Any]) -> Aut
             return session
     body_refresh = body.get("refresh_token")
     if isinstance(body_refresh, str) and body_refresh:
-        return session_for_refresh_token(body_refresh)
+        return session_for_refresh_token(body_refresh, now=request_now(request))
     raw_access = request.COOKIES.get(ACCESS_COOKIE, "")
     raw_refresh = request.COOKIES.get(REFRESH_COOKIE, "")
     session = _session_from_access_token(raw_access) if raw_access else None
     if session is None and raw_refresh:
-        session = session_for_refresh_token(raw_refresh)
+        session = session_for_refresh_token(raw_refresh, now=request_now(request))
     # Cookies naming no session end nothing (the answer only clears them), so there is nothing to protect.
     if session is not None and not csrf_matches_session(request, session.pk):
         raise CsrfFailed()
@@ -325,7 +334,7 @@ class MfaGenerateSecretView(APIView):
 
     @extend_schema(request=None, responses=MfaSecretSerializer)
     def post(self, request: Request) -> Response:
-        secret = mfa.mfa_generate_secret(user=_user_of(request))
+        secret = mfa.mfa_generate_secret(user=_user_of(request), now=request_now(request))
         return success_response(MfaSecretSerializer(secret).data, message="Scan the QR code, then confirm a code.")
 
 
@@ -341,6 +350,7 @@ class MfaEnableView(APIView):
             session=session,
             mfa_code=body.get("mfa_code"),
             secret=body.get("secret"),
+            now=request_now(request),
             **audit_context_from_request(request),
         )
         response = success_response(
@@ -362,6 +372,7 @@ class MfaDisableView(APIView):
             session=_session_of(request),
             mfa_code=body.get("mfa_code"),
             password=body.get("password"),
+            now=request_now(request),
             **audit_context_from_request(request),
         )
         return success_response(
@@ -375,10 +386,11 @@ class MfaDisableView(APIView):
 def _profile_response(
     user: User,
     *,
+    now: datetime,
     with_subscription: bool = True,
     email_change: PendingEmailChange | None = None,
 ) -> Response:
-    sections = profile_sections(user=user) if with_subscription else None
+    sections = profile_sections(user=user, now=now) if with_subscription else None
     payload = ProfileSerializer(user, context={"sections": sections, "email_change": email_change}).data
     if email_change is None:
         return success_response(payload, user=payload)
@@ -406,7 +418,7 @@ class _UserDetailBase(APIView, metaclass=ABCMeta):
 
     @extend_schema(responses=ProfileSerializer)
     def get(self, request: Request, user_id: str | None = None) -> Response:
-        return _profile_response(self.get_target(request, user_id))
+        return _profile_response(self.get_target(request, user_id), now=request_now(request))
 
     @extend_schema(
         request=ProfileUpdateSerializer,
@@ -415,13 +427,21 @@ class _UserDetailBase(APIView, metaclass=ABCMeta):
     def patch(self, request: Request, user_id: str | None = None) -> Response:
         target = self.get_target(request, user_id)
         changes = validated_body(ProfileUpdateSerializer, request)
-        result = user_update(user=target, actor=_user_of(request), **changes, **audit_context_from_request(request))
-        return _profile_response(result.user, email_change=result.email_change)
+        result = user_update(
+            user=target,
+            actor=_user_of(request),
+            now=request_now(request),
+            **changes,
+            **audit_context_from_request(request),
+        )
+        return _profile_response(result.user, now=request_now(request), email_change=result.email_change)
 
     @extend_schema(request=None, responses=None)
     def delete(self, request: Request, user_id: str | None = None) -> Response:
         target = self.get_target(request, user_id)
-        user_soft_delete(user=target, actor=_user_of(request), **audit_context_from_request(request))
+        user_soft_delete(
+            user=target, actor=_user_of(request), now=request_now(request), **audit_context_from_request(request)
+        )
         response = success_response(None, message="The account has been deleted.")
         if target.pk == _user_of(request).pk:
             clear_auth_cookies(response)
@@ -458,7 +478,7 @@ class EmailChangeView(APIView):
                 "This is already your email address.", errors={"email": ["This is already your email address."]}
             )
         pending = email_change.email_change_request(
-            user=_user_of(request), new_email=new_email, **audit_context_from_request(request)
+            user=_user_of(request), new_email=new_email, now=request_now(request), **audit_context_from_request(request)
         )
         return success_response(
             EmailChangePendingSerializer(pending).data,
@@ -480,6 +500,7 @@ class EmailChangeConfirmView(APIView):
         updated = email_change.email_change_confirm(
             user=_user_of(request),
             code=validated_body(EmailChangeConfirmSerializer, request).get("code"),
+            now=request_now(request),
             **audit_context_from_request(request),
         )
         payload = UserSerializer(updated).data

@@ -3,10 +3,13 @@
 
 from __future__ import annotations
 
+from datetime import UTC
+
 from django.contrib import admin
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpResponse
 from django.template.response import TemplateResponse
+from django.utils import timezone
 
 from accounts.roles import Permission, role_has_permission
 from analytics import charts, exports, selectors
@@ -23,14 +26,16 @@ def _require_view_analytics(request) -> None:
 
 def analytics_page(request):
     _require_view_analytics(request)
+    now = timezone.now()  # one reading for the page
+    today = now.astimezone(UTC).date()
     error = ""
     try:
-        date_range = parse_date_range(request.GET)
+        date_range = parse_date_range(request.GET, today=today)
     except InvalidDateRange as exc:
         error = exc.message
-        date_range = parse_date_range({})
-    dashboard = selectors.analytics_dashboard(date_range=date_range)
-    overview = selectors.analytics_overview(date_range=date_range)
+        date_range = parse_date_range({}, today=today)
+    dashboard = selectors.analytics_dashboard(date_range=date_range, now=now)
+    overview = selectors.analytics_overview(date_range=date_range, now=now)
     daily = dashboard["daily"]
     context = {
         **admin.site.each_context(request),
@@ -79,11 +84,14 @@ def analytics_export(request, file_format: str):
     _require_view_analytics(request)
     if file_format not in exports.CONTENT_TYPES:
         raise Http404("Unknown export format.")
+    now = timezone.now()  # one reading for the file
     try:
-        date_range = parse_date_range(request.GET)
+        date_range = parse_date_range(request.GET, today=now.astimezone(UTC).date())
     except InvalidDateRange as exc:
         return HttpResponse(exc.message, status=400, content_type="text/plain; charset=utf-8")
-    content = exports.export_file(date_range=date_range, file_format=file_format, report_type=None, group_by=None)
+    content = exports.export_file(
+        date_range=date_range, file_format=file_format, report_type=None, group_by=None, now=now
+    )
     response = HttpResponse(content, content_type=exports.CONTENT_TYPES[file_format])
     response["Content-Disposition"] = f"attachment; filename={exports.export_filename(date_range, file_format)}"
     response["Cache-Control"] = "no-store"

@@ -10,10 +10,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
-
-from django.utils import timezone
 
 from analytics.errors import InvalidDateRange
 from manas360.api.dates import end_of_day, parse_day, start_of_day
@@ -62,9 +60,8 @@ def _first(params: Mapping[str, Any], *names: str) -> str | None:
     return None
 
 
-def parse_date_range(params: Mapping[str, Any], *, today: date | None = None) -> DateRange:
-    """Read `startDate`, `endDate` and `period` from query parameters."""
-    today = today or timezone.now().astimezone(UTC).date()
+def parse_date_range(params: Mapping[str, Any], *, today: date) -> DateRange:
+    """Read `startDate`, `endDate` and `period` from query parameters; `today` is the caller's (UTC) day."""
     raw_start = _first(params, "startDate", "start_date")
     raw_end = _first(params, "endDate", "end_date")
     raw_period = _first(params, "period")

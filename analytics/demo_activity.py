@@ -19,7 +19,6 @@ from datetime import datetime, timedelta
 
 from django.db import transaction
 from django.db.models import F
-from django.utils import timezone
 
 from accounts.models import User
 from accounts.roles import Role
@@ -66,11 +65,10 @@ def demo_activity_exists() -> bool:
 
 
 @transaction.atomic
-def demo_activity_create(*, now: datetime | None = None, seed: int = 360) -> DemoSummary | None:
+def demo_activity_create(*, now: datetime, seed: int = 360) -> DemoSummary | None:
     """Create the demo activity; None (and nothing written) when it is already there."""
     if demo_activity_exists():
         return None
-    now = now or timezone.now()
     rng = random.Random(seed)  # noqa: S311 (reproducible made-up data, nothing secret)
     patients = _patients(rng, now)
     sessions = _sessions(rng, now, patients)

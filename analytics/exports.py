@@ -13,8 +13,6 @@ import io
 from datetime import UTC, datetime
 from typing import Any
 
-from django.utils import timezone
-
 from analytics import selectors
 from analytics.dates import DateRange
 from manas360.money import CURRENCY_CODE, format_rupees, paise_to_rupees
@@ -64,17 +62,17 @@ def export_filename(date_range: DateRange, extension: str) -> str:
     return f"MANAS360_Analytics_{date_range.start.isoformat()}_{date_range.end.isoformat()}.{extension}"
 
 
-def collect(date_range: DateRange) -> dict[str, Any]:
+def collect(date_range: DateRange, *, now: datetime) -> dict[str, Any]:
     """Everything the Excel and PDF files show."""
-    dashboard = selectors.analytics_dashboard(date_range=date_range)
+    dashboard = selectors.analytics_dashboard(date_range=date_range, now=now)
     return {
         "date_range": date_range,
-        "overview": selectors.analytics_overview(date_range=date_range),
+        "overview": selectors.analytics_overview(date_range=date_range, now=now),
         "sessions": selectors.analytics_sessions(date_range=date_range),
         "outcomes": selectors.analytics_outcomes(date_range=date_range),
         "daily": dashboard["daily"],
         "top_themes": dashboard["top_themes"],
-        "generated_at": timezone.now().astimezone(UTC),
+        "generated_at": now.astimezone(UTC),
     }
 
 
@@ -86,11 +84,11 @@ def _title(key: str) -> str:
 # --- CSV -----------------------------------------------------------------------------------------------
 
 
-def build_csv(*, date_range: DateRange, report: dict[str, Any] | None) -> bytes:
+def build_csv(*, date_range: DateRange, report: dict[str, Any] | None, now: datetime) -> bytes:
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     if report is None:
-        overview = selectors.analytics_overview(date_range=date_range)
+        overview = selectors.analytics_overview(date_range=date_range, now=now)
         writer.writerow(["Metric", "Value"])
         writer.writerow(["Start date", date_range.start.isoformat()])
         writer.writerow(["End date", date_range.end.isoformat()])
@@ -330,14 +328,16 @@ def _pdf_top_themes(top_themes: list[dict[str, Any]], styles: Any) -> Any:
 # --- One entry point ------------------------------------------------------------------------------------
 
 
-def export_file(*, date_range: DateRange, file_format: str, report_type: str | None, group_by: str | None) -> bytes:
+def export_file(
+    *, date_range: DateRange, file_format: str, report_type: str | None, group_by: str | None, now: datetime
+) -> bytes:
     """The file for `file_format` (csv, xlsx or pdf); a report type adds its rows to the CSV (as its only table)
     and to the workbook (as one more sheet). The PDF is always the overview."""
     report = None
     if report_type is not None and group_by is not None and file_format != "pdf":
         report = selectors.analytics_report(report_type=report_type, group_by=group_by, date_range=date_range)
     if file_format == "csv":
-        return build_csv(date_range=date_range, report=report)
+        return build_csv(date_range=date_range, report=report, now=now)
     if file_format == "xlsx":
-        return build_xlsx(bundle=collect(date_range), report=report)
-    return build_pdf(bundle=collect(date_range))
+        return build_xlsx(bundle=collect(date_range, now=now), report=report)
+    return build_pdf(bundle=collect(date_range, now=now))

@@ -1,6 +1,7 @@
 """Analytics seed: no reference data; `seed --demo` adds 90 days of demo activity (analytics/demo_activity.py)."""
 
 from django.core.management.base import OutputWrapper
+from django.utils import timezone
 
 from analytics.demo_activity import DAYS, DEMO_EMAIL_DOMAIN, demo_activity_create
 
@@ -10,7 +11,7 @@ def run(*, stdout: OutputWrapper, demo_accounts: bool) -> None:
 
 
 def run_demo(*, stdout: OutputWrapper) -> None:
-    summary = demo_activity_create()
+    summary = demo_activity_create(now=timezone.now())
     if summary is None:
         stdout.write(f"demo activity: already present (patients @{DEMO_EMAIL_DOMAIN}); nothing added.")
         return

@@ -1,6 +1,6 @@
+from datetime import UTC
 from typing import Any
 
-from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
@@ -31,7 +31,7 @@ class AssessmentCreateSerializer(serializers.Serializer):
         return _TYPE_ALIASES[normalised]
 
     def validate_taken_at(self, value):
-        if (value - timezone.now()).total_seconds() > FUTURE_TOLERANCE_SECONDS:
+        if (value - self.context["now"]).total_seconds() > FUTURE_TOLERANCE_SECONDS:
             raise serializers.ValidationError("Must not be in the future.")
         return value
 
@@ -69,7 +69,8 @@ class DateRangeQuery(serializers.Serializer):
     period = _query_text("Last N days (7d, 30d, 90d, 1y); default 30d.")
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
-        return {"date_range": parse_date_range(attrs)}
+        # The view passes its request's `now` (context "now"): "the last 30 days" end on that day (UTC).
+        return {"date_range": parse_date_range(attrs, today=self.context["now"].astimezone(UTC).date())}
 
 
 def _group_by(attrs: dict[str, Any]) -> str:

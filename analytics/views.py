@@ -27,6 +27,7 @@ from analytics.serializers import (
     SessionsOutput,
 )
 from analytics.services import assessment_record
+from manas360.api.clock import request_now
 from manas360.api.input import validated_body, validated_query
 from manas360.api.pagination import paginated_response
 
@@ -54,7 +55,9 @@ class OverviewView(AnalyticsView):
         f"activeSubscriptions, revenue (paise), dateRange. {ANALYTICS_ERRORS}",
     )
     def get(self, request):
-        return Response(OverviewOutput(selectors.analytics_overview(**validated_query(DateRangeQuery, request))).data)
+        now = request_now(request)
+        overview = selectors.analytics_overview(**validated_query(DateRangeQuery, request, now=now), now=now)
+        return Response(OverviewOutput(overview).data)
 
 
 class SessionsView(AnalyticsView):
@@ -65,7 +68,11 @@ class SessionsView(AnalyticsView):
         + ANALYTICS_ERRORS,
     )
     def get(self, request):
-        return Response(SessionsOutput(selectors.analytics_sessions(**validated_query(DateRangeQuery, request))).data)
+        return Response(
+            SessionsOutput(
+                selectors.analytics_sessions(**validated_query(DateRangeQuery, request, now=request_now(request)))
+            ).data
+        )
 
 
 class OutcomesView(AnalyticsView):
@@ -76,7 +83,11 @@ class OutcomesView(AnalyticsView):
         "improvementRate}, daily[] {date, sessionsStarted, sessionsCompleted}. " + ANALYTICS_ERRORS,
     )
     def get(self, request):
-        return Response(OutcomesOutput(selectors.analytics_outcomes(**validated_query(DateRangeQuery, request))).data)
+        return Response(
+            OutcomesOutput(
+                selectors.analytics_outcomes(**validated_query(DateRangeQuery, request, now=request_now(request)))
+            ).data
+        )
 
 
 class DashboardView(AnalyticsView):
@@ -88,7 +99,9 @@ class DashboardView(AnalyticsView):
         "topThemes[]. Also served at GET /admin/analytics/dashboard. " + ANALYTICS_ERRORS,
     )
     def get(self, request):
-        return Response(DashboardOutput(selectors.analytics_dashboard(**validated_query(DateRangeQuery, request))).data)
+        now = request_now(request)
+        dashboard = selectors.analytics_dashboard(**validated_query(DateRangeQuery, request, now=now), now=now)
+        return Response(DashboardOutput(dashboard).data)
 
 
 class ReportView(AnalyticsView):
@@ -101,7 +114,9 @@ class ReportView(AnalyticsView):
     def get(self, request, report_type: str):
         if report_type not in selectors.REPORT_TYPES:
             raise UnknownReportType(f"Unknown report type. Use one of: {', '.join(selectors.REPORT_TYPES)}.")
-        report = selectors.analytics_report(report_type=report_type, **validated_query(ReportQuery, request))
+        report = selectors.analytics_report(
+            report_type=report_type, **validated_query(ReportQuery, request, now=request_now(request))
+        )
         return Response(ReportOutput(report).data)
 
 
@@ -142,9 +157,10 @@ class ExportView(AnalyticsView):
         " 400 validation_error for an unknown format or type. " + ANALYTICS_ERRORS,
     )
     def get(self, request):
-        export = validated_query(ExportQuery, request, fixed_format=self.fixed_format)
+        now = request_now(request)
+        export = validated_query(ExportQuery, request, fixed_format=self.fixed_format, now=now)
         date_range, file_format = export["date_range"], export["file_format"]
-        response = HttpResponse(exports.export_file(**export), content_type=exports.CONTENT_TYPES[file_format])
+        response = HttpResponse(exports.export_file(**export, now=now), content_type=exports.CONTENT_TYPES[file_format])
         response["Content-Disposition"] = f"attachment; filename={exports.export_filename(date_range, file_format)}"
         response["Cache-Control"] = "no-store"
         return response
@@ -170,7 +186,10 @@ class AssessmentView(APIView):
         "default now, not in the future). 400 validation_error on a score outside the type's range.",
     )
     def post(self, request):
-        assessment = assessment_record(user=request.user, **validated_body(AssessmentCreateSerializer, request))
+        now = request_now(request)
+        assessment = assessment_record(
+            user=request.user, now=now, **validated_body(AssessmentCreateSerializer, request, now=now)
+        )
         return Response(AssessmentSerializer(assessment).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(responses=AssessmentSerializer(many=True))

@@ -1,6 +1,7 @@
 """Mandates and their renewal history, read-only: state moves only through PhonePe's word (services)."""
 
 from django.contrib import admin
+from django.utils import timezone
 
 from autopay.models import Mandate, Renewal
 from autopay.selectors import renewals_past_deadline
@@ -63,7 +64,7 @@ class PastDeadlineFilter(admin.SimpleListFilter):
 
     def queryset(self, request, queryset):
         if self.value() == "past_deadline":
-            return queryset.filter(pk__in=renewals_past_deadline().values("pk"))
+            return queryset.filter(pk__in=renewals_past_deadline(now=timezone.now()).values("pk"))
         return queryset
 
 

@@ -31,7 +31,7 @@ class RedemptionSource:
         renewals = Renewal.objects.filter(created_at__gte=since, created_at__lt=until).order_by("created_at")
         return list(renewals.values_list("pk", flat=True))
 
-    def check(self, row: Any) -> Verdict:
+    def check(self, row: Any, *, now: datetime) -> Verdict:
         renewal = Renewal.objects.select_related("payment").get(pk=row)
         status, theirs = gateway_state(
             lambda: get_autopay_client().get_subscription_order_status(merchant_order_id=renewal.merchant_order_id)
@@ -42,7 +42,7 @@ class RedemptionSource:
 
         def differs(detail: str, *, repair: bool = False) -> Verdict:
             def sync() -> None:
-                renewal_sync(renewal_id=renewal.pk)
+                renewal_sync(renewal_id=renewal.pk, now=now)
 
             return Verdict(
                 reference=agree.reference,

@@ -5,6 +5,7 @@
 from collections.abc import Iterator
 
 from django.db.models import Count
+from django.utils import timezone
 from prometheus_client.core import GaugeMetricFamily
 
 from autopay.models import RenewalState
@@ -15,7 +16,13 @@ def collect() -> Iterator[GaugeMetricFamily]:
     late = GaugeMetricFamily(
         "renewals_past_deadline", "Open renewals that should have moved on by now, by state.", labels=["state"]
     )
-    rows = renewals_past_deadline().order_by().values("state").annotate(n=Count("id")).values_list("state", "n")
+    rows = (
+        renewals_past_deadline(now=timezone.now())
+        .order_by()
+        .values("state")
+        .annotate(n=Count("id"))
+        .values_list("state", "n")
+    )
     counts = dict(rows)
     for state in (RenewalState.SCHEDULED, RenewalState.NOTIFIED, RenewalState.DEBITING):
         late.add_metric([state.value], counts.get(state.value, 0))

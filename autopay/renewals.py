@@ -30,7 +30,6 @@ import uuid
 from datetime import datetime, timedelta
 
 from django.db import IntegrityError, transaction
-from django.utils import timezone
 
 from autopay import conf
 from autopay.models import OPEN_RENEWAL_STATES, RENEWAL_MACHINE, Mandate, MandateState, Renewal, RenewalState
@@ -76,41 +75,40 @@ def _move(renewal: Renewal, to_state: str, *, reason: str = "") -> None:
 # --- the job step ------------------------------------------------------------------------
 
 
-def renewal_advance(*, mandate_id: uuid.UUID | str, now: datetime | None = None) -> str:
+def renewal_advance(*, mandate_id: uuid.UUID | str, now: datetime) -> str:
     """Move one mandate's renewal one or more steps forward. Returns what it did (for logs and tests).
 
     An attempt that started is finished first, whatever happened since (mandate ended or being turned off,
     subscription replaced, user gone): a debit PhonePe took is recorded, and refunded when the user no longer
     wants it; no new debit is asked for a mandate that will not renew.
     """
-    now = now or timezone.now()
     mandate = Mandate.objects.select_related("subscription", "plan", "user").get(pk=mandate_id)
     if mandate.state == M.ACTIVATION_IN_PROGRESS:
         if mandate.cancel_requested_at is not None:
             # Turned off, or an approval not kept (docs/autopay.md), before PhonePe confirmed the cancel.
-            mandate_cancel_at_gateway(mandate_id=mandate.pk)
+            mandate_cancel_at_gateway(mandate_id=mandate.pk, now=now)
             return "cancel_retried"
         # Its callbacks may have been lost: PhonePe's word on the setup is read here.
-        mandate_sync(mandate_id=mandate.pk)
+        mandate_sync(mandate_id=mandate.pk, now=now)
         return "setup_checked"
     turned_off = ""
     if mandate.state in (M.ACTIVE, M.PAUSED) and mandate.cancel_requested_at is None:
-        reason = _turn_off_reason(mandate)
+        reason = _turn_off_reason(mandate, now=now)
         if reason:
             # A deleted or suspended account is never notified or charged again: leaving turns Autopay off at
             # once (accounts.departures); this catches whatever that missed.
-            request_turn_off(mandate_id=mandate.pk, reason=reason)
+            request_turn_off(mandate_id=mandate.pk, reason=reason, now=now)
             mandate.refresh_from_db()
             turned_off = "turned_off_user_gone" if _user_gone(mandate) else "turned_off"
     renewal = mandate.renewals.filter(state__in=OPEN_RENEWAL_STATES).first()
     settled = ""
     if renewal is not None and (mandate.state not in (M.ACTIVE, M.PAUSED) or _refund_reason(mandate)):
-        settled = _settle(renewal)
+        settled = _settle(renewal, now=now)
         renewal = None
     if mandate.state not in (M.ACTIVE, M.PAUSED):
         return settled or "mandate_not_live"
     if mandate.cancel_requested_at is not None:
-        mandate_cancel_at_gateway(mandate_id=mandate.pk)
+        mandate_cancel_at_gateway(mandate_id=mandate.pk, now=now)
         return settled or turned_off or "cancel_retried"
     subscription = mandate.subscription
     if subscription is None:
@@ -123,7 +121,7 @@ def renewal_advance(*, mandate_id: uuid.UUID | str, now: datetime | None = None)
     elif renewal.state == R.DEBITING and now >= renewal.period_start:
         # The paid end passed while PhonePe has not said how the debit went (its own retries, or its status API
         # is down): access goes on into the grace period meanwhile, as after a failure. A success settles it.
-        _grace_begin(renewal)
+        _grace_begin(renewal, now=now)
     return _drive(renewal, now)
 
 
@@ -141,11 +139,11 @@ def _refund_reason(mandate: Mandate) -> str:
     return ""
 
 
-def _turn_off_reason(mandate: Mandate) -> str:
+def _turn_off_reason(mandate: Mandate, *, now: datetime) -> str:
     """Why a mandate that would renew must be turned off now ("" = it goes on)."""
     if _user_gone(mandate):
         return "account closed"
-    subscription = _subscription_follow(mandate)
+    subscription = _subscription_follow(mandate, now=now)
     if subscription is None:
         return ""
     if subscription.status == SubscriptionStatus.ACTIVE:
@@ -161,18 +159,18 @@ def _turn_off_reason(mandate: Mandate) -> str:
     return f"subscription {subscription.status}"
 
 
-def _subscription_follow(mandate: Mandate) -> Subscription | None:
+def _subscription_follow(mandate: Mandate, *, now: datetime) -> Subscription | None:
     """The row this mandate renews. When the paid time ran out and the same plan goes on in a new row (a
     grace period or a renewal granted after the paid end), the mandate points at that row from now on."""
     current = mandate.subscription
     if current is None or current.status != SubscriptionStatus.EXPIRED:
         return current
-    if _point_at_live_subscription(mandate):
+    if _point_at_live_subscription(mandate, now=now):
         return mandate.subscription
     return current
 
 
-def _point_at_live_subscription(mandate: Mandate) -> bool:
+def _point_at_live_subscription(mandate: Mandate, *, now: datetime) -> bool:
     """Point the mandate at the user's active row of its plan if it points elsewhere. True if it moved."""
     live = Subscription.objects.filter(
         user_id=mandate.user_id, status=SubscriptionStatus.ACTIVE, plan_id=mandate.plan_id
@@ -181,7 +179,7 @@ def _point_at_live_subscription(mandate: Mandate) -> bool:
         return False
     with transaction.atomic():
         previous = mandate.subscription_id
-        Mandate.objects.filter(pk=mandate.pk).update(subscription=live, updated_at=timezone.now())
+        Mandate.objects.filter(pk=mandate.pk).update(subscription=live, updated_at=now)
         mandate.subscription = live
         _refresh_auto_renew(previous)
         _refresh_auto_renew(live.pk)
@@ -189,14 +187,14 @@ def _point_at_live_subscription(mandate: Mandate) -> bool:
     return True
 
 
-def _settle(renewal: Renewal) -> str:
+def _settle(renewal: Renewal, *, now: datetime) -> str:
     """An attempt of a mandate that will not renew any more: PhonePe's word on it, and no new debit.
 
     Nothing was asked to be debited before `debiting` (the state is written before the redeem), so an attempt
     still scheduled or notified at PhonePe is abandoned; one that is debiting waits for PhonePe's final word
     (`renewal_sync` records a COMPLETED debit and refunds it).
     """
-    renewal_sync(renewal_id=renewal.pk)
+    renewal_sync(renewal_id=renewal.pk, now=now)
     with transaction.atomic():
         locked = Renewal.objects.select_for_update().get(pk=renewal.pk)
         if locked.state in (R.SCHEDULED, R.NOTIFIED):
@@ -224,18 +222,18 @@ def _start_attempt(mandate: Mandate, subscription: Subscription, now: datetime) 
     if last is not None and last.state != R.SUCCEEDED:  # the period is still unpaid: a retry
         cycle, attempt = last.cycle, last.attempt + 1
         if attempt > conf.max_attempts() or now >= period_start + conf.grace_period():
-            _lapse(mandate.pk, period_start=period_start, reason="renewal failed; grace period over")
+            _lapse(mandate.pk, period_start=period_start, reason="renewal failed; grace period over", now=now)
             return "lapsed"
         if last.updated_at + conf.retry_after() > now:
             return "waiting_to_retry"
     elif now >= period_start + conf.grace_period():
         # No attempt ran for a period whose grace is over (the jobs were stopped that long): too late to charge.
-        _lapse(mandate.pk, period_start=period_start, reason="renewal not attempted; grace period over")
+        _lapse(mandate.pk, period_start=period_start, reason="renewal not attempted; grace period over", now=now)
         return "lapsed"
     if mandate.state != M.ACTIVE:
         return "mandate_paused"
     # Before each cycle: is the mandate still ACTIVE at PhonePe?
-    mandate_sync(mandate_id=mandate.pk)
+    mandate_sync(mandate_id=mandate.pk, now=now)
     mandate.refresh_from_db()
     if not mandate.will_renew:
         return "mandate_not_live"
@@ -259,10 +257,10 @@ def _drive(renewal: Renewal, now: datetime) -> str:
         renewal.refresh_from_db()
     if renewal.state == R.NOTIFIED:
         if renewal.debit_after is None or now < renewal.debit_after:
-            renewal_sync(renewal_id=renewal.pk)  # an auto-debit or an expired notice may have settled it
+            renewal_sync(renewal_id=renewal.pk, now=now)  # an auto-debit or an expired notice may have settled it
             return "notified"
         # Just before the debit: is the mandate still ACTIVE at PhonePe? (A revoked one abandons this renewal.)
-        mandate_sync(mandate_id=renewal.mandate_id)
+        mandate_sync(mandate_id=renewal.mandate_id, now=now)
         renewal.refresh_from_db()
         if renewal.state != R.NOTIFIED or not Mandate.objects.get(pk=renewal.mandate_id).will_renew:
             return renewal.state
@@ -275,22 +273,22 @@ def _drive(renewal: Renewal, now: datetime) -> str:
                 locked.save(update_fields=["state", "debited_at", "updated_at"])
         if moved:  # asked once `debiting` is committed, never under the row lock
             _redeem(renewal)
-        return _confirm(renewal)
+        return _confirm(renewal, now=now)
     if renewal.state == R.DEBITING:
         # A run after the debit was asked for: PhonePe's word first. If the order is still NOTIFIED the request
         # never reached PhonePe (a 503, a timeout, a worker killed before sending it): send it again while the
         # notice is valid and the mandate will still renew. PhonePe debits an order at most once.
-        status = _renewal_apply(renewal.pk)
+        status = _renewal_apply(renewal.pk, now=now)
         renewal.refresh_from_db()
         if renewal.state == R.DEBITING and status is not None and _may_redeem_again(renewal, status, now):
             _redeem(renewal)
-            return _confirm(renewal)
+            return _confirm(renewal, now=now)
     renewal.refresh_from_db()
     return renewal.state
 
 
-def _confirm(renewal: Renewal) -> str:
-    renewal_sync(renewal_id=renewal.pk)
+def _confirm(renewal: Renewal, *, now: datetime) -> str:
+    renewal_sync(renewal_id=renewal.pk, now=now)
     renewal.refresh_from_db()
     return renewal.state
 
@@ -346,16 +344,16 @@ def _notify(renewal: Renewal, now: datetime) -> None:
 # --- confirm with PhonePe ------------------------------------------------------------------
 
 
-def renewal_sync(*, renewal_id: uuid.UUID | str) -> bool:
+def renewal_sync(*, renewal_id: uuid.UUID | str, now: datetime) -> bool:
     """Apply PhonePe's order status to a renewal. COMPLETED for our amount: a payment is recorded
     and the period appended (or refunded, when the user no longer wants it), all in one transaction.
     Returns True if the renewal changed. Raises `PhonePeError` when PhonePe cannot be asked."""
     before = Renewal.objects.values_list("state", flat=True).get(pk=renewal_id)
-    _renewal_apply(renewal_id)
+    _renewal_apply(renewal_id, now=now)
     return Renewal.objects.values_list("state", flat=True).get(pk=renewal_id) != before
 
 
-def _renewal_apply(renewal_id: uuid.UUID | str) -> SubscriptionOrderStatus | None:
+def _renewal_apply(renewal_id: uuid.UUID | str, *, now: datetime) -> SubscriptionOrderStatus | None:
     """`renewal_sync`'s work; returns PhonePe's answer (None: the renewal was final, or PhonePe has no order)."""
     renewal = Renewal.objects.get(pk=renewal_id)
     if renewal.state not in OPEN_RENEWAL_STATES:
@@ -373,7 +371,7 @@ def _renewal_apply(renewal_id: uuid.UUID | str) -> SubscriptionOrderStatus | Non
         renewal.gateway_state = status.state[:30]
         if status.state == "COMPLETED" and status.amount == renewal.amount_paise:
             if renewal.state != R.SUCCEEDED:
-                _record_charge(renewal, status)
+                _record_charge(renewal, status, now=now)
         elif status.state == "COMPLETED":
             logger.error("renewal amount differs", extra={"renewal_id": str(renewal.pk), "amount": status.amount})
             if RENEWAL_MACHINE.can(renewal, R.FAILED):
@@ -382,16 +380,16 @@ def _renewal_apply(renewal_id: uuid.UUID | str) -> SubscriptionOrderStatus | Non
             _move(renewal, R.FAILED, reason=status.error_code or "debit failed")
             mandate = renewal.mandate
             if renewal.state == R.FAILED and mandate.state in (M.ACTIVE, M.PAUSED) and not _refund_reason(mandate):
-                _grace_start(renewal)
+                _grace_start(renewal, now=now)
         renewal.save()
     if renewal.state == R.FAILED:
         # Learned after the paid end, the grace period is a new subscription row: the mandate renews that one.
         # (Its own transaction, after the renewal's: the mandate row is locked before subscription rows.)
-        _point_at_live_subscription(renewal.mandate)
+        _point_at_live_subscription(renewal.mandate, now=now)
     return status
 
 
-def _record_charge(renewal: Renewal, status: SubscriptionOrderStatus) -> None:
+def _record_charge(renewal: Renewal, status: SubscriptionOrderStatus, *, now: datetime) -> None:
     """The debit went through: a payment in our books whose grant is appended (caller holds the transaction).
 
     The payment goes through payments' one path (`payment_apply_order_status`: state, audit, fulfilment).
@@ -417,9 +415,10 @@ def _record_charge(renewal: Renewal, status: SubscriptionOrderStatus) -> None:
     payment = renewal.payment
     assert payment is not None
     if not refund_reason:
-        entitlement_grace_settle(user=mandate.user, payment=payment, plan=mandate.plan)
+        entitlement_grace_settle(user=mandate.user, payment=payment, plan=mandate.plan, now=now)
     payment_apply_order_status(
         payment_id=payment.pk,
+        now=now,
         status=OrderStatus(
             merchant_order_id=status.merchant_order_id,
             order_id=status.order_id,
@@ -433,7 +432,7 @@ def _record_charge(renewal: Renewal, status: SubscriptionOrderStatus) -> None:
     )
     if RENEWAL_MACHINE.can(renewal, R.SUCCEEDED):
         _move(renewal, R.SUCCEEDED)
-    renewal.completed_at = timezone.now()
+    renewal.completed_at = now
     renewal.failure_reason = ""
     granted = granted_subscription_id(payment)
     if granted and granted != mandate.subscription_id:
@@ -452,18 +451,20 @@ def _record_charge(renewal: Renewal, status: SubscriptionOrderStatus) -> None:
     )
 
 
-def _grace_begin(renewal: Renewal) -> None:
+def _grace_begin(renewal: Renewal, *, now: datetime) -> None:
     """`_grace_start` in its own transaction, then the mandate follows the row the grace period lives in."""
     with transaction.atomic():
-        _grace_start(renewal)
-    _point_at_live_subscription(renewal.mandate)
+        _grace_start(renewal, now=now)
+    _point_at_live_subscription(renewal.mandate, now=now)
 
 
-def _grace_start(renewal: Renewal) -> None:
+def _grace_start(renewal: Renewal, *, now: datetime) -> None:
     """A failed debit: access continues to the grace end while the next attempts run."""
     mandate = renewal.mandate
     grace_end = renewal.period_start + conf.grace_period()
-    if entitlement_grace_start(user=mandate.user, plan=mandate.plan, until=grace_end, since=renewal.period_start):
+    if entitlement_grace_start(
+        user=mandate.user, plan=mandate.plan, until=grace_end, since=renewal.period_start, now=now
+    ):
         _audit(
             mandate,
             "autopay.grace_started",
@@ -472,13 +473,13 @@ def _grace_start(renewal: Renewal) -> None:
         )
 
 
-def _lapse(mandate_id: uuid.UUID | str, *, period_start: datetime, reason: str) -> None:
+def _lapse(mandate_id: uuid.UUID | str, *, period_start: datetime, reason: str, now: datetime) -> None:
     with transaction.atomic():
-        if entitlement_grace_end(user=Mandate.objects.get(pk=mandate_id).user):
+        if entitlement_grace_end(user=Mandate.objects.get(pk=mandate_id).user, now=now):
             logger.info("grace ended without payment", extra={"mandate_id": str(mandate_id)})
-        request_turn_off(mandate_id=mandate_id, reason=reason)
+        request_turn_off(mandate_id=mandate_id, reason=reason, now=now)
     try:
-        mandate_cancel_at_gateway(mandate_id=mandate_id)
+        mandate_cancel_at_gateway(mandate_id=mandate_id, now=now)
     except Exception:  # noqa: BLE001 - the next run retries the cancel (cancel_requested_at is set)
         logger.warning("cancel after lapse not confirmed", extra={"mandate_id": str(mandate_id)})
 
@@ -486,11 +487,10 @@ def _lapse(mandate_id: uuid.UUID | str, *, period_start: datetime, reason: str) 
 # --- the periodic sweep -------------------------------------------------------------------
 
 
-def mandates_due(*, now: datetime | None = None) -> list[uuid.UUID]:
+def mandates_due(*, now: datetime) -> list[uuid.UUID]:
     """Ids of mandates with something to do: an open renewal (whatever the mandate's state: an attempt that
     started is finished), a paid end within the notice window, a period in grace, or a cancel PhonePe has
     not confirmed yet."""
-    now = now or timezone.now()
     horizon = now + conf.notify_before()
     live = Mandate.objects.filter(state__in=[M.ACTIVE, M.PAUSED])
     unconfirmed_setups = Mandate.objects.filter(

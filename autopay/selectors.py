@@ -4,7 +4,6 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db.models import Case, IntegerField, Q, QuerySet, Value, When
-from django.utils import timezone
 
 from accounts.models import User
 from autopay.models import LIVE_STATES, Mandate, MandateState, Renewal, RenewalState
@@ -37,7 +36,7 @@ def renewal_open(*, mandate: Mandate) -> Renewal | None:
     return mandate.renewals.filter(state__in=["scheduled", "notified", "debiting"]).first()
 
 
-def renewals_past_deadline(*, now: datetime | None = None) -> QuerySet[Renewal]:
+def renewals_past_deadline(*, now: datetime) -> QuerySet[Renewal]:
     """Open renewals that should have moved on by now (JOBS_OVERDUE_AFTER_MINUTES after their step's deadline):
 
     * scheduled: the notification is sent by the job run that creates the renewal;
@@ -47,7 +46,6 @@ def renewals_past_deadline(*, now: datetime | None = None) -> QuerySet[Renewal]:
     One listed here means its mandate's job is not running or cannot finish (/metrics
     `renewals_past_deadline`, the admin's "past its deadline" filter).
     """
-    now = now or timezone.now()
     late = now - timedelta(minutes=settings.JOBS_OVERDUE_AFTER_MINUTES)
     return Renewal.objects.filter(
         Q(state=RenewalState.SCHEDULED, created_at__lt=late)

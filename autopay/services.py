@@ -17,7 +17,7 @@ Rules that hold everywhere in this module:
 
 import logging
 import uuid
-from datetime import timedelta
+from datetime import datetime, timedelta
 from functools import partial
 from typing import Any
 
@@ -105,10 +105,11 @@ def _audit(
     )
 
 
-def _move(mandate: Mandate, to_state: str, *, reason: str = "", actor: User | None = None, **context: Any) -> None:
+def _move(
+    mandate: Mandate, to_state: str, *, now: datetime, reason: str = "", actor: User | None = None, **context: Any
+) -> None:
     """The one place a mandate's state changes (caller saves it). `TransitionRefused`, nothing changed, if illegal."""
     from_state = MANDATE_MACHINE.transition(mandate, to_state)
-    now = timezone.now()
     if to_state == M.ACTIVE and mandate.activated_at is None:
         mandate.activated_at = now
     if to_state not in LIVE_STATES:
@@ -162,7 +163,7 @@ def _renewable_plan(plan_identifier: str) -> Plan:
     return plan
 
 
-def _clear_unfinished_setups(user: User) -> Mandate | None:
+def _clear_unfinished_setups(user: User, *, now: datetime) -> Mandate | None:
     """An unfinished setup still within its checkout window is answered again (a double click
     starts nothing new); older ones are confirmed with PhonePe and, if still unfinished, failed."""
     reusable = None
@@ -171,49 +172,54 @@ def _clear_unfinished_setups(user: User) -> Mandate | None:
     ):
         if mandate.cancel_requested_at is not None:
             # Turned off or refused while PhonePe may hold it active: it is cancelled there, never given up here.
-            mandate_cancel_at_gateway(mandate_id=mandate.pk)
+            mandate_cancel_at_gateway(mandate_id=mandate.pk, now=now)
             if Mandate.objects.filter(pk=mandate.pk, state__in=LIVE_STATES).exists():
                 raise AutopayCancellationPending()
             continue
         payment = mandate.setup_payment
-        if payment.status == PaymentStatus.PENDING and payment.expires_at and payment.expires_at > timezone.now():
+        if payment.status == PaymentStatus.PENDING and payment.expires_at and payment.expires_at > now:
             reusable = reusable or mandate
             continue
-        mandate_sync(mandate_id=mandate.pk)
+        mandate_sync(mandate_id=mandate.pk, now=now)
         with transaction.atomic():
             locked = Mandate.objects.select_for_update().get(pk=mandate.pk)
             if locked.state == M.ACTIVATION_IN_PROGRESS:
-                _move(locked, M.FAILED, reason="setup abandoned")
+                _move(locked, M.FAILED, now=now, reason="setup abandoned")
                 locked.save(update_fields=["state", "ended_at", "end_reason", "updated_at"])
     return reusable
 
 
-def mandate_setup(*, user: User, plan_identifier: str, ip_address: str | None = None, user_agent: str = "") -> Mandate:
+def mandate_setup(
+    *, user: User, plan_identifier: str, now: datetime, ip_address: str | None = None, user_agent: str = ""
+) -> Mandate:
     """Start Autopay for a plan: a PhonePe checkout whose first charge is the first period."""
     try:
-        return _mandate_setup(user=user, plan_identifier=plan_identifier, ip_address=ip_address, user_agent=user_agent)
+        return _mandate_setup(
+            user=user, plan_identifier=plan_identifier, now=now, ip_address=ip_address, user_agent=user_agent
+        )
     except PhonePeError as exc:  # PhonePe could not be asked about an earlier mandate: nothing new was started
         raise GatewayUnavailable() from exc
 
 
-def _mandate_setup(*, user: User, plan_identifier: str, ip_address: str | None, user_agent: str) -> Mandate:
+def _mandate_setup(
+    *, user: User, plan_identifier: str, now: datetime, ip_address: str | None, user_agent: str
+) -> Mandate:
     plan = _renewable_plan(plan_identifier)
     for live in Mandate.objects.filter(user=user, state__in=[M.ACTIVE, M.PAUSED]):
         if live.cancel_requested_at is None:
             raise AutopayAlreadyOn()
-        mandate_sync(mandate_id=live.pk)  # turned off a moment ago: has PhonePe confirmed?
+        mandate_sync(mandate_id=live.pk, now=now)  # turned off a moment ago: has PhonePe confirmed?
         live.refresh_from_db()
         if live.state in (M.ACTIVE, M.PAUSED):
             raise AutopayCancellationPending()
-    reusable = _clear_unfinished_setups(user)
+    reusable = _clear_unfinished_setups(user, now=now)
     if reusable is not None:
         if reusable.plan_id == plan.pk:
             return reusable  # a second click: the checkout that is still open
         # Another plan's checkout is still open: both could be approved (two live mandates, two first charges).
         raise AutopaySetupInProgress(extra={"expires_at": _checkout_expiry(reusable)})
-    offer = product_for(PLAN_PRODUCT).offer(user=user, ref=plan.code)  # refused if it would buy nothing new
+    offer = product_for(PLAN_PRODUCT).offer(user=user, ref=plan.code, now=now)  # refused if it would buy nothing new
 
-    now = timezone.now()
     expire_after = min(max(settings.PHONEPE_ORDER_EXPIRE_SECONDS, 300), 3600)
     with transaction.atomic():
         # One set-up at a time per user: the user's row serializes concurrent requests, so the check below
@@ -249,7 +255,7 @@ def _mandate_setup(*, user: User, plan_identifier: str, ip_address: str | None, 
     try:
         order = setup_checkout_create(mandate=mandate, expire_after=expire_after)
     except PhonePeError as exc:
-        _setup_failed(mandate_id=mandate.pk, reason=gateway_failure_reason(exc))
+        _setup_failed(mandate_id=mandate.pk, reason=gateway_failure_reason(exc), now=now)
         raise gateway_error(exc) from exc
     payment_record_gateway_order(payment=payment, order=order)
     mandate.redirect_url = order.redirect_url[:1000]
@@ -279,19 +285,19 @@ def _checkout_expiry(mandate: Mandate) -> str | None:
     return expires_at.isoformat() if expires_at is not None else None
 
 
-def _setup_failed(*, mandate_id: uuid.UUID, reason: str) -> None:
+def _setup_failed(*, mandate_id: uuid.UUID, reason: str, now: datetime) -> None:
     with transaction.atomic():
         mandate = Mandate.objects.select_for_update().get(pk=mandate_id)
         if MANDATE_MACHINE.can(mandate, M.FAILED):
-            _move(mandate, M.FAILED, reason=reason)
+            _move(mandate, M.FAILED, now=now, reason=reason)
             mandate.save(update_fields=["state", "ended_at", "end_reason", "updated_at"])
-    payment_fail_on_create(payment_id=Mandate.objects.get(pk=mandate_id).setup_payment_id, reason=reason)
+    payment_fail_on_create(payment_id=Mandate.objects.get(pk=mandate_id).setup_payment_id, reason=reason, now=now)
 
 
 # --- confirm with PhonePe -------------------------------------------------------------
 
 
-def mandate_sync(*, mandate_id: uuid.UUID | str, ask_cancel: bool = True) -> bool:
+def mandate_sync(*, mandate_id: uuid.UUID | str, now: datetime, ask_cancel: bool = True) -> bool:
     """Read the mandate's (and, while pending, its first charge's) state from PhonePe and apply it.
 
     Idempotent; safe from a callback, a job or a user's request. Returns True if the mandate changed.
@@ -308,7 +314,7 @@ def mandate_sync(*, mandate_id: uuid.UUID | str, ask_cancel: bool = True) -> boo
         except PhonePeNotFound:
             order = None
         if order is not None:
-            payment_apply_order_status(payment_id=mandate.setup_payment_id, status=order)
+            payment_apply_order_status(payment_id=mandate.setup_payment_id, status=order, now=now)
     try:
         gateway = client.get_subscription_status(merchant_subscription_id=mandate.merchant_subscription_id)
     except PhonePeNotFound:
@@ -328,24 +334,24 @@ def mandate_sync(*, mandate_id: uuid.UUID | str, ask_cancel: bool = True) -> boo
         mandate = Mandate.objects.select_for_update().select_related("setup_payment").get(pk=mandate_id)
         before = (mandate.state, mandate.subscription_id)
         fields = {"last_synced_at", "updated_at"}
-        mandate.last_synced_at = timezone.now()
+        mandate.last_synced_at = now
         if gateway is not None:
             mandate.gateway_state = gateway.state[:30]
             mandate.gateway_subscription_id = mandate.gateway_subscription_id or gateway.subscription_id[:100]
             fields |= {"gateway_state", "gateway_subscription_id"}
             refusal = _approval_refusal(mandate, target)
             if refusal:
-                _approval_refuse(mandate, reason=refusal, fields=fields)
+                _approval_refuse(mandate, reason=refusal, fields=fields, now=now)
                 refused = True
             elif target is not None and target != mandate.state:
                 from_state = mandate.state
                 if MANDATE_MACHINE.can(mandate, target):
-                    _move(mandate, target, reason=f"PhonePe reports {gateway.state}")
+                    _move(mandate, target, now=now, reason=f"PhonePe reports {gateway.state}")
                     fields |= {"state", "activated_at", "ended_at", "end_reason"}
                     if target not in LIVE_STATES and from_state != M.ACTIVATION_IN_PROGRESS:
                         # A mandate that never renewed has no renewal or grace of its own to stop (and must not
                         # end the grace of the user's other, live mandate).
-                        _renewals_stop(mandate)
+                        _renewals_stop(mandate, now=now)
                 else:
                     logger.warning(
                         "gateway state not applicable",
@@ -357,7 +363,7 @@ def mandate_sync(*, mandate_id: uuid.UUID | str, ask_cancel: bool = True) -> boo
             fields.add("subscription")
         if payment.refund_reason and mandate.state == M.ACTIVE and mandate.cancel_requested_at is None:
             # The first charge bought nothing (refunded by the ledger's rules): nothing for this mandate to renew.
-            mandate.cancel_requested_at = timezone.now()
+            mandate.cancel_requested_at = now
             fields.add("cancel_requested_at")
             _audit(
                 mandate,
@@ -378,7 +384,7 @@ def mandate_sync(*, mandate_id: uuid.UUID | str, ask_cancel: bool = True) -> boo
         except PhonePeError:
             logger.warning("cancel of an approval not kept not confirmed", extra={"mandate_id": str(mandate.pk)})
             raise
-        mandate_sync(mandate_id=mandate_id, ask_cancel=False)
+        mandate_sync(mandate_id=mandate_id, now=now, ask_cancel=False)
         mandate.refresh_from_db()
     return (mandate.state, mandate.subscription_id) != before
 
@@ -400,12 +406,12 @@ def _approval_refusal(mandate: Mandate, target: str | None) -> str:
     return ""
 
 
-def _approval_refuse(mandate: Mandate, *, reason: str, fields: set[str]) -> None:
+def _approval_refuse(mandate: Mandate, *, reason: str, fields: set[str], now: datetime) -> None:
     """An approval we will not keep (caller holds the mandate and its first payment locked). The mandate does not
     become live here; it is marked off (no debit ever starts) and its first charge is refunded in full, in this
     transaction (once, whatever the number of syncs)."""
     if mandate.cancel_requested_at is None:
-        mandate.cancel_requested_at = timezone.now()
+        mandate.cancel_requested_at = now
         fields.add("cancel_requested_at")
         _audit(
             mandate,
@@ -422,7 +428,7 @@ def _approval_refuse(mandate: Mandate, *, reason: str, fields: set[str]) -> None
 # --- turn off -------------------------------------------------------------------------
 
 
-def mandate_turn_off(*, user: User, ip_address: str | None = None, user_agent: str = "") -> Mandate:
+def mandate_turn_off(*, user: User, now: datetime, ip_address: str | None = None, user_agent: str = "") -> Mandate:
     """Cancel the user's mandate at PhonePe. Access to the end of the paid period is untouched.
 
     The request is recorded first (autoRenew off at once, no new debit starts); PhonePe's
@@ -433,23 +439,30 @@ def mandate_turn_off(*, user: User, ip_address: str | None = None, user_agent: s
     if mandate is None:
         raise AutopayNotFound()
     request_turn_off(
-        mandate_id=mandate.pk, reason="turned off by the user", actor=user, ip_address=ip_address, user_agent=user_agent
+        mandate_id=mandate.pk,
+        reason="turned off by the user",
+        now=now,
+        actor=user,
+        ip_address=ip_address,
+        user_agent=user_agent,
     )
     try:
-        mandate_cancel_at_gateway(mandate_id=mandate.pk)
+        mandate_cancel_at_gateway(mandate_id=mandate.pk, now=now)
     except PhonePeError as exc:  # recorded as off already; the renewal job finishes the cancel
         raise GatewayUnavailable() from exc
     mandate.refresh_from_db()
     return mandate
 
 
-def request_turn_off(*, mandate_id: uuid.UUID | str, reason: str, actor: User | None = None, **context: Any) -> None:
+def request_turn_off(
+    *, mandate_id: uuid.UUID | str, reason: str, now: datetime, actor: User | None = None, **context: Any
+) -> None:
     """Record that Autopay is off for this mandate (no new debit starts; autoRenew false). Idempotent."""
     with transaction.atomic():
         mandate = Mandate.objects.select_for_update().get(pk=mandate_id)
         if mandate.state not in LIVE_STATES or mandate.cancel_requested_at is not None:
             return
-        mandate.cancel_requested_at = timezone.now()
+        mandate.cancel_requested_at = now
         mandate.save(update_fields=["cancel_requested_at", "updated_at"])
         _audit(
             mandate,
@@ -462,7 +475,7 @@ def request_turn_off(*, mandate_id: uuid.UUID | str, reason: str, actor: User | 
         _refresh_auto_renew(mandate.subscription_id)
 
 
-def mandates_end_for_user(*, user: User, actor: User | None = None, reason: str) -> None:
+def mandates_end_for_user(*, user: User, actor: User | None = None, reason: str, now: datetime) -> None:
     """The user left (account deleted or suspended): every mandate that could still charge them is turned off.
 
     Registered with `accounts.departures`, so it runs inside the transaction that records the departure: Autopay
@@ -475,20 +488,21 @@ def mandates_end_for_user(*, user: User, actor: User | None = None, reason: str)
         Mandate.objects.filter(user=user, state__in=LIVE_STATES).order_by("pk").values_list("pk", flat=True)
     )
     for mandate_id in mandate_ids:
-        request_turn_off(mandate_id=mandate_id, reason=reason, actor=actor)
+        request_turn_off(mandate_id=mandate_id, reason=reason, now=now, actor=actor)
     if mandate_ids:
         transaction.on_commit(partial(_cancel_all_at_gateway, mandate_ids), robust=True)
 
 
 def _cancel_all_at_gateway(mandate_ids: list[uuid.UUID]) -> None:
+    now = timezone.now()  # runs after the departure commits, a unit of work of its own
     for mandate_id in mandate_ids:
         try:
-            mandate_cancel_at_gateway(mandate_id=mandate_id)
+            mandate_cancel_at_gateway(mandate_id=mandate_id, now=now)
         except (PhonePeError, GatewayUnavailable):  # recorded as off already; the renewal job finishes the cancel
             logger.warning("mandate cancel not confirmed", extra={"mandate_id": str(mandate_id)})
 
 
-def mandate_cancel_at_gateway(*, mandate_id: uuid.UUID | str) -> None:
+def mandate_cancel_at_gateway(*, mandate_id: uuid.UUID | str, now: datetime) -> None:
     """Ask PhonePe to cancel, then read the result back. A mandate PhonePe already ended is just synced."""
     mandate = Mandate.objects.get(pk=mandate_id)
     client = get_autopay_client()
@@ -500,7 +514,7 @@ def mandate_cancel_at_gateway(*, mandate_id: uuid.UUID | str) -> None:
             with transaction.atomic():
                 locked = Mandate.objects.select_for_update().get(pk=mandate_id)
                 if MANDATE_MACHINE.can(locked, M.CANCELLED):
-                    _move(locked, M.CANCELLED, reason="turned off before setup finished")
+                    _move(locked, M.CANCELLED, now=now, reason="turned off before setup finished")
                     locked.save(update_fields=["state", "ended_at", "end_reason", "updated_at"])
             return
     try:
@@ -510,13 +524,13 @@ def mandate_cancel_at_gateway(*, mandate_id: uuid.UUID | str) -> None:
         raise GatewayUnavailable() from exc
     except PhonePeRejected:
         pass  # already cancelled, revoked or expired at PhonePe: the status read below says which
-    mandate_sync(mandate_id=mandate_id, ask_cancel=False)
+    mandate_sync(mandate_id=mandate_id, now=now, ask_cancel=False)
 
 
 # --- when a mandate ends ------------------------------------------------------------------
 
 
-def _renewals_stop(mandate: Mandate) -> None:
+def _renewals_stop(mandate: Mandate, *, now: datetime) -> None:
     """The mandate ended (revoked, cancelled, expired): no new debit, and a period that was
     never paid stops its grace. What was paid stays: access runs to the paid end."""
     for renewal in Renewal.objects.select_for_update().filter(
@@ -525,4 +539,4 @@ def _renewals_stop(mandate: Mandate) -> None:
         RENEWAL_MACHINE.transition(renewal, RenewalState.ABANDONED)
         renewal.failure_reason = f"mandate {mandate.state}"
         renewal.save(update_fields=["state", "failure_reason", "updated_at"])
-    entitlement_grace_end(user=mandate.user)
+    entitlement_grace_end(user=mandate.user, now=now)

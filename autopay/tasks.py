@@ -9,6 +9,7 @@ The step itself (`renewals.renewal_advance`) is idempotent: a job killed at any 
 again notifies at most once and debits at most once.
 """
 
+from django.utils import timezone
 from procrastinate.contrib.django import app
 
 from autopay import renewals
@@ -17,7 +18,7 @@ from manas360.jobs import GATEWAY_RETRY, defer_once, schedule
 
 @app.task(name="autopay.advance_mandate", queue="autopay", retry=GATEWAY_RETRY)
 def advance_mandate(mandate_id: str) -> str:
-    return renewals.renewal_advance(mandate_id=mandate_id)
+    return renewals.renewal_advance(mandate_id=mandate_id, now=timezone.now())
 
 
 def defer_advance(mandate_id: object) -> bool:
@@ -30,4 +31,4 @@ def defer_advance(mandate_id: object) -> bool:
 def renewals_due(timestamp: int) -> int:
     """Every 10 minutes: a job per mandate whose renewal has a step due (notify, debit, confirm, retry,
     lapse) or whose cancel PhonePe has not confirmed yet."""
-    return sum(defer_advance(mandate_id) for mandate_id in renewals.mandates_due())
+    return sum(defer_advance(mandate_id) for mandate_id in renewals.mandates_due(now=timezone.now()))

@@ -6,6 +6,7 @@ from rest_framework.views import APIView
 from accounts.audit import audit_context_from_request
 from autopay import selectors, services
 from autopay.serializers import AutopaySetupSerializer, MandateSerializer
+from manas360.api.clock import request_now
 from manas360.api.input import validated_body
 from manas360.api.responses import success_response
 
@@ -22,6 +23,7 @@ class AutopayView(APIView):
         mandate = services.mandate_setup(
             user=request.user,
             plan_identifier=validated_body(AutopaySetupSerializer, request)["plan_id"],
+            now=request_now(request),
             **audit_context_from_request(request),
         )
         data = MandateSerializer(mandate).data
@@ -29,6 +31,8 @@ class AutopayView(APIView):
 
     @extend_schema(responses=MandateSerializer)
     def delete(self, request):
-        mandate = services.mandate_turn_off(user=request.user, **audit_context_from_request(request))
+        mandate = services.mandate_turn_off(
+            user=request.user, now=request_now(request), **audit_context_from_request(request)
+        )
         data = MandateSerializer(mandate).data
         return success_response(data, message="Autopay turned off.", mandate=data)

@@ -7,6 +7,7 @@ PhonePe has not settled yet is `gateway_pending`, not final: its redelivery, or 
 processes it again (the renewal job settles the debit meanwhile anyway).
 """
 
+from datetime import datetime
 from typing import Any
 
 from autopay.models import OPEN_RENEWAL_STATES, Mandate, Renewal
@@ -27,13 +28,13 @@ def _subscription_id(payload: dict[str, Any]) -> str:
     return str(payload.get("merchantSubscriptionId") or flow.get("merchantSubscriptionId") or "")[:63]
 
 
-def handle_subscription_event(*, event: str, payload: dict[str, Any]) -> tuple[str, str]:
+def handle_subscription_event(*, event: str, payload: dict[str, Any], now: datetime) -> tuple[str, str]:
     merchant_order_id = str(payload.get("merchantOrderId") or "")[:63]
     if event.startswith(CYCLE_EVENTS):
         renewal = Renewal.objects.filter(merchant_order_id=merchant_order_id).first() if merchant_order_id else None
         if renewal is None:
             return WebhookOutcome.UNKNOWN_ORDER, "no renewal with this merchantOrderId"
-        changed = renewal_sync(renewal_id=renewal.pk)
+        changed = renewal_sync(renewal_id=renewal.pk, now=now)
         renewal.refresh_from_db()
         if event.startswith(REDEMPTION_EVENTS) and renewal.state in OPEN_RENEWAL_STATES:
             return WebhookOutcome.GATEWAY_PENDING, f"renewal still {renewal.state}; gateway {renewal.gateway_state}"
@@ -46,7 +47,7 @@ def handle_subscription_event(*, event: str, payload: dict[str, Any]) -> tuple[s
         mandate = Mandate.objects.filter(setup_payment__merchant_order_id=merchant_order_id).first()
     if mandate is None:
         return WebhookOutcome.UNKNOWN_ORDER, "no mandate with this merchantSubscriptionId"
-    changed = mandate_sync(mandate_id=mandate.pk)
+    changed = mandate_sync(mandate_id=mandate.pk, now=now)
     return (WebhookOutcome.APPLIED if changed else WebhookOutcome.ALREADY_APPLIED), ""
 
 

@@ -6,6 +6,7 @@ procrastinate registers its own admin; ours replaces it to add the filter.
 """
 
 from django.contrib import admin
+from django.utils import timezone
 from procrastinate.contrib.django.admin import ProcrastinateJobAdmin
 from procrastinate.contrib.django.models import ProcrastinateJob
 
@@ -21,7 +22,7 @@ class RunningTooLongFilter(admin.SimpleListFilter):
 
     def queryset(self, request, queryset):
         if self.value() == "running_too_long":
-            return queryset.filter(pk__in=[job.id for job in jobs_running_too_long()])
+            return queryset.filter(pk__in=[job.id for job in jobs_running_too_long(now=timezone.now())])
         return queryset
 
 

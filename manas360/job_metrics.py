@@ -21,6 +21,7 @@ from collections import defaultdict
 from collections.abc import Iterator
 
 from django.db import connection
+from django.utils import timezone
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.metrics_core import Metric
 
@@ -68,7 +69,7 @@ class JobsCollector:
                 failed = cursor.fetchall()
                 cursor.execute(_WAITING)
                 waiting = cursor.fetchall()
-            running = jobs_running()
+            running = jobs_running(now=timezone.now())
         except Exception as exc:  # noqa: BLE001 - /metrics must render whatever happens to the job tables
             logger.warning("job metrics unavailable", extra={"error_class": type(exc).__name__})
             up.add_metric([], 0)

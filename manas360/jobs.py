@@ -25,7 +25,6 @@ from typing import Any
 import procrastinate
 from django.conf import settings
 from django.db.models import Max, Q
-from django.utils import timezone
 from procrastinate.contrib.django import app as django_app
 from procrastinate.contrib.django.models import ProcrastinateJob
 
@@ -81,9 +80,8 @@ class RunningJob:
         return self.seconds > job_timeout(self.task_name)
 
 
-def jobs_running(*, now: datetime | None = None) -> list[RunningJob]:
+def jobs_running(*, now: datetime) -> list[RunningJob]:
     """Jobs `doing`, with how long since their latest start (a retried job starts again)."""
-    now = now or timezone.now()
     rows = (
         ProcrastinateJob.objects.filter(status="doing")
         .annotate(started_at=Max("procrastinateevent__at", filter=Q(procrastinateevent__type="started")))
@@ -96,7 +94,7 @@ def jobs_running(*, now: datetime | None = None) -> list[RunningJob]:
     ]
 
 
-def jobs_running_too_long(*, now: datetime | None = None) -> list[RunningJob]:
+def jobs_running_too_long(*, now: datetime) -> list[RunningJob]:
     """Jobs `doing` for longer than their timeout: a hung worker, or a job that can neither finish nor retry."""
     return [job for job in jobs_running(now=now) if job.too_long]
 

@@ -10,6 +10,7 @@ from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
 from django.template.response import TemplateResponse
+from django.utils import timezone
 
 from accounts.audit import audit_context_from_request
 from manas360.admin_display import rupees_column, short_id, short_id_column
@@ -41,7 +42,7 @@ class PendingPastExpiryFilter(admin.SimpleListFilter):
 
     def queryset(self, request, queryset):
         if self.value() == "pending_past_expiry":
-            return queryset.filter(pk__in=payments_pending_past_expiry().values("pk"))
+            return queryset.filter(pk__in=payments_pending_past_expiry(now=timezone.now()).values("pk"))
         return queryset
 
 
@@ -102,12 +103,13 @@ class PaymentAdmin(ReadOnlyModelAdmin):
             self._refund(request, queryset, reason=form.cleaned_data["reason"])
             return None  # back to the list, with one message per payment
         payments = list(queryset.select_related("user"))
+        now = timezone.now()  # one reading for the whole confirmation page
         rows = [
             {
                 "payment": payment,
                 "amount": format_rupees(payment.amount_paise),
                 "refundable": payment.status == PaymentStatus.SUCCESS,
-                "access": refund_access_taken_back(payment),
+                "access": refund_access_taken_back(payment, now=now),
             }
             for payment in payments
         ]
@@ -126,10 +128,15 @@ class PaymentAdmin(ReadOnlyModelAdmin):
         return TemplateResponse(request, "admin/payments/payment/refund_confirmation.html", context)
 
     def _refund(self, request, queryset, *, reason: str) -> None:
+        now = timezone.now()  # one reading for the whole action
         for payment in queryset:
             try:
                 refund = payment_refund(
-                    payment_id=payment.pk, actor=request.user, reason=reason, **audit_context_from_request(request)
+                    payment_id=payment.pk,
+                    actor=request.user,
+                    now=now,
+                    reason=reason,
+                    **audit_context_from_request(request),
                 )
             except ApplicationError as exc:
                 self.message_user(request, f"{payment.merchant_order_id}: {exc.message}", level=messages.ERROR)
@@ -256,8 +263,11 @@ class ReconciliationFindingAdmin(ReadOnlyModelAdmin):
 
     @admin.action(description="Acknowledge: taken in hand by staff (audited)")
     def acknowledge_selected(self, request, queryset):
+        now = timezone.now()  # one reading for the whole action
         done = sum(
-            finding_acknowledge(finding_id=finding.pk, actor=request.user, **audit_context_from_request(request))
+            finding_acknowledge(
+                finding_id=finding.pk, actor=request.user, now=now, **audit_context_from_request(request)
+            )
             for finding in queryset
         )
         self.message_user(request, f"{done} finding(s) acknowledged.", level=messages.SUCCESS)

@@ -91,8 +91,9 @@ class AuditSource(Protocol):
 
     def rows(self, *, since: datetime, until: datetime) -> Iterable[Any]: ...
 
-    def check(self, row: Any) -> Verdict:
-        """Ask PhonePe about one row and compare; raises PhonePeError when PhonePe cannot answer."""
+    def check(self, row: Any, *, now: datetime) -> Verdict:
+        """Ask PhonePe about one row and compare (at the run's `now`); raises PhonePeError when PhonePe cannot
+        answer."""
         ...
 
 
@@ -127,7 +128,7 @@ class OrderSource:
         payments: QuerySet[Payment] = Payment.objects.filter(created_at__gte=since, created_at__lt=until)
         return list(payments.exclude(_claimed_elsewhere()).order_by("created_at").values_list("pk", flat=True))
 
-    def check(self, row: Any) -> Verdict:
+    def check(self, row: Any, *, now: datetime) -> Verdict:
         payment = Payment.objects.get(pk=row)
         status, theirs = gateway_state(
             lambda: get_client().get_order_status(merchant_order_id=payment.merchant_order_id)
@@ -135,10 +136,10 @@ class OrderSource:
         ours = payment.status
         verdict = Verdict(reference=payment.merchant_order_id, ours=ours, theirs=theirs, agree=True)
         closed = ours in (PaymentStatus.SUCCESS, PaymentStatus.REFUNDED)
-        expired = payment.expires_at is not None and payment.expires_at <= timezone.now()
+        expired = payment.expires_at is not None and payment.expires_at <= now
 
         def reconcile() -> None:
-            payment_reconcile(payment_id=payment.pk)
+            payment_reconcile(payment_id=payment.pk, now=now)
 
         if status is not None and theirs == "COMPLETED":
             if status.amount != payment.amount_paise:
@@ -151,7 +152,7 @@ class OrderSource:
             completed: OrderStatus = status
 
             def apply_completed() -> None:  # a late COMPLETED is honoured (failed -> success)
-                payment_apply_order_status(payment_id=payment.pk, status=completed)
+                payment_apply_order_status(payment_id=payment.pk, status=completed, now=now)
 
             return _differs(verdict, "PhonePe completed it after we failed it", repair=apply_completed)
         if theirs == "FAILED":
@@ -181,7 +182,7 @@ class RefundSource:
         refunds = Refund.objects.filter(created_at__gte=since, created_at__lt=until).order_by("created_at")
         return list(refunds.values_list("pk", flat=True))
 
-    def check(self, row: Any) -> Verdict:
+    def check(self, row: Any, *, now: datetime) -> Verdict:
         refund = Refund.objects.get(pk=row)
         status, theirs = gateway_state(
             lambda: get_client().get_refund_status(merchant_refund_id=refund.merchant_refund_id)
@@ -191,7 +192,7 @@ class RefundSource:
         in_flight = ours in (RefundStatus.PENDING, RefundStatus.CONFIRMED)
 
         def finish() -> None:
-            refund_finish(refund_id=str(refund.pk))
+            refund_finish(refund_id=str(refund.pk), now=now)
 
         if status is not None and theirs == "COMPLETED":
             if status.amount != refund.amount_paise:
@@ -204,7 +205,7 @@ class RefundSource:
             completed_refund: GatewayRefundStatus = status
 
             def apply_completed() -> None:  # marked failed here, taken by PhonePe (a lost answer)
-                payment_apply_refund_status(refund_id=refund.pk, status=completed_refund)
+                payment_apply_refund_status(refund_id=refund.pk, status=completed_refund, now=now)
 
             return _differs(verdict, "PhonePe completed a refund we marked failed", repair=apply_completed)
         if theirs == "FAILED":
@@ -242,9 +243,8 @@ _sources.extend([OrderSource(), RefundSource()])
 # --- the run ---------------------------------------------------------------------------------
 
 
-def reconciliation_audit(*, now: datetime | None = None) -> ReconciliationAudit:
+def reconciliation_audit(*, now: datetime) -> ReconciliationAudit:
     """One audit run over every registered source. Returns the finished `ReconciliationAudit` row."""
-    now = now or timezone.now()
     audit = ReconciliationAudit.objects.create(
         since=now - timedelta(days=settings.RECONCILIATION_AUDIT_DAYS),
         until=now - timedelta(minutes=settings.RECONCILIATION_AUDIT_MIN_AGE_MINUTES),
@@ -258,7 +258,7 @@ def reconciliation_audit(*, now: datetime | None = None) -> ReconciliationAudit:
                 kind_counts["unavailable"] += 1
                 continue
             try:
-                verdict = source.check(row)
+                verdict = source.check(row, now=now)
             except PhonePeError:
                 kind_counts["unavailable"] += 1
                 failures_in_a_row += 1
@@ -272,13 +272,14 @@ def reconciliation_audit(*, now: datetime | None = None) -> ReconciliationAudit:
             failures_in_a_row = 0
             kind_counts["checked"] += 1
             if verdict.agree:
-                _resolve(audit, source.kind, verdict.reference)
+                _resolve(audit, source.kind, verdict.reference, now=now)
                 continue
             kind_counts["disagreements"] += 1
-            outcome = _settle(audit, source, row, verdict)
+            outcome = _settle(audit, source, row, verdict, now=now)
             kind_counts[outcome] += 1
     audit.counts = counts
     audit.complete = not stopped
+    # When the run ended, measured: a run takes minutes of gateway calls, and `now` is when it began.
     audit.finished_at = timezone.now()
     audit.save(update_fields=["counts", "complete", "finished_at"])
     log = logger.error if audit.total("raised") else logger.info
@@ -288,16 +289,15 @@ def reconciliation_audit(*, now: datetime | None = None) -> ReconciliationAudit:
     return audit
 
 
-def _settle(audit: ReconciliationAudit, source: AuditSource, row: Any, verdict: Verdict) -> str:
+def _settle(audit: ReconciliationAudit, source: AuditSource, row: Any, verdict: Verdict, *, now: datetime) -> str:
     """Repair through the normal path and ask PhonePe again; what is still wrong is raised for staff."""
     after: Verdict | None = None
     if verdict.repair is not None:
         try:
             verdict.repair()
-            after = source.check(row)
+            after = source.check(row, now=now)
         except Exception:
             logger.warning("audit repair failed", extra={"kind": str(source.kind)}, exc_info=True)
-    now = timezone.now()
     with transaction.atomic():
         open_finding = (
             ReconciliationFinding.objects.select_for_update()
@@ -340,10 +340,10 @@ def _settle(audit: ReconciliationAudit, source: AuditSource, row: Any, verdict: 
     return FindingOutcome.RAISED
 
 
-def _resolve(audit: ReconciliationAudit, kind: str, reference: str) -> None:
+def _resolve(audit: ReconciliationAudit, kind: str, reference: str, *, now: datetime) -> None:
     """Both sides agree now: an open finding of this row is resolved."""
     ReconciliationFinding.objects.filter(kind=kind, reference=reference, resolved_at__isnull=True).update(
-        resolved_at=timezone.now(), audit=audit
+        resolved_at=now, audit=audit
     )
 
 
@@ -362,13 +362,13 @@ def findings_waiting_for_staff() -> QuerySet[ReconciliationFinding]:
 
 @transaction.atomic
 def finding_acknowledge(
-    *, finding_id: uuid.UUID, actor: User, ip_address: str | None = None, user_agent: str = ""
+    *, finding_id: uuid.UUID, actor: User, now: datetime, ip_address: str | None = None, user_agent: str = ""
 ) -> bool:
     """Staff took an open finding in hand (audited). False when it is resolved or acknowledged already."""
     finding = ReconciliationFinding.objects.select_for_update().filter(pk=finding_id).first()
     if finding is None or finding.resolved_at is not None or finding.acknowledged_at is not None:
         return False
-    finding.acknowledged_at = timezone.now()
+    finding.acknowledged_at = now
     finding.acknowledged_by = actor
     finding.save(update_fields=["acknowledged_at", "acknowledged_by"])
     audit_log_record(

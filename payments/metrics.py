@@ -13,6 +13,7 @@ database at scrape time so every web instance reports the whole cluster:
 
 from collections.abc import Iterator
 
+from django.utils import timezone
 from prometheus_client.core import GaugeMetricFamily
 
 from payments.audit import AUDIT_COUNTS, audit_latest, findings_waiting_for_staff
@@ -23,7 +24,7 @@ def collect() -> Iterator[GaugeMetricFamily]:
     overdue = GaugeMetricFamily(
         "payments_pending_past_expiry", "Payments still pending well after their order expired at PhonePe."
     )
-    overdue.add_metric([], payments_pending_past_expiry().count())
+    overdue.add_metric([], payments_pending_past_expiry(now=timezone.now()).count())
     yield overdue
     open_findings = GaugeMetricFamily(
         "reconciliation_findings_open",

@@ -20,7 +20,6 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db.models import Q
-from django.utils import timezone
 
 from payments.errors import GatewayRejected, GatewayUnavailable
 from payments.models import Refund, RefundStatus, WebhookEvent, WebhookOutcome
@@ -42,7 +41,7 @@ logger = logging.getLogger("manas360.payments")
 # --- refunds ------------------------------------------------------------------------------
 
 
-def refund_finish(*, refund_id: str) -> str:
+def refund_finish(*, refund_id: str, now: datetime) -> str:
     """Send a refund decided but not sent (the outbox row), or ask PhonePe about one in flight, and apply
     the answer. The refund services do the work (payments/services/refunds.py): an unsent row is claimed
     before the request (one sender of two), a row sent before is asked about first and re-sent with the
@@ -53,11 +52,11 @@ def refund_finish(*, refund_id: str) -> str:
         return "missing"
     if refund.status == RefundStatus.PENDING:
         try:
-            return refund_send(refund_id=refund.pk).status
+            return refund_send(refund_id=refund.pk, now=now).status
         except GatewayRejected:
             return "rejected"  # marked failed and audited by refund_send
     if refund.status == RefundStatus.CONFIRMED:
-        outcome = refund_check(refund_id=refund.pk)
+        outcome = refund_check(refund_id=refund.pk, now=now)
         if outcome is None:
             raise GatewayUnavailable()
         return outcome
@@ -67,8 +66,7 @@ def refund_finish(*, refund_id: str) -> str:
 # --- webhook events ------------------------------------------------------------------
 
 
-def webhook_events_due_for_reprocessing(*, now: datetime | None = None, limit: int = 500) -> list[uuid.UUID]:
-    now = now or timezone.now()
+def webhook_events_due_for_reprocessing(*, now: datetime, limit: int = 500) -> list[uuid.UUID]:
     idle = now - timedelta(seconds=settings.WEBHOOK_REPROCESS_AFTER_SECONDS)
     oldest = now - timedelta(days=settings.WEBHOOK_REPROCESS_GIVE_UP_AFTER_DAYS)
     return list(
@@ -79,21 +77,21 @@ def webhook_events_due_for_reprocessing(*, now: datetime | None = None, limit: i
     )
 
 
-def webhook_event_reprocess(*, event_id: uuid.UUID | str) -> str:
+def webhook_event_reprocess(*, event_id: uuid.UUID | str, now: datetime) -> str:
     """Confirm a stored event with PhonePe again and apply it (the same path as the webhook itself)."""
     event_row = WebhookEvent.objects.filter(webhook_unfinished(), pk=event_id).first()
     if event_row is None:
         return "already_final"
     # Mark it as being handled, so a concurrent replay of the callback is answered as a duplicate.
-    WebhookEvent.objects.filter(pk=event_row.pk).update(outcome=WebhookOutcome.RECEIVED, processed_at=timezone.now())
+    WebhookEvent.objects.filter(pk=event_row.pk).update(outcome=WebhookOutcome.RECEIVED, processed_at=now)
     if event_row.event in ORDER_EVENTS:
         return webhook_order_event_process(
-            event_row, merchant_order_id=event_row.merchant_order_id, claimed_state=event_row.state
+            event_row, merchant_order_id=event_row.merchant_order_id, claimed_state=event_row.state, now=now
         )
     if event_row.event in REFUND_EVENTS:
-        return webhook_refund_event_process(event_row, merchant_refund_id=event_row.merchant_refund_id)
-    outcome = webhook_registered_event_process(event_row)
+        return webhook_refund_event_process(event_row, merchant_refund_id=event_row.merchant_refund_id, now=now)
+    outcome = webhook_registered_event_process(event_row, now=now)
     if outcome is not None:
         return outcome
-    webhook_event_finish(event_row.pk, WebhookOutcome.IGNORED, f"event {event_row.event} not handled")
+    webhook_event_finish(event_row.pk, WebhookOutcome.IGNORED, f"event {event_row.event} not handled", now=now)
     return WebhookOutcome.IGNORED

@@ -8,13 +8,11 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from django.utils import timezone
-
 from payments.fulfilment import RefundPreview, product_for
 from payments.models import Payment
 
 
-def refund_access_taken_back(payment: Payment, *, now: datetime | None = None) -> RefundPreview:
+def refund_access_taken_back(payment: Payment, *, now: datetime) -> RefundPreview:
     if not payment.product:
         return RefundPreview("Nothing: this payment did not buy anything the service still tracks.")
-    return product_for(payment.product).refund_preview(payment=payment, now=now or timezone.now())
+    return product_for(payment.product).refund_preview(payment=payment, now=now)

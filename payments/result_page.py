@@ -14,6 +14,7 @@ from django.shortcuts import render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_safe
 
+from manas360.api.clock import request_now
 from manas360.money import format_rupees
 from payments.fulfilment import payment_label, product_for
 from payments.models import Payment, PaymentStatus
@@ -38,7 +39,7 @@ def payment_result(request: HttpRequest) -> HttpResponse:
     if payment is None:
         return render(request, "payments/result.html", {"payment": None}, status=404)
     # A callback lost on the way (simulator stopped, API restarted) must not leave the page waiting forever.
-    if payment_reconcile_if_stale(payment=payment):
+    if payment_reconcile_if_stale(payment=payment, now=request_now(request)):
         payment.refresh_from_db()
     pending = payment.status == PaymentStatus.PENDING
     context = {
@@ -48,7 +49,7 @@ def payment_result(request: HttpRequest) -> HttpResponse:
         "pending": pending,
         "bought": payment_label(payment),
         # What the payment bought, as its product describes it (payments does not know plans).
-        "access": product_for(payment.product).describe(payment=payment).get("subscription")
+        "access": product_for(payment.product).describe(payment=payment, now=request_now(request)).get("subscription")
         if payment.product
         else None,
         "refresh_seconds": REFRESH_SECONDS,

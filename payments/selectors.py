@@ -5,7 +5,6 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db.models import QuerySet
-from django.utils import timezone
 
 from accounts.models import User
 from payments.errors import PaymentNotFound
@@ -39,13 +38,12 @@ def payment_list(*, user: User) -> QuerySet[Payment]:
     return _base().filter(user=user).order_by("-created_at")
 
 
-def payments_pending_past_expiry(*, now: datetime | None = None) -> QuerySet[Payment]:
+def payments_pending_past_expiry(*, now: datetime) -> QuerySet[Payment]:
     """Payments still pending JOBS_OVERDUE_AFTER_MINUTES after their order expired at PhonePe.
 
     The reconciliation sweep settles a pending payment at the latest on its first run after the expiry
     (PhonePe's final word, else failed `expired`), so one listed here means that job is not running or
     cannot finish (/metrics `payments_pending_past_expiry`, the admin's "pending past expiry" filter).
     """
-    now = now or timezone.now()
     late = now - timedelta(minutes=settings.JOBS_OVERDUE_AFTER_MINUTES)
     return Payment.objects.filter(status=PaymentStatus.PENDING, expires_at__lt=late)

@@ -1,4 +1,3 @@
-from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
@@ -81,7 +80,7 @@ class PaymentSerializer(serializers.ModelSerializer):
     def get_expires_in(self, payment) -> int:
         if payment.status != PaymentStatus.PENDING or payment.expires_at is None:
             return 0
-        return max(int((payment.expires_at - timezone.now()).total_seconds()), 0)
+        return max(int((payment.expires_at - self.context["now"]).total_seconds()), 0)
 
     def get_payment_gateway(self, payment) -> str:
         return "PhonePe"
@@ -89,7 +88,7 @@ class PaymentSerializer(serializers.ModelSerializer):
     @extend_schema_field(OpenApiTypes.OBJECT)
     def get_subscription(self, payment) -> dict | None:
         # The product that was bought describes it (payments/fulfilment.py); payments does not know plans.
-        return product_for(payment.product).describe(payment=payment).get("subscription")
+        return product_for(payment.product).describe(payment=payment, now=self.context["now"]).get("subscription")
 
     def get_refund_reason(self, payment) -> str | None:
         return payment.refund_reason or None

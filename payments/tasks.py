@@ -10,6 +10,7 @@ and a sweep does not queue a job for a row that already has one waiting or runni
 
 import logging
 
+from django.utils import timezone
 from procrastinate.contrib.django import app
 
 from manas360.jobs import GATEWAY_RETRY, defer_once, periodic_database_job, schedule
@@ -25,7 +26,7 @@ logger = logging.getLogger("manas360.payments")
 
 @app.task(name="payments.reconcile_payment", queue="payments", retry=GATEWAY_RETRY)
 def reconcile_payment(payment_id: str) -> str:
-    return payment_reconcile(payment_id=payment_id)
+    return payment_reconcile(payment_id=payment_id, now=timezone.now())
 
 
 def defer_reconcile(payment: Payment) -> bool:
@@ -37,7 +38,7 @@ def defer_reconcile(payment: Payment) -> bool:
 @app.task(name="payments.reconcile_pending_payments", queue="payments", lock="payments.reconcile_pending")
 def reconcile_pending_payments(timestamp: int) -> int:
     """Every minute: one `payments.reconcile_payment` job per pending payment whose check is due."""
-    ids = payments_due_for_reconciliation()
+    ids = payments_due_for_reconciliation(now=timezone.now())
     return sum(defer_reconcile(Payment(pk=pk)) for pk in ids)
 
 
@@ -51,7 +52,7 @@ def finish_refund(refund_id: str) -> str:
     A payment flow that decides a refund writes the Refund row (`pending`, the outbox) and may defer
     this job in the same transaction (`defer_refund`); if it does not, the sweep below finds the row.
     """
-    return reconciliation.refund_finish(refund_id=refund_id)
+    return reconciliation.refund_finish(refund_id=refund_id, now=timezone.now())
 
 
 def defer_refund(refund: Refund) -> bool:
@@ -65,7 +66,7 @@ def retry_unfinished_refunds(timestamp: int) -> int:
     """Every minute: the refund outbox sweep (`refunds_retry`): refunds decided but not sent are sent,
     refunds in flight are asked about, automatic refunds PhonePe failed are opened again (a bounded number
     of times). Each row at most once per PAYMENT_RECONCILE_INTERVAL_SECONDS."""
-    return refunds_retry()
+    return refunds_retry(now=timezone.now())
 
 
 # --- webhook events ------------------------------------------------------------------------------
@@ -73,14 +74,14 @@ def retry_unfinished_refunds(timestamp: int) -> int:
 
 @app.task(name="payments.reprocess_webhook_event", queue="payments", retry=GATEWAY_RETRY)
 def reprocess_webhook_event(event_id: str) -> str:
-    return reconciliation.webhook_event_reprocess(event_id=event_id)
+    return reconciliation.webhook_event_reprocess(event_id=event_id, now=timezone.now())
 
 
 @app.periodic(cron=schedule("payments.reprocess_unfinished_webhooks", "*/2 * * * *"))
 @app.task(name="payments.reprocess_unfinished_webhooks", queue="payments", lock="payments.reprocess_webhooks")
 def reprocess_unfinished_webhooks(timestamp: int) -> int:
     """Every 2 minutes: stored callbacks whose outcome is not final (received, status unavailable, gateway pending)."""
-    ids = reconciliation.webhook_events_due_for_reprocessing()
+    ids = reconciliation.webhook_events_due_for_reprocessing(now=timezone.now())
     return sum(defer_once(reprocess_webhook_event, lock=f"webhook:{pk}", event_id=str(pk)) for pk in ids)
 
 
@@ -93,7 +94,7 @@ def reconciliation_audit(timestamp: int) -> dict[str, int]:
     """Every hour: every order, redemption and refund of the last RECONCILIATION_AUDIT_DAYS compared with
     PhonePe's word; disagreements repaired by the normal paths or raised for staff (payments/audit.py).
     No retry: a run that PhonePe cut short says so, and the next hour's run checks everything again."""
-    run = audit.reconciliation_audit()
+    run = audit.reconciliation_audit(now=timezone.now())
     return {count: run.total(count) for count in audit.AUDIT_COUNTS}
 
 
@@ -102,9 +103,9 @@ def reconciliation_audit(timestamp: int) -> dict[str, int]:
 
 @periodic_database_job("payments.purge_webhook_payloads", "40 2 * * *")
 def purge_webhook_payloads(timestamp: int) -> int:
-    return retention.webhook_payloads_purge()
+    return retention.webhook_payloads_purge(now=timezone.now())
 
 
 @periodic_database_job("payments.purge_reconciliation_audits", "50 2 * * *")
 def purge_reconciliation_audits(timestamp: int) -> int:
-    return retention.reconciliation_audits_purge()
+    return retention.reconciliation_audits_purge(now=timezone.now())

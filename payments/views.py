@@ -9,6 +9,7 @@ from rest_framework.views import APIView
 
 from accounts.audit import audit_context_from_request
 from accounts.permissions import IsAdminWithMfa, is_admin_with_mfa
+from manas360.api.clock import request_now
 from manas360.api.input import validated_body
 from manas360.api.pagination import paginated_response
 from manas360.api.responses import success_response
@@ -28,14 +29,16 @@ IDEMPOTENCY_HEADER = OpenApiParameter(
 
 def payment_create_response(request, *, plan_identifier, amount=None, currency=None) -> Response:
     """Shared by POST /payments/create and POST /subscriptions/upgrade (paid plans)."""
+    now = request_now(request)
     creation = services.payment_create(
         user=request.user,
+        now=now,
         plan_identifier=plan_identifier,
         amount_rupees=amount,
         currency=currency,
         idempotency_key=request.headers.get("Idempotency-Key"),
     )
-    data = PaymentSerializer(creation.payment).data
+    data = PaymentSerializer(creation.payment, context={"now": now}).data
     return success_response(
         data,
         message="Payment initiated." if creation.created else "Payment already initiated with this Idempotency-Key.",
@@ -57,7 +60,12 @@ class PaymentCreateView(APIView):
 class PaymentListView(APIView):
     @extend_schema(responses=PaymentSerializer(many=True))
     def get(self, request):
-        return paginated_response(request, selectors.payment_list(user=request.user), PaymentSerializer)
+        return paginated_response(
+            request,
+            selectors.payment_list(user=request.user),
+            PaymentSerializer,
+            context={"now": request_now(request)},
+        )
 
 
 class PaymentDetailView(APIView):
@@ -65,9 +73,9 @@ class PaymentDetailView(APIView):
     def get(self, request, transaction_id):
         admin = is_admin_with_mfa(request)
         payment = selectors.payment_get(transaction_id=transaction_id, user=request.user, is_admin=admin)
-        if services.payment_reconcile_if_stale(payment=payment):
+        if services.payment_reconcile_if_stale(payment=payment, now=request_now(request)):
             payment = selectors.payment_get(transaction_id=payment.merchant_order_id, user=request.user, is_admin=admin)
-        return Response(PaymentSerializer(payment).data)
+        return Response(PaymentSerializer(payment, context={"now": request_now(request)}).data)
 
 
 @method_decorator(csrf_exempt, name="dispatch")
@@ -81,7 +89,7 @@ class PaymentWebhookView(APIView):
     @extend_schema(request=None, responses={200: WebhookAckSerializer})
     def post(self, request):
         result = services.payment_webhook_process(
-            raw_body=request.body, authorization=request.headers.get("Authorization")
+            raw_body=request.body, authorization=request.headers.get("Authorization"), now=request_now(request)
         )
         return success_response(
             WebhookAckSerializer(result).data,
@@ -97,10 +105,11 @@ class AdminPaymentRefundView(APIView):
         refund = services.payment_refund(
             payment_id=payment_id,
             actor=request.user,
+            now=request_now(request),
             reason=validated_body(RefundRequestSerializer, request).get("reason") or "",
             **audit_context_from_request(request),
         )
         payment = selectors.payment_get(transaction_id=str(refund.payment_id), user=request.user, is_admin=True)
-        data = PaymentSerializer(payment).data
+        data = PaymentSerializer(payment, context={"now": request_now(request)}).data
         data["refund"] = RefundSerializer(refund).data
         return success_response(data, message="Refund requested.", status=202)

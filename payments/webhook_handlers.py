@@ -4,10 +4,10 @@ The webhook view verifies, stores once and de-duplicates every callback as usual
 event whose name starts with a registered prefix it then calls that app's handler. Apps
 register from `AppConfig.ready()` (explicit, no signals), so payments imports nothing of theirs.
 
-A handler takes `event` and `payload` and returns `(outcome, detail)` with an outcome from
-`WebhookOutcome`. It must confirm with PhonePe's status API before changing anything;
-a `PhonePeError` it raises marks the event retryable (the gateway's next delivery
-processes it again).
+A handler takes `event`, `payload` and `now` (the callback's one reading of the clock) and returns
+`(outcome, detail)` with an outcome from `WebhookOutcome`. It must confirm with PhonePe's status API before
+changing anything; a `PhonePeError` it raises marks the event retryable (the gateway's next delivery processes it
+again).
 """
 
 from collections.abc import Callable

@@ -40,6 +40,7 @@ from django.utils.cache import get_conditional_response, set_response_etag
 from rest_framework.exceptions import APIException
 from rest_framework.views import APIView
 
+from manas360.api.clock import request_now
 from manas360.api.throttling import CACHE_ERRORS
 from rooms.access import tier_is_open
 from rooms.models import ThemeTier
@@ -156,7 +157,7 @@ def _answer_hit(request: HttpRequest, view: APIView, key: tuple[object, ...]) ->
     except APIException:
         return None  # refused: the view answers with its error
     user = found[0] if found is not None else None
-    page = _pages.get((*key, caller_class(user, caller_entitlements(user=user))))
+    page = _pages.get((*key, caller_class(user, caller_entitlements(user=user, now=request_now(request)))))
     if page is None or page.expires < time.monotonic():
         return None
     # What the throttles key on (DRF's Request sets the same on the request it wraps).

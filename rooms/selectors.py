@@ -1,6 +1,7 @@
 """Reads for themed rooms. Every session read is scoped by its owner."""
 
 import uuid
+from datetime import datetime
 from typing import Any
 
 from django.db.models import Q, QuerySet
@@ -35,11 +36,11 @@ def _as_uuid(value: object) -> uuid.UUID | None:
         return None
 
 
-def caller_entitlements(*, user: User | None) -> frozenset[str]:
+def caller_entitlements(*, user: User | None, now: datetime) -> frozenset[str]:
     """Entitlements of the caller (for `locked`); anonymous callers cost no query."""
     if user is None or not getattr(user, "is_authenticated", False):
         return frozenset()
-    return user_entitlements(user=user)
+    return user_entitlements(user=user, now=now)
 
 
 def theme_list(

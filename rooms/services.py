@@ -10,7 +10,6 @@ from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.db.models import DateTimeField, DurationField, ExpressionWrapper, F, Value
 from django.db.models.functions import Coalesce, Greatest
-from django.utils import timezone
 
 from accounts.models import User
 from manas360.api.errors import NotFound
@@ -27,11 +26,11 @@ ABANDON_AFTER_AT_LEAST = timedelta(hours=4)
 ABANDON_AFTER_DURATION_MULTIPLIER = 3
 
 
-def theme_access_check(*, user: User, theme: Theme) -> None:
+def theme_access_check(*, user: User, theme: Theme, now: datetime) -> None:
     """Free themes are open to any signed-in user; paid tiers need an active plan that covers them."""
     if theme.tier == ThemeTier.FREE:
         return
-    subscription = subscription_get_active(user=user)
+    subscription = subscription_get_active(user=user, now=now)
     if subscription is None:
         raise SubscriptionRequired(extra={"required_feature": tier_required_feature(theme.tier), "action": "subscribe"})
     if not tier_is_open(theme.tier, frozenset(subscription.plan.features or [])):
@@ -58,6 +57,7 @@ def room_session_start(
     *,
     user: User,
     theme_id: str,
+    now: datetime,
     device_info: dict[str, Any] | None = None,
     device_type: str | None = None,
     timer_seconds: int | None = None,
@@ -66,13 +66,16 @@ def room_session_start(
 ) -> RoomSession:
     """Open a session on a theme the caller may use; their previous open session is closed as abandoned."""
     theme = theme_get(theme_id=theme_id)
-    theme_access_check(user=user, theme=theme)
+    theme_access_check(user=user, theme=theme, now=now)
     # Serialise starts per user so two concurrent starts cannot both pass the "no open session" state
     # and trip the one-open-session constraint; the lock is released at commit.
     get_user_model().objects.select_for_update().filter(pk=user.pk).values_list("pk", flat=True).first()
-    now = timezone.now()
+    # `now` is the caller's, read before this lock: a concurrent start that held the lock first may have opened
+    # its session a moment "after" it, and a session never ends before it started (a CHECK constraint).
     RoomSession.objects.filter(user=user, status=RoomSessionStatus.IN_PROGRESS).update(
-        status=RoomSessionStatus.ABANDONED, ended_at=now, points=0
+        status=RoomSessionStatus.ABANDONED,
+        ended_at=Greatest(Value(now, output_field=DateTimeField()), F("started_at")),
+        points=0,
     )
     return RoomSession.objects.create(
         user=user,
@@ -92,6 +95,7 @@ def room_session_end(
     *,
     user: User,
     session_id: object,
+    now: datetime,
     rating: int | None = None,
     feedback: str | None = None,
     notes: str | None = None,
@@ -111,14 +115,13 @@ def room_session_end(
     if session.status != RoomSessionStatus.IN_PROGRESS:
         raise SessionAlreadyEnded(extra={"status": session.status})
 
-    now = timezone.now()
     duration = max(int((now - session.started_at).total_seconds()), 0)
     estimated = session.estimated_duration_seconds
     # The timer counts as finished when the server-measured time reaches it, unless the client says otherwise.
     finished_timer = duration >= estimated and completed_full_timer is not False
 
     session.status = RoomSessionStatus.COMPLETED
-    session.ended_at = now
+    session.ended_at = max(now, session.started_at)  # `now` was read before the row lock (see room_session_start)
     session.duration_seconds = duration
     session.completed_full_timer = finished_timer
     session.points = room_session_points(
@@ -152,10 +155,9 @@ def room_session_end(
     return session
 
 
-def room_sessions_close_abandoned(*, now: datetime | None = None, older_than: timedelta | None = None) -> int:
+def room_sessions_close_abandoned(*, now: datetime, older_than: timedelta | None = None) -> int:
     """Close sessions left open: older than `older_than` when given, else older than
     max(4 h, 3 x their planned length). They become `abandoned` with no points and no duration."""
-    now = now or timezone.now()
     open_sessions = RoomSession.objects.filter(status=RoomSessionStatus.IN_PROGRESS)
     if older_than is not None:
         stale = open_sessions.filter(started_at__lt=now - older_than)

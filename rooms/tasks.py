@@ -1,5 +1,7 @@
 """Background jobs of themed rooms (docs/jobs.md)."""
 
+from django.utils import timezone
+
 from manas360.jobs import periodic_database_job
 from rooms.services import room_sessions_close_abandoned
 
@@ -10,4 +12,4 @@ def close_abandoned_sessions(timestamp: int) -> int:
 
     The same service as `manage.py close_abandoned_sessions`.
     """
-    return room_sessions_close_abandoned()
+    return room_sessions_close_abandoned(now=timezone.now())

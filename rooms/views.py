@@ -1,6 +1,5 @@
 """Themed rooms API (docs/api.md §6). Thin: validate, call one selector or service, build the answer."""
 
-from django.utils import timezone
 from django.utils.cache import patch_cache_control, patch_vary_headers
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
@@ -9,6 +8,7 @@ from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from manas360.api.clock import request_now
 from manas360.api.input import validated_body, validated_query
 from manas360.api.pagination import PageLimitPagination, paginated_response
 from rooms import catalogue, selectors, serializers, services
@@ -34,7 +34,7 @@ class ThemeListView(APIView):
     def get(self, request):
         # Served through rooms.catalogue.answer_from_cache (rooms/urls.py): ETag, 304 and the page cache.
         filters = validated_query(serializers.ThemeListQuery, request)
-        entitlements = selectors.caller_entitlements(user=request.user)
+        entitlements = selectors.caller_entitlements(user=request.user, now=request_now(request))
         response = Response(self._catalogue_page(request, filters, entitlements))
         patch_cache_control(response, no_cache=True, **({"private": True} if request.auth else {"public": True}))
         patch_vary_headers(response, ("Authorization", "Cookie"))
@@ -59,7 +59,7 @@ class ThemeDetailView(APIView):
     @extend_schema(responses=OpenApiTypes.OBJECT)
     def get(self, request, theme_id):
         theme = selectors.theme_get(theme_id=theme_id)
-        entitlements = selectors.caller_entitlements(user=request.user)
+        entitlements = selectors.caller_entitlements(user=request.user, now=request_now(request))
         return Response(serializers.theme_detail(theme, entitlements))
 
 
@@ -78,13 +78,13 @@ class RoomSessionListView(APIView):
             request,
             selectors.room_session_list(user=request.user),
             serializers.SessionDetailSerializer,
-            context={"now": timezone.now()},
+            context={"now": request_now(request)},
         )
 
     @extend_schema(request=serializers.SessionStartInput, responses={201: serializers.SessionStartedSerializer})
     def post(self, request):
         session = services.room_session_start(
-            user=request.user, **validated_body(serializers.SessionStartInput, request)
+            user=request.user, now=request_now(request), **validated_body(serializers.SessionStartInput, request)
         )
         return Response(serializers.SessionStartedSerializer(session).data, status=status.HTTP_201_CREATED)
 
@@ -95,7 +95,7 @@ class RoomSessionDetailView(APIView):
     @extend_schema(responses=serializers.SessionDetailSerializer)
     def get(self, request, session_id):
         session = selectors.room_session_get(session_id=session_id, user=request.user)
-        return Response(serializers.SessionDetailSerializer(session, context={"now": timezone.now()}).data)
+        return Response(serializers.SessionDetailSerializer(session, context={"now": request_now(request)}).data)
 
 
 class RoomSessionEndView(APIView):
@@ -105,5 +105,7 @@ class RoomSessionEndView(APIView):
     def patch(self, request, session_id):
         values = validated_body(serializers.SessionEndInput, request)
         values.pop("duration_seconds", None)
-        session = services.room_session_end(user=request.user, session_id=session_id, **values)
+        session = services.room_session_end(
+            user=request.user, session_id=session_id, now=request_now(request), **values
+        )
         return Response(serializers.SessionEndedSerializer(session).data)

@@ -155,9 +155,10 @@ def manage(env: dict, *command: str) -> str:
 
 SIGN_IN = """
 from accounts.models import User
+from django.utils import timezone
 from accounts.sessions import session_start
 user, _ = User.objects.get_or_create(email="bench@manas360.local", defaults={"phone_number": "+919800000001"})
-print(session_start(user=user).access_token)
+print(session_start(user=user, now=timezone.now()).access_token)
 """
 
 

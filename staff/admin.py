@@ -8,11 +8,13 @@ This is the only admin of User and AuditLog (accounts registers neither). The au
 from django.contrib import admin, messages
 from django.contrib.auth.models import Group
 from django.db.models import Prefetch
+from django.utils import timezone
 
 from accounts.audit import audit_context_from_request
 from accounts.models import AuditLog, User
 from manas360.admin_display import short_id_column
 from manas360.admin_mixins import ReadOnlyModelAdmin
+from manas360.api.clock import request_now
 from manas360.api.errors import ApplicationError
 from staff import services
 from subscriptions.models import Subscription
@@ -104,7 +106,7 @@ class StaffUserAdmin(admin.ModelAdmin):
     def get_queryset(self, request):
         current = Prefetch(
             "subscriptions",
-            queryset=Subscription.objects.current().select_related("plan"),
+            queryset=Subscription.objects.current(request_now(request)).select_related("plan"),
             to_attr="current_subscriptions",
         )
         return super().get_queryset(request).prefetch_related(current)
@@ -131,7 +133,11 @@ class StaffUserAdmin(admin.ModelAdmin):
             return
         try:
             services.admin_user_update(
-                actor=request.user, user_id=obj.pk, **changes, **audit_context_from_request(request)
+                actor=request.user,
+                user_id=obj.pk,
+                now=timezone.now(),
+                **changes,
+                **audit_context_from_request(request),
             )
         except ApplicationError as error:
             self.message_user(request, error.message, messages.ERROR)
@@ -139,11 +145,15 @@ class StaffUserAdmin(admin.ModelAdmin):
 
     @admin.action(description="Suspend selected users (ends their sessions at once)")
     def suspend_users(self, request, queryset):
-        _run_for_each(self, request, queryset, services.admin_user_suspend, "Suspended {count} user(s).")
+        _run_for_each(
+            self, request, queryset, services.admin_user_suspend, "Suspended {count} user(s).", now=timezone.now()
+        )
 
     @admin.action(description="Reinstate selected users")
     def reinstate_users(self, request, queryset):
-        _run_for_each(self, request, queryset, services.admin_user_reinstate, "Reinstated {count} user(s).")
+        _run_for_each(
+            self, request, queryset, services.admin_user_reinstate, "Reinstated {count} user(s).", now=timezone.now()
+        )
 
     @admin.action(description="Verify selected therapists")
     def verify_therapists(self, request, queryset):

@@ -18,6 +18,7 @@ from django.contrib.auth.views import LoginView
 from django.http import HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.decorators import method_decorator
 from django.views.decorators.cache import never_cache
 
@@ -59,6 +60,7 @@ class StaffLoginForm(forms.Form):
                 password=cleaned["password"],
                 code=cleaned["otp_token"],
                 request=self.request,
+                now=timezone.now(),
             )
         except StaffSignInRefused as refused:
             raise forms.ValidationError(refused.message, code=refused.code) from None
@@ -128,6 +130,7 @@ class StaffAdminSite(AdminSite):
                 new_password=form.cleaned_data["new_password1"],
                 actor=request.user,
                 via="admin_site",
+                now=timezone.now(),
                 keep_session_id=request.session.get(STAFF_AUTH_SESSION_KEY),
                 **audit_context_from_request(request),
             )
@@ -145,5 +148,5 @@ class StaffAdminSite(AdminSite):
         return TemplateResponse(request, "registration/password_change_form.html", context)
 
     def logout(self, request, extra_context=None):
-        staff_sign_out(session_id=request.session.get(STAFF_AUTH_SESSION_KEY))
+        staff_sign_out(session_id=request.session.get(STAFF_AUTH_SESSION_KEY), now=timezone.now())
         return super().logout(request, extra_context)

@@ -7,6 +7,7 @@ per-IP admin-login limit, lockout (5 failures in 15 minutes), TOTP replay guard,
 
 import uuid
 from dataclasses import dataclass
+from datetime import datetime
 
 from django.http import HttpRequest
 
@@ -38,7 +39,9 @@ class StaffSignInRefused(Exception):
     code: str = "invalid_login"
 
 
-def staff_sign_in(*, email: str, password: str, code: str, request: HttpRequest | None) -> tuple[User, uuid.UUID]:
+def staff_sign_in(
+    *, email: str, password: str, code: str, request: HttpRequest | None, now: datetime
+) -> tuple[User, uuid.UUID]:
     """(user, AuthSession id) for an active admin with is_staff and a correct TOTP or backup code."""
     context = audit_context_from_request(request) if request is not None else {}
     ip_limit = AdminLoginIpThrottle()  # the API's admin-login limit per IP, same counter (docs/api.md §10)
@@ -48,7 +51,7 @@ def staff_sign_in(*, email: str, password: str, code: str, request: HttpRequest 
             f"Too many sign-in attempts from this network. Try again in about {minutes} minutes.", "throttled"
         )
     try:
-        result = admin_login(email=email, password=password, **context)
+        result = admin_login(email=email, password=password, now=now, **context)
     except TooManyAttempts as locked:
         minutes = max(1, round(int(locked.extra.get("retry_after", 900)) / 60))
         raise StaffSignInRefused(
@@ -59,10 +62,10 @@ def staff_sign_in(*, email: str, password: str, code: str, request: HttpRequest 
     if result.mfa_token is None:
         # Password right but no authenticator enrolled: the API gave a restricted session; close it.
         if result.issued is not None:
-            session_revoke(session_id=result.issued.session.pk, reason="admin_site_mfa_not_enrolled")
+            session_revoke(session_id=result.issued.session.pk, reason="admin_site_mfa_not_enrolled", now=now)
         raise StaffSignInRefused(NOT_ENROLLED, "mfa_not_enrolled")
     try:
-        issued = admin_verify_mfa(mfa_token=result.mfa_token, mfa_code=(code or "").strip(), **context)
+        issued = admin_verify_mfa(mfa_token=result.mfa_token, mfa_code=(code or "").strip(), now=now, **context)
     except TooManyAttempts as locked:
         minutes = max(1, round(int(locked.extra.get("retry_after", 900)) / 60))
         raise StaffSignInRefused(
@@ -74,7 +77,7 @@ def staff_sign_in(*, email: str, password: str, code: str, request: HttpRequest 
         raise StaffSignInRefused(GENERIC_ERROR) from None
     user = result.user
     if not user.is_staff:
-        session_revoke(session_id=issued.session.pk, reason="admin_site_not_staff")
+        session_revoke(session_id=issued.session.pk, reason="admin_site_not_staff", now=now)
         raise StaffSignInRefused(GENERIC_ERROR)
     return user, issued.session.pk
 
@@ -90,7 +93,7 @@ def staff_session_is_live(*, request: HttpRequest, user: User, session_id: objec
     return live
 
 
-def staff_sign_out(*, session_id: object) -> None:
+def staff_sign_out(*, session_id: object, now: datetime) -> None:
     pk = parse_uuid(session_id)
     if pk:
-        session_revoke(session_id=pk, reason="admin_site_logout")
+        session_revoke(session_id=pk, reason="admin_site_logout", now=now)

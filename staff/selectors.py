@@ -26,10 +26,10 @@ def parse_uuid(value: object) -> uuid.UUID | None:
         return None
 
 
-def _current_subscriptions_prefetch() -> "Prefetch[Any]":
+def _current_subscriptions_prefetch(now: datetime) -> "Prefetch[Any]":
     return Prefetch(
         "subscriptions",
-        queryset=Subscription.objects.current().select_related("plan"),
+        queryset=Subscription.objects.current(now).select_related("plan"),
         to_attr="current_subscriptions",
     )
 
@@ -68,6 +68,7 @@ _USER_SORTS: dict[str, tuple[F | Lower, ...]] = {
 
 def admin_user_list(
     *,
+    now: datetime,
     role: str | None = None,
     search: str | None = None,
     status: str | None = None,
@@ -93,14 +94,16 @@ def admin_user_list(
         for expression in _USER_SORTS[sort_by]
     ]
     ordering.append("-id" if descending else "id")  # a stable order across pages
-    return queryset.order_by(*ordering).prefetch_related(_current_subscriptions_prefetch())
+    return queryset.order_by(*ordering).prefetch_related(_current_subscriptions_prefetch(now))
 
 
-def admin_user_get(*, user_id: object) -> User:
+def admin_user_get(*, user_id: object, now: datetime) -> User:
     """A not-deleted user by id; malformed or unknown ids are 404."""
     pk = parse_uuid(user_id)
     user: User | None = (
-        User.objects.alive().filter(pk=pk).prefetch_related(_current_subscriptions_prefetch()).first() if pk else None
+        User.objects.alive().filter(pk=pk).prefetch_related(_current_subscriptions_prefetch(now)).first()
+        if pk
+        else None
     )
     if user is None:
         raise NotFound("User not found.")
@@ -194,7 +197,7 @@ def admin_payment_list(
 # --- metrics ---------------------------------------------------------------------------------------------------
 
 
-def admin_platform_metrics() -> dict[str, Any]:
+def admin_platform_metrics(*, now: datetime) -> dict[str, Any]:
     """Four aggregate queries, whatever the data size."""
     users = User.objects.alive().aggregate(
         total=Count("id"),
@@ -206,7 +209,7 @@ def admin_platform_metrics() -> dict[str, Any]:
         total=Count("id"), completed=Count("id", filter=Q(status=RoomSessionStatus.COMPLETED))
     )
     sessions["completion_rate"] = round(100 * sessions["completed"] / sessions["total"], 1) if sessions["total"] else 0
-    active_subscriptions = Subscription.objects.current().count()
+    active_subscriptions = Subscription.objects.current(now).count()
     revenue = Payment.objects.filter(status=PaymentStatus.SUCCESS).aggregate(total=Coalesce(Sum("amount_paise"), 0))
     return {
         "users": users,

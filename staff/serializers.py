@@ -77,7 +77,7 @@ class AdminUserRowSerializer(serializers.Serializer):
     def get_subscription(self, user) -> dict | None:
         """The current subscription, as the subscriptions API shows it (prefetched with its plan), or null."""
         current = getattr(user, "current_subscriptions", None)
-        return SubscriptionSerializer(current[0]).data if current else None
+        return SubscriptionSerializer(current[0], context={"now": self.context["now"]}).data if current else None
 
 
 class AdminUserListRowSerializer(AdminUserRowSerializer):
@@ -109,7 +109,10 @@ class AdminUserDetailSerializer(AdminUserRowSerializer):
 
     @extend_schema_field(serializers.ListField(child=serializers.DictField()))
     def get_subscriptions(self, user) -> list:
-        return list(AdminSubscriptionRowSerializer(self.context["subscriptions"], many=True).data)
+        rows = AdminSubscriptionRowSerializer(
+            self.context["subscriptions"], many=True, context={"now": self.context["now"]}
+        )
+        return list(rows.data)
 
     def get_session_count(self, user) -> int:
         return self.context["activity"].session_count
@@ -273,7 +276,7 @@ class AdminSubscriptionRowSerializer(serializers.Serializer):
     user = UserBriefSerializer(allow_null=True)
 
     def get_status(self, subscription) -> str:
-        return subscription.effective_status
+        return subscription.status_at(self.context["now"])
 
     def get_amount(self, subscription) -> float:
         return rupees(subscription.plan.amount_paise)

@@ -2,6 +2,7 @@
 audit row with the before/after values of what changed. Used by the admin API and the Django admin alike.
 """
 
+from datetime import datetime
 from typing import Any
 
 from django.db import transaction
@@ -49,20 +50,23 @@ def _refuse_self(actor: User, user: User) -> None:
         raise CannotModifyOwnAccount()
 
 
-def _set_active(*, actor: User, user: User, active: bool, reason: str, ip_address: str | None, user_agent: str) -> User:
+def _set_active(
+    *, actor: User, user: User, active: bool, reason: str, now: datetime, ip_address: str | None, user_agent: str
+) -> User:
     """Suspend (revoking every session and ending what the account pays for: `accounts.departures`) or
     reinstate (what was ended stays ended: Autopay is a new set-up). No change, no audit row."""
     if active == user.is_active:
         if not active:
-            sessions_revoke_for_user(user=user, reason="suspended")
-            user_departed(user=user, actor=actor, reason=ACCOUNT_SUSPENDED)  # idempotent; catches older suspensions
+            sessions_revoke_for_user(user=user, reason="suspended", now=now)
+            # Idempotent; catches older suspensions.
+            user_departed(user=user, actor=actor, reason=ACCOUNT_SUSPENDED, now=now)
         return user
     before = {"status": _status(user), "is_active": user.is_active}
     user.is_active = active
     user.save(update_fields=["is_active", "updated_at"])
-    revoked = 0 if active else sessions_revoke_for_user(user=user, reason="suspended")
+    revoked = 0 if active else sessions_revoke_for_user(user=user, reason="suspended", now=now)
     if not active:
-        user_departed(user=user, actor=actor, reason=ACCOUNT_SUSPENDED)
+        user_departed(user=user, actor=actor, reason=ACCOUNT_SUSPENDED, now=now)
     after = {"status": _status(user), "is_active": user.is_active}
     if reason:
         after["reason"] = reason
@@ -82,21 +86,35 @@ def _set_active(*, actor: User, user: User, active: bool, reason: str, ip_addres
 
 @transaction.atomic
 def admin_user_suspend(
-    *, actor: User, user_id: object, reason: str = "", ip_address: str | None = None, user_agent: str = ""
+    *,
+    actor: User,
+    user_id: object,
+    now: datetime,
+    reason: str = "",
+    ip_address: str | None = None,
+    user_agent: str = "",
 ) -> User:
     user = admin_user_get_for_update(user_id=user_id)
     _refuse_self(actor, user)
     return _set_active(
-        actor=actor, user=user, active=False, reason=reason, ip_address=ip_address, user_agent=user_agent
+        actor=actor, user=user, active=False, reason=reason, now=now, ip_address=ip_address, user_agent=user_agent
     )
 
 
 @transaction.atomic
 def admin_user_reinstate(
-    *, actor: User, user_id: object, reason: str = "", ip_address: str | None = None, user_agent: str = ""
+    *,
+    actor: User,
+    user_id: object,
+    now: datetime,
+    reason: str = "",
+    ip_address: str | None = None,
+    user_agent: str = "",
 ) -> User:
     user = admin_user_get_for_update(user_id=user_id)
-    return _set_active(actor=actor, user=user, active=True, reason=reason, ip_address=ip_address, user_agent=user_agent)
+    return _set_active(
+        actor=actor, user=user, active=True, reason=reason, now=now, ip_address=ip_address, user_agent=user_agent
+    )
 
 
 @transaction.atomic
@@ -104,6 +122,7 @@ def admin_user_update(
     *,
     actor: User,
     user_id: object,
+    now: datetime,
     first_name: str | None = None,
     last_name: str | None = None,
     role: str | None = None,
@@ -130,7 +149,7 @@ def admin_user_update(
         user.save(update_fields=[*changed, "updated_at"])
         after: dict[str, Any] = dict(changed)
         if {"role", "is_staff"} & set(changed):
-            after["sessions_revoked"] = sessions_revoke_for_user(user=user, reason="role_changed")
+            after["sessions_revoked"] = sessions_revoke_for_user(user=user, reason="role_changed", now=now)
         _audit(
             action="user.update",
             actor=actor,
@@ -146,6 +165,7 @@ def admin_user_update(
             user=user,
             active=status == "active",
             reason=reason,
+            now=now,
             ip_address=ip_address,
             user_agent=user_agent,
         )
@@ -153,11 +173,13 @@ def admin_user_update(
 
 
 @transaction.atomic
-def admin_user_delete(*, actor: User, user_id: object, ip_address: str | None = None, user_agent: str = "") -> None:
+def admin_user_delete(
+    *, actor: User, user_id: object, now: datetime, ip_address: str | None = None, user_agent: str = ""
+) -> None:
     """Soft delete through the accounts service (scrub, revoke every session, audit `user.delete`)."""
     user = admin_user_get_for_update(user_id=user_id)
     _refuse_self(actor, user)
-    user_soft_delete(user=user, actor=actor, ip_address=ip_address, user_agent=user_agent)
+    user_soft_delete(user=user, actor=actor, now=now, ip_address=ip_address, user_agent=user_agent)
 
 
 @transaction.atomic
@@ -199,6 +221,7 @@ def admin_subscription_cancel(
     subscription_id: object,
     reason: str = "",
     immediate: bool = False,
+    now: datetime,
     ip_address: str | None = None,
     user_agent: str = "",
 ) -> Subscription:
@@ -209,6 +232,7 @@ def admin_subscription_cancel(
         actor=actor,
         reason=reason,
         immediate=immediate,
+        now=now,
         ip_address=ip_address,
         user_agent=user_agent,
     )

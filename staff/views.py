@@ -12,6 +12,7 @@ from rest_framework.views import APIView
 from accounts.audit import audit_context_from_request
 from accounts.permissions import IsAdminWithMfa
 from accounts.roles import Role
+from manas360.api.clock import request_now
 from manas360.api.input import validated_body, validated_query
 from manas360.api.pagination import paginated_response
 from staff import selectors, services
@@ -37,8 +38,12 @@ from staff.serializers import (
 )
 
 
-def _user_detail(user) -> dict:
+def _user_detail(request, user_id) -> dict:
+    """The admin's view of one user, everything read at the request's `now`."""
+    now = request_now(request)
+    user = selectors.admin_user_get(user_id=user_id, now=now)
     context = {
+        "now": now,
         "activity": selectors.admin_user_activity(user=user),
         "subscriptions": selectors.admin_user_subscriptions(user=user),
     }
@@ -69,7 +74,10 @@ class AdminUserListView(StaffAPIView):
     )
     def get(self, request):
         filters = validated_query(AdminUserListQuerySerializer, request)
-        return paginated_response(request, selectors.admin_user_list(**filters), AdminUserListRowSerializer)
+        now = request_now(request)
+        return paginated_response(
+            request, selectors.admin_user_list(now=now, **filters), AdminUserListRowSerializer, context={"now": now}
+        )
 
 
 class AdminUserDetailView(StaffAPIView):
@@ -78,7 +86,7 @@ class AdminUserDetailView(StaffAPIView):
         responses=AdminUserDetailSerializer,
     )
     def get(self, request, user_id):
-        return Response(_user_detail(selectors.admin_user_get(user_id=user_id)))
+        return Response(_user_detail(request, user_id))
 
     @extend_schema(
         operation_id="admin_users_update",
@@ -86,12 +94,16 @@ class AdminUserDetailView(StaffAPIView):
         responses=AdminUserDetailSerializer,
     )
     def patch(self, request, user_id):
-        selectors.admin_user_get(user_id=user_id)  # 404 before 400 for unknown ids
+        selectors.admin_user_get(user_id=user_id, now=request_now(request))  # 404 before 400 for unknown ids
         changes = validated_body(AdminUserUpdateSerializer, request)
         user = services.admin_user_update(
-            actor=request.user, user_id=user_id, **changes, **audit_context_from_request(request)
+            actor=request.user,
+            user_id=user_id,
+            now=request_now(request),
+            **changes,
+            **audit_context_from_request(request),
         )
-        return Response(_user_detail(selectors.admin_user_get(user_id=user.pk)))
+        return Response(_user_detail(request, user.pk))
 
     @extend_schema(
         operation_id="admin_users_destroy",
@@ -99,7 +111,9 @@ class AdminUserDetailView(StaffAPIView):
         responses=AdminUserDeletedSerializer,
     )
     def delete(self, request, user_id):
-        services.admin_user_delete(actor=request.user, user_id=user_id, **audit_context_from_request(request))
+        services.admin_user_delete(
+            actor=request.user, user_id=user_id, now=request_now(request), **audit_context_from_request(request)
+        )
         return Response(AdminUserDeletedSerializer({"id": user_id, "deleted": True}).data)
 
 
@@ -112,9 +126,13 @@ class AdminUserSuspendView(StaffAPIView):
     def put(self, request, user_id):
         reason = validated_body(ReasonSerializer, request)["reason"]
         user = services.admin_user_suspend(
-            actor=request.user, user_id=user_id, reason=reason, **audit_context_from_request(request)
+            actor=request.user,
+            user_id=user_id,
+            reason=reason,
+            now=request_now(request),
+            **audit_context_from_request(request),
         )
-        return Response(_user_detail(selectors.admin_user_get(user_id=user.pk)))
+        return Response(_user_detail(request, user.pk))
 
     @extend_schema(
         operation_id="admin_users_reinstate",
@@ -122,8 +140,10 @@ class AdminUserSuspendView(StaffAPIView):
         responses=AdminUserDetailSerializer,
     )
     def delete(self, request, user_id):
-        user = services.admin_user_reinstate(actor=request.user, user_id=user_id, **audit_context_from_request(request))
-        return Response(_user_detail(selectors.admin_user_get(user_id=user.pk)))
+        user = services.admin_user_reinstate(
+            actor=request.user, user_id=user_id, now=request_now(request), **audit_context_from_request(request)
+        )
+        return Response(_user_detail(request, user.pk))
 
 
 class AdminTherapistListView(StaffAPIView):
@@ -134,8 +154,9 @@ class AdminTherapistListView(StaffAPIView):
     )
     def get(self, request):
         filters = validated_query(TherapistListQuerySerializer, request)
-        queryset = selectors.admin_user_list(role=Role.THERAPIST, **filters)
-        return paginated_response(request, queryset, AdminUserRowSerializer)
+        now = request_now(request)
+        queryset = selectors.admin_user_list(now=now, role=Role.THERAPIST, **filters)
+        return paginated_response(request, queryset, AdminUserRowSerializer, context={"now": now})
 
 
 class AdminTherapistVerifyView(StaffAPIView):
@@ -145,12 +166,17 @@ class AdminTherapistVerifyView(StaffAPIView):
         responses=AdminUserRowSerializer,
     )
     def patch(self, request, user_id):
-        selectors.admin_user_get(user_id=user_id)
+        selectors.admin_user_get(user_id=user_id, now=request_now(request))
         verdict = validated_body(TherapistVerifySerializer, request)
         user = services.admin_therapist_verify(
             actor=request.user, user_id=user_id, **verdict, **audit_context_from_request(request)
         )
-        return Response(AdminUserRowSerializer(selectors.admin_user_get(user_id=user.pk)).data)
+        return Response(
+            AdminUserRowSerializer(
+                selectors.admin_user_get(user_id=user.pk, now=request_now(request)),
+                context={"now": request_now(request)},
+            ).data
+        )
 
 
 class AdminSubscriptionListView(StaffAPIView):
@@ -161,7 +187,12 @@ class AdminSubscriptionListView(StaffAPIView):
     )
     def get(self, request):
         filters = validated_query(SubscriptionListQuerySerializer, request)
-        return paginated_response(request, selectors.admin_subscription_list(**filters), AdminSubscriptionRowSerializer)
+        return paginated_response(
+            request,
+            selectors.admin_subscription_list(**filters),
+            AdminSubscriptionRowSerializer,
+            context={"now": request_now(request)},
+        )
 
 
 class AdminSubscriptionCancelView(StaffAPIView):
@@ -175,11 +206,12 @@ class AdminSubscriptionCancelView(StaffAPIView):
         subscription = services.admin_subscription_cancel(
             actor=request.user,
             subscription_id=subscription_id,
+            now=request_now(request),
             **validated_body(SubscriptionCancelSerializer, request),
             **audit_context_from_request(request),
         )
         subscription = selectors.admin_subscription_get(subscription_id=subscription.pk)
-        return Response(AdminSubscriptionRowSerializer(subscription).data)
+        return Response(AdminSubscriptionRowSerializer(subscription, context={"now": request_now(request)}).data)
 
 
 class AdminPaymentListView(StaffAPIView):
@@ -205,7 +237,7 @@ class AdminMetricsView(StaffAPIView):
         responses=AdminMetricsSerializer,
     )
     def get(self, request):
-        return Response(AdminMetricsSerializer(selectors.admin_platform_metrics()).data)
+        return Response(AdminMetricsSerializer(selectors.admin_platform_metrics(now=request_now(request))).data)
 
 
 class AdminAuditLogListView(StaffAPIView):

@@ -29,7 +29,6 @@ from typing import TYPE_CHECKING, Any
 from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.db.models import QuerySet
-from django.utils import timezone
 
 from subscriptions.coverage import features_covered_by
 from subscriptions.models import LIVE_GRANT_STATES, Grant, GrantState, Plan, Subscription, SubscriptionStatus
@@ -248,9 +247,8 @@ class GrantResult:
     subscription: Subscription | None = None
 
 
-def entitlement_check(*, user: User, plan: Plan, now: datetime | None = None) -> Placement:
+def entitlement_check(*, user: User, plan: Plan, now: datetime) -> Placement:
     """Where a purchase of `plan` would go now (read-only: for refusing at creation)."""
-    now = now or timezone.now()
     chain = list(
         Grant.objects.select_related("plan")
         .filter(user=user, state__in=LIVE_GRANT_STATES)
@@ -270,14 +268,11 @@ def entitlement_check(*, user: User, plan: Plan, now: datetime | None = None) ->
     return place(live, plan, now)
 
 
-def entitlement_grant(
-    *, user: User, plan: Plan, payment: Payment | None = None, now: datetime | None = None
-) -> GrantResult:
+def entitlement_grant(*, user: User, plan: Plan, payment: Payment | None = None, now: datetime) -> GrantResult:
     """Give `user` one period of `plan` (paid by `payment`, if any) by the rules above. Caller holds a transaction.
 
     Idempotent per payment: a payment that already has its grant is granted again without any change.
     """
-    now = now or timezone.now()
     if payment is not None:
         existing = Grant.objects.filter(payment=payment, continues__isnull=True).select_related("subscription").first()
         if existing is not None:
@@ -329,9 +324,8 @@ def entitlement_grant(
     return GrantResult(True, subscription=subscription)
 
 
-def entitlement_revoke(*, payment: Payment, now: datetime | None = None) -> None:
+def entitlement_revoke(*, payment: Payment, now: datetime) -> None:
     """Take back exactly what `payment` bought (its refund completed). Caller holds a transaction."""
-    now = now or timezone.now()
     if payment.user_id is None:
         return
     user = get_user_model().objects.get(pk=payment.user_id)
@@ -360,9 +354,8 @@ def entitlement_revoke(*, payment: Payment, now: datetime | None = None) -> None
     _save(live, [*revoked, *finished], now)
 
 
-def entitlements_end_all(*, user: User, note: str, now: datetime | None = None) -> None:
+def entitlements_end_all(*, user: User, note: str, now: datetime) -> None:
     """End every live grant of `user` now (an admin's immediate cancel). Caller holds a transaction."""
-    now = now or timezone.now()
     chain = _lock_chain(user, now)
     for grant in chain:
         if grant.starts_at is not None and grant.starts_at <= now:
@@ -373,14 +366,13 @@ def entitlements_end_all(*, user: User, note: str, now: datetime | None = None) 
     _save([], chain, now)
 
 
-def entitlements_advance(*, now: datetime | None = None, batch_size: int = 500) -> int:
+def entitlements_advance(*, now: datetime, batch_size: int = 500) -> int:
     """Move every chain whose head has run out to its next grant, and expire subscriptions with nothing left.
 
     Run it every minute (management command `expire_subscriptions`): a run of grants with other features than the
     one that just ended (time resumed after a better plan) gets its Subscription row when this runs; the grants'
     own schedule is exact, the derived row follows within the interval. Returns how many users moved on.
     """
-    now = now or timezone.now()
     due_users = set(
         Grant.objects.filter(state=G.CURRENT, ends_at__lte=now).values_list("user_id", flat=True)[:batch_size]
     )
@@ -446,7 +438,7 @@ def _is_grace(grant: Grant) -> bool:
 
 
 def entitlement_grace_start(
-    *, user: User, plan: Plan, until: datetime, since: datetime | None = None, now: datetime | None = None
+    *, user: User, plan: Plan, until: datetime, since: datetime | None = None, now: datetime
 ) -> bool:
     """Lend `plan` until `until`, after the user's paid chain, while a failed renewal is retried.
 
@@ -455,7 +447,6 @@ def entitlement_grace_start(
     starts its period at the paid end), not when we learned it. Returns True if it was added. Caller holds a
     transaction.
     """
-    now = now or timezone.now()
     live, finished = _layout(_lock_chain(user, now), now)
     if any(_is_grace(grant) for grant in live):
         return False
@@ -478,10 +469,9 @@ def entitlement_grace_start(
     return True
 
 
-def entitlement_grace_settle(*, user: User, payment: Payment, plan: Plan, now: datetime | None = None) -> bool:
+def entitlement_grace_settle(*, user: User, payment: Payment, plan: Plan, now: datetime) -> bool:
     """The retried renewal was paid: the grace grant becomes that payment's grant (its period starts at the
     paid end, where the grace started). Returns True if there was one. Caller holds a transaction."""
-    now = now or timezone.now()
     live, finished = _layout(_lock_chain(user, now), now)
     grace = next((grant for grant in live if _is_grace(grant)), None)
     if grace is None:
@@ -497,9 +487,8 @@ def entitlement_grace_settle(*, user: User, payment: Payment, plan: Plan, now: d
     return True
 
 
-def entitlement_grace_end(*, user: User, now: datetime | None = None) -> bool:
+def entitlement_grace_end(*, user: User, now: datetime) -> bool:
     """No renewal came: the loan ends now (what was paid has already run out). Caller holds a transaction."""
-    now = now or timezone.now()
     chain = _lock_chain(user, now)
     grace = [grant for grant in chain if _is_grace(grant)]
     if not grace:

@@ -30,14 +30,14 @@ class PlanProduct:
 
     key = PLAN_PRODUCT
 
-    def offer(self, *, user: User | None, ref: str) -> Offer:
+    def offer(self, *, user: User | None, ref: str, now: datetime) -> Offer:
         """The plan's price; refused (409 `plan_not_purchasable`) when it would give `user` nothing new.
         `user=None` only resolves the reference (an Idempotency-Key replay)."""
         plan = plan_resolve(plan_identifier=ref)
         if user is not None:
             if plan.is_free:
                 raise FreePlanNeedsNoPayment()
-            subscription_check_purchasable(user=user, plan=plan)
+            subscription_check_purchasable(user=user, plan=plan, now=now)
         return Offer(
             product=self.key,
             ref=plan.code,
@@ -88,13 +88,14 @@ class PlanProduct:
             entitlements=tuple(labels.get(name, name) for name in own[0].plan.features or []),
         )
 
-    def describe(self, *, payment: Payment) -> dict[str, Any]:
+    def describe(self, *, payment: Payment, now: datetime) -> dict[str, Any]:
         if hasattr(payment, "plan_grants"):
             grant = payment.plan_grants[0] if payment.plan_grants else None
         else:
             grant = _root_grants().filter(payment=payment).first()
         subscription = grant.subscription if grant is not None else None
-        return {"subscription": SubscriptionSerializer(subscription).data if subscription is not None else None}
+        data = SubscriptionSerializer(subscription, context={"now": now}).data if subscription is not None else None
+        return {"subscription": data}
 
     def prefetch(self) -> list[Prefetch[Any]]:
         return [Prefetch("grants", queryset=_root_grants(), to_attr="plan_grants")]

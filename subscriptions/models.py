@@ -4,7 +4,6 @@ from datetime import datetime
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
-from django.utils import timezone
 
 from manas360.state_machine import StateMachine
 from subscriptions.errors import SubscriptionStateConflict
@@ -95,9 +94,8 @@ SUBSCRIPTION_MACHINE = StateMachine("subscription", SUBSCRIPTION_TRANSITIONS, re
 
 
 class SubscriptionQuerySet(models.QuerySet["Subscription"]):
-    def current(self) -> "SubscriptionQuerySet":
-        """Active by status and by date: expiry is by date everywhere (docs/api.md §4)."""
-        now = timezone.now()
+    def current(self, now: datetime) -> "SubscriptionQuerySet":
+        """Active at `now` by status and by date: expiry is by date everywhere (docs/api.md §4)."""
         return self.filter(status=SubscriptionStatus.ACTIVE).filter(Q(end_date__isnull=True) | Q(end_date__gt=now))
 
 
@@ -129,14 +127,13 @@ class Subscription(models.Model):
     def __str__(self) -> str:
         return f"{self.plan_id} for {self.user_id} ({self.status})"
 
-    def has_lapsed(self, now: datetime | None = None) -> bool:
+    def has_lapsed(self, now: datetime) -> bool:
         """Past its end date: expiry is by date everywhere (docs/api.md §4), whatever the status column says."""
-        return self.end_date is not None and self.end_date <= (now or timezone.now())
+        return self.end_date is not None and self.end_date <= now
 
-    @property
-    def effective_status(self) -> str:
-        """The real status: an `active` row past its end date is expired even before the command marks it."""
-        if self.status == SubscriptionStatus.ACTIVE and self.has_lapsed():
+    def status_at(self, now: datetime) -> str:
+        """The real status at `now`: an `active` row past its end date is expired before the job marks it."""
+        if self.status == SubscriptionStatus.ACTIVE and self.has_lapsed(now):
             return SubscriptionStatus.EXPIRED
         return self.status
 

@@ -2,10 +2,10 @@
 
 import uuid
 from collections.abc import Collection
+from datetime import datetime
 from typing import Any, cast
 
 from django.db.models import QuerySet
-from django.utils import timezone
 
 from accounts.models import User
 from manas360.db_rows import JoinedRowQuery
@@ -34,12 +34,12 @@ _ACTIVE_WITH_PLAN = JoinedRowQuery(
 )
 
 
-def subscription_get_active(*, user: User | None) -> Subscription | None:
-    """The user's active, unexpired subscription with its plan, or None."""
+def subscription_get_active(*, user: User | None, now: datetime) -> Subscription | None:
+    """The user's subscription active and unexpired at `now`, with its plan, or None."""
     if user is None or not getattr(user, "is_authenticated", False):
         return None
     found = _ACTIVE_WITH_PLAN.fetch_one(
-        [(_SUB_USER, user.pk), (_SUB_STATUS, SubscriptionStatus.ACTIVE.value), (_SUB_END, timezone.now())]
+        [(_SUB_USER, user.pk), (_SUB_STATUS, SubscriptionStatus.ACTIVE.value), (_SUB_END, now)]
     )
     if found is None:
         return None
@@ -48,17 +48,17 @@ def subscription_get_active(*, user: User | None) -> Subscription | None:
     return cast(Subscription, subscription)
 
 
-def user_entitlements(*, user: User | None) -> frozenset[str]:
+def user_entitlements(*, user: User | None, now: datetime) -> frozenset[str]:
     """The entitlement names the user's active subscription grants (empty when none)."""
-    subscription = subscription_get_active(user=user)
+    subscription = subscription_get_active(user=user, now=now)
     if subscription is None:
         return frozenset()
     return frozenset(subscription.plan.features or [])
 
 
-def subscription_get_current(*, user: User) -> Subscription | None:
+def subscription_get_current(*, user: User, now: datetime) -> Subscription | None:
     """`/subscriptions/current`: the active subscription, else the most recent one, else None."""
-    active = subscription_get_active(user=user)
+    active = subscription_get_active(user=user, now=now)
     if active is not None:
         return active
     return Subscription.objects.select_related("plan").filter(user=user).order_by("-created_at").first()
@@ -92,6 +92,6 @@ def plan_list_public() -> QuerySet[Plan]:
     return Plan.objects.active().order_by("display_order", "amount_paise")
 
 
-def subscription_summary(*, user: User) -> Subscription | None:
+def subscription_summary(*, user: User, now: datetime) -> Subscription | None:
     """The subscription the user's profile shows (docs/api.md §3): the active one, or None."""
-    return subscription_get_active(user=user)
+    return subscription_get_active(user=user, now=now)

@@ -1,3 +1,4 @@
+from datetime import datetime
 from typing import Any
 
 from rest_framework import serializers
@@ -57,7 +58,8 @@ class SubscriptionSerializer(serializers.ModelSerializer):
         ]
 
     def get_status(self, subscription) -> str:
-        return subscription.effective_status
+        # The caller's `now` (docs/contributing.md, "Time is an input"): a row past its end reads `expired`.
+        return subscription.status_at(self.context["now"])
 
     def get_features(self, subscription) -> list[str]:
         return list(subscription.plan.features or [])
@@ -72,8 +74,8 @@ class UpgradeSerializer(serializers.Serializer):
     plan_id = serializers.CharField(max_length=100)
 
 
-def profile_subscription(*, user: Any) -> ReturnDict | None:
+def profile_subscription(*, user: Any, now: datetime) -> ReturnDict | None:
     """The `subscription` section of the profile (`/users/me`): the active subscription as
     `/subscriptions/current` shows it, or null. Registered with accounts in SubscriptionsConfig.ready()."""
-    subscription = selectors.subscription_summary(user=user)
-    return SubscriptionSerializer(subscription).data if subscription is not None else None
+    subscription = selectors.subscription_summary(user=user, now=now)
+    return SubscriptionSerializer(subscription, context={"now": now}).data if subscription is not None else None

@@ -16,7 +16,6 @@ from typing import Any
 from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.db.models import Exists, OuterRef
-from django.utils import timezone
 
 from accounts.audit import audit_log_record
 from accounts.models import User
@@ -67,29 +66,29 @@ def plan_resolve(*, plan_identifier: object) -> Plan:
     return plan
 
 
-def subscription_check_purchasable(*, user: User, plan: Plan) -> None:
+def subscription_check_purchasable(*, user: User, plan: Plan, now: datetime) -> None:
     """Refuse at creation a purchase that would give nothing the user does not already hold
     (subscriptions/entitlements.py::place): 409 `plan_not_purchasable` with the reason."""
-    placement = entitlement_check(user=user, plan=plan)
+    placement = entitlement_check(user=user, plan=plan, now=now)
     if placement.verdict == "refuse":
         raise PlanNotPurchasable(placement.reason)
 
 
 @transaction.atomic
-def subscription_activate_free(*, user: User, plan: Plan) -> Subscription:
+def subscription_activate_free(*, user: User, plan: Plan, now: datetime) -> Subscription:
     """`POST /subscriptions/upgrade` for a zero-price plan: active at once, no payment.
 
     Only for a user with no plan at all: a free plan would otherwise only queue behind a paid one.
     """
     if not plan.is_free:
         raise PlanNotPurchasable("Only a free plan can be activated without a payment.")
-    current = subscription_get_active(user=user)
+    current = subscription_get_active(user=user, now=now)
     if current is not None:
         raise PlanNotPurchasable(
             f"Your {current.plan.name} subscription already includes everything in {plan.name}.",
             extra={"current_plan": current.plan.code},
         )
-    result = entitlement_grant(user=user, plan=plan)
+    result = entitlement_grant(user=user, plan=plan, now=now)
     if not result.granted or result.subscription is None:
         raise PlanNotPurchasable(result.reason)
     return result.subscription
@@ -102,6 +101,7 @@ def subscription_cancel(
     actor: User,
     reason: str = "",
     immediate: bool = False,
+    now: datetime,
     ip_address: str | None = None,
     user_agent: str = "",
 ) -> Subscription:
@@ -121,7 +121,6 @@ def subscription_cancel(
         raise AlreadyCancelled()
     if subscription.status != S.ACTIVE:
         raise SubscriptionStateConflict(f"A {subscription.status} subscription cannot be cancelled.")
-    now = timezone.now()
     if subscription.has_lapsed(now):
         raise SubscriptionStateConflict("An expired subscription cannot be cancelled.")
     before = _audit_view(subscription)
@@ -151,17 +150,17 @@ def subscription_cancel(
 
 
 def subscription_cancel_own_active(
-    *, user: User, reason: str = "", ip_address: str | None = None, user_agent: str = ""
+    *, user: User, now: datetime, reason: str = "", ip_address: str | None = None, user_agent: str = ""
 ) -> Subscription:
-    current = subscription_get_active(user=user)
+    current = subscription_get_active(user=user, now=now)
     if current is None:
         raise NoActiveSubscription()
     return subscription_cancel(
-        subscription_id=current.pk, actor=user, reason=reason, ip_address=ip_address, user_agent=user_agent
+        subscription_id=current.pk, actor=user, reason=reason, now=now, ip_address=ip_address, user_agent=user_agent
     )
 
 
-def subscriptions_expire(*, now: datetime | None = None, batch_size: int = 500) -> int:
+def subscriptions_expire(*, now: datetime, batch_size: int = 500) -> int:
     """Move users whose current grant has run out on to their next grant, expiring subscriptions with
     nothing left (subscriptions/entitlements.py::entitlements_advance). Returns how many users moved on."""
     return entitlements_advance(now=now, batch_size=batch_size)

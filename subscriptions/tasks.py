@@ -1,5 +1,7 @@
 """Background jobs of subscriptions (docs/jobs.md)."""
 
+from django.utils import timezone
+
 from manas360.jobs import periodic_database_job
 from subscriptions.services import parked_time_refund, subscriptions_expire
 
@@ -11,7 +13,7 @@ def expire_subscriptions(timestamp: int) -> int:
     The same service as `manage.py expire_subscriptions`; batches with SKIP LOCKED, so it is
     safe next to a grant in progress and safe to run again.
     """
-    return subscriptions_expire()
+    return subscriptions_expire(now=timezone.now())
 
 
 @periodic_database_job("subscriptions.refund_parked_time", "* * * * *", queue="payments")

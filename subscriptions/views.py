@@ -7,6 +7,7 @@ from rest_framework.views import APIView
 
 from accounts.audit import audit_context_from_request
 from accounts.permissions import is_admin_with_mfa
+from manas360.api.clock import request_now
 from manas360.api.errors import Forbidden
 from manas360.api.input import validated_body
 from manas360.api.pagination import paginated_response
@@ -28,25 +29,32 @@ class PlanListView(APIView):
 class CurrentSubscriptionView(APIView):
     @extend_schema(responses=SubscriptionSerializer)
     def get(self, request):
-        subscription = selectors.subscription_get_current(user=request.user)
-        data = SubscriptionSerializer(subscription).data if subscription is not None else None
+        now = request_now(request)
+        subscription = selectors.subscription_get_current(user=request.user, now=now)
+        data = SubscriptionSerializer(subscription, context={"now": now}).data if subscription is not None else None
         return success_response(data, subscription=data)
 
 
 class ActiveSubscriptionView(APIView):
     @extend_schema(responses=SubscriptionSerializer)
     def get(self, request):
-        subscription = selectors.subscription_get_active(user=request.user)
+        now = request_now(request)
+        subscription = selectors.subscription_get_active(user=request.user, now=now)
         if subscription is None:
             raise NoActiveSubscription()
-        data = SubscriptionSerializer(subscription).data
+        data = SubscriptionSerializer(subscription, context={"now": now}).data
         return success_response(data, subscription=data)
 
 
 class SubscriptionHistoryView(APIView):
     @extend_schema(responses=SubscriptionSerializer(many=True))
     def get(self, request):
-        return paginated_response(request, selectors.subscription_list(user=request.user), SubscriptionSerializer)
+        return paginated_response(
+            request,
+            selectors.subscription_list(user=request.user),
+            SubscriptionSerializer,
+            context={"now": request_now(request)},
+        )
 
 
 def _cancel_response(request, *, subscription_id, payload) -> Response:
@@ -55,9 +63,10 @@ def _cancel_response(request, *, subscription_id, payload) -> Response:
         actor=request.user,
         reason=payload.get("reason") or "",
         immediate=payload.get("immediate", False),
+        now=request_now(request),
         **audit_context_from_request(request),
     )
-    data = SubscriptionSerializer(subscription).data
+    data = SubscriptionSerializer(subscription, context={"now": request_now(request)}).data
     return success_response(data, message="Subscription cancelled.", subscription=data)
 
 
@@ -78,7 +87,7 @@ class SubscriptionCancelView(APIView):
         payload = validated_body(CancelSerializer, request)
         if payload.get("immediate") and not is_admin_with_mfa(request):
             raise Forbidden("Only an admin can cancel a subscription immediately.")
-        active = selectors.subscription_get_active(user=request.user)
+        active = selectors.subscription_get_active(user=request.user, now=request_now(request))
         if active is None:
             raise NoActiveSubscription()
         return _cancel_response(request, subscription_id=active.pk, payload=payload)
@@ -93,6 +102,7 @@ class SubscriptionUpgradeView(APIView):
         plan = services.plan_resolve(plan_identifier=validated_body(UpgradeSerializer, request)["plan_id"])
         if not plan.is_free:
             return payment_create_response(request, plan_identifier=plan.code)
-        subscription = services.subscription_activate_free(user=request.user, plan=plan)
-        data = SubscriptionSerializer(subscription).data
+        now = request_now(request)
+        subscription = services.subscription_activate_free(user=request.user, plan=plan, now=now)
+        data = SubscriptionSerializer(subscription, context={"now": now}).data
         return success_response(data, message="Subscription activated.", status=201, subscription=data)

@@ -8,7 +8,6 @@ from datetime import datetime
 
 import pyotp
 from django.conf import settings
-from django.utils import timezone
 
 from accounts.mfa.at_rest import decrypt_secret
 from accounts.models import MfaDevice
@@ -27,13 +26,13 @@ def new_backup_code() -> str:
     return f"{raw[:5]}-{raw[5:]}"
 
 
-def totp_match_step(secret: str, code: str, *, now: datetime | None = None) -> int | None:
+def totp_match_step(secret: str, code: str, *, now: datetime) -> int | None:
     """The time step (±1 around now) whose TOTP equals `code`, else None (RFC 6238, constant-time compare)."""
     # isascii: str.isdigit() also accepts other scripts' digits, which hmac.compare_digest refuses (TypeError).
     if not isinstance(code, str) or not code.isascii() or not code.isdigit() or len(code) != 6:
         return None
     totp = pyotp.TOTP(secret, interval=TOTP_INTERVAL)
-    moment = (now or timezone.now()).timestamp()
+    moment = now.timestamp()
     current = int(moment // TOTP_INTERVAL)
     matched = None
     for step in (current - 1, current, current + 1):
@@ -42,12 +41,12 @@ def totp_match_step(secret: str, code: str, *, now: datetime | None = None) -> i
     return matched
 
 
-def check_device_code(*, device: MfaDevice, code: str) -> str:
+def check_device_code(*, device: MfaDevice, code: str, now: datetime) -> str:
     """'ok' (TOTP or backup code accepted and recorded), 'reused' or 'invalid'. Caller holds the row lock."""
     code = (code or "").strip()
     secret = decrypt_secret(device.secret_encrypted)
     if secret and code.isdigit() and len(code) == 6:
-        step = totp_match_step(secret, code)
+        step = totp_match_step(secret, code, now=now)
         if step is None:
             return "invalid"
         if device.last_used_step is not None and step <= device.last_used_step:
@@ -61,6 +60,6 @@ def check_device_code(*, device: MfaDevice, code: str) -> str:
         return "invalid"
     if backup.used_at is not None:
         return "reused"
-    backup.used_at = timezone.now()
+    backup.used_at = now
     backup.save(update_fields=["used_at"])
     return "ok"

@@ -2,13 +2,13 @@
 
 import base64
 import io
+from datetime import datetime
 from typing import Any
 
 import pyotp
 import qrcode
 from django.conf import settings
 from django.db import transaction
-from django.utils import timezone
 
 from accounts.audit import audit_log_record
 from accounts.errors import (
@@ -55,7 +55,7 @@ def _qr_data_url(uri: str) -> str:
 
 
 @transaction.atomic
-def mfa_generate_secret(*, user: User) -> dict[str, Any]:
+def mfa_generate_secret(*, user: User, now: datetime) -> dict[str, Any]:
     device, _ = MfaDevice.objects.select_for_update().get_or_create(user=user)
     if device.is_enabled:
         raise MfaAlreadyEnabled("MFA is already enabled. Disable it first to enrol a new authenticator.")
@@ -63,7 +63,7 @@ def mfa_generate_secret(*, user: User) -> dict[str, Any]:
     backup_codes = [new_backup_code() for _ in range(BACKUP_CODE_COUNT)]
     device.pending_secret_encrypted = encrypt_secret(secret)
     device.pending_backup_code_hashes = [hash_backup_code(code) for code in backup_codes]
-    device.pending_created_at = timezone.now()
+    device.pending_created_at = now
     device.save(update_fields=["pending_secret_encrypted", "pending_backup_code_hashes", "pending_created_at"])
     uri = pyotp.TOTP(secret, interval=TOTP_INTERVAL).provisioning_uri(
         name=user.email or str(user.pk), issuer_name=settings.MFA_ISSUER_NAME
@@ -76,13 +76,14 @@ def mfa_enable(
     user: User,
     session: AuthSession | None,
     mfa_code: object,
+    now: datetime,
     secret: str | None = None,
     ip_address: str | None = None,
     user_agent: str = "",
 ) -> None:
     if not isinstance(mfa_code, str) or not mfa_code.strip():
         raise ValidationFailed("Enter the code from your authenticator app.", errors={"mfaCode": ["Required."]})
-    outcome = _mfa_enable(user=user, session=session, code=mfa_code.strip(), secret=secret)
+    outcome = _mfa_enable(user=user, session=session, code=mfa_code.strip(), secret=secret, now=now)
     if outcome != "ok":
         audit_log_record(
             action="auth.mfa.failure",
@@ -107,7 +108,7 @@ def mfa_enable(
 
 
 @transaction.atomic
-def _mfa_enable(*, user: User, session: AuthSession | None, code: str, secret: str | None) -> str:
+def _mfa_enable(*, user: User, session: AuthSession | None, code: str, secret: str | None, now: datetime) -> str:
     device = MfaDevice.objects.select_for_update().filter(user=user).first()
     if device is not None and device.is_enabled:
         raise MfaAlreadyEnabled()
@@ -118,10 +119,9 @@ def _mfa_enable(*, user: User, session: AuthSession | None, code: str, secret: s
         raise ValidationFailed(
             "The secret does not match the one generated.", errors={"secret": ["Does not match the generated secret."]}
         )
-    step = totp_match_step(pending, code)
+    step = totp_match_step(pending, code, now=now)
     if step is None:
         return "invalid"
-    now = timezone.now()
     device.secret_encrypted = device.pending_secret_encrypted
     device.is_enabled = True
     device.enabled_at = now
@@ -149,6 +149,7 @@ def mfa_disable(
     *,
     user: User,
     session: AuthSession | None,
+    now: datetime,
     mfa_code: str | None = None,
     password: str | None = None,
     ip_address: str | None = None,
@@ -161,12 +162,12 @@ def mfa_disable(
             "Confirm with a current authentication code or your password.",
             errors={"mfaCode": ["Send mfaCode or password."], "password": ["Send mfaCode or password."]},
         )
-    ensure_not_locked(user, ip_address)
+    ensure_not_locked(user, ip_address, now=now)
     device = MfaDevice.objects.filter(user=user, is_enabled=True).first()
     if device is None:
         raise MfaNotEnabled()
     if has_code:
-        outcome = _check_code_locked(user=user, code=(mfa_code or "").strip())
+        outcome = _check_code_locked(user=user, code=(mfa_code or "").strip(), now=now)
         if outcome != "ok":
             fail_and_raise(
                 user=user,
@@ -175,6 +176,7 @@ def mfa_disable(
                 ip_address=ip_address,
                 user_agent=user_agent,
                 audit_action="auth.mfa.failure",
+                now=now,
             )
     elif not user.check_password(password):
         fail_and_raise(
@@ -184,8 +186,9 @@ def mfa_disable(
             ip_address=ip_address,
             user_agent=user_agent,
             audit_action="auth.mfa.failure",
+            now=now,
         )
-    _mfa_disable(user=user, session=session)
+    _mfa_disable(user=user, session=session, now=now)
     audit_log_record(
         action="auth.mfa.disable",
         actor=user,
@@ -199,13 +202,13 @@ def mfa_disable(
 
 
 @transaction.atomic
-def _check_code_locked(*, user: User, code: str) -> str:
+def _check_code_locked(*, user: User, code: str, now: datetime) -> str:
     device = MfaDevice.objects.select_for_update().get(user=user)
-    return check_device_code(device=device, code=code)
+    return check_device_code(device=device, code=code, now=now)
 
 
 @transaction.atomic
-def _mfa_disable(*, user: User, session: AuthSession | None) -> None:
+def _mfa_disable(*, user: User, session: AuthSession | None, now: datetime) -> None:
     device = MfaDevice.objects.select_for_update().get(user=user)
     device.backup_codes.all().delete()
     device.secret_encrypted = ""
@@ -215,4 +218,6 @@ def _mfa_disable(*, user: User, session: AuthSession | None) -> None:
     device.pending_secret_encrypted = ""
     device.pending_backup_code_hashes = []
     device.save()
-    sessions_revoke_for_user(user=user, reason="mfa_disabled", except_session_id=session.pk if session else None)
+    sessions_revoke_for_user(
+        user=user, reason="mfa_disabled", now=now, except_session_id=session.pk if session else None
+    )

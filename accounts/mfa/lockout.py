@@ -21,7 +21,6 @@ from django.conf import settings
 from django.core.cache import cache
 from django.db import transaction
 from django.db.models import Max, Q
-from django.utils import timezone
 
 from accounts.audit import audit_log_record
 from accounts.errors import (
@@ -74,16 +73,15 @@ def _account_failures(user: User, window_start: datetime) -> int:
     return LoginFailure.objects.filter(user=user, created_at__gt=window_start).count()
 
 
-def ensure_not_locked(user: User, ip_address: str | None) -> None:
-    retry_after = _retry_after(user, _address(ip_address), timezone.now())
+def ensure_not_locked(user: User, ip_address: str | None, *, now: datetime) -> None:
+    retry_after = _retry_after(user, _address(ip_address), now)
     if retry_after is not None:
         raise TooManyAttempts(retry_after=retry_after)
 
 
 @transaction.atomic
-def _record_failure(*, user: User, reason: str, ip_address: str | None, user_agent: str) -> int | None:
+def _record_failure(*, user: User, reason: str, ip_address: str | None, user_agent: str, now: datetime) -> int | None:
     """Store a failure; returns retry_after when this failure locked the address out of the account."""
-    now = timezone.now()
     address = _address(ip_address)
     locked = User.objects.select_for_update().get(pk=user.pk)  # serialises the counting for this account
     window_start = now - timedelta(seconds=settings.ADMIN_LOCKOUT_WINDOW_SECONDS)
@@ -125,7 +123,14 @@ def _audit_lockout(
 
 
 def fail_and_raise(
-    *, user: User, reason: str, error: ApplicationError, ip_address: str | None, user_agent: str, audit_action: str
+    *,
+    user: User,
+    reason: str,
+    error: ApplicationError,
+    ip_address: str | None,
+    user_agent: str,
+    audit_action: str,
+    now: datetime,
 ) -> NoReturn:
     audit_log_record(
         action=audit_action,
@@ -136,7 +141,7 @@ def fail_and_raise(
         ip_address=ip_address,
         user_agent=user_agent,
     )
-    retry_after = _record_failure(user=user, reason=reason, ip_address=ip_address, user_agent=user_agent)
+    retry_after = _record_failure(user=user, reason=reason, ip_address=ip_address, user_agent=user_agent, now=now)
     if retry_after is not None:
         raise TooManyAttempts(retry_after=retry_after)
     raise error
@@ -160,19 +165,19 @@ def _lookalike_keys(email_value: str, address: str) -> tuple[str, str, str, str]
     )
 
 
-def ensure_lookalike_not_locked(email_value: str, ip_address: str | None) -> None:
+def ensure_lookalike_not_locked(email_value: str, ip_address: str | None, *, now: datetime) -> None:
     account_key, _, last_key, lock_key = _lookalike_keys(email_value, _address(ip_address))
-    now = timezone.now().timestamp()
+    moment = now.timestamp()
     try:
         values = cache.get_many([account_key, last_key, lock_key])
     except CACHE_ERRORS:
         return  # fail open, like the rate limits: a cache outage must not take sign-in down
     locked_until = values.get(lock_key)
-    if locked_until is not None and locked_until > now:
-        raise TooManyAttempts(retry_after=max(int(locked_until - now + 0.999), 1))
+    if locked_until is not None and locked_until > moment:
+        raise TooManyAttempts(retry_after=max(int(locked_until - moment + 0.999), 1))
     last_failure = values.get(last_key)
     if last_failure is not None and (values.get(account_key) or 0) >= settings.ADMIN_LOCKOUT_ACCOUNT_THRESHOLD:
-        retry_after = last_failure + settings.ADMIN_LOCKOUT_WINDOW_SECONDS - now
+        retry_after = last_failure + settings.ADMIN_LOCKOUT_WINDOW_SECONDS - moment
         if retry_after > 0:
             raise TooManyAttempts(retry_after=max(int(retry_after + 0.999), 1))
 
@@ -186,18 +191,18 @@ def _count(key: str) -> int:
     return cache.incr(key)
 
 
-def record_lookalike_failure(email_value: str, ip_address: str | None) -> None:
+def record_lookalike_failure(email_value: str, ip_address: str | None, *, now: datetime) -> None:
     """Count a failure; lock as _record_failure does for admins (429 when this failure locks)."""
     account_key, pair_key, last_key, lock_key = _lookalike_keys(email_value, _address(ip_address))
     window = settings.ADMIN_LOCKOUT_WINDOW_SECONDS
     try:
-        now = timezone.now().timestamp()
+        moment = now.timestamp()
         pair_failures = _count(pair_key)
         account_failures = _count(account_key)
-        cache.set(last_key, now, timeout=window)
+        cache.set(last_key, moment, timeout=window)
         if pair_failures >= settings.ADMIN_LOCKOUT_THRESHOLD:
             cache.delete(pair_key)
-            cache.set(lock_key, now + settings.ADMIN_LOCKOUT_SECONDS, timeout=settings.ADMIN_LOCKOUT_SECONDS)
+            cache.set(lock_key, moment + settings.ADMIN_LOCKOUT_SECONDS, timeout=settings.ADMIN_LOCKOUT_SECONDS)
             retry_after = settings.ADMIN_LOCKOUT_SECONDS
         elif account_failures >= settings.ADMIN_LOCKOUT_ACCOUNT_THRESHOLD:
             retry_after = window

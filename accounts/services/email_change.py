@@ -15,12 +15,11 @@ import hashlib
 import hmac
 import uuid
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Literal
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.utils import timezone
 
 from accounts.audit import audit_log_record
 from accounts.errors import EmailTaken, OtpAttemptsExceeded, OtpExpired, OtpHourlyLimit, OtpInvalid, OtpResendTooSoon
@@ -44,11 +43,11 @@ class PendingEmailChange:
     dev_code: str | None
 
 
-def pending_email_of(user: User) -> str | None:
+def pending_email_of(user: User, *, now: datetime) -> str | None:
     """The address a user has asked for and not yet confirmed (None when nothing is pending)."""
     return (
         EmailChangeRequest.objects.filter(
-            user=user, confirmed_at__isnull=True, invalidated_at__isnull=True, expires_at__gt=timezone.now()
+            user=user, confirmed_at__isnull=True, invalidated_at__isnull=True, expires_at__gt=now
         )
         .order_by("-created_at")
         .values_list("new_email", flat=True)
@@ -64,10 +63,10 @@ def parse_new_email(value: object) -> str:
 
 
 def email_change_request(
-    *, user: User, new_email: str, ip_address: str | None = None, user_agent: str = ""
+    *, user: User, new_email: str, now: datetime, ip_address: str | None = None, user_agent: str = ""
 ) -> PendingEmailChange:
     """Hold `new_email` as pending and send a code to it. Delivery happens after the row is committed."""
-    change, code = _create(user=user, new_email=new_email, ip_address=ip_address)
+    change, code = _create(user=user, new_email=new_email, ip_address=ip_address, now=now)
     try:
         get_channel().send(
             OtpMessage(
@@ -101,8 +100,7 @@ def email_change_request(
 
 
 @transaction.atomic
-def _create(*, user: User, new_email: str, ip_address: str | None) -> tuple[EmailChangeRequest, str]:
-    now = timezone.now()
+def _create(*, user: User, new_email: str, ip_address: str | None, now: datetime) -> tuple[EmailChangeRequest, str]:
     User.objects.select_for_update().filter(pk=user.pk).first()  # serialises one user's requests
     recent = sorted(
         EmailChangeRequest.objects.filter(user=user, created_at__gte=now - timedelta(hours=1)).values_list(
@@ -133,11 +131,13 @@ def _create(*, user: User, new_email: str, ip_address: str | None) -> tuple[Emai
     return change, code
 
 
-def email_change_confirm(*, user: User, code: object, ip_address: str | None = None, user_agent: str = "") -> User:
+def email_change_confirm(
+    *, user: User, code: object, now: datetime, ip_address: str | None = None, user_agent: str = ""
+) -> User:
     """Check the code of the user's newest request and make its address the user's email."""
     if not isinstance(code, str) or not code.isascii() or not code.isdigit() or len(code) != settings.OTP_LENGTH:
         raise ValidationFailed("Enter the 6-digit code.", errors={"code": ["Enter the 6-digit code."]})
-    checked = _check(user=user, code=code)
+    checked = _check(user=user, code=code, now=now)
     if checked.outcome == "invalid":
         attempts_left = checked.attempts_left
         raise OtpInvalid(extra={"attempts_left": attempts_left} if attempts_left is not None else None)
@@ -171,9 +171,8 @@ class _Checked:
 
 
 @transaction.atomic
-def _check(*, user: User, code: str) -> _Checked:
+def _check(*, user: User, code: str, now: datetime) -> _Checked:
     """Wrong tries are committed (the caller raises after the transaction)."""
-    now = timezone.now()
     change = EmailChangeRequest.objects.select_for_update().filter(user=user).order_by("-created_at").first()
     if change is None or change.confirmed_at is not None or change.invalidated_at is not None:
         return _Checked("invalid")

@@ -1,9 +1,9 @@
 """Writes on users (docs/api.md §3): profile updates and soft deletion."""
 
 from dataclasses import dataclass
+from datetime import datetime
 
 from django.db import IntegrityError, transaction
-from django.utils import timezone
 
 from accounts.audit import audit_log_record
 from accounts.departures import ACCOUNT_DELETED, user_departed
@@ -25,6 +25,7 @@ def user_update(
     *,
     user: User,
     actor: User,
+    now: datetime,
     first_name: str | None = None,
     last_name: str | None = None,
     bio: str | None = None,
@@ -60,7 +61,9 @@ def user_update(
             del changes["email"]
             # First, outside any transaction (the code is delivered): a refusal (cooldown, hourly cap, delivery
             # failure) then leaves the rest of the profile unchanged too.
-            pending = email_change_request(user=user, new_email=email, ip_address=ip_address, user_agent=user_agent)
+            pending = email_change_request(
+                user=user, new_email=email, now=now, ip_address=ip_address, user_agent=user_agent
+            )
     updated = _apply_changes(user=user, changes=changes, actor=actor, ip_address=ip_address, user_agent=user_agent)
     return ProfileUpdate(user=updated, email_change=pending)
 
@@ -98,7 +101,9 @@ def _apply_changes(
 
 
 @transaction.atomic
-def user_soft_delete(*, user: User, actor: User, ip_address: str | None = None, user_agent: str = "") -> None:
+def user_soft_delete(
+    *, user: User, actor: User, now: datetime, ip_address: str | None = None, user_agent: str = ""
+) -> None:
     """Scrub personal data, keep the row (payments reference it), end every session at once.
 
     What the account pays for stops with it (`accounts.departures`): Autopay's mandates are turned off in this
@@ -114,12 +119,12 @@ def user_soft_delete(*, user: User, actor: User, ip_address: str | None = None, 
     target.bio = ""
     target.profile_picture_url = ""
     target.is_active = False
-    target.deleted_at = timezone.now()
+    target.deleted_at = now
     target.set_unusable_password()
     target.save()
     MfaDevice.objects.filter(user=target).delete()
-    sessions_revoke_for_user(user=target, reason="account_deleted")
-    user_departed(user=target, actor=actor, reason=ACCOUNT_DELETED)
+    sessions_revoke_for_user(user=target, reason="account_deleted", now=now)
+    user_departed(user=target, actor=actor, reason=ACCOUNT_DELETED, now=now)
     audit_log_record(
         action="user.delete",
         actor=actor,

@@ -6,6 +6,7 @@ working everywhere at once (API tokens, cookie sessions and the Django admin ses
 """
 
 import uuid
+from datetime import datetime
 
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
@@ -33,6 +34,7 @@ def admin_password_change(
     new_password: str,
     actor: User | None,
     via: str,
+    now: datetime,
     keep_session_id: uuid.UUID | None = None,
     ip_address: str | None = None,
     user_agent: str = "",
@@ -52,7 +54,7 @@ def admin_password_change(
     target.save(update_fields=["password", "locked_until", "updated_at"])
     # What was guessed against the old password no longer matters: every address starts clean.
     LoginFailure.objects.filter(user=target).delete()
-    ended = sessions_revoke_for_user(user=target, reason="password_changed", except_session_id=keep_session_id)
+    ended = sessions_revoke_for_user(user=target, reason="password_changed", now=now, except_session_id=keep_session_id)
     audit_log_record(
         action="auth.password_change",
         actor=actor,
@@ -69,7 +71,7 @@ def admin_password_change(
 
 @transaction.atomic
 def admin_mfa_reset(
-    *, user: User, actor: User | None, reason: str, ip_address: str | None = None, user_agent: str = ""
+    *, user: User, actor: User | None, reason: str, now: datetime, ip_address: str | None = None, user_agent: str = ""
 ) -> int:
     """Remove an admin's authenticator and backup codes (lost phone) and end all their sessions.
 
@@ -81,7 +83,7 @@ def admin_mfa_reset(
     if device is not None:
         device.backup_codes.all().delete()
         device.delete()
-    ended = sessions_revoke_for_user(user=target, reason="mfa_reset")
+    ended = sessions_revoke_for_user(user=target, reason="mfa_reset", now=now)
     audit_log_record(
         action="auth.mfa.reset",
         actor=actor,

@@ -1,5 +1,7 @@
 """Shared helpers for the accounts tests."""
 
+from django.utils import timezone
+
 from accounts import otp_delivery
 from accounts.sessions import session_start
 
@@ -29,4 +31,4 @@ def sign_in_by_otp(client, phone="+919812345678"):
 
 def issue_access_token(*, user, mfa_verified: bool = False) -> str:
     """Start a real session for `user` (an AuthSession row, as a sign-in would) and return its access token."""
-    return session_start(user=user, mfa_completed=mfa_verified).access_token
+    return session_start(now=timezone.now(), user=user, mfa_completed=mfa_verified).access_token

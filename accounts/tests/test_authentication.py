@@ -48,7 +48,7 @@ def test_expired_access_token_is_401_token_expired(auth_client):
 
 def test_access_token_refused_right_after_session_revoked(auth_client):
     assert auth_client.get(ME).status_code == 200
-    session_revoke(session_id=auth_client.session_id)
+    session_revoke(now=timezone.now(), session_id=auth_client.session_id)
     response = auth_client.get(ME)
     assert response.status_code == 401
     assert response.json()["code"] == "session_revoked"

@@ -2,6 +2,7 @@
 departure, whenever an account is deleted or suspended, whichever path does it."""
 
 import pytest
+from django.utils import timezone
 
 from accounts import departures
 from accounts.models import User
@@ -17,7 +18,7 @@ ME = "/api/v1/users/me"
 def told(monkeypatch):
     calls = []
 
-    def handler(*, user, actor, reason):
+    def handler(*, user, actor, reason, now):
         calls.append((user.pk, actor.pk if actor else None, reason, User.objects.get(pk=user.pk).is_active))
 
     monkeypatch.setitem(departures._handlers, "test", handler)
@@ -61,13 +62,13 @@ def test_reinstating_tells_nothing(admin_client, told):
 def test_a_handler_that_fails_rolls_the_deletion_back(monkeypatch):
     user = UserFactory()
 
-    def refuse(*, user, actor, reason):
+    def refuse(*, user, actor, reason, now):
         raise RuntimeError("could not record the turn-off")
 
     monkeypatch.setitem(departures._handlers, "test", refuse)
 
     with pytest.raises(RuntimeError):
-        user_soft_delete(user=user, actor=user)
+        user_soft_delete(now=timezone.now(), user=user, actor=user)
 
     user.refresh_from_db()
     assert (user.deleted_at, user.is_active) == (None, True)  # the departure and its consequences commit together

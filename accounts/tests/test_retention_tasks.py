@@ -58,9 +58,9 @@ def test_ended_sessions_and_expired_refresh_tokens_are_deleted_live_ones_kept(jo
     settings.RETENTION_ENDED_SESSION_DAYS = 30
     settings.RETENTION_EXPIRED_REFRESH_TOKEN_DAYS = 7
     user = UserFactory()
-    live = session_start(user=user).session
-    ended_long_ago = session_start(user=user).session
-    ended_recently = session_start(user=user).session
+    live = session_start(now=timezone.now(), user=user).session
+    ended_long_ago = session_start(now=timezone.now(), user=user).session
+    ended_recently = session_start(now=timezone.now(), user=user).session
     AuthSession.objects.filter(pk=ended_long_ago.pk).update(revoked_at=timezone.now() - timedelta(days=31))
     AuthSession.objects.filter(pk=ended_recently.pk).update(revoked_at=timezone.now() - timedelta(days=1))
     expired_token = RefreshToken.objects.create(

@@ -73,7 +73,7 @@ def test_lookup_of_an_unknown_or_malformed_id_is_none(django_assert_num_queries)
 def test_lookup_reports_revoked_sessions_and_inactive_users_as_they_are(make_auth_client):
     owner = UserFactory()
     client = make_auth_client(owner)
-    session_revoke(session_id=client.session_id)
+    session_revoke(now=timezone.now(), session_id=client.session_id)
     User.objects.filter(pk=owner.pk).update(is_active=False, deleted_at=timezone.now())
 
     session = session_with_user(client.session_id)
@@ -142,7 +142,7 @@ def test_suspension_takes_effect_on_the_next_request(make_auth_client):
 def test_deleted_user_is_suspended_even_when_the_session_is_revoked_too(make_auth_client):
     owner = UserFactory()
     client = make_auth_client(owner)
-    session_revoke(session_id=client.session_id)
+    session_revoke(now=timezone.now(), session_id=client.session_id)
     User.objects.filter(pk=owner.pk).update(deleted_at=timezone.now())
     response = client.get(ME)
     assert response.status_code == 401
@@ -152,7 +152,7 @@ def test_deleted_user_is_suspended_even_when_the_session_is_revoked_too(make_aut
 def test_revoked_session_is_refused_while_the_users_other_session_still_works(make_auth_client):
     owner = UserFactory()
     first, second = make_auth_client(owner), make_auth_client(owner)
-    session_revoke(session_id=first.session_id)
+    session_revoke(now=timezone.now(), session_id=first.session_id)
     assert first.get(ME).json()["code"] == "session_revoked"
     assert second.get(ME).status_code == 200
 

@@ -173,7 +173,7 @@ def test_refresh_of_a_suspended_user_is_refused(api_client):
 
 
 def test_session_keeps_its_mfa_state_across_refresh(admin_user):
-    issued = session_start(user=admin_user, mfa_completed=True)
+    issued = session_start(now=timezone.now(), user=admin_user, mfa_completed=True)
     client = APIClient()
     new = _refresh_body(client, issued.refresh_token).json()["data"]["tokens"]
     from rest_framework_simplejwt.tokens import AccessToken
@@ -278,7 +278,7 @@ def test_logout_by_body_refresh_token(api_client):
 def test_concurrent_refreshes_with_the_same_token_both_succeed():
     assert connection.vendor == "postgresql"
     user = UserFactory()
-    issued = session_start(user=user)
+    issued = session_start(now=timezone.now(), user=user)
     barrier = threading.Barrier(2)
     results = []
 

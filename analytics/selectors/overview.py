@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from django.db.models import Count, Q
-from django.utils import timezone
 
 from analytics.dates import DateRange
 from analytics.models import AssessmentType
@@ -52,13 +52,13 @@ def _revenue_summary(date_range: DateRange) -> dict[str, Any]:
     }
 
 
-def _subscription_counts(date_range: DateRange) -> dict[str, Any]:
+def _subscription_counts(date_range: DateRange, now: datetime) -> dict[str, Any]:
     """Subscriptions started in the range, and those active at its end (or now, if the range reaches today).
 
     A subscription was active at instant T when it had started by T and its end date (if any) lies after T;
     rows later marked expired still count for past ranges, pending/cancelled/superseded rows never do.
     """
-    as_of = min(date_range.end_before, timezone.now())
+    as_of = min(date_range.end_before, now)
     return Subscription.objects.aggregate(
         total_subscriptions=Count(
             "id",
@@ -74,7 +74,7 @@ def _subscription_counts(date_range: DateRange) -> dict[str, Any]:
     )
 
 
-def analytics_overview(*, date_range: DateRange) -> dict[str, Any]:
+def analytics_overview(*, date_range: DateRange, now: datetime) -> dict[str, Any]:
     sessions = _session_summary(date_range)
     revenue = _revenue_summary(date_range)
     phq9 = next((row for row in assessment_outcomes(date_range) if row["type"] == AssessmentType.PHQ9), None)
@@ -89,7 +89,7 @@ def analytics_overview(*, date_range: DateRange) -> dict[str, Any]:
         "unique_patients": sessions["unique_patients"],
         "avg_rating": sessions["avg_rating"],
         "avg_phq9_improvement": phq9["avg_improvement"] if phq9 else 0.0,
-        "active_subscriptions": _subscription_counts(date_range)["active_subscriptions"],
+        "active_subscriptions": _subscription_counts(date_range, now)["active_subscriptions"],
         "revenue": revenue["revenue"],
         **recurring_summary(date_range=date_range),
         "currency": "INR",
@@ -117,11 +117,11 @@ def _daily_trend(date_range: DateRange) -> list[dict[str, Any]]:
     ]
 
 
-def analytics_dashboard(*, date_range: DateRange) -> dict[str, Any]:
+def analytics_dashboard(*, date_range: DateRange, now: datetime) -> dict[str, Any]:
     sessions = _session_summary(date_range)
     revenue = _revenue_summary(date_range)
     users = _user_counts(date_range)
-    subscriptions = _subscription_counts(date_range)
+    subscriptions = _subscription_counts(date_range, now)
     top_themes = [
         {key: row[key] for key in ("theme_id", "slug", "title", "category", "tier", "completed", "avg_rating")}
         | {"sessions": row["total"]}

@@ -2,6 +2,7 @@
 
 import pytest
 import requests
+from django.utils import timezone
 
 from accounts.tests.factories import UserFactory
 from autopay.models import Mandate, MandateState
@@ -75,7 +76,7 @@ def autopay_user(request, make_auth_client, turn_on, autopay_sim):
     mandate = turn_on(client)
     autopay_sim.approve(mandate)
     # No live server here: the setup is confirmed the way a lost callback would be, by reading PhonePe.
-    mandate_sync(mandate_id=mandate.pk)
+    mandate_sync(now=timezone.now(), mandate_id=mandate.pk)
     mandate.refresh_from_db()
     assert mandate.state == MandateState.ACTIVE
     return user, client, mandate

@@ -6,6 +6,7 @@ from datetime import timedelta
 
 import pytest
 from django.core.management import CommandError, call_command
+from django.utils import timezone
 
 from accounts.tests.factories import UserFactory
 from autopay.models import MandateState, Renewal, RenewalState
@@ -24,7 +25,7 @@ def autopay_user(plans, simulator, make_auth_client, turn_on, autopay_sim):
     user = UserFactory()
     mandate = turn_on(make_auth_client(user))
     autopay_sim.approve(mandate)
-    mandate_sync(mandate_id=mandate.pk)  # no API server here to receive the callback
+    mandate_sync(now=timezone.now(), mandate_id=mandate.pk)  # no API server here to receive the callback
     mandate.refresh_from_db()
     assert mandate.state == MandateState.ACTIVE
     return user, mandate
@@ -37,7 +38,7 @@ def _advance(**options) -> str:
 
 
 def _paid_end(user):
-    return subscription_get_active(user=user).end_date
+    return subscription_get_active(now=timezone.now(), user=user).end_date
 
 
 def _offset_days(autopay_sim) -> float:

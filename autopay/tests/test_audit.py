@@ -6,6 +6,7 @@ from datetime import timedelta
 
 import pytest
 import time_machine
+from django.utils import timezone
 
 from accounts.tests.factories import UserFactory
 from autopay.models import MandateState, Renewal, RenewalState
@@ -33,12 +34,12 @@ def notified(plans, simulator, make_auth_client, turn_on, autopay_sim):
     user = UserFactory()
     mandate = turn_on(make_auth_client(user))
     autopay_sim.approve(mandate)
-    mandate_sync(mandate_id=mandate.pk)
+    mandate_sync(now=timezone.now(), mandate_id=mandate.pk)
     mandate.refresh_from_db()
     assert mandate.state == MandateState.ACTIVE
-    end = subscription_get_active(user=user).end_date
+    end = subscription_get_active(now=timezone.now(), user=user).end_date
     with time_machine.travel(end - 47 * HOUR, tick=False):
-        assert renewal_advance(mandate_id=mandate.pk) == RenewalState.NOTIFIED
+        assert renewal_advance(now=timezone.now(), mandate_id=mandate.pk) == RenewalState.NOTIFIED
     return user, Renewal.objects.get(mandate=mandate), end
 
 
@@ -50,7 +51,7 @@ def test_a_debit_we_never_recorded_is_recorded_and_granted(notified):
         renewal.refresh_from_db()
         assert renewal.state == RenewalState.NOTIFIED
 
-        run = reconciliation_audit()
+        run = reconciliation_audit(now=timezone.now())
 
         assert run.counts["redemption"] == {
             "checked": 1,
@@ -62,7 +63,7 @@ def test_a_debit_we_never_recorded_is_recorded_and_granted(notified):
         renewal.refresh_from_db()
         assert renewal.state == RenewalState.SUCCEEDED
         assert renewal.payment.status == PaymentStatus.SUCCESS
-        assert subscription_get_active(user=user).end_date == end + timedelta(days=30)
+        assert subscription_get_active(now=timezone.now(), user=user).end_date == end + timedelta(days=30)
         (finding,) = ReconciliationFinding.objects.all()
         assert (finding.kind, finding.outcome, finding.ours, finding.theirs) == (
             "redemption",
@@ -71,7 +72,7 @@ def test_a_debit_we_never_recorded_is_recorded_and_granted(notified):
             "COMPLETED",
         )
 
-        again = reconciliation_audit()
+        again = reconciliation_audit(now=timezone.now())
     assert again.total("disagreements") == 0
     # The renewal's payment is checked as a redemption, not as a checkout order.
     assert again.counts["redemption"]["checked"] == 1
@@ -84,20 +85,20 @@ def test_a_debit_against_a_renewal_we_closed_is_raised(notified):
         get_autopay_client().redeem(merchant_order_id=renewal.merchant_order_id)
         Renewal.objects.filter(pk=renewal.pk).update(state=RenewalState.ABANDONED)  # as a turn-off would
 
-        run = reconciliation_audit()
+        run = reconciliation_audit(now=timezone.now())
 
     assert run.counts["redemption"]["raised"] == 1
     (finding,) = ReconciliationFinding.objects.filter(resolved_at__isnull=True)
     assert (finding.reference, finding.ours, finding.theirs) == (renewal.merchant_order_id, "abandoned", "COMPLETED")
     assert not Payment.objects.filter(merchant_order_id=renewal.merchant_order_id).exists()  # nothing moved
-    assert subscription_get_active(user=user).end_date == end
+    assert subscription_get_active(now=timezone.now(), user=user).end_date == end
 
 
 def test_a_clean_autopay_history_shows_no_disagreement(notified):
     _user, renewal, end = notified
     with time_machine.travel(end - 23 * HOUR, tick=False):
-        assert renewal_advance(mandate_id=renewal.mandate_id) == RenewalState.SUCCEEDED
-        run = reconciliation_audit()
+        assert renewal_advance(now=timezone.now(), mandate_id=renewal.mandate_id) == RenewalState.SUCCEEDED
+        run = reconciliation_audit(now=timezone.now())
     assert run.counts["redemption"]["checked"] == 1
     assert run.counts["order"]["checked"] == 1
     assert run.total("disagreements") == 0

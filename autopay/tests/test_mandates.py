@@ -6,6 +6,7 @@ from datetime import timedelta
 import pytest
 import requests
 from django.db import IntegrityError, transaction
+from django.utils import timezone
 
 from accounts.models import AuditLog
 from accounts.tests.factories import UserFactory
@@ -43,7 +44,7 @@ def test_setup_answers_the_checkout_and_activates_only_after_phonepe_confirms(
     page = requests.get(data["redirectUrl"], timeout=10)
     assert "Approve mandate" in page.text
     assert "MONTHLY" in page.text
-    assert subscription_get_active(user=user) is None
+    assert subscription_get_active(now=timezone.now(), user=user) is None
 
     mandate = Mandate.objects.get(pk=data["id"])
     autopay_sim.approve(mandate)
@@ -53,7 +54,7 @@ def test_setup_answers_the_checkout_and_activates_only_after_phonepe_confirms(
     assert mandate.gateway_subscription_id.startswith("OMS")
     payment = Payment.objects.get(pk=mandate.setup_payment_id)
     assert payment.status == PaymentStatus.SUCCESS  # the first charge is part of the setup
-    subscription = subscription_get_active(user=user)
+    subscription = subscription_get_active(now=timezone.now(), user=user)
     assert mandate.subscription_id == subscription.pk
     assert subscription.end_date - subscription.start_date == timedelta(days=30)
     current = _current(client)
@@ -80,7 +81,7 @@ def test_a_callback_alone_activates_nothing(live_simulator, plans, patient, turn
     autopay_sim.control(mandate, "callback", {"event": "subscription.setup.order.completed", "state": "ACTIVE"})
     mandate.refresh_from_db()
     assert mandate.state == MandateState.ACTIVATION_IN_PROGRESS
-    assert subscription_get_active(user=user) is None
+    assert subscription_get_active(now=timezone.now(), user=user) is None
     assert not AuditLog.objects.filter(action="autopay.mandate_state").exists()
     event = WebhookEvent.objects.get(event="subscription.setup.order.completed")
     assert event.outcome == "already_applied"
@@ -93,7 +94,7 @@ def test_declined_setup_fails_the_mandate_and_grants_nothing(live_simulator, pla
     mandate.refresh_from_db()
     assert mandate.state == MandateState.FAILED
     assert Payment.objects.get(pk=mandate.setup_payment_id).status == PaymentStatus.FAILED
-    assert subscription_get_active(user=user) is None
+    assert subscription_get_active(now=timezone.now(), user=user) is None
     assert client.get(AUTOPAY).json()["mandate"]["autoRenew"] is False
 
 
@@ -101,7 +102,7 @@ def test_turn_off_cancels_at_phonepe_and_keeps_the_paid_period(live_simulator, p
     user, client = patient
     mandate = turn_on(client)
     autopay_sim.approve(mandate)
-    end_date = subscription_get_active(user=user).end_date
+    end_date = subscription_get_active(now=timezone.now(), user=user).end_date
 
     response = client.delete(AUTOPAY)
 
@@ -111,7 +112,7 @@ def test_turn_off_cancels_at_phonepe_and_keeps_the_paid_period(live_simulator, p
     assert data["autoRenew"] is False
     assert data["nextDebitAt"] is None
     assert autopay_sim.subscription(mandate).state == "CANCELLED"
-    subscription = subscription_get_active(user=user)
+    subscription = subscription_get_active(now=timezone.now(), user=user)
     assert subscription.end_date == end_date  # access to the end of what was paid
     assert _current(client)["autoRenew"] is False
     assert AuditLog.objects.filter(action="autopay.turn_off", actor=user, resource_id=str(mandate.pk)).exists()
@@ -134,7 +135,7 @@ def test_turn_on_again_is_a_new_setup(live_simulator, plans, patient, turn_on, a
     second.refresh_from_db()
     first.refresh_from_db()
     assert (first.state, second.state) == (MandateState.CANCELLED, MandateState.ACTIVE)
-    subscription = subscription_get_active(user=user)
+    subscription = subscription_get_active(now=timezone.now(), user=user)
     assert subscription.end_date - subscription.start_date == timedelta(days=60)  # second charge appended
     assert _current(client)["autoRenew"] is True
 
@@ -143,14 +144,14 @@ def test_revoked_from_the_upi_app_stops_renewal_and_keeps_access(live_simulator,
     user, client = patient
     mandate = turn_on(client)
     autopay_sim.approve(mandate)
-    end_date = subscription_get_active(user=user).end_date
+    end_date = subscription_get_active(now=timezone.now(), user=user).end_date
 
     autopay_sim.control(mandate, "revoke")
 
     mandate.refresh_from_db()
     assert mandate.state == MandateState.REVOKED
     assert mandate.end_reason == "PhonePe reports REVOKED"
-    assert subscription_get_active(user=user).end_date == end_date
+    assert subscription_get_active(now=timezone.now(), user=user).end_date == end_date
     assert _current(client)["autoRenew"] is False
 
 
@@ -211,7 +212,7 @@ def test_gateway_down_at_setup_is_502_and_leaves_nothing_live(live_simulator, pl
     mandate = Mandate.objects.get(user=user)
     assert mandate.state == MandateState.FAILED
     assert Payment.objects.get(pk=mandate.setup_payment_id).status == PaymentStatus.FAILED
-    assert subscription_get_active(user=user) is None
+    assert subscription_get_active(now=timezone.now(), user=user) is None
 
 
 def test_the_database_refuses_to_revive_an_ended_mandate(live_simulator, plans, patient, turn_on, autopay_sim):
@@ -256,11 +257,11 @@ def test_a_first_charge_that_buys_nothing_is_refunded_and_autopay_turned_off(
     assert mandate.cancel_requested_at is not None
     assert client.get(AUTOPAY).json()["mandate"]["autoRenew"] is False
 
-    assert renewal_advance(mandate_id=mandate.pk) == "cancel_retried"  # what the next job run does
+    assert renewal_advance(now=timezone.now(), mandate_id=mandate.pk) == "cancel_retried"  # what the next job run does
     mandate.refresh_from_db()
     assert mandate.state == MandateState.CANCELLED
     assert autopay_sim.subscription(mandate).state == "CANCELLED"
-    assert subscription_get_active(user=user).plan.code == "anytimebuddy_lifetime"
+    assert subscription_get_active(now=timezone.now(), user=user).plan.code == "anytimebuddy_lifetime"
 
 
 def test_lost_setup_callbacks_are_made_up_for_by_the_job(simulator, plans, patient, turn_on, autopay_sim):
@@ -271,17 +272,17 @@ def test_lost_setup_callbacks_are_made_up_for_by_the_job(simulator, plans, patie
     autopay_sim.approve(mandate)  # no callback URL: PhonePe's callbacks never arrive
     mandate.refresh_from_db()
     assert mandate.state == MandateState.ACTIVATION_IN_PROGRESS
-    assert mandate.pk not in mandates_due()  # too early to ask
+    assert mandate.pk not in mandates_due(now=timezone.now())  # too early to ask
     Mandate.objects.filter(pk=mandate.pk).update(created_at=mandate.created_at - timedelta(minutes=6))
-    assert mandate.pk in mandates_due()
+    assert mandate.pk in mandates_due(now=timezone.now())
 
-    assert renewal_advance(mandate_id=mandate.pk) == "setup_checked"
+    assert renewal_advance(now=timezone.now(), mandate_id=mandate.pk) == "setup_checked"
 
     mandate.refresh_from_db()
     assert mandate.state == MandateState.ACTIVE
     assert Payment.objects.get(pk=mandate.setup_payment_id).status == PaymentStatus.SUCCESS
-    assert subscription_get_active(user=user).auto_renew is True
-    assert mandate.pk not in mandates_due()
+    assert subscription_get_active(now=timezone.now(), user=user).auto_renew is True
+    assert mandate.pk not in mandates_due(now=timezone.now())
 
 
 def test_turn_off_while_phonepe_is_down_is_502_but_nothing_renews(simulator, plans, patient, turn_on, autopay_sim):
@@ -291,7 +292,7 @@ def test_turn_off_while_phonepe_is_down_is_502_but_nothing_renews(simulator, pla
     user, client = patient
     mandate = turn_on(client)
     autopay_sim.approve(mandate)
-    mandate_sync(mandate_id=mandate.pk)
+    mandate_sync(now=timezone.now(), mandate_id=mandate.pk)
     simulator.post("/simulator/faults", {"operation": "subscription_cancel", "status": 503, "count": 1})
 
     response = client.delete(AUTOPAY)
@@ -301,10 +302,10 @@ def test_turn_off_while_phonepe_is_down_is_502_but_nothing_renews(simulator, pla
     mandate.refresh_from_db()
     assert mandate.cancel_requested_at is not None
     assert mandate.will_renew is False
-    assert subscription_get_active(user=user).auto_renew is False
+    assert subscription_get_active(now=timezone.now(), user=user).auto_renew is False
     assert autopay_sim.subscription(mandate).state == "ACTIVE"
-    assert mandate.pk in mandates_due()
-    assert renewal_advance(mandate_id=mandate.pk) == "cancel_retried"  # the job finishes it
+    assert mandate.pk in mandates_due(now=timezone.now())
+    assert renewal_advance(now=timezone.now(), mandate_id=mandate.pk) == "cancel_retried"  # the job finishes it
     mandate.refresh_from_db()
     assert mandate.state == MandateState.CANCELLED
     assert autopay_sim.subscription(mandate).state == "CANCELLED"

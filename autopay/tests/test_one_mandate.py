@@ -107,7 +107,7 @@ def test_an_approval_phonepe_reports_for_a_setup_given_up_here_is_cancelled_and_
 
 def _mandate_row(user, plan):
     """The rows `mandate_setup` writes for a set-up (a pending first payment and its mandate), without its checks."""
-    offer = product_for(PLAN_PRODUCT).offer(user=user, ref=plan.code)
+    offer = product_for(PLAN_PRODUCT).offer(now=timezone.now(), user=user, ref=plan.code)
     now, suffix = timezone.now(), uuid.uuid4().hex
     payment = payment_open(
         user=user, offer=offer, merchant_order_id=f"M360A_{suffix}", expires_at=now + timedelta(hours=1)
@@ -165,12 +165,14 @@ def test_a_second_approval_while_one_mandate_is_live_is_cancelled_and_refunded_n
     assert payment.status == PaymentStatus.REFUNDED
     monthly.refresh_from_db()
     assert (monthly.state, monthly.cancel_requested_at) == (MandateState.ACTIVE, None)
-    assert subscription_get_active(user=user).plan.code == "premium_monthly"  # what the kept mandate paid for
+    assert (
+        subscription_get_active(now=timezone.now(), user=user).plan.code == "premium_monthly"
+    )  # what the kept mandate paid for
     assert client.get(AUTOPAY).json()["mandate"]["id"] == str(monthly.pk)
     reasons = AuditLog.objects.filter(action="autopay.turn_off", resource_id=str(yearly.pk))
     assert [row.changes["after"]["reason"] for row in reasons] == ["approval not kept: another mandate is live"]
     # Syncing again (a redelivered callback, the job) changes nothing and refunds nothing twice.
-    mandate_sync(mandate_id=yearly.pk)
+    mandate_sync(now=timezone.now(), mandate_id=yearly.pk)
     assert Refund.objects.filter(payment=payment).count() == 1
 
 
@@ -182,12 +184,14 @@ def test_a_refused_approval_whose_cancel_phonepe_did_not_answer_is_cancelled_by_
     monthly = turn_on(client, "premium_monthly")
     yearly = _checkout_behind_the_check(user, plans["premium_yearly"])
     autopay_sim.approve(monthly)
-    mandate_sync(mandate_id=monthly.pk)
+    mandate_sync(now=timezone.now(), mandate_id=monthly.pk)
     autopay_sim.approve(yearly)
     simulator.post("/simulator/faults", {"operation": "subscription_cancel", "status": 503, "count": 1})
 
     with pytest.raises(PhonePeUnavailable):  # the setup callback is answered 503: PhonePe delivers it again
-        mandate_sync(mandate_id=yearly.pk)  # and never an IntegrityError on one_live_mandate_per_user
+        mandate_sync(
+            now=timezone.now(), mandate_id=yearly.pk
+        )  # and never an IntegrityError on one_live_mandate_per_user
 
     yearly.refresh_from_db()
     assert yearly.state == MandateState.ACTIVATION_IN_PROGRESS  # not live here, marked off
@@ -197,15 +201,15 @@ def test_a_refused_approval_whose_cancel_phonepe_did_not_answer_is_cancelled_by_
     seen = client.get(AUTOPAY).json()["mandate"]
     assert (seen["id"], seen["state"]) == (str(monthly.pk), "active")  # the user sees (and turns off) the kept one
     Mandate.objects.filter(pk=yearly.pk).update(created_at=yearly.created_at - timedelta(minutes=6))
-    assert yearly.pk in renewals.mandates_due()
+    assert yearly.pk in renewals.mandates_due(now=timezone.now())
 
-    assert renewals.renewal_advance(mandate_id=yearly.pk) == "cancel_retried"
+    assert renewals.renewal_advance(now=timezone.now(), mandate_id=yearly.pk) == "cancel_retried"
 
     yearly.refresh_from_db()
     assert yearly.state == MandateState.CANCELLED
     assert autopay_sim.subscription(yearly).state == "CANCELLED"
     assert Mandate.objects.get(pk=monthly.pk).state == MandateState.ACTIVE
-    assert yearly.pk not in renewals.mandates_due()
+    assert yearly.pk not in renewals.mandates_due(now=timezone.now())
 
 
 def test_an_approval_not_kept_whose_cancel_failed_is_cancelled_when_phonepe_delivers_the_callback_again(

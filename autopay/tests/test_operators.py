@@ -25,7 +25,7 @@ def renewed_twice(plans, simulator, make_auth_client, turn_on, autopay_sim, job_
     client = make_auth_client(user)
     mandate = turn_on(client)
     autopay_sim.approve(mandate)
-    mandate_sync(mandate_id=mandate.pk)
+    mandate_sync(now=timezone.now(), mandate_id=mandate.pk)
     _renew_once(job_engine, user)
     _renew_once(job_engine, user)
     return user, client, mandate

@@ -199,7 +199,9 @@ class History:
     def _webhook(self, body) -> None:
         # A 503 (PhonePe could not be asked) is delivered again by PhonePe; the reprocessing job covers it.
         with contextlib.suppress(ApplicationError):
-            payment_webhook_process(raw_body=json.dumps(body).encode(), authorization=self.signature)
+            payment_webhook_process(
+                now=timezone.now(), raw_body=json.dumps(body).encode(), authorization=self.signature
+            )
 
     def _faults_stop(self) -> None:
         with self.server.state.lock:
@@ -231,7 +233,7 @@ class History:
         with connection.cursor() as cursor:
             cursor.execute("UPDATE procrastinate_jobs SET scheduled_at = now() WHERE status = 'todo'")
         self.job_engine.run()
-        subscriptions_expire()
+        subscriptions_expire(now=timezone.now())
 
     # --- one step ------------------------------------------------------------------------------
 
@@ -335,7 +337,7 @@ class History:
             for name, replacement in patches.items():
                 setattr(renewals, name, replacement)
             try:
-                renewals.renewal_advance(mandate_id=mandate.pk)
+                renewals.renewal_advance(now=timezone.now(), mandate_id=mandate.pk)
             except WorkerKilled:
                 event(f"worker killed {point}")
             except PhonePeError:
@@ -455,14 +457,16 @@ def check(history: History) -> None:
     with time_machine.travel(now, tick=False):
         head = Grant.objects.filter(user=user, state=GrantState.CURRENT, starts_at__lte=now, ends_at__gt=now)
         if User.objects.get(pk=user.pk).deleted_at is None:
-            assert (subscription_get_active(user=User.objects.get(pk=user.pk)) is not None) == head.exists()
+            assert (
+                subscription_get_active(now=timezone.now(), user=User.objects.get(pk=user.pk)) is not None
+            ) == head.exists()
 
 
 def audit_clean(history: History) -> None:
     """The reconciliation audit over everything this history created agrees with PhonePe."""
     history.now += timedelta(hours=2)
     with time_machine.travel(history.now, tick=False):
-        audit = reconciliation_audit()
+        audit = reconciliation_audit(now=timezone.now())
     history.clock["now"] = history.now
     assert audit.complete
     assert audit.total("disagreements") == 0, list(audit.findings.values_list("reference", "ours", "theirs", "detail"))
@@ -630,8 +634,8 @@ def test_a_worker_sigkilled_while_phonepe_takes_the_debit_then_autopay_turned_of
         assert response.status_code == 201
         mandate = Mandate.objects.select_related("setup_payment").get(pk=response.json()["data"]["id"])
         history.sim.complete(mandate.setup_payment.merchant_order_id)
-        renewals.renewal_advance(mandate_id=mandate.pk)  # activates (PhonePe's word), then notifies
-        renewals.renewal_advance(mandate_id=mandate.pk)
+        renewals.renewal_advance(now=timezone.now(), mandate_id=mandate.pk)  # activates (PhonePe's word), then notifies
+        renewals.renewal_advance(now=timezone.now(), mandate_id=mandate.pk)
     renewal = Renewal.objects.get(mandate=mandate)
     assert renewal.state == RenewalState.NOTIFIED
     assert renewal.debit_after < real_now

@@ -9,6 +9,7 @@ from datetime import timedelta
 
 import pytest
 import time_machine
+from django.utils import timezone
 
 from accounts.models import AuditLog
 from accounts.services.profile import user_soft_delete
@@ -123,7 +124,7 @@ def test_worker_killed_during_the_redeem_then_autopay_turned_off_is_settled_by_t
     with monkeypatch.context() as patch, time_machine.travel(end - 23 * HOUR, tick=False):
         patch.setattr(renewals, "renewal_sync", killed)
         with pytest.raises(RuntimeError):
-            renewals.renewal_advance(mandate_id=mandate.pk)
+            renewals.renewal_advance(now=timezone.now(), mandate_id=mandate.pk)
     renewal = Renewal.objects.get(mandate=mandate)
     assert renewal.state == RenewalState.DEBITING
     assert autopay_sim.redemptions()[0].state == "COMPLETED"
@@ -133,7 +134,7 @@ def test_worker_killed_during_the_redeem_then_autopay_turned_off_is_settled_by_t
     assert Mandate.objects.get(pk=mandate.pk).state == MandateState.CANCELLED
 
     with time_machine.travel(end - 21 * HOUR, tick=False):
-        assert mandate.pk in renewals.mandates_due()  # not live, but its debit is open
+        assert mandate.pk in renewals.mandates_due(now=timezone.now())  # not live, but its debit is open
     _sweep(job_engine, end - 21 * HOUR)
     _debit_taken_and_refunded(renewal, autopay_sim)
     assert _paid_end(user) == end
@@ -179,13 +180,15 @@ def test_a_failure_learned_after_the_paid_end_starts_the_grace_period_and_the_re
     autopay_sim.control(mandate, "fail-next-debit", {"count": 1})
     _fault(autopay_sim, "subscription_order_status", count=1000)
     with time_machine.travel(end - 23 * HOUR, tick=False), pytest.raises(PhonePeUnavailable):
-        renewals.renewal_advance(mandate_id=mandate.pk)  # the job fails; procrastinate would retry it
+        renewals.renewal_advance(
+            now=timezone.now(), mandate_id=mandate.pk
+        )  # the job fails; procrastinate would retry it
     assert Renewal.objects.get(mandate=mandate).state == RenewalState.DEBITING
     assert autopay_sim.redemptions()[0].state == "FAILED"
 
     with time_machine.travel(end + HOUR, tick=False):
-        entitlements_advance()  # the paid time ran out: the row expires
-        assert subscription_get_active(user=user) is None
+        entitlements_advance(now=timezone.now())  # the paid time ran out: the row expires
+        assert subscription_get_active(now=timezone.now(), user=user) is None
     assert Subscription.objects.get(pk=first_row).status == SubscriptionStatus.EXPIRED
 
     _faults_stop(autopay_sim)
@@ -196,7 +199,7 @@ def test_a_failure_learned_after_the_paid_end_starts_the_grace_period_and_the_re
     assert (mandate.state, mandate.cancel_requested_at) == (MandateState.ACTIVE, None)  # not turned off
     grace_end = end + timedelta(days=settings.AUTOPAY_GRACE_DAYS)
     with time_machine.travel(end + 2 * HOUR, tick=False):
-        active = subscription_get_active(user=user)
+        active = subscription_get_active(now=timezone.now(), user=user)
     assert (active.start_date, active.end_date) == (end, grace_end)  # the loan starts at the paid end
     assert mandate.subscription_id == active.pk != first_row  # the mandate renews the live row
     assert active.auto_renew is True
@@ -213,7 +216,7 @@ def test_a_failure_learned_after_the_paid_end_starts_the_grace_period_and_the_re
     mandate.refresh_from_db()
     assert mandate.will_renew
     with time_machine.travel(retry_at + 25 * HOUR, tick=False):
-        assert subscription_get_active(user=user).pk == mandate.subscription_id
+        assert subscription_get_active(now=timezone.now(), user=user).pk == mandate.subscription_id
     assert Payment.objects.filter(user=user, status=PaymentStatus.SUCCESS).count() == 2
     assert client.get("/api/v1/subscriptions/autopay").json()["data"]["state"] == "active"
 
@@ -228,7 +231,7 @@ def test_autopay_callbacks_once_set_aside_as_ignored_are_processed_again(
     _sweep(job_engine, end - 47 * HOUR)
     with monkeypatch.context() as patch, time_machine.travel(end - 23 * HOUR, tick=False):
         patch.setattr(renewals, "renewal_sync", lambda **kwargs: None)  # the confirmation was lost
-        renewals.renewal_advance(mandate_id=mandate.pk)
+        renewals.renewal_advance(now=timezone.now(), mandate_id=mandate.pk)
     renewal = Renewal.objects.get(mandate=mandate)
     assert renewal.state == RenewalState.DEBITING
 
@@ -281,11 +284,11 @@ def test_a_debit_confirmed_after_the_account_was_closed_is_refunded_and_autopay_
     _sweep(job_engine, end - 47 * HOUR)
     with monkeypatch.context() as patch, time_machine.travel(end - 23 * HOUR, tick=False):
         patch.setattr(renewals, "renewal_sync", lambda **kwargs: None)  # the worker died before confirming
-        renewals.renewal_advance(mandate_id=mandate.pk)
+        renewals.renewal_advance(now=timezone.now(), mandate_id=mandate.pk)
     renewal = Renewal.objects.get(mandate=mandate)
     assert renewal.state == RenewalState.DEBITING
     with time_machine.travel(end - 22 * HOUR, tick=False):
-        user_soft_delete(user=user, actor=user)
+        user_soft_delete(now=timezone.now(), user=user, actor=user)
 
     _sweep(job_engine, end - 21 * HOUR)
     renewal.refresh_from_db()
@@ -311,14 +314,16 @@ def test_access_goes_on_in_grace_while_phonepe_has_not_confirmed_the_debit(
     _sweep(job_engine, end - 47 * HOUR)
     _fault(autopay_sim, "subscription_order_status", count=1000)
     with time_machine.travel(end - 23 * HOUR, tick=False), pytest.raises(PhonePeUnavailable):
-        renewals.renewal_advance(mandate_id=mandate.pk)
+        renewals.renewal_advance(now=timezone.now(), mandate_id=mandate.pk)
     assert autopay_sim.redemptions()[0].state == "COMPLETED"  # taken, but we cannot know yet
 
     with time_machine.travel(end + HOUR, tick=False):
-        entitlements_advance()  # the paid end passes
+        entitlements_advance(now=timezone.now())  # the paid end passes
         with pytest.raises(PhonePeUnavailable):
-            renewals.renewal_advance(mandate_id=mandate.pk)  # still down: the job fails and is run again
-        active = subscription_get_active(user=user)
+            renewals.renewal_advance(
+                now=timezone.now(), mandate_id=mandate.pk
+            )  # still down: the job fails and is run again
+        active = subscription_get_active(now=timezone.now(), user=user)
     assert active is not None  # no gap while the debit is unconfirmed
     assert (active.start_date, active.end_date) == (end, end + timedelta(days=settings.AUTOPAY_GRACE_DAYS))
     mandate.refresh_from_db()

@@ -16,6 +16,7 @@ from datetime import timedelta
 
 import pytest
 import time_machine
+from django.utils import timezone
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
@@ -92,7 +93,7 @@ def test_random_renewal_histories_keep_the_money_rules(
     client = make_auth_client(user)
     mandate = turn_on(client)
     autopay_sim.approve(mandate)
-    mandate_sync(mandate_id=mandate.pk)
+    mandate_sync(now=timezone.now(), mandate_id=mandate.pk)
     now = Subscription.objects.get(user=user, status="active").end_date - timedelta(hours=49)
     paid_end = _check(user, mandate, autopay_sim, None)
 
@@ -108,21 +109,21 @@ def test_random_renewal_histories_keep_the_money_rules(
             elif action == "advance_twice":
                 for _ in range(2):
                     if Mandate.objects.get(pk=mandate.pk).state in (MandateState.ACTIVE, MandateState.PAUSED):
-                        renewals.renewal_advance(mandate_id=mandate.pk)
+                        renewals.renewal_advance(now=timezone.now(), mandate_id=mandate.pk)
             elif action == "turn_off":
                 if Mandate.objects.filter(pk=mandate.pk, state__in=["active", "paused"]).exists():
-                    mandate_turn_off(user=user)
+                    mandate_turn_off(now=timezone.now(), user=user)
             elif action in FAULTS:
                 autopay_sim.sim.post("/simulator/faults", {"operation": FAULTS[action], "status": 503, "count": value})
                 with contextlib.suppress(PhonePeError):  # the job fails; procrastinate runs it again
-                    renewals.renewal_advance(mandate_id=mandate.pk)
+                    renewals.renewal_advance(now=timezone.now(), mandate_id=mandate.pk)
                 with autopay_sim.sim.server.state.lock:
                     autopay_sim.sim.server.state.faults.clear()  # PhonePe answers again
             else:
                 response = autopay_sim.sim.post(f"/simulator/subscriptions/{mandate.merchant_subscription_id}/{action}")
                 assert response.status_code in (200, 409)  # 409: not applicable in the current state
-                mandate_sync(mandate_id=mandate.pk)
-            renewals.renewal_advance(mandate_id=mandate.pk)
+                mandate_sync(now=timezone.now(), mandate_id=mandate.pk)
+            renewals.renewal_advance(now=timezone.now(), mandate_id=mandate.pk)
             paid_end = _check(user, mandate, autopay_sim, paid_end)
     event(f"renewals charged: {Renewal.objects.filter(mandate=mandate, state=RenewalState.SUCCEEDED).count()}")
     event(f"mandate ended {Mandate.objects.get(pk=mandate.pk).state}")

@@ -22,7 +22,7 @@ MONTH = timedelta(days=30)
 
 
 def _paid_end(user):
-    return subscription_get_active(user=user).end_date
+    return subscription_get_active(now=timezone.now(), user=user).end_date
 
 
 def _sweep(job_engine, at):
@@ -122,7 +122,7 @@ def test_failed_debits_then_lapse_after_grace(job_engine, autopay_user, autopay_
     assert mandate.state == MandateState.CANCELLED  # cancelled at PhonePe: no debit after the lapse
     assert autopay_sim.subscription(mandate).state == "CANCELLED"
     with time_machine.travel(end + 122 * HOUR, tick=False):
-        assert subscription_get_active(user=user) is None
+        assert subscription_get_active(now=timezone.now(), user=user) is None
     assert Grant.objects.filter(user=user, payment__isnull=True, state=GrantState.ENDED).count() == 1
 
 
@@ -167,7 +167,7 @@ def test_crash_between_notify_and_execute_notifies_once_and_charges_once(
 
     monkeypatch.setattr(renewals, "_move", dies_after_phonepe_accepted)
     with time_machine.travel(end - 47 * HOUR, tick=False), pytest.raises(RuntimeError):
-        renewals.renewal_advance(mandate_id=mandate.pk)
+        renewals.renewal_advance(now=timezone.now(), mandate_id=mandate.pk)
     monkeypatch.setattr(renewals, "_move", real_move)
     assert Renewal.objects.get(mandate=mandate).state == RenewalState.SCHEDULED
     assert len(autopay_sim.redemptions()) == 1  # PhonePe has the notification; we did not record it
@@ -194,7 +194,7 @@ def test_crash_after_the_debit_request_never_debits_twice(job_engine, autopay_us
 
     monkeypatch.setattr(renewals, "renewal_sync", dies_before_recording)
     with time_machine.travel(end - 23 * HOUR, tick=False), pytest.raises(RuntimeError):
-        renewals.renewal_advance(mandate_id=mandate.pk)
+        renewals.renewal_advance(now=timezone.now(), mandate_id=mandate.pk)
     monkeypatch.setattr(renewals, "renewal_sync", real_sync)
     renewal = Renewal.objects.get(mandate=mandate)
     assert renewal.state == RenewalState.DEBITING

@@ -67,7 +67,7 @@ def test_a_refused_mandate_move_raises_and_changes_nothing(plans, from_state, to
     stored = _stored(mandate)
 
     with pytest.raises(TransitionRefused), transaction.atomic():
-        services._move(mandate, to_state, reason="PhonePe reports ACTIVE")
+        services._move(mandate, to_state, now=timezone.now(), reason="PhonePe reports ACTIVE")
 
     assert model_to_dict(mandate) == stored
     assert _stored(mandate) == stored
@@ -78,7 +78,7 @@ def test_a_refused_mandate_move_raises_and_changes_nothing(plans, from_state, to
 def test_a_legal_mandate_move_is_audited_once(plans):
     mandate = _mandate(plans["premium_monthly"], M.ACTIVE)
     with transaction.atomic():
-        services._move(mandate, M.REVOKED, reason="PhonePe reports REVOKED")
+        services._move(mandate, M.REVOKED, now=timezone.now(), reason="PhonePe reports REVOKED")
         mandate.save()
     mandate.refresh_from_db()
     assert (mandate.state, mandate.end_reason) == (M.REVOKED, "PhonePe reports REVOKED")

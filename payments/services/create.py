@@ -8,7 +8,6 @@ from decimal import Decimal, InvalidOperation
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.utils import timezone
 
 from accounts.models import User
 from manas360.api.errors import ValidationFailed
@@ -91,6 +90,7 @@ def payment_open(
 def payment_create(
     *,
     user: User,
+    now: datetime,
     plan_identifier: object = None,
     product: str | None = None,
     ref: object = None,
@@ -112,8 +112,8 @@ def payment_create(
         existing = Payment.objects.filter(user=user, idempotency_key=idempotency_key).first()
         if existing is not None:
             # Resolve aliases (plan_premium, a plan UUID) to the canonical reference the payment stored.
-            return _same_request(existing, product=product, ref=seller.offer(user=None, ref=reference).ref)
-    offer = seller.offer(user=user, ref=reference)
+            return _same_request(existing, product=product, ref=seller.offer(user=None, ref=reference, now=now).ref)
+    offer = seller.offer(user=user, ref=reference, now=now)
     if amount_rupees is not None and _amount_to_paise(amount_rupees) != offer.amount_paise:
         raise AmountMismatch(
             extra={"expected_amount": offer.amount_paise / 100, "expected_amount_paise": offer.amount_paise}
@@ -128,7 +128,7 @@ def payment_create(
                 user=user,
                 offer=offer,
                 idempotency_key=idempotency_key,
-                expires_at=timezone.now() + timedelta(seconds=expire_after),
+                expires_at=now + timedelta(seconds=expire_after),
             )
     except IntegrityError:
         # A concurrent request with the same key won the insert: answer with its payment.
@@ -146,7 +146,7 @@ def payment_create(
             meta_info={"udf1": str(payment.pk)},
         )
     except PhonePeError as exc:
-        payment_fail_on_create(payment_id=payment.pk, reason=gateway_failure_reason(exc))
+        payment_fail_on_create(payment_id=payment.pk, reason=gateway_failure_reason(exc), now=now)
         raise gateway_error(exc) from exc
 
     payment_record_gateway_order(payment=payment, order=order)
@@ -186,8 +186,8 @@ def gateway_error(exc: PhonePeError) -> GatewayUnavailable | GatewayRejected:
 
 
 @transaction.atomic
-def payment_fail_on_create(*, payment_id: uuid.UUID, reason: str) -> None:
+def payment_fail_on_create(*, payment_id: uuid.UUID, reason: str, now: datetime) -> None:
     payment = Payment.objects.select_for_update().get(pk=payment_id)
     if PAYMENT_MACHINE.can(payment, P.FAILED):
-        move(payment, P.FAILED, reason=reason)
+        move(payment, P.FAILED, now=now, reason=reason)
         payment.save(update_fields=["status", "failure_reason", "updated_at"])

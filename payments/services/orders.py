@@ -8,9 +8,9 @@ asked first, then the state is applied in one short transaction that locks the p
 
 import logging
 import uuid
+from datetime import datetime
 
 from django.db import transaction
-from django.utils import timezone
 
 from payments.fulfilment import Fulfilment, product_for
 from payments.models import PAYMENT_MACHINE, Payment, WebhookEvent, WebhookOutcome
@@ -26,6 +26,7 @@ def payment_apply_order_status(
     payment_id: uuid.UUID,
     status: OrderStatus,
     claimed_state: str = "",
+    now: datetime,
     event_id: uuid.UUID | None = None,
     refund_instead: str = "",
 ) -> str:
@@ -41,19 +42,19 @@ def payment_apply_order_status(
     """
     with transaction.atomic():
         payment = Payment.objects.select_for_update(of=("self",)).select_related("user").get(pk=payment_id)
-        payment.last_reconciled_at = timezone.now()
+        payment.last_reconciled_at = now
         fields = {"last_reconciled_at", "updated_at"}
-        outcome, detail = _decide(payment, status, claimed_state, fields, refund_instead)
+        outcome, detail = _decide(payment, status, claimed_state, fields, refund_instead, now)
         payment.save(update_fields=sorted(fields))
         if event_id is not None:
             WebhookEvent.objects.filter(pk=event_id).update(
-                outcome=outcome, detail=detail[:500], payment=payment, processed_at=timezone.now()
+                outcome=outcome, detail=detail[:500], payment=payment, processed_at=now
             )
     return outcome
 
 
 def _decide(
-    payment: Payment, status: OrderStatus, claimed_state: str, fields: set[str], refund_instead: str
+    payment: Payment, status: OrderStatus, claimed_state: str, fields: set[str], refund_instead: str, now: datetime
 ) -> tuple[str, str]:
     if status.merchant_order_id != payment.merchant_order_id or (
         payment.gateway_order_id and status.order_id and status.order_id != payment.gateway_order_id
@@ -71,22 +72,22 @@ def _decide(
                 },
             )
             if PAYMENT_MACHINE.can(payment, P.FAILED):
-                move(payment, P.FAILED, reason="amount_mismatch")
+                move(payment, P.FAILED, now=now, reason="amount_mismatch")
                 fields.update({"status", "failure_reason"})
             return WebhookOutcome.REJECTED_AMOUNT_MISMATCH, f"gateway amount {status.amount} != {payment.amount_paise}"
         if payment.status in (P.SUCCESS, P.REFUNDED):
             if claimed_state == "FAILED":
                 return WebhookOutcome.IGNORED_LATE_FAILURE, "callback claimed FAILED; gateway reports COMPLETED"
             return WebhookOutcome.ALREADY_APPLIED, ""
-        move(payment, P.SUCCESS)
+        move(payment, P.SUCCESS, now=now)
         payment.gateway_state = "COMPLETED"
         payment.payment_mode = status.payment_mode
         fields.update({"status", "completed_at", "failure_reason", "gateway_state", "payment_mode"})
-        _fulfil(payment, fields, refund_instead)
+        _fulfil(payment, fields, now, refund_instead)
         return WebhookOutcome.APPLIED, ""
     if status.state == "FAILED":
         if payment.status == P.PENDING:
-            move(payment, P.FAILED, reason=status.error_code or "gateway_failed")
+            move(payment, P.FAILED, now=now, reason=status.error_code or "gateway_failed")
             payment.gateway_state = "FAILED"
             fields.update({"status", "failure_reason", "gateway_state"})
             return WebhookOutcome.APPLIED, ""
@@ -99,12 +100,12 @@ def _decide(
     return WebhookOutcome.GATEWAY_PENDING, f"gateway state {status.state or 'unknown'}"
 
 
-def _fulfil(payment: Payment, fields: set[str], refund_instead: str = "") -> None:
+def _fulfil(payment: Payment, fields: set[str], now: datetime, refund_instead: str = "") -> None:
     """Grant what was bought, or refund in full what buys nothing (docs/payments.md, rules)."""
     if refund_instead:
         result = Fulfilment.refused(refund_instead)
     else:
-        result = product_for(payment.product).fulfil(payment=payment, now=timezone.now())
+        result = product_for(payment.product).fulfil(payment=payment, now=now)
     if result.granted:
         return
     logger.info("payment refused by its product; refunding", extra={"payment_id": str(payment.pk)})

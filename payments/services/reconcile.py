@@ -22,7 +22,6 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.db import transaction
 from django.db.models import Q
-from django.utils import timezone
 
 from payments.models import PAYMENT_MACHINE, Payment, Refund, RefundStatus, WebhookOutcome
 from payments.phonepe.client import OrderStatus, PhonePeError, PhonePeNotFound, get_client
@@ -36,13 +35,12 @@ logger = logging.getLogger("manas360.payments")
 _STILL_OPEN = {"PENDING", ""}
 
 
-def payment_reconcile(*, payment_id: uuid.UUID | str, now: datetime | None = None) -> str:
+def payment_reconcile(*, payment_id: uuid.UUID | str, now: datetime) -> str:
     """Ask PhonePe about one pending payment and apply the answer; expire it past its expiry.
 
     Unthrottled: callers decide when. Returns what happened. A gateway outage raises PhonePeError
     (after noting the check) unless the order has expired, in which case the payment is marked failed anyway.
     """
-    now = now or timezone.now()
     payment = Payment.objects.filter(pk=payment_id).first()
     if payment is None or payment.status != P.PENDING:
         return "not_pending"
@@ -59,9 +57,9 @@ def payment_reconcile(*, payment_id: uuid.UUID | str, now: datetime | None = Non
             raise
         status = None
     if status is not None and status.state not in _STILL_OPEN:
-        return payment_apply_order_status(payment_id=payment.pk, status=status)
+        return payment_apply_order_status(payment_id=payment.pk, status=status, now=now)
     if expired:
-        return payment_mark_expired(payment_id=payment.pk)
+        return payment_mark_expired(payment_id=payment.pk, now=now)
     _note_checked(payment, now)
     return WebhookOutcome.GATEWAY_PENDING
 
@@ -71,13 +69,13 @@ def _note_checked(payment: Payment, now: datetime) -> None:
 
 
 @transaction.atomic
-def payment_mark_expired(*, payment_id: uuid.UUID) -> str:
+def payment_mark_expired(*, payment_id: uuid.UUID, now: datetime) -> str:
     """Past the order's expiry, still pending at PhonePe (or unknown to it): failed, reason `expired`."""
     payment = Payment.objects.select_for_update().get(pk=payment_id)
     if not PAYMENT_MACHINE.can(payment, P.FAILED):
         return "not_pending"
-    move(payment, P.FAILED, reason="expired")
-    payment.last_reconciled_at = timezone.now()
+    move(payment, P.FAILED, now=now, reason="expired")
+    payment.last_reconciled_at = now
     payment.save(update_fields=["status", "failure_reason", "last_reconciled_at", "updated_at"])
     return "expired"
 
@@ -93,9 +91,8 @@ def _claim(model: type[Payment] | type[Refund], pk: uuid.UUID, *, now: datetime,
     return bool(model.objects.filter(due, extra, pk=pk).update(last_reconciled_at=now))
 
 
-def payment_reconcile_if_stale(*, payment: Payment, now: datetime | None = None) -> bool:
+def payment_reconcile_if_stale(*, payment: Payment, now: datetime) -> bool:
     """Ask the gateway about a stale pending payment (or its refund in flight). Returns True if it asked."""
-    now = now or timezone.now()
     old_enough = now - timedelta(seconds=settings.PAYMENT_RECONCILE_AFTER_SECONDS)
     asked = False
     stale_pending = payment.status == P.PENDING and payment.created_at <= old_enough
@@ -112,7 +109,7 @@ def payment_reconcile_if_stale(*, payment: Payment, now: datetime | None = None)
         for refund_id in in_flight:
             if _claim(Refund, refund_id, now=now, extra=Q(sent_at__isnull=False)):
                 asked = True
-                refund_check(refund_id=refund_id)
+                refund_check(refund_id=refund_id, now=now)
     return asked
 
 
@@ -128,9 +125,8 @@ def _reconcile_interval(payment: Payment) -> timedelta:
     return min(max(payment.last_reconciled_at - payment.created_at, first), cap)
 
 
-def payments_due_for_reconciliation(*, now: datetime | None = None, limit: int = 500) -> list[uuid.UUID]:
+def payments_due_for_reconciliation(*, now: datetime, limit: int = 500) -> list[uuid.UUID]:
     """Ids of pending payments whose next check is due (or whose order has expired)."""
-    now = now or timezone.now()
     first = now - timedelta(seconds=settings.PAYMENT_RECONCILE_AFTER_SECONDS)
     candidates = (
         Payment.objects.filter(status=P.PENDING, created_at__lte=first)

@@ -93,12 +93,13 @@ def refund_send_after_commit(refund_id: uuid.UUID) -> None:
     def send() -> None:
         # A failure is recorded on the row; `refunds_retry` picks it up.
         with contextlib.suppress(GatewayUnavailable, GatewayRejected):
-            refund_send(refund_id=refund_id)
+            # Runs after the deciding transaction, as a unit of work of its own: its own `now`.
+            refund_send(refund_id=refund_id, now=timezone.now())
 
     transaction.on_commit(send)
 
 
-def refund_send(*, refund_id: uuid.UUID) -> Refund:
+def refund_send(*, refund_id: uuid.UUID, now: datetime) -> Refund:
     """Send one pending refund to PhonePe, or find out what became of it. Idempotent.
 
     Raises GatewayUnavailable (will be retried; the row stays pending) or GatewayRejected (PhonePe refused
@@ -117,13 +118,13 @@ def refund_send(*, refund_id: uuid.UUID) -> Refund:
         except PhonePeError as exc:
             raise GatewayUnavailable() from exc
         else:
-            _mark_sent(refund, gateway_refund_id=status.refund_id)
-            payment_apply_refund_status(refund_id=refund.pk, status=status)
+            _mark_sent(refund, gateway_refund_id=status.refund_id, now=now)
+            payment_apply_refund_status(refund_id=refund.pk, status=status, now=now)
             return Refund.objects.get(pk=refund.pk)
     # Claim this attempt: of two concurrent senders (after-commit hook and sweep) only one posts.
     claimed = Refund.objects.filter(
         pk=refund.pk, status=RefundStatus.PENDING, send_attempts=refund.send_attempts
-    ).update(send_attempts=F("send_attempts") + 1, updated_at=timezone.now())
+    ).update(send_attempts=F("send_attempts") + 1, updated_at=now)
     if not claimed:
         return Refund.objects.get(pk=refund.pk)
     try:
@@ -138,7 +139,7 @@ def refund_send(*, refund_id: uuid.UUID) -> Refund:
             raise GatewayUnavailable() from exc
         _refund_rejected(refund_id=refund.pk)
         raise GatewayRejected() from exc
-    _mark_sent(refund, gateway_refund_id=result.refund_id)
+    _mark_sent(refund, gateway_refund_id=result.refund_id, now=now)
     if result.state in ("COMPLETED", "FAILED", "CONFIRMED"):
         payment_apply_refund_status(
             refund_id=refund.pk,
@@ -149,12 +150,12 @@ def refund_send(*, refund_id: uuid.UUID) -> Refund:
                 amount=result.amount,
                 state=result.state,
             ),
+            now=now,
         )
     return Refund.objects.get(pk=refund.pk)
 
 
-def _mark_sent(refund: Refund, *, gateway_refund_id: str) -> None:
-    now = timezone.now()
+def _mark_sent(refund: Refund, *, gateway_refund_id: str, now: datetime) -> None:
     Refund.objects.filter(pk=refund.pk, sent_at__isnull=True).update(sent_at=now, updated_at=now)
     if gateway_refund_id:
         Refund.objects.filter(pk=refund.pk, gateway_refund_id="").update(gateway_refund_id=gateway_refund_id[:100])
@@ -173,7 +174,13 @@ def _refund_rejected(*, refund_id: uuid.UUID) -> None:
 
 
 def payment_refund(
-    *, payment_id: object, actor: User, reason: str = "", ip_address: str | None = None, user_agent: str = ""
+    *,
+    payment_id: object,
+    actor: User,
+    now: datetime,
+    reason: str = "",
+    ip_address: str | None = None,
+    user_agent: str = "",
 ) -> Refund:
     """An operator's full refund of a successful payment (POST /admin/payments/:id/refund).
 
@@ -197,18 +204,18 @@ def payment_refund(
             ip_address=ip_address,
             user_agent=user_agent,
         )
-    return refund_send(refund_id=refund.pk)
+    return refund_send(refund_id=refund.pk, now=now)
 
 
 def payment_apply_refund_status(
-    *, refund_id: uuid.UUID, status: GatewayRefundStatus, event_id: uuid.UUID | None = None
+    *, refund_id: uuid.UUID, status: GatewayRefundStatus, now: datetime, event_id: uuid.UUID | None = None
 ) -> str:
     """Apply PhonePe's refund status. COMPLETED: payment refunded, what it bought taken back."""
     with transaction.atomic():
         payment_id = Refund.objects.values_list("payment_id", flat=True).get(pk=refund_id)
         payment = Payment.objects.select_for_update(of=("self",)).get(pk=payment_id)
         refund = Refund.objects.select_for_update().get(pk=refund_id)
-        refund.last_reconciled_at = timezone.now()
+        refund.last_reconciled_at = now
         refund.save(update_fields=["last_reconciled_at"])
         outcome, detail = WebhookOutcome.GATEWAY_PENDING, f"gateway refund state {status.state or 'unknown'}"
         if status.original_merchant_order_id and status.original_merchant_order_id != payment.merchant_order_id:
@@ -227,14 +234,13 @@ def payment_apply_refund_status(
             if status.amount != refund.amount_paise:
                 outcome, detail = WebhookOutcome.REJECTED_AMOUNT_MISMATCH, "refund amount differs"
             else:
-                now = timezone.now()
                 refund.status = RefundStatus.COMPLETED
                 refund.completed_at = now
                 refund.sent_at = refund.sent_at or now
                 refund.gateway_refund_id = refund.gateway_refund_id or status.refund_id[:100]
                 refund.save(update_fields=["status", "completed_at", "sent_at", "gateway_refund_id", "updated_at"])
                 if PAYMENT_MACHINE.can(payment, P.REFUNDED):
-                    move(payment, P.REFUNDED)
+                    move(payment, P.REFUNDED, now=now)
                     payment.save(update_fields=["status", "refunded_at", "updated_at"])
                     product_for(payment.product).revoke(payment=payment, now=now)
                 _audit_refund_outcome(payment=payment, refund=refund, outcome="completed")
@@ -246,11 +252,11 @@ def payment_apply_refund_status(
             outcome, detail = WebhookOutcome.APPLIED, ""
         elif status.state == "CONFIRMED" and refund.status == RefundStatus.PENDING:
             refund.status = RefundStatus.CONFIRMED
-            refund.sent_at = refund.sent_at or timezone.now()
+            refund.sent_at = refund.sent_at or now
             refund.save(update_fields=["status", "sent_at", "updated_at"])
         if event_id is not None:
             WebhookEvent.objects.filter(pk=event_id).update(
-                outcome=outcome, detail=detail[:500], payment=payment, processed_at=timezone.now()
+                outcome=outcome, detail=detail[:500], payment=payment, processed_at=now
             )
     return outcome
 
@@ -267,7 +273,7 @@ def _audit_refund_outcome(*, payment: Payment, refund: Refund, outcome: str) -> 
     )
 
 
-def refunds_retry(*, now: datetime | None = None, limit: int = 100) -> int:
+def refunds_retry(*, now: datetime, limit: int = 100) -> int:
     """Finish what refunds were decided: the body of the periodic job. Returns how many refunds it touched.
 
     * refunds pending or confirmed for longer than `PAYMENT_RECONCILE_INTERVAL_SECONDS` and not checked within
@@ -276,7 +282,6 @@ def refunds_retry(*, now: datetime | None = None, limit: int = 100) -> int:
       (a new `merchant_refund_id`: PhonePe does not reuse a failed one) and sent, up to
       `MAX_AUTOMATIC_REFUND_ATTEMPTS` in all; after that an operator decides (logged at error level).
     """
-    now = now or timezone.now()
     stale = now - timedelta(seconds=settings.PAYMENT_RECONCILE_INTERVAL_SECONDS)
     touched = 0
     pending = (
@@ -290,9 +295,9 @@ def refunds_retry(*, now: datetime | None = None, limit: int = 100) -> int:
         touched += 1
         try:
             if refund_status == RefundStatus.PENDING:
-                refund_send(refund_id=refund_id)
+                refund_send(refund_id=refund_id, now=now)
             else:
-                refund_check(refund_id=refund_id)
+                refund_check(refund_id=refund_id, now=now)
         except (GatewayUnavailable, GatewayRejected):
             continue
     open_refund = Refund.objects.filter(payment=OuterRef("pk"), status__in=OPEN_REFUND_STATUSES)
@@ -314,19 +319,19 @@ def refunds_retry(*, now: datetime | None = None, limit: int = 100) -> int:
                 logger.error("last automatic refund attempt for payment", extra={"payment_id": str(payment.pk)})
         touched += 1
         try:
-            refund_send(refund_id=refund.pk)
+            refund_send(refund_id=refund.pk, now=now)
         except (GatewayUnavailable, GatewayRejected):
             continue
     return touched
 
 
-def refund_check(*, refund_id: uuid.UUID) -> str | None:
+def refund_check(*, refund_id: uuid.UUID, now: datetime) -> str | None:
     """Ask PhonePe about one refund in flight and apply its answer; None when it could not be asked."""
     refund = Refund.objects.select_related("payment").get(pk=refund_id)
     try:
         status = get_client().get_refund_status(merchant_refund_id=refund.merchant_refund_id)
     except PhonePeError:
         logger.warning("refund status check failed", extra={"refund_id": str(refund.pk)})
-        Refund.objects.filter(pk=refund.pk).update(last_reconciled_at=timezone.now())
+        Refund.objects.filter(pk=refund.pk).update(last_reconciled_at=now)
         return None
-    return payment_apply_refund_status(refund_id=refund.pk, status=status)
+    return payment_apply_refund_status(refund_id=refund.pk, status=status, now=now)

@@ -8,9 +8,8 @@ normal (replayed callbacks, jobs) ask `PAYMENT_MACHINE.can` first.
 
 import logging
 import uuid
+from datetime import datetime
 from typing import Any
-
-from django.utils import timezone
 
 from accounts.audit import audit_log_record
 from accounts.models import User
@@ -29,11 +28,16 @@ def new_gateway_id(prefix: str) -> str:
 
 
 def move(
-    payment: Payment, to_status: str, *, actor: User | None = None, reason: str = "", **audit_context: Any
+    payment: Payment,
+    to_status: str,
+    *,
+    now: datetime,
+    actor: User | None = None,
+    reason: str = "",
+    **audit_context: Any,
 ) -> None:
     """Move `payment` to `to_status` (caller saves it). `TransitionRefused`, nothing changed, for an illegal move."""
     from_status = PAYMENT_MACHINE.transition(payment, to_status)
-    now = timezone.now()
     if to_status == P.SUCCESS:
         payment.completed_at = now
         payment.failure_reason = ""

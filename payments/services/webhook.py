@@ -10,13 +10,12 @@ import logging
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import Q
-from django.utils import timezone
 
 from manas360.api.errors import InvalidJson, ServiceUnavailable
 from manas360.api.json_input import MalformedJson, loads_strict
@@ -93,7 +92,7 @@ class WebhookResult:
     duplicate: bool = False
 
 
-def payment_webhook_process(*, raw_body: bytes, authorization: str | None) -> WebhookResult:
+def payment_webhook_process(*, raw_body: bytes, authorization: str | None, now: datetime) -> WebhookResult:
     """Verify, store once, confirm with the gateway, apply. See the module docstring."""
     if not callback_is_authentic(
         authorization, username=settings.PHONEPE_WEBHOOK_USERNAME, password=settings.PHONEPE_WEBHOOK_PASSWORD
@@ -129,19 +128,21 @@ def payment_webhook_process(*, raw_body: bytes, authorization: str | None) -> We
         amount_paise=amount,
         payload=_safe_payload(payload),
     )
-    if not created and not _webhook_event_claim_retry(event_row.pk):
+    if not created and not _webhook_event_claim_retry(event_row.pk, now=now):
         logger.info("webhook replay ignored", extra={"webhook_event_id": str(event_row.pk), "event": event})
         return WebhookResult(event_row.pk, event_row.outcome, duplicate=True)
 
     if event in ORDER_EVENTS:
-        outcome = webhook_order_event_process(event_row, merchant_order_id=merchant_order_id, claimed_state=state)
+        outcome = webhook_order_event_process(
+            event_row, merchant_order_id=merchant_order_id, claimed_state=state, now=now
+        )
     elif event in REFUND_EVENTS:
-        outcome = webhook_refund_event_process(event_row, merchant_refund_id=merchant_refund_id)
+        outcome = webhook_refund_event_process(event_row, merchant_refund_id=merchant_refund_id, now=now)
     elif (handler := webhook_handler_for(event)) is not None:
-        outcome = _process_registered_event(event_row, handler, event=event, payload=payload)
+        outcome = _process_registered_event(event_row, handler, event=event, payload=payload, now=now)
     else:
         outcome = WebhookOutcome.IGNORED
-        webhook_event_finish(event_row.pk, outcome, f"event {event or 'missing'} not handled")
+        webhook_event_finish(event_row.pk, outcome, f"event {event or 'missing'} not handled", now=now)
     logger.info("webhook processed", extra={"webhook_event_id": str(event_row.pk), "event": event, "outcome": outcome})
     return WebhookResult(event_row.pk, outcome)
 
@@ -154,12 +155,11 @@ def _webhook_event_store(*, event_key: str, **fields: Any) -> tuple[WebhookEvent
         return WebhookEvent.objects.get(event_key=event_key), False
 
 
-def _webhook_event_claim_retry(event_id: uuid.UUID) -> bool:
+def _webhook_event_claim_retry(event_id: uuid.UUID, *, now: datetime) -> bool:
     """A redelivered event whose outcome was not final is processed again (one delivery at a time: the claim
     is a conditional UPDATE, so of two concurrent redeliveries only one wins). An event still `received` is
     claimed only once it has been idle for WEBHOOK_REPROCESS_AFTER_SECONDS (the process handling it died);
     before that another delivery may be processing it right now."""
-    now = timezone.now()
     idle = now - timedelta(seconds=settings.WEBHOOK_REPROCESS_AFTER_SECONDS)
     busy = Q(outcome=WebhookOutcome.RECEIVED) & (
         Q(processed_at__gt=idle) | Q(processed_at__isnull=True, received_at__gt=idle)
@@ -171,71 +171,88 @@ def _webhook_event_claim_retry(event_id: uuid.UUID) -> bool:
     )
 
 
-def webhook_event_finish(event_id: uuid.UUID, outcome: str, detail: str = "", payment: Payment | None = None) -> None:
-    values = {"outcome": outcome, "detail": detail[:500], "processed_at": timezone.now()}
+def webhook_event_finish(
+    event_id: uuid.UUID, outcome: str, detail: str = "", payment: Payment | None = None, *, now: datetime
+) -> None:
+    values = {"outcome": outcome, "detail": detail[:500], "processed_at": now}
     if payment is not None:
         values["payment"] = payment
     WebhookEvent.objects.filter(pk=event_id).update(**values)
 
 
-def webhook_order_event_process(event_row: WebhookEvent, *, merchant_order_id: str, claimed_state: str) -> str:
+def webhook_order_event_process(
+    event_row: WebhookEvent, *, merchant_order_id: str, claimed_state: str, now: datetime
+) -> str:
     payment = Payment.objects.filter(merchant_order_id=merchant_order_id).first() if merchant_order_id else None
     if payment is None:
         logger.warning("webhook for unknown order", extra={"webhook_event_id": str(event_row.pk)})
-        webhook_event_finish(event_row.pk, WebhookOutcome.UNKNOWN_ORDER, "no payment with this merchantOrderId")
+        webhook_event_finish(
+            event_row.pk, WebhookOutcome.UNKNOWN_ORDER, "no payment with this merchantOrderId", now=now
+        )
         return WebhookOutcome.UNKNOWN_ORDER
     status = _gateway_status(
         event_row,
         lambda: get_client().get_order_status(merchant_order_id=merchant_order_id),
         what="order",
         payment=payment,
+        now=now,
     )
     if status is None:
         return WebhookOutcome.REJECTED_ORDER_MISMATCH
     return payment_apply_order_status(
-        payment_id=payment.pk, status=status, claimed_state=claimed_state, event_id=event_row.pk
+        payment_id=payment.pk, status=status, claimed_state=claimed_state, event_id=event_row.pk, now=now
     )
 
 
-def webhook_registered_event_process(event_row: WebhookEvent) -> str | None:
+def webhook_registered_event_process(event_row: WebhookEvent, *, now: datetime) -> str | None:
     """Process a stored event another app owns again, from what was kept of its payload (ids and state).
     None when no app handles its type."""
     handler = webhook_handler_for(event_row.event)
     if handler is None:
         return None
     payload = event_row.payload if isinstance(event_row.payload, dict) else {}
-    return _process_registered_event(event_row, handler, event=event_row.event, payload=payload)
+    return _process_registered_event(event_row, handler, event=event_row.event, payload=payload, now=now)
 
 
 def _process_registered_event(
-    event_row: WebhookEvent, handler: WebhookHandler, *, event: str, payload: dict[str, Any]
+    event_row: WebhookEvent, handler: WebhookHandler, *, event: str, payload: dict[str, Any], now: datetime
 ) -> str:
     """An event another app owns (payments.webhook_handlers); it confirms with PhonePe itself."""
     try:
-        outcome, detail = handler(event=event, payload=payload)
+        outcome, detail = handler(event=event, payload=payload, now=now)
     except PhonePeError as exc:
-        webhook_event_finish(event_row.pk, WebhookOutcome.STATUS_UNAVAILABLE, "status check failed")
+        webhook_event_finish(event_row.pk, WebhookOutcome.STATUS_UNAVAILABLE, "status check failed", now=now)
         raise ServiceUnavailable("Could not confirm the event with the gateway; retry later.") from exc
-    webhook_event_finish(event_row.pk, outcome, detail)
+    webhook_event_finish(event_row.pk, outcome, detail, now=now)
     return str(outcome)
 
 
-def webhook_refund_event_process(event_row: WebhookEvent, *, merchant_refund_id: str) -> str:
+def webhook_refund_event_process(event_row: WebhookEvent, *, merchant_refund_id: str, now: datetime) -> str:
     refund = Refund.objects.filter(merchant_refund_id=merchant_refund_id).first() if merchant_refund_id else None
     if refund is None:
         logger.warning("webhook for unknown refund", extra={"webhook_event_id": str(event_row.pk)})
-        webhook_event_finish(event_row.pk, WebhookOutcome.UNKNOWN_ORDER, "no refund with this merchantRefundId")
+        webhook_event_finish(
+            event_row.pk, WebhookOutcome.UNKNOWN_ORDER, "no refund with this merchantRefundId", now=now
+        )
         return WebhookOutcome.UNKNOWN_ORDER
     status = _gateway_status(
-        event_row, lambda: get_client().get_refund_status(merchant_refund_id=merchant_refund_id), what="refund"
+        event_row,
+        lambda: get_client().get_refund_status(merchant_refund_id=merchant_refund_id),
+        what="refund",
+        now=now,
     )
     if status is None:
         return WebhookOutcome.REJECTED_ORDER_MISMATCH
-    return payment_apply_refund_status(refund_id=refund.pk, status=status, event_id=event_row.pk)
+    return payment_apply_refund_status(refund_id=refund.pk, status=status, event_id=event_row.pk, now=now)
 
 
 def _gateway_status(
-    event_row: WebhookEvent, ask: Callable[[], StatusT], *, what: str, payment: Payment | None = None
+    event_row: WebhookEvent,
+    ask: Callable[[], StatusT],
+    *,
+    what: str,
+    now: datetime,
+    payment: Payment | None = None,
 ) -> StatusT | None:
     """PhonePe's word on the event's order or refund (`what`). None when PhonePe has no such thing (the event is
     finished as a mismatch); ServiceUnavailable when PhonePe cannot be asked (the event is left
@@ -244,8 +261,10 @@ def _gateway_status(
         return ask()
     except PhonePeNotFound:
         detail = f"gateway has no such {what}"
-        webhook_event_finish(event_row.pk, WebhookOutcome.REJECTED_ORDER_MISMATCH, detail, payment)
+        webhook_event_finish(event_row.pk, WebhookOutcome.REJECTED_ORDER_MISMATCH, detail, payment, now=now)
         return None
     except PhonePeError as exc:
-        webhook_event_finish(event_row.pk, WebhookOutcome.STATUS_UNAVAILABLE, f"{what} status check failed", payment)
+        webhook_event_finish(
+            event_row.pk, WebhookOutcome.STATUS_UNAVAILABLE, f"{what} status check failed", payment, now=now
+        )
         raise ServiceUnavailable(f"Could not confirm the {what} with the gateway; retry later.") from exc

@@ -3,6 +3,7 @@
 import re
 
 import pytest
+from django.utils import timezone
 
 from accounts.models import AuditLog
 from payments.models import Payment, PaymentStatus, Refund
@@ -87,7 +88,7 @@ def test_refund_action_opens_a_confirmation_page_and_sends_nothing(staff_client,
     assert not Refund.objects.exists()
     assert simulator.server.state.refunds == {}
     assert not AuditLog.objects.filter(action="payment.refund").exists()
-    assert subscription_get_active(user=paid.user) is not None
+    assert subscription_get_active(now=timezone.now(), user=paid.user) is not None
 
 
 def test_confirming_without_a_reason_shows_the_page_again_and_sends_nothing(staff_client, paid, simulator):

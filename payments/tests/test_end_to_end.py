@@ -8,6 +8,7 @@ from datetime import timedelta
 
 import pytest
 import requests
+from django.utils import timezone
 
 from accounts.models import AuditLog
 from accounts.tests.factories import UserFactory
@@ -44,10 +45,10 @@ def test_new_user_buys_premium_monthly_end_to_end(live_simulator, plans, make_au
 
     stored = Payment.objects.get(pk=payment["id"])
     assert stored.status == PaymentStatus.SUCCESS
-    subscription = subscription_get_active(user=user)
+    subscription = subscription_get_active(now=timezone.now(), user=user)
     assert subscription.plan.code == "premium_monthly"
     assert subscription.end_date - subscription.start_date == timedelta(days=30)
-    assert "premium_themed_rooms" in user_entitlements(user=user)
+    assert "premium_themed_rooms" in user_entitlements(now=timezone.now(), user=user)
 
     detail = client.get(f"/api/v1/payments/{payment['transactionId']}").json()["data"]
     assert detail["status"] == "success"

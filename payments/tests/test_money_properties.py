@@ -17,6 +17,7 @@ import pytest
 import time_machine
 from django.conf import settings as django_settings
 from django.db.models import Sum
+from django.utils import timezone
 from hypothesis import HealthCheck, event, example, given
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
@@ -93,7 +94,9 @@ class World:
     def webhook(self, body):
         # A 503 when the status API is unreachable: PhonePe would deliver it again.
         with contextlib.suppress(ApplicationError):
-            payment_webhook_process(raw_body=json.dumps(body).encode(), authorization=self.signature)
+            payment_webhook_process(
+                now=timezone.now(), raw_body=json.dumps(body).encode(), authorization=self.signature
+            )
 
     def run(self, action):
         kind = action[0]
@@ -102,7 +105,7 @@ class World:
 
     def do_create(self, plan_code):
         try:
-            creation = payment_create(user=self.user, plan_identifier=plan_code)
+            creation = payment_create(now=timezone.now(), user=self.user, plan_identifier=plan_code)
         except ApplicationError:
             return  # refused at creation (409 plan_not_purchasable)
         self.payments.append(creation.payment)
@@ -130,7 +133,7 @@ class World:
     def do_read(self, position):
         payment = self.payment(position)
         if payment is not None:
-            payment_reconcile(payment_id=payment.pk)
+            payment_reconcile(now=timezone.now(), payment_id=payment.pk)
 
     def do_refund(self, position):
         payment = self.payment(position)
@@ -138,7 +141,7 @@ class World:
             return
         # Refused when not refundable, already in progress, or when the gateway says no.
         with contextlib.suppress(ApplicationError):
-            payment_refund(payment_id=payment.pk, actor=self.admin, reason="property test")
+            payment_refund(now=timezone.now(), payment_id=payment.pk, actor=self.admin, reason="property test")
 
     def do_refund_outcome(self, position, state):
         payment = self.payment(position)
@@ -163,15 +166,17 @@ class World:
         if active is not None:
             # Refused when already cancelled, or lapsed.
             with contextlib.suppress(ApplicationError):
-                subscription_cancel(subscription_id=active.pk, actor=self.admin, immediate=immediate)
+                subscription_cancel(
+                    now=timezone.now(), subscription_id=active.pk, actor=self.admin, immediate=immediate
+                )
 
     def do_jump(self, delta):
         self.traveller.shift(delta)
 
     def do_sweep(self):
-        subscriptions_expire()
+        subscriptions_expire(now=timezone.now())
         parked_time_refund()
-        refunds_retry()
+        refunds_retry(now=timezone.now())
 
 
 def access_end(user, now) -> datetime:
@@ -355,7 +360,6 @@ def test_money_rules_hold_over_random_sequences(
     world = World(simulator, admin, django_capture_on_commit_callbacks)
     with time_machine.travel(datetime(2031, 1, 1, tzinfo=UTC), tick=True) as traveller:
         world.traveller = traveller
-        from django.utils import timezone
 
         state = {"end": timezone.now(), "status": {}}
         for action in [*opening, *later]:
@@ -365,7 +369,6 @@ def test_money_rules_hold_over_random_sequences(
 
 def test_the_property_test_sees_a_broken_rule(simulator, plans, settings, django_capture_on_commit_callbacks):
     """Guard against a vacuous property: revoking a grant without a refund must trip the checks."""
-    from django.utils import timezone
 
     settings.PAYMENT_RECONCILE_AFTER_SECONDS = 0
     world = World(simulator, AdminFactory(), django_capture_on_commit_callbacks)
@@ -414,9 +417,8 @@ def settle(world: World, codes, order) -> dict:
         world.simulator.post(f"/simulator/orders/{payment.merchant_order_id}/complete", {"state": "COMPLETED"})
     for position in order:
         with world.capture(execute=True):
-            payment_reconcile(payment_id=world.payments[position].pk)
+            payment_reconcile(now=timezone.now(), payment_id=world.payments[position].pk)
     world.run(("sweep",))
-    from django.utils import timezone
 
     now = timezone.now()
     payments = list(Payment.objects.filter(user=world.user))

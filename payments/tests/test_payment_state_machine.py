@@ -3,6 +3,7 @@
 import pytest
 from django.db import transaction
 from django.forms.models import model_to_dict
+from django.utils import timezone
 
 from accounts.models import AuditLog
 from manas360.state_machine import TransitionRefused
@@ -36,7 +37,7 @@ def test_a_refused_payment_move_raises_and_changes_nothing(from_status, to_statu
     stored = model_to_dict(Payment.objects.get(pk=payment.pk))
 
     with pytest.raises(TransitionRefused) as refused, transaction.atomic():
-        move(payment, to_status, reason="late callback")
+        move(payment, to_status, now=timezone.now(), reason="late callback")
 
     assert (refused.value.from_state, refused.value.to_state) == (from_status, to_status)
     assert refused.value.status_code == 409
@@ -50,7 +51,7 @@ def test_a_refused_payment_move_raises_and_changes_nothing(from_status, to_statu
 def test_a_legal_payment_move_is_audited_once():
     payment = PaymentFactory(status=P.PENDING)
     with transaction.atomic():
-        move(payment, P.FAILED, reason="expired")
+        move(payment, P.FAILED, now=timezone.now(), reason="expired")
         payment.save()
     payment.refresh_from_db()
     assert (payment.status, payment.failure_reason) == (P.FAILED, "expired")
@@ -63,7 +64,7 @@ def test_expiring_a_payment_that_already_succeeded_changes_nothing():
     payment = PaymentFactory(status=P.SUCCESS)
     stored = model_to_dict(Payment.objects.get(pk=payment.pk))
 
-    assert payment_mark_expired(payment_id=payment.pk) == "not_pending"
+    assert payment_mark_expired(now=timezone.now(), payment_id=payment.pk) == "not_pending"
 
     payment.refresh_from_db()
     assert model_to_dict(payment) == stored

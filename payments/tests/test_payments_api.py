@@ -40,7 +40,7 @@ def test_create_payment_creates_a_phonepe_order(auth_client, user, plans, simula
     assert body["redirectUrl"] == data["redirectUrl"]
     assert order.redirect_url.endswith(f"transactionId={payment.merchant_order_id}")
     assert payment.user == user
-    assert subscription_get_active(user=user) is None
+    assert subscription_get_active(now=timezone.now(), user=user) is None
 
 
 def test_create_accepts_the_alias_the_uuid_and_a_matching_rupee_amount(auth_client, plans, simulator):
@@ -142,9 +142,9 @@ def test_upgrade_to_a_paid_plan_starts_a_payment_and_grants_nothing(auth_client,
     assert data["status"] == "pending"
     assert data["amountPaise"] == 299900
     assert data["paymentGateway"] == "PhonePe"
-    assert subscription_get_active(user=user) is None
+    assert subscription_get_active(now=timezone.now(), user=user) is None
     assert Subscription.objects.count() == 0
-    assert user_entitlements(user=user) == frozenset()
+    assert user_entitlements(now=timezone.now(), user=user) == frozenset()
 
 
 # --- webhook --------------------------------------------------------------------
@@ -179,7 +179,7 @@ def test_signed_callback_grants_once_and_replay_does_nothing(
     stored = Payment.objects.get()
     assert stored.status == PaymentStatus.SUCCESS
     assert stored.completed_at is not None
-    subscription = subscription_get_active(user=user)
+    subscription = subscription_get_active(now=timezone.now(), user=user)
     assert subscription.plan.code == "premium_monthly"
     assert subscription.end_date - subscription.start_date == timedelta(days=30)
     assert stored.grants.get().subscription_id == subscription.pk
@@ -211,7 +211,7 @@ def test_failed_callback_after_success_is_recorded_and_ignored(
     payment = create_payment(auth_client)
     simulator.complete(payment["transactionId"])
     post_callback(simulator.order_callback_body(payment["transactionId"], "COMPLETED"))
-    subscription = subscription_get_active(user=user)
+    subscription = subscription_get_active(now=timezone.now(), user=user)
     end_date = subscription.end_date
 
     late = post_callback(simulator.order_callback_body(payment["transactionId"], "FAILED"))
@@ -245,7 +245,7 @@ def test_amount_not_matching_is_rejected_recorded_and_grants_nothing(
     assert stored.status == PaymentStatus.FAILED
     assert stored.failure_reason == "amount_mismatch"
     assert Subscription.objects.count() == 0
-    assert user_entitlements(user=user) == frozenset()
+    assert user_entitlements(now=timezone.now(), user=user) == frozenset()
 
 
 def test_callback_for_an_unknown_order_is_stored_and_acknowledged(plans, simulator, post_callback):
@@ -291,7 +291,7 @@ def test_webhook_status_check_failure_is_503_and_retried(
     retry = post_callback(body)
     assert retry.status_code == 200
     assert WebhookEvent.objects.get().outcome == WebhookOutcome.APPLIED
-    assert subscription_get_active(user=user) is not None
+    assert subscription_get_active(now=timezone.now(), user=user) is not None
 
 
 def test_a_redelivery_of_an_event_left_received_is_processed_once_it_is_idle(
@@ -317,7 +317,7 @@ def test_a_redelivery_of_an_event_left_received_is_processed_once_it_is_idle(
     again = post_callback(body)
     assert again.status_code == 200
     assert WebhookEvent.objects.get().outcome == WebhookOutcome.APPLIED
-    assert subscription_get_active(user=user) is not None
+    assert subscription_get_active(now=timezone.now(), user=user) is not None
 
 
 # --- reading ----------------------------------------------------------------------
@@ -337,7 +337,7 @@ def test_lost_callback_is_resolved_by_reading_the_payment(
     assert data["completedAt"] is not None
     assert data["subscription"]["planId"] == "premium_monthly"
     assert data["subscription"]["status"] == "active"
-    assert subscription_get_active(user=user) is not None
+    assert subscription_get_active(now=timezone.now(), user=user) is not None
 
 
 def test_recent_pending_payment_is_not_reconciled_on_read(auth_client, plans, simulator, create_payment, settings):

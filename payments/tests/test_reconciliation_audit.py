@@ -55,7 +55,7 @@ def _order(plans, simulator, *, outcome: str | None = "COMPLETED") -> Payment:
 
 def _paid(plans, simulator) -> Payment:
     payment = _order(plans, simulator)
-    payment_reconcile(payment_id=payment.pk)  # the callback's path: success, granted
+    payment_reconcile(now=timezone.now(), payment_id=payment.pk)  # the callback's path: success, granted
     payment.refresh_from_db()
     assert payment.status == PaymentStatus.SUCCESS
     return payment
@@ -63,7 +63,7 @@ def _paid(plans, simulator) -> Payment:
 
 def _refund_in_flight(payment: Payment, admin_user) -> Refund:
     """Refunded by staff; PhonePe accepted the refund and has not finished it."""
-    refund = payment_refund(payment_id=payment.pk, actor=admin_user, reason="asked by the user")
+    refund = payment_refund(now=timezone.now(), payment_id=payment.pk, actor=admin_user, reason="asked by the user")
     assert (refund.status, refund.sent_at is not None) == (RefundStatus.PENDING, True)
     return refund
 
@@ -85,14 +85,14 @@ def test_a_clean_state_shows_no_disagreement(plans, simulator, admin_user):
     _order(plans, simulator, outcome=None)  # still open on both sides
     _order(plans, simulator, outcome="FAILED")
     failed = Payment.objects.order_by("-created_at").first()
-    payment_reconcile(payment_id=failed.pk)
+    payment_reconcile(now=timezone.now(), payment_id=failed.pk)
     refunded = _paid(plans, simulator)
     refund = _refund_in_flight(refunded, admin_user)
     simulator.finish_refund(refund.merchant_refund_id)
-    refund_check(refund_id=refund.pk)
+    refund_check(now=timezone.now(), refund_id=refund.pk)
     assert Refund.objects.get(pk=refund.pk).status == RefundStatus.COMPLETED
 
-    run = reconciliation_audit()
+    run = reconciliation_audit(now=timezone.now())
 
     assert run.complete
     assert _counts(run, "order") == {
@@ -122,11 +122,15 @@ def test_disagreements_are_repaired_through_the_normal_paths_by_the_periodic_job
 
     lost_callback.refresh_from_db()
     assert lost_callback.status == PaymentStatus.SUCCESS
-    assert subscription_get_active(user=lost_callback.user) is not None  # granted, as the callback would have
+    assert (
+        subscription_get_active(now=timezone.now(), user=lost_callback.user) is not None
+    )  # granted, as the callback would have
     refund.refresh_from_db()
     assert refund.status == RefundStatus.COMPLETED
     assert refund.payment.status == PaymentStatus.REFUNDED
-    assert subscription_get_active(user=refund.payment.user) is None  # the refunded period taken back
+    assert (
+        subscription_get_active(now=timezone.now(), user=refund.payment.user) is None
+    )  # the refunded period taken back
     assert AuditLog.objects.filter(
         action="payment.refund", resource_id=str(refund.payment_id), changes__after__refund_status="completed"
     ).exists()
@@ -152,7 +156,7 @@ def test_disagreements_are_repaired_through_the_normal_paths_by_the_periodic_job
     assert samples[("reconciliation_findings_open", ())] == 0
 
     # A second run: both sides agree now.
-    again = reconciliation_audit()
+    again = reconciliation_audit(now=timezone.now())
     assert again.total("checked") == 3
     assert again.total("disagreements") == 0
 
@@ -163,8 +167,8 @@ def test_what_no_normal_path_can_settle_is_raised_for_staff_once_and_left_untouc
     Payment.objects.filter(pk=wrong.pk).update(status=PaymentStatus.SUCCESS)
     audit_rows = AuditLog.objects.count()
 
-    first = reconciliation_audit()
-    second = reconciliation_audit()
+    first = reconciliation_audit(now=timezone.now())
+    second = reconciliation_audit(now=timezone.now())
 
     for run in (first, second):
         assert _counts(run, "order")["disagreements"] == 1
@@ -200,7 +204,7 @@ def test_what_no_normal_path_can_settle_is_raised_for_staff_once_and_left_untouc
         action="payments.reconciliation_finding_acknowledged", resource_id=str(finding.pk)
     ).exists()
     assert _metric(admin, "reconciliation_findings_open") == 0
-    reconciliation_audit()  # seen again, in the same state: still acknowledged
+    reconciliation_audit(now=timezone.now())  # seen again, in the same state: still acknowledged
     finding.refresh_from_db()
     assert (finding.acknowledged_at is not None, finding.resolved_at) == (True, None)
     assert ReconciliationFinding.objects.count() == 1
@@ -212,7 +216,7 @@ def test_a_gateway_outage_stops_the_run_early_and_says_so(plans, simulator, sett
     pending = [_order(plans, simulator) for _ in range(4)]
     simulator.post("/simulator/faults", {"operation": "order_status", "status": 503, "count": 100})
 
-    run = reconciliation_audit()
+    run = reconciliation_audit(now=timezone.now())
 
     assert not run.complete
     assert _counts(run, "order") == {
@@ -229,10 +233,10 @@ def test_a_gateway_outage_stops_the_run_early_and_says_so(plans, simulator, sett
 
 def test_old_runs_that_found_nothing_are_purged_by_their_job(plans, simulator, job_engine, settings):
     settings.RETENTION_RECONCILIATION_AUDIT_DAYS = 90
-    old_clean, recent_clean = reconciliation_audit(), reconciliation_audit()
+    old_clean, recent_clean = reconciliation_audit(now=timezone.now()), reconciliation_audit(now=timezone.now())
     wrong = _order(plans, simulator, outcome="FAILED")
     Payment.objects.filter(pk=wrong.pk).update(status=PaymentStatus.SUCCESS)
-    with_finding = reconciliation_audit()
+    with_finding = reconciliation_audit(now=timezone.now())
     assert with_finding.total("raised") == 1
     long_ago = timezone.now() - timedelta(days=91)
     ReconciliationAudit.objects.filter(pk__in=[with_finding.pk, old_clean.pk]).update(started_at=long_ago)

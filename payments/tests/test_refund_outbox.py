@@ -5,6 +5,7 @@ import pathlib
 
 import pytest
 from django.core.exceptions import ImproperlyConfigured
+from django.utils import timezone
 
 from payments import fulfilment
 from payments.models import Payment, PaymentStatus, Refund, RefundStatus
@@ -40,21 +41,21 @@ def test_refund_row_is_written_with_the_decision_even_when_phonepe_is_down(refus
     assert refused.status == PaymentStatus.SUCCESS
     assert "for life" in refused.refund_reason
     assert not Grant.objects.filter(payment=refused).exists()
-    assert subscription_get_active(user=user).plan.code == "anytimebuddy_lifetime"
+    assert subscription_get_active(now=timezone.now(), user=user).plan.code == "anytimebuddy_lifetime"
     assert simulator.server.state.refunds == {}
 
 
 def test_the_sweep_sends_it_with_the_same_id_and_the_callback_completes_it(refused, simulator, post_callback):
     refund = Refund.objects.get(payment=refused)
     simulator.server.state.faults.clear()
-    assert refunds_retry() == 1
+    assert refunds_retry(now=timezone.now()) == 1
     refund.refresh_from_db()
     assert refund.sent_at is not None
     assert list(simulator.server.state.refunds) == [refund.merchant_refund_id]
 
     # Sending again (a second sweep, a retrying job) neither duplicates nor fails it.
-    refund_send(refund_id=refund.pk)
-    refunds_retry()
+    refund_send(now=timezone.now(), refund_id=refund.pk)
+    refunds_retry(now=timezone.now())
     assert list(simulator.server.state.refunds) == [refund.merchant_refund_id]
     assert Refund.objects.filter(payment=refused).count() == 1
 
@@ -84,9 +85,9 @@ def test_a_lost_response_is_not_sent_twice(refused, simulator, monkeypatch):
 
     monkeypatch.setattr(PhonePeClient, "refund", take_then_time_out)
     refund = Refund.objects.get(payment=refused)
-    refunds_retry()
+    refunds_retry(now=timezone.now())
     monkeypatch.setattr(PhonePeClient, "refund", original)
-    refunds_retry()
+    refunds_retry(now=timezone.now())
     refund.refresh_from_db()
     assert refund.status == RefundStatus.PENDING
     assert refund.sent_at is not None
@@ -95,13 +96,13 @@ def test_a_lost_response_is_not_sent_twice(refused, simulator, monkeypatch):
 
 def test_a_failed_automatic_refund_is_opened_again_by_the_sweep(refused, simulator, post_callback):
     simulator.server.state.faults.clear()
-    refunds_retry()
+    refunds_retry(now=timezone.now())
     first = Refund.objects.get(payment=refused)
     simulator.finish_refund(first.merchant_refund_id, "FAILED")
-    refunds_retry()  # learns the failure from the status API ...
+    refunds_retry(now=timezone.now())  # learns the failure from the status API ...
     first.refresh_from_db()
     assert first.status == RefundStatus.FAILED
-    refunds_retry()  # ... and opens a new refund: the money must go back
+    refunds_retry(now=timezone.now())  # ... and opens a new refund: the money must go back
     second = Refund.objects.exclude(pk=first.pk).get(payment=refused)
     assert second.automatic is True
     assert second.merchant_refund_id != first.merchant_refund_id
@@ -155,11 +156,12 @@ def test_a_renewal_charge_is_a_ledger_payment_whose_period_is_appended(user, pla
     from payments.services import payment_apply_order_status, payment_open
 
     GrantedSubscriptionFactory(user=user, plan=plans["premium_monthly"])
-    end = subscription_get_active(user=user).end_date
-    offer = fulfilment.product_for(PLAN_PRODUCT).offer(user=None, ref="premium_monthly")
+    end = subscription_get_active(now=timezone.now(), user=user).end_date
+    offer = fulfilment.product_for(PLAN_PRODUCT).offer(now=timezone.now(), user=None, ref="premium_monthly")
     with transaction.atomic():
         renewal = payment_open(user=user, offer=offer, merchant_order_id="M360_renewal_cycle_2")
     outcome = payment_apply_order_status(
+        now=timezone.now(),
         payment_id=renewal.pk,
         status=OrderStatus(
             merchant_order_id="M360_renewal_cycle_2", order_id="", state="COMPLETED", amount=29900, expire_at_ms=None
@@ -169,7 +171,7 @@ def test_a_renewal_charge_is_a_ledger_payment_whose_period_is_appended(user, pla
     renewal.refresh_from_db()
     assert renewal.status == PaymentStatus.SUCCESS
     assert renewal.product_ref == "premium_monthly"
-    assert subscription_get_active(user=user).end_date == end + timedelta(days=30)
+    assert subscription_get_active(now=timezone.now(), user=user).end_date == end + timedelta(days=30)
     assert Grant.objects.get(payment=renewal).starts_at == end
 
 
@@ -178,9 +180,9 @@ def test_automatic_refunds_that_keep_failing_stop_at_the_cap(refused, simulator)
 
     simulator.server.state.faults.clear()
     for _ in range(MAX_AUTOMATIC_REFUND_ATTEMPTS + 2):
-        refunds_retry()  # opens (or sends) one
+        refunds_retry(now=timezone.now())  # opens (or sends) one
         for refund in Refund.objects.filter(payment=refused, status=RefundStatus.PENDING).exclude(sent_at=None):
             simulator.finish_refund(refund.merchant_refund_id, "FAILED")
-        refunds_retry()  # learns the failure
+        refunds_retry(now=timezone.now())  # learns the failure
     assert Refund.objects.filter(payment=refused).count() == MAX_AUTOMATIC_REFUND_ATTEMPTS
     assert not Refund.objects.filter(payment=refused).exclude(status=RefundStatus.FAILED).exists()

@@ -1,4 +1,5 @@
 import pytest
+from django.utils import timezone
 
 from payments.models import Payment, PaymentStatus, Refund, RefundStatus
 from payments.phonepe.client import PhonePeClient, PhonePeUnavailable
@@ -13,7 +14,7 @@ def paid(auth_client, user, plans, simulator, create_payment, post_callback):
     payment = create_payment(auth_client)
     simulator.complete(payment["transactionId"])
     post_callback(simulator.order_callback_body(payment["transactionId"], "COMPLETED"))
-    assert subscription_get_active(user=user) is not None
+    assert subscription_get_active(now=timezone.now(), user=user) is not None
     return Payment.objects.get(pk=payment["id"])
 
 
@@ -50,7 +51,7 @@ def test_refund_accepted_by_gateway_despite_lost_response_still_ends_the_subscri
     paid.refresh_from_db()
     assert refund.status == RefundStatus.COMPLETED
     assert paid.status == PaymentStatus.REFUNDED
-    assert subscription_get_active(user=user) is None
+    assert subscription_get_active(now=timezone.now(), user=user) is None
     subscription = paid.grants.get().subscription
     assert subscription.status == SubscriptionStatus.CANCELLED
     assert subscription.cancel_reason == "refunded"

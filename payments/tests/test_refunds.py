@@ -1,4 +1,5 @@
 import pytest
+from django.utils import timezone
 
 from accounts.models import AuditLog
 from payments.models import Payment, PaymentStatus, Refund, RefundStatus
@@ -13,7 +14,7 @@ def paid(auth_client, user, plans, simulator, create_payment, post_callback):
     payment = create_payment(auth_client)
     simulator.complete(payment["transactionId"])
     post_callback(simulator.order_callback_body(payment["transactionId"], "COMPLETED"))
-    assert subscription_get_active(user=user) is not None
+    assert subscription_get_active(now=timezone.now(), user=user) is not None
     return Payment.objects.get(pk=payment["id"])
 
 
@@ -40,7 +41,7 @@ def test_refund_ends_the_subscription(admin_client, user, paid, simulator, post_
     refund = Refund.objects.get()
     assert simulator.server.state.refunds[refund.merchant_refund_id].amount == 29900
     # Until PhonePe completes it, nothing changes.
-    assert subscription_get_active(user=user) is not None
+    assert subscription_get_active(now=timezone.now(), user=user) is not None
 
     simulator.finish_refund(refund.merchant_refund_id)  # no callback URL: deliver it ourselves
     callback = post_callback(_refund_callback(simulator, refund))
@@ -50,8 +51,8 @@ def test_refund_ends_the_subscription(admin_client, user, paid, simulator, post_
     assert paid.status == PaymentStatus.REFUNDED
     assert paid.refunded_at is not None
     assert refund.status == RefundStatus.COMPLETED
-    assert subscription_get_active(user=user) is None
-    assert user_entitlements(user=user) == frozenset()
+    assert subscription_get_active(now=timezone.now(), user=user) is None
+    assert user_entitlements(now=timezone.now(), user=user) == frozenset()
     subscription = paid.grants.get().subscription
     assert subscription.status == SubscriptionStatus.CANCELLED
     assert subscription.cancel_reason == "refunded"
@@ -73,7 +74,7 @@ def test_refund_completed_without_callback_is_picked_up_on_read(
     simulator.finish_refund(Refund.objects.get().merchant_refund_id)
     data = auth_client.get(f"/api/v1/payments/{paid.merchant_order_id}").json()["data"]
     assert data["status"] == "refunded"
-    assert subscription_get_active(user=user) is None
+    assert subscription_get_active(now=timezone.now(), user=user) is None
 
 
 def test_failed_refund_keeps_the_payment(admin_client, user, paid, simulator, post_callback):
@@ -85,7 +86,7 @@ def test_failed_refund_keeps_the_payment(admin_client, user, paid, simulator, po
     paid.refresh_from_db()
     assert refund.status == RefundStatus.FAILED
     assert paid.status == PaymentStatus.SUCCESS
-    assert subscription_get_active(user=user) is not None
+    assert subscription_get_active(now=timezone.now(), user=user) is not None
 
 
 def test_refund_needs_an_admin_with_mfa(auth_client, make_auth_client, admin_user, paid):

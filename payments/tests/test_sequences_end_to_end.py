@@ -22,7 +22,7 @@ DAY = timedelta(days=1)
 
 
 def _active_end(user):
-    return subscription_get_active(user=user).end_date
+    return subscription_get_active(now=timezone.now(), user=user).end_date
 
 
 def _approx(actual, expected):
@@ -34,11 +34,11 @@ def test_1_late_monthly_success_after_lifetime_is_refunded_and_lifetime_kept(liv
     monthly = checkout_create(client, "premium_monthly")  # opened earlier, left unpaid
     lifetime = checkout_create(client, "anytimebuddy_lifetime")
     checkout_pay(live_simulator, lifetime)
-    assert subscription_get_active(user=user).plan.code == "anytimebuddy_lifetime"
+    assert subscription_get_active(now=timezone.now(), user=user).plan.code == "anytimebuddy_lifetime"
 
     checkout_pay(live_simulator, monthly)  # the old order succeeds late
 
-    active = subscription_get_active(user=user)
+    active = subscription_get_active(now=timezone.now(), user=user)
     assert active.plan.code == "anytimebuddy_lifetime"
     assert active.end_date is None
     refund = Refund.objects.get(payment_id=monthly["id"])
@@ -57,7 +57,7 @@ def test_1_late_monthly_success_after_lifetime_is_refunded_and_lifetime_kept(liv
     live_simulator.finish_refund(refund.merchant_refund_id)  # PhonePe completes it, calls back
 
     assert payment_read(client, monthly)["status"] == "refunded"
-    assert subscription_get_active(user=user).plan.code == "anytimebuddy_lifetime"
+    assert subscription_get_active(now=timezone.now(), user=user).plan.code == "anytimebuddy_lifetime"
     assert Grant.objects.get(payment_id=lifetime["id"]).state == GrantState.CURRENT
     assert payment_read(client, lifetime)["status"] == "success"
 
@@ -76,7 +76,7 @@ def test_2_second_lifetime_paid_in_another_tab_is_refunded_and_the_first_stays(l
 
     assert payment_read(client, second)["status"] == "refunded"
     assert payment_read(client, first)["status"] == "success"
-    active = subscription_get_active(user=user)
+    active = subscription_get_active(now=timezone.now(), user=user)
     assert active.plan.code == "anytimebuddy_lifetime"
     assert active.end_date is None
     assert Grant.objects.get(payment_id=first["id"]).state == GrantState.CURRENT
@@ -93,7 +93,7 @@ def test_3_refunding_the_second_month_takes_back_only_that_month(
     checkout_pay(live_simulator, first)
     second = checkout_create(client, "premium_monthly")
     checkout_pay(live_simulator, second)
-    subscription = subscription_get_active(user=user)
+    subscription = subscription_get_active(now=timezone.now(), user=user)
     _approx(subscription.end_date, subscription.start_date + 60 * DAY)
 
     admin = make_auth_client(admin_user, mfa_verified=True)
@@ -105,7 +105,7 @@ def test_3_refunding_the_second_month_takes_back_only_that_month(
     live_simulator.finish_refund(refund.merchant_refund_id)
 
     assert payment_read(client, second)["status"] == "refunded"
-    active = subscription_get_active(user=user)
+    active = subscription_get_active(now=timezone.now(), user=user)
     assert active.pk == subscription.pk
     _approx(active.end_date, subscription.start_date + 30 * DAY)
     assert Grant.objects.get(payment_id=first["id"]).state == GrantState.CURRENT
@@ -122,7 +122,7 @@ def test_4_monthly_bought_during_a_yearly_plan_is_added_after_the_year(live_simu
     monthly = checkout_create(client, "premium_monthly")
     checkout_pay(live_simulator, monthly)
 
-    active = subscription_get_active(user=user)
+    active = subscription_get_active(now=timezone.now(), user=user)
     assert active.plan.code == "premium_yearly"
     assert active.end_date == year_end + 30 * DAY
     queued = Grant.objects.get(payment_id=monthly["id"])
@@ -140,7 +140,7 @@ def test_5_callback_seen_while_gateway_was_pending_is_processed_when_delivered_a
     assert early["webhook"]["status"] == 200
     event = WebhookEvent.objects.get()
     assert event.outcome == WebhookOutcome.GATEWAY_PENDING
-    assert subscription_get_active(user=user) is None
+    assert subscription_get_active(now=timezone.now(), user=user) is None
 
     checkout_pay(live_simulator, payment)  # the real callback: same event, same state
 
@@ -148,7 +148,7 @@ def test_5_callback_seen_while_gateway_was_pending_is_processed_when_delivered_a
     assert WebhookEvent.objects.count() == 1
     assert event.outcome == WebhookOutcome.APPLIED
     assert Payment.objects.get(pk=payment["id"]).status == PaymentStatus.SUCCESS
-    assert subscription_get_active(user=user).plan.code == "premium_monthly"
+    assert subscription_get_active(now=timezone.now(), user=user).plan.code == "premium_monthly"
 
     # A duplicate of the final outcome stays a no-op.
     replay = live_simulator.send_callback(payment["transactionId"], state="COMPLETED")
@@ -189,4 +189,4 @@ def test_6_reading_a_stale_pending_payment_asks_phonepe_at_most_once_per_interva
     with time_machine.travel(timezone.now() + timedelta(seconds=122)):
         assert payment_read(client, payment)["status"] == "success"
     assert status_calls() == 3
-    assert subscription_get_active(user=user).plan.code == "premium_monthly"
+    assert subscription_get_active(now=timezone.now(), user=user).plan.code == "premium_monthly"

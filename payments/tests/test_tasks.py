@@ -60,7 +60,7 @@ def test_sweep_reconciles_a_pending_payment_completed_at_the_gateway(job_engine,
     assert pending.status == PaymentStatus.SUCCESS
     assert pending.last_reconciled_at is not None
     assert Grant.objects.filter(payment=pending).count() == 1
-    assert subscription_get_active(user=user) is not None
+    assert subscription_get_active(now=timezone.now(), user=user) is not None
 
     # The next tick finds nothing to do: no second job, no second grant.
     tasks.reconcile_pending_payments.defer(timestamp=_tick() + 60)
@@ -96,7 +96,7 @@ def test_expired_order_without_a_final_answer_is_marked_failed(job_engine, pendi
     pending.refresh_from_db()
     assert pending.status == PaymentStatus.FAILED
     assert pending.failure_reason == "expired"
-    assert subscription_get_active(user=pending.user) is None
+    assert subscription_get_active(now=timezone.now(), user=pending.user) is None
 
 
 def test_gateway_outage_before_expiry_is_retried_with_back_off(job_engine, pending, simulator):
@@ -131,7 +131,7 @@ def test_refund_deferred_in_the_decision_transaction_is_sent_once_and_finished(j
     paid.refresh_from_db()
     assert refund.status == RefundStatus.COMPLETED
     assert paid.status == PaymentStatus.REFUNDED
-    assert subscription_get_active(user=user) is None
+    assert subscription_get_active(now=timezone.now(), user=user) is None
     assert len([r for r in simulator.server.state.requests if r["path"].endswith("/payments/v2/refund")]) == 1
 
 

@@ -9,6 +9,7 @@ import pytest
 from django.core.cache import cache
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 
 from accounts.sessions import session_start
 from accounts.tests.factories import UserFactory
@@ -47,7 +48,7 @@ def _get(client, path=LIST, **headers):
 
 
 def _bearer(user) -> str:
-    return f"Bearer {session_start(user=user).access_token}"
+    return f"Bearer {session_start(now=timezone.now(), user=user).access_token}"
 
 
 def _headers(response) -> dict:
@@ -162,8 +163,8 @@ def test_a_theme_change_is_served_on_the_next_request(api_client, themes):
 def test_ending_a_session_updates_the_kept_counters(api_client, themes):
     user = UserFactory()
     api_client.get(LIST)
-    session = room_session_start(user=user, theme_id="calm-lake")
-    room_session_end(user=user, session_id=session.pk, rating=4)
+    session = room_session_start(now=timezone.now(), user=user, theme_id="calm-lake")
+    room_session_end(now=timezone.now(), user=user, session_id=session.pk, rating=4)
     card = next(card for card in api_client.get(LIST).json()["themes"] if card["id"] == "calm-lake")
     theme = Theme.objects.get(slug="calm-lake")
     assert theme.session_count == themes["calm-lake"].session_count + 1

@@ -6,6 +6,7 @@ never pausing Premium. Our API in a live server, the PhonePe simulator calling i
 """
 
 import pytest
+from django.utils import timezone
 
 from payments.models import Payment, PaymentStatus, Refund, RefundStatus
 from payments.tests.checkout import checkout_create, checkout_pay
@@ -53,7 +54,7 @@ def test_an_ar_add_on_during_premium_is_refused_at_creation_and_writes_nothing(
     assert body["code"] == "plan_not_purchasable"
     assert "already" in body["message"]
     assert Payment.objects.count() == payments_before
-    assert subscription_get_active(user=user).plan.code == held
+    assert subscription_get_active(now=timezone.now(), user=user).plan.code == held
     assert _rooms_open(client) == [201, 201]
 
 
@@ -78,7 +79,7 @@ def test_an_ar_add_on_paid_after_premium_is_refunded_and_premium_rooms_stay_open
     grant_after = Grant.objects.get(payment_id=premium["id"])
     assert (grant_after.state, grant_after.ends_at) == (GrantState.CURRENT, grant.ends_at)
     assert not Grant.objects.filter(payment_id=add_on["id"]).exists()
-    assert subscription_get_active(user=user).plan.code == held
+    assert subscription_get_active(now=timezone.now(), user=user).plan.code == held
     assert Subscription.objects.filter(user=user).count() == 1
     assert _rooms_open(client) == [201, 201]
     # The ₹99 goes back, automatically and in full, with a reason the user can read.
@@ -110,6 +111,6 @@ def test_an_ar_plus_upgrade_from_ar_premier_still_starts_now(
 
     checkout_pay(live_simulator, checkout_create(client, "ar_plus"))
 
-    assert subscription_get_active(user=user).plan.code == "ar_plus"
+    assert subscription_get_active(now=timezone.now(), user=user).plan.code == "ar_plus"
     assert _rooms_open(client) == [201, 201]
     assert not Refund.objects.exists()

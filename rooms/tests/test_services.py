@@ -31,7 +31,7 @@ def test_theme_counts_sessions_and_rates_only_rated_sessions(db):
     theme = ThemeFactory(tier=ThemeTier.FREE)
     for rating in (5, None, 3, None):
         session = _open(UserFactory(), theme)
-        services.room_session_end(user=session.user, session_id=session.pk, rating=rating)
+        services.room_session_end(now=timezone.now(), user=session.user, session_id=session.pk, rating=rating)
 
     theme.refresh_from_db()
     assert theme.session_count == 4
@@ -44,7 +44,7 @@ def test_theme_rating_is_visible_in_the_list(api_client, db):
     theme = ThemeFactory(slug="rated", tier=ThemeTier.FREE)
     for rating in (4, 5, None):
         session = _open(UserFactory(), theme)
-        services.room_session_end(user=session.user, session_id=session.pk, rating=rating)
+        services.room_session_end(now=timezone.now(), user=session.user, session_id=session.pk, rating=rating)
 
     card = api_client.get("/api/v1/themed-rooms/themes").json()["themes"][0]
     detail = api_client.get("/api/v1/themed-rooms/themes/rated").json()["data"]
@@ -58,7 +58,7 @@ def test_abandoned_sessions_do_not_count(db):
     user = UserFactory()
     _open(user, theme, minutes_ago=60 * 5)
 
-    services.room_sessions_close_abandoned()
+    services.room_sessions_close_abandoned(now=timezone.now())
 
     theme.refresh_from_db()
     assert (theme.session_count, theme.rating_count, theme.rating_sum) == (0, 0, 0)
@@ -92,8 +92,10 @@ def test_full_timer_bonus_needs_the_measured_time(db):
     early = _open(UserFactory(), theme, minutes_ago=2)
     finished = _open(UserFactory(), theme, minutes_ago=11)
 
-    early_result = services.room_session_end(user=early.user, session_id=early.pk, completed_full_timer=True)
-    finished_result = services.room_session_end(user=finished.user, session_id=finished.pk)
+    early_result = services.room_session_end(
+        now=timezone.now(), user=early.user, session_id=early.pk, completed_full_timer=True
+    )
+    finished_result = services.room_session_end(now=timezone.now(), user=finished.user, session_id=finished.pk)
 
     assert (early_result.completed_full_timer, early_result.points) == (False, 2)
     assert (finished_result.completed_full_timer, finished_result.points) == (True, 15)
@@ -102,10 +104,10 @@ def test_full_timer_bonus_needs_the_measured_time(db):
 def test_end_twice_raises_and_keeps_counters(db):
     theme = ThemeFactory()
     session = _open(UserFactory(), theme)
-    services.room_session_end(user=session.user, session_id=session.pk, rating=2)
+    services.room_session_end(now=timezone.now(), user=session.user, session_id=session.pk, rating=2)
 
     with pytest.raises(SessionAlreadyEnded):
-        services.room_session_end(user=session.user, session_id=session.pk, rating=5)
+        services.room_session_end(now=timezone.now(), user=session.user, session_id=session.pk, rating=5)
 
     theme.refresh_from_db()
     assert (theme.session_count, theme.rating_count, theme.rating_sum) == (1, 1, 2)
@@ -156,10 +158,10 @@ def test_command_hours_option_overrides_the_default_rule(db):
 
 def test_abandoned_session_can_no_longer_be_ended(db):
     session = _open(UserFactory(), ThemeFactory(), minutes_ago=60 * 5)
-    services.room_sessions_close_abandoned()
+    services.room_sessions_close_abandoned(now=timezone.now())
 
     with pytest.raises(SessionAlreadyEnded):
-        services.room_session_end(user=session.user, session_id=session.pk, rating=5)
+        services.room_session_end(now=timezone.now(), user=session.user, session_id=session.pk, rating=5)
 
 
 # --- seed ----------------------------------------------------------------------------------------------
@@ -215,7 +217,10 @@ def test_concurrent_ends_complete_once_and_count_once():
     theme = ThemeFactory()
     session = _open(UserFactory(), theme)
 
-    results = _race(lambda: services.room_session_end(user=session.user, session_id=session.pk, rating=4), count=4)
+    results = _race(
+        lambda: services.room_session_end(now=timezone.now(), user=session.user, session_id=session.pk, rating=4),
+        count=4,
+    )
 
     assert sum(isinstance(result, RoomSession) for result in results) == 1
     assert sum(isinstance(result, SessionAlreadyEnded) for result in results) == 3
@@ -228,7 +233,7 @@ def test_concurrent_starts_leave_exactly_one_open_session():
     theme = ThemeFactory(tier=ThemeTier.FREE)
     user = UserFactory()
 
-    results = _race(lambda: services.room_session_start(user=user, theme_id=theme.slug), count=4)
+    results = _race(lambda: services.room_session_start(now=timezone.now(), user=user, theme_id=theme.slug), count=4)
 
     assert all(isinstance(result, RoomSession) for result in results), results
     assert RoomSession.objects.filter(user=user).count() == 4

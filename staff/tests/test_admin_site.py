@@ -201,7 +201,7 @@ def test_suspension_ends_the_admin_site_session_at_once(signed_in):
 
 
 def test_revoking_the_admins_sessions_ends_the_admin_site_session(signed_in):
-    sessions_revoke_for_user(user=signed_in.user, reason="mfa_disabled")
+    sessions_revoke_for_user(now=timezone.now(), user=signed_in.user, reason="mfa_disabled")
     assert signed_in.get(INDEX).status_code == 302
 
 

@@ -29,7 +29,7 @@ def cancelled_at_period_end(make_auth_client):
     subscription.refresh_from_db()
     assert subscription.status == SubscriptionStatus.ACTIVE
     assert subscription.cancelled_at is not None
-    assert user_entitlements(user=user) == {"premium_rooms"}
+    assert user_entitlements(now=timezone.now(), user=user) == {"premium_rooms"}
     return user, subscription
 
 
@@ -52,8 +52,8 @@ def test_an_admin_ends_at_once_what_the_user_cancelled_at_period_end(admin_clien
     assert subscription.end_date <= timezone.now()
     assert subscription.cancelled_at == users_cancel  # when the user asked stays on record
     assert subscription.cancel_reason == "chargeback risk"
-    assert subscription_get_active(user=user) is None
-    assert user_entitlements(user=user) == frozenset()
+    assert subscription_get_active(now=timezone.now(), user=user) is None
+    assert user_entitlements(now=timezone.now(), user=user) == frozenset()
     assert not Grant.objects.filter(user=user, ends_at__gt=timezone.now()).exists()
     row = AuditLog.objects.filter(action="subscription.cancel", actor=admin_user).get()
     assert row.changes["before"]["status"] == "active"
@@ -78,7 +78,7 @@ def test_a_second_period_end_cancel_and_a_second_immediate_cancel_stay_409(admin
     assert again.json()["code"] == "already_cancelled"
     subscription.refresh_from_db()
     assert subscription.status == SubscriptionStatus.ACTIVE
-    assert user_entitlements(user=user) == {"premium_rooms"}
+    assert user_entitlements(now=timezone.now(), user=user) == {"premium_rooms"}
 
     assert _cancel(admin_client, subscription, {"immediate": True}).status_code == 200
     audits = AuditLog.objects.filter(action="subscription.cancel").count()

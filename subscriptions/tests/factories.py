@@ -67,7 +67,7 @@ class GrantedSubscriptionFactory(factory.Factory):
     user = factory.SubFactory(UserFactory)
     plan = factory.SubFactory(PlanFactory)
     payment = None
-    now = None
+    now = factory.LazyFunction(timezone.now)
 
     @classmethod
     def _create(cls, model_class, *, user, plan, payment, now):

@@ -20,7 +20,7 @@ pytestmark = pytest.mark.django_db
 
 
 def _orm_active(user):
-    return Subscription.objects.current().select_related("plan").filter(user=user).first()
+    return Subscription.objects.current(timezone.now()).select_related("plan").filter(user=user).first()
 
 
 def _values(instance) -> dict:
@@ -33,7 +33,7 @@ def test_returns_the_same_full_rows_as_the_orm_with_the_plan_loaded(django_asser
     expected = _orm_active(user)
 
     with django_assert_num_queries(1):
-        found = subscription_get_active(user=user)
+        found = subscription_get_active(now=timezone.now(), user=user)
         plan = found.plan  # already loaded: no second query
 
     assert _values(found) == _values(expected)
@@ -46,15 +46,15 @@ def test_returns_the_same_full_rows_as_the_orm_with_the_plan_loaded(django_asser
 def test_lifetime_subscription_without_end_date_is_active():
     user = UserFactory()
     lifetime = SubscriptionFactory(user=user, plan__code="ar_plus", lifetime=True)
-    assert subscription_get_active(user=user).pk == lifetime.pk
+    assert subscription_get_active(now=timezone.now(), user=user).pk == lifetime.pk
 
 
 def test_expired_by_date_is_not_active_even_with_status_active():
     user = UserFactory()
     SubscriptionFactory(user=user, plan__code="premium_monthly", end_date=timezone.now() - timedelta(seconds=1))
-    assert subscription_get_active(user=user) is None
+    assert subscription_get_active(now=timezone.now(), user=user) is None
     assert _orm_active(user) is None
-    assert user_entitlements(user=user) == frozenset()
+    assert user_entitlements(now=timezone.now(), user=user) == frozenset()
 
 
 @pytest.mark.parametrize(
@@ -69,18 +69,18 @@ def test_expired_by_date_is_not_active_even_with_status_active():
 def test_other_statuses_are_not_active(status):
     user = UserFactory()
     SubscriptionFactory(user=user, plan__code="premium_monthly", status=status)
-    assert subscription_get_active(user=user) is None
+    assert subscription_get_active(now=timezone.now(), user=user) is None
 
 
 def test_only_the_callers_own_subscription_is_returned():
     owner, other = UserFactory(), UserFactory()
     SubscriptionFactory(user=other, plan__code="premium_monthly")
-    assert subscription_get_active(user=owner) is None
+    assert subscription_get_active(now=timezone.now(), user=owner) is None
     mine = SubscriptionFactory(user=owner, plan=PlanFactory(code="ar_premier"))
-    found = subscription_get_active(user=owner)
+    found = subscription_get_active(now=timezone.now(), user=owner)
     assert found.pk == mine.pk
     assert found.plan.code == "ar_premier"
-    assert user_entitlements(user=owner) == frozenset(PLAN_FEATURES["ar_premier"])
+    assert user_entitlements(now=timezone.now(), user=owner) == frozenset(PLAN_FEATURES["ar_premier"])
 
 
 def test_active_one_is_found_among_past_ones():
@@ -88,13 +88,13 @@ def test_active_one_is_found_among_past_ones():
     SubscriptionFactory(user=user, plan__code="premium_monthly", expired=True)
     SubscriptionFactory(user=user, plan__code="ar_premier", cancelled=True)
     current = SubscriptionFactory(user=user, plan__code="ar_plus")
-    assert subscription_get_active(user=user).pk == current.pk
+    assert subscription_get_active(now=timezone.now(), user=user).pk == current.pk
 
 
 def test_anonymous_or_missing_user_costs_no_query(django_assert_num_queries):
     with django_assert_num_queries(0):
-        assert subscription_get_active(user=None) is None
-        assert subscription_get_active(user=AnonymousUser()) is None
+        assert subscription_get_active(now=timezone.now(), user=None) is None
+        assert subscription_get_active(now=timezone.now(), user=AnonymousUser()) is None
 
 
 def test_me_is_one_query_with_and_without_a_subscription(auth_client, user, django_assert_num_queries):

@@ -24,7 +24,7 @@ E = Entitlement
 def paid(user, plan):
     payment = PaymentFactory(user=user, plan=plan, status=PaymentStatus.SUCCESS)
     with transaction.atomic():
-        return payment, entitlement_grant(user=user, plan=plan, payment=payment)
+        return payment, entitlement_grant(now=timezone.now(), user=user, plan=plan, payment=payment)
 
 
 def test_premium_covers_both_ar_tiers_without_listing_them(plans):
@@ -59,14 +59,14 @@ def test_an_add_on_covered_by_premium_is_refused_and_premium_is_not_paused(user,
     paid(user, plans[held])
     before = list(Grant.objects.values_list("pk", "state", "starts_at", "ends_at"))
 
-    assert entitlement_check(user=user, plan=plans[add_on]).verdict == "refuse"
+    assert entitlement_check(now=timezone.now(), user=user, plan=plans[add_on]).verdict == "refuse"
     payment, result = paid(user, plans[add_on])
 
     assert result.granted is False
     assert plans[held].name in result.reason
     assert not Grant.objects.filter(payment=payment).exists()
     assert list(Grant.objects.values_list("pk", "state", "starts_at", "ends_at")) == before
-    assert subscription_get_active(user=user).plan.code == held
+    assert subscription_get_active(now=timezone.now(), user=user).plan.code == held
 
 
 def test_an_add_on_outlasting_premium_is_queued_after_it_never_in_front(user, plans):
@@ -81,10 +81,10 @@ def test_an_add_on_outlasting_premium_is_queued_after_it_never_in_front(user, pl
     assert premium_grant.state == GrantState.CURRENT  # not paused
     add_on = Grant.objects.get(payment=payment)
     assert (add_on.state, add_on.starts_at) == (GrantState.QUEUED, premium_grant.ends_at)
-    assert subscription_get_active(user=user).plan.code == "premium_monthly"
+    assert subscription_get_active(now=timezone.now(), user=user).plan.code == "premium_monthly"
 
 
 def test_a_plan_that_opens_a_new_tier_still_starts_now(user, plans):
     paid(user, plans["ar_premier"])
-    assert entitlement_check(user=user, plan=plans["ar_plus"]).verdict == "front"
-    assert entitlement_check(user=user, plan=plans["premium_monthly"]).verdict == "front"
+    assert entitlement_check(now=timezone.now(), user=user, plan=plans["ar_plus"]).verdict == "front"
+    assert entitlement_check(now=timezone.now(), user=user, plan=plans["premium_monthly"]).verdict == "front"

@@ -24,13 +24,13 @@ def paid(user, plan):
     """A successful payment for `plan` and what it grants; returns (payment, granted?)."""
     payment = PaymentFactory(user=user, plan=plan, status=PaymentStatus.SUCCESS)
     with transaction.atomic():
-        result = entitlement_grant(user=user, plan=plan, payment=payment)
+        result = entitlement_grant(now=timezone.now(), user=user, plan=plan, payment=payment)
     return payment, result
 
 
 def revoke(payment):
     with transaction.atomic():
-        entitlement_revoke(payment=payment)
+        entitlement_revoke(now=timezone.now(), payment=payment)
 
 
 def test_lesser_plan_covered_for_its_whole_period_is_refused_and_changes_nothing(user, plans):
@@ -41,13 +41,13 @@ def test_lesser_plan_covered_for_its_whole_period_is_refused_and_changes_nothing
     assert "Premium Yearly" in result.reason
     assert not Grant.objects.filter(payment=payment).exists()
     assert list(Grant.objects.values_list("pk", "state", "starts_at", "ends_at")) == before
-    assert entitlement_check(user=user, plan=plans["track_single"]).verdict == "refuse"
+    assert entitlement_check(now=timezone.now(), user=user, plan=plans["track_single"]).verdict == "refuse"
 
 
 def test_lesser_plan_outlasting_the_current_one_is_queued_after_it(user, plans):
     with time_machine.travel(timezone.now() - 20 * DAY):
         paid(user, plans["premium_monthly"])  # 10 days left
-    monthly_end = subscription_get_active(user=user).end_date
+    monthly_end = subscription_get_active(now=timezone.now(), user=user).end_date
     payment, result = paid(user, plans["track_single"])
     assert result.granted is True
     track = Grant.objects.get(payment=payment)
@@ -55,8 +55,8 @@ def test_lesser_plan_outlasting_the_current_one_is_queued_after_it(user, plans):
     assert track.starts_at == monthly_end
     assert track.ends_at == monthly_end + 30 * DAY
     # The premium plan keeps running; its row ends when premium ends.
-    assert subscription_get_active(user=user).plan.code == "premium_monthly"
-    assert subscription_get_active(user=user).end_date == monthly_end
+    assert subscription_get_active(now=timezone.now(), user=user).plan.code == "premium_monthly"
+    assert subscription_get_active(now=timezone.now(), user=user).end_date == monthly_end
 
 
 def test_better_plan_starts_now_and_the_unused_time_resumes_after_it(user, plans):
@@ -65,8 +65,8 @@ def test_better_plan_starts_now_and_the_unused_time_resumes_after_it(user, plans
     plus, result = paid(user, plans["ar_plus"])
     assert result.granted is True
     now = timezone.now()
-    assert subscription_get_active(user=user).plan.code == "ar_plus"
-    assert "ar_plus_rooms" in user_entitlements(user=user)
+    assert subscription_get_active(now=timezone.now(), user=user).plan.code == "ar_plus"
+    assert "ar_plus_rooms" in user_entitlements(now=timezone.now(), user=user)
     paused, rest = Grant.objects.filter(payment=premier).order_by("created_at")
     assert paused.state == GrantState.ENDED
     assert rest.continues_id == paused.pk
@@ -79,8 +79,8 @@ def test_better_plan_starts_now_and_the_unused_time_resumes_after_it(user, plans
 
     # When the better plan has run out, the sweep hands the user back the rest of the old one.
     with time_machine.travel(new.ends_at + timedelta(seconds=1)):
-        assert subscriptions_expire() == 1
-        active = subscription_get_active(user=user)
+        assert subscriptions_expire(now=timezone.now()) == 1
+        active = subscription_get_active(now=timezone.now(), user=user)
         assert active.plan.code == "ar_premier"
         assert active.end_date == rest.ends_at
     assert Subscription.objects.filter(user=user, status=SubscriptionStatus.EXPIRED, plan__code="ar_plus").exists()
@@ -91,7 +91,7 @@ def test_refunding_the_better_plan_resumes_the_paused_one_at_once(user, plans):
         paid(user, plans["ar_premier"])
     plus, _ = paid(user, plans["ar_plus"])
     revoke(plus)
-    active = subscription_get_active(user=user)
+    active = subscription_get_active(now=timezone.now(), user=user)
     assert active.plan.code == "ar_premier"
     assert abs(active.end_date - (timezone.now() + 20 * DAY)) < timedelta(seconds=5)
     assert Grant.objects.get(payment=plus).state == GrantState.REVOKED
@@ -101,7 +101,7 @@ def test_refunding_the_running_month_moves_the_queued_one_forward(user, plans):
     first, _ = paid(user, plans["premium_monthly"])
     second, _ = paid(user, plans["premium_monthly"])
     revoke(first)
-    active = subscription_get_active(user=user)
+    active = subscription_get_active(now=timezone.now(), user=user)
     assert abs(active.end_date - (timezone.now() + 30 * DAY)) < timedelta(seconds=5)
     assert Grant.objects.get(payment=second).state == GrantState.CURRENT
     refunded = Grant.objects.get(payment=first)
@@ -112,7 +112,7 @@ def test_refunding_the_running_month_moves_the_queued_one_forward(user, plans):
 def test_refunding_the_only_grant_ends_access_and_the_row_says_refunded(user, plans):
     payment, _ = paid(user, plans["premium_monthly"])
     revoke(payment)
-    assert subscription_get_active(user=user) is None
+    assert subscription_get_active(now=timezone.now(), user=user) is None
     row = Subscription.objects.get(user=user)
     assert row.status == SubscriptionStatus.CANCELLED
     assert row.cancel_reason == "refunded"
@@ -123,21 +123,21 @@ def test_refunding_a_lifetime_plan_gives_back_the_time_waiting_behind_it(user, p
     lifetime, _ = paid(user, plans["anytimebuddy_lifetime"])
     waiting = Grant.objects.get(payment=monthly, continues__isnull=False)
     assert waiting.starts_at is None  # behind a lifetime grant: never reached
-    assert subscription_get_active(user=user).end_date is None
+    assert subscription_get_active(now=timezone.now(), user=user).end_date is None
     revoke(lifetime)
-    active = subscription_get_active(user=user)
+    active = subscription_get_active(now=timezone.now(), user=user)
     assert active.plan.code == "premium_monthly"
     assert abs(active.end_date - (timezone.now() + 30 * DAY)) < timedelta(seconds=5)
 
 
 def test_granting_twice_for_one_payment_changes_nothing(user, plans):
     payment, _ = paid(user, plans["premium_monthly"])
-    end = subscription_get_active(user=user).end_date
+    end = subscription_get_active(now=timezone.now(), user=user).end_date
     with transaction.atomic():
-        again = entitlement_grant(user=user, plan=plans["premium_monthly"], payment=payment)
+        again = entitlement_grant(now=timezone.now(), user=user, plan=plans["premium_monthly"], payment=payment)
     assert again.granted is True
     assert Grant.objects.filter(payment=payment).count() == 1
-    assert subscription_get_active(user=user).end_date == end
+    assert subscription_get_active(now=timezone.now(), user=user).end_date == end
 
 
 def test_a_subscription_row_without_grants_is_adopted_not_lost(user, plans):
@@ -154,11 +154,11 @@ def test_a_subscription_row_without_grants_is_adopted_not_lost(user, plans):
 def test_admin_immediate_cancel_ends_every_grant(admin_client, user, plans):
     paid(user, plans["premium_monthly"])
     paid(user, plans["premium_monthly"])
-    active = subscription_get_active(user=user)
+    active = subscription_get_active(now=timezone.now(), user=user)
     response = admin_client.patch(f"/api/v1/subscriptions/{active.pk}/cancel", {"immediate": True}, format="json")
     assert response.status_code == 200
     assert not Grant.objects.filter(user=user, state__in=[GrantState.CURRENT, GrantState.QUEUED]).exists()
-    assert subscription_get_active(user=user) is None
+    assert subscription_get_active(now=timezone.now(), user=user) is None
 
 
 def test_only_one_current_grant_per_user_is_a_database_rule(user, plans):
@@ -173,7 +173,7 @@ def test_only_one_current_grant_per_user_is_a_database_rule(user, plans):
 def test_someone_elses_grants_do_not_count(plans):
     owner, other = UserFactory(), UserFactory()
     GrantedSubscriptionFactory(user=owner, plan=plans["anytimebuddy_lifetime"])
-    assert entitlement_check(user=other, plan=plans["anytimebuddy_lifetime"]).verdict == "front"
+    assert entitlement_check(now=timezone.now(), user=other, plan=plans["anytimebuddy_lifetime"]).verdict == "front"
 
 
 def test_a_cancel_at_period_end_carries_over_to_the_plan_that_follows(auth_client, user, plans):
@@ -182,8 +182,8 @@ def test_a_cancel_at_period_end_carries_over_to_the_plan_that_follows(auth_clien
     assert auth_client.post("/api/v1/subscriptions/cancel", {"reason": "moving"}, format="json").status_code == 200
     monthly_end = Grant.objects.get(plan__code="premium_monthly").ends_at
     with time_machine.travel(monthly_end + timedelta(seconds=1)):
-        subscriptions_expire()
-        active = subscription_get_active(user=user)
+        subscriptions_expire(now=timezone.now())
+        active = subscription_get_active(now=timezone.now(), user=user)
         assert active.plan.code == "premium_yearly"
         assert active.auto_renew is False
         assert active.cancel_reason == "moving"

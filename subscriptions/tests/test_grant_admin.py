@@ -4,6 +4,7 @@ import re
 
 import pytest
 from django.db import transaction
+from django.utils import timezone
 
 from accounts.tests.factories import UserFactory
 from payments.models import PaymentStatus, Refund, RefundStatus
@@ -38,7 +39,7 @@ def history(plans):
     second.status = PaymentStatus.REFUNDED
     second.save(update_fields=["status"])
     with transaction.atomic():
-        entitlement_revoke(payment=second)
+        entitlement_revoke(now=timezone.now(), payment=second)
     return user, first, second
 
 

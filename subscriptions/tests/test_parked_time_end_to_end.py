@@ -66,7 +66,7 @@ def test_monthly_and_lifetime_completed_together_refund_the_month_in_either_orde
     assert AuditLog.objects.filter(
         action="payment.refund", resource_id=orders["premium_monthly"]["id"], changes__after__automatic=True
     ).exists()
-    active = subscription_get_active(user=user)
+    active = subscription_get_active(now=timezone.now(), user=user)
     assert (active.plan.code, active.end_date) == (LIFETIME, None)
 
     _finish_refunds(live_simulator)
@@ -74,7 +74,7 @@ def test_monthly_and_lifetime_completed_together_refund_the_month_in_either_orde
     assert _money(user) == {"kept": [LIFETIME], "refunded": ["premium_monthly"]}
     assert not Grant.objects.filter(payment_id=orders["premium_monthly"]["id"], state__in=["current", "queued"])
     assert Grant.objects.get(payment_id=orders[LIFETIME]["id"]).state == GrantState.CURRENT
-    assert subscription_get_active(user=user).plan.code == LIFETIME
+    assert subscription_get_active(now=timezone.now(), user=user).plan.code == LIFETIME
 
 
 def test_a_yearly_plan_partly_used_then_lifetime_refunds_the_year_in_full(
@@ -109,7 +109,7 @@ def test_a_yearly_plan_partly_used_then_lifetime_refunds_the_year_in_full(
     assert _money(user) == {"kept": [LIFETIME], "refunded": ["premium_monthly", "premium_yearly"]}
     used = Grant.objects.get(payment_id=yearly["id"], continues__isnull=True)
     assert used.state == GrantState.REVOKED  # the used part stays on record, marked refunded
-    assert subscription_get_active(user=user).plan.code == LIFETIME
+    assert subscription_get_active(now=timezone.now(), user=user).plan.code == LIFETIME
 
 
 def test_a_payment_busy_when_the_lifetime_plan_lands_is_refunded_by_the_sweep_job(
@@ -147,7 +147,7 @@ def test_a_payment_busy_when_the_lifetime_plan_lands_is_refunded_by_the_sweep_jo
         release.set()
         holder.join()
 
-    assert subscription_get_active(user=user).plan.code == LIFETIME
+    assert subscription_get_active(now=timezone.now(), user=user).plan.code == LIFETIME
     assert [str(r.payment_id) for r in Refund.objects.all()] == [monthly["id"]]  # the free row: decided inline
     assert Grant.objects.get(payment_id=yearly["id"]).starts_at is None
 
@@ -190,5 +190,5 @@ def test_refunding_the_lifetime_plan_later_leaves_nothing_paid_twice(
 
     # Both payments went back; the month does not come back to life for free.
     assert _money(user) == {"kept": [], "refunded": [LIFETIME, "premium_monthly"]}
-    assert subscription_get_active(user=user) is None
+    assert subscription_get_active(now=timezone.now(), user=user) is None
     assert not Grant.objects.filter(user=user, state__in=[GrantState.CURRENT, GrantState.QUEUED]).exists()

@@ -56,7 +56,7 @@ def test_a_refused_subscription_move_is_a_409_and_changes_nothing(from_status, t
 def _paid(user, plan):
     payment = PaymentFactory(user=user, plan=plan, status=PaymentStatus.SUCCESS)
     with transaction.atomic():
-        entitlement_grant(user=user, plan=plan, payment=payment)
+        entitlement_grant(now=timezone.now(), user=user, plan=plan, payment=payment)
     return payment
 
 
@@ -65,7 +65,7 @@ def test_a_refused_grant_move_raises_and_changes_nothing(user, plans):
     _paid(user, plans["premium_monthly"])
     _paid(user, plans["premium_monthly"])  # queued behind the first
     with transaction.atomic():
-        entitlements_end_all(user=user, note="ended by an admin")
+        entitlements_end_all(now=timezone.now(), user=user, note="ended by an admin")
     ended = Grant.objects.filter(user=user, state=G.ENDED)
     assert ended.count() == 2
 
@@ -94,12 +94,14 @@ def test_a_current_grant_never_goes_back_to_the_queue(user, plans):
 def test_the_database_refuses_a_grant_move_backwards_whatever_writes_it(user, plans):
     payment = _paid(user, plans["premium_monthly"])
     with transaction.atomic():
-        entitlements_end_all(user=user, note="ended by an admin")
+        entitlements_end_all(now=timezone.now(), user=user, note="ended by an admin")
     grant = Grant.objects.get(payment=payment)
     with pytest.raises(IntegrityError), transaction.atomic():
         Grant.objects.filter(pk=grant.pk).update(state=G.QUEUED)
     with transaction.atomic():
-        entitlement_revoke(payment=payment)  # ended -> revoked, a bulk update the trigger lets through
+        entitlement_revoke(
+            now=timezone.now(), payment=payment
+        )  # ended -> revoked, a bulk update the trigger lets through
     grant.refresh_from_db()
     assert grant.state == G.REVOKED
     with pytest.raises(IntegrityError), transaction.atomic():

@@ -92,7 +92,7 @@ def test_current_reports_the_real_status_of_the_latest_when_none_is_active(auth_
     body = auth_client.get("/api/v1/subscriptions/current").json()
     assert body["subscription"]["status"] == "expired"  # past its end date, not yet swept
     assert auth_client.get("/api/v1/subscriptions/active").status_code == 404
-    assert user_entitlements(user=user) == frozenset()
+    assert user_entitlements(now=timezone.now(), user=user) == frozenset()
 
 
 def test_same_plan_extends_from_the_current_end(user, plans):
@@ -111,7 +111,7 @@ def test_plan_of_the_same_features_is_appended_after_the_current_end(user, plans
     monthly.refresh_from_db()
     assert monthly.status == SubscriptionStatus.ACTIVE
     assert monthly.end_date - monthly.start_date == timedelta(days=30 + 365)
-    assert subscription_get_active(user=user).pk == monthly.pk
+    assert subscription_get_active(now=timezone.now(), user=user).pk == monthly.pk
 
 
 def test_lifetime_starts_now_and_supersedes_the_row_of_the_monthly_plan(user, plans):
@@ -122,7 +122,7 @@ def test_lifetime_starts_now_and_supersedes_the_row_of_the_monthly_plan(user, pl
     assert old.auto_renew is False
     assert new.status == SubscriptionStatus.ACTIVE
     assert new.end_date is None
-    assert subscription_get_active(user=user).pk == new.pk
+    assert subscription_get_active(now=timezone.now(), user=user).pk == new.pk
 
 
 def test_lifetime_has_no_end(user, plans):
@@ -130,7 +130,7 @@ def test_lifetime_has_no_end(user, plans):
     assert subscription.end_date is None
     assert subscription.auto_renew is False
     with time_machine.travel(timezone.now() + timedelta(days=3650)):
-        assert subscription_get_active(user=user).pk == subscription.pk
+        assert subscription_get_active(now=timezone.now(), user=user).pk == subscription.pk
 
 
 def test_history_is_paginated_newest_first(auth_client, user, plans, django_assert_num_queries):
@@ -157,7 +157,7 @@ def test_cancel_keeps_access_until_end_and_twice_is_409(auth_client, user, plans
     assert data["cancelledAt"] is not None
     subscription.refresh_from_db()
     assert subscription.cancel_reason == "too expensive"
-    assert "premium_themed_rooms" in user_entitlements(user=user)
+    assert "premium_themed_rooms" in user_entitlements(now=timezone.now(), user=user)
     assert AuditLog.objects.filter(action="subscription.cancel", resource_id=str(subscription.pk)).count() == 1
 
     again = auth_client.patch(f"/api/v1/subscriptions/{subscription.pk}/cancel", {}, format="json")
@@ -200,7 +200,7 @@ def test_admin_can_cancel_immediately(admin_client, plans):
     )
     assert response.status_code == 200
     assert response.json()["data"]["status"] == "cancelled"
-    assert subscription_get_active(user=owner) is None
+    assert subscription_get_active(now=timezone.now(), user=owner) is None
     log = AuditLog.objects.get(action="subscription.cancel")
     assert log.changes["after"]["immediate"] is True
 
@@ -228,7 +228,7 @@ def test_upgrade_to_free_plan_activates_at_once(auth_client, user, plans):
     body = response.json()
     assert body["subscription"]["status"] == "active"
     assert body["subscription"]["planId"] == "healer_free"
-    assert user_entitlements(user=user) == frozenset({"basic_content"})
+    assert user_entitlements(now=timezone.now(), user=user) == frozenset({"basic_content"})
 
 
 def test_upgrade_unknown_plan_is_404(auth_client, plans):
@@ -243,7 +243,7 @@ def test_free_plan_cannot_replace_a_paid_one(auth_client, user, plans):
     response = auth_client.post("/api/v1/subscriptions/upgrade", {"planId": "healer_free"}, format="json")
     assert response.status_code == 409
     assert response.json()["code"] == "plan_not_purchasable"
-    assert subscription_get_active(user=user).pk == paid.pk
+    assert subscription_get_active(now=timezone.now(), user=user).pk == paid.pk
     assert Subscription.objects.filter(user=user).count() == 1
 
 

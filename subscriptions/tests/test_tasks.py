@@ -29,7 +29,7 @@ def test_expiry_job_expires_past_rows_and_applies_cancel_at_period_end(job_engin
     with time_machine.travel(timezone.now() - 31 * DAY):
         lapsed = GrantedSubscriptionFactory(user=owner, plan=plans["premium_monthly"])
         cancelled = GrantedSubscriptionFactory(user=canceller, plan=plans["premium_monthly"])
-        subscription_cancel(subscription_id=cancelled.pk, actor=canceller)
+        subscription_cancel(now=timezone.now(), subscription_id=cancelled.pk, actor=canceller)
     live = GrantedSubscriptionFactory(user=current, plan=plans["premium_monthly"])
 
     expire_subscriptions.defer(timestamp=_tick())
@@ -67,7 +67,7 @@ def test_expiry_job_starts_the_next_queued_grant(job_engine, plans):
 
     plus.refresh_from_db()
     assert plus.status == SubscriptionStatus.EXPIRED
-    active = subscription_get_active(user=user)
+    active = subscription_get_active(now=timezone.now(), user=user)
     assert active is not None
     assert active.plan.code == "ar_premier"  # the 20 unused days resume
 

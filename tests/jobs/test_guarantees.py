@@ -134,7 +134,7 @@ def test_worker_killed_mid_refund_is_finished_elsewhere_without_a_second_refund(
     payment.refresh_from_db()
     assert refund.status == RefundStatus.COMPLETED
     assert payment.status == PaymentStatus.REFUNDED
-    assert subscription_get_active(user=payment.user) is None  # the refunded period is taken back
+    assert subscription_get_active(now=timezone.now(), user=payment.user) is None  # the refunded period is taken back
     # Nothing twice: one refund request reached PhonePe, one completion was recorded.
     posts = [r for r in order.requests if r["method"] == "POST" and r["path"].endswith("/payments/v2/refund")]
     assert len(posts) == 1

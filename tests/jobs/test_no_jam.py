@@ -84,7 +84,7 @@ def test_a_hanging_gateway_leaves_no_advance_mandate_job_stuck(
     user = UserFactory()
     mandate = turn_on(make_auth_client(user))
     autopay_sim.approve(mandate)
-    mandate_sync(mandate_id=mandate.pk)
+    mandate_sync(now=timezone.now(), mandate_id=mandate.pk)
     mandate.refresh_from_db()
     assert mandate.state == MandateState.ACTIVE
     # PhonePe's subscription status hangs, then answers 503: the job fails and must be retried.

@@ -3,6 +3,7 @@
 import os
 
 import pytest
+from django.utils import timezone
 
 from accounts.sessions import session_start
 from accounts.tests.factories import UserFactory
@@ -37,7 +38,7 @@ def test_a_change_through_one_instance_is_on_the_next_page_of_every_instance(web
     ThemeFactory(slug="shared-lake", title="Shared lake", session_count=0)
     for server in (a, b, a, b):  # every worker has the page cached
         assert _cards(server)["shared-lake"]["sessions"] == 0
-    bearer = {"Authorization": f"Bearer {session_start(user=UserFactory()).access_token}"}
+    bearer = {"Authorization": f"Bearer {session_start(now=timezone.now(), user=UserFactory()).access_token}"}
 
     # A session ended through instance A updates the theme's counters (an UPDATE that sends no model signal).
     started = a.post("/api/v1/themed-rooms/sessions", json={"themeId": "shared-lake"}, headers=bearer)

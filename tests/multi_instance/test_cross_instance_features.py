@@ -8,6 +8,7 @@ from datetime import timedelta
 
 import pytest
 import requests
+from django.utils import timezone
 
 from accounts.models import AuditLog
 from accounts.sessions import session_start
@@ -30,7 +31,7 @@ def _phone() -> str:
 def test_a_session_revoked_through_one_instance_is_refused_by_the_other(web_servers):
     a, b = web_servers.start(2)
     user = UserFactory()
-    tokens = session_start(user=user)
+    tokens = session_start(now=timezone.now(), user=user)
     bearer = {"Authorization": f"Bearer {tokens.access_token}"}
     assert a.get(ME, headers=bearer).status_code == 200
     assert b.get(ME, headers=bearer).status_code == 200
@@ -87,7 +88,7 @@ def test_concurrent_payment_callbacks_split_across_instances_grant_one_subscript
     env = {"PHONEPE_PG_BASE_URL": phonepe.pg_base_url, "PHONEPE_OAUTH_BASE_URL": phonepe.pg_base_url}
     a, b = web_servers.start(2, env=env, workers=2, threads=2)
     user = UserFactory()
-    bearer = {"Authorization": f"Bearer {session_start(user=user).access_token}"}
+    bearer = {"Authorization": f"Bearer {session_start(now=timezone.now(), user=user).access_token}"}
     created = a.post("/api/v1/payments/create", json={"planId": "premium_monthly"}, headers=bearer)
     assert created.status_code == 201, created.text
     merchant_order_id = created.json()["data"]["transactionId"]

@@ -8,6 +8,7 @@ import getpass
 import sys
 
 from django.core.management.base import BaseCommand, CommandError
+from django.utils import timezone
 
 from accounts.identifiers import normalise_email
 from accounts.models import User
@@ -38,7 +39,9 @@ class Command(BaseCommand):
             if password != getpass.getpass("New password (again): "):
                 raise CommandError("The passwords do not match.")
         try:
-            ended = admin_password_change(user=user, new_password=password, actor=None, via="manage.py")
+            ended = admin_password_change(
+                user=user, new_password=password, actor=None, via="manage.py", now=timezone.now()
+            )
         except ApplicationError as error:
             raise CommandError(error.message) from None
         self.stdout.write(f"Password changed for {user.email}; {ended} session(s) ended.")

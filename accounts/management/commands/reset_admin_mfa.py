@@ -1,6 +1,7 @@
 """`manage.py reset_admin_mfa <email> --reason "..."`: remove an admin's authenticator (lost device), audited."""
 
 from django.core.management.base import BaseCommand, CommandError
+from django.utils import timezone
 
 from accounts.identifiers import normalise_email
 from accounts.models import User
@@ -23,7 +24,7 @@ class Command(BaseCommand):
         if not options["reason"].strip():
             raise CommandError("Give a reason.")
         try:
-            ended = admin_mfa_reset(user=user, actor=None, reason=options["reason"].strip())
+            ended = admin_mfa_reset(user=user, actor=None, reason=options["reason"].strip(), now=timezone.now())
         except ApplicationError as error:
             raise CommandError(error.message) from None
         self.stdout.write(

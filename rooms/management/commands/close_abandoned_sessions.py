@@ -3,6 +3,7 @@
 from datetime import timedelta
 
 from django.core.management.base import BaseCommand, CommandError
+from django.utils import timezone
 
 from rooms.services import (
     ABANDON_AFTER_AT_LEAST,
@@ -24,5 +25,7 @@ class Command(BaseCommand):
     def handle(self, *args, hours=None, **options):
         if hours is not None and hours <= 0:
             raise CommandError("--hours must be positive.")
-        closed = room_sessions_close_abandoned(older_than=timedelta(hours=hours) if hours is not None else None)
+        closed = room_sessions_close_abandoned(
+            now=timezone.now(), older_than=timedelta(hours=hours) if hours is not None else None
+        )
         self.stdout.write(f"Closed {closed} abandoned room session(s).")

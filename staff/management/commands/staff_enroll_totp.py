@@ -6,6 +6,7 @@ the secret works for the API's admin login and for the Django admin site alike.
 """
 
 from django.core.management.base import BaseCommand, CommandError
+from django.utils import timezone
 
 from accounts.mfa import mfa_enable, mfa_generate_secret, mfa_status
 from accounts.models import User
@@ -28,7 +29,13 @@ class Command(BaseCommand):
             if confirm is None:
                 self._start(user)
             else:
-                mfa_enable(user=user, session=None, mfa_code=confirm, user_agent="manage.py staff_enroll_totp")
+                mfa_enable(
+                    user=user,
+                    session=None,
+                    mfa_code=confirm,
+                    now=timezone.now(),
+                    user_agent="manage.py staff_enroll_totp",
+                )
                 self.stdout.write(self.style.SUCCESS(f"TOTP enabled for {user.email}."))
         except ApplicationError as error:
             raise CommandError(error.message) from error
@@ -38,7 +45,7 @@ class Command(BaseCommand):
     def _start(self, user):
         if mfa_status(user=user)["mfa_enabled"]:
             raise CommandError("TOTP is already enabled for this admin. Disable it first to enrol a new device.")
-        enrolment = mfa_generate_secret(user=user)
+        enrolment = mfa_generate_secret(user=user, now=timezone.now())
         self.stdout.write(f"Secret (base32): {enrolment['secret']}")
         self.stdout.write(f"otpauth URL:     {enrolment['otpauth_url']}")
         self.stdout.write("Backup codes (each works once; store them safely, they are not shown again):")
