@@ -253,3 +253,31 @@ def test_duplicate_and_out_of_order_renewal_callbacks(live_simulator, job_engine
         merchant_order_id=renewal.merchant_order_id, event="subscription.redemption.order.completed"
     )
     assert completed.count() == 1  # the real delivery and its duplicates: one row
+
+
+def test_a_lifetime_plan_bought_while_autopay_runs_ends_the_renewals(
+    job_engine, autopay_user, autopay_sim, simulator, create_payment
+):
+    from payments.services import payment_reconcile
+
+    user, client, mandate = autopay_user
+    end = _paid_end(user)
+    order = create_payment(client, "anytimebuddy_lifetime")
+    simulator.complete(order["transactionId"])
+    lifetime = Payment.objects.get(merchant_order_id=order["transactionId"])
+    payment_reconcile(payment_id=lifetime.pk, now=timezone.now())
+    assert subscription_get_active(now=timezone.now(), user=user).plan.code == "anytimebuddy_lifetime"
+
+    _sweep(job_engine, end - 47 * HOUR)  # when the next notice would go out
+    _sweep(job_engine, end - 23 * HOUR)  # and when its debit would
+
+    assert autopay_sim.redemptions() == []  # never notified nor charged for a month the lifetime plan gives
+    assert not Renewal.objects.filter(mandate=mandate).exists()
+    mandate.refresh_from_db()
+    assert mandate.state == MandateState.CANCELLED
+    assert autopay_sim.subscription(mandate).state == "CANCELLED"
+    # The month the set-up charge bought waits behind the lifetime plan forever: refunded in full.
+    setup = Payment.objects.get(pk=mandate.setup_payment_id)
+    assert setup.refund_reason
+    assert setup.refunds.get().amount_paise == setup.amount_paise
+    assert subscription_get_active(now=timezone.now(), user=user).plan.code == "anytimebuddy_lifetime"
