@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any
 
+from manas360.observability import mask_emails
 from manas360.request_context import current_job, current_request_id, current_user_id
 
 _RESERVED = set(logging.makeLogRecord({}).__dict__) | {"message", "asctime"}
@@ -74,7 +75,7 @@ def _scrub(key: object, value: object, *, depth: int = 0) -> object:
     if _is_secret_key(key):
         return "[redacted]"
     if isinstance(value, str):
-        return _PHONE.sub(lambda match: "[phone]" + match.group(1), value)
+        return mask_emails(_PHONE.sub(lambda match: "[phone]" + match.group(1), value))
     if depth < 5 and isinstance(value, dict):  # e.g. a gateway's error body passed as one field
         return {inner: _scrub(inner, item, depth=depth + 1) for inner, item in value.items()}
     if depth < 5 and isinstance(value, (list, tuple)):

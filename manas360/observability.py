@@ -70,8 +70,13 @@ _SPAN_ATTRIBUTES_KEPT = frozenset(
 _SPAN_URL_ATTRIBUTES = frozenset({"http.target", "http.url", "url.full"})
 
 
+def mask_emails(text: str) -> str:
+    """Every e-mail address (also URL-encoded) in `text` becomes `[email]`: in events, spans and log lines."""
+    return _EMAIL.sub("[email]", text)
+
+
 def scrub_text(text: str) -> str:
-    return _PHONE.sub("[phone]", _EMAIL.sub("[email]", text))
+    return _PHONE.sub("[phone]", mask_emails(text))
 
 
 def _scrub(value: Any, depth: int = 0) -> Any:

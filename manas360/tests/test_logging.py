@@ -86,6 +86,18 @@ def _format_readable(**fields) -> str:
     return development_formatter().format(record)
 
 
+def test_email_addresses_in_messages_and_fields_are_masked_as_in_error_reports():
+    line = _format(
+        msg="OTP email to asha.rao+care@example.co.in refused",
+        detail={"rcpt": "Asha.Rao@Example.com", "status_code": 550},
+        attempts=["first.last@mail.example.org"],
+    )
+    assert line["message"] == "OTP email to [email] refused"
+    assert line["detail"] == {"rcpt": "[email]", "status_code": 550}
+    assert line["attempts"] == ["[email]"]
+    assert "asha" not in json.dumps(line).lower()
+
+
 def test_development_lines_read_as_the_request_with_phone_numbers_masked_and_errors_with_their_traceback():
     access = logging.makeLogRecord(
         {"msg": "request", "levelname": "INFO", "levelno": logging.INFO, "name": "manas360.access"}
