@@ -7,7 +7,7 @@ from typing import Any
 from django.conf import settings
 from django.db.models import Q, QuerySet
 
-from accounts.models import AuthSession, OtpChallenge, OtpDeliveryAttempt, RefreshToken
+from accounts.models import AuthSession, LoginFailure, OtpChallenge, OtpDeliveryAttempt, RefreshToken
 
 
 def _delete_in_batches(queryset: QuerySet[Any], batch_size: int) -> int:
@@ -33,7 +33,9 @@ def otp_challenges_purge(*, now: datetime, batch_size: int = 1000) -> int:
 
 def auth_sessions_purge(*, now: datetime, batch_size: int = 1000) -> int:
     """Ended sign-in sessions (revoked more than RETENTION_ENDED_SESSION_DAYS ago, with their
-    refresh tokens) and refresh tokens expired more than RETENTION_EXPIRED_REFRESH_TOKEN_DAYS ago.
+    refresh tokens), refresh tokens expired more than RETENTION_EXPIRED_REFRESH_TOKEN_DAYS ago, and failed
+    admin sign-ins older than RETENTION_LOGIN_FAILURE_DAYS (a lockout counts 15 minutes of them and lasts at
+    most as long; the rest is kept for investigating an attack, then deleted).
 
     A live session keeps its tokens until they expire: a rotated token that is still valid
     is what detects its reuse (the session is then revoked).
@@ -44,7 +46,11 @@ def auth_sessions_purge(*, now: datetime, batch_size: int = 1000) -> int:
     sessions = _delete_in_batches(
         AuthSession.objects.filter(Q(revoked_at__isnull=False) & Q(revoked_at__lt=session_cutoff)), batch_size
     )
-    return tokens + sessions
+    failure_cutoff = now - timedelta(days=max(settings.RETENTION_LOGIN_FAILURE_DAYS, 1))
+    failures = _delete_in_batches(
+        LoginFailure.objects.filter(created_at__lt=failure_cutoff).exclude(locks_until__gte=now), batch_size
+    )
+    return tokens + sessions + failures
 
 
 def django_sessions_purge() -> None:

@@ -8,7 +8,7 @@ from django.contrib.sessions.models import Session
 from django.utils import timezone
 
 from accounts import tasks
-from accounts.models import AuthSession, OtpChallenge, OtpDeliveryAttempt, RefreshToken
+from accounts.models import AuthSession, LoginFailure, OtpChallenge, OtpDeliveryAttempt, RefreshToken
 from accounts.sessions import session_start
 from accounts.tests.factories import UserFactory
 
@@ -77,6 +77,27 @@ def test_ended_sessions_and_expired_refresh_tokens_are_deleted_live_ones_kept(jo
     assert set(AuthSession.objects.values_list("pk", flat=True)) == {live.pk, ended_recently.pk}
     assert set(RefreshToken.objects.filter(session=live).values_list("pk", flat=True)) == live_tokens
     assert not RefreshToken.objects.filter(session_id=ended_long_ago.pk).exists()
+
+
+def test_old_login_failures_are_deleted_unless_their_lockout_still_runs(job_engine, settings):
+    settings.RETENTION_LOGIN_FAILURE_DAYS = 30
+    user = UserFactory(admin=True)
+    now = timezone.now()
+
+    def failure(age, locks_until=None):
+        return LoginFailure.objects.create(
+            user=user, created_at=now - age, reason="password", ip_address="203.0.113.9", locks_until=locks_until
+        )
+
+    old = failure(timedelta(days=31))
+    recent = failure(timedelta(days=29))
+    old_but_locking = failure(timedelta(days=31), locks_until=now + timedelta(minutes=5))
+
+    tasks.purge_auth_sessions.defer(timestamp=_tick())
+    job_engine.run()
+
+    assert set(LoginFailure.objects.values_list("pk", flat=True)) == {recent.pk, old_but_locking.pk}
+    assert not LoginFailure.objects.filter(pk=old.pk).exists()
 
 
 def test_expired_django_sessions_are_deleted(job_engine):
