@@ -69,9 +69,6 @@ class User(AbstractBaseUser):
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     updated_at = models.DateTimeField(auto_now=True)
     deleted_at = models.DateTimeField(null=True, blank=True)
-    locked_until = models.DateTimeField(
-        null=True, blank=True, help_text="Admin sign-in locked after repeated failures (docs/api.md §11)."
-    )
 
     objects: ClassVar[UserManager] = UserManager()
 

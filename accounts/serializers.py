@@ -117,7 +117,6 @@ PROTECTED_PROFILE_FIELDS = frozenset(
         "deleted_at",
         "created_at",
         "updated_at",
-        "locked_until",
         "last_login",
         "subscription",
     }

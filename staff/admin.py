@@ -93,7 +93,6 @@ class StaffUserAdmin(admin.ModelAdmin):
         "timezone",
         "language",
         "last_login",
-        "locked_until",
         "created_at",
         "updated_at",
         "deleted_at",

@@ -50,8 +50,7 @@ def admin_password_change(
     except ValidationError as exc:
         raise ValidationFailed(exc.messages[0], errors={"password": list(exc.messages)}) from exc
     target.set_password(new_password)
-    target.locked_until = None
-    target.save(update_fields=["password", "locked_until", "updated_at"])
+    target.save(update_fields=["password", "updated_at"])
     # What was guessed against the old password no longer matters: every address starts clean.
     LoginFailure.objects.filter(user=target).delete()
     ended = sessions_revoke_for_user(user=target, reason="password_changed", now=now, except_session_id=keep_session_id)

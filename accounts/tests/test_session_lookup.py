@@ -32,7 +32,7 @@ def _field_values(instance) -> dict:
 
 
 def test_lookup_returns_the_same_full_rows_as_the_orm(make_auth_client):
-    owner = UserFactory(first_name="Ravi", bio="Line one\nline two", locked_until=timezone.now())
+    owner = UserFactory(first_name="Ravi", bio="Line one\nline two", last_login=timezone.now())
     client = make_auth_client(owner)
     AuthSession.objects.filter(pk=client.session_id).update(
         last_used_at=timezone.now(), ip_address="203.0.113.9", user_agent="ua", mfa_completed=True
@@ -46,7 +46,7 @@ def test_lookup_returns_the_same_full_rows_as_the_orm(make_auth_client):
     assert isinstance(session.pk, uuid.UUID)
     assert isinstance(session.user_id, uuid.UUID)
     assert timezone.is_aware(session.created_at)
-    assert timezone.is_aware(session.user.locked_until)
+    assert timezone.is_aware(session.user.last_login)
     assert session.user.password == User.objects.get(pk=owner.pk).password
     assert session._state.adding is False
     assert session.user._state.adding is False

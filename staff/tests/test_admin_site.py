@@ -455,5 +455,5 @@ def test_users_have_one_admin_and_it_cannot_write_superuser_active_or_audit_fiel
     registered = admin.site._registry[User]
     assert type(registered) is StaffUserAdmin
     readonly = set(registered.get_readonly_fields(rf.get(USERS_CHANGELIST)))
-    assert {"is_superuser", "is_active", "is_verified", "deleted_at", "locked_until"} <= readonly
+    assert {"is_superuser", "is_active", "is_verified", "deleted_at", "last_login"} <= readonly
     assert not registered.has_delete_permission(rf.get(USERS_CHANGELIST))
