@@ -84,6 +84,21 @@ def _new_id(prefix: str) -> str:
     return f"{prefix}_{uuid.uuid4().hex}"
 
 
+def _mark_off(mandate: Mandate, *, reason: str, now: datetime, actor: User | None = None, **context: Any) -> None:
+    """Autopay is off for this mandate from `now` (no notice or debit starts; autoRenew false), with its audit
+    row. The caller holds the mandate locked and saves `cancel_requested_at`."""
+    before = {"state": mandate.state, "auto_renew": mandate.will_renew}
+    mandate.cancel_requested_at = now
+    _audit(
+        mandate,
+        "autopay.turn_off",
+        before=before,
+        after={"state": mandate.state, "auto_renew": False, "reason": reason},
+        actor=actor,
+        **context,
+    )
+
+
 def _audit(
     mandate: Mandate,
     action: str,
@@ -363,14 +378,8 @@ def mandate_sync(*, mandate_id: uuid.UUID | str, now: datetime, ask_cancel: bool
             fields.add("subscription")
         if payment.refund_reason and mandate.state == M.ACTIVE and mandate.cancel_requested_at is None:
             # The first charge bought nothing (refunded by the ledger's rules): nothing for this mandate to renew.
-            mandate.cancel_requested_at = now
+            _mark_off(mandate, reason="first charge refunded", now=now)
             fields.add("cancel_requested_at")
-            _audit(
-                mandate,
-                "autopay.turn_off",
-                before={"state": mandate.state},
-                after={"state": mandate.state, "reason": "first charge refunded"},
-            )
         mandate.save(update_fields=sorted(fields))
         _refresh_auto_renew(mandate.subscription_id)
     if refused and ask_cancel:
@@ -411,14 +420,8 @@ def _approval_refuse(mandate: Mandate, *, reason: str, fields: set[str], now: da
     become live here; it is marked off (no debit ever starts) and its first charge is refunded in full, in this
     transaction (once, whatever the number of syncs)."""
     if mandate.cancel_requested_at is None:
-        mandate.cancel_requested_at = now
+        _mark_off(mandate, reason=f"approval not kept: {reason}", now=now)
         fields.add("cancel_requested_at")
-        _audit(
-            mandate,
-            "autopay.turn_off",
-            before={"state": mandate.state},
-            after={"state": mandate.state, "reason": f"approval not kept: {reason}"},
-        )
         logger.warning("approval not kept", extra={"mandate_id": str(mandate.pk), "reason": reason})
     payment = mandate.setup_payment
     if not payment.refunds.exists():
@@ -462,16 +465,8 @@ def request_turn_off(
         mandate = Mandate.objects.select_for_update().get(pk=mandate_id)
         if mandate.state not in LIVE_STATES or mandate.cancel_requested_at is not None:
             return
-        mandate.cancel_requested_at = now
+        _mark_off(mandate, reason=reason, now=now, actor=actor, **context)
         mandate.save(update_fields=["cancel_requested_at", "updated_at"])
-        _audit(
-            mandate,
-            "autopay.turn_off",
-            before={"state": mandate.state, "auto_renew": mandate.state == M.ACTIVE},
-            after={"state": mandate.state, "auto_renew": False, "reason": reason},
-            actor=actor,
-            **context,
-        )
         _refresh_auto_renew(mandate.subscription_id)
 
 
