@@ -5,11 +5,14 @@ import json
 
 import pytest
 import requests
+from django.utils import timezone
 
+from payments.models import Payment
 from payments.phonepe.callback import callback_authorization
 from payments.tests.simulator import start_test_simulator
 from subscriptions import seed
 from subscriptions.models import Plan
+from subscriptions.selectors import subscription_get_active
 
 WEBHOOK_PATH = "/api/v1/payments/webhook"
 
@@ -108,3 +111,13 @@ def create_payment():
         return response.json()["data"]
 
     return create
+
+
+@pytest.fixture
+def paid(auth_client, user, plans, simulator, create_payment, post_callback):
+    """The signed-in user's premium_monthly, paid: checkout, PhonePe completes it, its callback arrives."""
+    payment = create_payment(auth_client)
+    simulator.complete(payment["transactionId"])
+    post_callback(simulator.order_callback_body(payment["transactionId"], "COMPLETED"))
+    assert subscription_get_active(now=timezone.now(), user=user) is not None
+    return Payment.objects.get(pk=payment["id"])

@@ -22,14 +22,6 @@ def staff_client():
     return staff_admin_client()
 
 
-@pytest.fixture
-def paid(auth_client, user, plans, simulator, create_payment, post_callback):
-    payment = create_payment(auth_client)
-    simulator.complete(payment["transactionId"])
-    post_callback(simulator.order_callback_body(payment["transactionId"], "COMPLETED"))
-    return Payment.objects.get(pk=payment["id"])
-
-
 def _columns(html: str) -> list[str]:
     """The changelist's column names, in order (from the header cells' `column-<name>` classes)."""
     return re.findall(r'<th scope="col" class="[^"]*column-([a-z_]+)', html)

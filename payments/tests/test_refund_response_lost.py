@@ -1,21 +1,12 @@
 import pytest
 from django.utils import timezone
 
-from payments.models import Payment, PaymentStatus, Refund, RefundStatus
+from payments.models import PaymentStatus, Refund, RefundStatus
 from payments.phonepe.client import PhonePeClient, PhonePeUnavailable
 from subscriptions.models import SubscriptionStatus
 from subscriptions.selectors import subscription_get_active
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def paid(auth_client, user, plans, simulator, create_payment, post_callback):
-    payment = create_payment(auth_client)
-    simulator.complete(payment["transactionId"])
-    post_callback(simulator.order_callback_body(payment["transactionId"], "COMPLETED"))
-    assert subscription_get_active(now=timezone.now(), user=user) is not None
-    return Payment.objects.get(pk=payment["id"])
 
 
 def test_refund_accepted_by_gateway_despite_lost_response_still_ends_the_subscription(

@@ -2,20 +2,11 @@ import pytest
 from django.utils import timezone
 
 from accounts.models import AuditLog
-from payments.models import Payment, PaymentStatus, Refund, RefundStatus
+from payments.models import PaymentStatus, Refund, RefundStatus
 from subscriptions.models import SubscriptionStatus
 from subscriptions.selectors import subscription_get_active, user_entitlements
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def paid(auth_client, user, plans, simulator, create_payment, post_callback):
-    payment = create_payment(auth_client)
-    simulator.complete(payment["transactionId"])
-    post_callback(simulator.order_callback_body(payment["transactionId"], "COMPLETED"))
-    assert subscription_get_active(now=timezone.now(), user=user) is not None
-    return Payment.objects.get(pk=payment["id"])
 
 
 def _refund_callback(simulator, refund, state="COMPLETED"):
