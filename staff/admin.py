@@ -16,7 +16,7 @@ from manas360.admin_display import short_id_column
 from manas360.admin_mixins import ReadOnlyModelAdmin
 from manas360.api.clock import request_now
 from manas360.api.errors import ApplicationError
-from staff import services
+from staff import jobs_admin, services  # noqa: F401 - jobs_admin registers the job engine's admin
 from subscriptions.models import Subscription
 
 # django.contrib.auth's groups mean nothing here (roles and RolePermission are the one source of truth).

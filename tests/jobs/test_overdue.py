@@ -10,6 +10,7 @@ from django.db import connection
 from django.utils import timezone
 from prometheus_client.parser import text_string_to_metric_families
 
+from accounts.models import AuditLog
 from autopay.models import Mandate, MandateState, Renewal, RenewalState
 from payments import tasks as payment_tasks
 from payments.models import Payment, PaymentStatus
@@ -138,3 +139,44 @@ def test_renewals_past_their_deadline(client, plans, settings):
     assert page.status_code == 200
     listed = {renewal.pk for renewal in page.context["cl"].result_list}
     assert listed == {late_notice.pk, late_debit.pk, stuck_schedule.pk}
+
+
+def test_staff_actions_on_jobs_are_audited_per_job_they_changed(job_engine):
+    payment_tasks.reconcile_payment.defer(payment_id=str(uuid.uuid4()))
+    waiting = _last_job_id()
+    payment_tasks.reconcile_payment.defer(payment_id=str(uuid.uuid4()))
+    running = _last_job_id()
+    _make_doing(running, started_ago=timedelta(minutes=1))
+    admin = staff_admin_client()
+    changelist = "/admin/procrastinate/procrastinatejob/"
+
+    # Cancel applies to waiting jobs only: the running one is untouched and gets no audit row.
+    response = admin.post(changelist, {"action": "cancel", "_selected_action": [waiting, running]})
+    assert response.status_code == 302
+    assert _status(waiting) == "cancelled"
+    assert _status(running) == "doing"
+    (cancelled,) = AuditLog.objects.filter(action="jobs.cancel")
+    assert cancelled.resource_type == "job"
+    assert cancelled.resource_id == str(waiting)
+    assert cancelled.actor_id == admin.user.pk
+    assert cancelled.changes == {
+        "before": {"task": "payments.reconcile_payment", "status": "todo", "abort_requested": False},
+        "after": {"status": "cancelled", "abort_requested": False},
+    }
+
+    # Abort of a running job asks its worker to stop it: the request is what changed, and what is audited.
+    admin.post(changelist, {"action": "abort", "_selected_action": [running]})
+    (aborted,) = AuditLog.objects.filter(action="jobs.abort")
+    assert aborted.resource_id == str(running)
+    assert aborted.changes["before"] == {
+        "task": "payments.reconcile_payment",
+        "status": "doing",
+        "abort_requested": False,
+    }
+    assert aborted.changes["after"] == {"status": "doing", "abort_requested": True}
+
+
+def _status(job_id: int) -> str:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT status::text FROM procrastinate_jobs WHERE id = %s", [job_id])
+        return cursor.fetchone()[0]
