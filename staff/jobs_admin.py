@@ -46,7 +46,7 @@ def _states(jobs: QuerySet[ProcrastinateJob]) -> dict[int, tuple[Any, ...]]:
 
 
 def _audited(name: str, action: Action) -> Action:
-    """procrastinate's action `action`, then one `jobs.<name>` audit row per job it changed (status or abort request)."""
+    """procrastinate's `action`, then one `jobs.<name>` audit row per job it changed (status or abort request)."""
 
     @admin.action(description=getattr(action, "short_description", name.title()))
     def audited(model_admin: admin.ModelAdmin[Any], request: HttpRequest, queryset: QuerySet[ProcrastinateJob]) -> None:
