@@ -8,10 +8,8 @@ import pytest
 import time_machine
 from django.utils import timezone
 
-from accounts.tests.factories import UserFactory
-from autopay.models import MandateState, Renewal, RenewalState
+from autopay.models import Renewal, RenewalState
 from autopay.renewals import renewal_advance
-from autopay.services import mandate_sync
 from payments.audit import reconciliation_audit
 from payments.models import Payment, PaymentStatus, ReconciliationFinding
 from payments.phonepe.autopay import get_autopay_client
@@ -29,14 +27,9 @@ def audit_everything(settings):
 
 
 @pytest.fixture
-def notified(plans, simulator, make_auth_client, turn_on, autopay_sim):
+def notified(autopay_user):
     """An approved monthly mandate whose first renewal has been notified; returns (user, renewal, paid end)."""
-    user = UserFactory()
-    mandate = turn_on(make_auth_client(user))
-    autopay_sim.approve(mandate)
-    mandate_sync(now=timezone.now(), mandate_id=mandate.pk)
-    mandate.refresh_from_db()
-    assert mandate.state == MandateState.ACTIVE
+    user, _client, mandate = autopay_user
     end = subscription_get_active(now=timezone.now(), user=user).end_date
     with time_machine.travel(end - 47 * HOUR, tick=False):
         assert renewal_advance(now=timezone.now(), mandate_id=mandate.pk) == RenewalState.NOTIFIED

@@ -9,6 +9,7 @@ from django.utils import timezone
 
 from payments.models import Payment
 from payments.phonepe.callback import callback_authorization
+from payments.phonepe.client import get_client
 from payments.tests.simulator import start_test_simulator
 from subscriptions import seed
 from subscriptions.models import Plan
@@ -31,6 +32,17 @@ class Sim:
         response = self.post(f"/simulator/orders/{merchant_order_id}/complete", {"state": state, **extra})
         assert response.status_code == 200, response.text
         return response.json()
+
+    def order_for(self, payment, outcome="COMPLETED", *, expire_after_seconds=600):
+        """PhonePe's order for a payment row written directly (no checkout), finished as `outcome` (None: open)."""
+        get_client().create_order(
+            merchant_order_id=payment.merchant_order_id,
+            amount_paise=payment.amount_paise,
+            redirect_url="http://localhost/done",
+            expire_after_seconds=expire_after_seconds,
+        )
+        if outcome:
+            self.complete(payment.merchant_order_id, outcome)
 
     def send_callback(self, merchant_order_id, **body):
         response = self.post(f"/simulator/orders/{merchant_order_id}/callback", body)

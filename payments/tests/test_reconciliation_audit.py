@@ -22,7 +22,6 @@ from payments.models import (
     Refund,
     RefundStatus,
 )
-from payments.phonepe.client import get_client
 from payments.services import payment_reconcile, payment_refund, refund_check
 from payments.tests.factories import PaymentFactory
 from staff.tests.helpers import staff_admin_client
@@ -42,14 +41,7 @@ def _order(plans, simulator, *, outcome: str | None = "COMPLETED") -> Payment:
     Payment.objects.filter(pk=payment.pk).update(
         created_at=timezone.now() - timedelta(minutes=5), expires_at=timezone.now() + timedelta(minutes=20)
     )
-    get_client().create_order(
-        merchant_order_id=payment.merchant_order_id,
-        amount_paise=payment.amount_paise,
-        redirect_url="http://localhost/done",
-        expire_after_seconds=1200,
-    )
-    if outcome:
-        simulator.complete(payment.merchant_order_id, outcome)
+    simulator.order_for(payment, outcome, expire_after_seconds=1200)
     return payment
 
 

@@ -19,7 +19,6 @@ from django.utils import timezone
 from accounts.models import AuditLog
 from payments import tasks as payment_tasks
 from payments.models import Payment, PaymentStatus, Refund, RefundStatus
-from payments.phonepe.client import get_client
 from payments.phonepe.simulator.handler import SimulatorHandler
 from payments.tests.factories import PaymentFactory
 from rooms.models import RoomSession, RoomSessionStatus
@@ -99,13 +98,7 @@ def test_worker_killed_mid_refund_is_finished_elsewhere_without_a_second_refund(
     # A paid order at the gateway and here, with the subscription it granted.
     payment = PaymentFactory(plan=plans["premium_monthly"], status=PaymentStatus.PENDING)
     order = simulator.server.state
-    get_client().create_order(
-        merchant_order_id=payment.merchant_order_id,
-        amount_paise=payment.amount_paise,
-        redirect_url="http://localhost/done",
-        expire_after_seconds=600,
-    )
-    simulator.complete(payment.merchant_order_id)
+    simulator.order_for(payment)
     assert GrantedSubscriptionFactory(user=payment.user, plan=plans["premium_monthly"], payment=payment) is not None
     with transaction.atomic():
         Payment.objects.filter(pk=payment.pk).update(status=PaymentStatus.SUCCESS)

@@ -17,13 +17,10 @@ import pytest
 from django.db import connection
 from django.utils import timezone
 
-from accounts.tests.factories import UserFactory
 from autopay import tasks as autopay_tasks
-from autopay.models import MandateState, Renewal, RenewalState
-from autopay.services import mandate_sync
+from autopay.models import Renewal, RenewalState
 from payments import tasks as payment_tasks
 from payments.models import Payment, PaymentStatus
-from payments.phonepe.client import get_client
 from payments.phonepe.simulator.handler import SimulatorHandler
 from payments.tests.factories import PaymentFactory
 from tests.jobs.workers import job_rows, wait_for
@@ -78,15 +75,8 @@ def _statuses(task_name: str) -> list[str]:
     return [row["status"] for row in job_rows(task_name)]
 
 
-def test_a_hanging_gateway_leaves_no_advance_mandate_job_stuck(
-    job_workers, simulator, plans, make_auth_client, turn_on, autopay_sim, monkeypatch
-):
-    user = UserFactory()
-    mandate = turn_on(make_auth_client(user))
-    autopay_sim.approve(mandate)
-    mandate_sync(now=timezone.now(), mandate_id=mandate.pk)
-    mandate.refresh_from_db()
-    assert mandate.state == MandateState.ACTIVE
+def test_a_hanging_gateway_leaves_no_advance_mandate_job_stuck(job_workers, simulator, autopay_user, monkeypatch):
+    _user, _client, mandate = autopay_user
     # PhonePe's subscription status hangs, then answers 503: the job fails and must be retried.
     hold = Hold(monkeypatch, "_subscription_status", then_status=503)
     # A notice window longer than the month just paid: the renewal is due now.
@@ -136,13 +126,7 @@ def _pending_paid_order(plans, simulator) -> Payment:
     Payment.objects.filter(pk=payment.pk).update(
         created_at=timezone.now() - timedelta(minutes=5), expires_at=timezone.now() + timedelta(hours=1)
     )
-    get_client().create_order(
-        merchant_order_id=payment.merchant_order_id,
-        amount_paise=payment.amount_paise,
-        redirect_url="http://localhost/done",
-        expire_after_seconds=600,
-    )
-    simulator.complete(payment.merchant_order_id)
+    simulator.order_for(payment)
     return payment
 
 
