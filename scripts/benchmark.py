@@ -8,9 +8,10 @@ On one PostgreSQL server (DATABASE_URL) the script
 1. creates the floor's database (a `rooms` table with 20 rows) next to ours,
 2. migrates and seeds ours and signs a user in (a real session, a real access token),
 3. starts our service as production does (`python -m manas360.server`, production settings), and the floor
-   (scripts/bench/floorapp.py: bare Django + DRF) under the same server (granian) with one worker and one
-   application thread: the floor is a fixed yardstick of what this machine does right now, whatever our
-   server settings are,
+   (scripts/bench/floorapp.py: bare Django + DRF) with one worker and one application thread: the floor is a
+   fixed yardstick of what this machine does right now, whatever our server settings are. By default it is
+   served as it was when the targets were set, by one sync gunicorn worker (installed into var/bench-tools
+   for this script only); `--floor-server granian` serves it with our own server instead,
 4. pins both servers, PostgreSQL and Redis to one core and wrk to another (when the machine has two),
 5. measures each pair with wrk, alternating ours and the floor, `--rounds` times, and reports the median
    requests/s, p50 and p95 of each side and the ratio ours/floor against its target.
@@ -42,6 +43,8 @@ from cryptography.fernet import Fernet
 ROOT = Path(__file__).resolve().parent.parent
 FLOOR_DIR = ROOT / "scripts" / "bench"
 FLOOR_DB = "floor"
+# gunicorn serves only the floor, from its own directory: the service's environment has one server (granian).
+BENCH_TOOLS = ROOT / "var" / "bench-tools"
 # name: (label, our path, floor path, signed in, target ratio ours/floor: docs/performance.md)
 PAIRS = {
     "health": ("GET /health vs /hello", "/health", "/hello", False, 1.0),
@@ -292,6 +295,50 @@ def floor_ceilings(results: list[dict]) -> dict[str, float]:
     }
 
 
+def floor_server_command(args, port: int) -> list[str]:
+    """The floor under gunicorn (one sync worker: the targets' yardstick) or under our own server, granian."""
+    if args.floor_server == "gunicorn":
+        if not (BENCH_TOOLS / "gunicorn").is_dir():
+            pip = [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--target", str(BENCH_TOOLS)]
+            subprocess.run([*pip, "-r", str(FLOOR_DIR / "requirements.txt")], check=True)
+        return [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "--chdir",
+            str(FLOOR_DIR),
+            "--workers",
+            str(args.floor_workers),
+            "--threads",
+            str(args.floor_threads),
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--log-level",
+            "warning",
+            "floorapp:application",
+        ]
+    return [
+        sys.executable,
+        "-m",
+        "granian",
+        "--interface",
+        "wsgi",
+        "--working-dir",
+        str(FLOOR_DIR),
+        "--workers",
+        str(args.floor_workers),
+        "--blocking-threads",
+        str(args.floor_threads),
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--log-level",
+        "warning",
+        "floorapp:application",
+    ]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--duration", type=int, default=12, help="seconds per measurement")
@@ -303,6 +350,12 @@ def main() -> None:
     parser.add_argument("--threads", type=int, help="WEB_THREADS for ours (default: manas360.server's)")
     parser.add_argument("--floor-workers", type=int, default=1, help="worker processes of the floor")
     parser.add_argument("--floor-threads", type=int, default=1, help="application threads per floor worker")
+    parser.add_argument(
+        "--floor-server",
+        choices=("gunicorn", "granian"),
+        default="gunicorn",
+        help="the floor's server: one sync gunicorn worker as when the targets were set (default), or granian",
+    )
     parser.add_argument("--no-pin", action="store_true", help="do not pin servers and wrk to separate cores")
     parser.add_argument("--no-access-log", action="store_true", help="LOG_LEVEL=WARNING: measure without it")
     parser.add_argument("--output", type=Path, help="write the results as JSON here")
@@ -352,27 +405,9 @@ def main() -> None:
         log=work / "ours.log",
         ready=f"http://127.0.0.1:{ours_port}/health",
     )
-    floor_command = [
-        *server_prefix,
-        sys.executable,
-        "-m",
-        "granian",
-        "--interface",
-        "wsgi",
-        "--working-dir",
-        str(FLOOR_DIR),
-        "--workers",
-        str(args.floor_workers),
-        "--blocking-threads",
-        str(args.floor_threads),
-        "--host",
-        "127.0.0.1",
-        "--port",
-        str(floor_port),
-        "--log-level",
-        "warning",
-        "floorapp:application",
-    ]
+    floor_command = [*server_prefix, *floor_server_command(args, floor_port)]
+    if args.floor_server == "gunicorn":
+        floor_env["PYTHONPATH"] = str(BENCH_TOOLS)
     try:
         floor = start(
             floor_command,
@@ -405,7 +440,7 @@ def main() -> None:
         "load_average_after": os.getloadavg(),
         "server": "granian",
         "ours": {"workers": workers, "threads": threads},
-        "floor": {"workers": args.floor_workers, "threads": args.floor_threads},
+        "floor": {"server": args.floor_server, "workers": args.floor_workers, "threads": args.floor_threads},
         "wrk": {
             "connections": args.connections,
             "threads": args.wrk_threads,
@@ -417,7 +452,8 @@ def main() -> None:
     print()
     pinned = f"servers on core {sorted(server_cores)}, wrk on {sorted(load_cores)}" if server_cores else "not pinned"
     print(
-        f"granian; ours: {workers} workers x {threads} threads; floor: {args.floor_workers} x {args.floor_threads}; "
+        f"ours: granian, {workers} workers x {threads} threads; floor: {args.floor_server}, "
+        f"{args.floor_workers} x {args.floor_threads}; "
         f"{pinned}; wrk -c{args.connections} -t{args.wrk_threads}, {args.rounds} x {args.duration} s per side, "
         f"medians; load average now {os.getloadavg()[0]:.1f}"
     )

@@ -9,7 +9,9 @@ machine and the speed of the machine cancel out of the ratio (docs/performance.m
     /rows    20 rows of a `rooms` table (id, name, category, description) through a DRF APIView
 
 Database: PostgreSQL, name from FLOOR_DB (default `floor`), connection from the usual PG* variables; the
-benchmark creates the table and its 20 rows (scripts/benchmark.py). Served by
+benchmark creates the table and its 20 rows (scripts/benchmark.py). Served by one sync gunicorn worker, as when
+the targets were set (`gunicorn --chdir scripts/bench floorapp:application`, gunicorn from
+scripts/bench/requirements.txt), or with `--floor-server granian` by
 `python -m granian --interface wsgi --working-dir scripts/bench floorapp:application`.
 """
 
