@@ -9,12 +9,12 @@ from django.contrib import admin
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpResponse
 from django.template.response import TemplateResponse
-from django.utils import timezone
 
 from accounts.roles import Permission, role_has_permission
 from analytics import charts, exports, selectors
 from analytics.dates import PERIOD_DAYS, parse_date_range
 from analytics.errors import InvalidDateRange
+from manas360.api.clock import request_now
 from manas360.money import format_rupees
 
 
@@ -26,7 +26,7 @@ def _require_view_analytics(request) -> None:
 
 def analytics_page(request):
     _require_view_analytics(request)
-    now = timezone.now()  # one reading for the page
+    now = request_now(request)
     today = now.astimezone(UTC).date()
     error = ""
     try:
@@ -84,7 +84,7 @@ def analytics_export(request, file_format: str):
     _require_view_analytics(request)
     if file_format not in exports.CONTENT_TYPES:
         raise Http404("Unknown export format.")
-    now = timezone.now()  # one reading for the file
+    now = request_now(request)
     try:
         date_range = parse_date_range(request.GET, today=now.astimezone(UTC).date())
     except InvalidDateRange as exc:

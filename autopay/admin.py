@@ -1,11 +1,11 @@
 """Mandates and their renewal history, read-only: state moves only through PhonePe's word (services)."""
 
 from django.contrib import admin
-from django.utils import timezone
 
 from autopay.models import Mandate, Renewal
 from autopay.selectors import renewals_past_deadline
 from manas360.admin_mixins import ReadOnlyModelAdmin
+from manas360.api.clock import request_now
 
 RENEWAL_COLUMNS = [
     "cycle",
@@ -64,7 +64,7 @@ class PastDeadlineFilter(admin.SimpleListFilter):
 
     def queryset(self, request, queryset):
         if self.value() == "past_deadline":
-            return queryset.filter(pk__in=renewals_past_deadline(now=timezone.now()).values("pk"))
+            return queryset.filter(pk__in=renewals_past_deadline(now=request_now(request)).values("pk"))
         return queryset
 
 

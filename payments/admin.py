@@ -10,11 +10,11 @@ from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
 from django.template.response import TemplateResponse
-from django.utils import timezone
 
 from accounts.audit import audit_context_from_request
 from manas360.admin_display import rupees_column, short_id, short_id_column
 from manas360.admin_mixins import ReadOnlyModelAdmin
+from manas360.api.clock import request_now
 from manas360.api.errors import ApplicationError
 from manas360.money import format_rupees
 from payments.audit import AUDIT_COUNTS, finding_acknowledge
@@ -42,7 +42,7 @@ class PendingPastExpiryFilter(admin.SimpleListFilter):
 
     def queryset(self, request, queryset):
         if self.value() == "pending_past_expiry":
-            return queryset.filter(pk__in=payments_pending_past_expiry(now=timezone.now()).values("pk"))
+            return queryset.filter(pk__in=payments_pending_past_expiry(now=request_now(request)).values("pk"))
         return queryset
 
 
@@ -103,7 +103,7 @@ class PaymentAdmin(ReadOnlyModelAdmin):
             self._refund(request, queryset, reason=form.cleaned_data["reason"])
             return None  # back to the list, with one message per payment
         payments = list(queryset.select_related("user"))
-        now = timezone.now()  # one reading for the whole confirmation page
+        now = request_now(request)
         rows = [
             {
                 "payment": payment,
@@ -128,7 +128,7 @@ class PaymentAdmin(ReadOnlyModelAdmin):
         return TemplateResponse(request, "admin/payments/payment/refund_confirmation.html", context)
 
     def _refund(self, request, queryset, *, reason: str) -> None:
-        now = timezone.now()  # one reading for the whole action
+        now = request_now(request)
         for payment in queryset:
             try:
                 refund = payment_refund(
@@ -263,7 +263,7 @@ class ReconciliationFindingAdmin(ReadOnlyModelAdmin):
 
     @admin.action(description="Acknowledge: taken in hand by staff (audited)")
     def acknowledge_selected(self, request, queryset):
-        now = timezone.now()  # one reading for the whole action
+        now = request_now(request)
         done = sum(
             finding_acknowledge(
                 finding_id=finding.pk, actor=request.user, now=now, **audit_context_from_request(request)

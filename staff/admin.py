@@ -8,7 +8,6 @@ This is the only admin of User and AuditLog (accounts registers neither). The au
 from django.contrib import admin, messages
 from django.contrib.auth.models import Group
 from django.db.models import Prefetch
-from django.utils import timezone
 
 from accounts.audit import audit_context_from_request
 from accounts.models import AuditLog, User
@@ -134,7 +133,7 @@ class StaffUserAdmin(admin.ModelAdmin):
             services.admin_user_update(
                 actor=request.user,
                 user_id=obj.pk,
-                now=timezone.now(),
+                now=request_now(request),
                 **changes,
                 **audit_context_from_request(request),
             )
@@ -145,13 +144,18 @@ class StaffUserAdmin(admin.ModelAdmin):
     @admin.action(description="Suspend selected users (ends their sessions at once)")
     def suspend_users(self, request, queryset):
         _run_for_each(
-            self, request, queryset, services.admin_user_suspend, "Suspended {count} user(s).", now=timezone.now()
+            self, request, queryset, services.admin_user_suspend, "Suspended {count} user(s).", now=request_now(request)
         )
 
     @admin.action(description="Reinstate selected users")
     def reinstate_users(self, request, queryset):
         _run_for_each(
-            self, request, queryset, services.admin_user_reinstate, "Reinstated {count} user(s).", now=timezone.now()
+            self,
+            request,
+            queryset,
+            services.admin_user_reinstate,
+            "Reinstated {count} user(s).",
+            now=request_now(request),
         )
 
     @admin.action(description="Verify selected therapists")

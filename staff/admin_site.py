@@ -18,13 +18,13 @@ from django.contrib.auth.views import LoginView
 from django.http import HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
-from django.utils import timezone
 from django.utils.decorators import method_decorator
 from django.views.decorators.cache import never_cache
 
 from accounts.audit import audit_context_from_request
 from accounts.roles import Role
 from accounts.services.staff_credentials import admin_password_change
+from manas360.api.clock import request_now
 from staff.second_factor import StaffSignInRefused, staff_session_is_live, staff_sign_in, staff_sign_out
 
 # The Django session key holding the id of the AuthSession this admin-site sign-in opened.
@@ -60,7 +60,7 @@ class StaffLoginForm(forms.Form):
                 password=cleaned["password"],
                 code=cleaned["otp_token"],
                 request=self.request,
-                now=timezone.now(),
+                now=request_now(self.request),
             )
         except StaffSignInRefused as refused:
             raise forms.ValidationError(refused.message, code=refused.code) from None
@@ -130,7 +130,7 @@ class StaffAdminSite(AdminSite):
                 new_password=form.cleaned_data["new_password1"],
                 actor=request.user,
                 via="admin_site",
-                now=timezone.now(),
+                now=request_now(request),
                 keep_session_id=request.session.get(STAFF_AUTH_SESSION_KEY),
                 **audit_context_from_request(request),
             )
@@ -148,5 +148,5 @@ class StaffAdminSite(AdminSite):
         return TemplateResponse(request, "registration/password_change_form.html", context)
 
     def logout(self, request, extra_context=None):
-        staff_sign_out(session_id=request.session.get(STAFF_AUTH_SESSION_KEY), now=timezone.now())
+        staff_sign_out(session_id=request.session.get(STAFF_AUTH_SESSION_KEY), now=request_now(request))
         return super().logout(request, extra_context)
