@@ -192,13 +192,23 @@ def _settle(renewal: Renewal, *, now: datetime) -> str:
 
     Nothing was asked to be debited before `debiting` (the state is written before the redeem), so an attempt
     still scheduled or notified at PhonePe is abandoned; one that is debiting waits for PhonePe's final word
-    (`renewal_sync` records a COMPLETED debit and refunds it).
+    (`renewal_sync` records a COMPLETED debit and refunds it). A debiting attempt whose order PhonePe still
+    shows as only notified (every debit request failed before reaching it) fails once the mandate has ended
+    at PhonePe: nothing can be debited on an ended mandate, and no request of ours goes out for it any more.
     """
-    renewal_sync(renewal_id=renewal.pk, now=now)
+    status = _renewal_apply(renewal.pk, now=now)
     with transaction.atomic():
-        locked = Renewal.objects.select_for_update().get(pk=renewal.pk)
+        locked = Renewal.objects.select_for_update().select_related("mandate").get(pk=renewal.pk)
         if locked.state in (R.SCHEDULED, R.NOTIFIED):
             _move(locked, R.ABANDONED, reason="mandate will not renew")
+            locked.save(update_fields=["state", "failure_reason", "updated_at"])
+        elif (
+            locked.state == R.DEBITING
+            and status is not None
+            and status.state == "NOTIFIED"
+            and locked.mandate.state not in (M.ACTIVATION_IN_PROGRESS, M.ACTIVE, M.PAUSED)
+        ):
+            _move(locked, R.FAILED, reason="mandate ended before a debit request reached PhonePe")
             locked.save(update_fields=["state", "failure_reason", "updated_at"])
     return f"settled_{locked.state}"
 

@@ -12,6 +12,7 @@
 * the user turning Autopay off (`DELETE /subscriptions/autopay`) or cancelling the subscription
   (`POST /subscriptions/cancel`), deleting the account, staff suspending it, the mandate revoked at PhonePe.
 
+Whatever the steps left behind, every history then goes through the next cycle (notice, debit, paid end).
 After every step the faults stop, the periodic jobs run through a real procrastinate worker until nothing is
 ready (`quiesce`), and `check` holds:
 
@@ -505,6 +506,9 @@ def worker_processes(job_engine, tmp_path):
         factory.stop_all()
 
 
+NEXT_CYCLE = [("jump", "notice"), ("jump", "debit"), ("jump", "end")]
+
+
 @hypothesis_settings(
     max_examples=int(os.environ.get("HYPOTHESIS_MAX_EXAMPLES", "12")),
     derandomize=not EXPLORE,
@@ -556,12 +560,24 @@ def worker_processes(job_engine, tmp_path):
     first=("setup", "premium_monthly", "approve"),
     steps=[("wait", 1), ("fault", "redeem", 503, 1, None), ("wait", 1), ("fault", "notify", 0, 1, "suspend")],
 )
+@example(  # every debit request fails (503) while the user turns Autopay off; a new mandate follows
+    first=("setup", "premium_monthly", "approve"),
+    steps=[
+        ("setup", "premium_monthly", "approve"),
+        ("fault", "redeem", 503, 3, "turn_off"),
+        ("setup", "premium_monthly", "approve"),
+    ],
+)
 @given(first=opening, steps=st.lists(step, min_size=3, max_size=8))
 def test_every_rupee_phonepe_takes_on_the_recurring_path_is_granted_or_refunded(first, steps, world):
     history = world()
     history.run(first)
     check(history)
     for action in steps:
+        history.run(action)
+        check(history)
+    # Whatever the history left behind, the next cycle comes: its notice, its debit, its paid end.
+    for action in NEXT_CYCLE:
         history.run(action)
         check(history)
     audit_clean(history)
