@@ -32,7 +32,15 @@ from datetime import datetime, timedelta
 from django.db import IntegrityError, transaction
 
 from autopay import conf
-from autopay.models import OPEN_RENEWAL_STATES, RENEWAL_MACHINE, Mandate, MandateState, Renewal, RenewalState
+from autopay.models import (
+    ENDED_STATES,
+    OPEN_RENEWAL_STATES,
+    RENEWAL_MACHINE,
+    Mandate,
+    MandateState,
+    Renewal,
+    RenewalState,
+)
 from autopay.services import (
     _audit,
     _refresh_auto_renew,
@@ -206,7 +214,7 @@ def _settle(renewal: Renewal, *, now: datetime) -> str:
             locked.state == R.DEBITING
             and status is not None
             and status.state == "NOTIFIED"
-            and locked.mandate.state not in (M.ACTIVATION_IN_PROGRESS, M.ACTIVE, M.PAUSED)
+            and locked.mandate.state in ENDED_STATES
         ):
             _move(locked, R.FAILED, reason="mandate ended before a debit request reached PhonePe")
             locked.save(update_fields=["state", "failure_reason", "updated_at"])
